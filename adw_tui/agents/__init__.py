@@ -1,0 +1,1 @@
+"""Execution engines: one module per agent CLI, turning its stream into AgentEvents."""

@@ -1,0 +1,45 @@
+"""Key-level differences between two state versions."""
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ChangeKind(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+class StateChange(BaseModel):
+    """One changed leaf; `path` is dotted (`a.b`) with list indexes in brackets (`a[2]`)."""
+
+    path: str
+    kind: ChangeKind
+    old: Any = None
+    new: Any = None
+
+
+def diff_states(old: dict[str, Any], new: dict[str, Any]) -> list[StateChange]:
+    """Return the leaf changes from `old` to `new`, sorted by path."""
+    changes: list[StateChange] = []
+    _diff_into(changes, "", old, new)
+    return sorted(changes, key=lambda change: change.path)
+
+
+def _diff_into(changes: list[StateChange], path: str, old: Any, new: Any) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in old.keys() | new.keys():
+            child = f"{path}.{key}" if path else str(key)
+            if key not in new:
+                changes.append(StateChange(path=child, kind=ChangeKind.REMOVED, old=old[key]))
+            elif key not in old:
+                changes.append(StateChange(path=child, kind=ChangeKind.ADDED, new=new[key]))
+            else:
+                _diff_into(changes, child, old[key], new[key])
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (old_item, new_item) in enumerate(zip(old, new, strict=True)):
+            _diff_into(changes, f"{path}[{index}]", old_item, new_item)
+    elif old != new or type(old) is not type(new):
+        changes.append(StateChange(path=path, kind=ChangeKind.CHANGED, old=old, new=new))

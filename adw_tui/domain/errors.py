@@ -1,0 +1,86 @@
+"""Errors that carry a message fit to show an operator: what went wrong and what to do."""
+
+
+class AdwError(Exception):
+    """Base of every error adw_tui reports to a user; `str(error)` is the one-line message."""
+
+
+class NotFoundError(AdwError):
+    """A run, a version or a dead letter that the caller named does not exist."""
+
+
+class RunNotFoundError(NotFoundError):
+    def __init__(self, adw_id: str) -> None:
+        super().__init__(f"run {adw_id} not found: `adw runs` lists the known runs")
+        self.adw_id = adw_id
+
+
+class VersionNotFoundError(NotFoundError):
+    def __init__(self, adw_id: str, version: int, latest: int) -> None:
+        super().__init__(
+            f"run {adw_id} has no state version {version} (versions 1..{latest} exist): "
+            f"`adw history {adw_id}` lists them"
+        )
+        self.adw_id = adw_id
+        self.version = version
+
+
+class DeadLetterNotFoundError(NotFoundError):
+    def __init__(self, letter_id: int) -> None:
+        super().__init__(f"dead letter {letter_id} not found: `adw dlq ls` lists them")
+        self.letter_id = letter_id
+
+
+class RunExistsError(AdwError):
+    def __init__(self, adw_id: str) -> None:
+        super().__init__(f"run {adw_id} already exists; pick another id")
+        self.adw_id = adw_id
+
+
+class StaleVersionError(AdwError):
+    """A compare-and-set save lost the race: someone else wrote a newer version first."""
+
+    def __init__(self, adw_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"run {adw_id} is at version {actual}, not {expected}: another writer saved first; "
+            "reload the state and apply the change again"
+        )
+        self.adw_id = adw_id
+        self.expected = expected
+        self.actual = actual
+
+
+class StoreError(AdwError):
+    """The state database cannot be used as it is."""
+
+
+class DatabaseLockedError(StoreError):
+    def __init__(self, path: str, waited_s: float) -> None:
+        super().__init__(
+            f"database {path} stayed locked by another process for {waited_s:g}s; "
+            "wait for it to finish or raise ADW_BUSY_TIMEOUT"
+        )
+
+
+class DatabaseCorruptError(StoreError):
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"database {path} cannot be read ({detail}); move it aside and run `adw doctor`, "
+            "nothing was written to it"
+        )
+
+
+class SchemaTooNewError(StoreError):
+    def __init__(self, path: str, found: int, known: int) -> None:
+        super().__init__(
+            f"database {path} has schema version {found} but this adw_tui knows up to {known}; "
+            "upgrade adw_tui to use it"
+        )
+
+
+class DatabaseMissingError(StoreError):
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"no adw database at {path} yet: the first run creates it, `adw migrate` imports "
+            "legacy runs, or pass --db to use another"
+        )

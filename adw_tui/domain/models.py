@@ -1,0 +1,151 @@
+"""Runs, their versioned state, dead letters and the audit trail."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adw_tui.domain.ids import AdwId
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DEAD_LETTERED = "dead_lettered"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL_STATUSES
+
+
+_FINAL_STATUSES = frozenset(
+    {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.DEAD_LETTERED, RunStatus.CANCELLED}
+)
+
+
+class RunState(BaseModel):
+    """The data a workflow carries from step to step.
+
+    A superset of the original ADW `adw_state.json` fields; steps may add any other key,
+    which is kept as is (`extra="allow"`).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    adw_id: AdwId
+    issue_number: str | None = None
+    branch_name: str | None = None
+    plan_file: str | None = None
+    issue_class: str | None = None
+    worktree_path: str | None = None
+    backend_port: int | None = None
+    frontend_port: int | None = None
+    model_set: str = "base"
+    all_adws: list[str] = Field(default_factory=list)
+
+    def as_data(self) -> dict[str, Any]:
+        """Every field, the free-form ones included, as plain JSON-compatible data."""
+        return self.model_dump(mode="json")
+
+
+class RunRecord(BaseModel):
+    """One run: its identity, where it is, and the number of its newest state version."""
+
+    adw_id: AdwId
+    issue: str | None = None
+    workflow: str
+    status: RunStatus = RunStatus.QUEUED
+    current_step: str | None = None
+    version: int = Field(ge=1)
+    cost_usd: float = 0.0
+    created_at: datetime
+    updated_at: datetime
+
+
+class StateVersion(BaseModel):
+    """One immutable version of a run's state.
+
+    `parent` is the version this one was derived from: the previous version for an
+    ordinary save, the target version for a rollback (a fork), None for the first.
+    """
+
+    adw_id: AdwId
+    version: int = Field(ge=1)
+    parent: int | None
+    state: RunState
+    reason: str
+    actor: str
+    git_head: str | None = None
+    created_at: datetime
+
+
+class VersionInfo(BaseModel):
+    """A state version without its data: one line of a run's history."""
+
+    version: int
+    parent: int | None
+    created_at: datetime
+    reason: str
+    actor: str
+    git_head: str | None = None
+
+
+class RunWithState(BaseModel):
+    run: RunRecord
+    state: RunState
+
+
+class DeadLetterStatus(StrEnum):
+    PENDING = "pending"
+    REPLAYED = "replayed"
+    DROPPED = "dropped"
+
+
+class DeadLetter(BaseModel):
+    """A run that exhausted its retries, with what is needed to replay it."""
+
+    id: int
+    adw_id: AdwId
+    workflow: str
+    step: str | None
+    state_version: int
+    error_class: str
+    error_message: str
+    attempts: int = Field(ge=0)
+    request: dict[str, Any] = Field(default_factory=dict)
+    status: DeadLetterStatus = DeadLetterStatus.PENDING
+    created_at: datetime
+    resolved_at: datetime | None = None
+
+
+class NewDeadLetter(BaseModel):
+    """What a caller hands the store to dead-letter a run."""
+
+    adw_id: AdwId
+    workflow: str
+    step: str | None
+    state_version: int
+    error_class: str
+    error_message: str
+    attempts: int = Field(ge=0)
+    request: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditEntry(BaseModel):
+    """Who did what, when: every operator action and every state-changing event."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    adw_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""The orchestrator: run lifecycle, resources, worktrees, resilience and live events."""

@@ -1,0 +1,51 @@
+"""The audit log: an append-only record of who changed what."""
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from adw_tui.domain.models import AuditEntry
+from adw_tui.store.database import Database, now_iso
+
+
+async def record_audit(
+    connection: aiosqlite.Connection,
+    *,
+    actor: str,
+    action: str,
+    adw_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append an entry inside the caller's write transaction, so it commits with the change."""
+    await connection.execute(
+        "INSERT INTO audit_log (at, actor, action, adw_id, detail) VALUES (?, ?, ?, ?, ?)",
+        (now_iso(), actor, action, adw_id, json.dumps(detail or {}, sort_keys=True)),
+    )
+
+
+class AuditLog:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        adw_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        async with self._db.transaction() as connection:
+            await record_audit(connection, actor=actor, action=action, adw_id=adw_id, detail=detail)
+
+    async def entries(self, *, adw_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """The newest entries first, for one run or for everything."""
+        where, params = ("WHERE adw_id = ?", [adw_id]) if adw_id else ("", [])
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM audit_log {where} ORDER BY id DESC LIMIT ?", [*params, limit]
+        )
+        return [
+            AuditEntry.model_validate({**dict(row), "detail": json.loads(row["detail"])})
+            for row in rows
+        ]

@@ -1,0 +1,129 @@
+"""Connections to the state database: one serialised writer, one reader.
+
+Every write goes through `Database.transaction()`: an asyncio.Lock orders this process's
+writers, and `BEGIN IMMEDIATE` takes SQLite's write lock up front, so other processes wait
+on the busy timeout instead of failing later with an upgrade conflict. Reads use their own
+connection and never wait for a writer (WAL).
+"""
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from adw_tui.domain.errors import (
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseMissingError,
+    StoreError,
+)
+
+Synchronous = Literal["FULL", "NORMAL"]
+Params = Sequence[Any]
+
+
+def now_iso() -> str:
+    """The current UTC time as stored: ISO 8601 with microseconds, sortable as text."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Database:
+    """The writer and reader connections to one SQLite file."""
+
+    def __init__(
+        self,
+        path: Path,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        busy_timeout_s: float,
+    ) -> None:
+        self.path = path
+        self.busy_timeout_s = busy_timeout_s
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        busy_timeout_s: float = 30.0,
+        synchronous: Synchronous = "FULL",
+    ) -> "Database":
+        if not path.exists():
+            if not create:
+                raise DatabaseMissingError(str(path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with _translate_errors(path, busy_timeout_s):
+            writer = await _connect(path, busy_timeout_s)
+            try:
+                await writer.execute("PRAGMA journal_mode=WAL")
+                await writer.execute(f"PRAGMA synchronous={synchronous}")
+                reader = await _connect(path, busy_timeout_s)
+                await reader.execute("PRAGMA query_only=ON")
+            except BaseException:
+                await writer.close()
+                raise
+        return cls(path, writer, reader, busy_timeout_s)
+
+    async def close(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction on the writer connection; commits unless the body raises."""
+        async with self._write_lock:
+            with _translate_errors(self.path, self.busy_timeout_s):
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                except BaseException:
+                    if self._writer.in_transaction:
+                        await asyncio.shield(self._writer.rollback())
+                    raise
+                # Shielded: once COMMIT is sent it completes, so a cancelled caller never
+                # believes a committed save was lost.
+                await asyncio.shield(self._writer.execute("COMMIT"))
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        with _translate_errors(self.path, self.busy_timeout_s):
+            return list(await self._reader.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+
+async def _connect(path: Path, busy_timeout_s: float) -> aiosqlite.Connection:
+    # isolation_level=None: no implicit (deferred) transactions; writes say BEGIN IMMEDIATE.
+    connection = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s)
+    connection.row_factory = sqlite3.Row
+    await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+    await connection.execute("PRAGMA foreign_keys=ON")
+    return connection
+
+
+@contextmanager
+def _translate_errors(path: Path, busy_timeout_s: float) -> Iterator[None]:
+    """Turn SQLite's low-level errors into messages that name the file and the remedy."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        message = str(error)
+        if "locked" in message or "busy" in message:
+            raise DatabaseLockedError(str(path), busy_timeout_s) from error
+        if "unable to open" in message:
+            raise StoreError(f"cannot open database {path}: {message}") from error
+        raise
+    except sqlite3.DatabaseError as error:
+        if isinstance(error, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+            raise
+        raise DatabaseCorruptError(str(path), str(error)) from error

@@ -1,0 +1,95 @@
+"""Dead letters: runs that failed for good, kept with what is needed to replay them."""
+
+import json
+import sqlite3
+
+from adw_tui.domain.errors import AdwError, DeadLetterNotFoundError
+from adw_tui.domain.models import DeadLetter, DeadLetterStatus, NewDeadLetter, RunStatus
+from adw_tui.store.audit import record_audit
+from adw_tui.store.database import Database, now_iso
+
+
+class DeadLetters:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add(self, letter: NewDeadLetter, *, actor: str) -> DeadLetter:
+        """Record a dead letter and mark its run dead-lettered, in one transaction."""
+        now = now_iso()
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT INTO dead_letters (adw_id, workflow, step, state_version, error_class, "
+                "error_message, attempts, request, status, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    letter.adw_id,
+                    letter.workflow,
+                    letter.step,
+                    letter.state_version,
+                    letter.error_class,
+                    letter.error_message,
+                    letter.attempts,
+                    json.dumps(letter.request, sort_keys=True),
+                    DeadLetterStatus.PENDING,
+                    now,
+                ),
+            )
+            letter_id = cursor.lastrowid
+            await connection.execute(
+                "UPDATE runs SET status = ?, updated_at = ? WHERE adw_id = ?",
+                (RunStatus.DEAD_LETTERED, now, letter.adw_id),
+            )
+            await record_audit(
+                connection,
+                actor=actor,
+                action="dead_letter.add",
+                adw_id=letter.adw_id,
+                detail={"letter_id": letter_id, "error_class": letter.error_class},
+            )
+        assert letter_id is not None
+        return await self.get(letter_id)
+
+    async def list(self, *, include_resolved: bool = False) -> list[DeadLetter]:
+        """Pending letters, oldest first; with `include_resolved`, dropped and replayed too."""
+        if include_resolved:
+            rows = await self._db.fetch_all("SELECT * FROM dead_letters ORDER BY id")
+        else:
+            rows = await self._db.fetch_all(
+                "SELECT * FROM dead_letters WHERE status = ? ORDER BY id",
+                (DeadLetterStatus.PENDING,),
+            )
+        return [_letter(row) for row in rows]
+
+    async def get(self, letter_id: int) -> DeadLetter:
+        row = await self._db.fetch_one("SELECT * FROM dead_letters WHERE id = ?", (letter_id,))
+        if row is None:
+            raise DeadLetterNotFoundError(letter_id)
+        return _letter(row)
+
+    async def drop(self, letter_id: int, *, actor: str) -> DeadLetter:
+        """Mark a pending letter dropped; it leaves the queue but the row stays."""
+        async with self._db.transaction() as connection:
+            async with connection.execute(
+                "SELECT adw_id, status FROM dead_letters WHERE id = ?", (letter_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise DeadLetterNotFoundError(letter_id)
+            if row["status"] != DeadLetterStatus.PENDING:
+                raise AdwError(f"dead letter {letter_id} is already {row['status']}")
+            await connection.execute(
+                "UPDATE dead_letters SET status = ?, resolved_at = ? WHERE id = ?",
+                (DeadLetterStatus.DROPPED, now_iso(), letter_id),
+            )
+            await record_audit(
+                connection,
+                actor=actor,
+                action="dead_letter.drop",
+                adw_id=row["adw_id"],
+                detail={"letter_id": letter_id},
+            )
+        return await self.get(letter_id)
+
+
+def _letter(row: sqlite3.Row) -> DeadLetter:
+    return DeadLetter.model_validate({**dict(row), "request": json.loads(row["request"])})

@@ -1,0 +1,126 @@
+"""The database schema as an ordered list of migrations, applied once each.
+
+`PRAGMA user_version` holds the number of the last applied migration and the
+`schema_migrations` table records when each one ran. Migrations run inside one
+`BEGIN IMMEDIATE` transaction, so processes opening a new database at the same time apply
+them exactly once.
+"""
+
+import sqlite3
+from typing import NamedTuple
+
+import aiosqlite
+
+from adw_tui.domain.errors import SchemaTooNewError
+from adw_tui.store.database import Database, now_iso
+
+
+class Migration(NamedTuple):
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "runs, versioned state, dead letters, audit log",
+        """
+        CREATE TABLE schema_migrations (
+            version     INTEGER PRIMARY KEY,
+            description TEXT NOT NULL,
+            applied_at  TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+            adw_id       TEXT PRIMARY KEY,
+            issue        TEXT,
+            workflow     TEXT NOT NULL,
+            status       TEXT NOT NULL,
+            current_step TEXT,
+            version      INTEGER NOT NULL,
+            cost_usd     REAL NOT NULL DEFAULT 0,
+            created_at   TEXT NOT NULL,
+            updated_at   TEXT NOT NULL
+        );
+        CREATE INDEX runs_by_update ON runs (updated_at);
+        CREATE TABLE state_versions (
+            adw_id     TEXT NOT NULL REFERENCES runs (adw_id),
+            version    INTEGER NOT NULL,
+            parent     INTEGER,
+            data       TEXT NOT NULL,
+            reason     TEXT NOT NULL,
+            actor      TEXT NOT NULL,
+            git_head   TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (adw_id, version)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER state_versions_append_only_update BEFORE UPDATE ON state_versions
+        BEGIN SELECT RAISE(ABORT, 'state versions are append-only'); END;
+        CREATE TRIGGER state_versions_append_only_delete BEFORE DELETE ON state_versions
+        BEGIN SELECT RAISE(ABORT, 'state versions are append-only'); END;
+        CREATE TABLE dead_letters (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            adw_id        TEXT NOT NULL,
+            workflow      TEXT NOT NULL,
+            step          TEXT,
+            state_version INTEGER NOT NULL,
+            error_class   TEXT NOT NULL,
+            error_message TEXT NOT NULL,
+            attempts      INTEGER NOT NULL,
+            request       TEXT NOT NULL,
+            status        TEXT NOT NULL,
+            created_at    TEXT NOT NULL,
+            resolved_at   TEXT
+        );
+        CREATE INDEX dead_letters_by_status ON dead_letters (status, id);
+        CREATE TABLE audit_log (
+            id     INTEGER PRIMARY KEY AUTOINCREMENT,
+            at     TEXT NOT NULL,
+            actor  TEXT NOT NULL,
+            action TEXT NOT NULL,
+            adw_id TEXT,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_by_run ON audit_log (adw_id, id);
+        """,
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+async def apply_migrations(database: Database) -> int:
+    """Bring the schema up to date; return the schema version now in force."""
+    async with database.transaction() as connection:
+        current = await _user_version(connection)
+        if current > LATEST_VERSION:
+            raise SchemaTooNewError(str(database.path), current, LATEST_VERSION)
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            for statement in _statements(migration.sql):
+                await connection.execute(statement)
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.description, now_iso()),
+            )
+            await connection.execute(f"PRAGMA user_version={migration.version}")
+    return max(current, LATEST_VERSION)
+
+
+async def _user_version(connection: aiosqlite.Connection) -> int:
+    async with connection.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; executescript would COMMIT our transaction."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.strip().splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements

@@ -1,0 +1,367 @@
+"""The state store: runs and their append-only, versioned state.
+
+Every state change writes version n+1 and moves the run row from n to n+1 by
+compare-and-set, in one transaction; nothing is updated in place or deleted. A rollback
+is a fork: a new version whose data equals an old one and whose parent is that old one.
+"""
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+from adw_tui.domain.diff import StateChange, diff_states
+from adw_tui.domain.errors import (
+    AdwError,
+    RunExistsError,
+    RunNotFoundError,
+    StaleVersionError,
+    VersionNotFoundError,
+)
+from adw_tui.domain.models import (
+    RunRecord,
+    RunState,
+    RunStatus,
+    RunWithState,
+    StateVersion,
+    VersionInfo,
+)
+from adw_tui.store.audit import AuditLog, record_audit
+from adw_tui.store.database import Database, Synchronous, now_iso
+from adw_tui.store.dead_letters import DeadLetters
+from adw_tui.store.schema import apply_migrations
+
+StateData = RunState | Mapping[str, Any]
+StateChangeFn = Callable[[dict[str, Any]], StateData]
+
+
+class Store:
+    """Runs, state versions, dead letters and audit entries in one SQLite file."""
+
+    def __init__(self, database: Database, schema_version: int) -> None:
+        self._db = database
+        self.schema_version = schema_version
+        self.dead_letters = DeadLetters(database)
+        self.audit = AuditLog(database)
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        busy_timeout_s: float = 30.0,
+        synchronous: Synchronous = "FULL",
+    ) -> Self:
+        """Open (and with `create`, create) the database and bring its schema up to date."""
+        database = await Database.open(
+            path, create=create, busy_timeout_s=busy_timeout_s, synchronous=synchronous
+        )
+        try:
+            schema_version = await apply_migrations(database)
+        except BaseException:
+            await database.close()
+            raise
+        return cls(database, schema_version)
+
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # Runs
+
+    async def create_run(
+        self,
+        state: StateData,
+        *,
+        workflow: str,
+        actor: str,
+        issue: str | None = None,
+        status: RunStatus = RunStatus.QUEUED,
+        reason: str = "run created",
+        git_head: str | None = None,
+    ) -> RunRecord:
+        """Create a run with `state` as its version 1."""
+        run_state = _as_state(state)
+        now = now_iso()
+        async with self._db.transaction() as connection:
+            try:
+                await connection.execute(
+                    "INSERT INTO runs (adw_id, issue, workflow, status, version, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                    (run_state.adw_id, issue, workflow, status, now, now),
+                )
+            except sqlite3.IntegrityError as error:
+                raise RunExistsError(run_state.adw_id) from error
+            await _insert_version(
+                connection, run_state, 1, None, reason=reason, actor=actor, git_head=git_head
+            )
+            await record_audit(
+                connection,
+                actor=actor,
+                action="run.create",
+                adw_id=run_state.adw_id,
+                detail={"workflow": workflow, "issue": issue},
+            )
+        return await self.get_run(run_state.adw_id)
+
+    async def get_run(self, adw_id: str) -> RunRecord:
+        row = await self._db.fetch_one("SELECT * FROM runs WHERE adw_id = ?", (adw_id,))
+        if row is None:
+            raise RunNotFoundError(adw_id)
+        return RunRecord.model_validate(dict(row))
+
+    async def list_runs(self, *, status: RunStatus | None = None) -> list[RunRecord]:
+        """All runs (or those with `status`), most recently updated first."""
+        if status is None:
+            rows = await self._db.fetch_all("SELECT * FROM runs ORDER BY updated_at DESC")
+        else:
+            rows = await self._db.fetch_all(
+                "SELECT * FROM runs WHERE status = ? ORDER BY updated_at DESC", (status,)
+            )
+        return [RunRecord.model_validate(dict(row)) for row in rows]
+
+    async def load(self, adw_id: str) -> RunWithState:
+        """The run and its current state, read in one statement (one consistent snapshot)."""
+        row = await self._db.fetch_one(
+            "SELECT runs.*, state_versions.data AS state_data FROM runs "
+            "JOIN state_versions USING (adw_id) "
+            "WHERE runs.adw_id = ? AND state_versions.version = runs.version",
+            (adw_id,),
+        )
+        if row is None:
+            raise RunNotFoundError(adw_id)
+        fields = dict(row)
+        state = RunState.model_validate_json(fields.pop("state_data"))
+        return RunWithState(run=RunRecord.model_validate(fields), state=state)
+
+    async def set_status(
+        self,
+        adw_id: str,
+        status: RunStatus,
+        *,
+        actor: str,
+        current_step: str | None = None,
+    ) -> RunRecord:
+        """Move the run to `status` (and `current_step`); an audit entry records the move."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE runs SET status = ?, current_step = ?, updated_at = ? WHERE adw_id = ?",
+                (status, current_step, now_iso(), adw_id),
+            )
+            if cursor.rowcount == 0:
+                raise RunNotFoundError(adw_id)
+            await record_audit(
+                connection,
+                actor=actor,
+                action="run.status",
+                adw_id=adw_id,
+                detail={"status": status, "current_step": current_step},
+            )
+        return await self.get_run(adw_id)
+
+    # Versioned state
+
+    async def save(
+        self,
+        adw_id: str,
+        data: StateData,
+        expected_version: int,
+        reason: str,
+        actor: str,
+        git_head: str | None = None,
+    ) -> int:
+        """Write version `expected_version + 1`; raise StaleVersionError if the run moved on."""
+        state = _as_state(data, adw_id)
+        new_version = expected_version + 1
+        async with self._db.transaction() as connection:
+            await _advance_run(connection, adw_id, expected_version)
+            await _insert_version(
+                connection,
+                state,
+                new_version,
+                expected_version,
+                reason=reason,
+                actor=actor,
+                git_head=git_head,
+            )
+        return new_version
+
+    async def update(
+        self,
+        adw_id: str,
+        change: StateChangeFn,
+        *,
+        reason: str,
+        actor: str,
+        git_head: str | None = None,
+    ) -> int:
+        """Read the current state, apply `change` and save it, all inside one write
+        transaction: no other writer can interleave, so there is nothing to retry."""
+        async with self._db.transaction() as connection:
+            version, data = await _current(connection, adw_id)
+            state = _as_state(change(data), adw_id)
+            await _advance_run(connection, adw_id, version)
+            await _insert_version(
+                connection,
+                state,
+                version + 1,
+                version,
+                reason=reason,
+                actor=actor,
+                git_head=git_head,
+            )
+        return version + 1
+
+    async def history(
+        self, adw_id: str, *, limit: int = 50, before: int | None = None
+    ) -> list[VersionInfo]:
+        """Versions newest first, `limit` at a time; pass the last version seen as `before`."""
+        await self.get_run(adw_id)
+        rows = await self._db.fetch_all(
+            "SELECT version, parent, created_at, reason, actor, git_head FROM state_versions "
+            "WHERE adw_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
+            (adw_id, before if before is not None else 2**62, limit),
+        )
+        return [VersionInfo.model_validate(dict(row)) for row in rows]
+
+    async def get_version(self, adw_id: str, version: int) -> StateVersion:
+        row = await self._db.fetch_one(
+            "SELECT * FROM state_versions WHERE adw_id = ? AND version = ?", (adw_id, version)
+        )
+        if row is None:
+            run = await self.get_run(adw_id)
+            raise VersionNotFoundError(adw_id, version, run.version)
+        return _state_version(row)
+
+    async def diff(self, adw_id: str, old_version: int, new_version: int) -> list[StateChange]:
+        old = await self.get_version(adw_id, old_version)
+        new = await self.get_version(adw_id, new_version)
+        return diff_states(old.state.as_data(), new.state.as_data())
+
+    async def rollback(
+        self,
+        adw_id: str,
+        version: int,
+        *,
+        actor: str,
+        git_head: str | None = None,
+    ) -> int:
+        """Write a new version equal to `version`, with `version` as its parent (a fork)."""
+        async with self._db.transaction() as connection:
+            current, _ = await _current(connection, adw_id)
+            async with connection.execute(
+                "SELECT data FROM state_versions WHERE adw_id = ? AND version = ?",
+                (adw_id, version),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise VersionNotFoundError(adw_id, version, current)
+            state = RunState.model_validate_json(row["data"])
+            await _advance_run(connection, adw_id, current)
+            await _insert_version(
+                connection,
+                state,
+                current + 1,
+                version,
+                reason=f"rollback to version {version}",
+                actor=actor,
+                git_head=git_head,
+            )
+            await record_audit(
+                connection,
+                actor=actor,
+                action="run.rollback",
+                adw_id=adw_id,
+                detail={"from_version": current, "to_version": version, "new_version": current + 1},
+            )
+        return current + 1
+
+
+def _as_state(data: StateData, adw_id: str | None = None) -> RunState:
+    """Validate state data; a mapping without `adw_id` takes the run's."""
+    if isinstance(data, RunState):
+        state = data
+    else:
+        state = RunState.model_validate({"adw_id": adw_id, **data} if adw_id else data)
+    if adw_id is not None and state.adw_id != adw_id:
+        raise AdwError(f"state of run {state.adw_id} cannot be saved into run {adw_id}")
+    return state
+
+
+async def _current(connection: aiosqlite.Connection, adw_id: str) -> tuple[int, dict[str, Any]]:
+    async with connection.execute(
+        "SELECT runs.version, state_versions.data FROM runs "
+        "JOIN state_versions USING (adw_id) "
+        "WHERE runs.adw_id = ? AND state_versions.version = runs.version",
+        (adw_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise RunNotFoundError(adw_id)
+    return int(row["version"]), json.loads(row["data"])
+
+
+async def _advance_run(connection: aiosqlite.Connection, adw_id: str, expected: int) -> None:
+    """Compare-and-set the run row from version `expected` to `expected + 1`."""
+    cursor = await connection.execute(
+        "UPDATE runs SET version = version + 1, updated_at = ? WHERE adw_id = ? AND version = ?",
+        (now_iso(), adw_id, expected),
+    )
+    if cursor.rowcount == 1:
+        return
+    async with connection.execute("SELECT version FROM runs WHERE adw_id = ?", (adw_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise RunNotFoundError(adw_id)
+    raise StaleVersionError(adw_id, expected, int(row["version"]))
+
+
+async def _insert_version(
+    connection: aiosqlite.Connection,
+    state: RunState,
+    version: int,
+    parent: int | None,
+    *,
+    reason: str,
+    actor: str,
+    git_head: str | None,
+) -> None:
+    await connection.execute(
+        "INSERT INTO state_versions (adw_id, version, parent, data, reason, actor, git_head, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            state.adw_id,
+            version,
+            parent,
+            state.model_dump_json(),
+            reason,
+            actor,
+            git_head,
+            now_iso(),
+        ),
+    )
+
+
+def _state_version(row: sqlite3.Row) -> StateVersion:
+    fields = dict(row)
+    state = RunState.model_validate_json(fields.pop("data"))
+    return StateVersion.model_validate({**fields, "state": state})

@@ -1,0 +1,1 @@
+"""Issue trackers behind one protocol: the local tracker and GitHub."""

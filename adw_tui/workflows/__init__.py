@@ -1,0 +1,1 @@
+"""Declarative workflows: the YAML schema, its loader and the state-machine interpreter."""
