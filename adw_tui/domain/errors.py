@@ -65,7 +65,7 @@ class DatabaseLockedError(StoreError):
 class DatabaseCorruptError(StoreError):
     def __init__(self, path: str, detail: str) -> None:
         super().__init__(
-            f"database {path} cannot be read ({detail}); move it aside and run `adw doctor`, "
+            f"database {path} cannot be read ({detail}); move it aside and a new one is created, "
             "nothing was written to it"
         )
 

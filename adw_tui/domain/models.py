@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adw_tui.domain.ids import AdwId
 
@@ -51,6 +51,12 @@ class RunState(BaseModel):
     frontend_port: int | None = None
     model_set: str = "base"
     all_adws: list[str] = Field(default_factory=list)
+
+    @field_validator("issue_number", mode="before")
+    @classmethod
+    def _issue_number_as_text(cls, value: object) -> object:
+        # The original ADW wrote issue numbers both as "42" and as 42.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     def as_data(self) -> dict[str, Any]:
         """Every field, the free-form ones included, as plain JSON-compatible data."""

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import aiosqlite
+from pydantic import BaseModel
 
 from adw_tui.domain.diff import StateChange, diff_states
 from adw_tui.domain.errors import (
@@ -294,6 +295,38 @@ class Store:
                 detail={"from_version": current, "to_version": version, "new_version": current + 1},
             )
         return current + 1
+
+    # Health
+
+    async def health(self) -> "StoreHealth":
+        """What `adw doctor` reports: schema, journal mode, integrity and sizes."""
+        journal = await self._db.fetch_one("PRAGMA journal_mode")
+        check = await self._db.fetch_all("PRAGMA quick_check")
+        counts = await self._db.fetch_one(
+            "SELECT (SELECT count(*) FROM runs) AS runs, "
+            "(SELECT count(*) FROM dead_letters WHERE status = 'pending') AS dead_letters"
+        )
+        assert journal is not None
+        assert counts is not None
+        return StoreHealth(
+            schema_version=self.schema_version,
+            journal_mode=str(journal[0]),
+            integrity=[str(row[0]) for row in check],
+            runs=int(counts["runs"]),
+            pending_dead_letters=int(counts["dead_letters"]),
+        )
+
+
+class StoreHealth(BaseModel):
+    schema_version: int
+    journal_mode: str
+    integrity: list[str]
+    runs: int
+    pending_dead_letters: int
+
+    @property
+    def ok(self) -> bool:
+        return self.integrity == ["ok"] and self.journal_mode == "wal"
 
 
 def _as_state(data: StateData, adw_id: str | None = None) -> RunState:

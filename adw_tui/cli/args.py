@@ -1,0 +1,37 @@
+"""Argument types and the parser class shared by the subcommands."""
+
+import argparse
+from typing import NoReturn, Protocol
+
+from adw_tui.domain.ids import is_adw_id
+
+
+class AddParser(Protocol):
+    """`subparsers.add_parser`, as each command module receives it."""
+
+    def __call__(self, name: str, *, help: str) -> argparse.ArgumentParser: ...
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with usage errors as one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"adw: error: {message} (see `{self.prog} --help`)\n")
+
+
+def adw_id_arg(value: str) -> str:
+    if not is_adw_id(value):
+        raise argparse.ArgumentTypeError(
+            f"invalid run id {value!r}: expected 8 lowercase hex characters, e.g. 3f2a9c01"
+        )
+    return value
+
+
+def positive_int_arg(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    return number

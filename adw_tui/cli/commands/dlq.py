@@ -1,0 +1,97 @@
+"""`adw dlq ls|show|drop`: the dead-letter queue."""
+
+import argparse
+import json
+
+from rich.markup import escape
+from rich.table import Table
+
+from adw_tui.cli.args import AddParser, positive_int_arg
+from adw_tui.cli.context import CliContext
+from adw_tui.cli.output import console, print_json, short_time
+from adw_tui.domain.errors import DatabaseMissingError
+from adw_tui.domain.models import DeadLetter
+
+
+def register(add_parser: AddParser) -> None:
+    dlq = add_parser("dlq", help="dead letters: runs that failed for good")
+    commands = dlq.add_subparsers(dest="dlq_command", metavar="COMMAND", required=True)
+
+    ls = commands.add_parser("ls", help="list pending dead letters")
+    ls.add_argument("--all", action="store_true", help="include dropped and replayed letters")
+    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    ls.set_defaults(handler=list_letters)
+
+    show = commands.add_parser("show", help="show one dead letter with its request")
+    show.add_argument("letter_id", type=positive_int_arg, metavar="ID")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(handler=show_letter)
+
+    drop = commands.add_parser("drop", help="take a letter off the queue (it is kept, marked)")
+    drop.add_argument("letter_id", type=positive_int_arg, metavar="ID")
+    drop.set_defaults(handler=drop_letter)
+
+
+async def list_letters(args: argparse.Namespace, context: CliContext) -> int:
+    try:
+        store = await context.open_store(create=False)
+    except DatabaseMissingError:
+        letters: list[DeadLetter] = []
+    else:
+        async with store:
+            letters = await store.dead_letters.list(include_resolved=args.all)
+    if args.json:
+        print_json(letters)
+        return 0
+    if not letters:
+        console.print("The dead-letter queue is empty.")
+        return 0
+    table = Table("id", "adw_id", "workflow", "step", "error", "attempts", "status", "created")
+    for letter in letters:
+        table.add_row(
+            str(letter.id),
+            letter.adw_id,
+            escape(letter.workflow),
+            escape(letter.step or ""),
+            escape(f"{letter.error_class}: {letter.error_message}"),
+            str(letter.attempts),
+            letter.status,
+            short_time(letter.created_at),
+        )
+    console.print(table)
+    return 0
+
+
+async def show_letter(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store(create=False) as store:
+        letter = await store.dead_letters.get(args.letter_id)
+    if args.json:
+        print_json(letter)
+        return 0
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, value in (
+        ("letter", str(letter.id)),
+        ("run", letter.adw_id),
+        ("workflow", letter.workflow),
+        ("step", letter.step or ""),
+        ("state version", str(letter.state_version)),
+        ("error class", letter.error_class),
+        ("error", letter.error_message),
+        ("attempts", str(letter.attempts)),
+        ("status", letter.status),
+        ("created", short_time(letter.created_at)),
+        ("resolved", short_time(letter.resolved_at)),
+        ("request", json.dumps(letter.request, indent=2, ensure_ascii=False)),
+    ):
+        grid.add_row(label, escape(value))
+    console.print(grid)
+    return 0
+
+
+async def drop_letter(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store(create=False) as store:
+        letter = await store.dead_letters.drop(args.letter_id, actor="cli")
+    console.print(f"dead letter {letter.id} (run {letter.adw_id}) dropped; it stays in `--all`")
+    return 0

@@ -1,0 +1,210 @@
+"""`adw runs`, `show`, `history`, `diff`, `rollback`: reading and rewinding run state."""
+
+import argparse
+import sys
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from adw_tui.cli.args import AddParser, adw_id_arg, positive_int_arg
+from adw_tui.cli.context import CliContext
+from adw_tui.cli.output import console, json_text, print_json, short_time
+from adw_tui.domain.diff import ChangeKind, StateChange
+from adw_tui.domain.errors import AdwError, DatabaseMissingError
+from adw_tui.domain.models import RunRecord, RunStatus, RunWithState
+
+STATUS_STYLES = {
+    RunStatus.QUEUED: "dim",
+    RunStatus.RUNNING: "cyan",
+    RunStatus.SUCCEEDED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.DEAD_LETTERED: "magenta",
+    RunStatus.CANCELLED: "yellow",
+    RunStatus.INTERRUPTED: "yellow",
+}
+
+
+def register(add_parser: AddParser) -> None:
+    runs = add_parser("runs", help="list runs, most recently updated first")
+    runs.add_argument("--json", action="store_true", help="print a JSON list")
+    runs.set_defaults(handler=list_runs)
+
+    show = add_parser("show", help="show a run and its current state")
+    show.add_argument("adw_id", type=adw_id_arg)
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(handler=show_run)
+
+    history = add_parser("history", help="list a run's state versions, newest first")
+    history.add_argument("adw_id", type=adw_id_arg)
+    history.add_argument("--json", action="store_true", help="print a JSON list")
+    history.add_argument("--limit", type=positive_int_arg, default=1000, help="at most N rows")
+    history.set_defaults(handler=show_history)
+
+    diff = add_parser("diff", help="show what changed between two state versions")
+    diff.add_argument("adw_id", type=adw_id_arg)
+    diff.add_argument("old", type=positive_int_arg, metavar="V1")
+    diff.add_argument("new", type=positive_int_arg, metavar="V2")
+    diff.set_defaults(handler=show_diff)
+
+    rollback = add_parser(
+        "rollback", help="write a new version equal to an old one (nothing is deleted)"
+    )
+    rollback.add_argument("adw_id", type=adw_id_arg)
+    rollback.add_argument("version", type=positive_int_arg)
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rollback.set_defaults(handler=rollback_run)
+
+
+def run_row(run: RunRecord) -> dict[str, Any]:
+    """The stable JSON shape of a run in `adw runs --json` and `adw show --json`."""
+    return {
+        "adw_id": run.adw_id,
+        "issue": run.issue,
+        "workflow": run.workflow,
+        "status": run.status.value,
+        "step": run.current_step,
+        "version": run.version,
+        "cost_usd": run.cost_usd,
+        "updated_at": run.updated_at.isoformat(),
+    }
+
+
+async def list_runs(args: argparse.Namespace, context: CliContext) -> int:
+    try:
+        store = await context.open_store(create=False)
+    except DatabaseMissingError:
+        runs: list[RunRecord] = []
+    else:
+        async with store:
+            runs = await store.list_runs()
+    if args.json:
+        print_json([run_row(run) for run in runs])
+        return 0
+    if not runs:
+        console.print(f"No runs yet in {context.db_path}.")
+        return 0
+    table = Table("adw_id", "issue", "workflow", "status", "step", "version", "cost", "updated")
+    for run in runs:
+        table.add_row(
+            run.adw_id,
+            escape(run.issue or ""),
+            escape(run.workflow),
+            f"[{STATUS_STYLES[run.status]}]{run.status}[/]",
+            escape(run.current_step or ""),
+            str(run.version),
+            f"${run.cost_usd:.4f}",
+            short_time(run.updated_at),
+        )
+    console.print(table)
+    return 0
+
+
+async def show_run(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store(create=False) as store:
+        loaded = await store.load(args.adw_id)
+    if args.json:
+        print_json(
+            {
+                **run_row(loaded.run),
+                "created_at": loaded.run.created_at.isoformat(),
+                "state": loaded.state.as_data(),
+            }
+        )
+        return 0
+    _print_run(loaded)
+    return 0
+
+
+def _print_run(loaded: RunWithState) -> None:
+    run = loaded.run
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column()
+    for label, value in (
+        ("run", run.adw_id),
+        ("issue", run.issue or ""),
+        ("workflow", run.workflow),
+        ("status", f"[{STATUS_STYLES[run.status]}]{run.status}[/]"),
+        ("step", escape(run.current_step or "")),
+        ("version", str(run.version)),
+        ("cost", f"${run.cost_usd:.4f}"),
+        ("created", short_time(run.created_at)),
+        ("updated", short_time(run.updated_at)),
+    ):
+        summary.add_row(label, value)
+    console.print(summary)
+    state = Table("state key", "value", title=f"state at version {run.version}")
+    for key, value in sorted(loaded.state.as_data().items()):
+        state.add_row(escape(key), escape(json_text(value)))
+    console.print(state)
+
+
+async def show_history(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store(create=False) as store:
+        versions = await store.history(args.adw_id, limit=args.limit)
+    if args.json:
+        print_json(versions)
+        return 0
+    table = Table("version", "parent", "created", "reason", "actor", "git head")
+    for info in versions:
+        table.add_row(
+            str(info.version),
+            "" if info.parent is None else str(info.parent),
+            short_time(info.created_at),
+            escape(info.reason),
+            escape(info.actor),
+            (info.git_head or "")[:12],
+        )
+    console.print(table)
+    return 0
+
+
+async def show_diff(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store(create=False) as store:
+        changes = await store.diff(args.adw_id, args.old, args.new)
+    console.print(f"[bold]run {args.adw_id}: version {args.old} → version {args.new}[/]")
+    if not changes:
+        console.print("no differences: both versions hold the same state")
+        return 0
+    for change in changes:
+        console.print(format_change(change))
+    return 0
+
+
+def format_change(change: StateChange) -> str:
+    """One diff line: `+ key: new`, `- key: old` or `~ key: old → new`, coloured."""
+    path = escape(change.path)
+    if change.kind is ChangeKind.ADDED:
+        return f"[green]+ {path}: {escape(json_text(change.new))}[/]"
+    if change.kind is ChangeKind.REMOVED:
+        return f"[red]- {path}: {escape(json_text(change.old))}[/]"
+    old, new = escape(json_text(change.old)), escape(json_text(change.new))
+    return f"[yellow]~ {path}: {old} → {new}[/]"
+
+
+async def rollback_run(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store(create=False) as store:
+        run = await store.get_run(args.adw_id)
+        target = await store.get_version(args.adw_id, args.version)
+        if not args.yes and not _confirm(
+            f"Roll run {run.adw_id} back to version {target.version} "
+            f"(now at {run.version})? This writes version {run.version + 1} equal to "
+            f"version {target.version}; nothing is deleted. [y/N] "
+        ):
+            raise AdwError("rollback not confirmed; nothing was written (pass --yes to skip)")
+        new_version = await store.rollback(args.adw_id, args.version, actor="cli")
+    console.print(
+        f"run {args.adw_id} rolled back to version {args.version}: new version {new_version}"
+    )
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in {"y", "yes"}

@@ -1,0 +1,77 @@
+"""What every command needs: where the repository and the database are."""
+
+import argparse
+import subprocess
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from adw_tui.config import Settings
+from adw_tui.domain.errors import AdwError
+from adw_tui.store import Store
+
+DB_RELATIVE_PATH = Path("agents") / "adw_state.db"
+
+
+@dataclass
+class CliContext:
+    """Paths resolved from `--repo`, `--db`, the environment and the working directory."""
+
+    settings: Settings
+    repo_option: Path | None = None
+    db_option: Path | None = None
+    cwd: Path = field(default_factory=Path.cwd)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, settings: Settings) -> "CliContext":
+        return cls(settings=settings, repo_option=args.repo, db_option=args.db)
+
+    @cached_property
+    def repo(self) -> Path:
+        """The target repository: `--repo`, else the git top level of the working directory."""
+        if self.repo_option is not None:
+            repo = self.repo_option.expanduser().resolve()
+            if not repo.is_dir():
+                raise AdwError(f"--repo {self.repo_option}: no such directory")
+            return repo
+        top_level = git_top_level(self.cwd)
+        if top_level is None:
+            raise AdwError(
+                f"{self.cwd} is not inside a git repository; run adw from your repository "
+                "or pass --repo PATH (or --db PATH for the database alone)"
+            )
+        return top_level
+
+    @cached_property
+    def db_path(self) -> Path:
+        """`--db`, else `ADW_DB`, else `<repo>/agents/adw_state.db`."""
+        explicit = self.db_option or self.settings.db
+        if explicit is not None:
+            return explicit.expanduser().resolve()
+        return self.repo / DB_RELATIVE_PATH
+
+    async def open_store(self, *, create: bool = True) -> Store:
+        return await Store.open(
+            self.db_path,
+            create=create,
+            busy_timeout_s=self.settings.busy_timeout,
+            synchronous=self.settings.db_synchronous,
+        )
+
+
+def git_top_level(directory: Path) -> Path | None:
+    """The top level of the git work tree holding `directory`, or None."""
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if completed.returncode != 0:
+        return None
+    return Path(completed.stdout.strip())

@@ -1,0 +1,46 @@
+"""Terminal output for the CLI: rich for people, plain JSON for programs."""
+
+import json
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.markup import escape
+
+console = Console(highlight=False)
+error_console = Console(stderr=True, highlight=False)
+
+
+def print_json(value: Any) -> None:
+    """Print `value` (models and lists of models included) as indented JSON on stdout."""
+    sys.stdout.write(json.dumps(_plain(value), indent=2, ensure_ascii=False) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def print_error(message: str) -> None:
+    """One line on stderr: `adw: error: ...`."""
+    error_console.print(f"[bold red]adw: error:[/] {escape(message)}", soft_wrap=True)
+
+
+def print_warning(message: str) -> None:
+    error_console.print(f"[yellow]adw: warning:[/] {escape(message)}", soft_wrap=True)
+
+
+def short_time(value: Any) -> str:
+    """A datetime as `YYYY-MM-DD HH:MM:SS` (UTC) for tables."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def json_text(value: Any) -> str:
+    """A state value as it reads in JSON (strings quoted, null as null)."""
+    return json.dumps(value, ensure_ascii=False)
