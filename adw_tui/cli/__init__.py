@@ -7,7 +7,6 @@ stderr; a traceback is shown only with ADW_DEBUG=1.
 import argparse
 import asyncio
 import os
-import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,7 +69,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"unexpected {type(error).__name__}: {error} (rerun with ADW_DEBUG=1 for details)"
         )
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

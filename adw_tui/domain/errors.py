@@ -65,8 +65,8 @@ class DatabaseLockedError(StoreError):
 class DatabaseCorruptError(StoreError):
     def __init__(self, path: str, detail: str) -> None:
         super().__init__(
-            f"database {path} cannot be read ({detail}); move it aside and a new one is created, "
-            "nothing was written to it"
+            f"database {path} cannot be read ({detail}); nothing was written to it: "
+            "move it aside and the next command creates a new one"
         )
 
 
