@@ -54,6 +54,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             created_at TEXT NOT NULL,
             PRIMARY KEY (adw_id, version)
         ) WITHOUT ROWID;
+        -- Compare-and-set, enforced by the database for every writer: version n+1 of a
+        -- run can only be written while the run is at version n, and writing it moves
+        -- the run to n+1 in the same statement.
+        CREATE TRIGGER state_versions_compare_and_set BEFORE INSERT ON state_versions
+        WHEN NEW.version > 1
+        BEGIN
+            SELECT RAISE(ABORT, 'stale version')
+            WHERE (SELECT version FROM runs WHERE adw_id = NEW.adw_id) IS NOT NEW.version - 1;
+        END;
+        CREATE TRIGGER state_versions_move_run AFTER INSERT ON state_versions
+        BEGIN
+            UPDATE runs SET version = NEW.version, updated_at = NEW.created_at
+            WHERE adw_id = NEW.adw_id;
+        END;
         CREATE TRIGGER state_versions_append_only_update BEFORE UPDATE ON state_versions
         BEGIN SELECT RAISE(ABORT, 'state versions are append-only'); END;
         CREATE TRIGGER state_versions_append_only_delete BEFORE DELETE ON state_versions

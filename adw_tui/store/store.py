@@ -194,7 +194,6 @@ class Store:
         state = _as_state(data, adw_id)
         new_version = expected_version + 1
         async with self._db.transaction() as connection:
-            await _advance_run(connection, adw_id, expected_version)
             await _insert_version(
                 connection,
                 state,
@@ -220,7 +219,6 @@ class Store:
         async with self._db.transaction() as connection:
             version, data = await _current(connection, adw_id)
             state = _as_state(change(data), adw_id)
-            await _advance_run(connection, adw_id, version)
             await _insert_version(
                 connection,
                 state,
@@ -277,7 +275,6 @@ class Store:
             if row is None:
                 raise VersionNotFoundError(adw_id, version, current)
             state = RunState.model_validate_json(row["data"])
-            await _advance_run(connection, adw_id, current)
             await _insert_version(
                 connection,
                 state,
@@ -341,31 +338,18 @@ def _as_state(data: StateData, adw_id: str | None = None) -> RunState:
 
 
 async def _current(connection: aiosqlite.Connection, adw_id: str) -> tuple[int, dict[str, Any]]:
-    async with connection.execute(
-        "SELECT runs.version, state_versions.data FROM runs "
-        "JOIN state_versions USING (adw_id) "
-        "WHERE runs.adw_id = ? AND state_versions.version = runs.version",
-        (adw_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
-        raise RunNotFoundError(adw_id)
-    return int(row["version"]), json.loads(row["data"])
-
-
-async def _advance_run(connection: aiosqlite.Connection, adw_id: str, expected: int) -> None:
-    """Compare-and-set the run row from version `expected` to `expected + 1`."""
-    cursor = await connection.execute(
-        "UPDATE runs SET version = version + 1, updated_at = ? WHERE adw_id = ? AND version = ?",
-        (now_iso(), adw_id, expected),
+    """The run's version and state, read inside the caller's write transaction."""
+    rows = list(
+        await connection.execute_fetchall(
+            "SELECT runs.version, state_versions.data FROM runs "
+            "JOIN state_versions USING (adw_id) "
+            "WHERE runs.adw_id = ? AND state_versions.version = runs.version",
+            (adw_id,),
+        )
     )
-    if cursor.rowcount == 1:
-        return
-    async with connection.execute("SELECT version FROM runs WHERE adw_id = ?", (adw_id,)) as cur:
-        row = await cur.fetchone()
-    if row is None:
+    if not rows:
         raise RunNotFoundError(adw_id)
-    raise StaleVersionError(adw_id, expected, int(row["version"]))
+    return int(rows[0]["version"]), json.loads(rows[0]["data"])
 
 
 async def _insert_version(
@@ -378,20 +362,32 @@ async def _insert_version(
     actor: str,
     git_head: str | None,
 ) -> None:
-    await connection.execute(
-        "INSERT INTO state_versions (adw_id, version, parent, data, reason, actor, git_head, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            state.adw_id,
-            version,
-            parent,
-            state.model_dump_json(),
-            reason,
-            actor,
-            git_head,
-            now_iso(),
-        ),
-    )
+    """Insert version `version`; the schema's triggers check the run is at `version - 1`
+    (else StaleVersionError or RunNotFoundError) and move the run to `version`."""
+    try:
+        await connection.execute(
+            "INSERT INTO state_versions (adw_id, version, parent, data, reason, actor, "
+            "git_head, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                state.adw_id,
+                version,
+                parent,
+                state.model_dump_json(),
+                reason,
+                actor,
+                git_head,
+                now_iso(),
+            ),
+        )
+    except sqlite3.IntegrityError as error:
+        if "stale version" not in str(error) and "UNIQUE" not in str(error):
+            raise
+        rows = await connection.execute_fetchall(
+            "SELECT version FROM runs WHERE adw_id = ?", (state.adw_id,)
+        )
+        if not rows:
+            raise RunNotFoundError(state.adw_id) from error
+        raise StaleVersionError(state.adw_id, version - 1, int(next(iter(rows))[0])) from error
 
 
 def _state_version(row: sqlite3.Row) -> StateVersion:
