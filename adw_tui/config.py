@@ -22,3 +22,19 @@ class Settings(BaseSettings):
         default="FULL",
         description="SQLite synchronous mode: FULL survives power loss, NORMAL only crashes",
     )
+    claude_permission_mode: str | None = Field(
+        default=None,
+        description="--permission-mode for Claude Code; unset runs with "
+        "--dangerously-skip-permissions, as the original ADW did",
+    )
+    agent_env: list[str] = Field(
+        default_factory=list,
+        description="extra environment variables agents may see (JSON list; `PREFIX_*` allowed)",
+    )
+    agent_timeout: float = Field(default=3600.0, gt=0, description="seconds for a whole agent call")
+    agent_idle_timeout: float = Field(
+        default=600.0, gt=0, description="seconds an agent may go without output"
+    )
+    kill_grace: float = Field(
+        default=5.0, ge=0, description="seconds between SIGTERM and SIGKILL of an agent"
+    )

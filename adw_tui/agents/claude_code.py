@@ -1,0 +1,120 @@
+"""The Claude Code engine, and the simulated agent that stands in for it."""
+
+import os
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+
+from adw_tui.agents.claude_stream import ClaudeStreamParser
+from adw_tui.agents.engine import AgentStream
+from adw_tui.agents.process import agent_environment
+from adw_tui.agents.runner import run_cli_agent
+from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
+
+SKIP_PERMISSIONS = "--dangerously-skip-permissions"
+
+
+class ClaudeCodeEngine:
+    """`claude -p PROMPT --output-format stream-json --verbose`, one process per call."""
+
+    name = "claude"
+
+    def __init__(
+        self,
+        *,
+        binary: str | None = None,
+        permission_mode: str | None = None,
+        extra_env: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+        kill_grace_s: float = 5.0,
+    ) -> None:
+        """`permission_mode` None runs with --dangerously-skip-permissions, as the original
+        ADW did; otherwise it is passed as --permission-mode. `extra_env` names (or
+        `PREFIX_*` patterns) join the environment allow-list."""
+        self._environ = os.environ if environ is None else environ
+        self._binary = binary or self._environ.get("CLAUDE_CODE_PATH") or "claude"
+        self._permission_mode = permission_mode
+        self._extra_env = tuple(extra_env)
+        self._kill_grace_s = kill_grace_s
+
+    def executable(self) -> list[str]:
+        return [self._binary]
+
+    def check_installed(self) -> str | None:
+        if shutil.which(self._binary, path=self._environ.get("PATH")) is not None:
+            return None
+        return (
+            f"Claude Code CLI {self._binary!r} not found: install it with "
+            "`npm install -g @anthropic-ai/claude-code`, set CLAUDE_CODE_PATH, "
+            "or use --engine sim"
+        )
+
+    def environment(self) -> dict[str, str]:
+        return agent_environment(self._environ, self._extra_env)
+
+    def command(self, request: AgentRequest) -> list[str]:
+        argv = [
+            *self.executable(),
+            "-p",
+            request.prompt,
+            "--model",
+            request.model,
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        ]
+        if self._permission_mode is None:
+            argv.append(SKIP_PERMISSIONS)
+        else:
+            argv += ["--permission-mode", self._permission_mode]
+        if request.max_turns is not None:
+            argv += ["--max-turns", str(request.max_turns)]
+        if request.resume_session_id:
+            argv += ["--resume", request.resume_session_id]
+        mcp_config = request.cwd / ".mcp.json"
+        if mcp_config.is_file():
+            argv += ["--mcp-config", str(mcp_config)]
+        return argv
+
+    async def run(self, request: AgentRequest) -> AgentStream:
+        problem = self.check_installed()
+        if problem is not None:
+            yield AgentResult(
+                success=False, error_class=ErrorClass.NOT_INSTALLED, error_message=problem
+            )
+            return
+        async for item in run_cli_agent(
+            request,
+            self.command(request),
+            self.environment(),
+            ClaudeStreamParser(str(request.cwd)),
+            kill_grace_s=self._kill_grace_s,
+        ):
+            yield item
+
+
+class SimulatedClaudeEngine(ClaudeCodeEngine):
+    """The simulated agent CLI (`python -m adw_tui.agents.sim`): same flags, same stream,
+    no network. Its `ADW_SIM_*` knobs pass the environment allow-list."""
+
+    name = "sim"
+
+    def __init__(
+        self,
+        *,
+        extra_env: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+        kill_grace_s: float = 5.0,
+    ) -> None:
+        super().__init__(
+            binary=sys.executable,
+            extra_env=("ADW_SIM_*", *extra_env),
+            environ=environ,
+            kill_grace_s=kill_grace_s,
+        )
+
+    def executable(self) -> list[str]:
+        return [sys.executable, "-m", "adw_tui.agents.sim"]
+
+    def check_installed(self) -> str | None:
+        return None

@@ -1,0 +1,327 @@
+"""Claude Code `stream-json` lines to AgentEvents, and the final AgentResult.
+
+The failure signal is `is_error` on the result line, never `subtype` alone: API failures
+arrive as `subtype: "success", is_error: true` with `api_error_status`. The error class
+is read from, in order: the limit adw enforced, the API status, the assistant message's
+`error`, the result's `subtype`, the retries seen, and how the process exited.
+"""
+
+import json
+from typing import Any
+
+from adw_tui.agents.engine import ProcessEnding
+from adw_tui.agents.jsonl import BadLine, ParsedLine
+from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentResult, ErrorClass
+
+SUMMARY_CHARS = 120
+FOLDED_LINES = 3
+
+_STATUS_CLASSES = {
+    400: ErrorClass.INVALID_REQUEST,
+    401: ErrorClass.AUTH,
+    402: ErrorClass.AUTH,
+    403: ErrorClass.AUTH,
+    404: ErrorClass.INVALID_REQUEST,
+    413: ErrorClass.INVALID_REQUEST,
+    422: ErrorClass.INVALID_REQUEST,
+    429: ErrorClass.RATE_LIMIT,
+}
+_ASSISTANT_ERROR_CLASSES = {
+    "authentication_failed": ErrorClass.AUTH,
+    "billing_error": ErrorClass.AUTH,
+    "rate_limit": ErrorClass.RATE_LIMIT,
+    "invalid_request": ErrorClass.INVALID_REQUEST,
+    "server_error": ErrorClass.OVERLOADED,
+}
+_SUBTYPE_CLASSES = {
+    "error_max_turns": ErrorClass.MAX_TURNS,
+    "error_during_execution": ErrorClass.EXECUTION_ERROR,
+    "error_max_budget_usd": ErrorClass.EXECUTION_ERROR,
+}
+# Which input field best names what a tool call does, by tool.
+_TOOL_SUBJECT = {
+    "Write": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "Read": "file_path",
+    "NotebookEdit": "notebook_path",
+    "Bash": "command",
+    "Glob": "pattern",
+    "Grep": "pattern",
+    "WebFetch": "url",
+    "WebSearch": "query",
+    "Task": "description",
+}
+
+
+class ClaudeStreamParser:
+    """Stateful: one parser per agent call."""
+
+    def __init__(self, cwd: str | None = None) -> None:
+        self._cwd = cwd.rstrip("/") + "/" if cwd else None
+        self.session_id: str | None = None
+        self._result: dict[str, Any] | None = None
+        self._assistant_error: str | None = None
+        self._last_text = ""
+        self._retries: list[dict[str, Any]] = []
+        self._rate_limited = False
+
+    def events(self, line: ParsedLine) -> list[AgentEvent]:
+        if isinstance(line, BadLine):
+            return [
+                AgentEvent(
+                    kind=AgentEventKind.UNKNOWN,
+                    text=f"line {line.number}: {line.reason}",
+                    is_error=True,
+                    line=line.number,
+                    detail={"problem": line.reason, "size": line.size},
+                )
+            ]
+        value, number = line.value, line.number
+        if isinstance(value.get("session_id"), str):
+            self.session_id = value["session_id"]
+        match value.get("type"):
+            case "system":
+                return [self._system(value, number)]
+            case "assistant":
+                return self._assistant(value, number)
+            case "user":
+                return self._user(value, number)
+            case "rate_limit_event":
+                return [self._rate_limit(value, number)]
+            case "result":
+                self._result = value
+                return [self._result_event(value, number)]
+            case other:
+                return [
+                    AgentEvent(
+                        kind=AgentEventKind.UNKNOWN,
+                        text=f"{other} line",
+                        line=number,
+                        detail={"type": other},
+                    )
+                ]
+
+    def _system(self, value: dict[str, Any], number: int) -> AgentEvent:
+        subtype = value.get("subtype")
+        if subtype == "init":
+            model = value.get("model", "?")
+            return AgentEvent(
+                kind=AgentEventKind.INIT,
+                text=f"session {value.get('session_id', '?')} · model {model}",
+                line=number,
+                detail={
+                    "model": model,
+                    "cwd": value.get("cwd"),
+                    "version": value.get("claude_code_version"),
+                    "permission_mode": value.get("permissionMode"),
+                },
+            )
+        if subtype == "api_retry":
+            self._retries.append(value)
+            status = value.get("error_status")
+            error = value.get("error")
+            cause = f"HTTP {status}" if status else f"{error or 'unknown'} error, no HTTP status"
+            delay_s = (value.get("retry_delay_ms") or 0) / 1000
+            return AgentEvent(
+                kind=AgentEventKind.RETRY,
+                text=(
+                    f"API retry {value.get('attempt')}/{value.get('max_retries')} "
+                    f"in {delay_s:.1f}s ({cause})"
+                ),
+                line=number,
+                detail={
+                    "attempt": value.get("attempt"),
+                    "max_retries": value.get("max_retries"),
+                    "retry_delay_ms": value.get("retry_delay_ms"),
+                    "error_status": status,
+                    "error": error,
+                },
+            )
+        return AgentEvent(
+            kind=AgentEventKind.UNKNOWN,
+            text=f"system {subtype}",
+            line=number,
+            detail={"type": "system", "subtype": subtype},
+        )
+
+    def _assistant(self, value: dict[str, Any], number: int) -> list[AgentEvent]:
+        message = value.get("message") or {}
+        events: list[AgentEvent] = []
+        error = value.get("error")
+        for block in message.get("content") or []:
+            match block.get("type"):
+                case "text":
+                    self._last_text = str(block.get("text", ""))
+                    kind = AgentEventKind.ERROR if error else AgentEventKind.TEXT
+                    events.append(
+                        AgentEvent(
+                            kind=kind, text=self._last_text, is_error=bool(error), line=number
+                        )
+                    )
+                case "thinking":
+                    events.append(
+                        AgentEvent(
+                            kind=AgentEventKind.THINKING,
+                            text=str(block.get("thinking", "")),
+                            line=number,
+                        )
+                    )
+                case "tool_use":
+                    name = str(block.get("name", "?"))
+                    events.append(
+                        AgentEvent(
+                            kind=AgentEventKind.TOOL_USE,
+                            text=self._tool_summary(name, block.get("input")),
+                            tool_name=name,
+                            tool_id=block.get("id"),
+                            line=number,
+                        )
+                    )
+        if error:
+            self._assistant_error = str(error)
+            if not events:
+                events.append(
+                    AgentEvent(
+                        kind=AgentEventKind.ERROR, text=str(error), is_error=True, line=number
+                    )
+                )
+        return events
+
+    def _user(self, value: dict[str, Any], number: int) -> list[AgentEvent]:
+        content = (value.get("message") or {}).get("content")
+        if not isinstance(content, list):
+            return []
+        return [
+            AgentEvent(
+                kind=AgentEventKind.TOOL_RESULT,
+                text=fold(_tool_result_text(block.get("content"))),
+                tool_id=block.get("tool_use_id"),
+                is_error=bool(block.get("is_error")),
+                line=number,
+            )
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "tool_result"
+        ]
+
+    def _rate_limit(self, value: dict[str, Any], number: int) -> AgentEvent:
+        info = value.get("rate_limit_info") or value
+        status = str(info.get("status", "unknown"))
+        self._rate_limited = self._rate_limited or status == "rejected"
+        return AgentEvent(
+            kind=AgentEventKind.RATE_LIMIT,
+            text=f"rate limit {status}",
+            is_error=status == "rejected",
+            line=number,
+            detail={"status": status, "resets_at": info.get("resetsAt")},
+        )
+
+    def _result_event(self, value: dict[str, Any], number: int) -> AgentEvent:
+        failed = bool(value.get("is_error"))
+        cost = value.get("total_cost_usd") or 0
+        return AgentEvent(
+            kind=AgentEventKind.RESULT,
+            text=str(value.get("result", "")) if failed else f"done: ${cost:.4f}",
+            is_error=failed,
+            line=number,
+            detail={"subtype": value.get("subtype"), "num_turns": value.get("num_turns")},
+        )
+
+    def _tool_summary(self, name: str, tool_input: Any) -> str:
+        if not isinstance(tool_input, dict):
+            return name
+        subject = tool_input.get(_TOOL_SUBJECT.get(name, ""))
+        if subject is None:
+            subject = next((v for v in tool_input.values() if isinstance(v, str)), None)
+        if subject is None:
+            return name
+        text = str(subject)
+        if self._cwd and text.startswith(self._cwd):
+            text = text[len(self._cwd) :]
+        return _clip(text.splitlines()[0] if text else text)
+
+    def finish(self, ending: ProcessEnding) -> AgentResult:
+        result = self._result or {}
+        usage = result.get("usage") or {}
+        error_class = self._classify(ending)
+        output = str(result.get("result", self._last_text))
+        return AgentResult(
+            success=error_class is ErrorClass.NONE,
+            output=output,
+            session_id=result.get("session_id") or self.session_id,
+            cost_usd=float(result.get("total_cost_usd") or 0),
+            input_tokens=int(usage.get("input_tokens") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0),
+            cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
+            cache_creation_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+            num_turns=int(result.get("num_turns") or 0),
+            duration_ms=int(result.get("duration_ms") or ending.duration_ms),
+            exit_code=ending.exit_code,
+            stderr_tail=ending.stderr_tail,
+            error_class=error_class,
+            error_message=self._message(error_class, ending, output),
+            retries=len(self._retries),
+        )
+
+    def _classify(self, ending: ProcessEnding) -> ErrorClass:
+        if ending.limit is not None:
+            return ending.limit
+        result = self._result
+        if result is None:
+            if self._retries and ending.exit_code not in (0, None):
+                return ErrorClass.NETWORK
+            return ErrorClass.NO_RESULT if ending.exit_code == 0 else ErrorClass.CRASHED
+        if not result.get("is_error"):
+            return ErrorClass.NONE if ending.exit_code in (0, None) else ErrorClass.CRASHED
+        status = result.get("api_error_status")
+        if isinstance(status, int):
+            return _STATUS_CLASSES.get(
+                status, ErrorClass.OVERLOADED if status >= 500 else ErrorClass.INVALID_REQUEST
+            )
+        if self._assistant_error in _ASSISTANT_ERROR_CLASSES:
+            return _ASSISTANT_ERROR_CLASSES[self._assistant_error]
+        if self._rate_limited:
+            return ErrorClass.RATE_LIMIT
+        subtype_class = _SUBTYPE_CLASSES.get(str(result.get("subtype")))
+        if subtype_class is not None:
+            return subtype_class
+        if result.get("terminal_reason") == "api_error":
+            return ErrorClass.NETWORK if self._retries else ErrorClass.OVERLOADED
+        return ErrorClass.EXECUTION_ERROR
+
+    def _message(self, error_class: ErrorClass, ending: ProcessEnding, output: str) -> str:
+        if error_class is ErrorClass.NONE:
+            return ""
+        retries = f" after {len(self._retries)} API retries" if self._retries else ""
+        if error_class in (ErrorClass.TIMEOUT, ErrorClass.IDLE_TIMEOUT):
+            which = "whole-call" if error_class is ErrorClass.TIMEOUT else "no-output"
+            return f"stopped by the {which} timeout{retries}; the process tree was killed"
+        if self._result is None:
+            last_stderr = ending.stderr_tail.strip().splitlines()[-1:] or ["no stderr"]
+            return (
+                f"exited with code {ending.exit_code} without a result line{retries}: "
+                f"{_clip(last_stderr[0])}"
+            )
+        return _clip(output or str(self._result.get("subtype"))) + retries
+
+
+def fold(text: str, lines: int = FOLDED_LINES) -> str:
+    """The first `lines` lines of `text`, then how many more there were."""
+    all_lines = text.splitlines()
+    if len(all_lines) <= lines:
+        return text
+    return "\n".join([*all_lines[:lines], f"… ({len(all_lines) - lines} more lines)"])
+
+
+def _tool_result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
+        )
+    return json.dumps(content) if content is not None else ""
+
+
+def _clip(text: str, limit: int = SUMMARY_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

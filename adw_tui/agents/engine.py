@@ -1,0 +1,47 @@
+"""The Engine protocol every agent CLI implements, and the parser protocol behind it."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from adw_tui.agents.jsonl import ParsedLine
+from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult, ErrorClass
+
+AgentStream = AsyncIterator[AgentEvent | AgentResult]
+
+
+class Engine(Protocol):
+    """Runs one agent call.
+
+    `run` yields AgentEvents as the agent produces them and ends with exactly one
+    AgentResult. Iterate it inside `contextlib.aclosing` (or to the end): closing it early
+    kills the agent's process tree.
+    """
+
+    name: str
+
+    def check_installed(self) -> str | None:
+        """None when the engine can run, else a message saying what to install or set."""
+        ...
+
+    def run(self, request: AgentRequest) -> AgentStream: ...
+
+
+class StreamParser(Protocol):
+    """Turns one CLI's JSONL lines into AgentEvents and, at the end, an AgentResult."""
+
+    def events(self, line: ParsedLine) -> list[AgentEvent]: ...
+
+    def finish(self, ending: "ProcessEnding") -> AgentResult:
+        """The result, from what the stream said and how the process ended."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessEnding:
+    """How the agent process ended, as the runner saw it."""
+
+    exit_code: int | None
+    stderr_tail: str
+    duration_ms: int
+    limit: ErrorClass | None = None  # TIMEOUT or IDLE_TIMEOUT when adw stopped it

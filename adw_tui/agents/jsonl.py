@@ -1,0 +1,117 @@
+"""The one JSONL line reader: bytes in, parsed lines out, with bounded memory.
+
+Agent CLIs write one JSON object per line, but a pipe delivers arbitrary chunks: a line
+may arrive in pieces, be blank, carry invalid UTF-8, be cut off at the end, or be huge
+(a tool result holding a whole file). The splitter keeps at most `max_line_bytes` of an
+unfinished line; a longer line is skipped (the raw file still holds it) and reported.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+MAX_LINE_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class JsonLine:
+    """A line that held a JSON object."""
+
+    number: int
+    value: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """A line that could not be used, and why; it is kept in the raw output file."""
+
+    number: int
+    reason: str
+    size: int
+
+
+ParsedLine = JsonLine | BadLine
+
+
+class JsonlSplitter:
+    """Feed it chunks; it returns the complete lines they finish, parsed."""
+
+    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self._max = max_line_bytes
+        self._pending = bytearray()
+        self._skipped: int | None = None  # bytes of an oversized line being skipped
+        self._number = 0
+
+    @property
+    def lines_seen(self) -> int:
+        return self._number
+
+    def feed(self, chunk: bytes) -> list[ParsedLine]:
+        parsed: list[ParsedLine] = []
+        if self._skipped is not None:
+            end = chunk.find(b"\n")
+            if end < 0:
+                self._skipped += len(chunk)
+                return parsed
+            parsed.append(self._oversized(self._skipped + end))
+            chunk = chunk[end + 1 :]
+        end = chunk.find(b"\n")
+        if end < 0:
+            self._hold(chunk)
+            return parsed
+        # Appending to a bytearray keeps a line that arrives in many chunks linear.
+        self._pending += chunk[:end]
+        self._take(self._pending, parsed)
+        *complete, rest = chunk[end + 1 :].split(b"\n")
+        for line in complete:
+            self._take(line, parsed)
+        self._pending = bytearray()
+        self._hold(rest)
+        return parsed
+
+    def _hold(self, partial: bytes) -> None:
+        self._pending += partial
+        if len(self._pending) > self._max:
+            self._skipped, self._pending = len(self._pending), bytearray()
+
+    def _take(self, line: bytes | bytearray, parsed: list[ParsedLine]) -> None:
+        self._number += 1
+        item = self._parse(line)
+        if item is not None:
+            parsed.append(item)
+
+    def close(self) -> list[ParsedLine]:
+        """The last line, when the stream ended without a newline."""
+        parsed: list[ParsedLine] = []
+        if self._skipped is not None:
+            parsed.append(self._oversized(self._skipped))
+        elif self._pending.strip():
+            self._take(self._pending, parsed)
+        self._pending = bytearray()
+        return parsed
+
+    def _oversized(self, size: int) -> BadLine:
+        self._number += 1
+        self._skipped = None
+        return BadLine(
+            self._number,
+            f"line of {size:,} bytes is over the {self._max:,}-byte limit; "
+            "it is kept in raw_output.jsonl but not parsed",
+            size,
+        )
+
+    def _parse(self, line: bytes | bytearray) -> ParsedLine | None:
+        if not line.strip():
+            return None
+        try:
+            value = json.loads(line)
+        except UnicodeDecodeError:
+            try:
+                value = json.loads(bytes(line).decode("utf-8", errors="replace"))
+            except ValueError as error:
+                return BadLine(self._number, f"invalid JSON: {error}", len(line))
+        except ValueError as error:
+            return BadLine(self._number, f"invalid JSON: {error}", len(line))
+        if not isinstance(value, dict):
+            return BadLine(self._number, f"a JSON {type(value).__name__}, not an object", len(line))
+        return JsonLine(self._number, value)

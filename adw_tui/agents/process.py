@@ -1,0 +1,100 @@
+"""Agent subprocesses: the one place that builds their environment, starts them in a
+session of their own, and kills their whole process tree."""
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import psutil
+
+ALLOWED_ENV_NAMES = (
+    "PATH",
+    "HOME",
+    "USER",
+    "SHELL",
+    "TERM",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "IS_SANDBOX",
+    "GITHUB_PAT",
+    "GH_TOKEN",
+    "ANTHROPIC_*",
+    "CLAUDE_CODE_*",
+)
+STDERR_TAIL_BYTES = 16 * 1024
+
+
+def agent_environment(source: Mapping[str, str], extra_names: Iterable[str] = ()) -> dict[str, str]:
+    """The variables of `source` an agent may see: the allow-list plus `extra_names`.
+
+    A name ending in `*` allows every variable with that prefix. Nothing else leaks to
+    the agent (no cloud credentials, no tokens of other tools).
+    """
+    patterns = (*ALLOWED_ENV_NAMES, *extra_names)
+    exact = {name for name in patterns if not name.endswith("*")}
+    prefixes = tuple(name[:-1] for name in patterns if name.endswith("*"))
+    return {
+        name: value
+        for name, value in source.items()
+        if name in exact or (prefixes and name.startswith(prefixes))
+    }
+
+
+async def start_agent_process(
+    argv: list[str], *, cwd: Path, env: Mapping[str, str]
+) -> asyncio.subprocess.Process:
+    """Start `argv` in a new session (its own process group), stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=dict(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+async def kill_process_tree(process: asyncio.subprocess.Process, grace_s: float) -> None:
+    """SIGTERM the process group and every descendant, SIGKILL what is left after
+    `grace_s`, and reap the leader. Safe to call when the process has already exited
+    (its group may still hold children it left behind)."""
+    descendants = _descendants(process.pid)
+    _signal_all(process.pid, descendants, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), timeout=grace_s)
+    _, alive = await asyncio.to_thread(psutil.wait_procs, descendants, timeout=grace_s)
+    _signal_all(process.pid, alive, signal.SIGKILL)
+    await process.wait()
+    await asyncio.to_thread(psutil.wait_procs, alive, timeout=grace_s)
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _signal_all(group: int, processes: list[psutil.Process], sig: signal.Signals) -> None:
+    # The leader started a session, so its pid is the group id; processes that left the
+    # group (setsid, double fork) are signalled one by one.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, sig)
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.send_signal(sig)
+
+
+async def read_tail(stream: asyncio.StreamReader, limit: int = STDERR_TAIL_BYTES) -> bytes:
+    """Drain `stream` to its end, keeping only its last `limit` bytes."""
+    tail = bytearray()
+    while chunk := await stream.read(65536):
+        tail += chunk
+        if len(tail) > 2 * limit:
+            del tail[:-limit]
+    return bytes(tail[-limit:])
