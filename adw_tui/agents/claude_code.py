@@ -4,6 +4,7 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
+from contextlib import aclosing
 
 from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.engine import AgentStream
@@ -83,14 +84,17 @@ class ClaudeCodeEngine:
                 success=False, error_class=ErrorClass.NOT_INSTALLED, error_message=problem
             )
             return
-        async for item in run_cli_agent(
+        stream = run_cli_agent(
             request,
             self.command(request),
             self.environment(),
             ClaudeStreamParser(str(request.cwd)),
             kill_grace_s=self._kill_grace_s,
-        ):
-            yield item
+        )
+        # aclosing: when our caller stops early, the runner's cleanup runs now, not at GC.
+        async with aclosing(stream):
+            async for item in stream:
+                yield item
 
 
 class SimulatedClaudeEngine(ClaudeCodeEngine):

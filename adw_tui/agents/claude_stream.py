@@ -244,7 +244,8 @@ class ClaudeStreamParser:
         result = self._result or {}
         usage = result.get("usage") or {}
         error_class = self._classify(ending)
-        output = str(result.get("result", self._last_text))
+        final_text = result.get("result")
+        output = final_text if isinstance(final_text, str) else self._last_text
         return AgentResult(
             success=error_class is ErrorClass.NONE,
             output=output,
@@ -302,7 +303,9 @@ class ClaudeStreamParser:
                 f"exited with code {ending.exit_code} without a result line{retries}: "
                 f"{_clip(last_stderr[0])}"
             )
-        return _clip(output or str(self._result.get("subtype"))) + retries
+        errors = self._result.get("errors")
+        detail = "; ".join(map(str, errors)) if isinstance(errors, list) and errors else output
+        return _clip(detail or str(self._result.get("subtype"))) + retries
 
 
 def fold(text: str, lines: int = FOLDED_LINES) -> str:

@@ -1,13 +1,13 @@
 """The Engine protocol every agent CLI implements, and the parser protocol behind it."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
 from adw_tui.agents.jsonl import ParsedLine
 from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult, ErrorClass
 
-AgentStream = AsyncIterator[AgentEvent | AgentResult]
+AgentStream = AsyncGenerator[AgentEvent | AgentResult, None]
 
 
 class Engine(Protocol):

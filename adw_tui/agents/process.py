@@ -59,6 +59,17 @@ async def start_agent_process(
     )
 
 
+async def process_exit(process: asyncio.subprocess.Process, poll_s: float = 0.05) -> int:
+    """Wait until the process itself has exited and return its code.
+
+    Unlike `Process.wait()`, which on Python 3.11 also waits for every pipe to close, this
+    returns even when a child the agent left behind still holds stdout open.
+    """
+    while process.returncode is None:  # noqa: ASYNC110 - no public exit event on 3.11
+        await asyncio.sleep(poll_s)
+    return process.returncode
+
+
 async def kill_process_tree(process: asyncio.subprocess.Process, grace_s: float) -> None:
     """SIGTERM the process group and every descendant, SIGKILL what is left after
     `grace_s`, and reap the leader. Safe to call when the process has already exited
@@ -66,10 +77,10 @@ async def kill_process_tree(process: asyncio.subprocess.Process, grace_s: float)
     descendants = _descendants(process.pid)
     _signal_all(process.pid, descendants, signal.SIGTERM)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(process.wait(), timeout=grace_s)
+        await asyncio.wait_for(process_exit(process), timeout=grace_s)
     _, alive = await asyncio.to_thread(psutil.wait_procs, descendants, timeout=grace_s)
     _signal_all(process.pid, alive, signal.SIGKILL)
-    await process.wait()
+    await process_exit(process)
     await asyncio.to_thread(psutil.wait_procs, alive, timeout=grace_s)
 
 
@@ -90,11 +101,26 @@ def _signal_all(group: int, processes: list[psutil.Process], sig: signal.Signals
             process.send_signal(sig)
 
 
-async def read_tail(stream: asyncio.StreamReader, limit: int = STDERR_TAIL_BYTES) -> bytes:
-    """Drain `stream` to its end, keeping only its last `limit` bytes."""
-    tail = bytearray()
-    while chunk := await stream.read(65536):
-        tail += chunk
-        if len(tail) > 2 * limit:
-            del tail[:-limit]
-    return bytes(tail[-limit:])
+class StderrTail:
+    """Drains a stderr pipe in the background, keeping only its last `limit` bytes, so a
+    chatty agent can neither fill the pipe (and block) nor fill memory."""
+
+    def __init__(self, stream: asyncio.StreamReader, limit: int = STDERR_TAIL_BYTES) -> None:
+        self._limit = limit
+        self._tail = bytearray()
+        self._task = asyncio.ensure_future(self._drain(stream))
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self._tail += chunk
+            if len(self._tail) > 2 * self._limit:
+                del self._tail[: -self._limit]
+
+    async def text(self, wait_s: float = 1.0) -> str:
+        """The tail so far, after waiting up to `wait_s` for the pipe to close."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=wait_s)
+        return bytes(self._tail[-self._limit :]).decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        self._task.cancel()

@@ -3,20 +3,31 @@
 Shared by every CLI engine: it writes the prompt and the raw stdout under
 `<output_dir>/<adw_id>/<agent_name>/`, feeds stdout through the JSONL splitter into the
 engine's parser, enforces the whole-call and no-output timeouts, and kills the process
-tree when a limit fires or the caller stops listening.
+tree when a limit fires, when the caller stops listening, and after the agent exits (to
+reap anything it left running).
 """
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from pathlib import Path
+from typing import Any
 
 from adw_tui.agents.engine import AgentStream, ProcessEnding, StreamParser
 from adw_tui.agents.jsonl import JsonlSplitter
-from adw_tui.agents.process import kill_process_tree, read_tail, start_agent_process
+from adw_tui.agents.process import (
+    StderrTail,
+    kill_process_tree,
+    process_exit,
+    start_agent_process,
+)
 from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
 
 CHUNK_BYTES = 256 * 1024
 RAW_OUTPUT_FILE = "raw_output.jsonl"
+# After the agent exits, how long its stdout may stay open and quiet: a child it left
+# behind can hold the pipe open forever.
+DRAIN_AFTER_EXIT_S = 1.0
 
 
 def prepare_run_dir(request: AgentRequest) -> Path:
@@ -49,43 +60,26 @@ async def run_cli_agent(
         return
     assert process.stdout is not None
     assert process.stderr is not None
-    stderr_tail = asyncio.create_task(read_tail(process.stderr))
+    stderr = StderrTail(process.stderr)
+    stdout = _StdoutReader(process, request, started)
     splitter = JsonlSplitter()
-    limit: ErrorClass | None = None
-    total_deadline = started + request.timeout_s if request.timeout_s else None
-    idle_s = request.idle_timeout_s
     try:
         with (run_dir / RAW_OUTPUT_FILE).open("wb") as raw:
-            while True:
-                idle_deadline = loop.time() + idle_s if idle_s else None
-                deadline = _earliest(idle_deadline, total_deadline)
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        chunk = await process.stdout.read(CHUNK_BYTES)
-                except TimeoutError:
-                    limit = _which_limit(loop.time(), total_deadline)
-                    break
-                if not chunk:
-                    break
-                raw.write(chunk)
-                raw.flush()
-                for line in splitter.feed(chunk):
-                    for event in parser.events(line):
-                        yield event
-        if limit is None:
-            try:
-                async with asyncio.timeout_at(total_deadline):
-                    await process.wait()
-            except TimeoutError:
-                limit = ErrorClass.TIMEOUT
-        # Also reaps whatever the agent left running in its process group.
+            async with aclosing(stdout.chunks()) as chunks:
+                async for chunk in chunks:
+                    raw.write(chunk)
+                    raw.flush()
+                    for line in splitter.feed(chunk):
+                        for event in parser.events(line):
+                            yield event
+        limit = stdout.limit or await _wait_for_exit(process, stdout.total_deadline)
         await kill_process_tree(process, kill_grace_s if limit else 0.0)
         for line in splitter.close():
             for event in parser.events(line):
                 yield event
         ending = ProcessEnding(
             exit_code=process.returncode,
-            stderr_tail=(await stderr_tail).decode("utf-8", errors="replace"),
+            stderr_tail=await stderr.text(),
             duration_ms=int((loop.time() - started) * 1000),
             limit=limit,
         )
@@ -93,7 +87,71 @@ async def run_cli_agent(
     finally:
         if process.returncode is None:
             await kill_process_tree(process, kill_grace_s)
-        stderr_tail.cancel()
+        stderr.close()
+
+
+class _StdoutReader:
+    """Yields stdout chunks until EOF, a time limit, or the agent has exited and its
+    stdout went quiet (held open by something it left behind)."""
+
+    def __init__(
+        self, process: asyncio.subprocess.Process, request: AgentRequest, started: float
+    ) -> None:
+        assert process.stdout is not None
+        self._process = process
+        self._stream = process.stdout
+        self._idle_s = request.idle_timeout_s
+        self.total_deadline = started + request.timeout_s if request.timeout_s else None
+        self.limit: ErrorClass | None = None
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        loop = asyncio.get_running_loop()
+        exited = asyncio.ensure_future(process_exit(self._process))
+        read: asyncio.Future[bytes] | None = None
+        try:
+            while True:
+                read = read or asyncio.ensure_future(self._stream.read(CHUNK_BYTES))
+                now = loop.time()
+                deadline = _earliest(
+                    now + self._idle_s if self._idle_s else None,
+                    self.total_deadline,
+                    now + DRAIN_AFTER_EXIT_S if exited.done() else None,
+                )
+                waiting: set[asyncio.Future[Any]] = {read} if exited.done() else {read, exited}
+                done, _ = await asyncio.wait(
+                    waiting,
+                    timeout=None if deadline is None else max(0.0, deadline - now),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if read in done:
+                    chunk, read = read.result(), None
+                    if not chunk:
+                        return
+                    yield chunk
+                elif exited in done:
+                    continue
+                elif exited.done():
+                    return
+                else:
+                    self.limit = _which_limit(loop.time(), self.total_deadline)
+                    return
+        finally:
+            if read is not None:
+                read.cancel()
+            exited.cancel()
+
+
+async def _wait_for_exit(
+    process: asyncio.subprocess.Process, total_deadline: float | None
+) -> ErrorClass | None:
+    """Wait for the agent to exit after closing its stdout; TIMEOUT if it outlives the
+    whole-call limit."""
+    try:
+        async with asyncio.timeout_at(total_deadline):
+            await process_exit(process)
+    except TimeoutError:
+        return ErrorClass.TIMEOUT
+    return None
 
 
 def _earliest(*deadlines: float | None) -> float | None:

@@ -8,6 +8,7 @@ connection and never wait for a writer (WAL).
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -64,7 +65,7 @@ class Database:
         with _translate_errors(path, busy_timeout_s):
             writer = await _connect(path, busy_timeout_s)
             try:
-                await writer.execute("PRAGMA journal_mode=WAL")
+                await _enable_wal(writer, busy_timeout_s)
                 await writer.execute(f"PRAGMA synchronous={synchronous}")
                 reader = await _connect(path, busy_timeout_s)
                 await reader.execute("PRAGMA query_only=ON")
@@ -109,6 +110,24 @@ async def _connect(path: Path, busy_timeout_s: float) -> aiosqlite.Connection:
     await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     await connection.execute("PRAGMA foreign_keys=ON")
     return connection
+
+
+async def _enable_wal(connection: aiosqlite.Connection, busy_timeout_s: float) -> None:
+    """Switch to WAL, waiting out other connections that switch the same new file.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers SQLITE_BUSY at
+    once, without calling the busy handler, when several connections convert a new file
+    at the same moment; so retry here until the busy timeout, as the handler would.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(0.01)
 
 
 @contextmanager

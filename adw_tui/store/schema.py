@@ -58,7 +58,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- run can only be written while the run is at version n, and writing it moves
         -- the run to n+1 in the same statement.
         CREATE TRIGGER state_versions_compare_and_set BEFORE INSERT ON state_versions
-        WHEN NEW.version > 1
+        WHEN NEW.version <> 1
         BEGIN
             SELECT RAISE(ABORT, 'stale version')
             WHERE (SELECT version FROM runs WHERE adw_id = NEW.adw_id) IS NOT NEW.version - 1;

@@ -1,0 +1,192 @@
+"""Fault injection: `ADW_SIM_FAULTS="implement=fail_once,*=rate_limit"`.
+
+Each pair maps a command name (`*` for any, free-form prompts included) to a fault; the
+first pair naming the command wins, then the first `*` pair. Faults mirror what the real
+CLI does in each failure, so an orchestrator can be tested against all of them.
+"""
+
+import fcntl
+import functools
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from adw_tui.agents.sim.session import Session
+from adw_tui.agents.sim.stream import Outcome, api_error_message, api_retry_message
+
+EXIT_CRASH = 3
+# Over 11 MB, past the line limits of naive readers (asyncio's default is 64 KiB).
+HUGE_LINE_CHARS = 12 * 1024 * 1024
+MALFORMED_LINE = '{"type":"assistant","message":{"id":"msg_truncated","content":[{"type":"te'
+
+
+class Fault(StrEnum):
+    FAIL_ONCE = "fail_once"
+    FAIL_ALWAYS = "fail_always"
+    CRASH = "crash"
+    HANG = "hang"
+    RATE_LIMIT = "rate_limit"
+    OVERLOADED = "overloaded"
+    AUTH = "auth"
+    MALFORMED = "malformed"
+    HUGE = "huge"
+    MAX_TURNS = "max_turns"
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """How one HTTP failure of the model API shows in the stream."""
+
+    status: int
+    error: str  # the assistant line's top-level `error`
+    error_type: str  # the API's error type
+    message: str
+    retries: int = 0
+
+    @property
+    def text(self) -> str:
+        body = {"type": "error", "error": {"type": self.error_type, "message": self.message}}
+        return f"API Error: {self.status} {json.dumps(body, separators=(',', ':'))}"
+
+
+API_ERRORS = {
+    Fault.RATE_LIMIT: ApiError(429, "rate_limit", "rate_limit_error", "Rate limited (simulated)"),
+    Fault.OVERLOADED: ApiError(
+        529, "server_error", "overloaded_error", "Overloaded (simulated)", retries=2
+    ),
+    Fault.AUTH: ApiError(
+        401, "authentication_failed", "authentication_error", "invalid x-api-key (simulated)"
+    ),
+}
+# The first retry delays the real CLI reported (it backs off exponentially, with jitter).
+RETRY_DELAYS_MS = (524, 1176, 2249, 4308, 8943)
+MAX_RETRIES = 10
+
+
+def parse_faults(spec: str) -> list[tuple[str, Fault]]:
+    """`cmd=fault,...` pairs; unknown faults are reported on stderr and ignored."""
+    rules: list[tuple[str, Fault]] = []
+    for item in spec.split(","):
+        command, _, name = item.strip().partition("=")
+        if not item.strip():
+            continue
+        try:
+            rules.append((command.strip().lstrip("/"), Fault(name.strip())))
+        except ValueError:
+            print(f"adw-sim: ignoring unknown fault {item.strip()!r}", file=sys.stderr)
+    return rules
+
+
+def select_fault(rules: list[tuple[str, Fault]], command: str) -> Fault | None:
+    for wanted in (command, "*"):
+        for rule_command, fault in rules:
+            if rule_command == wanted and wanted:
+                return fault
+    return None
+
+
+class FailOnceLedger:
+    """Counts calls per (cwd, command) in a JSON file shared by all sim processes.
+
+    An exclusive `flock` on a side file serialises the read-modify-write, so parallel
+    runs in the same directory still see exactly one failure.
+    """
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.path = state_dir / "fail_once.json"
+
+    def first_call(self, cwd: Path, command: str) -> bool:
+        """Record a call; True only for the very first one."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        key = f"{cwd}\0{command}"
+        with open(self.state_dir / "fail_once.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (FileNotFoundError, ValueError):
+                data = {}
+            if not isinstance(data, dict):
+                data = {}
+            seen = int(data.get(key, 0))
+            data[key] = seen + 1
+            scratch = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            scratch.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+            os.replace(scratch, self.path)
+        return seen == 0
+
+
+def _api_error(session: Session, api: ApiError) -> int:
+    """Retry lines (if any), the synthetic assistant message, and an is_error result."""
+    for attempt in range(1, api.retries + 1):
+        session.emit(
+            functools.partial(
+                api_retry_message,
+                attempt=attempt,
+                max_retries=MAX_RETRIES,
+                delay_ms=RETRY_DELAYS_MS[(attempt - 1) % len(RETRY_DELAYS_MS)],
+                status=api.status,
+                error=api.error,
+            )
+        )
+    session.emit(
+        lambda env: api_error_message(
+            env,
+            message_id=env.uuid,
+            text=api.text,
+            error=api.error,
+            status=api.status,
+            error_type=api.error_type,
+        )
+    )
+    session.finish(
+        Outcome(
+            is_error=True,
+            text=api.text,
+            stop_reason="stop_sequence",
+            terminal_reason="api_error",
+            api_error_status=api.status,
+            api_error_type=api.error_type,
+        ),
+        num_turns=1,
+    )
+    return 1
+
+
+def _huge_text() -> str:
+    unit = "This line is deliberately huge (simulated fault). "
+    return (unit * (HUGE_LINE_CHARS // len(unit) + 1))[:HUGE_LINE_CHARS]
+
+
+def inject(fault: Fault, session: Session, *, command: str, ledger: FailOnceLedger) -> int | None:
+    """Apply `fault` after the init line: an exit code to stop with, or None to carry on.
+
+    `crash` returns EXIT_CRASH having written no result; `hang` never returns.
+    """
+    if fault in API_ERRORS:
+        return _api_error(session, API_ERRORS[fault])
+    if fault is Fault.FAIL_ONCE and not ledger.first_call(session.invocation.cwd, command):
+        return None
+    if fault in (Fault.FAIL_ONCE, Fault.FAIL_ALWAYS):
+        session.fail_execution(f"simulated fault {fault.value} for /{command or '*'}")
+        return 1
+    if fault is Fault.CRASH:
+        session.say("Starting on it.")
+        print("adw-sim: simulated crash (ADW_SIM_FAULTS)", file=sys.stderr, flush=True)
+        return EXIT_CRASH
+    if fault is Fault.HANG:
+        while True:
+            time.sleep(3600)
+    if fault is Fault.MAX_TURNS:
+        session.say("Starting on it.")
+        session.fail_max_turns()
+        return 1
+    if fault is Fault.MALFORMED:
+        session.on_first_turn(lambda: session.emit_raw(MALFORMED_LINE))
+    elif fault is Fault.HUGE:
+        session.on_first_turn(lambda: session.say(_huge_text(), new_turn=False))
+    return None

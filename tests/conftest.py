@@ -1,0 +1,52 @@
+"""Shared fixtures: a state database in a temporary directory and a quick way to make runs."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adw_tui.domain.ids import new_adw_id
+from adw_tui.domain.models import RunRecord
+from adw_tui.store import Store
+
+MakeRun = Callable[..., Awaitable[RunRecord]]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where the state database lives; the `agents` directory does not exist yet."""
+    return tmp_path / "agents" / "adw_state.db"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(db_path)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def create_run(
+    store: Store,
+    adw_id: str | None = None,
+    *,
+    workflow: str = "adw_plan_build",
+    actor: str = "test",
+    **state: Any,
+) -> RunRecord:
+    """Create a run whose version-1 state is `state` (plus a fresh `adw_id` if none given)."""
+    return await store.create_run(
+        {"adw_id": adw_id or new_adw_id(), **state}, workflow=workflow, actor=actor
+    )
+
+
+@pytest.fixture
+def make_run(store: Store) -> MakeRun:
+    """`await make_run(**state)` creates a run in the `store` fixture."""
+
+    async def make(adw_id: str | None = None, **state: Any) -> RunRecord:
+        return await create_run(store, adw_id, **state)
+
+    return make

@@ -1,0 +1,248 @@
+"""The real Claude Code binary, an offline environment for it, and a runner that cannot hang.
+
+The binary comes from `CLAUDE_CODE_PATH` (`.ci/run` installs it into `.ci/node/` and sets
+it), else from that project-local install, else `claude` on PATH. Without one the tests that
+need it are skipped, or fail when `CI` is set: CI must never pass by skipping them.
+"""
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CLAUDE_MODEL = "claude-sonnet-4-5"
+DEFAULT_TIMEOUT = 30.0
+
+
+def _local_install() -> Path:
+    """Where `.ci/run` puts the native binary for this machine."""
+    machine = platform.machine().lower()
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(machine)
+    system = platform.system().lower()
+    return (
+        PROJECT_ROOT
+        / ".ci/node/node_modules/@anthropic-ai"
+        / f"claude-code-{system}-{arch or machine}"
+        / "claude"
+    )
+
+
+def find_claude() -> tuple[Path | None, str]:
+    """The binary to test and where it came from, or None and why there is none."""
+    configured = os.environ.get("CLAUDE_CODE_PATH")
+    if configured:
+        path = Path(configured)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path, "CLAUDE_CODE_PATH"
+        return None, f"CLAUDE_CODE_PATH={configured} is not an executable file"
+    local = _local_install()
+    if local.is_file() and os.access(local, os.X_OK):
+        return local, str(local.relative_to(PROJECT_ROOT))
+    on_path = shutil.which("claude")
+    if on_path:
+        return Path(on_path), "PATH"
+    return None, (
+        "no Claude Code binary: set CLAUDE_CODE_PATH, run .ci/run (it installs one into "
+        ".ci/node/), or put `claude` on PATH"
+    )
+
+
+@pytest.fixture(scope="session")
+def claude_bin() -> Path:
+    """The real `claude` binary, checked with `--version`; skipped (failed under CI) if absent."""
+    path, origin = find_claude()
+    problem = None if path is not None else origin
+    if path is not None:
+        try:
+            done = subprocess.run(
+                [str(path), "--version"], capture_output=True, text=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problem = f"{path} --version failed: {exc}"
+        else:
+            if done.returncode != 0 or "Claude Code" not in done.stdout:
+                problem = f"{path} --version gave {done.returncode}: {done.stdout}{done.stderr}"
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the real Claude Code CLI is unusable: {problem}")
+        pytest.skip(problem)
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A fresh git repository with one commit: the agent's working directory."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = [
+        "git",
+        "-c",
+        "user.name=test",
+        "-c",
+        "user.email=t@example.invalid",
+        "-c",
+        "commit.gpgsign=false",
+    ]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "README.md").write_text("# scratch repo\n")
+    subprocess.run([*git, "-C", str(repo), "add", "README.md"], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "init"], check=True)
+    return repo
+
+
+@pytest.fixture
+def claude_home(tmp_path: Path) -> Path:
+    """HOME for the CLI, so nothing of the real ~/.claude is read or written."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+def offline_env(base_url: str, home: Path, **extra: str) -> dict[str, str]:
+    """A whole environment (nothing inherited but PATH) for running the CLI against `base_url`."""
+    return {
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": "sk-test",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "IS_SANDBOX": "1",  # --dangerously-skip-permissions refuses to run as root without it
+        **extra,
+    }
+
+
+def claude_print_argv(
+    claude: Path, prompt: str, *extra: str, model: str = CLAUDE_MODEL
+) -> list[str]:
+    """`claude -p PROMPT` with stream-json output and no permission prompts."""
+    return [
+        str(claude),
+        "-p",
+        prompt,
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--dangerously-skip-permissions",
+        "--model",
+        model,
+        *extra,
+    ]
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """One finished (or killed) CLI process and its stream-json output."""
+
+    argv: list[str]
+    pid: int
+    """Also the process group id: the CLI was started in a session of its own."""
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        """Each stdout line parsed as JSON (a line that is not JSON fails the test)."""
+        parsed: list[dict[str, Any]] = []
+        for line in self.stdout.splitlines():
+            if line.strip():
+                try:
+                    parsed.append(json.loads(line))
+                except ValueError:
+                    pytest.fail(f"not a JSON line: {line!r}\n{self.describe()}")
+        return parsed
+
+    def of_type(self, type_: str, subtype: str | None = None) -> list[dict[str, Any]]:
+        return [
+            line
+            for line in self.lines
+            if line.get("type") == type_ and (subtype is None or line.get("subtype") == subtype)
+        ]
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The final `result` line; fails the test if there is none."""
+        results = self.of_type("result")
+        if not results:
+            pytest.fail(f"no result line\n{self.describe()}")
+        return results[-1]
+
+    def describe(self) -> str:
+        state = "killed after timeout" if self.timed_out else f"exit {self.returncode}"
+        return (
+            f"{state} in {self.seconds:.1f}s: {self.argv[:3]}\n"
+            f"--- stdout\n{self.stdout[-4000:]}\n--- stderr\n{self.stderr[-4000:]}"
+        )
+
+
+def run_process(
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT
+) -> ProcessRun:
+    """Run to completion in its own process group; on timeout kill the whole group."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    timed_out = False
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(proc.pid)
+        stdout, stderr = proc.communicate()
+    finally:
+        if proc.returncode is None:  # an exception other than the timeout
+            _kill_group(proc.pid)
+            proc.wait()
+    seconds = time.monotonic() - started
+    return ProcessRun(list(argv), proc.pid, proc.returncode, stdout, stderr, seconds, timed_out)
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+RunClaude = Callable[..., ProcessRun]
+
+
+@pytest.fixture
+def run_claude(claude_bin: Path, git_repo: Path, claude_home: Path) -> RunClaude:
+    """`run_claude(base_url, prompt, *extra_args, timeout=30, env=None)` in `git_repo`."""
+
+    def run(
+        base_url: str,
+        prompt: str,
+        *extra: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+    ) -> ProcessRun:
+        return run_process(
+            claude_print_argv(claude_bin, prompt, *extra),
+            cwd=git_repo,
+            env=offline_env(base_url, claude_home, **dict(env or {})),
+            timeout=timeout,
+        )
+
+    return run
