@@ -15,14 +15,14 @@ from pydantic import ValidationError
 
 from adw_tui import __version__
 from adw_tui.cli.args import ArgumentParser
-from adw_tui.cli.commands import dlq, doctor, migrate, runs
+from adw_tui.cli.commands import dlq, doctor, migrate, prompt, runs
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import print_error
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
 
 Handler = Callable[[argparse.Namespace, CliContext], Coroutine[Any, Any, int]]
-COMMAND_MODULES = (runs, dlq, migrate, doctor)
+COMMAND_MODULES = (runs, dlq, prompt, migrate, doctor)
 
 
 def build_parser() -> ArgumentParser:

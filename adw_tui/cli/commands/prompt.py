@@ -1,0 +1,77 @@
+"""`adw prompt`: one agent call, shown live (the original ADW's adw_prompt.py and
+adw_slash_command.py)."""
+
+import argparse
+from contextlib import aclosing
+from pathlib import Path
+
+from adw_tui.agents.registry import ENGINE_NAMES, engine_for
+from adw_tui.cli.args import AddParser, positive_float_arg, positive_int_arg
+from adw_tui.cli.context import CliContext
+from adw_tui.cli.output import console, error_console, print_json
+from adw_tui.cli.transcript import TranscriptPrinter
+from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult
+from adw_tui.domain.errors import AdwError
+from adw_tui.domain.ids import new_adw_id
+
+
+def register(add_parser: AddParser) -> None:
+    prompt = add_parser("prompt", help="run one agent call and show it live")
+    prompt.add_argument("text", metavar="TEXT", help="the prompt, or `/command args`")
+    prompt.add_argument("--engine", choices=ENGINE_NAMES, default="claude")
+    prompt.add_argument("--model", default="sonnet", help="model alias or id (default: sonnet)")
+    prompt.add_argument("--cwd", type=Path, help="where the agent works (default: here)")
+    prompt.add_argument("--agent-name", default="ops", help="output folder name (default: ops)")
+    prompt.add_argument(
+        "--timeout", type=positive_float_arg, help="seconds for the whole call (default 3600)"
+    )
+    prompt.add_argument(
+        "--idle-timeout", type=positive_float_arg, help="seconds without output (default 600)"
+    )
+    prompt.add_argument("--max-turns", type=positive_int_arg)
+    prompt.add_argument("--resume", metavar="SESSION_ID", help="continue a Claude session")
+    prompt.add_argument(
+        "--json", action="store_true", help="print the result as JSON (transcript to stderr)"
+    )
+    prompt.set_defaults(handler=run_prompt)
+
+
+async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
+    cwd = (args.cwd or context.cwd).expanduser().resolve()
+    if not cwd.is_dir():
+        raise AdwError(f"--cwd {args.cwd}: no such directory")
+    request = AgentRequest(
+        prompt=args.text,
+        adw_id=new_adw_id(),
+        agent_name=args.agent_name,
+        model=args.model,
+        cwd=cwd,
+        output_dir=_output_root(context, cwd),
+        timeout_s=args.timeout or context.settings.agent_timeout,
+        idle_timeout_s=args.idle_timeout or context.settings.agent_idle_timeout,
+        resume_session_id=args.resume,
+        max_turns=args.max_turns,
+    )
+    engine = engine_for(args.engine, context.settings)
+    printer = TranscriptPrinter(error_console if args.json else console)
+    result: AgentResult | None = None
+    async with aclosing(engine.run(request)) as stream:
+        async for item in stream:
+            if isinstance(item, AgentEvent):
+                printer.event(item)
+            else:
+                result = item
+    if result is None:
+        raise AdwError(f"the {engine.name} engine ended without a result")
+    printer.result(result, str(request.run_dir))
+    if args.json:
+        print_json(result)
+    return 0 if result.success else 1
+
+
+def _output_root(context: CliContext, cwd: Path) -> Path:
+    """`<repo>/agents` for the target repository; `<cwd>/agents` outside of one."""
+    try:
+        return context.repo / "agents"
+    except AdwError:
+        return cwd / "agents"
