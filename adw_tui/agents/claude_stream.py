@@ -308,6 +308,15 @@ class ClaudeStreamParser:
         return _clip(detail or str(self._result.get("subtype"))) + retries
 
 
+def _failure_text(result: dict[str, Any]) -> str:
+    """What a failed result line says. Error subtypes carry `result: null` and `errors`."""
+    errors = result.get("errors")
+    if isinstance(errors, list) and errors:
+        return "; ".join(map(str, errors))
+    text = result.get("result")
+    return text if isinstance(text, str) and text else str(result.get("subtype") or "error")
+
+
 def fold(text: str, lines: int = FOLDED_LINES) -> str:
     """The first `lines` lines of `text`, then how many more there were."""
     all_lines = text.splitlines()

@@ -1,11 +1,10 @@
 """Engines by name, built from the settings."""
 
+from adw_tui.agents import ENGINE_NAMES
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
 from adw_tui.agents.engine import Engine
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
-
-ENGINE_NAMES = ("claude", "sim")
 
 
 def engine_for(name: str, settings: Settings) -> Engine:

@@ -5,10 +5,13 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
-from adw_tui.store import Store
+
+if TYPE_CHECKING:
+    from adw_tui.store import Store
 
 DB_RELATIVE_PATH = Path("agents") / "adw_state.db"
 
@@ -50,7 +53,9 @@ class CliContext:
             return explicit.expanduser().resolve()
         return self.repo / DB_RELATIVE_PATH
 
-    async def open_store(self, *, create: bool = True) -> Store:
+    async def open_store(self, *, create: bool = True) -> "Store":
+        from adw_tui.store import Store  # not every command needs the store (`adw prompt`)
+
         return await Store.open(
             self.db_path,
             create=create,

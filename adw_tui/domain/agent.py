@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adw_tui.domain.ids import AdwId
+from adw_tui.domain.models import AdwId
 
 
 class ErrorClass(StrEnum):

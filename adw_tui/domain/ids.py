@@ -2,14 +2,9 @@
 
 import re
 import uuid
-from typing import Annotated
-
-from pydantic import StringConstraints
 
 ADW_ID_PATTERN = r"^[0-9a-f]{8}$"
 _ADW_ID_RE = re.compile(ADW_ID_PATTERN)
-
-AdwId = Annotated[str, StringConstraints(pattern=ADW_ID_PATTERN)]
 
 
 def new_adw_id() -> str:

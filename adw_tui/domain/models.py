@@ -2,11 +2,13 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from adw_tui.domain.ids import AdwId
+from adw_tui.domain.ids import ADW_ID_PATTERN
+
+AdwId = Annotated[str, StringConstraints(pattern=ADW_ID_PATTERN)]
 
 
 def utc_now() -> datetime:

@@ -6,30 +6,10 @@ import json
 from rich.markup import escape
 from rich.table import Table
 
-from adw_tui.cli.args import AddParser, positive_int_arg
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json, short_time
 from adw_tui.domain.errors import DatabaseMissingError
 from adw_tui.domain.models import DeadLetter
-
-
-def register(add_parser: AddParser) -> None:
-    dlq = add_parser("dlq", help="dead letters: runs that failed for good")
-    commands = dlq.add_subparsers(dest="dlq_command", metavar="COMMAND", required=True)
-
-    ls = commands.add_parser("ls", help="list pending dead letters")
-    ls.add_argument("--all", action="store_true", help="include dropped and replayed letters")
-    ls.add_argument("--json", action="store_true", help="print a JSON list")
-    ls.set_defaults(handler=list_letters)
-
-    show = commands.add_parser("show", help="show one dead letter with its request")
-    show.add_argument("letter_id", type=positive_int_arg, metavar="ID")
-    show.add_argument("--json", action="store_true", help="print one JSON object")
-    show.set_defaults(handler=show_letter)
-
-    drop = commands.add_parser("drop", help="take a letter off the queue (it is kept, marked)")
-    drop.add_argument("letter_id", type=positive_int_arg, metavar="ID")
-    drop.set_defaults(handler=drop_letter)
 
 
 async def list_letters(args: argparse.Namespace, context: CliContext) -> int:

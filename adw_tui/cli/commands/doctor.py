@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from rich.markup import escape
 from rich.table import Table
 
-from adw_tui.cli.args import AddParser
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
@@ -34,12 +33,6 @@ class Check(BaseModel):
 
 
 LEVEL_STYLES = {Level.OK: "green", Level.WARN: "yellow", Level.FAIL: "bold red"}
-
-
-def register(add_parser: AddParser) -> None:
-    doctor = add_parser("doctor", help="check binaries, the database and free disk")
-    doctor.add_argument("--json", action="store_true", help="print a JSON list of checks")
-    doctor.set_defaults(handler=run_doctor)
 
 
 async def run_doctor(args: argparse.Namespace, context: CliContext) -> int:

@@ -6,7 +6,6 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from adw_tui.cli.args import AddParser
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.domain.errors import AdwError
@@ -18,21 +17,6 @@ OUTCOME_STYLES = {
     LegacyOutcome.CORRUPT: "red",
     LegacyOutcome.FOREIGN: "yellow",
 }
-
-
-def register(add_parser: AddParser) -> None:
-    migrate = add_parser(
-        "migrate", help="import legacy agents/*/adw_state.json files (safe to run again)"
-    )
-    migrate.add_argument(
-        "--from",
-        dest="source",
-        type=Path,
-        metavar="DIR",
-        help="folder holding <adw_id>/adw_state.json (default: <repo>/agents)",
-    )
-    migrate.add_argument("--json", action="store_true", help="print one JSON object per file")
-    migrate.set_defaults(handler=migrate_legacy)
 
 
 async def migrate_legacy(args: argparse.Namespace, context: CliContext) -> int:

@@ -5,35 +5,13 @@ import argparse
 from contextlib import aclosing
 from pathlib import Path
 
-from adw_tui.agents.registry import ENGINE_NAMES, engine_for
-from adw_tui.cli.args import AddParser, positive_float_arg, positive_int_arg
+from adw_tui.agents.registry import engine_for
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, error_console, print_json
 from adw_tui.cli.transcript import TranscriptPrinter
 from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.ids import new_adw_id
-
-
-def register(add_parser: AddParser) -> None:
-    prompt = add_parser("prompt", help="run one agent call and show it live")
-    prompt.add_argument("text", metavar="TEXT", help="the prompt, or `/command args`")
-    prompt.add_argument("--engine", choices=ENGINE_NAMES, default="claude")
-    prompt.add_argument("--model", default="sonnet", help="model alias or id (default: sonnet)")
-    prompt.add_argument("--cwd", type=Path, help="where the agent works (default: here)")
-    prompt.add_argument("--agent-name", default="ops", help="output folder name (default: ops)")
-    prompt.add_argument(
-        "--timeout", type=positive_float_arg, help="seconds for the whole call (default 3600)"
-    )
-    prompt.add_argument(
-        "--idle-timeout", type=positive_float_arg, help="seconds without output (default 600)"
-    )
-    prompt.add_argument("--max-turns", type=positive_int_arg)
-    prompt.add_argument("--resume", metavar="SESSION_ID", help="continue a Claude session")
-    prompt.add_argument(
-        "--json", action="store_true", help="print the result as JSON (transcript to stderr)"
-    )
-    prompt.set_defaults(handler=run_prompt)
 
 
 async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:

@@ -7,7 +7,6 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from adw_tui.cli.args import AddParser, adw_id_arg, positive_int_arg
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, json_text, print_json, short_time
 from adw_tui.domain.diff import ChangeKind, StateChange
@@ -23,37 +22,6 @@ STATUS_STYLES = {
     RunStatus.CANCELLED: "yellow",
     RunStatus.INTERRUPTED: "yellow",
 }
-
-
-def register(add_parser: AddParser) -> None:
-    runs = add_parser("runs", help="list runs, most recently updated first")
-    runs.add_argument("--json", action="store_true", help="print a JSON list")
-    runs.set_defaults(handler=list_runs)
-
-    show = add_parser("show", help="show a run and its current state")
-    show.add_argument("adw_id", type=adw_id_arg)
-    show.add_argument("--json", action="store_true", help="print one JSON object")
-    show.set_defaults(handler=show_run)
-
-    history = add_parser("history", help="list a run's state versions, newest first")
-    history.add_argument("adw_id", type=adw_id_arg)
-    history.add_argument("--json", action="store_true", help="print a JSON list")
-    history.add_argument("--limit", type=positive_int_arg, default=1000, help="at most N rows")
-    history.set_defaults(handler=show_history)
-
-    diff = add_parser("diff", help="show what changed between two state versions")
-    diff.add_argument("adw_id", type=adw_id_arg)
-    diff.add_argument("old", type=positive_int_arg, metavar="V1")
-    diff.add_argument("new", type=positive_int_arg, metavar="V2")
-    diff.set_defaults(handler=show_diff)
-
-    rollback = add_parser(
-        "rollback", help="write a new version equal to an old one (nothing is deleted)"
-    )
-    rollback.add_argument("adw_id", type=adw_id_arg)
-    rollback.add_argument("version", type=positive_int_arg)
-    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    rollback.set_defaults(handler=rollback_run)
 
 
 def run_row(run: RunRecord) -> dict[str, Any]:

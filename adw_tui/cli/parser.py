@@ -1,0 +1,128 @@
+"""The `adw` argument parser.
+
+It names each command's handler as "module:function" under `adw_tui.cli.commands`, so
+that only the chosen command's module (and what it needs) is imported: `adw --help`
+and quick commands start fast.
+"""
+
+from pathlib import Path
+
+from adw_tui import __version__
+from adw_tui.agents import ENGINE_NAMES
+from adw_tui.cli.args import (
+    AddParser,
+    ArgumentParser,
+    adw_id_arg,
+    positive_float_arg,
+    positive_int_arg,
+)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="adw",
+        description="Drive AI coding agents from issue to reviewed branch.",
+    )
+    parser.add_argument("--version", action="version", version=f"adw {__version__}")
+    parser.add_argument(
+        "--repo", type=Path, help="target repository (default: git top level of the cwd)"
+    )
+    parser.add_argument(
+        "--db", type=Path, help="state database (default: $ADW_DB or <repo>/agents/adw_state.db)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_runs, _add_dlq, _add_prompt, _add_migrate, _add_doctor):
+        add(commands.add_parser)
+    return parser
+
+
+def _add_runs(add_parser: AddParser) -> None:
+    runs = add_parser("runs", help="list runs, most recently updated first")
+    runs.add_argument("--json", action="store_true", help="print a JSON list")
+    runs.set_defaults(handler="runs:list_runs")
+
+    show = add_parser("show", help="show a run and its current state")
+    show.add_argument("adw_id", type=adw_id_arg)
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(handler="runs:show_run")
+
+    history = add_parser("history", help="list a run's state versions, newest first")
+    history.add_argument("adw_id", type=adw_id_arg)
+    history.add_argument("--json", action="store_true", help="print a JSON list")
+    history.add_argument("--limit", type=positive_int_arg, default=1000, help="at most N rows")
+    history.set_defaults(handler="runs:show_history")
+
+    diff = add_parser("diff", help="show what changed between two state versions")
+    diff.add_argument("adw_id", type=adw_id_arg)
+    diff.add_argument("old", type=positive_int_arg, metavar="V1")
+    diff.add_argument("new", type=positive_int_arg, metavar="V2")
+    diff.set_defaults(handler="runs:show_diff")
+
+    rollback = add_parser(
+        "rollback", help="write a new version equal to an old one (nothing is deleted)"
+    )
+    rollback.add_argument("adw_id", type=adw_id_arg)
+    rollback.add_argument("version", type=positive_int_arg)
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rollback.set_defaults(handler="runs:rollback_run")
+
+
+def _add_dlq(add_parser: AddParser) -> None:
+    dlq = add_parser("dlq", help="dead letters: runs that failed for good")
+    commands = dlq.add_subparsers(dest="dlq_command", metavar="COMMAND", required=True)
+
+    ls = commands.add_parser("ls", help="list pending dead letters")
+    ls.add_argument("--all", action="store_true", help="include dropped and replayed letters")
+    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    ls.set_defaults(handler="dlq:list_letters")
+
+    show = commands.add_parser("show", help="show one dead letter with its request")
+    show.add_argument("letter_id", type=positive_int_arg, metavar="ID")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(handler="dlq:show_letter")
+
+    drop = commands.add_parser("drop", help="take a letter off the queue (it is kept, marked)")
+    drop.add_argument("letter_id", type=positive_int_arg, metavar="ID")
+    drop.set_defaults(handler="dlq:drop_letter")
+
+
+def _add_prompt(add_parser: AddParser) -> None:
+    prompt = add_parser("prompt", help="run one agent call and show it live")
+    prompt.add_argument("text", metavar="TEXT", help="the prompt, or `/command args`")
+    prompt.add_argument("--engine", choices=ENGINE_NAMES, default="claude")
+    prompt.add_argument("--model", default="sonnet", help="model alias or id (default: sonnet)")
+    prompt.add_argument("--cwd", type=Path, help="where the agent works (default: here)")
+    prompt.add_argument("--agent-name", default="ops", help="output folder name (default: ops)")
+    prompt.add_argument(
+        "--timeout", type=positive_float_arg, help="seconds for the whole call (default 3600)"
+    )
+    prompt.add_argument(
+        "--idle-timeout", type=positive_float_arg, help="seconds without output (default 600)"
+    )
+    prompt.add_argument("--max-turns", type=positive_int_arg)
+    prompt.add_argument("--resume", metavar="SESSION_ID", help="continue a Claude session")
+    prompt.add_argument(
+        "--json", action="store_true", help="print the result as JSON (transcript to stderr)"
+    )
+    prompt.set_defaults(handler="prompt:run_prompt")
+
+
+def _add_migrate(add_parser: AddParser) -> None:
+    migrate = add_parser(
+        "migrate", help="import legacy agents/*/adw_state.json files (safe to run again)"
+    )
+    migrate.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="DIR",
+        help="folder holding <adw_id>/adw_state.json (default: <repo>/agents)",
+    )
+    migrate.add_argument("--json", action="store_true", help="print one JSON object per file")
+    migrate.set_defaults(handler="migrate:migrate_legacy")
+
+
+def _add_doctor(add_parser: AddParser) -> None:
+    doctor = add_parser("doctor", help="check binaries, the database and free disk")
+    doctor.add_argument("--json", action="store_true", help="print a JSON list of checks")
+    doctor.set_defaults(handler="doctor:run_doctor")
