@@ -221,7 +221,7 @@ class ClaudeStreamParser:
         cost = value.get("total_cost_usd") or 0
         return AgentEvent(
             kind=AgentEventKind.RESULT,
-            text=str(value.get("result", "")) if failed else f"done: ${cost:.4f}",
+            text=_failure_text(value) if failed else f"done: ${cost:.4f}",
             is_error=failed,
             line=number,
             detail={"subtype": value.get("subtype"), "num_turns": value.get("num_turns")},
@@ -303,9 +303,7 @@ class ClaudeStreamParser:
                 f"exited with code {ending.exit_code} without a result line{retries}: "
                 f"{_clip(last_stderr[0])}"
             )
-        errors = self._result.get("errors")
-        detail = "; ".join(map(str, errors)) if isinstance(errors, list) and errors else output
-        return _clip(detail or str(self._result.get("subtype"))) + retries
+        return _clip(_failure_text(self._result)) + retries
 
 
 def _failure_text(result: dict[str, Any]) -> str:
