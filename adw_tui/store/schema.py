@@ -98,6 +98,48 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX audit_log_by_run ON audit_log (adw_id, id);
         """,
     ),
+    Migration(
+        2,
+        "local issues and their comments; step attempts (the run timeline)",
+        """
+        CREATE TABLE issues (
+            number     INTEGER PRIMARY KEY AUTOINCREMENT,
+            title      TEXT NOT NULL,
+            body       TEXT NOT NULL,
+            state      TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE issue_comments (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            issue_number INTEGER NOT NULL REFERENCES issues (number),
+            author       TEXT NOT NULL,
+            body         TEXT NOT NULL,
+            created_at   TEXT NOT NULL
+        );
+        CREATE INDEX issue_comments_by_issue ON issue_comments (issue_number, id);
+        CREATE TABLE step_attempts (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            adw_id        TEXT NOT NULL REFERENCES runs (adw_id),
+            step          TEXT NOT NULL,
+            visit         INTEGER NOT NULL,
+            attempt       INTEGER NOT NULL,
+            agent         TEXT,
+            engine        TEXT,
+            model         TEXT,
+            status        TEXT NOT NULL,
+            started_at    TEXT NOT NULL,
+            finished_at   TEXT,
+            session_id    TEXT,
+            cost_usd      REAL NOT NULL DEFAULT 0,
+            input_tokens  INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            duration_ms   INTEGER,
+            error_class   TEXT,
+            error_message TEXT
+        );
+        CREATE INDEX step_attempts_by_run ON step_attempts (adw_id, id);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,135 @@
+"""Workflow definitions: a state machine of agent steps and built-in actions.
+
+A step either sends a prompt template (`command`) to an agent, or runs a built-in
+`action`. Where it goes next depends on how it ended:
+
+- `on_success`: it ran and its output passed (for `test_results`: every test passed; for
+  `review`: no blocker);
+- `on_reject`: it ran but its verdict was negative (failing tests, blocking review
+  issues); defaults to `on_failure`;
+- `on_failure`: it could not be done (the agent failed after `max_retries` retries, or
+  returned something other than the promised output);
+- `on_exhausted`: it was entered more than `max_visits` times (a fix-and-retest loop that
+  does not converge); defaults to `on_failure`.
+
+A step with `when` runs only if its condition holds, and otherwise goes straight to
+`on_success`. A terminal step ends the run; `action: record_failure` on it dead-letters
+the run.
+"""
+
+import re
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class StepOutput(StrEnum):
+    """What a command step promises to return, checked before the run moves on."""
+
+    TEXT = "text"
+    JSON = "json"
+    CLASSIFICATION = "classification"
+    BRANCH_NAME = "branch_name"
+    FILE = "file"
+    PLAN_FILE = "plan_file"
+    TEST_RESULTS = "test_results"
+    REVIEW = "review"
+
+
+class Action(StrEnum):
+    """Built-in steps the runtime performs itself."""
+
+    SETUP_WORKTREE = "setup_worktree"
+    MERGE = "merge"
+    RECORD_FAILURE = "record_failure"
+
+
+class Condition(StrEnum):
+    DIFF_NOT_EMPTY = "diff_not_empty"
+
+
+class StepDef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    command: str | None = Field(default=None, description="prompt template, e.g. /implement")
+    agent: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
+    args: list[str] = Field(default_factory=list)
+    model: str | None = None
+    engine: str | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    max_retries: int = Field(default=0, ge=0, le=20)
+    output: StepOutput = StepOutput.TEXT
+    save: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    when: Condition | None = None
+    max_visits: int | None = Field(default=None, ge=1)
+    on_success: str | None = None
+    on_reject: str | None = None
+    on_failure: str | None = None
+    on_exhausted: str | None = None
+    terminal: bool = False
+    action: Action | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.terminal:
+            if self.command or self.on_success or self.on_failure or self.on_reject:
+                raise ValueError("a terminal state has no command and no transitions")
+            if self.action not in (None, Action.RECORD_FAILURE):
+                raise ValueError("a terminal state's only action is record_failure")
+            return self
+        if (self.command is None) == (self.action is None):
+            raise ValueError("a state needs exactly one of `command` or `action`")
+        if self.action is Action.RECORD_FAILURE:
+            raise ValueError("record_failure belongs on a terminal state")
+        if self.command is not None and self.agent is None:
+            raise ValueError("a command state needs `agent` (its output folder and model)")
+        if self.on_success is None:
+            raise ValueError("a non-terminal state needs `on_success`")
+        return self
+
+    def transitions(self) -> dict[str, str]:
+        """Field name to target state, for every transition this step declares."""
+        fields = ("on_success", "on_reject", "on_failure", "on_exhausted")
+        return {field: target for field in fields if (target := getattr(self, field))}
+
+    def variables(self) -> set[str]:
+        """The `${name}` variables its command and arguments read."""
+        texts = [self.command or "", *self.args]
+        return {match for text in texts for match in _VARIABLE.findall(text)}
+
+
+class WorkflowDef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    start: str | None = None
+    states: dict[str, StepDef] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _graph(self) -> Self:
+        for state, step in self.states.items():
+            if not re.fullmatch(NAME_PATTERN, state):
+                raise ValueError(f"state name {state!r} must match {NAME_PATTERN}")
+            for field, target in step.transitions().items():
+                if target not in self.states:
+                    raise ValueError(f"state {state}: {field} names unknown state {target!r}")
+        if self.start is not None and self.start not in self.states:
+            raise ValueError(f"start names unknown state {self.start!r}")
+        if not any(step.terminal for step in self.states.values()):
+            raise ValueError("a workflow needs at least one terminal state")
+        return self
+
+    @property
+    def first_state(self) -> str:
+        return self.start or next(iter(self.states))
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """Replace `${name}` with `values[name]`; unknown names raise KeyError(name)."""
+    return _VARIABLE.sub(lambda match: values[match.group(1)], text)
