@@ -1,10 +1,20 @@
-"""Settings read from `ADW_*` environment variables (pydantic-settings)."""
+"""Settings: `ADW_*` environment variables, then `<repo>/.adw/config.toml`, then defaults.
+
+Command-line flags override all three.
+"""
 
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE = Path(".adw") / "config.toml"
 
 
 class Settings(BaseSettings):
@@ -38,3 +48,43 @@ class Settings(BaseSettings):
     kill_grace: float = Field(
         default=5.0, ge=0, description="seconds between SIGTERM and SIGKILL of an agent"
     )
+    max_concurrent: int = Field(default=15, ge=1, description="runs executing at once")
+    memory_limit_percent: float = Field(
+        default=90.0, gt=0, le=100, description="new runs wait while system memory is above this"
+    )
+    base_branch: str | None = Field(
+        default=None, description="branch worktrees start from; default: the repo's default branch"
+    )
+    copy_files: list[str] = Field(
+        default_factory=lambda: [".env"], description="files copied into each new worktree"
+    )
+    backend_port_start: int = Field(default=9100, ge=1024, le=65000)
+    frontend_port_start: int = Field(default=9200, ge=1024, le=65000)
+    port_count: int = Field(default=15, ge=1, le=1000, description="port pairs to hand out")
+    retry_initial: float = Field(
+        default=2.0, ge=0, description="seconds before a step's first retry (then doubling)"
+    )
+    retry_max: float = Field(default=60.0, ge=0, description="longest wait between retries")
+    engine: Literal["claude", "sim"] = Field(default="claude", description="default agent engine")
+
+
+def load_settings(repo: Path | None) -> Settings:
+    """Settings for `repo`: the environment wins over its `.adw/config.toml`."""
+    toml_file = repo / CONFIG_FILE if repo is not None else None
+
+    class RepoSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if toml_file is not None and toml_file.is_file():
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+            return tuple(sources)
+
+    return RepoSettings()

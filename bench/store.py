@@ -57,12 +57,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
-from rich.console import Console
 from rich.table import Table
 
 from adw_tui.domain.errors import StaleVersionError
 from adw_tui.store import Store
 from adw_tui.store.database import now_iso
+from bench.common import Target, filesystem_of, print_report, targets_table
 
 State = dict[str, Any]
 Change = Callable[[State], State]
@@ -543,14 +543,6 @@ def ratios(figures: dict[str, Figures]) -> dict[str, float]:
     return result
 
 
-@dataclass(frozen=True)
-class Target:
-    name: str
-    wanted: str
-    actual: str
-    met: bool
-
-
 def targets(figures: dict[str, Figures], ratio: dict[str, float]) -> list[Target]:
     writers, latency = figures["store"].writers, figures["store"].latency
     writers_ratio = ratio["store_vs_raw_writers50"]
@@ -613,16 +605,6 @@ def ratios_table(ratio: dict[str, float]) -> Table:
     return table
 
 
-def targets_table(checks: list[Target]) -> Table:
-    table = Table(title="Targets")
-    for column in ("target", "wanted", "actual", "result"):
-        table.add_column(column)
-    for check in checks:
-        result = "[green]met[/green]" if check.met else "[red]not met[/red]"
-        table.add_row(check.name, check.wanted, check.actual, result)
-    return table
-
-
 def environment(elapsed_s: float) -> dict[str, Any]:
     return {
         "python": sys.version.split()[0],
@@ -633,28 +615,9 @@ def environment(elapsed_s: float) -> dict[str, Any]:
     }
 
 
-def filesystem_of(path: Path) -> str:
-    """The type of the filesystem holding `path` (Linux), which sets what an fsync costs."""
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return "unknown"
-    resolved = str(path.resolve())
-    best, kind = "", "unknown"
-    for line in mounts:
-        _, point, fs_type, *_ = line.split()
-        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
-        if inside and len(point) > len(best):
-            best, kind = point, fs_type
-    return kind
-
-
 def report(figures: dict[str, Figures], params: Params, elapsed_s: float) -> None:
     ratio = ratios(figures)
     checks = targets(figures, ratio)
-    console = Console(width=None if sys.stdout.isatty() else 150)
-    for table in (figures_table(figures, params), ratios_table(ratio), targets_table(checks)):
-        console.print(table)
     line = {
         "bench": "store",
         "approaches": {name: row.as_json() for name, row in figures.items()},
@@ -662,8 +625,7 @@ def report(figures: dict[str, Figures], params: Params, elapsed_s: float) -> Non
         "targets": {check.name: check.met for check in checks},
         "params": {**asdict(params), **environment(elapsed_s)},
     }
-    sys.stdout.flush()
-    print(json.dumps(line))
+    print_report((figures_table(figures, params), ratios_table(ratio), targets_table(checks)), line)
 
 
 def parse_params(argv: list[str] | None) -> Params:

@@ -23,23 +23,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `adw` with `argv`; return the exit code (the console script exits with it)."""
     args = build_parser().parse_args(argv)
     # Imported after parsing: `--help`, `--version` and usage errors need none of this.
-    from pydantic import ValidationError
-
-    from adw_tui.cli.context import CliContext
+    from adw_tui.cli.context import CliContext, SettingsError
     from adw_tui.cli.output import print_error
-    from adw_tui.config import Settings
     from adw_tui.domain.errors import AdwError
 
+    context = CliContext.from_args(args)
     try:
-        settings = Settings()
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = "ADW_" + "_".join(str(part) for part in first["loc"]).upper()
-        print_error(f"invalid setting {name}: {first['msg']}")
+        context.settings  # noqa: B018 - read now, so a bad setting is a usage error
+    except SettingsError as error:
+        print_error(str(error))
         return 2
     handler = _load_handler(args.handler)
     try:
-        return asyncio.run(handler(args, CliContext.from_args(args, settings)))
+        return asyncio.run(handler(args, context))
     except AdwError as error:
         print_error(str(error))
         return 1

@@ -2,12 +2,15 @@
 
 import argparse
 import subprocess
+import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adw_tui.config import Settings
+from pydantic import ValidationError
+
+from adw_tui.config import CONFIG_FILE, Settings, load_settings
 from adw_tui.domain.errors import AdwError
 
 if TYPE_CHECKING:
@@ -20,14 +23,32 @@ DB_RELATIVE_PATH = Path("agents") / "adw_state.db"
 class CliContext:
     """Paths resolved from `--repo`, `--db`, the environment and the working directory."""
 
-    settings: Settings
     repo_option: Path | None = None
     db_option: Path | None = None
     cwd: Path = field(default_factory=Path.cwd)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace, settings: Settings) -> "CliContext":
-        return cls(settings=settings, repo_option=args.repo, db_option=args.db)
+    def from_args(cls, args: argparse.Namespace) -> "CliContext":
+        return cls(repo_option=args.repo, db_option=args.db)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """`ADW_*` variables over the repository's `.adw/config.toml` (when there is one)."""
+        try:
+            repo: Path | None = self.repo
+        except AdwError:
+            repo = None
+        try:
+            return load_settings(repo)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field_name = "_".join(str(part) for part in first["loc"])
+            raise SettingsError(
+                f"invalid setting {field_name} (ADW_{field_name.upper()} or {CONFIG_FILE}): "
+                f"{first['msg']}"
+            ) from error
+        except tomllib.TOMLDecodeError as error:
+            raise SettingsError(f"{repo and repo / CONFIG_FILE}: invalid TOML: {error}") from error
 
     @cached_property
     def repo(self) -> Path:
@@ -80,3 +101,7 @@ def git_top_level(directory: Path) -> Path | None:
     if completed.returncode != 0:
         return None
     return Path(completed.stdout.strip())
+
+
+class SettingsError(AdwError):
+    """The environment or `.adw/config.toml` holds a value adw cannot use (exit code 2)."""

@@ -16,6 +16,7 @@ from adw_tui.cli.args import (
     positive_float_arg,
     positive_int_arg,
 )
+from adw_tui.runtime.models import MODEL_SETS
 
 
 def build_parser() -> ArgumentParser:
@@ -31,7 +32,17 @@ def build_parser() -> ArgumentParser:
         "--db", type=Path, help="state database (default: $ADW_DB or <repo>/agents/adw_state.db)"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_runs, _add_dlq, _add_prompt, _add_migrate, _add_doctor):
+    for add in (
+        _add_demo,
+        _add_run,
+        _add_runs,
+        _add_dlq,
+        _add_issue,
+        _add_prompt,
+        _add_migrate,
+        _add_doctor,
+        _add_workflows,
+    ):
         add(commands.add_parser)
     return parser
 
@@ -86,6 +97,30 @@ def _add_dlq(add_parser: AddParser) -> None:
     drop.set_defaults(handler="dlq:drop_letter")
 
 
+def _add_issue(add_parser: AddParser) -> None:
+    issue = add_parser("issue", help="issues of the local tracker (kept in the database)")
+    commands = issue.add_subparsers(dest="issue_command", metavar="COMMAND", required=True)
+
+    new = commands.add_parser("new", help="open an issue")
+    new.add_argument("--title", required=True, help="a one-line summary")
+    body = new.add_mutually_exclusive_group()
+    body.add_argument("--body", default="", help="the description")
+    body.add_argument(
+        "--body-file", metavar="FILE", help="read the description from FILE (`-`: stdin)"
+    )
+    new.add_argument("--json", action="store_true", help="print the issue as JSON")
+    new.set_defaults(handler="issue:new_issue")
+
+    ls = commands.add_parser("ls", help="list issues, newest first")
+    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    ls.set_defaults(handler="issue:list_issues")
+
+    show = commands.add_parser("show", help="show an issue with its body and comments")
+    show.add_argument("number", type=positive_int_arg, metavar="N")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(handler="issue:show_issue")
+
+
 def _add_prompt(add_parser: AddParser) -> None:
     prompt = add_parser("prompt", help="run one agent call and show it live")
     prompt.add_argument("text", metavar="TEXT", help="the prompt, or `/command args`")
@@ -126,3 +161,43 @@ def _add_doctor(add_parser: AddParser) -> None:
     doctor = add_parser("doctor", help="check binaries, the database and free disk")
     doctor.add_argument("--json", action="store_true", help="print a JSON list of checks")
     doctor.set_defaults(handler="doctor:run_doctor")
+
+
+def _add_run(add_parser: AddParser) -> None:
+    run = add_parser("run", help="run a workflow for an issue, headless, with live progress")
+    run.add_argument("issue", type=positive_int_arg, metavar="ISSUE", help="issue number")
+    run.add_argument("--workflow", default="sdlc", help="workflow name (default: sdlc)")
+    run.add_argument(
+        "--engine", choices=ENGINE_NAMES, help="agent engine (default: ADW_ENGINE, else claude)"
+    )
+    run.add_argument("--model-set", choices=MODEL_SETS, default="base")
+    run.add_argument(
+        "--adw-id", type=adw_id_arg, help="continue this run from its last completed step"
+    )
+    run.add_argument("--json", action="store_true", help="print the final run as JSON")
+    run.set_defaults(handler="run:run_workflow")
+
+
+def _add_demo(add_parser: AddParser) -> None:
+    demo = add_parser(
+        "demo", help="run five issues at once on a sample repository with the simulated agent"
+    )
+    demo.add_argument(
+        "--dir", type=Path, help="where to create the sample repository (default: a new temp dir)"
+    )
+    demo.add_argument("--headless", action="store_true", help="print progress, no dashboard")
+    demo.set_defaults(handler="demo:run_demo")
+
+
+def _add_workflows(add_parser: AddParser) -> None:
+    workflows = add_parser(
+        "workflows", help="list the workflows (built-in and the repository's .adw/workflows)"
+    )
+    workflows.add_argument("--json", action="store_true", help="print a JSON list")
+    workflows.set_defaults(handler="workflows:list_workflows")
+    commands = workflows.add_subparsers(dest="workflows_command", metavar="COMMAND")
+
+    show = commands.add_parser("show", help="show a workflow's states and transitions")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--json", action="store_true", help="print the definition as JSON")
+    show.set_defaults(handler="workflows:show_workflow")

@@ -6,7 +6,7 @@ class AdwError(Exception):
 
 
 class NotFoundError(AdwError):
-    """A run, a version or a dead letter that the caller named does not exist."""
+    """A run, a version, a dead letter or an issue that the caller named does not exist."""
 
 
 class RunNotFoundError(NotFoundError):
@@ -29,6 +29,12 @@ class DeadLetterNotFoundError(NotFoundError):
     def __init__(self, letter_id: int) -> None:
         super().__init__(f"dead letter {letter_id} not found: `adw dlq ls` lists them")
         self.letter_id = letter_id
+
+
+class IssueNotFoundError(NotFoundError):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"issue {number} not found: `adw issue ls` lists the issues")
+        self.number = number
 
 
 class RunExistsError(AdwError):

@@ -115,12 +115,12 @@ class WorkflowDef(BaseModel):
     def _graph(self) -> Self:
         for state, step in self.states.items():
             if not re.fullmatch(NAME_PATTERN, state):
-                raise ValueError(f"state name {state!r} must match {NAME_PATTERN}")
+                raise ValueError(f'state "{state}": the name must match {NAME_PATTERN}')
             for field, target in step.transitions().items():
                 if target not in self.states:
-                    raise ValueError(f"state {state}: {field} names unknown state {target!r}")
+                    raise ValueError(f'state "{state}": {field}: names unknown state "{target}"')
         if self.start is not None and self.start not in self.states:
-            raise ValueError(f"start names unknown state {self.start!r}")
+            raise ValueError(f'start: names unknown state "{self.start}"')
         if not any(step.terminal for step in self.states.values()):
             raise ValueError("a workflow needs at least one terminal state")
         return self

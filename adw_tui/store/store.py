@@ -34,7 +34,9 @@ from adw_tui.domain.models import (
 from adw_tui.store.audit import AuditLog, record_audit
 from adw_tui.store.database import Database, Synchronous, now_iso
 from adw_tui.store.dead_letters import DeadLetters
+from adw_tui.store.issues import Issues
 from adw_tui.store.schema import apply_migrations
+from adw_tui.store.steps import StepAttempts
 
 StateData = RunState | Mapping[str, Any]
 StateChangeFn = Callable[[dict[str, Any]], StateData]
@@ -48,6 +50,8 @@ class Store:
         self.schema_version = schema_version
         self.dead_letters = DeadLetters(database)
         self.audit = AuditLog(database)
+        self.issues = Issues(database)
+        self.steps = StepAttempts(database)
 
     @classmethod
     async def open(

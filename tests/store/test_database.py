@@ -67,7 +67,7 @@ async def test_opening_twice_is_idempotent(db_path: Path) -> None:
 
 async def test_concurrent_first_opens_create_the_schema_once(db_path: Path) -> None:
     """Several openers racing on a database that does not exist yet all succeed."""
-    for attempt in range(20):
+    for attempt in range(10):
         path = db_path.with_name(f"race-{attempt}.db")
         stores = await asyncio.gather(*(Store.open(path, busy_timeout_s=10) for _ in range(8)))
         try:
@@ -81,6 +81,29 @@ async def test_concurrent_first_opens_create_the_schema_once(db_path: Path) -> N
             (migration.version,) for migration in MIGRATIONS
         ]
         assert raw_query(path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_opening_waits_for_a_writer_on_a_new_database(db_path: Path) -> None:
+    """Switching a new file to WAL while another connection writes it must wait, not fail.
+
+    (SQLite answers that PRAGMA with SQLITE_BUSY at once, without its busy handler.)
+    """
+    db_path.parent.mkdir(parents=True)
+    holder = sqlite3.connect(db_path, isolation_level=None)  # a new, rollback-journal file
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("CREATE TABLE other_tool (x)")
+        asyncio.get_running_loop().call_later(0.3, holder.execute, "COMMIT")
+        started = time.monotonic()
+        async with await Store.open(db_path, busy_timeout_s=5) as store:
+            waited = time.monotonic() - started
+            await create_run(store, "00000001")
+    finally:
+        holder.close()
+
+    assert 0.25 <= waited < 5
+    assert raw_query(db_path, "PRAGMA journal_mode") == [("wal",)]
+    assert raw_query(db_path, "SELECT adw_id, version FROM runs") == [("00000001", 1)]
 
 
 async def test_a_newer_schema_is_refused(db_path: Path) -> None:

@@ -188,7 +188,7 @@ async def test_history_is_newest_first_and_pages(store: Store, make_run: MakeRun
 
     pages = []
     before = None
-    while True:
+    for _ in range(10):  # bounded: a store that pages wrongly must fail, not loop forever
         page = await store.history(run.adw_id, limit=50, before=before)
         if not page:
             break

@@ -4,6 +4,7 @@ import argparse
 import sys
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -11,7 +12,9 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, json_text, print_json, short_time
 from adw_tui.domain.diff import ChangeKind, StateChange
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
-from adw_tui.domain.models import RunRecord, RunStatus, RunWithState
+from adw_tui.domain.models import RunRecord, RunStatus
+from adw_tui.domain.steps import StepStatus
+from adw_tui.store import Store
 
 STATUS_STYLES = {
     RunStatus.QUEUED: "dim",
@@ -22,6 +25,7 @@ STATUS_STYLES = {
     RunStatus.CANCELLED: "yellow",
     RunStatus.INTERRUPTED: "yellow",
 }
+STEP_STYLES = {StepStatus.FAILED: "red", StepStatus.REJECTED: "yellow", StepStatus.SKIPPED: "dim"}
 
 
 def run_row(run: RunRecord) -> dict[str, Any]:
@@ -70,21 +74,27 @@ async def list_runs(args: argparse.Namespace, context: CliContext) -> int:
 
 async def show_run(args: argparse.Namespace, context: CliContext) -> int:
     async with await context.open_store(create=False) as store:
-        loaded = await store.load(args.adw_id)
-    if args.json:
-        print_json(
-            {
-                **run_row(loaded.run),
-                "created_at": loaded.run.created_at.isoformat(),
-                "state": loaded.state.as_data(),
-            }
-        )
-        return 0
-    _print_run(loaded)
+        if args.json:
+            print_json(await run_json(store, args.adw_id))
+        else:
+            await print_run(store, args.adw_id, stream=console)
     return 0
 
 
-def _print_run(loaded: RunWithState) -> None:
+async def run_json(store: Store, adw_id: str) -> dict[str, Any]:
+    """The stable JSON shape of `adw show --json` (and `adw run --json`)."""
+    loaded = await store.load(adw_id)
+    timeline = await store.steps.timeline(adw_id)
+    return {
+        **run_row(loaded.run),
+        "created_at": loaded.run.created_at.isoformat(),
+        "state": loaded.state.as_data(),
+        "timeline": [entry.model_dump(mode="json") for entry in timeline],
+    }
+
+
+async def print_run(store: Store, adw_id: str, *, stream: Console) -> None:
+    loaded = await store.load(adw_id)
     run = loaded.run
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
@@ -101,11 +111,30 @@ def _print_run(loaded: RunWithState) -> None:
         ("updated", short_time(run.updated_at)),
     ):
         summary.add_row(label, value)
-    console.print(summary)
+    stream.print(summary)
+    timeline = await store.steps.timeline(adw_id)
+    if timeline:
+        steps = Table("step", "agent", "status", "attempts", "duration", "cost", "session")
+        for entry in timeline:
+            steps.add_row(
+                escape(entry.step if entry.visit == 1 else f"{entry.step} #{entry.visit}"),
+                escape(entry.agent or ""),
+                entry.status,
+                str(entry.attempts),
+                f"{entry.duration_ms / 1000:.1f}s",
+                f"${entry.cost_usd:.4f}",
+                (entry.session_id or "")[:8],
+                style=STEP_STYLES.get(entry.status, ""),
+            )
+        stream.print(steps)
     state = Table("state key", "value", title=f"state at version {run.version}")
     for key, value in sorted(loaded.state.as_data().items()):
-        state.add_row(escape(key), escape(json_text(value)))
-    console.print(state)
+        state.add_row(escape(key), escape(_clip(json_text(value))))
+    stream.print(state)
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def show_history(args: argparse.Namespace, context: CliContext) -> int:

@@ -1,0 +1,57 @@
+"""Built-in steps the runtime performs itself, and the conditions of `when`."""
+
+from pathlib import Path
+from typing import Any
+
+from adw_tui.domain.errors import AdwError
+from adw_tui.domain.workflow import Action, Condition, StepDef
+from adw_tui.runtime import git
+from adw_tui.runtime.outcome import StepOutcome
+from adw_tui.runtime.ports import write_ports_env
+from adw_tui.runtime.services import RunServices
+
+
+async def run_action(
+    services: RunServices, adw_id: str, step: StepDef, state: dict[str, Any]
+) -> StepOutcome:
+    try:
+        if step.action is Action.SETUP_WORKTREE:
+            return StepOutcome.succeeded(step, await _setup_worktree(services, adw_id, state))
+        if step.action is Action.MERGE:
+            await git.merge(services.repo, _required(state, "branch_name"), _base(state))
+            return StepOutcome.succeeded(step)
+    except AdwError as error:
+        return StepOutcome.failed(step, str(error), error_class="action_failed")
+    raise AssertionError(f"unhandled action {step.action}")
+
+
+async def condition_holds(condition: Condition, state: dict[str, Any], repo: Path) -> bool:
+    if condition is Condition.DIFF_NOT_EMPTY:
+        worktree = Path(state["worktree_path"]) if state.get("worktree_path") else repo
+        return await git.has_changes_since(worktree, _base(state))
+    raise AssertionError(f"unhandled condition {condition}")
+
+
+async def _setup_worktree(
+    services: RunServices, adw_id: str, state: dict[str, Any]
+) -> dict[str, Any]:
+    """Create (or reuse) trees/<adw_id> on the run's branch, with a port pair of its own."""
+    path = await services.worktrees.ensure(adw_id, _required(state, "branch_name"), _base(state))
+    ports = services.ports.allocate(adw_id)
+    write_ports_env(path, ports)
+    return {
+        "worktree_path": str(path),
+        "backend_port": ports.backend,
+        "frontend_port": ports.frontend,
+    }
+
+
+def _required(state: dict[str, Any], key: str) -> str:
+    value = state.get(key)
+    if not value:
+        raise AdwError(f"the run's state has no {key}; an earlier step should have set it")
+    return str(value)
+
+
+def _base(state: dict[str, Any]) -> str:
+    return _required(state, "base_branch")

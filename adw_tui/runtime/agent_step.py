@@ -1,0 +1,184 @@
+"""A command step: render its prompt, call the agent (with retries), check its output."""
+
+import json
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+from tenacity import (
+    AsyncRetrying,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult, ErrorClass
+from adw_tui.domain.errors import AdwError
+from adw_tui.domain.steps import StepStatus
+from adw_tui.domain.workflow import StepDef, substitute
+from adw_tui.runtime.events import AgentActivity, StepFinished, StepStarted
+from adw_tui.runtime.models import model_for
+from adw_tui.runtime.outcome import StepOutcome
+from adw_tui.runtime.services import RunServices
+from adw_tui.workflows.outputs import check_output
+from adw_tui.workflows.templates import render_command
+
+
+class AgentStep:
+    """Runs one visit of a command step for one run."""
+
+    def __init__(
+        self,
+        services: RunServices,
+        adw_id: str,
+        name: str,
+        step: StepDef,
+        *,
+        visit: int,
+        engine: str,
+        engine_env: dict[str, str],
+    ) -> None:
+        self._services = services
+        self._adw_id = adw_id
+        self._name = name
+        self._step = step
+        self._visit = visit
+        self._engine_name = step.engine or engine
+        self._engine_env = engine_env
+
+    async def run(self, state: dict[str, Any]) -> StepOutcome:
+        step = self._step
+        assert step.command is not None
+        assert step.agent is not None
+        cwd = Path(state["worktree_path"]) if state.get("worktree_path") else self._services.repo
+        try:
+            values = _variables(state)
+            command = substitute(step.command, values)
+            args = [substitute(arg, values) for arg in step.args]
+            prompt = render_command(command, args, cwd)
+        except KeyError as missing:
+            return StepOutcome.failed(
+                step,
+                f"step {self._name} needs ${{{missing.args[0]}}}, which the run's state lacks",
+                error_class="invalid_workflow",
+            )
+        except AdwError as error:
+            return StepOutcome.failed(step, str(error), error_class="bad_template")
+        settings = self._services.settings
+        request = AgentRequest(
+            prompt=prompt,
+            adw_id=self._adw_id,
+            agent_name=step.agent,
+            model=step.model or model_for(command.lstrip("/"), str(state.get("model_set"))),
+            cwd=cwd,
+            output_dir=self._services.output_dir,
+            timeout_s=step.timeout or settings.agent_timeout,
+            idle_timeout_s=settings.agent_idle_timeout,
+        )
+        result, attempts = await self._call_with_retries(request)
+        replay = {
+            "prompt": prompt,
+            "engine": self._engine_name,
+            "model": request.model,
+            "cwd": str(cwd),
+        }
+        if not result.success:
+            return StepOutcome.failed(
+                step,
+                result.error_message,
+                error_class=str(result.error_class),
+                attempts=attempts,
+                request=replay,
+            )
+        return self._judge(result, cwd, attempts, replay)
+
+    def _judge(
+        self, result: AgentResult, cwd: Path, attempts: int, replay: dict[str, Any]
+    ) -> StepOutcome:
+        step = self._step
+        try:
+            checked = check_output(step.output, result.output, cwd)
+        except AdwError as error:
+            return StepOutcome.failed(
+                step, str(error), error_class="bad_output", attempts=attempts, request=replay
+            )
+        saves = {step.save: checked.value} if step.save else {}
+        if checked.passed:
+            return StepOutcome(StepStatus.SUCCEEDED, step.on_success, saves, attempts=attempts)
+        return StepOutcome(
+            StepStatus.REJECTED,
+            step.on_reject or step.on_failure,
+            saves,
+            error=f"{self._name}: {checked.summary}",
+            error_class="rejected",
+            attempts=attempts,
+            request=replay,
+        )
+
+    async def _call_with_retries(self, request: AgentRequest) -> tuple[AgentResult, int]:
+        """Transient failures are retried with capped, jittered exponential backoff."""
+        settings = self._services.settings
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._step.max_retries + 1),
+            wait=wait_exponential_jitter(
+                initial=settings.retry_initial,
+                max=settings.retry_max,
+                jitter=settings.retry_initial,
+            ),
+            retry=retry_if_result(lambda result: not result.success and result.transient),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        result: AgentResult | None = None
+        attempt_number = 0
+        async for attempt in retrying:
+            with attempt:
+                attempt_number = attempt.retry_state.attempt_number
+                result = await self._call(request, attempt_number)
+            attempt.retry_state.set_result(result)
+        assert result is not None
+        return result, attempt_number
+
+    async def _call(self, request: AgentRequest, attempt: int) -> AgentResult:
+        services = self._services
+        engine = services.engines(self._engine_name, self._engine_env)
+        attempt_id = await services.store.steps.start(
+            self._adw_id,
+            self._name,
+            visit=self._visit,
+            attempt=attempt,
+            agent=request.agent_name,
+            engine=engine.name,
+            model=request.model,
+        )
+        services.bus.publish(StepStarted(self._adw_id, self._name, request.agent_name, attempt))
+        result = AgentResult(
+            success=False, error_class=ErrorClass.NO_RESULT, error_message="no result"
+        )
+        try:
+            async with (
+                services.resources.rate_limit(engine.name),
+                aclosing(engine.run(request)) as stream,
+            ):
+                async for item in stream:
+                    if isinstance(item, AgentEvent):
+                        services.bus.publish(AgentActivity(self._adw_id, self._name, item))
+                    else:
+                        result = item
+        finally:
+            status = StepStatus.SUCCEEDED if result.success else StepStatus.FAILED
+            error = None if result.success else f"{result.error_class}: {result.error_message}"
+            await services.store.steps.finish(attempt_id, status, result=result, error=error)
+            services.bus.publish(
+                StepFinished(self._adw_id, self._name, status, result.cost_usd, error or "")
+            )
+        return result
+
+
+def _variables(state: dict[str, Any]) -> dict[str, str]:
+    """State values as prompt text (strings as they are, the rest as JSON); absent and
+    null values are left out, so a template that needs one fails with its name."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in state.items()
+        if value is not None
+    }

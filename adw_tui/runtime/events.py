@@ -1,0 +1,102 @@
+"""What the runtime tells live views, and the bus that fans it out.
+
+Views (the CLI's progress line, the dashboard) subscribe; the runtime never waits for
+them. A subscriber that falls behind loses the oldest agent activity first, never a
+status change.
+"""
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from adw_tui.domain.agent import AgentEvent
+from adw_tui.domain.models import RunStatus
+from adw_tui.domain.steps import StepStatus
+
+
+@dataclass(frozen=True, slots=True)
+class RunChanged:
+    adw_id: str
+    status: RunStatus
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted:
+    adw_id: str
+    step: str
+    agent: str | None
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepFinished:
+    adw_id: str
+    step: str
+    status: StepStatus
+    cost_usd: float = 0.0
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentActivity:
+    adw_id: str
+    step: str
+    event: AgentEvent
+
+
+@dataclass(frozen=True, slots=True)
+class QueueChanged:
+    queued: tuple[str, ...]
+    running: tuple[str, ...]
+    slots_total: int
+
+
+RuntimeEvent = RunChanged | StepStarted | StepFinished | AgentActivity | QueueChanged
+
+
+@dataclass
+class _Subscriber:
+    limit: int
+    events: deque[RuntimeEvent] = field(default_factory=deque)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    dropped: int = 0
+
+    def push(self, event: RuntimeEvent) -> None:
+        if len(self.events) >= self.limit:
+            self._drop_one_activity()
+        self.events.append(event)
+        self.ready.set()
+
+    def _drop_one_activity(self) -> None:
+        for index, queued in enumerate(self.events):
+            if isinstance(queued, AgentActivity):
+                del self.events[index]
+                self.dropped += 1
+                return
+
+
+class EventBus:
+    """Fan-out of runtime events to any number of subscribers, never blocking the sender."""
+
+    def __init__(self, subscriber_limit: int = 10_000) -> None:
+        self._limit = subscriber_limit
+        self._subscribers: list[_Subscriber] = []
+
+    def publish(self, event: RuntimeEvent) -> None:
+        for subscriber in self._subscribers:
+            subscriber.push(event)
+
+    async def subscribe(self) -> AsyncIterator[RuntimeEvent]:
+        """Events from now on, until the consumer stops iterating."""
+        subscriber = _Subscriber(self._limit)
+        self._subscribers.append(subscriber)
+        try:
+            while True:
+                await subscriber.ready.wait()
+                while subscriber.events:
+                    yield subscriber.events.popleft()
+                subscriber.ready.clear()
+        finally:
+            self._subscribers.remove(subscriber)

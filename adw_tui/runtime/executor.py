@@ -1,0 +1,156 @@
+"""Interprets a workflow for one run: step after step, a state version after each.
+
+The position in the workflow (`next_state`) and the visit counts live in the run's
+versioned state, so a run continues from its last completed step, and rolling the state
+back to an older version also rewinds where the run goes next.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from adw_tui.domain.models import NewDeadLetter, RunStatus
+from adw_tui.domain.steps import StepStatus
+from adw_tui.domain.workflow import Action, StepDef, WorkflowDef
+from adw_tui.runtime import git
+from adw_tui.runtime.actions import condition_holds, run_action
+from adw_tui.runtime.agent_step import AgentStep
+from adw_tui.runtime.events import RunChanged, StepFinished
+from adw_tui.runtime.outcome import StepOutcome
+from adw_tui.runtime.services import RunServices
+from adw_tui.trackers.local import post_status
+
+RUNTIME_ACTOR = "runtime"
+
+
+class RunExecutor:
+    def __init__(
+        self,
+        services: RunServices,
+        adw_id: str,
+        workflow: WorkflowDef,
+        *,
+        engine: str,
+        engine_env: dict[str, str] | None = None,
+    ) -> None:
+        self._services = services
+        self._adw_id = adw_id
+        self._workflow = workflow
+        self._engine = engine
+        self._engine_env = engine_env or {}
+
+    async def execute(self) -> RunStatus:
+        """Run from the recorded position to a terminal state; return the final status."""
+        store = self._services.store
+        loaded = await store.load(self._adw_id)
+        state = loaded.state.as_data()
+        version = loaded.run.version
+        current = state.get("next_state") or self._workflow.first_state
+        await self._comment(state, "ops", f"running workflow {self._workflow.name} from {current}")
+        while True:
+            step = self._workflow.states[current]
+            if step.terminal:
+                return await self._finish(current, step, state, version)
+            outcome = await self._visit(current, step, state)
+            state.update(outcome.saves)
+            if outcome.status in (StepStatus.FAILED, StepStatus.REJECTED):
+                state["last_error"] = {
+                    "step": current,
+                    "error_class": outcome.error_class,
+                    "message": outcome.error,
+                    "attempts": outcome.attempts,
+                    "request": outcome.request,
+                }
+            next_state = outcome.next_state or self._failure_state()
+            state["next_state"] = next_state
+            version = await store.save(
+                self._adw_id,
+                state,
+                version,
+                reason=f"{current}: {outcome.status}",
+                actor=f"{current}/{step.agent or step.action}",
+                git_head=await _head(state),
+            )
+            await self._comment(state, step.agent or "ops", f"{current}: {outcome.status}")
+            current = next_state
+
+    async def _visit(self, name: str, step: StepDef, state: dict[str, Any]) -> StepOutcome:
+        visits: dict[str, int] = state.setdefault("visits", {})
+        visit = visits.get(name, 0) + 1
+        if step.max_visits is not None and visit > step.max_visits:
+            target = step.on_exhausted or step.on_failure
+            error = f"{name} ran {step.max_visits} times without converging"
+            await self._record(name, visit, StepStatus.FAILED, error)
+            return StepOutcome(StepStatus.FAILED, target, error=error, error_class="exhausted")
+        visits[name] = visit
+        if step.when is not None and not await condition_holds(
+            step.when, state, self._services.repo
+        ):
+            await self._record(name, visit, StepStatus.SKIPPED, f"skipped: {step.when} is false")
+            return StepOutcome.skipped(step)
+        if step.action is not None:
+            outcome = await run_action(self._services, self._adw_id, step, state)
+            await self._record(name, visit, outcome.status, outcome.error)
+            return outcome
+        agent_step = AgentStep(
+            self._services,
+            self._adw_id,
+            name,
+            step,
+            visit=visit,
+            engine=self._engine,
+            engine_env=self._engine_env,
+        )
+        return await agent_step.run(state)
+
+    async def _record(self, name: str, visit: int, status: StepStatus, error: str | None) -> None:
+        """A timeline entry for a step that called no agent (action, skip, exhausted)."""
+        steps = self._services.store.steps
+        attempt_id = await steps.start(self._adw_id, name, visit=visit, attempt=1)
+        await steps.finish(attempt_id, status, error=error)
+        self._services.bus.publish(StepFinished(self._adw_id, name, status, detail=error or ""))
+
+    def _failure_state(self) -> str:
+        """Where a failure with no declared target goes: the workflow's dead letter."""
+        for name, step in self._workflow.states.items():
+            if step.terminal and step.action is Action.RECORD_FAILURE:
+                return name
+        raise AssertionError("workflow has no record_failure state")
+
+    async def _finish(
+        self, name: str, step: StepDef, state: dict[str, Any], version: int
+    ) -> RunStatus:
+        store = self._services.store
+        if step.action is Action.RECORD_FAILURE:
+            error = state.get("last_error") or {}
+            await store.dead_letters.add(
+                NewDeadLetter(
+                    adw_id=self._adw_id,
+                    workflow=self._workflow.name,
+                    step=error.get("step"),
+                    state_version=version,
+                    error_class=str(error.get("error_class") or "unknown"),
+                    error_message=str(error.get("message") or f"reached {name}"),
+                    attempts=int(error.get("attempts") or 0),
+                    request=error.get("request") or {},
+                ),
+                actor=RUNTIME_ACTOR,
+            )
+            status = RunStatus.DEAD_LETTERED
+        else:
+            await store.set_status(self._adw_id, RunStatus.SUCCEEDED, actor=RUNTIME_ACTOR)
+            status = RunStatus.SUCCEEDED
+        self._services.bus.publish(RunChanged(self._adw_id, status))
+        await self._comment(state, "ops", f"workflow {self._workflow.name} ended: {status}")
+        return status
+
+    async def _comment(self, state: dict[str, Any], agent: str, message: str) -> None:
+        number = state.get("issue_number")
+        if number and str(number).isdigit():
+            await post_status(self._services.tracker, int(number), self._adw_id, agent, message)
+
+
+async def _head(state: dict[str, Any]) -> str | None:
+    worktree = state.get("worktree_path")
+    if not worktree or not Path(worktree).is_dir():
+        return None
+    return await git.head(Path(worktree))

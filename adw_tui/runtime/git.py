@@ -1,0 +1,377 @@
+"""Git, run as a subprocess: the one place the runtime talks to git.
+
+Every call is `asyncio.create_subprocess_exec("git", ...)` (never a shell) with stdin
+closed, prompts disabled and messages in English (`LC_ALL=C`), so a failure can be
+recognised and reported as a `GitError` naming the command, the directory, git's own
+words and what to do. Nothing here forces, resets or deletes work: a merge that cannot
+complete cleanly is aborted and reported.
+"""
+
+import asyncio
+import os
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from adw_tui.domain.errors import AdwError
+
+DEFAULT_HINT = "run it there yourself to see git's full output"
+_ZERO_SHA = "0" * 40
+
+
+class GitError(AdwError):
+    """Git failed, or the repository is not in the state an operation needs."""
+
+    def __init__(self, message: str, *, cwd: Path) -> None:
+        super().__init__(message)
+        self.cwd = cwd
+
+
+class GitCommandError(GitError):
+    """A git command exited with an error nothing more specific explains."""
+
+    def __init__(
+        self, args: Iterable[str], cwd: Path, returncode: int, detail: str, hint: str
+    ) -> None:
+        self.command = shlex.join(["git", *args])
+        super().__init__(f"`{self.command}` failed in {cwd}: {detail}; {hint}", cwd=cwd)
+        self.returncode = returncode
+        self.detail = detail
+
+
+class NotAGitRepositoryError(GitError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} is not a git repository: run `git init` or pass --repo", cwd=path)
+
+
+class NoCommitsError(GitError):
+    def __init__(self, repo: Path) -> None:
+        super().__init__(f"{repo} has no commits yet: make an initial commit", cwd=repo)
+
+
+class MissingBranchError(GitError):
+    def __init__(self, name: str, repo: Path) -> None:
+        super().__init__(
+            f"branch {name!r} does not exist in {repo}: create it or name an existing one "
+            "(`git branch --all` lists them)",
+            cwd=repo,
+        )
+        self.name = name
+
+
+class InvalidBranchNameError(GitError):
+    def __init__(self, name: str, cwd: Path) -> None:
+        super().__init__(
+            f"{name!r} is not a valid git branch name: use letters, digits, '-', '_', '.' and "
+            "'/' (no spaces, '..', '~', '^', ':', '?', '*', '[' or '@{')",
+            cwd=cwd,
+        )
+        self.name = name
+
+
+class DirtyWorktreeError(GitError):
+    def __init__(self, path: Path, what_to_do: str) -> None:
+        super().__init__(f"{path} has uncommitted changes: {what_to_do}", cwd=path)
+
+
+class WrongBranchError(GitError):
+    def __init__(self, path: Path, current: str | None, expected: str) -> None:
+        on = f"on branch {current!r}" if current else "not on a branch (detached HEAD)"
+        super().__init__(
+            f"main worktree {path} is {on}, not {expected!r}: "
+            f"run `git switch {expected}` there and merge again",
+            cwd=path,
+        )
+
+
+class MergeConflictError(GitError):
+    """The merge stopped; it was aborted, so the target branch and worktree are unchanged."""
+
+    def __init__(
+        self, branch: str, into: str, cwd: Path, conflicts: list[str], detail: str
+    ) -> None:
+        why = f"conflicts in {', '.join(conflicts)}" if conflicts else f"failed ({detail})"
+        super().__init__(
+            f"merging {branch!r} into {into!r} {why}; the merge was aborted and {into!r} is "
+            f"unchanged: merge {into!r} into {branch!r} in its worktree, resolve, and merge again",
+            cwd=cwd,
+        )
+        self.conflicts = conflicts
+
+
+@dataclass(frozen=True, slots=True)
+class GitResult:
+    args: tuple[str, ...]
+    cwd: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def error(self, hint: str = DEFAULT_HINT) -> GitError:
+        """The error to raise for this failed result."""
+        if self.returncode == 128 and "not a git repository" in self.stderr:
+            return NotAGitRepositoryError(self.cwd)
+        return GitCommandError(self.args, self.cwd, self.returncode, self.detail(), hint)
+
+    def detail(self) -> str:
+        """The line of git's output that says what failed."""
+        # git often prints `hint:` or `warning:` lines before the one that says what failed.
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        for line in lines:
+            if line.startswith(("fatal:", "error:")):
+                return line
+        if lines:
+            return lines[0]
+        out = self.stdout.strip().splitlines()
+        return out[0] if out else f"exit code {self.returncode}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorktreeInfo:
+    """One entry of `git worktree list`."""
+
+    path: Path
+    branch: str | None  # short name; None when detached (or bare)
+    head: str | None  # None before the first commit
+    prunable: bool = False  # git knows it but its directory is gone
+
+
+def _git_environment() -> dict[str, str]:
+    return {
+        **os.environ,
+        "LC_ALL": "C",  # stable messages: errors are recognised by their text
+        "GIT_TERMINAL_PROMPT": "0",  # fail instead of asking for credentials
+        "GIT_OPTIONAL_LOCKS": "0",  # `git status` must not contend with other runs for locks
+    }
+
+
+async def run_git(*args: str, cwd: Path) -> GitResult:
+    """Run `git *args` in `cwd` and return what happened, whatever the exit code."""
+    if not cwd.is_dir():
+        raise GitError(
+            f"cannot run `{shlex.join(['git', *args])}` in {cwd}: the directory does not exist; "
+            "check the path",
+            cwd=cwd,
+        )
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "git",
+            *args,
+            cwd=cwd,
+            env=_git_environment(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH: install git", cwd=cwd) from None
+    stdout, stderr = await process.communicate()
+    return GitResult(
+        args=args,
+        cwd=cwd,
+        returncode=process.returncode if process.returncode is not None else -1,
+        stdout=stdout.decode("utf-8", errors="replace"),
+        stderr=stderr.decode("utf-8", errors="replace"),
+    )
+
+
+async def git(*args: str, cwd: Path, check: bool = True, hint: str = DEFAULT_HINT) -> str:
+    """Run `git *args` in `cwd` and return its stdout, stripped; raise a `GitError` when it
+    fails (unless `check` is false), with `hint` saying what to do."""
+    result = await run_git(*args, cwd=cwd)
+    if check and not result.ok:
+        raise result.error(hint)
+    return result.stdout.strip()
+
+
+async def _optional(*args: str, cwd: Path) -> str | None:
+    """Stdout of a query that exits 1 to say "no such thing" (None); other failures raise."""
+    result = await run_git(*args, cwd=cwd)
+    if result.ok:
+        return result.stdout.strip()
+    if result.returncode == 1:
+        return None
+    raise result.error()
+
+
+async def top_level(path: Path) -> Path:
+    """The root of the worktree containing `path`."""
+    if not path.is_dir():
+        raise NotAGitRepositoryError(path)
+    result = await run_git("rev-parse", "--show-toplevel", cwd=path)
+    if not result.ok:
+        raise result.error()
+    return Path(result.stdout.strip())
+
+
+async def current_branch(cwd: Path) -> str | None:
+    """The branch checked out in `cwd`, or None on a detached HEAD."""
+    return await _optional("symbolic-ref", "--quiet", "--short", "HEAD", cwd=cwd)
+
+
+async def head(cwd: Path) -> str:
+    """The commit sha checked out in `cwd`."""
+    sha = await _optional("rev-parse", "--verify", "--quiet", "HEAD^{commit}", cwd=cwd)
+    if sha is None:
+        raise NoCommitsError(await top_level(cwd))
+    return sha
+
+
+async def resolve_commit(repo: Path, ref: str) -> str:
+    """The commit `ref` (a branch, remote branch, tag or sha) names; `MissingBranchError`
+    when it names none."""
+    # A leading '-' would be read as an option; no branch name starts with one.
+    sha = None
+    if not ref.startswith("-"):
+        sha = await _optional("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=repo)
+    if sha is None:
+        raise MissingBranchError(ref, repo)
+    return sha
+
+
+async def branch_exists(repo: Path, name: str) -> bool:
+    """Whether the local branch `name` exists."""
+    found = await _optional("rev-parse", "--verify", "--quiet", f"refs/heads/{name}", cwd=repo)
+    return found is not None
+
+
+async def is_dirty(cwd: Path, *, untracked: bool = True) -> bool:
+    """Whether the worktree at `cwd` has uncommitted changes: to tracked files, and (unless
+    `untracked` is false) new files that are not ignored."""
+    mode = "normal" if untracked else "no"
+    status = await git("status", "--porcelain", f"--untracked-files={mode}", cwd=cwd)
+    return bool(status)
+
+
+async def has_changes_since(cwd: Path, base: str) -> bool:
+    """Whether the branch checked out in `cwd` holds work that `base` does not.
+
+    Committed work is compared from the merge base (`base...HEAD`), so commits that land
+    on `base` after the branch forked do not count; uncommitted changes (including new,
+    not ignored files) do.
+    """
+    await resolve_commit(cwd, base)
+    diff = await run_git("diff", "--quiet", "--no-ext-diff", f"{base}...HEAD", cwd=cwd)
+    if diff.returncode == 1:
+        return True
+    if not diff.ok:
+        raise diff.error()
+    return await is_dirty(cwd)
+
+
+async def check_branch_name(name: str, *, cwd: Path | None = None) -> str:
+    """Return `name` if git accepts it as a new branch name, else raise
+    `InvalidBranchNameError`. Shorthands such as `@{-1}` are refused, not expanded."""
+    where = cwd or Path.cwd()
+    result = await run_git("check-ref-format", "--branch", name, cwd=where)
+    if not result.ok or result.stdout.strip() != name:
+        raise InvalidBranchNameError(name, where)
+    return name
+
+
+def parse_worktree_list(porcelain: str) -> list[WorktreeInfo]:
+    """Parse `git worktree list --porcelain`: blank-line separated records of
+    `worktree <path>`, `HEAD <sha>`, `branch refs/heads/<name>` or `detached`, and flags
+    such as `bare`, `locked` and `prunable` (the latter two may carry a reason)."""
+    entries: list[WorktreeInfo] = []
+    for record in porcelain.strip().split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in record.splitlines():
+            key, _, value = line.partition(" ")
+            fields[key] = value
+        if "worktree" not in fields:
+            continue
+        sha = fields.get("HEAD")
+        entries.append(
+            WorktreeInfo(
+                path=Path(fields["worktree"]),
+                branch=fields["branch"].removeprefix("refs/heads/") if "branch" in fields else None,
+                head=sha if sha and sha != _ZERO_SHA else None,
+                prunable="prunable" in fields,
+            )
+        )
+    return entries
+
+
+async def worktree_list(repo: Path) -> list[WorktreeInfo]:
+    """Every worktree of the repository, the main worktree first."""
+    return parse_worktree_list(await git("worktree", "list", "--porcelain", cwd=repo))
+
+
+async def main_worktree(repo: Path) -> Path:
+    """The root of the repository's main worktree (the one `git init` or `clone` made),
+    from `repo` or any of its linked worktrees."""
+    return (await worktree_list(repo))[0].path
+
+
+async def default_branch(repo: Path) -> str:
+    """The branch runs start from and ship to: what `origin/HEAD` points at when the
+    repository has that remote, else the main worktree's current branch, else the
+    `init.defaultBranch` setting, else "main"."""
+    if "origin" in (await git("remote", cwd=repo)).split():
+        remote_head = await _optional(
+            "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", cwd=repo
+        )
+        if remote_head:
+            return remote_head.removeprefix("origin/")
+    branch = (await worktree_list(repo))[0].branch
+    if branch:
+        return branch
+    configured = await _optional("config", "--get", "init.defaultBranch", cwd=repo)
+    return configured or "main"
+
+
+async def git_common_dir(repo: Path) -> Path:
+    """The `.git` directory shared by all worktrees of the repository."""
+    return (repo / await git("rev-parse", "--git-common-dir", cwd=repo)).resolve()
+
+
+async def ensure_excluded(repo: Path, patterns: Iterable[str]) -> list[str]:
+    """Add `patterns` missing from the repository's `info/exclude` (local, never committed,
+    shared by every worktree) and return those added.
+
+    The runtime uses it for what it puts into a repository itself (`trees/`, `.env`
+    copies, `.ports.env`), so an agent's `git add -A` never commits them and they never
+    make a worktree look dirty.
+    """
+    exclude = await git_common_dir(repo) / "info" / "exclude"
+    text = exclude.read_text() if exclude.exists() else ""
+    present = set(text.splitlines())
+    added = [p for p in dict.fromkeys(patterns) if p not in present]
+    if added:
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        separator = "\n" if text and not text.endswith("\n") else ""
+        exclude.write_text(text + separator + "".join(f"{p}\n" for p in added))
+    return added
+
+
+async def merge(repo: Path, branch: str, into: str) -> str:
+    """Merge `branch` into `into` with a merge commit, in the main worktree, and return the
+    new head of `into`.
+
+    Refuses when the main worktree is not on `into` or has uncommitted changes to tracked
+    files. Untracked files (the `trees/` and `agents/` directories live there) do not
+    block it: git itself stops before overwriting one, leaving everything as it was. A
+    merge that stops half-way (conflicts, a failing hook) is aborted, so `into` and the
+    main worktree end as they started; nothing is ever forced or reset.
+    """
+    main = await main_worktree(repo)
+    await resolve_commit(main, branch)
+    current = await current_branch(main)
+    if current != into:
+        raise WrongBranchError(main, current, into)
+    if await is_dirty(main, untracked=False):
+        raise DirtyWorktreeError(main, "commit or stash them there, then merge again")
+    result = await run_git("merge", "--no-ff", "--no-edit", branch, cwd=main)
+    if result.ok:
+        return await head(main)
+    if await _optional("rev-parse", "--verify", "--quiet", "MERGE_HEAD", cwd=main) is None:
+        raise result.error(f"{into!r} is unchanged")
+    conflicts = await git("diff", "--name-only", "--diff-filter=U", cwd=main)
+    await git("merge", "--abort", cwd=main)
+    raise MergeConflictError(branch, into, main, conflicts.splitlines(), result.detail())

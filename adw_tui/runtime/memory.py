@@ -1,0 +1,85 @@
+"""Memory, sampled with psutil: the system's, which gates new runs, and one agent's process
+tree, which stops a run that outgrows its limit."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import psutil
+
+ExceededHandler = Callable[[int], Awaitable[None] | None]
+
+
+def system_memory_percent() -> float:
+    """Percent of system memory in use (psutil's `virtual_memory().percent`)."""
+    return psutil.virtual_memory().percent
+
+
+class ProcessTreeMemory:
+    """Resident memory of a process and all its descendants.
+
+    The root's `psutil.Process` is kept from the start, so a pid the kernel hands to a new
+    process after the agent exits is not mistaken for the agent (psutil compares creation
+    times). Shared pages count once per process, as RSS does: an upper bound, which is the
+    safe side for a limit, and far cheaper than USS (which reads every smaps file).
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._root: psutil.Process | None
+        try:
+            self._root = psutil.Process(pid)
+        except psutil.Error:
+            self._root = None
+
+    def sample(self) -> int | None:
+        """RSS bytes of the tree, or None once the root has exited (or never existed).
+
+        Descendants that exit while being measured are left out.
+        """
+        root = self._root
+        if root is None or not _alive(root):
+            return None
+        try:
+            processes = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return None
+        return sum(_rss(process) for process in processes)
+
+    def rss_bytes(self) -> int:
+        """RSS bytes of the tree; 0 when the root is gone."""
+        return self.sample() or 0
+
+
+async def watch_memory(
+    pid: int, limit_bytes: int, interval_s: float, on_exceeded: ExceededHandler
+) -> None:
+    """Sample the tree of `pid` every `interval_s`; the first time it holds more than
+    `limit_bytes`, call `on_exceeded` with the observed bytes (awaiting it if it returns an
+    awaitable) and return. Return quietly once the process is gone.
+
+    Meant to run as a task beside an agent call; cancel it when the call ends. Sampling
+    walks /proc, so it runs in a thread to keep the event loop free.
+    """
+    tree = await asyncio.to_thread(ProcessTreeMemory, pid)
+    while (observed := await asyncio.to_thread(tree.sample)) is not None:
+        if observed > limit_bytes:
+            outcome = on_exceeded(observed)
+            if outcome is not None:
+                await outcome
+            return
+        await asyncio.sleep(interval_s)
+
+
+def _alive(process: psutil.Process) -> bool:
+    # An exited child its parent has not reaped yet is a zombie: gone for our purposes.
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _rss(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_info().rss)
+    except psutil.Error:
+        return 0

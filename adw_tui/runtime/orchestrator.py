@@ -1,0 +1,193 @@
+"""The Orchestrator: the one facade the CLI and the TUI use to run workflows."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+from adw_tui.agents.registry import engine_for
+from adw_tui.config import Settings
+from adw_tui.domain.errors import AdwError
+from adw_tui.domain.ids import new_adw_id
+from adw_tui.domain.models import NewDeadLetter, RunRecord, RunState, RunStatus
+from adw_tui.runtime import git
+from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
+from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
+from adw_tui.runtime.models import MODEL_SETS
+from adw_tui.runtime.ports import PortAllocator
+from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
+from adw_tui.runtime.services import RunServices
+from adw_tui.runtime.worktrees import WorktreeManager
+from adw_tui.store import Store
+from adw_tui.trackers.base import IssueTracker
+from adw_tui.trackers.local import LocalTracker
+from adw_tui.workflows.loader import get_workflow
+
+
+class Orchestrator:
+    """Launches runs as asyncio tasks under the resource manager and reports on them."""
+
+    def __init__(
+        self,
+        store: Store,
+        repo: Path,
+        settings: Settings,
+        *,
+        tracker: IssueTracker | None = None,
+    ) -> None:
+        self.bus = EventBus()
+        self.resources = ResourceManager(
+            max_concurrent=settings.max_concurrent,
+            memory_limit_percent=settings.memory_limit_percent,
+        )
+        self.resources.on_change.append(self._publish_queue)
+        self._services = RunServices(
+            store=store,
+            repo=repo,
+            settings=settings,
+            tracker=tracker or LocalTracker(store),
+            worktrees=WorktreeManager(repo, copy_files=settings.copy_files),
+            ports=PortAllocator(
+                backend_start=settings.backend_port_start,
+                frontend_start=settings.frontend_port_start,
+                count=settings.port_count,
+            ),
+            resources=self.resources,
+            bus=self.bus,
+            engines=lambda name, env: engine_for(name, settings, env),
+        )
+        self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
+
+    @property
+    def store(self) -> Store:
+        return self._services.store
+
+    async def launch(
+        self,
+        issue_number: int,
+        *,
+        workflow: str = "sdlc",
+        engine: str | None = None,
+        model_set: str = "base",
+        adw_id: str | None = None,
+        engine_env: Mapping[str, str] | None = None,
+    ) -> str:
+        """Queue a run of `workflow` for the issue and return its adw_id at once.
+
+        With the adw_id of an existing run, that run continues from its last completed
+        step instead.
+        """
+        if model_set not in MODEL_SETS:
+            raise AdwError(
+                f"unknown model set {model_set!r}: choose one of {', '.join(MODEL_SETS)}"
+            )
+        services = self._services
+        definition = get_workflow(workflow, services.repo).definition
+        await git.head(services.repo)  # a clear error for a non-repository or no commits
+        if adw_id is not None and adw_id in self._tasks:
+            raise AdwError(f"run {adw_id} is already running in this process")
+        if adw_id is None or not await self._exists(adw_id):
+            issue = await services.tracker.get_issue(issue_number)
+            adw_id = adw_id or new_adw_id()
+            base = services.settings.base_branch or await git.default_branch(services.repo)
+            state = RunState.model_validate(
+                {
+                    "adw_id": adw_id,
+                    "issue_number": str(issue.number),
+                    "model_set": model_set,
+                    "all_adws": [workflow],
+                    "issue_title": issue.title,
+                    "issue_body": issue.body,
+                    "issue_json": issue.prompt_json(),
+                    "base_branch": base,
+                }
+            )
+            await services.store.create_run(
+                state, workflow=workflow, issue=str(issue.number), actor=RUNTIME_ACTOR
+            )
+        else:
+            await services.store.set_status(adw_id, RunStatus.QUEUED, actor=RUNTIME_ACTOR)
+        executor = RunExecutor(
+            services,
+            adw_id,
+            definition,
+            engine=engine or services.settings.engine,
+            engine_env=dict(engine_env or {}),
+        )
+        self._tasks[adw_id] = asyncio.create_task(self._drive(adw_id, executor), name=adw_id)
+        return adw_id
+
+    async def wait(self, adw_id: str) -> RunRecord:
+        """Wait for a run launched here to end; return its final record."""
+        task = self._tasks.get(adw_id)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+        return await self.store.get_run(adw_id)
+
+    async def cancel(self, adw_id: str) -> None:
+        task = self._tasks.get(adw_id)
+        if task is None or task.done():
+            raise AdwError(f"run {adw_id} is not running in this process")
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def list_runs(self) -> list[RunRecord]:
+        return await self.store.list_runs()
+
+    async def get(self, adw_id: str) -> RunRecord:
+        return await self.store.get_run(adw_id)
+
+    def subscribe(self) -> AsyncIterator[RuntimeEvent]:
+        return self.bus.subscribe()
+
+    async def close(self) -> None:
+        """Cancel every run still going (each is marked cancelled) and wait for them."""
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _drive(self, adw_id: str, executor: RunExecutor) -> RunStatus:
+        store = self.store
+        self.bus.publish(RunChanged(adw_id, RunStatus.QUEUED))
+        try:
+            async with self.resources.slot(adw_id):
+                await store.set_status(adw_id, RunStatus.RUNNING, actor=RUNTIME_ACTOR)
+                self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING))
+                return await executor.execute()
+        except asyncio.CancelledError:
+            await asyncio.shield(store.set_status(adw_id, RunStatus.CANCELLED, actor=RUNTIME_ACTOR))
+            self.bus.publish(RunChanged(adw_id, RunStatus.CANCELLED))
+            raise
+        except Exception as error:
+            # Not an agent failure (those follow the workflow): a git, disk or store
+            # problem. The run becomes a dead letter, so it can be replayed once fixed.
+            run = await store.get_run(adw_id)
+            message = f"{type(error).__name__}: {error}"
+            await store.dead_letters.add(
+                NewDeadLetter(
+                    adw_id=adw_id,
+                    workflow=run.workflow,
+                    step=run.current_step,
+                    state_version=run.version,
+                    error_class="internal",
+                    error_message=message,
+                    attempts=1,
+                ),
+                actor=RUNTIME_ACTOR,
+            )
+            self.bus.publish(RunChanged(adw_id, RunStatus.DEAD_LETTERED, message))
+            return RunStatus.DEAD_LETTERED
+
+    async def _exists(self, adw_id: str) -> bool:
+        try:
+            await self.store.get_run(adw_id)
+        except AdwError:
+            return False
+        return True
+
+    def _publish_queue(self, snapshot: ResourceSnapshot) -> None:
+        self.bus.publish(
+            QueueChanged(tuple(snapshot.queued), tuple(snapshot.running), snapshot.slots_total)
+        )

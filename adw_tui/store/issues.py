@@ -1,0 +1,105 @@
+"""Local issues: the embedded tracker's issues and the comments posted on them.
+
+The `issues` table numbers issues from 1 (AUTOINCREMENT, so a number is never reused).
+Comments are append-only like everything else in the store; every write records an audit
+entry in the same transaction.
+"""
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+
+import aiosqlite
+
+from adw_tui.domain.errors import AdwError, IssueNotFoundError
+from adw_tui.domain.issues import Issue, IssueComment, IssueState
+from adw_tui.store.audit import record_audit
+from adw_tui.store.database import Database, now_iso
+
+
+class Issues:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(self, title: str, body: str = "", *, actor: str = "adw") -> Issue:
+        """Open a new issue; its title is stripped and must not be empty."""
+        title = title.strip()
+        if not title:
+            raise AdwError("the issue title is empty: give the issue a one-line title")
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT INTO issues (title, body, state, created_at) VALUES (?, ?, ?, ?)",
+                (title, body, IssueState.OPEN, now_iso()),
+            )
+            number = cursor.lastrowid
+            assert number is not None
+            await record_audit(
+                connection,
+                actor=actor,
+                action="issue.create",
+                detail={"number": number, "title": title},
+            )
+        return await self.get(number)
+
+    async def get(self, number: int) -> Issue:
+        """The issue with its comments, oldest first."""
+        row = await self._db.fetch_one("SELECT * FROM issues WHERE number = ?", (number,))
+        if row is None:
+            raise IssueNotFoundError(number)
+        comments = await self._db.fetch_all(
+            "SELECT * FROM issue_comments WHERE issue_number = ? ORDER BY id", (number,)
+        )
+        return _issue(row, comments)
+
+    async def add_comment(self, number: int, body: str, *, author: str) -> IssueComment:
+        """Append a comment by `author` (also the audit entry's actor)."""
+        if not body.strip():
+            raise AdwError(f"a comment on issue {number} needs a non-empty body")
+        async with self._db.transaction() as connection:
+            await _require_issue(connection, number)
+            cursor = await connection.execute(
+                "INSERT INTO issue_comments (issue_number, author, body, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (number, author, body, now_iso()),
+            )
+            comment_id = cursor.lastrowid
+            await record_audit(
+                connection,
+                actor=author,
+                action="issue.comment",
+                detail={"number": number, "comment_id": comment_id},
+            )
+        row = await self._db.fetch_one("SELECT * FROM issue_comments WHERE id = ?", (comment_id,))
+        assert row is not None
+        return _comment(row)
+
+    async def list(self) -> list[Issue]:
+        """Every issue, newest first, each with all its comments (oldest first).
+
+        Comments are loaded (in one more query, not one per issue) rather than left out,
+        so that an empty `comments` always means "no comments", never "not loaded"; the
+        local tracker holds few issues, so this costs little.
+        """
+        issues = await self._db.fetch_all("SELECT * FROM issues ORDER BY number DESC")
+        comments = await self._db.fetch_all("SELECT * FROM issue_comments ORDER BY id")
+        by_issue: defaultdict[int, list[sqlite3.Row]] = defaultdict(list)
+        for comment in comments:
+            by_issue[int(comment["issue_number"])].append(comment)
+        return [_issue(row, by_issue[int(row["number"])]) for row in issues]
+
+
+async def _require_issue(connection: aiosqlite.Connection, number: int) -> None:
+    """Raise IssueNotFoundError unless the issue exists (inside a write transaction)."""
+    async with connection.execute("SELECT 1 FROM issues WHERE number = ?", (number,)) as cursor:
+        if await cursor.fetchone() is None:
+            raise IssueNotFoundError(number)
+
+
+def _issue(row: sqlite3.Row, comments: Iterable[sqlite3.Row]) -> Issue:
+    return Issue.model_validate(
+        {**dict(row), "comments": [_comment(comment) for comment in comments]}
+    )
+
+
+def _comment(row: sqlite3.Row) -> IssueComment:
+    return IssueComment.model_validate(dict(row))

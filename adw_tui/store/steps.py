@@ -1,0 +1,87 @@
+"""Step attempts: every try of every step, with what its agent call cost."""
+
+from itertools import groupby
+
+from adw_tui.domain.agent import AgentResult
+from adw_tui.domain.steps import StepAttempt, StepStatus, StepSummary
+from adw_tui.store.database import Database, now_iso
+
+
+class StepAttempts:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def start(
+        self,
+        adw_id: str,
+        step: str,
+        *,
+        visit: int,
+        attempt: int,
+        agent: str | None = None,
+        engine: str | None = None,
+        model: str | None = None,
+    ) -> int:
+        """Record that an attempt began; returns its id for `finish`."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT INTO step_attempts (adw_id, step, visit, attempt, agent, engine, model, "
+                "status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (adw_id, step, visit, attempt, agent, engine, model, StepStatus.RUNNING, now_iso()),
+            )
+            await connection.execute(
+                "UPDATE runs SET current_step = ?, updated_at = ? WHERE adw_id = ?",
+                (step, now_iso(), adw_id),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def finish(
+        self,
+        attempt_id: int,
+        status: StepStatus,
+        *,
+        result: AgentResult | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Close an attempt; its agent call's cost is added to the run's in the same
+        transaction, so `runs.cost_usd` always equals the sum of its attempts."""
+        cost = result.cost_usd if result else 0.0
+        error_class = str(result.error_class) if result and not result.success else None
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE step_attempts SET status = ?, finished_at = ?, session_id = ?, "
+                "cost_usd = ?, input_tokens = ?, output_tokens = ?, duration_ms = ?, "
+                "error_class = ?, error_message = ? WHERE id = ?",
+                (
+                    status,
+                    now_iso(),
+                    result.session_id if result else None,
+                    cost,
+                    result.input_tokens if result else 0,
+                    result.output_tokens if result else 0,
+                    result.duration_ms if result else None,
+                    error_class,
+                    error,
+                    attempt_id,
+                ),
+            )
+            await connection.execute(
+                "UPDATE runs SET cost_usd = cost_usd + ?, updated_at = ? WHERE adw_id = "
+                "(SELECT adw_id FROM step_attempts WHERE id = ?)",
+                (cost, now_iso(), attempt_id),
+            )
+
+    async def for_run(self, adw_id: str) -> list[StepAttempt]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM step_attempts WHERE adw_id = ? ORDER BY id", (adw_id,)
+        )
+        return [StepAttempt.model_validate(dict(row)) for row in rows]
+
+    async def timeline(self, adw_id: str) -> list[StepSummary]:
+        """One line per step visit, in the order they ran."""
+        attempts = await self.for_run(adw_id)
+        return [
+            StepSummary.of(list(group))
+            for _, group in groupby(attempts, key=lambda a: (a.step, a.visit))
+        ]

@@ -1,0 +1,107 @@
+"""Prompt templates: a command step's `/name` and arguments become the prompt an agent gets.
+
+A repository that ships its own `.claude/commands/<name>.md` keeps full control: the agent
+is sent `/name arg1 arg2 ...` and Claude Code expands the template itself, exactly as the
+original ADW scripts did. Otherwise the bundled template (`adw_tui/workflows/prompts/`) is
+expanded here, the way Claude Code would, and prefixed with the same
+`<command-name>`/`<command-args>` markers Claude Code puts in front of an expanded
+command, so the transcript (and the simulated agent) still see which command ran.
+
+Only the worktree is searched for `.claude/commands`: it is a checkout of the repository,
+so the repository's committed templates are there too (and a run may change them on its
+branch). Templates that exist only uncommitted in the main checkout are not seen.
+"""
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import ClassVar
+
+from adw_tui.domain.errors import AdwError
+
+COMMANDS_DIR = Path(".claude") / "commands"
+_PROMPTS = "prompts"
+# What Claude Code accepts after the slash; `a:b` is the template `a/b.md`.
+_COMMAND_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:.-]*")
+_PLACEHOLDER = re.compile(r"\$(ARGUMENTS|[1-9][0-9]*)")
+
+
+class TemplateError(AdwError):
+    """A command has no template, or its name is malformed.
+
+    It is permanent: trying the same step again cannot succeed until a template is added.
+    """
+
+    transient: ClassVar[bool] = False
+
+
+def command_name(command: str) -> str:
+    """`/implement` -> `implement`; raise TemplateError for anything that is not a name."""
+    name = command.strip().removeprefix("/")
+    if not _COMMAND_NAME.fullmatch(name):
+        raise TemplateError(
+            f"invalid command {command!r}: expected /name with letters, digits, _ . : or -"
+        )
+    return name
+
+
+def repo_template(name: str, worktree: Path) -> Path | None:
+    """The worktree's own template for `name`, if it has one."""
+    path = worktree.joinpath(COMMANDS_DIR, *name.split(":")).with_suffix(".md")
+    return path if path.is_file() else None
+
+
+def bundled_template(name: str) -> str | None:
+    """The text of the bundled template for `name`, None when there is none."""
+    if ":" in name:
+        return None
+    resource = resources.files(__package__).joinpath(_PROMPTS, f"{name}.md")
+    return resource.read_text(encoding="utf-8") if resource.is_file() else None
+
+
+def bundled_commands() -> list[str]:
+    """Names of the bundled templates, sorted."""
+    folder = resources.files(__package__).joinpath(_PROMPTS)
+    return sorted(
+        item.name.removesuffix(".md") for item in folder.iterdir() if item.name.endswith(".md")
+    )
+
+
+def expand(template: str, args: list[str]) -> str:
+    """Claude Code's expansion: drop YAML front matter, fill `$ARGUMENTS` and `$1..$n`.
+
+    `$ARGUMENTS` is the arguments joined by spaces and `$k` is the k-th argument whole
+    (Claude Code splits the typed text at spaces; here each argument is already one value,
+    such as an issue JSON). A missing argument expands to nothing.
+    """
+    if template.startswith("---\n"):
+        end = template.find("\n---", 4)
+        if end >= 0:
+            template = template[end + 4 :].lstrip("\n")
+    joined = " ".join(args)
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key == "ARGUMENTS":
+            return joined
+        index = int(key)
+        return args[index - 1] if index <= len(args) else ""
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def render_command(command: str, args: list[str], worktree: Path) -> str:
+    """The prompt for `command` (e.g. `/implement`) with `args`, to run in `worktree`."""
+    name = command_name(command)
+    joined = " ".join(args)
+    if repo_template(name, worktree) is not None:
+        return f"/{name} {joined}" if joined else f"/{name}"
+    template = bundled_template(name)
+    if template is None:
+        raise TemplateError(
+            f"no template for /{name}: add {COMMANDS_DIR / name.replace(':', '/')}.md"
+        )
+    return (
+        f"<command-name>/{name}</command-name>\n"
+        f"<command-args>{joined}</command-args>\n" + expand(template, args)
+    )

@@ -1,0 +1,55 @@
+"""What the benchmarks share: pass/fail targets, the filesystem a figure was measured on,
+and the report (tables, then exactly one JSON line as the last line of stdout)."""
+
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    wanted: str
+    actual: str
+    met: bool
+
+
+def targets_table(checks: list[Target]) -> Table:
+    table = Table(title="Targets")
+    for column in ("target", "wanted", "actual", "result"):
+        table.add_column(column)
+    for check in checks:
+        result = "[green]met[/green]" if check.met else "[red]not met[/red]"
+        table.add_row(check.name, check.wanted, check.actual, result)
+    return table
+
+
+def filesystem_of(path: Path) -> str:
+    """The type of the filesystem holding `path` (Linux), which sets what an fsync costs."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    resolved = str(path.resolve())
+    best, kind = "", "unknown"
+    for line in mounts:
+        _, point, fs_type, *_ = line.split()
+        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > len(best):
+            best, kind = point, fs_type
+    return kind
+
+
+def print_report(tables: Iterable[Table], line: dict[str, Any]) -> None:
+    """The tables, then `line` as the last line of stdout."""
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    for table in tables:
+        console.print(table)
+    sys.stdout.flush()
+    print(json.dumps(line))
