@@ -121,7 +121,7 @@ class AgentStep:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._step.max_retries + 1),
             wait=wait_exponential_jitter(
-                initial=settings.retry_initial,
+                multiplier=settings.retry_initial,
                 max=settings.retry_max,
                 jitter=settings.retry_initial,
             ),

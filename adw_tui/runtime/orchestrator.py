@@ -84,7 +84,8 @@ class Orchestrator:
         services = self._services
         definition = get_workflow(workflow, services.repo).definition
         await git.head(services.repo)  # a clear error for a non-repository or no commits
-        if adw_id is not None and adw_id in self._tasks:
+        running = self._tasks.get(adw_id or "")
+        if running is not None and not running.done():
             raise AdwError(f"run {adw_id} is already running in this process")
         if adw_id is None or not await self._exists(adw_id):
             issue = await services.tracker.get_issue(issue_number)
@@ -179,6 +180,9 @@ class Orchestrator:
             )
             self.bus.publish(RunChanged(adw_id, RunStatus.DEAD_LETTERED, message))
             return RunStatus.DEAD_LETTERED
+        finally:
+            # The worktree stays for inspection; its ports go back to the pool.
+            self._services.ports.release(adw_id)
 
     async def _exists(self, adw_id: str) -> bool:
         try:

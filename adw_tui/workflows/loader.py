@@ -218,6 +218,9 @@ def _describe(detail: ErrorDetails) -> str:
     if len(loc) >= 2 and loc[0] == "states":
         prefix = f'state "{loc[1]}": '
         loc = loc[2:]
+        if loc[:1] == ["[key]"]:  # the state's name itself is not text
+            prefix += "its name: "
+            loc = loc[1:]
     message = _message(detail)
     if detail["type"] == "extra_forbidden" and loc:
         return f'{prefix}unknown field "{_field_path(loc)}"'

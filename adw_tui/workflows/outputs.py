@@ -36,7 +36,8 @@ QUOTE_CHARS = 200
 T = TypeVar("T")
 
 _ANY_JSON = (dict, list, str, int, float, bool, type(None))
-_CLASS = re.compile(r"(?<![\w/])/(feature|bug|chore)\b")
+# A class alone, not part of a path or a longer word: `/bug`, not `a/bug` or `/bugs`.
+_CLASS = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, ISSUE_CLASSES)) + r")\b")
 _HEADING = re.compile(r"^##[ \t]+(.+?)[ \t:]*$", re.M)
 # Characters that surround a path in prose or markdown, never part of one here.
 _PATH_TOKEN = re.compile(r"[^\s`'\"()\[\]<>*,;|]+")
@@ -154,7 +155,7 @@ def _compact(value: Any) -> str:
 
 
 def _find_json(text: str, shapes: tuple[type, ...], expected: str) -> Any:
-    """The first JSON value of one of `shapes` in `text`.
+    """The whole of `text` if it is JSON, else its first object or array, of one of `shapes`.
 
     Each `{` or `[` is tried in turn, so prose, code fences and bracketed words before the
     value do not matter; the value itself must be complete.
@@ -192,8 +193,8 @@ def _classification(text: str) -> str:
     """One of /feature, /bug, /chore; the original ADW's `0` means the agent could not tell."""
     found = _CLASS.search(text)
     if found is None:
-        raise _error("one of /feature, /bug, /chore", text, "could not classify the issue")
-    return f"/{found.group(1)}"
+        raise _error(f"one of {', '.join(ISSUE_CLASSES)}", text, "could not classify the issue")
+    return found.group(1)
 
 
 def _branch_name(text: str) -> str:

@@ -13,6 +13,7 @@ from adw_tui.workflows.loader import (
     get_workflow,
     load_workflows,
     load_workflows_report,
+    parse_workflow,
 )
 from adw_tui.workflows.templates import bundled_template
 
@@ -327,3 +328,12 @@ def test_a_broken_file_does_not_hide_the_others(tmp_path: Path) -> None:
 def test_an_unknown_workflow_lists_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(AdwError, match=r'unknown workflow "nope"; known workflows: build, '):
         get_workflow("nope", tmp_path)
+
+
+def test_the_readme_example_is_a_valid_workflow() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Workflows\n") :]
+    example = section[section.index("```yaml\n") + 8 : section.index("\n```\n")]
+    workflow = parse_workflow("README.md", example)
+    assert workflow.first_state == "classify"
+    assert set(workflow.states["test"].transitions().values()) == {"complete", "resolve"}

@@ -26,7 +26,11 @@ async def list_workflows(args: argparse.Namespace, context: CliContext) -> int:
     if args.json:
         print_json([_summary(loaded) for loaded in workflows.values()])
     else:
-        table = Table("name", "description", "source", "states")
+        table = Table()
+        table.add_column("name", no_wrap=True)
+        table.add_column("description")
+        table.add_column("source", no_wrap=True)  # a path stays whole, to be copied
+        table.add_column("states", justify="right")
         for loaded in workflows.values():
             row = _summary(loaded)
             table.add_row(

@@ -1,0 +1,71 @@
+"""`adw run` and `adw demo` through the console script, with the simulated agent."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ADW = Path(sys.executable).parent / "adw"
+
+
+def adw(cwd: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    environ.update(ADW_RETRY_INITIAL="0.01", COLUMNS="200", **env)
+    return subprocess.run(
+        [str(ADW), *argv], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.slow
+def test_demo_runs_five_issues_and_dead_letters_one(tmp_path: Path):
+    demo = tmp_path / "demo"
+    done = adw(tmp_path, "demo", "--headless", "--dir", str(demo))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("succeeded") == 4
+    assert done.stdout.count("dead_lettered") == 1
+    runs = json.loads(adw(demo, "runs", "--json").stdout)
+    assert sorted(run["status"] for run in runs) == ["dead_lettered"] + ["succeeded"] * 4
+    letters = json.loads(adw(demo, "dlq", "ls", "--json").stdout)
+    assert [letter["error_class"] for letter in letters] == ["auth"]
+    again = adw(tmp_path, "demo", "--headless", "--dir", str(demo))
+    assert again.returncode == 1
+    assert "is not empty" in again.stderr
+
+
+def test_run_shows_progress_and_prints_the_run_as_json(tmp_path: Path):
+    demo = tmp_path / "demo"
+    # A sample repository without running the demo's issues: reuse its builder.
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, sys; from pathlib import Path; "
+            "from adw_tui.runtime.sample_repo import create_sample_repo; "
+            "asyncio.run(create_sample_repo(Path(sys.argv[1])))",
+            str(demo),
+        ],
+        check=True,
+    )
+    created = adw(demo, "issue", "new", "--title", "Add a slugify helper", "--body", "Slugs.")
+    assert created.returncode == 0, created.stderr
+    done = adw(demo, "run", "1", "--workflow", "plan_build", "--engine", "sim", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = json.loads(done.stdout)
+    assert run["status"] == "succeeded"
+    assert [step["step"] for step in run["timeline"]][:3] == ["classify", "name_branch", "worktree"]
+    assert run["state"]["plan_file"].startswith("specs/issue-1-adw-")
+    assert "▶ implement sdlc_implementor" in done.stderr
+    assert "→ Write" in done.stderr
+    unknown = adw(demo, "run", "9", "--engine", "sim")
+    assert unknown.returncode == 1
+    assert "issue 9 not found" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_run_outside_a_repository(tmp_path: Path):
+    done = adw(tmp_path, "run", "1", "--engine", "sim")
+    assert done.returncode == 1
+    assert "not inside a git repository" in done.stderr

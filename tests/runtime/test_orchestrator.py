@@ -1,0 +1,232 @@
+"""The orchestrator end to end with the simulated agent: real git repositories, real
+worktrees, real agent subprocesses, a real SQLite store."""
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from adw_tui.config import Settings, load_settings
+from adw_tui.domain.errors import AdwError, IssueNotFoundError
+from adw_tui.domain.models import RunStatus
+from adw_tui.domain.steps import StepStatus
+from adw_tui.runtime.git import NotAGitRepositoryError
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.sample_repo import create_sample_repo
+from adw_tui.store import Store
+from adw_tui.workflows.loader import WorkflowError
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> Path:
+    return await create_sample_repo(tmp_path / "textkit")
+
+
+@pytest.fixture
+async def store(repo: Path) -> AsyncIterator[Store]:
+    async with await Store.open(repo / "agents" / "adw_state.db") as opened:
+        yield opened
+
+
+def fast_settings(repo: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"engine": "sim", "retry_initial": 0.01, "retry_max": 0.05}
+    return load_settings(repo).model_copy(update={**values, **overrides})
+
+
+def git_out(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+async def test_full_sdlc_run(repo: Path, store: Store, tmp_path: Path):
+    issue = await store.issues.create("Add a slugify helper", "Turn titles into URL slugs.")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    adw_id = await orchestrator.launch(issue.number, workflow="sdlc")
+    run = await orchestrator.wait(adw_id)
+    await orchestrator.close()
+
+    assert run.status is RunStatus.SUCCEEDED
+    state = (await store.load(adw_id)).state.as_data()
+    branch = f"feature-issue-1-adw-{adw_id}-add-a-slugify-helper"
+    assert state["branch_name"] == branch
+    worktree = Path(state["worktree_path"])
+    assert worktree == repo / "trees" / adw_id
+    assert (worktree / state["plan_file"]).is_file()
+    assert state["plan_file"].startswith(f"specs/issue-1-adw-{adw_id}-sdlc_planner-")
+    assert (worktree / state["doc_file"]).is_file()
+    assert (worktree / ".ports.env").read_text().startswith("BACKEND_PORT=")
+    assert git_out(worktree, "status", "--porcelain") == ""
+    log = git_out(worktree, "log", "--format=%s", f"main..{branch}").splitlines()
+    assert [subject.split(":")[0] for subject in log] == [
+        "documenter",
+        "sdlc_implementor",
+        "sdlc_planner",
+    ]
+    assert git_out(repo, "branch", "--show-current") == "main"
+
+    timeline = await store.steps.timeline(adw_id)
+    steps = [entry.step for entry in timeline]
+    assert steps[:4] == ["classify", "name_branch", "worktree", "plan"]
+    assert steps[-1] == "pull_request"
+    assert all(entry.status is StepStatus.SUCCEEDED for entry in timeline)
+    history = await store.history(adw_id)
+    assert len(history) == len(timeline) + 1  # a version per step, plus the first
+    assert history[-1].reason == "run created"
+    assert history[0].actor == "pull_request/pr_creator"
+    worktree_versions = [v for v in history if v.actor.startswith("implement/")]
+    assert worktree_versions[0].git_head is not None
+    assert run.cost_usd == pytest.approx(sum(entry.cost_usd for entry in timeline))
+    assert run.cost_usd > 0
+    comments = (await store.issues.get(issue.number)).comments
+    assert comments[0].body.startswith(f"[ADW-AGENTS] {adw_id}_ops: running workflow sdlc")
+    assert comments[-1].body.endswith("ended: succeeded")
+
+
+async def test_transient_failure_is_retried_and_permanent_failure_dead_letters(
+    repo: Path, store: Store
+):
+    flaky = await store.issues.create("Add a reverse helper", "Reverse words.")
+    broken = await store.issues.create("Add a spell checker", "Check spelling.")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    flaky_id = await orchestrator.launch(
+        flaky.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "classify_issue=fail_once"}
+    )
+    broken_id = await orchestrator.launch(
+        broken.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "classify_issue=auth"}
+    )
+    flaky_run = await orchestrator.wait(flaky_id)
+    broken_run = await orchestrator.wait(broken_id)
+    await orchestrator.close()
+
+    assert flaky_run.status is RunStatus.SUCCEEDED
+    attempts = [a for a in await store.steps.for_run(flaky_id) if a.step == "classify"]
+    assert [(a.attempt, a.status, a.error_class) for a in attempts] == [
+        (1, StepStatus.FAILED, "execution_error"),
+        (2, StepStatus.SUCCEEDED, None),
+    ]
+    assert broken_run.status is RunStatus.DEAD_LETTERED
+    classify = [a for a in await store.steps.for_run(broken_id) if a.step == "classify"]
+    assert len(classify) == 1  # auth is permanent: no retry
+    [letter] = await store.dead_letters.list()
+    assert (letter.adw_id, letter.step, letter.error_class) == (broken_id, "classify", "auth")
+    assert letter.request["prompt"].startswith("<command-name>/classify_issue</command-name>")
+    assert letter.state_version == (await store.get_run(broken_id)).version
+
+
+async def test_twenty_runs_share_five_slots(repo: Path, store: Store):
+    workflows = repo / ".adw" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "classify_only.yaml").write_text(
+        "name: classify_only\n"
+        "states:\n"
+        "  classify:\n"
+        "    command: /classify_issue\n"
+        "    agent: issue_classifier\n"
+        '    args: ["${issue_json}"]\n'
+        "    output: classification\n"
+        "    save: issue_class\n"
+        "    on_success: name_branch\n"
+        "  name_branch:\n"
+        "    command: /generate_branch_name\n"
+        "    agent: branch_generator\n"
+        '    args: ["${issue_class}", "${adw_id}", "${issue_json}"]\n'
+        "    output: branch_name\n"
+        "    save: branch_name\n"
+        "    on_success: worktree\n"
+        "  worktree:\n"
+        "    action: setup_worktree\n"
+        "    on_success: complete\n"
+        "  complete: {terminal: true}\n"
+        "  dead_letter: {terminal: true, action: record_failure}\n"
+    )
+    issues = [await store.issues.create(f"Feature number {n}", "x") for n in range(20)]
+    orchestrator = Orchestrator(store, repo, fast_settings(repo, max_concurrent=5))
+    # Each line paced so that agent processes overlap for real.
+    pacing = {"ADW_SIM_DELAY": "0.05"}
+    most_alive = 0
+    sampling = True
+
+    async def sample() -> None:
+        nonlocal most_alive
+        while sampling:
+            alive = [
+                p
+                for p in psutil.Process().children(recursive=True)
+                if "adw_tui.agents.sim" in " ".join(_cmdline(p))
+            ]
+            most_alive = max(most_alive, len(alive))
+            await asyncio.sleep(0.01)
+
+    sampler = asyncio.create_task(sample())
+    launched = [
+        await orchestrator.launch(i.number, workflow="classify_only", engine_env=pacing)
+        for i in issues
+    ]
+    runs = [await orchestrator.wait(adw_id) for adw_id in launched]
+    sampling = False
+    await sampler
+    await orchestrator.close()
+
+    assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 20
+    assert 2 <= most_alive <= 5
+    states = [(await store.load(adw_id)).state for adw_id in launched]
+    ports = [(s.backend_port, s.frontend_port) for s in states]
+    assert all(ports)
+    assert len(set(ports)) >= 5  # pairs are released when a run ends, then reused
+    assert len({s.worktree_path for s in states}) == 20
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+async def test_unknown_issue_and_workflow_errors(repo: Path, store: Store):
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    with pytest.raises(IssueNotFoundError, match="issue 42 not found"):
+        await orchestrator.launch(42)
+    with pytest.raises(AdwError, match="unknown workflow"):
+        await orchestrator.launch(1, workflow="nope")
+    broken = repo / ".adw" / "workflows" / "broken.yaml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("name: broken\nstates:\n  a:\n    comand: /x\n")
+    with pytest.raises(WorkflowError, match=r"broken\.yaml"):
+        await orchestrator.launch(1, workflow="broken")
+    assert await store.list_runs() == []
+
+
+async def test_not_a_git_repository(tmp_path: Path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    async with await Store.open(plain / "agents" / "adw_state.db") as store:
+        issue = await store.issues.create("Something", "")
+        orchestrator = Orchestrator(store, plain, fast_settings(plain))
+        with pytest.raises(NotAGitRepositoryError, match="not a git repository"):
+            await orchestrator.launch(issue.number, workflow="plan")
+        assert await store.list_runs() == []
+
+
+async def test_continue_a_run_from_its_last_completed_step(repo: Path, store: Store):
+    issue = await store.issues.create("Add a slugify helper", "x")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    first = await orchestrator.launch(
+        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
+    )
+    assert (await orchestrator.wait(first)).status is RunStatus.DEAD_LETTERED
+    # Rewind the state to the version written after the worktree step, then continue.
+    history = await store.history(first)
+    after_worktree = next(v for v in history if v.actor == "worktree/setup_worktree")
+    await store.rollback(first, after_worktree.version, actor="test")
+    again = await orchestrator.launch(issue.number, workflow="plan", adw_id=first)
+    assert again == first
+    run = await orchestrator.wait(first)
+    await orchestrator.close()
+    assert run.status is RunStatus.SUCCEEDED
+    classify_visits = [a for a in await store.steps.for_run(first) if a.step == "classify"]
+    assert len(classify_visits) == 1  # completed steps did not run again
