@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="seconds before a step's first retry (then doubling)"
     )
     retry_max: float = Field(default=60.0, ge=0, description="longest wait between retries")
+    agent_memory_limit_mb: int = Field(
+        default=4096, ge=16, description="an agent process tree over this is stopped"
+    )
+    memory_sample_interval: float = Field(
+        default=2.0, gt=0, description="seconds between samples of an agent's memory"
+    )
     engine: Literal["claude", "sim"] = Field(default="claude", description="default agent engine")
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import aclosing
 
 from adw_tui.agents.claude_stream import ClaudeStreamParser
-from adw_tui.agents.engine import AgentStream
+from adw_tui.agents.engine import AgentStream, StartHook
 from adw_tui.agents.process import agent_environment
 from adw_tui.agents.runner import run_cli_agent
 from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
@@ -77,7 +77,7 @@ class ClaudeCodeEngine:
             argv += ["--mcp-config", str(mcp_config)]
         return argv
 
-    async def run(self, request: AgentRequest) -> AgentStream:
+    async def run(self, request: AgentRequest, *, on_start: StartHook | None = None) -> AgentStream:
         problem = self.check_installed()
         if problem is not None:
             yield AgentResult(
@@ -90,6 +90,7 @@ class ClaudeCodeEngine:
             self.environment(),
             ClaudeStreamParser(str(request.cwd)),
             kill_grace_s=self._kill_grace_s,
+            on_start=on_start,
         )
         # aclosing: when our caller stops early, the runner's cleanup runs now, not at GC.
         async with aclosing(stream):

@@ -1,6 +1,6 @@
 """The Engine protocol every agent CLI implements, and the parser protocol behind it."""
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -8,6 +8,7 @@ from adw_tui.agents.jsonl import ParsedLine
 from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult, ErrorClass
 
 AgentStream = AsyncGenerator[AgentEvent | AgentResult, None]
+StartHook = Callable[[int], None]
 
 
 class Engine(Protocol):
@@ -24,7 +25,9 @@ class Engine(Protocol):
         """None when the engine can run, else a message saying what to install or set."""
         ...
 
-    def run(self, request: AgentRequest) -> AgentStream: ...
+    def run(self, request: AgentRequest, *, on_start: StartHook | None = None) -> AgentStream:
+        """`on_start(pid)` is called once the agent process exists (for resource watchers)."""
+        ...
 
 
 class StreamParser(Protocol):

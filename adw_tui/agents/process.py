@@ -59,7 +59,7 @@ async def start_agent_process(
     )
 
 
-async def process_exit(process: asyncio.subprocess.Process, poll_s: float = 0.05) -> int:
+async def process_exit(process: asyncio.subprocess.Process, poll_s: float = 0.01) -> int:
     """Wait until the process itself has exited and return its code.
 
     Unlike `Process.wait()`, which on Python 3.11 also waits for every pipe to close, this

@@ -13,7 +13,7 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
-from adw_tui.agents.engine import AgentStream, ProcessEnding, StreamParser
+from adw_tui.agents.engine import AgentStream, ProcessEnding, StartHook, StreamParser
 from adw_tui.agents.jsonl import JsonlSplitter
 from adw_tui.agents.process import (
     StderrTail,
@@ -45,6 +45,7 @@ async def run_cli_agent(
     parser: StreamParser,
     *,
     kill_grace_s: float = 5.0,
+    on_start: StartHook | None = None,
 ) -> AgentStream:
     run_dir = prepare_run_dir(request)
     loop = asyncio.get_running_loop()
@@ -60,6 +61,8 @@ async def run_cli_agent(
         return
     assert process.stdout is not None
     assert process.stderr is not None
+    if on_start is not None:
+        on_start(process.pid)
     stderr = StderrTail(process.stderr)
     stdout = _StdoutReader(process, request, started)
     splitter = JsonlSplitter()

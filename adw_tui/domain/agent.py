@@ -26,6 +26,7 @@ class ErrorClass(StrEnum):
     NO_RESULT = "no_result"
     CRASHED = "crashed"
     NOT_INSTALLED = "not_installed"
+    MEMORY_LIMIT = "memory_limit"
 
     @property
     def transient(self) -> bool:

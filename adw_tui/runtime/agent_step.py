@@ -17,6 +17,7 @@ from adw_tui.domain.errors import AdwError
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import StepDef, substitute
 from adw_tui.runtime.events import AgentActivity, StepFinished, StepStarted
+from adw_tui.runtime.memory import AgentMemoryGuard
 from adw_tui.runtime.models import model_for
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.services import RunServices
@@ -154,17 +155,23 @@ class AgentStep:
         result = AgentResult(
             success=False, error_class=ErrorClass.NO_RESULT, error_message="no result"
         )
+        settings = services.settings
+        guard = AgentMemoryGuard(
+            settings.agent_memory_limit_mb * 2**20, settings.memory_sample_interval
+        )
         try:
             async with (
                 services.resources.rate_limit(engine.name),
-                aclosing(engine.run(request)) as stream,
+                aclosing(engine.run(request, on_start=guard.watch)) as stream,
             ):
                 async for item in stream:
                     if isinstance(item, AgentEvent):
                         services.bus.publish(AgentActivity(self._adw_id, self._name, item))
                     else:
                         result = item
+            result = guard.verdict(result)
         finally:
+            guard.stop()
             status = StepStatus.SUCCEEDED if result.success else StepStatus.FAILED
             error = None if result.success else f"{result.error_class}: {result.error_message}"
             await services.store.steps.finish(attempt_id, status, result=result, error=error)

@@ -2,9 +2,14 @@
 tree, which stops a run that outgrows its limit."""
 
 import asyncio
+import contextlib
+import os
+import signal
 from collections.abc import Awaitable, Callable
 
 import psutil
+
+from adw_tui.domain.agent import AgentResult, ErrorClass
 
 ExceededHandler = Callable[[int], Awaitable[None] | None]
 
@@ -83,3 +88,45 @@ def _rss(process: psutil.Process) -> int:
         return int(process.memory_info().rss)
     except psutil.Error:
         return 0
+
+
+class AgentMemoryGuard:
+    """Stops an agent call whose process tree grows past its memory limit.
+
+    Pass `watch` as the engine's `on_start` hook; after the call, `verdict` turns the
+    engine's result into a `memory_limit` failure if the guard had to stop the agent.
+    """
+
+    def __init__(self, limit_bytes: int, interval_s: float) -> None:
+        self._limit = limit_bytes
+        self._interval = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self.exceeded_bytes: int | None = None
+
+    def watch(self, pid: int) -> None:
+        def stop_tree(observed: int) -> None:
+            self.exceeded_bytes = observed
+            # The agent leads its own process group (it was started in a new session).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+        self._task = asyncio.ensure_future(
+            watch_memory(pid, self._limit, self._interval, stop_tree)
+        )
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def verdict(self, result: AgentResult) -> AgentResult:
+        if self.exceeded_bytes is None:
+            return result
+        used, limit = self.exceeded_bytes // 2**20, self._limit // 2**20
+        return result.model_copy(
+            update={
+                "success": False,
+                "error_class": ErrorClass.MEMORY_LIMIT,
+                "error_message": f"stopped: its processes used {used} MB, over the {limit} MB "
+                "limit (ADW_AGENT_MEMORY_LIMIT_MB)",
+            }
+        )

@@ -230,3 +230,22 @@ async def test_continue_a_run_from_its_last_completed_step(repo: Path, store: St
     assert run.status is RunStatus.SUCCEEDED
     classify_visits = [a for a in await store.steps.for_run(first) if a.step == "classify"]
     assert len(classify_visits) == 1  # completed steps did not run again
+
+
+async def test_an_agent_over_its_memory_limit_is_stopped(repo: Path, store: Store):
+    issue = await store.issues.create("Add a slugify helper", "x")
+    # A Python agent holds well over 16 MB; sample often, and pace it so it lives long
+    # enough to be sampled.
+    settings = fast_settings(repo, agent_memory_limit_mb=16, memory_sample_interval=0.05)
+    orchestrator = Orchestrator(store, repo, settings)
+    adw_id = await orchestrator.launch(
+        issue.number, workflow="plan", engine_env={"ADW_SIM_DELAY": "0.5"}
+    )
+    run = await orchestrator.wait(adw_id)
+    await orchestrator.close()
+    assert run.status is RunStatus.DEAD_LETTERED
+    [letter] = await store.dead_letters.list()
+    assert letter.error_class == "memory_limit"
+    assert "over the 16 MB limit" in letter.error_message
+    [attempt] = await store.steps.for_run(adw_id)
+    assert attempt.error_class == "memory_limit"

@@ -22,6 +22,7 @@ from adw_tui.store import Store
 from tests.conftest import MakeRun
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+MAX_RETRIES = 1_000  # per save: far above what a working store needs, so a broken one fails
 
 
 def bump(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -89,7 +90,7 @@ async def test_compare_and_set_writers_retry_and_lose_nothing(
         name = f"w{index}"
         for step in range(saves_each):
             adw_id = runs[(index + step) % len(runs)]
-            while True:
+            for _ in range(MAX_RETRIES):
                 current = await store.load(adw_id)
                 data = bump(current.state.as_data(), name)
                 expected = current.run.version
@@ -100,6 +101,8 @@ async def test_compare_and_set_writers_retry_and_lose_nothing(
                     continue
                 assert version == expected + 1
                 break
+            else:
+                pytest.fail(f"{name} lost the race {MAX_RETRIES} times in a row on {adw_id}")
             returned[adw_id].append(version)
             saves[adw_id, name] += 1
 
@@ -186,9 +189,10 @@ def test_processes_share_one_database(db_path: Path, mode: str) -> None:
         start_writer(db_path, f"p{index}", runs, saves_each, mode) for index in range(processes_n)
     ]
     outputs: dict[str, tuple[int | None, str, str]] = {}
+    deadline = time.monotonic() + 120
     with reaped(processes):
         for index, process in enumerate(processes):
-            stdout, stderr = process.communicate(timeout=120)
+            stdout, stderr = process.communicate(timeout=max(1, deadline - time.monotonic()))
             outputs[f"p{index}"] = (process.returncode, stdout, stderr)
 
     for name, (returncode, stdout, stderr) in outputs.items():

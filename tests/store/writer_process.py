@@ -18,6 +18,8 @@ from typing import Any
 from adw_tui.domain.errors import StaleVersionError
 from adw_tui.store import Store
 
+MAX_RETRIES = 1_000  # per save; a working store never needs nearly as many
+
 
 def bump(data: dict[str, Any], name: str) -> dict[str, Any]:
     """The state with this writer's counter one higher, plus a payload naming the save."""
@@ -39,16 +41,15 @@ async def save_by_update(store: Store, adw_id: str, name: str) -> tuple[int, int
 
 
 async def save_by_cas(store: Store, adw_id: str, name: str) -> tuple[int, int, int]:
-    retries = 0
-    while True:
+    for retries in range(MAX_RETRIES):
         current = await store.load(adw_id)
         data = bump(current.state.as_data(), name)
         try:
             version = await store.save(adw_id, data, current.run.version, f"{name} save", name)
         except StaleVersionError:
-            retries += 1
             continue
         return version, data["counters"][name], retries
+    raise RuntimeError(f"{name} lost the race {MAX_RETRIES} times in a row on {adw_id}")
 
 
 async def main(db: Path, name: str, runs: list[str], count: int, mode: str) -> int:
