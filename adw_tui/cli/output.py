@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 console = Console(highlight=False)
 error_console = Console(stderr=True, highlight=False)
@@ -44,3 +45,13 @@ def short_time(value: Any) -> str:
 def json_text(value: Any) -> str:
     """A state value as it reads in JSON (strings quoted, null as null)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def key_value_grid(rows: list[tuple[str, str]]) -> Table:
+    """Labels in bold on the left, values (rich markup) on the right."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, value in rows:
+        grid.add_row(label, value)
+    return grid

@@ -24,6 +24,17 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+# The sections of the improved plan command; a plan file has each as a `## ` heading.
+PLAN_SECTIONS = (
+    "Summary",
+    "Problem",
+    "Inputs",
+    "Approach",
+    "Implementation steps",
+    "Testing strategy",
+    "Risks",
+    "Success criteria",
+)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

@@ -18,19 +18,8 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.workflow import StepOutput
+from adw_tui.domain.workflow import PLAN_SECTIONS, StepOutput
 
-# The sections of the improved plan; a plan file must have each as a `## ` heading.
-PLAN_SECTIONS = (
-    "Summary",
-    "Problem",
-    "Inputs",
-    "Approach",
-    "Implementation steps",
-    "Testing strategy",
-    "Risks",
-    "Success criteria",
-)
 ISSUE_CLASSES = ("/feature", "/bug", "/chore")
 QUOTE_CHARS = 200
 T = TypeVar("T")

@@ -18,21 +18,14 @@ from typing import Any
 
 import pytest
 
+from adw_tui.domain.workflow import PLAN_SECTIONS as WORKFLOW_PLAN_SECTIONS
+
 SIM = [sys.executable, "-m", "adw_tui.agents.sim"]
 ISSUE = {"number": 7, "title": "Add dark mode toggle", "body": "Users want a dark theme."}
 ISSUE_JSON = json.dumps(ISSUE)
 ADW_ID = "abc12345"
 SPEC = f"specs/issue-7-adw-{ADW_ID}-sdlc_planner-add-dark-mode-toggle.md"
-PLAN_SECTIONS = [
-    "Summary",
-    "Problem",
-    "Inputs",
-    "Approach",
-    "Implementation steps",
-    "Testing strategy",
-    "Risks",
-    "Success criteria",
-]
+PLAN_SECTIONS = list(WORKFLOW_PLAN_SECTIONS)
 RESULT_FIELDS = {
     "type",
     "subtype",

@@ -32,6 +32,7 @@ from adw_tui.domain.agent import (
     AgentResult,
     ErrorClass,
 )
+from adw_tui.domain.workflow import PLAN_SECTIONS as WORKFLOW_PLAN_SECTIONS
 
 Kind = AgentEventKind
 ISSUE_JSON = json.dumps(
@@ -43,16 +44,7 @@ MODULE = "src/add_dark_mode_toggle.py"
 TEST_MODULE = "tests/test_add_dark_mode_toggle.py"
 PYTEST_COMMAND = "python -m pytest -q -p no:cacheprovider"
 COMMIT_MESSAGE = "sdlc_implementor: feature: Add dark mode toggle"
-PLAN_SECTIONS = [
-    "Summary",
-    "Problem",
-    "Inputs",
-    "Approach",
-    "Implementation steps",
-    "Testing strategy",
-    "Risks",
-    "Success criteria",
-]
+PLAN_SECTIONS = list(WORKFLOW_PLAN_SECTIONS)
 # Fixed commit dates make commit hashes (and so the commit tool's output) repeatable.
 GIT_DATE = "2026-01-01T00:00:00+00:00"
 PASSED_ENV = ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")

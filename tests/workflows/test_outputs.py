@@ -5,10 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from adw_tui.agents.sim.documents import PLAN_SECTIONS as SIM_PLAN_SECTIONS
-from adw_tui.domain.workflow import StepOutput
+from adw_tui.domain.workflow import PLAN_SECTIONS, StepOutput
 from adw_tui.workflows.outputs import (
-    PLAN_SECTIONS,
     OutputError,
     branch_name_problem,
     check_output,
@@ -29,10 +27,6 @@ def entry(name: str, passed: bool) -> dict[str, object]:
         "test_purpose": "checks",
         "error": None if passed else "boom",
     }
-
-
-def test_plan_sections_agree_with_the_simulated_agent() -> None:
-    assert PLAN_SECTIONS == SIM_PLAN_SECTIONS
 
 
 def test_text_is_stripped_and_always_passes(tmp_path: Path) -> None:

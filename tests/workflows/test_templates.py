@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from adw_tui.domain.workflow import Action, WorkflowDef, substitute
+from adw_tui.domain.workflow import PLAN_SECTIONS, Action, WorkflowDef, substitute
 from adw_tui.workflows.loader import get_workflow
-from adw_tui.workflows.outputs import PLAN_SECTIONS, check_output
+from adw_tui.workflows.outputs import check_output
 from adw_tui.workflows.templates import (
     TemplateError,
     bundled_commands,

@@ -11,16 +11,6 @@ from pathlib import Path, PurePosixPath
 
 from adw_tui.agents.sim.issue import Issue, module_name
 
-PLAN_SECTIONS = (
-    "Summary",
-    "Problem",
-    "Inputs",
-    "Approach",
-    "Implementation steps",
-    "Testing strategy",
-    "Risks",
-    "Success criteria",
-)
 STEPS_HEADING = "## Implementation steps"
 TEST_COMMAND = "python -m pytest -q"
 _BACKTICKED_PY = re.compile(r"`([^`\s]+\.py)`")

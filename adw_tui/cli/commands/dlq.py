@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
-from adw_tui.cli.output import console, print_json, short_time
+from adw_tui.cli.output import console, key_value_grid, print_json, short_time
 from adw_tui.domain.errors import DatabaseMissingError
 from adw_tui.domain.models import DeadLetter
 
@@ -48,25 +48,21 @@ async def show_letter(args: argparse.Namespace, context: CliContext) -> int:
     if args.json:
         print_json(letter)
         return 0
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
-    for label, value in (
-        ("letter", str(letter.id)),
-        ("run", letter.adw_id),
-        ("workflow", letter.workflow),
-        ("step", letter.step or ""),
-        ("state version", str(letter.state_version)),
-        ("error class", letter.error_class),
-        ("error", letter.error_message),
-        ("attempts", str(letter.attempts)),
-        ("status", letter.status),
-        ("created", short_time(letter.created_at)),
-        ("resolved", short_time(letter.resolved_at)),
-        ("request", json.dumps(letter.request, indent=2, ensure_ascii=False)),
-    ):
-        grid.add_row(label, escape(value))
-    console.print(grid)
+    rows = [
+        ("letter", escape(str(letter.id))),
+        ("run", escape(letter.adw_id)),
+        ("workflow", escape(letter.workflow)),
+        ("step", escape(letter.step or "")),
+        ("state version", escape(str(letter.state_version))),
+        ("error class", escape(letter.error_class)),
+        ("error", escape(letter.error_message)),
+        ("attempts", escape(str(letter.attempts))),
+        ("status", escape(letter.status)),
+        ("created", escape(short_time(letter.created_at))),
+        ("resolved", escape(short_time(letter.resolved_at))),
+        ("request", escape(json.dumps(letter.request, indent=2, ensure_ascii=False))),
+    ]
+    console.print(key_value_grid(rows))
     return 0
 
 

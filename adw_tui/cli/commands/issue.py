@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
-from adw_tui.cli.output import console, print_json, short_time
+from adw_tui.cli.output import console, key_value_grid, print_json, short_time
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
 from adw_tui.domain.issues import Issue, IssueComment, IssueState
 
@@ -87,18 +87,14 @@ async def show_issue(args: argparse.Namespace, context: CliContext) -> int:
     if args.json:
         print_json(issue)
         return 0
-    summary = Table.grid(padding=(0, 2))
-    summary.add_column(style="bold")
-    summary.add_column()
-    for label, value in (
+    rows = [
         ("issue", str(issue.number)),
         ("title", escape(issue.title)),
         ("state", _state(issue.state)),
         ("created", short_time(issue.created_at)),
         ("comments", str(len(issue.comments))),
-    ):
-        summary.add_row(label, value)
-    console.print(summary)
+    ]
+    console.print(key_value_grid(rows))
     console.print()
     console.print(escape(issue.body) if issue.body.strip() else "[dim](no description)[/]")
     for comment in issue.comments:

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
-from adw_tui.cli.output import console, json_text, print_json, short_time
+from adw_tui.cli.output import console, json_text, key_value_grid, print_json, short_time
 from adw_tui.domain.diff import ChangeKind, StateChange
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
 from adw_tui.domain.models import RunRecord, RunStatus
@@ -96,10 +96,7 @@ async def run_json(store: Store, adw_id: str) -> dict[str, Any]:
 async def print_run(store: Store, adw_id: str, *, stream: Console) -> None:
     loaded = await store.load(adw_id)
     run = loaded.run
-    summary = Table.grid(padding=(0, 2))
-    summary.add_column(style="bold")
-    summary.add_column()
-    for label, value in (
+    rows = [
         ("run", run.adw_id),
         ("issue", run.issue or ""),
         ("workflow", run.workflow),
@@ -109,9 +106,8 @@ async def print_run(store: Store, adw_id: str, *, stream: Console) -> None:
         ("cost", f"${run.cost_usd:.4f}"),
         ("created", short_time(run.created_at)),
         ("updated", short_time(run.updated_at)),
-    ):
-        summary.add_row(label, value)
-    stream.print(summary)
+    ]
+    stream.print(key_value_grid(rows))
     timeline = await store.steps.timeline(adw_id)
     if timeline:
         steps = Table("step", "agent", "status", "attempts", "duration", "cost", "session")
