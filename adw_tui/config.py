@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     memory_sample_interval: float = Field(
         default=2.0, gt=0, description="seconds between samples of an agent's memory"
     )
+    rate_limits: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description='calls per period for an engine or tracker, e.g. {"claude": [50, 60]}',
+    )
     engine: Literal["claude", "sim"] = Field(default="claude", description="default agent engine")
 
 

@@ -146,7 +146,9 @@ class RunExecutor:
     async def _comment(self, state: dict[str, Any], agent: str, message: str) -> None:
         number = state.get("issue_number")
         if number and str(number).isdigit():
-            await post_status(self._services.tracker, int(number), self._adw_id, agent, message)
+            tracker = self._services.tracker
+            async with self._services.resources.rate_limit(tracker.name):
+                await post_status(tracker, int(number), self._adw_id, agent, message)
 
 
 async def _head(state: dict[str, Any]) -> str | None:

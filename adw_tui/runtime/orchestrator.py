@@ -39,6 +39,7 @@ class Orchestrator:
         self.resources = ResourceManager(
             max_concurrent=settings.max_concurrent,
             memory_limit_percent=settings.memory_limit_percent,
+            rate_limits=settings.rate_limits,
         )
         self.resources.on_change.append(self._publish_queue)
         self._services = RunServices(
