@@ -7,6 +7,7 @@ connection and never wait for a writer (WAL).
 """
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -83,7 +84,7 @@ class Database:
         """A write transaction on the writer connection; commits unless the body raises."""
         async with self._write_lock:
             with _translate_errors(self.path, self.busy_timeout_s):
-                await self._writer.execute("BEGIN IMMEDIATE")
+                await self._begin()
                 try:
                     yield self._writer
                 except BaseException:
@@ -93,6 +94,23 @@ class Database:
                 # Shielded: once COMMIT is sent it completes, so a cancelled caller never
                 # believes a committed save was lost.
                 await asyncio.shield(self._writer.execute("COMMIT"))
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE, which may wait up to the busy timeout for another process.
+
+        A caller cancelled during that wait must not leave the connection inside a
+        transaction it never ends: the BEGIN runs on in aiosqlite's thread, so wait for
+        it and roll it back before passing the cancellation on.
+        """
+        begin = asyncio.ensure_future(self._writer.execute("BEGIN IMMEDIATE"))
+        try:
+            await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            with contextlib.suppress(sqlite3.Error):
+                await begin
+            if self._writer.in_transaction:
+                await self._writer.rollback()
+            raise
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         with _translate_errors(self.path, self.busy_timeout_s):

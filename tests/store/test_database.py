@@ -265,3 +265,22 @@ async def test_audit_entries_newest_first_and_by_run(store: Store, make_run: Mak
     ]
     assert [e.adw_id for e in await store.audit.entries(adw_id=second.adw_id)] == [second.adw_id]
     assert await store.audit.entries(limit=2) == entries[:2]
+
+
+async def test_a_writer_cancelled_while_waiting_for_the_lock_leaves_no_transaction(
+    db_path: Path,
+):
+    store = await Store.open(db_path, busy_timeout_s=5)
+    await store.create_run({"adw_id": "0000000a"}, workflow="w", actor="t")
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    waiting = asyncio.create_task(store.save("0000000a", {}, 1, "r", "t"))
+    await asyncio.sleep(0.3)  # the save is now inside BEGIN IMMEDIATE, waiting
+    waiting.cancel()
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    # The writer connection is usable: no transaction was left open behind us.
+    assert await store.save("0000000a", {"x": 1}, 1, "after", "t") == 2
+    await store.close()
