@@ -96,6 +96,22 @@ def _add_dlq(add_parser: AddParser) -> None:
     drop.add_argument("letter_id", type=positive_int_arg, metavar="ID")
     drop.set_defaults(handler="dlq:drop_letter")
 
+    replay = commands.add_parser(
+        "replay", help="run dead-lettered runs again (from the failed step by default)"
+    )
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("letter_id", nargs="?", type=positive_int_arg, metavar="ID")
+    which.add_argument("--all", action="store_true", help="every pending letter (see filters)")
+    replay.add_argument("--error-class", help="with --all: only letters of this error class")
+    replay.add_argument("--workflow", help="with --all: only letters of this workflow")
+    replay.add_argument(
+        "--from-start", action="store_true", help="start over with the run's first state"
+    )
+    replay.add_argument(
+        "--engine", choices=ENGINE_NAMES, help="agent engine (default: the one that failed)"
+    )
+    replay.set_defaults(handler="dlq:replay_letters")
+
 
 def _add_issue(add_parser: AddParser) -> None:
     issue = add_parser("issue", help="issues of the local tracker (kept in the database)")
@@ -173,6 +189,9 @@ def _add_run(add_parser: AddParser) -> None:
     run.add_argument("--model-set", choices=MODEL_SETS, default="base")
     run.add_argument(
         "--adw-id", type=adw_id_arg, help="continue this run from its last completed step"
+    )
+    run.add_argument(
+        "--force", action="store_true", help="start even if the issue has an active run of it"
     )
     run.add_argument("--json", action="store_true", help="print the final run as JSON")
     run.set_defaults(handler="run:run_workflow")

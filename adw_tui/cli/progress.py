@@ -1,11 +1,18 @@
 """Live progress of runs on stderr: step, agent, last tool call, elapsed time, cost."""
 
+import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 
+from adw_tui.cli.output import error_console
+from adw_tui.config import Settings
 from adw_tui.domain.agent import AgentEventKind
 from adw_tui.runtime.events import (
     AgentActivity,
@@ -15,6 +22,8 @@ from adw_tui.runtime.events import (
     StepFinished,
     StepStarted,
 )
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
 
 STATUS_STYLES = {"succeeded": "green", "skipped": "dim", "rejected": "yellow", "failed": "red"}
 
@@ -66,3 +75,26 @@ class ProgressPrinter:
 def _elapsed(line: _RunLine) -> str:
     seconds = int(time.monotonic() - line.started)
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+@asynccontextmanager
+async def live_orchestrator(
+    store: Store, repo: Path, settings: Settings
+) -> AsyncIterator[Orchestrator]:
+    """An orchestrator whose events are printed on stderr as they happen; on exit every
+    run still going is cancelled and the printer stops."""
+    orchestrator = Orchestrator(store, repo, settings)
+    printer = ProgressPrinter(error_console)
+
+    async def print_events() -> None:
+        async for event in orchestrator.subscribe():
+            printer.handle(event)
+
+    watcher = asyncio.create_task(print_events())
+    try:
+        yield orchestrator
+    finally:
+        await orchestrator.close()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher

@@ -118,6 +118,19 @@ class DeadLetterStatus(StrEnum):
     DROPPED = "dropped"
 
 
+class Replay(BaseModel):
+    """One replay of a dead letter: the run went on from `from_step` with the state
+    written as `state_version`."""
+
+    id: int
+    letter_id: int
+    adw_id: AdwId
+    from_step: str
+    state_version: int
+    actor: str
+    replayed_at: datetime
+
+
 class DeadLetter(BaseModel):
     """A run that exhausted its retries, with what is needed to replay it."""
 
@@ -133,6 +146,7 @@ class DeadLetter(BaseModel):
     status: DeadLetterStatus = DeadLetterStatus.PENDING
     created_at: datetime
     resolved_at: datetime | None = None
+    replays: list[Replay] = Field(default_factory=list)
 
 
 class NewDeadLetter(BaseModel):

@@ -9,7 +9,13 @@ from adw_tui.agents.registry import engine_for
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.ids import new_adw_id
-from adw_tui.domain.models import NewDeadLetter, RunRecord, RunState, RunStatus
+from adw_tui.domain.models import (
+    DeadLetterStatus,
+    NewDeadLetter,
+    RunRecord,
+    RunState,
+    RunStatus,
+)
 from adw_tui.runtime import git
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
@@ -72,11 +78,13 @@ class Orchestrator:
         model_set: str = "base",
         adw_id: str | None = None,
         engine_env: Mapping[str, str] | None = None,
+        force: bool = False,
     ) -> str:
         """Queue a run of `workflow` for the issue and return its adw_id at once.
 
         With the adw_id of an existing run, that run continues from its last completed
-        step instead.
+        step instead. A second active run of the same workflow for the same issue is
+        refused unless `force`.
         """
         if model_set not in MODEL_SETS:
             raise AdwError(
@@ -90,6 +98,8 @@ class Orchestrator:
             raise AdwError(f"run {adw_id} is already running in this process")
         if adw_id is None or not await self._exists(adw_id):
             issue = await services.tracker.get_issue(issue_number)
+            if not force:
+                await self._refuse_duplicate(issue.number, workflow)
             adw_id = adw_id or new_adw_id()
             base = services.settings.base_branch or await git.default_branch(services.repo)
             state = RunState.model_validate(
@@ -118,6 +128,48 @@ class Orchestrator:
         )
         self._tasks[adw_id] = asyncio.create_task(self._drive(adw_id, executor), name=adw_id)
         return adw_id
+
+    async def replay(
+        self,
+        letter_id: int,
+        *,
+        from_start: bool = False,
+        engine: str | None = None,
+        engine_env: Mapping[str, str] | None = None,
+    ) -> str:
+        """Run a dead letter's run again: from the step that failed, with the state it
+        failed with, or `from_start` with its first state. The letter records the replay;
+        the run keeps its id, branch and worktree. Returns the adw_id."""
+        store = self.store
+        letter = await store.dead_letters.get(letter_id)
+        if letter.status is not DeadLetterStatus.PENDING:
+            raise AdwError(f"dead letter {letter_id} is already {letter.status}")
+        definition = get_workflow(letter.workflow, self._services.repo).definition
+        base_version = 1 if from_start else letter.state_version
+        state = (await store.get_version(letter.adw_id, base_version)).state.as_data()
+        from_step = definition.first_state if from_start else (letter.step or "")
+        if from_step not in definition.states or definition.states[from_step].terminal:
+            from_step = definition.first_state
+        state.pop("last_error", None)
+        state.update(next_state=from_step, visits={})
+        run = await store.get_run(letter.adw_id)
+        version = await store.save(
+            letter.adw_id,
+            state,
+            run.version,
+            reason=f"replay of dead letter {letter_id} from {from_step}",
+            actor="replay",
+        )
+        await store.dead_letters.mark_replayed(
+            letter_id, from_step=from_step, state_version=version, actor="replay"
+        )
+        return await self.launch(
+            int(run.issue or 0),
+            workflow=letter.workflow,
+            engine=engine or letter.request.get("engine"),
+            adw_id=letter.adw_id,
+            engine_env=engine_env,
+        )
 
     async def wait(self, adw_id: str) -> RunRecord:
         """Wait for a run launched here to end; return its final record."""
@@ -184,6 +236,15 @@ class Orchestrator:
         finally:
             # The worktree stays for inspection; its ports go back to the pool.
             self._services.ports.release(adw_id)
+
+    async def _refuse_duplicate(self, issue: int, workflow: str) -> None:
+        for status in (RunStatus.QUEUED, RunStatus.RUNNING):
+            for run in await self.store.list_runs(status=status):
+                if run.issue == str(issue) and run.workflow == workflow:
+                    raise AdwError(
+                        f"issue {issue} already has an active {workflow} run {run.adw_id} "
+                        f"({run.status}): wait for it, or pass --force to start another"
+                    )
 
     async def _exists(self, adw_id: str) -> bool:
         try:

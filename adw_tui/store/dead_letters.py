@@ -3,8 +3,16 @@
 import json
 import sqlite3
 
+import aiosqlite
+
 from adw_tui.domain.errors import AdwError, DeadLetterNotFoundError
-from adw_tui.domain.models import DeadLetter, DeadLetterStatus, NewDeadLetter, RunStatus
+from adw_tui.domain.models import (
+    DeadLetter,
+    DeadLetterStatus,
+    NewDeadLetter,
+    Replay,
+    RunStatus,
+)
 from adw_tui.store.audit import record_audit
 from adw_tui.store.database import Database, now_iso
 
@@ -61,22 +69,46 @@ class DeadLetters:
         return [_letter(row) for row in rows]
 
     async def get(self, letter_id: int) -> DeadLetter:
+        """The letter with its replays, oldest first."""
         row = await self._db.fetch_one("SELECT * FROM dead_letters WHERE id = ?", (letter_id,))
         if row is None:
             raise DeadLetterNotFoundError(letter_id)
-        return _letter(row)
+        replays = await self._db.fetch_all(
+            "SELECT * FROM dead_letter_replays WHERE letter_id = ? ORDER BY id", (letter_id,)
+        )
+        letter = _letter(row)
+        letter.replays = [Replay.model_validate(dict(replay)) for replay in replays]
+        return letter
+
+    async def mark_replayed(
+        self, letter_id: int, *, from_step: str, state_version: int, actor: str
+    ) -> DeadLetter:
+        """Take a pending letter off the queue as replayed, and record the replay."""
+        now = now_iso()
+        async with self._db.transaction() as connection:
+            adw_id = await _pending(connection, letter_id)
+            await connection.execute(
+                "UPDATE dead_letters SET status = ?, resolved_at = ? WHERE id = ?",
+                (DeadLetterStatus.REPLAYED, now, letter_id),
+            )
+            await connection.execute(
+                "INSERT INTO dead_letter_replays (letter_id, adw_id, from_step, state_version, "
+                "actor, replayed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (letter_id, adw_id, from_step, state_version, actor, now),
+            )
+            await record_audit(
+                connection,
+                actor=actor,
+                action="dead_letter.replay",
+                adw_id=adw_id,
+                detail={"letter_id": letter_id, "from_step": from_step},
+            )
+        return await self.get(letter_id)
 
     async def drop(self, letter_id: int, *, actor: str) -> DeadLetter:
         """Mark a pending letter dropped; it leaves the queue but the row stays."""
         async with self._db.transaction() as connection:
-            async with connection.execute(
-                "SELECT adw_id, status FROM dead_letters WHERE id = ?", (letter_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
-                raise DeadLetterNotFoundError(letter_id)
-            if row["status"] != DeadLetterStatus.PENDING:
-                raise AdwError(f"dead letter {letter_id} is already {row['status']}")
+            adw_id = await _pending(connection, letter_id)
             await connection.execute(
                 "UPDATE dead_letters SET status = ?, resolved_at = ? WHERE id = ?",
                 (DeadLetterStatus.DROPPED, now_iso(), letter_id),
@@ -85,7 +117,7 @@ class DeadLetters:
                 connection,
                 actor=actor,
                 action="dead_letter.drop",
-                adw_id=row["adw_id"],
+                adw_id=adw_id,
                 detail={"letter_id": letter_id},
             )
         return await self.get(letter_id)
@@ -93,3 +125,18 @@ class DeadLetters:
 
 def _letter(row: sqlite3.Row) -> DeadLetter:
     return DeadLetter.model_validate({**dict(row), "request": json.loads(row["request"])})
+
+
+async def _pending(connection: aiosqlite.Connection, letter_id: int) -> str:
+    """The letter's run, read inside a write transaction; only a pending letter passes."""
+    rows = list(
+        await connection.execute_fetchall(
+            "SELECT status, adw_id FROM dead_letters WHERE id = ?", (letter_id,)
+        )
+    )
+    if not rows:
+        raise DeadLetterNotFoundError(letter_id)
+    status, adw_id = str(rows[0]["status"]), str(rows[0]["adw_id"])
+    if status != DeadLetterStatus.PENDING:
+        raise AdwError(f"dead letter {letter_id} is already {status}")
+    return adw_id

@@ -140,6 +140,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX step_attempts_by_run ON step_attempts (adw_id, id);
         """,
     ),
+    Migration(
+        3,
+        "replays of dead letters",
+        """
+        CREATE TABLE dead_letter_replays (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            letter_id     INTEGER NOT NULL REFERENCES dead_letters (id),
+            adw_id        TEXT NOT NULL,
+            from_step     TEXT NOT NULL,
+            state_version INTEGER NOT NULL,
+            actor         TEXT NOT NULL,
+            replayed_at   TEXT NOT NULL
+        );
+        CREATE INDEX dead_letter_replays_by_letter ON dead_letter_replays (letter_id, id);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -33,6 +33,19 @@ def test_demo_runs_five_issues_and_dead_letters_one(tmp_path: Path):
     again = adw(tmp_path, "demo", "--headless", "--dir", str(demo))
     assert again.returncode == 1
     assert "is not empty" in again.stderr
+    # The fault was in that run's environment only: replayed, it goes through.
+    replayed = adw(demo, "dlq", "replay", "1")
+    assert replayed.returncode == 0, replayed.stderr[-2000:]
+    assert "succeeded" in replayed.stdout
+    assert json.loads(adw(demo, "dlq", "ls", "--json").stdout) == []
+    shown = adw(demo, "dlq", "show", "1")
+    assert "replay 1" in shown.stdout
+    twice = adw(demo, "dlq", "replay", "1")
+    assert (twice.returncode, twice.stderr.strip()) == (
+        1,
+        "adw: error: dead letter 1 is already replayed",
+    )
+    assert adw(demo, "dlq", "replay").returncode == 2
 
 
 def test_run_shows_progress_and_prints_the_run_as_json(tmp_path: Path):

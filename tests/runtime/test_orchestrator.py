@@ -253,3 +253,59 @@ async def test_an_agent_over_its_memory_limit_is_stopped(repo: Path, store: Stor
     assert "over the 16 MB limit" in letter.error_message
     [attempt] = await store.steps.for_run(adw_id)
     assert attempt.error_class == "memory_limit"
+
+
+async def test_replay_a_dead_letter_from_the_failed_step(repo: Path, store: Store):
+    issue = await store.issues.create("Add a slugify helper", "x")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    adw_id = await orchestrator.launch(
+        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
+    )
+    assert (await orchestrator.wait(adw_id)).status is RunStatus.DEAD_LETTERED
+    [letter] = await store.dead_letters.list()
+    assert letter.step == "plan"
+
+    assert await orchestrator.replay(letter.id) == adw_id  # the fault is gone now
+    run = await orchestrator.wait(adw_id)
+    assert run.status is RunStatus.SUCCEEDED
+    steps = [a.step for a in await store.steps.for_run(adw_id)]
+    assert steps.count("classify") == 1  # the steps before the failure did not run again
+    assert steps.count("plan") == 2
+    replayed = await store.dead_letters.get(letter.id)
+    assert replayed.status == "replayed"
+    [replay] = replayed.replays
+    assert (replay.from_step, replay.adw_id) == ("plan", adw_id)
+    version = await store.get_version(adw_id, replay.state_version)
+    assert version.reason == f"replay of dead letter {letter.id} from plan"
+    with pytest.raises(AdwError, match="already replayed"):
+        await orchestrator.replay(letter.id)
+    await orchestrator.close()
+
+
+async def test_replay_from_start_runs_every_step_again(repo: Path, store: Store):
+    issue = await store.issues.create("Add a slugify helper", "x")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    adw_id = await orchestrator.launch(
+        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
+    )
+    await orchestrator.wait(adw_id)
+    [letter] = await store.dead_letters.list()
+    await orchestrator.replay(letter.id, from_start=True)
+    assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+    await orchestrator.close()
+    steps = [a.step for a in await store.steps.for_run(adw_id)]
+    assert steps.count("classify") == 2
+
+
+async def test_a_second_active_run_for_an_issue_is_refused_unless_forced(repo: Path, store: Store):
+    issue = await store.issues.create("Add a slugify helper", "x")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    slow = {"ADW_SIM_DELAY": "0.2"}
+    first = await orchestrator.launch(issue.number, workflow="plan", engine_env=slow)
+    with pytest.raises(AdwError, match=f"already has an active plan run {first}"):
+        await orchestrator.launch(issue.number, workflow="plan")
+    second = await orchestrator.launch(issue.number, workflow="plan", force=True)
+    other_workflow = await orchestrator.launch(issue.number, workflow="plan_build")
+    statuses = [(await orchestrator.wait(a)).status for a in (first, second, other_workflow)]
+    await orchestrator.close()
+    assert statuses == [RunStatus.SUCCEEDED] * 3

@@ -1,22 +1,18 @@
 """`adw demo`: a sample repository, five issues, all run at once by the simulated agent."""
 
 import argparse
-import asyncio
-import contextlib
 import tempfile
 from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
-from adw_tui.cli.commands.run import watch_progress
 from adw_tui.cli.commands.runs import STATUS_STYLES
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, error_console
-from adw_tui.cli.progress import ProgressPrinter
+from adw_tui.cli.progress import live_orchestrator
 from adw_tui.config import load_settings
 from adw_tui.domain.models import RunStatus
-from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.sample_repo import DEMO_ISSUES, FAILING_ENGINE_ENV, create_sample_repo
 from adw_tui.store import Store
 
@@ -32,9 +28,7 @@ async def run_demo(args: argparse.Namespace, context: CliContext) -> int:
     settings = load_settings(repo).model_copy(update={"engine": "sim", "retry_initial": 0.2})
     async with await Store.open(repo / "agents" / "adw_state.db") as store:
         issues = [await store.issues.create(issue.title, issue.body) for issue in DEMO_ISSUES]
-        orchestrator = Orchestrator(store, repo, settings)
-        watcher = asyncio.create_task(watch_progress(orchestrator, ProgressPrinter(error_console)))
-        try:
+        async with live_orchestrator(store, repo, settings) as orchestrator:
             launched = [
                 await orchestrator.launch(
                     issue.number,
@@ -45,11 +39,6 @@ async def run_demo(args: argparse.Namespace, context: CliContext) -> int:
                 for issue, demo in zip(issues, DEMO_ISSUES, strict=True)
             ]
             runs = [await orchestrator.wait(adw_id) for adw_id in launched]
-        finally:
-            await orchestrator.close()
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
         table = Table("issue", "adw_id", "status", "cost", "branch", title="adw demo")
         for issue, run in zip(issues, runs, strict=True):
             state = (await store.load(run.adw_id)).state

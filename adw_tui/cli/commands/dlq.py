@@ -6,10 +6,12 @@ import json
 from rich.markup import escape
 from rich.table import Table
 
+from adw_tui.cli.commands.runs import STATUS_STYLES
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, key_value_grid, print_json, short_time
+from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.errors import DatabaseMissingError
-from adw_tui.domain.models import DeadLetter
+from adw_tui.domain.models import DeadLetter, RunStatus
 
 
 async def list_letters(args: argparse.Namespace, context: CliContext) -> int:
@@ -61,6 +63,16 @@ async def show_letter(args: argparse.Namespace, context: CliContext) -> int:
         ("created", escape(short_time(letter.created_at))),
         ("resolved", escape(short_time(letter.resolved_at))),
         ("request", escape(json.dumps(letter.request, indent=2, ensure_ascii=False))),
+        *(
+            (
+                f"replay {replay.id}",
+                escape(
+                    f"{short_time(replay.replayed_at)} from {replay.from_step} "
+                    f"(state version {replay.state_version}) by {replay.actor}"
+                ),
+            )
+            for replay in letter.replays
+        ),
     ]
     console.print(key_value_grid(rows))
     return 0
@@ -71,3 +83,36 @@ async def drop_letter(args: argparse.Namespace, context: CliContext) -> int:
         letter = await store.dead_letters.drop(args.letter_id, actor="cli")
     console.print(f"dead letter {letter.id} (run {letter.adw_id}) dropped; it stays in `--all`")
     return 0
+
+
+async def replay_letters(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store(create=False) as store:
+        if args.all:
+            letters = [
+                letter
+                for letter in await store.dead_letters.list()
+                if args.error_class in (None, letter.error_class)
+                and args.workflow in (None, letter.workflow)
+            ]
+        else:
+            letters = [await store.dead_letters.get(args.letter_id)]
+        if not letters:
+            console.print("No pending dead letters match; nothing to replay.")
+            return 0
+        async with live_orchestrator(store, context.repo, context.settings) as orchestrator:
+            launched = [
+                await orchestrator.replay(letter.id, from_start=args.from_start, engine=args.engine)
+                for letter in letters
+            ]
+            runs = [await orchestrator.wait(adw_id) for adw_id in launched]
+    table = Table("letter", "adw_id", "workflow", "replayed from", "status now")
+    for letter, run in zip(letters, runs, strict=True):
+        table.add_row(
+            str(letter.id),
+            run.adw_id,
+            escape(letter.workflow),
+            "start" if args.from_start else escape(letter.step or "start"),
+            f"[{STATUS_STYLES[run.status]}]{run.status}[/]",
+        )
+    console.print(table)
+    return 0 if all(run.status is RunStatus.SUCCEEDED for run in runs) else 1
