@@ -90,3 +90,15 @@ class DatabaseMissingError(StoreError):
             f"no adw database at {path} yet: the first run creates it, `adw migrate` imports "
             "legacy runs, or pass --db to use another"
         )
+
+
+class RunClaimedError(AdwError):
+    """Another process executes the run (claims are compare-and-set)."""
+
+    def __init__(self, adw_id: str, status: str, owner: str | None) -> None:
+        by = f" by {owner}" if owner else ""
+        super().__init__(
+            f"run {adw_id} is {status}{by}: only one process executes a run; wait for it to finish"
+        )
+        self.adw_id = adw_id
+        self.owner = owner

@@ -77,6 +77,8 @@ class RunRecord(BaseModel):
     cost_usd: float = 0.0
     created_at: datetime
     updated_at: datetime
+    owner: str | None = Field(default=None, description="host:pid of the executing process")
+    heartbeat_at: datetime | None = None
 
 
 class StateVersion(BaseModel):

@@ -2,12 +2,14 @@
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from adw_tui.agents.registry import engine_for
 from adw_tui.config import Settings
-from adw_tui.domain.errors import AdwError
+from adw_tui.domain.errors import AdwError, RunClaimedError
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import (
     DeadLetterStatus,
@@ -28,6 +30,8 @@ from adw_tui.store import Store
 from adw_tui.trackers.base import IssueTracker
 from adw_tui.trackers.local import LocalTracker
 from adw_tui.workflows.loader import get_workflow
+
+HEARTBEAT_INTERVAL_S = 10.0
 
 
 class Orchestrator:
@@ -64,6 +68,7 @@ class Orchestrator:
             engines=lambda name, env: engine_for(name, settings, env),
         )
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     @property
     def store(self) -> Store:
@@ -118,7 +123,7 @@ class Orchestrator:
                 state, workflow=workflow, issue=str(issue.number), actor=RUNTIME_ACTOR
             )
         else:
-            await services.store.set_status(adw_id, RunStatus.QUEUED, actor=RUNTIME_ACTOR)
+            await services.store.claims.requeue(adw_id, actor=RUNTIME_ACTOR)
         executor = RunExecutor(
             services,
             adw_id,
@@ -207,9 +212,18 @@ class Orchestrator:
         self.bus.publish(RunChanged(adw_id, RunStatus.QUEUED))
         try:
             async with self.resources.slot(adw_id):
-                await store.set_status(adw_id, RunStatus.RUNNING, actor=RUNTIME_ACTOR)
+                await store.claims.claim(adw_id, self.owner)
                 self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING))
-                return await executor.execute()
+                heartbeat = asyncio.create_task(self._heartbeat(adw_id))
+                try:
+                    return await executor.execute()
+                finally:
+                    heartbeat.cancel()
+                    await asyncio.shield(store.claims.release(adw_id, self.owner))
+        except RunClaimedError as claimed:
+            # Another process won the claim: the run is theirs, nothing to record here.
+            self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING, str(claimed)))
+            raise
         except asyncio.CancelledError:
             await asyncio.shield(store.set_status(adw_id, RunStatus.CANCELLED, actor=RUNTIME_ACTOR))
             self.bus.publish(RunChanged(adw_id, RunStatus.CANCELLED))
@@ -236,6 +250,12 @@ class Orchestrator:
         finally:
             # The worktree stays for inspection; its ports go back to the pool.
             self._services.ports.release(adw_id)
+
+    async def _heartbeat(self, adw_id: str) -> None:
+        """Tell other processes this one is alive and still executing the run."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+            await self.store.claims.heartbeat(adw_id, self.owner)
 
     async def _refuse_duplicate(self, issue: int, workflow: str) -> None:
         for status in (RunStatus.QUEUED, RunStatus.RUNNING):

@@ -1,7 +1,9 @@
 """Dead letters: runs that failed for good, kept with what is needed to replay them."""
 
+import builtins
 import json
 import sqlite3
+from collections.abc import Sequence
 
 import aiosqlite
 
@@ -58,27 +60,34 @@ class DeadLetters:
         return await self.get(letter_id)
 
     async def list(self, *, include_resolved: bool = False) -> list[DeadLetter]:
-        """Pending letters, oldest first; with `include_resolved`, dropped and replayed too."""
-        if include_resolved:
-            rows = await self._db.fetch_all("SELECT * FROM dead_letters ORDER BY id")
-        else:
-            rows = await self._db.fetch_all(
-                "SELECT * FROM dead_letters WHERE status = ? ORDER BY id",
-                (DeadLetterStatus.PENDING,),
-            )
-        return [_letter(row) for row in rows]
+        """Pending letters, oldest first, with their replays; with `include_resolved`,
+        dropped and replayed ones too."""
+        where = "" if include_resolved else "WHERE status = ?"
+        params = () if include_resolved else (DeadLetterStatus.PENDING,)
+        rows = await self._db.fetch_all(f"SELECT * FROM dead_letters {where} ORDER BY id", params)
+        return await self._with_replays(rows)
 
     async def get(self, letter_id: int) -> DeadLetter:
         """The letter with its replays, oldest first."""
         row = await self._db.fetch_one("SELECT * FROM dead_letters WHERE id = ?", (letter_id,))
         if row is None:
             raise DeadLetterNotFoundError(letter_id)
-        replays = await self._db.fetch_all(
-            "SELECT * FROM dead_letter_replays WHERE letter_id = ? ORDER BY id", (letter_id,)
-        )
-        letter = _letter(row)
-        letter.replays = [Replay.model_validate(dict(replay)) for replay in replays]
+        [letter] = await self._with_replays([row])
         return letter
+
+    async def _with_replays(self, rows: Sequence[sqlite3.Row]) -> builtins.list[DeadLetter]:
+        letters = [_letter(row) for row in rows]
+        if not letters:
+            return letters
+        by_id = {letter.id: letter for letter in letters}
+        marks = ", ".join("?" for _ in by_id)
+        replays = await self._db.fetch_all(
+            f"SELECT * FROM dead_letter_replays WHERE letter_id IN ({marks}) ORDER BY id",
+            tuple(by_id),
+        )
+        for replay in replays:
+            by_id[replay["letter_id"]].replays.append(Replay.model_validate(dict(replay)))
+        return letters
 
     async def mark_replayed(
         self, letter_id: int, *, from_step: str, state_version: int, actor: str

@@ -156,6 +156,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX dead_letter_replays_by_letter ON dead_letter_replays (letter_id, id);
         """,
     ),
+    Migration(
+        4,
+        "run ownership: which process executes a run, and its heartbeat",
+        """
+        ALTER TABLE runs ADD COLUMN owner TEXT;
+        ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -32,6 +32,7 @@ from adw_tui.domain.models import (
     VersionInfo,
 )
 from adw_tui.store.audit import AuditLog, record_audit
+from adw_tui.store.claims import Claims
 from adw_tui.store.database import Database, Synchronous, now_iso
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.issues import Issues
@@ -52,6 +53,7 @@ class Store:
         self.audit = AuditLog(database)
         self.issues = Issues(database)
         self.steps = StepAttempts(database)
+        self.claims = Claims(database)
 
     @classmethod
     async def open(

@@ -82,3 +82,44 @@ def test_run_outside_a_repository(tmp_path: Path):
     done = adw(tmp_path, "run", "1", "--engine", "sim")
     assert done.returncode == 1
     assert "not inside a git repository" in done.stderr
+
+
+def test_two_processes_racing_for_one_queued_run(tmp_path: Path):
+    demo = tmp_path / "demo"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, sys; from pathlib import Path; "
+            "from adw_tui.runtime.sample_repo import create_sample_repo; "
+            "asyncio.run(create_sample_repo(Path(sys.argv[1])))",
+            str(demo),
+        ],
+        check=True,
+    )
+    assert adw(demo, "issue", "new", "--title", "Add a slugify helper").returncode == 0
+    # A queued run, as a launch leaves it before any process claims it.
+    first = adw(demo, "run", "1", "--workflow", "plan", "--engine", "sim", "--json")
+    adw_id = json.loads(first.stdout)["adw_id"]
+    rolled = adw(demo, "rollback", adw_id, "1", "--yes")
+    assert rolled.returncode == 0, rolled.stderr
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    environ.update(ADW_SIM_DELAY="0.02")
+    argv = [str(ADW), "run", "1", "--workflow", "plan", "--engine", "sim", "--adw-id", adw_id]
+    racers = [
+        subprocess.Popen(
+            argv, cwd=demo, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    errors = [racer.communicate(timeout=120)[1] for racer in racers]
+    outcomes = sorted(
+        (racer.returncode, error) for racer, error in zip(racers, errors, strict=True)
+    )
+    assert [code for code, _ in outcomes] == [0, 1]
+    assert f"run {adw_id} is running by" in outcomes[1][1]
+    shown = json.loads(adw(demo, "show", adw_id, "--json").stdout)
+    assert shown["status"] == "succeeded"
+    visits = [entry["step"] for entry in shown["timeline"]]
+    # Each step ran once in the first run and once in the replay by the winner: never twice.
+    assert visits.count("classify") == 2

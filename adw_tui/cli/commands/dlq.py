@@ -22,23 +22,44 @@ async def list_letters(args: argparse.Namespace, context: CliContext) -> int:
     else:
         async with store:
             letters = await store.dead_letters.list(include_resolved=args.all)
+            issues = {
+                letter.adw_id: (await store.get_run(letter.adw_id)).issue for letter in letters
+            }
     if args.json:
-        print_json(letters)
+        print_json(
+            [
+                {**letter.model_dump(mode="json"), "issue": issues[letter.adw_id]}
+                for letter in letters
+            ]
+        )
         return 0
     if not letters:
         console.print("The dead-letter queue is empty.")
         return 0
-    table = Table("id", "adw_id", "workflow", "step", "error", "attempts", "status", "created")
+    table = Table(
+        "id",
+        "adw_id",
+        "issue",
+        "workflow",
+        "step",
+        "error",
+        "attempts",
+        "status",
+        "failed at",
+        "replays",
+    )
     for letter in letters:
         table.add_row(
             str(letter.id),
             letter.adw_id,
+            escape(issues[letter.adw_id] or ""),
             escape(letter.workflow),
             escape(letter.step or ""),
             escape(f"{letter.error_class}: {letter.error_message}"),
             str(letter.attempts),
             letter.status,
             short_time(letter.created_at),
+            str(len(letter.replays)),
         )
     console.print(table)
     return 0

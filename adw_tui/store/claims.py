@@ -1,0 +1,68 @@
+"""Which process executes a run: claimed by compare-and-set, kept alive by heartbeats."""
+
+from typing import NoReturn
+
+import aiosqlite
+
+from adw_tui.domain.errors import RunClaimedError, RunNotFoundError
+from adw_tui.domain.models import RunStatus
+from adw_tui.store.audit import record_audit
+from adw_tui.store.database import Database, now_iso
+
+CLAIMABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
+
+
+class Claims:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def claim(self, adw_id: str, owner: str) -> None:
+        """Make `owner` the one process running the run; only a queued or interrupted run
+        can be claimed, so of two processes racing for it exactly one wins."""
+        now = now_iso()
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE runs SET status = ?, owner = ?, heartbeat_at = ?, updated_at = ? "
+                f"WHERE adw_id = ? AND status IN ({', '.join('?' for _ in CLAIMABLE)})",
+                (RunStatus.RUNNING, owner, now, now, adw_id, *CLAIMABLE),
+            )
+            if cursor.rowcount == 0:
+                await _raise_for(connection, adw_id)
+            await record_audit(connection, actor=owner, action="run.claim", adw_id=adw_id)
+
+    async def requeue(self, adw_id: str, *, actor: str) -> None:
+        """Queue a run again to continue it, unless a process is executing it now."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE runs SET status = ?, updated_at = ? WHERE adw_id = ? AND status != ?",
+                (RunStatus.QUEUED, now_iso(), adw_id, RunStatus.RUNNING),
+            )
+            if cursor.rowcount == 0:
+                await _raise_for(connection, adw_id)
+            await record_audit(connection, actor=actor, action="run.requeue", adw_id=adw_id)
+
+    async def heartbeat(self, adw_id: str, owner: str) -> None:
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE runs SET heartbeat_at = ? WHERE adw_id = ? AND owner = ?",
+                (now_iso(), adw_id, owner),
+            )
+
+    async def release(self, adw_id: str, owner: str) -> None:
+        """Drop the claim (the run's status stays as its executor left it)."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE runs SET owner = NULL WHERE adw_id = ? AND owner = ?", (adw_id, owner)
+            )
+
+
+async def _raise_for(connection: aiosqlite.Connection, adw_id: str) -> NoReturn:
+    """Why a claim or requeue did not apply: the run is missing, or someone has it."""
+    rows = list(
+        await connection.execute_fetchall(
+            "SELECT status, owner FROM runs WHERE adw_id = ?", (adw_id,)
+        )
+    )
+    if not rows:
+        raise RunNotFoundError(adw_id)
+    raise RunClaimedError(adw_id, rows[0]["status"], rows[0]["owner"])

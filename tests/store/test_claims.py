@@ -1,0 +1,41 @@
+"""Claims: exactly one process executes a run."""
+
+import asyncio
+
+import pytest
+
+from adw_tui.domain.errors import RunClaimedError, RunNotFoundError
+from adw_tui.domain.models import RunStatus
+from adw_tui.store import Store
+from tests.conftest import MakeRun
+
+
+async def test_only_one_claim_wins(store: Store, make_run: MakeRun):
+    run = await make_run()
+    results = await asyncio.gather(
+        *(store.claims.claim(run.adw_id, f"host:{pid}") for pid in range(8)),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if r is None]
+    losers = [r for r in results if isinstance(r, RunClaimedError)]
+    assert (len(winners), len(losers)) == (1, 7)
+    claimed = await store.get_run(run.adw_id)
+    assert claimed.status is RunStatus.RUNNING
+    assert claimed.owner is not None
+    assert claimed.heartbeat_at is not None
+    assert f"is running by {claimed.owner}" in str(losers[0])
+
+
+async def test_requeue_refuses_a_running_run_and_release_frees_it(store: Store, make_run: MakeRun):
+    run = await make_run()
+    await store.claims.claim(run.adw_id, "a:1")
+    with pytest.raises(RunClaimedError):
+        await store.claims.requeue(run.adw_id, actor="b:2")
+    await store.claims.heartbeat(run.adw_id, "a:1")
+    await store.claims.release(run.adw_id, "a:1")
+    assert (await store.get_run(run.adw_id)).owner is None
+    await store.set_status(run.adw_id, RunStatus.INTERRUPTED, actor="test")
+    await store.claims.requeue(run.adw_id, actor="b:2")
+    assert (await store.get_run(run.adw_id)).status is RunStatus.QUEUED
+    with pytest.raises(RunNotFoundError):
+        await store.claims.claim("deadbeef", "a:1")
