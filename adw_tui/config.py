@@ -14,6 +14,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from adw_tui.domain.workflow import DEFAULT_NON_RETRYABLE, ErrorClassName, RetryPolicy
+
 CONFIG_FILE = Path(".adw") / "config.toml"
 
 
@@ -61,10 +63,23 @@ class Settings(BaseSettings):
     backend_port_start: int = Field(default=9100, ge=1024, le=65000)
     frontend_port_start: int = Field(default=9200, ge=1024, le=65000)
     port_count: int = Field(default=15, ge=1, le=1000, description="port pairs to hand out")
+    retry_max_attempts: int = Field(
+        default=3, ge=1, le=100, description="calls of a step's agent in all, retries included"
+    )
     retry_initial: float = Field(
-        default=2.0, ge=0, description="seconds before a step's first retry (then doubling)"
+        default=2.0, ge=0, description="seconds before a step's first retry"
+    )
+    retry_backoff: float = Field(
+        default=2.0, ge=1, description="each wait between retries is this times the last"
     )
     retry_max: float = Field(default=60.0, ge=0, description="longest wait between retries")
+    retry_jitter: float = Field(
+        default=1.0, ge=0, description="seconds of random extra wait, at most, per retry"
+    )
+    retry_non_retryable: list[ErrorClassName] = Field(
+        default_factory=lambda: list(DEFAULT_NON_RETRYABLE),
+        description="error classes never retried (JSON list)",
+    )
     agent_memory_limit_mb: int = Field(
         default=4096, ge=16, description="an agent process tree over this is stopped"
     )
@@ -76,6 +91,17 @@ class Settings(BaseSettings):
         description='calls per period for an engine or tracker, e.g. {"claude": [50, 60]}',
     )
     engine: Literal["claude", "sim"] = Field(default="claude", description="default agent engine")
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy of every step that does not override it."""
+        return RetryPolicy(
+            max_attempts=self.retry_max_attempts,
+            initial_interval=self.retry_initial,
+            backoff_coefficient=self.retry_backoff,
+            max_interval=self.retry_max,
+            jitter=self.retry_jitter,
+            non_retryable=list(self.retry_non_retryable),
+        )
 
 
 def load_settings(repo: Path | None) -> Settings:

@@ -7,21 +7,28 @@ A step either sends a prompt template (`command`) to an agent, or runs a built-i
   `review`: no blocker);
 - `on_reject`: it ran but its verdict was negative (failing tests, blocking review
   issues); defaults to `on_failure`;
-- `on_failure`: it could not be done (the agent failed after `max_retries` retries, or
-  returned something other than the promised output);
+- `on_failure`: it could not be done (the agent still failed after its retry policy's
+  attempts, or returned something other than the promised output);
 - `on_exhausted`: it was entered more than `max_visits` times (a fix-and-retest loop that
   does not converge); defaults to `on_failure`.
 
 A step with `when` runs only if its condition holds, and otherwise goes straight to
 `on_success`. A terminal step ends the run; `action: record_failure` on it dead-letters
 the run.
+
+A command step's agent call is retried under a `RetryPolicy`: the defaults come from the
+settings, a step's `retry:` mapping overrides some or all of its fields, and `max_retries:
+n` is a shorthand for `max_attempts: n + 1` (`retry.max_attempts` wins when both are
+given).
 """
 
 import re
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from adw_tui.domain.agent import ErrorClass
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 # The sections of the improved plan command; a plan file has each as a `## ` heading.
@@ -63,6 +70,74 @@ class Condition(StrEnum):
     DIFF_NOT_EMPTY = "diff_not_empty"
 
 
+# Classes a step can fail with that are not an agent's ErrorClass: its template cannot be
+# rendered, it needs a state value that is missing, or its answer is not the promised one.
+STEP_ERROR_CLASSES = frozenset({"bad_template", "invalid_workflow", "bad_output"})
+_KNOWN_ERROR_CLASSES = STEP_ERROR_CLASSES | {
+    c.value for c in ErrorClass if c is not ErrorClass.NONE
+}
+# Failures that the same call will not get past, however often it is tried.
+DEFAULT_NON_RETRYABLE = (
+    "auth",
+    "invalid_request",
+    "not_installed",
+    "bad_template",
+    "max_turns",
+    "memory_limit",
+)
+
+
+def _known_error_class(name: str) -> str:
+    if name not in _KNOWN_ERROR_CLASSES:
+        known = ", ".join(sorted(_KNOWN_ERROR_CLASSES))
+        raise ValueError(f"unknown error class {name!r}; known: {known}")
+    return name
+
+
+ErrorClassName = Annotated[str, AfterValidator(_known_error_class)]
+
+
+class RetryPolicy(BaseModel):
+    """How a step's agent call is retried: capped exponential backoff plus random jitter.
+
+    The wait after attempt n fails is `min(initial_interval * backoff_coefficient **
+    (n - 1), max_interval)` plus a uniformly random `[0, jitter]` seconds. A failure is
+    retried only when its class is transient (`ErrorClass.transient`) and not listed in
+    `non_retryable`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_attempts: int = Field(ge=1, le=100, description="calls in all, the first included")
+    initial_interval: float = Field(ge=0, description="seconds before the first retry")
+    backoff_coefficient: float = Field(ge=1, description="each wait is this times the last")
+    max_interval: float = Field(ge=0, description="the longest wait, before jitter")
+    jitter: float = Field(ge=0, description="seconds of random extra wait, at most")
+    non_retryable: list[ErrorClassName] = Field(
+        default_factory=lambda: list(DEFAULT_NON_RETRYABLE),
+        description="error classes that are never retried",
+    )
+
+
+class RetryOverrides(BaseModel):
+    """A step's `retry:` mapping: the fields it sets replace the defaults' values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    initial_interval: float | None = Field(default=None, ge=0)
+    backoff_coefficient: float | None = Field(default=None, ge=1)
+    max_interval: float | None = Field(default=None, ge=0)
+    jitter: float | None = Field(default=None, ge=0)
+    non_retryable: list[ErrorClassName] | None = None
+
+    def merged_over(self, defaults: RetryPolicy) -> RetryPolicy:
+        """`defaults` with the fields this sets replaced."""
+        return RetryPolicy.model_validate(
+            {**defaults.model_dump(), **self.model_dump(exclude_none=True)}
+        )
+
+
 class StepDef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,7 +148,10 @@ class StepDef(BaseModel):
     model: str | None = None
     engine: str | None = None
     timeout: float | None = Field(default=None, gt=0)
-    max_retries: int = Field(default=0, ge=0, le=20)
+    max_retries: int | None = Field(
+        default=None, ge=0, le=20, description="shorthand for retry.max_attempts = this + 1"
+    )
+    retry: RetryOverrides | None = None
     output: StepOutput = StepOutput.TEXT
     save: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     when: Condition | None = None
@@ -87,6 +165,8 @@ class StepDef(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if self.retry is not None and self.command is None:
+            raise ValueError("`retry` applies to agent calls: only a command state has one")
         if self.terminal:
             if self.command or self.on_success or self.on_failure or self.on_reject:
                 raise ValueError("a terminal state has no command and no transitions")
@@ -107,6 +187,14 @@ class StepDef(BaseModel):
         """Field name to target state, for every transition this step declares."""
         fields = ("on_success", "on_reject", "on_failure", "on_exhausted")
         return {field: target for field in fields if (target := getattr(self, field))}
+
+    def retry_policy(self, defaults: RetryPolicy) -> RetryPolicy:
+        """This step's policy: `retry` over `defaults`, with `max_retries` as the number
+        of retries when `retry` does not set `max_attempts`."""
+        overrides = self.retry or RetryOverrides()
+        if overrides.max_attempts is None and self.max_retries is not None:
+            overrides = overrides.model_copy(update={"max_attempts": self.max_retries + 1})
+        return overrides.merged_over(defaults)
 
     def variables(self) -> set[str]:
         """The `${name}` variables its command and arguments read."""

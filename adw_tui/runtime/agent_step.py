@@ -5,13 +5,6 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
-from tenacity import (
-    AsyncRetrying,
-    retry_if_result,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
-
 from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult, ErrorClass
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.steps import StepStatus
@@ -20,6 +13,7 @@ from adw_tui.runtime.events import AgentActivity, StepFinished, StepStarted
 from adw_tui.runtime.memory import AgentMemoryGuard
 from adw_tui.runtime.models import model_for
 from adw_tui.runtime.outcome import StepOutcome
+from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices
 from adw_tui.workflows.outputs import check_output
 from adw_tui.workflows.templates import render_command
@@ -117,27 +111,12 @@ class AgentStep:
         )
 
     async def _call_with_retries(self, request: AgentRequest) -> tuple[AgentResult, int]:
-        """Transient failures are retried with capped, jittered exponential backoff."""
-        settings = self._services.settings
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._step.max_retries + 1),
-            wait=wait_exponential_jitter(
-                multiplier=settings.retry_initial,
-                max=settings.retry_max,
-                jitter=settings.retry_initial,
-            ),
-            retry=retry_if_result(lambda result: not result.success and result.transient),
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        """The step's retry policy (its `retry`/`max_retries` over the settings' defaults)
+        applied to the agent call; every attempt is recorded by `_call`."""
+        policy = self._step.retry_policy(self._services.settings.retry_policy())
+        return await call_with_retry(
+            lambda attempt: self._call(request, attempt), policy, sleep=self._services.sleep
         )
-        result: AgentResult | None = None
-        attempt_number = 0
-        async for attempt in retrying:
-            with attempt:
-                attempt_number = attempt.retry_state.attempt_number
-                result = await self._call(request, attempt_number)
-            attempt.retry_state.set_result(result)
-        assert result is not None
-        return result, attempt_number
 
     async def _call(self, request: AgentRequest, attempt: int) -> AgentResult:
         services = self._services

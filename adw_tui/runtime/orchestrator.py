@@ -24,6 +24,7 @@ from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
+from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
@@ -44,7 +45,9 @@ class Orchestrator:
         settings: Settings,
         *,
         tracker: IssueTracker | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """`sleep` is the clock retry backoff waits on; tests pass a fake one."""
         self.bus = EventBus()
         self.resources = ResourceManager(
             max_concurrent=settings.max_concurrent,
@@ -66,6 +69,7 @@ class Orchestrator:
             resources=self.resources,
             bus=self.bus,
             engines=lambda name, env: engine_for(name, settings, env),
+            sleep=sleep,
         )
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}"

@@ -1,5 +1,6 @@
 """What every run of one orchestrator shares."""
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from adw_tui.config import Settings
 from adw_tui.runtime.events import EventBus
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager
+from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 from adw_tui.trackers.base import IssueTracker
@@ -27,6 +29,7 @@ class RunServices:
     resources: ResourceManager
     bus: EventBus
     engines: EngineFactory
+    sleep: Sleep = asyncio.sleep  # the clock of retry backoff; tests inject a fake
 
     @property
     def output_dir(self) -> Path:

@@ -194,6 +194,7 @@ def settings_for(repo: Path) -> Settings:
         update={
             "retry_initial": 0.01,
             "retry_max": 0.05,
+            "retry_jitter": 0.01,
             "agent_timeout": 60.0,
             "agent_idle_timeout": 30.0,
             "kill_grace": 2.0,

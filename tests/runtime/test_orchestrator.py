@@ -32,7 +32,12 @@ async def store(repo: Path) -> AsyncIterator[Store]:
 
 
 def fast_settings(repo: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"engine": "sim", "retry_initial": 0.01, "retry_max": 0.05}
+    values: dict[str, object] = {
+        "engine": "sim",
+        "retry_initial": 0.01,
+        "retry_max": 0.05,
+        "retry_jitter": 0.01,
+    }
     return load_settings(repo).model_copy(update={**values, **overrides})
 
 

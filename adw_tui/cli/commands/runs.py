@@ -2,8 +2,10 @@
 
 import argparse
 import sys
+from datetime import datetime
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -13,7 +15,7 @@ from adw_tui.cli.output import console, json_text, key_value_grid, print_json, s
 from adw_tui.domain.diff import ChangeKind, StateChange
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
 from adw_tui.domain.models import RunRecord, RunStatus
-from adw_tui.domain.steps import StepStatus
+from adw_tui.domain.steps import StepAttempt, StepStatus
 from adw_tui.store import Store
 
 STATUS_STYLES = {
@@ -85,11 +87,13 @@ async def run_json(store: Store, adw_id: str) -> dict[str, Any]:
     """The stable JSON shape of `adw show --json` (and `adw run --json`)."""
     loaded = await store.load(adw_id)
     timeline = await store.steps.timeline(adw_id)
+    attempts = await store.steps.for_run(adw_id)
     return {
         **run_row(loaded.run),
         "created_at": loaded.run.created_at.isoformat(),
         "state": loaded.state.as_data(),
         "timeline": [entry.model_dump(mode="json") for entry in timeline],
+        "attempts": [attempt.model_dump(mode="json") for attempt in attempts],
     }
 
 
@@ -123,10 +127,45 @@ async def print_run(store: Store, adw_id: str, *, stream: Console) -> None:
                 style=STEP_STYLES.get(entry.status, ""),
             )
         stream.print(steps)
+    retried = _retried_or_failed(await store.steps.for_run(adw_id))
+    if retried:
+        stream.print(_attempts_table(retried, run.created_at))
     state = Table("state key", "value", title=f"state at version {run.version}")
     for key, value in sorted(loaded.state.as_data().items()):
         state.add_row(escape(key), escape(_clip(json_text(value))))
     stream.print(state)
+
+
+def _retried_or_failed(attempts: list[StepAttempt]) -> list[StepAttempt]:
+    """The attempts of every step visit that took more than one or had one fail."""
+    visits = {(a.step, a.visit) for a in attempts if a.attempt > 1 or a.status is StepStatus.FAILED}
+    return [a for a in attempts if (a.step, a.visit) in visits]
+
+
+def _attempts_table(attempts: list[StepAttempt], created: datetime) -> Table:
+    # Borderless and with collapsed padding, so the message keeps some room at 80 columns.
+    table = Table(title="attempts", box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+    for header in ("step", "attempt", "started", "status", "error class"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("session", no_wrap=True)
+    table.add_column("message", overflow="fold", ratio=1, min_width=12)
+    for attempt in attempts:
+        started = attempt.started_at
+        error_class = attempt.error_class or ""
+        message = (attempt.error_message or "").removeprefix(f"{error_class}: ")
+        table.add_row(
+            escape(attempt.step if attempt.visit == 1 else f"{attempt.step} #{attempt.visit}"),
+            str(attempt.attempt),
+            started.strftime("%H:%M:%S")
+            if started.date() == created.date()
+            else short_time(started),
+            attempt.status,
+            escape(error_class),
+            (attempt.session_id or "")[:8],
+            escape(_clip(message, 120)),
+            style=STEP_STYLES.get(attempt.status, ""),
+        )
+    return table
 
 
 def _clip(text: str, limit: int = 200) -> str:
