@@ -33,6 +33,7 @@ class StepAttempt(BaseModel):
     duration_ms: int | None = None
     error_class: str | None = None
     error_message: str | None = None
+    pgid: int | None = None
 
 
 class StepSummary(BaseModel):

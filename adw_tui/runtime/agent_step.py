@@ -1,5 +1,6 @@
 """A command step: render its prompt, call the agent (with retries), check its output."""
 
+import asyncio
 import json
 from contextlib import aclosing
 from pathlib import Path
@@ -138,10 +139,17 @@ class AgentStep:
         guard = AgentMemoryGuard(
             settings.agent_memory_limit_mb * 2**20, settings.memory_sample_interval
         )
+        pgid_saved: asyncio.Future[None] | None = None
+
+        def started(pid: int) -> None:
+            nonlocal pgid_saved
+            guard.watch(pid)
+            pgid_saved = asyncio.ensure_future(services.store.steps.set_pgid(attempt_id, pid))
+
         try:
             async with (
                 services.resources.rate_limit(engine.name),
-                aclosing(engine.run(request, on_start=guard.watch)) as stream,
+                aclosing(engine.run(request, on_start=started)) as stream,
             ):
                 async for item in stream:
                     if isinstance(item, AgentEvent):
@@ -151,6 +159,8 @@ class AgentStep:
             result = guard.verdict(result)
         finally:
             guard.stop()
+            if pgid_saved is not None:
+                await pgid_saved
             status = StepStatus.SUCCEEDED if result.success else StepStatus.FAILED
             error = None if result.success else f"{result.error_class}: {result.error_message}"
             await services.store.steps.finish(attempt_id, status, result=result, error=error)

@@ -162,6 +162,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         """
         ALTER TABLE runs ADD COLUMN owner TEXT;
         ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+        ALTER TABLE step_attempts ADD COLUMN pgid INTEGER;
         """,
     ),
 )

@@ -36,6 +36,13 @@ class StepAttempts:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
+    async def set_pgid(self, attempt_id: int, pgid: int) -> None:
+        """The agent's process group, so recovery can kill it if this process dies."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE step_attempts SET pgid = ? WHERE id = ?", (pgid, attempt_id)
+            )
+
     async def finish(
         self,
         attempt_id: int,
