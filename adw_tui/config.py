@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='calls per period for an engine or tracker, e.g. {"claude": [50, 60]}',
     )
+    shutdown_grace: float = Field(
+        default=30.0, ge=0, description="seconds running steps get to finish on SIGINT/SIGTERM"
+    )
     engine: Literal["claude", "sim"] = Field(default="claude", description="default agent engine")
 
     def retry_policy(self) -> RetryPolicy:

@@ -36,6 +36,7 @@ def build_parser() -> ArgumentParser:
         _add_demo,
         _add_run,
         _add_runs,
+        _add_recover,
         _add_dlq,
         _add_issue,
         _add_prompt,
@@ -220,3 +221,14 @@ def _add_workflows(add_parser: AddParser) -> None:
     show.add_argument("name", metavar="NAME")
     show.add_argument("--json", action="store_true", help="print the definition as JSON")
     show.set_defaults(handler="workflows:show_workflow")
+
+
+def _add_recover(add_parser: AddParser) -> None:
+    recover = add_parser(
+        "recover", help="settle runs a dead process left running, then resume them"
+    )
+    recover.add_argument(
+        "--dead-letter", action="store_true", help="dead-letter interrupted runs, do not resume"
+    )
+    recover.add_argument("--json", action="store_true", help="print what was recovered as JSON")
+    recover.set_defaults(handler="recover:recover_runs")

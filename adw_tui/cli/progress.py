@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,9 +92,25 @@ async def live_orchestrator(
             printer.handle(event)
 
     watcher = asyncio.create_task(print_events())
+    loop = asyncio.get_running_loop()
+    shutdowns: list[asyncio.Task[None]] = []
+
+    def stop(name: str) -> None:
+        if shutdowns:
+            return
+        error_console.print(
+            f"[yellow]{name}: finishing the running steps (up to {settings.shutdown_grace:g}s), "
+            "then stopping; interrupted runs resume with `adw recover`[/]"
+        )
+        shutdowns.append(asyncio.create_task(orchestrator.shutdown(settings.shutdown_grace)))
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig.name)
     try:
         yield orchestrator
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         await orchestrator.close()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -5,6 +5,7 @@ versioned state, so a run continues from its last completed step, and rolling th
 back to an older version also rewinds where the run goes next.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,16 @@ class RunExecutor:
         *,
         engine: str,
         engine_env: dict[str, str] | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
+        """`stopping()` is asked before each step: when true the run stops there,
+        interrupted and resumable, instead of starting the step."""
         self._services = services
         self._adw_id = adw_id
         self._workflow = workflow
         self._engine = engine
         self._engine_env = engine_env or {}
+        self._stopping = stopping
 
     async def execute(self) -> RunStatus:
         """Run from the recorded position to a terminal state; return the final status."""
@@ -50,6 +55,12 @@ class RunExecutor:
             step = self._workflow.states[current]
             if step.terminal:
                 return await self._finish(current, step, state, version)
+            if self._stopping():
+                await store.set_status(
+                    self._adw_id, RunStatus.INTERRUPTED, actor=RUNTIME_ACTOR, current_step=current
+                )
+                self._services.bus.publish(RunChanged(self._adw_id, RunStatus.INTERRUPTED))
+                return RunStatus.INTERRUPTED
             outcome = await self._visit(current, step, state)
             state.update(outcome.saves)
             if outcome.status in (StepStatus.FAILED, StepStatus.REJECTED):

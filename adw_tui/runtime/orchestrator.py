@@ -73,6 +73,7 @@ class Orchestrator:
         )
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._stopping = False
 
     @property
     def store(self) -> Store:
@@ -95,6 +96,8 @@ class Orchestrator:
         step instead. A second active run of the same workflow for the same issue is
         refused unless `force`.
         """
+        if self._stopping:
+            raise AdwError("adw is shutting down: no new runs are started")
         if model_set not in MODEL_SETS:
             raise AdwError(
                 f"unknown model set {model_set!r}: choose one of {', '.join(MODEL_SETS)}"
@@ -134,6 +137,7 @@ class Orchestrator:
             definition,
             engine=engine or services.settings.engine,
             engine_env=dict(engine_env or {}),
+            stopping=lambda: self._stopping,
         )
         self._tasks[adw_id] = asyncio.create_task(self._drive(adw_id, executor), name=adw_id)
         return adw_id
@@ -205,6 +209,18 @@ class Orchestrator:
     def subscribe(self) -> AsyncIterator[RuntimeEvent]:
         return self.bus.subscribe()
 
+    async def shutdown(self, grace_s: float) -> None:
+        """Stop taking work; let running steps finish for up to `grace_s`, then stop the
+        rest (their agents are killed). Every run stopped this way is `interrupted`: it
+        resumes from its last completed step with `adw run --adw-id` or `adw recover`."""
+        self._stopping = True
+        running = [task for task in self._tasks.values() if not task.done()]
+        if running:
+            await asyncio.wait(running, timeout=grace_s)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
     async def close(self) -> None:
         """Cancel every run still going (each is marked cancelled) and wait for them."""
         for task in self._tasks.values():
@@ -229,8 +245,10 @@ class Orchestrator:
             self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING, str(claimed)))
             raise
         except asyncio.CancelledError:
-            await asyncio.shield(store.set_status(adw_id, RunStatus.CANCELLED, actor=RUNTIME_ACTOR))
-            self.bus.publish(RunChanged(adw_id, RunStatus.CANCELLED))
+            # Cancelled by an operator, or stopped by a shutdown (then it can resume).
+            status = RunStatus.INTERRUPTED if self._stopping else RunStatus.CANCELLED
+            await asyncio.shield(store.set_status(adw_id, status, actor=RUNTIME_ACTOR))
+            self.bus.publish(RunChanged(adw_id, status))
             raise
         except Exception as error:
             # Not an agent failure (those follow the workflow): a git, disk or store

@@ -2,14 +2,23 @@
 
 import argparse
 
+from rich.markup import escape
+
 from adw_tui.cli.commands.runs import print_run, run_json
 from adw_tui.cli.context import CliContext
-from adw_tui.cli.output import console, print_json
+from adw_tui.cli.output import console, error_console, print_json
 from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.models import RunStatus
+from adw_tui.runtime.recovery import recover_orphans
 
 
 async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store() as store:
+        for orphan in await recover_orphans(store, context.repo):
+            error_console.print(
+                f"[yellow]run {orphan.adw_id} was left running ({escape(orphan.reason)}); "
+                "it is now interrupted: `adw recover` resumes it[/]"
+            )
     async with (
         await context.open_store() as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,

@@ -1,0 +1,143 @@
+"""Recovery after a crash: runs left `running` by a process that is gone.
+
+A run's owner is `host:pid`. On this host an owner whose process no longer exists is
+gone; for another host, a heartbeat older than `stale_after_s` says so. Each orphaned
+run has its agents' process groups killed (only processes still working in this
+repository), its open attempts closed, its worktree checked, and is marked
+`interrupted`, ready to resume from its last completed step.
+"""
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+from pydantic import BaseModel
+
+from adw_tui.domain.models import RunRecord, RunStatus
+from adw_tui.domain.steps import StepStatus
+from adw_tui.runtime.worktrees import WorktreeManager
+from adw_tui.store import Store
+
+RECOVERY_ACTOR = "recovery"
+
+
+class RecoveredRun(BaseModel):
+    adw_id: str
+    workflow: str
+    issue: str | None
+    owner: str | None
+    reason: str
+    killed_processes: int
+    worktree: str
+
+
+async def recover_orphans(
+    store: Store, repo: Path, *, stale_after_s: float = 120.0
+) -> list[RecoveredRun]:
+    """Find and settle every orphaned run; they end `interrupted`."""
+    recovered = []
+    for run in await store.list_runs(status=RunStatus.RUNNING):
+        reason = _orphaned(run, stale_after_s)
+        if reason is None:
+            continue
+        killed = await _stop_agents(store, run.adw_id, repo)
+        state = (await store.load(run.adw_id)).state
+        worktree = "none yet"
+        if state.worktree_path:
+            status = await WorktreeManager(repo).validate(run.adw_id, state.worktree_path)
+            worktree = "ok" if status.valid else status.message
+        await store.set_status(
+            run.adw_id,
+            RunStatus.INTERRUPTED,
+            actor=RECOVERY_ACTOR,
+            current_step=run.current_step,
+        )
+        if run.owner:
+            await store.claims.release(run.adw_id, run.owner)
+        recovered.append(
+            RecoveredRun(
+                adw_id=run.adw_id,
+                workflow=run.workflow,
+                issue=run.issue,
+                owner=run.owner,
+                reason=reason,
+                killed_processes=killed,
+                worktree=worktree,
+            )
+        )
+    return recovered
+
+
+def _orphaned(run: RunRecord, stale_after_s: float) -> str | None:
+    """Why the run's owner is gone, or None while it lives."""
+    if not run.owner or ":" not in run.owner:
+        return "it has no owner"
+    host, _, pid = run.owner.rpartition(":")
+    if host == socket.gethostname():
+        if not pid.isdigit() or not _alive(int(pid)):
+            return f"process {pid} is gone"
+        return None
+    beat = run.heartbeat_at or run.updated_at
+    if datetime.now(UTC) - beat > timedelta(seconds=stale_after_s):
+        return f"no heartbeat from {run.owner} for over {stale_after_s:g}s"
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+async def _stop_agents(store: Store, adw_id: str, repo: Path) -> int:
+    """Kill what is left of the run's agent calls; close those attempts as failed."""
+    killed = 0
+    for attempt in await store.steps.for_run(adw_id):
+        if attempt.status is not StepStatus.RUNNING:
+            continue
+        if attempt.pgid is not None:
+            killed += await asyncio.to_thread(_kill_group_in, attempt.pgid, repo)
+        await store.steps.finish(
+            attempt.id,
+            StepStatus.FAILED,
+            error="interrupted: the process running it died; recovered",
+        )
+    return killed
+
+
+def _kill_group_in(pgid: int, repo: Path) -> int:
+    """SIGKILL the members of `pgid` that work inside `repo`. A process group id can be
+    reused by an unrelated program after a reboot; the working-directory check keeps
+    recovery from touching it."""
+    members = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(process.pid) == pgid and Path(process.cwd()).is_relative_to(repo):
+                members.append(process)
+    for process in members:
+        with contextlib.suppress(psutil.Error):
+            process.send_signal(signal.SIGKILL)
+    psutil.wait_procs(members, timeout=5)
+    return len(members)
+
+
+async def resumable_runs(store: Store) -> list[RunRecord]:
+    """Interrupted runs adw itself started (not imported legacy ones), oldest first."""
+    runs = []
+    for run in reversed(await store.list_runs(status=RunStatus.INTERRUPTED)):
+        state = (await store.load(run.adw_id)).state
+        if (state.model_extra or {}).get("next_state"):
+            runs.append(run)
+    return runs
+
+
+async def last_engine(store: Store, adw_id: str) -> str | None:
+    """The engine the run's last agent call used."""
+    engines = [a.engine for a in await store.steps.for_run(adw_id) if a.engine]
+    return engines[-1] if engines else None

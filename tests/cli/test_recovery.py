@@ -1,0 +1,128 @@
+"""Crash recovery and graceful shutdown, with real `adw` processes and real signals."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ADW = Path(sys.executable).parent / "adw"
+
+
+def environ(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    env.update(ADW_RETRY_INITIAL="0.01", ADW_RETRY_JITTER="0.01", COLUMNS="200", **extra)
+    return env
+
+
+def adw(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ADW), *argv], cwd=repo, env=environ(), capture_output=True, text=True, timeout=180
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "textkit"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, sys; from pathlib import Path; "
+            "from adw_tui.runtime.sample_repo import create_sample_repo; "
+            "asyncio.run(create_sample_repo(Path(sys.argv[1])))",
+            str(path),
+        ],
+        check=True,
+    )
+    assert adw(path, "issue", "new", "--title", "Add a slugify helper").returncode == 0
+    return path
+
+
+def start_run(repo: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(ADW), "run", "1", "--workflow", "plan_build", "--engine", "sim"],
+        cwd=repo,
+        env=environ(ADW_SIM_DELAY="0.05", ADW_SHUTDOWN_GRACE="30"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def running_attempt(repo: Path, after: int, timeout: float = 60) -> tuple[str, int]:
+    """Wait until the run has finished `after` attempts and an agent call is running;
+    return the run's adw_id and that agent's process group."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(repo / "agents" / "adw_state.db") as db:
+                done = db.execute(
+                    "SELECT count(*) FROM step_attempts WHERE status != 'running'"
+                ).fetchone()[0]
+                row = db.execute(
+                    "SELECT adw_id, pgid FROM step_attempts WHERE status = 'running' "
+                    "AND pgid IS NOT NULL ORDER BY id DESC LIMIT 1"
+                ).fetchone()
+        except sqlite3.OperationalError:
+            row, done = None, 0
+        if row and done >= after:
+            return str(row[0]), int(row[1])
+        time.sleep(0.02)
+    raise AssertionError("the run never reached a running agent call")
+
+
+def group_alive(pgid: int) -> bool:
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [1, 4, 7])
+def test_orchestrator_killed_mid_step_then_recovered(repo: Path, after: int):
+    run = start_run(repo)
+    adw_id, pgid = running_attempt(repo, after)
+    run.kill()  # SIGKILL: no cleanup of any kind
+    run.wait(timeout=10)
+    assert group_alive(pgid)  # the agent outlived its orchestrator, in its own session
+
+    recovered = adw(repo, "recover")
+    assert recovered.returncode == 0, recovered.stderr[-3000:]
+    assert not group_alive(pgid)
+    shown = json.loads(adw(repo, "show", adw_id, "--json").stdout)
+    assert shown["status"] == "succeeded"
+    succeeded = [a["step"] for a in shown["attempts"] if a["status"] == "succeeded"]
+    assert len(succeeded) == len(set(succeeded))  # no completed step ran again
+    history = json.loads(adw(repo, "history", adw_id, "--json").stdout)
+    versions = [v["version"] for v in history]
+    assert versions == list(range(len(versions), 0, -1))  # contiguous, nothing lost
+
+
+@pytest.mark.slow
+def test_sigterm_finishes_the_step_then_interrupts_and_recover_resumes(repo: Path):
+    run = start_run(repo)
+    adw_id, pgid = running_attempt(repo, 2)
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 1
+    assert "finishing the running steps" in stderr
+    assert not group_alive(pgid)
+    shown = json.loads(adw(repo, "show", adw_id, "--json").stdout)
+    assert shown["status"] == "interrupted"
+    resumed = adw(repo, "recover")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    shown = json.loads(adw(repo, "show", adw_id, "--json").stdout)
+    assert shown["status"] == "succeeded"
+    failed = [a for a in shown["attempts"] if a["status"] == "failed"]
+    assert failed == []  # the running step was allowed to finish, nothing was cut
