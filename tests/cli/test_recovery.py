@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -126,3 +127,53 @@ def test_sigterm_finishes_the_step_then_interrupts_and_recover_resumes(repo: Pat
     assert shown["status"] == "succeeded"
     failed = [a for a in shown["attempts"] if a["status"] == "failed"]
     assert failed == []  # the running step was allowed to finish, nothing was cut
+
+
+def agents_working_in(repo: Path) -> list[int]:
+    """Live processes (not zombies) whose working directory is inside `repo`."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE and Path(process.cwd()).is_relative_to(
+                repo
+            ):
+                found.append(process.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+_moments = random.Random(20261122)
+# Seconds after `adw run` starts: any phase of the run, from start-up to the last steps.
+KILL_MOMENTS = sorted(_moments.uniform(0.3, 7.0) for _ in range(10))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", KILL_MOMENTS, ids=[f"{m:.2f}s" for m in KILL_MOMENTS])
+def test_sdlc_killed_at_a_random_moment_is_recovered(repo: Path, moment: float):
+    run = subprocess.Popen(
+        [str(ADW), "run", "1", "--workflow", "sdlc", "--engine", "sim", "--json"],
+        cwd=repo,
+        env=environ(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    time.sleep(moment)
+    run.kill()
+    run.wait(timeout=10)
+
+    recovered = adw(repo, "recover")
+    assert recovered.returncode == 0, recovered.stderr[-3000:]
+    assert agents_working_in(repo) == []
+    runs = json.loads(adw(repo, "runs", "--json").stdout)
+    if not runs:
+        return  # killed before the run was even created: nothing to recover
+    [summary] = runs
+    assert summary["status"] in ("succeeded", "dead_lettered")
+    shown = json.loads(adw(repo, "show", summary["adw_id"], "--json").stdout)
+    succeeded = [a["step"] for a in shown["attempts"] if a["status"] == "succeeded"]
+    assert len(succeeded) == len(set(succeeded))  # no completed step ran again
+    history = json.loads(adw(repo, "history", summary["adw_id"], "--json").stdout)
+    versions = [v["version"] for v in history]
+    assert versions == list(range(len(versions), 0, -1))  # no state version lost
