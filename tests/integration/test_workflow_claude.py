@@ -24,6 +24,7 @@ from tests.fake_anthropic import (
     Answer,
     FakeAnthropic,
     HttpError,
+    NeverAnswer,
     Text,
     ToolUse,
     last_user_text,
@@ -311,3 +312,40 @@ async def test_http_400_dead_letters_the_run(
     history = await store.history(adw_id)
     assert history[0].actor == "greet/greeter"
     assert history[0].reason == "greet: failed"
+
+
+@pytest.mark.slow
+async def test_a_silent_model_is_cut_off_and_the_step_retried(
+    repo: Path, store: Store, api: FakeAnthropic, claude_bin: Path, tmp_path: Path
+) -> None:
+    """A transient failure of the real CLI (the model API never answers, so adw's
+    no-output timeout fires) is retried by the runtime, and the retry succeeds."""
+    silences = [NeverAnswer()]
+
+    def greet_after_a_silence(body: dict[str, Any]) -> Answer:
+        if silences and not is_tool_result(body):
+            return silences.pop()
+        return greet(body)
+
+    api.respond = responder(greet_after_a_silence)
+    issue = await store.issues.create(ISSUE_TITLE, "Greet whoever reads the repository.")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = offline_env(api.base_url, home, CLAUDE_CODE_PATH=str(claude_bin))
+    settings = settings_for(repo).model_copy(update={"agent_idle_timeout": 3.0})
+    orchestrator = Orchestrator(store, repo, settings)
+    try:
+        adw_id = await orchestrator.launch(
+            issue.number, workflow="greet", engine="claude", engine_env=env
+        )
+        run = await orchestrator.wait(adw_id)
+    finally:
+        await orchestrator.close()
+
+    assert run.status is RunStatus.SUCCEEDED
+    attempts = [a for a in await store.steps.for_run(adw_id) if a.step == "greet"]
+    assert [(a.attempt, a.status, a.error_class) for a in attempts] == [
+        (1, StepStatus.FAILED, "idle_timeout"),
+        (2, StepStatus.SUCCEEDED, None),
+    ]
+    assert (repo / "trees" / adw_id / GREETING).read_text() == GREETING_TEXT
