@@ -14,6 +14,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from adw_tui.domain.breakers import BreakerOpenAction, BreakerPolicy
 from adw_tui.domain.workflow import DEFAULT_NON_RETRYABLE, ErrorClassName, RetryPolicy
 
 CONFIG_FILE = Path(".adw") / "config.toml"
@@ -94,6 +95,19 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="seconds running steps get to finish on SIGINT/SIGTERM"
     )
     engine: Literal["claude", "sim"] = Field(default="claude", description="default agent engine")
+    breaker_failure_threshold: int = Field(
+        default=5, ge=1, description="consecutive transient failures that open a breaker"
+    )
+    breaker_cooldown: float = Field(
+        default=60.0, gt=0, description="seconds an open breaker refuses calls before a probe"
+    )
+    breaker_success_threshold: int = Field(
+        default=1, ge=1, description="consecutive successful probes that close a breaker"
+    )
+    breaker_open_action: BreakerOpenAction = Field(
+        default="wait",
+        description="a step refused by an open breaker waits for it, or dead-letters at once",
+    )
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy of every step that does not override it."""
@@ -104,6 +118,16 @@ class Settings(BaseSettings):
             max_interval=self.retry_max,
             jitter=self.retry_jitter,
             non_retryable=list(self.retry_non_retryable),
+        )
+
+    def breaker_policy(self) -> BreakerPolicy:
+        """The circuit breakers' thresholds; a half-open probe that has not reported
+        within the agent timeout is presumed lost with its process."""
+        return BreakerPolicy(
+            failure_threshold=self.breaker_failure_threshold,
+            success_threshold=self.breaker_success_threshold,
+            cooldown_s=self.breaker_cooldown,
+            probe_timeout_s=self.agent_timeout,
         )
 
 

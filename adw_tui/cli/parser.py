@@ -38,6 +38,7 @@ def build_parser() -> ArgumentParser:
         _add_runs,
         _add_recover,
         _add_dlq,
+        _add_breakers,
         _add_issue,
         _add_prompt,
         _add_migrate,
@@ -112,6 +113,19 @@ def _add_dlq(add_parser: AddParser) -> None:
         "--engine", choices=ENGINE_NAMES, help="agent engine (default: the one that failed)"
     )
     replay.set_defaults(handler="dlq:replay_letters")
+
+
+def _add_breakers(add_parser: AddParser) -> None:
+    breakers = add_parser(
+        "breakers", help="circuit breakers of the engines and trackers, and their state"
+    )
+    breakers.add_argument("--json", action="store_true", help="print a JSON list")
+    breakers.set_defaults(handler="breakers:list_breakers")
+    commands = breakers.add_subparsers(dest="breakers_command", metavar="COMMAND")
+
+    reset = commands.add_parser("reset", help="close a breaker now and clear its counts")
+    reset.add_argument("name", metavar="NAME", help="an engine or tracker: claude, sim, local...")
+    reset.set_defaults(handler="breakers:reset_breaker")
 
 
 def _add_issue(add_parser: AddParser) -> None:

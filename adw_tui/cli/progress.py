@@ -20,6 +20,7 @@ from adw_tui.runtime.events import (
     QueueChanged,
     RunChanged,
     RuntimeEvent,
+    RunWaiting,
     StepFinished,
     StepStarted,
 )
@@ -64,6 +65,11 @@ class ProgressPrinter:
             self._print(
                 f"{prefix} [{style}]■ {escape(event.step)} {event.status}[/]"
                 f" [dim]${line.cost_usd:.4f}[/]{detail}"
+            )
+        elif isinstance(event, RunWaiting):
+            self._print(
+                f"{prefix} [yellow]⏸ {escape(event.step)} waits {event.wait_s:.0f}s:[/]"
+                f" [dim]{escape(event.reason)}[/]"
             )
         elif isinstance(event, AgentActivity) and event.event.kind is AgentEventKind.TOOL_USE:
             line.last_tool = f"{event.event.tool_name} {event.event.text}"

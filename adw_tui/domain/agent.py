@@ -27,6 +27,10 @@ class ErrorClass(StrEnum):
     CRASHED = "crashed"
     NOT_INSTALLED = "not_installed"
     MEMORY_LIMIT = "memory_limit"
+    # Not made: the engine's circuit breaker refused the call (breaker_open_action =
+    # "dead_letter"). Permanent for the retry policy: retrying at once is what a breaker
+    # exists to prevent.
+    BREAKER_OPEN = "breaker_open"
 
     @property
     def transient(self) -> bool:

@@ -84,6 +84,7 @@ DEFAULT_NON_RETRYABLE = (
     "bad_template",
     "max_turns",
     "memory_limit",
+    "breaker_open",
 )
 
 

@@ -6,10 +6,12 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
+from adw_tui.agents.engine import Engine
 from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult, ErrorClass
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import StepDef, substitute
+from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import AgentActivity, StepFinished, StepStarted
 from adw_tui.runtime.memory import AgentMemoryGuard
 from adw_tui.runtime.models import model_for
@@ -120,18 +122,28 @@ class AgentStep:
         )
 
     async def _call(self, request: AgentRequest, attempt: int) -> AgentResult:
+        """One attempt behind the engine's circuit breaker: wait for it (or be refused,
+        which is recorded as a failed attempt), call the agent, and tell the breaker how
+        the call went."""
+        engine = self._services.engines(self._engine_name, self._engine_env)
+        gate = self._services.breakers
+        try:
+            await gate.wait_until_allowed(engine.name, adw_id=self._adw_id, step=self._name)
+        except BreakerOpenError as refused:
+            refusal = refused.result()
+            attempt_id = await self._start_attempt(request, attempt, engine.name)
+            await self._finish_attempt(attempt_id, refusal)
+            return refusal
+        result: AgentResult | None = None
+        try:
+            result = await self._run_engine(engine, request, attempt)
+        finally:
+            await gate.record_result(engine.name, result, adw_id=self._adw_id)
+        return result
+
+    async def _run_engine(self, engine: Engine, request: AgentRequest, attempt: int) -> AgentResult:
         services = self._services
-        engine = services.engines(self._engine_name, self._engine_env)
-        attempt_id = await services.store.steps.start(
-            self._adw_id,
-            self._name,
-            visit=self._visit,
-            attempt=attempt,
-            agent=request.agent_name,
-            engine=engine.name,
-            model=request.model,
-        )
-        services.bus.publish(StepStarted(self._adw_id, self._name, request.agent_name, attempt))
+        attempt_id = await self._start_attempt(request, attempt, engine.name)
         result = AgentResult(
             success=False, error_class=ErrorClass.NO_RESULT, error_message="no result"
         )
@@ -161,13 +173,32 @@ class AgentStep:
             guard.stop()
             if pgid_saved is not None:
                 await pgid_saved
-            status = StepStatus.SUCCEEDED if result.success else StepStatus.FAILED
-            error = None if result.success else f"{result.error_class}: {result.error_message}"
-            await services.store.steps.finish(attempt_id, status, result=result, error=error)
-            services.bus.publish(
-                StepFinished(self._adw_id, self._name, status, result.cost_usd, error or "")
-            )
+            await self._finish_attempt(attempt_id, result)
         return result
+
+    async def _start_attempt(self, request: AgentRequest, attempt: int, engine: str) -> int:
+        """Open the attempt's timeline entry; returns its id."""
+        attempt_id = await self._services.store.steps.start(
+            self._adw_id,
+            self._name,
+            visit=self._visit,
+            attempt=attempt,
+            agent=request.agent_name,
+            engine=engine,
+            model=request.model,
+        )
+        self._services.bus.publish(
+            StepStarted(self._adw_id, self._name, request.agent_name, attempt)
+        )
+        return attempt_id
+
+    async def _finish_attempt(self, attempt_id: int, result: AgentResult) -> None:
+        status = StepStatus.SUCCEEDED if result.success else StepStatus.FAILED
+        error = None if result.success else f"{result.error_class}: {result.error_message}"
+        await self._services.store.steps.finish(attempt_id, status, result=result, error=error)
+        self._services.bus.publish(
+            StepFinished(self._adw_id, self._name, status, result.cost_usd, error or "")
+        )
 
 
 def _variables(state: dict[str, Any]) -> dict[str, str]:

@@ -40,6 +40,16 @@ class StepFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class RunWaiting:
+    """A run's step is held back (by an open circuit breaker) for `wait_s` seconds."""
+
+    adw_id: str
+    step: str
+    reason: str
+    wait_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class AgentActivity:
     adw_id: str
     step: str
@@ -53,7 +63,7 @@ class QueueChanged:
     slots_total: int
 
 
-RuntimeEvent = RunChanged | StepStarted | StepFinished | AgentActivity | QueueChanged
+RuntimeEvent = RunChanged | StepStarted | StepFinished | RunWaiting | AgentActivity | QueueChanged
 
 
 @dataclass

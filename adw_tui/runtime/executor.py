@@ -5,6 +5,7 @@ versioned state, so a run continues from its last completed step, and rolling th
 back to an older version also rewinds where the run goes next.
 """
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from adw_tui.domain.workflow import Action, StepDef, WorkflowDef
 from adw_tui.runtime import git
 from adw_tui.runtime.actions import condition_holds, run_action
 from adw_tui.runtime.agent_step import AgentStep
+from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RunChanged, StepFinished
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.services import RunServices
@@ -155,11 +157,20 @@ class RunExecutor:
         return status
 
     async def _comment(self, state: dict[str, Any], agent: str, message: str) -> None:
+        """Post a status comment on the issue, behind the tracker's rate limit and circuit
+        breaker. Comments are best effort: an open breaker skips them."""
         number = state.get("issue_number")
-        if number and str(number).isdigit():
-            tracker = self._services.tracker
+        if not (number and str(number).isdigit()):
+            return
+        tracker = self._services.tracker
+        with contextlib.suppress(BreakerOpenError):
             async with self._services.resources.rate_limit(tracker.name):
-                await post_status(tracker, int(number), self._adw_id, agent, message)
+                await self._services.breakers.call(
+                    tracker.name,
+                    lambda: post_status(tracker, int(number), self._adw_id, agent, message),
+                    adw_id=self._adw_id,
+                    step="comment",
+                )
 
 
 async def _head(state: dict[str, Any]) -> str | None:

@@ -165,6 +165,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE step_attempts ADD COLUMN pgid INTEGER;
         """,
     ),
+    Migration(
+        5,
+        "circuit breakers of engines and trackers",
+        """
+        CREATE TABLE breakers (
+            name                  TEXT PRIMARY KEY,
+            state                 TEXT NOT NULL,
+            consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+            consecutive_successes INTEGER NOT NULL DEFAULT 0,
+            opened_at             TEXT,
+            probe_started_at      TEXT,
+            updated_at            TEXT NOT NULL,
+            last_error            TEXT
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -32,6 +32,7 @@ from adw_tui.domain.models import (
     VersionInfo,
 )
 from adw_tui.store.audit import AuditLog, record_audit
+from adw_tui.store.breakers import Breakers
 from adw_tui.store.claims import Claims
 from adw_tui.store.database import Database, Synchronous, now_iso
 from adw_tui.store.dead_letters import DeadLetters
@@ -44,7 +45,8 @@ StateChangeFn = Callable[[dict[str, Any]], StateData]
 
 
 class Store:
-    """Runs, state versions, dead letters and audit entries in one SQLite file."""
+    """Runs, state versions, dead letters, circuit breakers and audit entries in one SQLite
+    file."""
 
     def __init__(self, database: Database, schema_version: int) -> None:
         self._db = database
@@ -54,6 +56,7 @@ class Store:
         self.issues = Issues(database)
         self.steps = StepAttempts(database)
         self.claims = Claims(database)
+        self.breakers = Breakers(database)
 
     @classmethod
     async def open(
