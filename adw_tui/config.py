@@ -91,6 +91,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='calls per period for an engine or tracker, e.g. {"claude": [50, 60]}',
     )
+    recover_action: Literal["resume", "dead_letter"] = Field(
+        default="resume",
+        description="what `adw recover` and `adw run` do with runs a dead process left behind",
+    )
     shutdown_grace: float = Field(
         default=30.0, ge=0, description="seconds running steps get to finish on SIGINT/SIGTERM"
     )

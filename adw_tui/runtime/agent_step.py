@@ -21,6 +21,9 @@ from adw_tui.runtime.services import RunServices
 from adw_tui.workflows.outputs import check_output
 from adw_tui.workflows.templates import render_command
 
+# The end of an agent's stderr a dead letter keeps.
+STDERR_KEPT = 4000
+
 
 class AgentStep:
     """Runs one visit of a command step for one run."""
@@ -74,11 +77,15 @@ class AgentStep:
             idle_timeout_s=settings.agent_idle_timeout,
         )
         result, attempts = await self._call_with_retries(request)
+        # What a dead letter keeps to replay the call, and to say how it ended.
         replay = {
             "prompt": prompt,
             "engine": self._engine_name,
             "model": request.model,
             "cwd": str(cwd),
+            "session_id": result.session_id,
+            "exit_code": result.exit_code,
+            "stderr_tail": result.stderr_tail[-STDERR_KEPT:],
         }
         if not result.success:
             return StepOutcome.failed(

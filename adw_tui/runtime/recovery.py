@@ -18,8 +18,9 @@ from pathlib import Path
 import psutil
 from pydantic import BaseModel
 
-from adw_tui.domain.models import RunRecord, RunStatus
+from adw_tui.domain.models import NewDeadLetter, RunRecord, RunStatus
 from adw_tui.domain.steps import StepStatus
+from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 
@@ -141,3 +142,35 @@ async def last_engine(store: Store, adw_id: str) -> str | None:
     """The engine the run's last agent call used."""
     engines = [a.engine for a in await store.steps.for_run(adw_id) if a.engine]
     return engines[-1] if engines else None
+
+
+async def settle_interrupted(
+    orchestrator: Orchestrator, runs: list[RunRecord], action: str
+) -> list[str]:
+    """Resume each interrupted run from its last completed step (returns the adw_ids now
+    queued), or dead-letter it when `action` is "dead_letter"."""
+    store = orchestrator.store
+    if action == "dead_letter":
+        for run in runs:
+            await store.dead_letters.add(
+                NewDeadLetter(
+                    adw_id=run.adw_id,
+                    workflow=run.workflow,
+                    step=run.current_step,
+                    state_version=run.version,
+                    error_class="interrupted",
+                    error_message="interrupted, then dead-lettered by recovery",
+                    attempts=0,
+                ),
+                actor=RECOVERY_ACTOR,
+            )
+        return []
+    return [
+        await orchestrator.launch(
+            int(run.issue or 0),
+            workflow=run.workflow,
+            adw_id=run.adw_id,
+            engine=await last_engine(store, run.adw_id),
+        )
+        for run in runs
+    ]

@@ -177,3 +177,37 @@ def test_sdlc_killed_at_a_random_moment_is_recovered(repo: Path, moment: float):
     history = json.loads(adw(repo, "history", summary["adw_id"], "--json").stdout)
     versions = [v["version"] for v in history]
     assert versions == list(range(len(versions), 0, -1))  # no state version lost
+
+
+@pytest.mark.slow
+def test_the_next_adw_run_resumes_an_orphan(repo: Path):
+    run = start_run(repo)
+    orphan, _ = running_attempt(repo, 3)
+    run.kill()
+    run.wait(timeout=10)
+    assert adw(repo, "issue", "new", "--title", "Add a reverse helper").returncode == 0
+    second = adw(repo, "run", "2", "--workflow", "plan", "--engine", "sim")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"run {orphan} was left running" in second.stderr
+    shown = json.loads(adw(repo, "show", orphan, "--json").stdout)
+    assert shown["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_recover_can_dead_letter_instead(repo: Path):
+    run = start_run(repo)
+    orphan, _ = running_attempt(repo, 3)
+    run.kill()
+    run.wait(timeout=10)
+    settled = subprocess.run(
+        [str(ADW), "recover"],
+        cwd=repo,
+        env=environ(ADW_RECOVER_ACTION="dead_letter"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert settled.returncode == 0, settled.stderr
+    [letter] = json.loads(adw(repo, "dlq", "ls", "--json").stdout)
+    assert (letter["adw_id"], letter["error_class"]) == (orphan, "interrupted")
+    assert json.loads(adw(repo, "show", orphan, "--json").stdout)["status"] == "dead_lettered"

@@ -9,13 +9,8 @@ from adw_tui.cli.commands.runs import STATUS_STYLES
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.cli.progress import live_orchestrator
-from adw_tui.domain.models import NewDeadLetter, RunStatus
-from adw_tui.runtime.recovery import (
-    RECOVERY_ACTOR,
-    last_engine,
-    recover_orphans,
-    resumable_runs,
-)
+from adw_tui.domain.models import RunStatus
+from adw_tui.runtime.recovery import recover_orphans, resumable_runs, settle_interrupted
 
 
 async def recover_runs(args: argparse.Namespace, context: CliContext) -> int:
@@ -39,31 +34,13 @@ async def recover_runs(args: argparse.Namespace, context: CliContext) -> int:
         if not runs:
             console.print("No interrupted runs to resume.")
             return 0
-        if args.dead_letter:
-            for run in runs:
-                await store.dead_letters.add(
-                    NewDeadLetter(
-                        adw_id=run.adw_id,
-                        workflow=run.workflow,
-                        step=run.current_step,
-                        state_version=run.version,
-                        error_class="interrupted",
-                        error_message="interrupted; dead-lettered by `adw recover --dead-letter`",
-                        attempts=0,
-                    ),
-                    actor=RECOVERY_ACTOR,
-                )
+        action = "dead_letter" if args.dead_letter else context.settings.recover_action
+        async with live_orchestrator(store, context.repo, context.settings) as orchestrator:
+            launched = await settle_interrupted(orchestrator, runs, action)
+            finished = [await orchestrator.wait(adw_id) for adw_id in launched]
+        if action == "dead_letter":
             console.print(f"{len(runs)} interrupted runs dead-lettered: `adw dlq ls`")
             return 0
-        async with live_orchestrator(store, context.repo, context.settings) as orchestrator:
-            for run in runs:
-                await orchestrator.launch(
-                    int(run.issue or 0),
-                    workflow=run.workflow,
-                    adw_id=run.adw_id,
-                    engine=await last_engine(store, run.adw_id),
-                )
-            finished = [await orchestrator.wait(run.adw_id) for run in runs]
     table = Table("adw_id", "workflow", "resumed from", "status now")
     for run, done in zip(runs, finished, strict=True):
         table.add_row(

@@ -9,20 +9,24 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, error_console, print_json
 from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.models import RunStatus
-from adw_tui.runtime.recovery import recover_orphans
+from adw_tui.runtime.recovery import recover_orphans, settle_interrupted
 
 
 async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
-    async with await context.open_store() as store:
-        for orphan in await recover_orphans(store, context.repo):
-            error_console.print(
-                f"[yellow]run {orphan.adw_id} was left running ({escape(orphan.reason)}); "
-                "it is now interrupted: `adw recover` resumes it[/]"
-            )
     async with (
         await context.open_store() as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,
     ):
+        orphans = await recover_orphans(store, context.repo)
+        for orphan in orphans:
+            error_console.print(
+                f"[yellow]run {orphan.adw_id} was left running ({escape(orphan.reason)}): "
+                f"{context.settings.recover_action.replace('_', '-')}[/]"
+            )
+        orphan_runs = [await store.get_run(orphan.adw_id) for orphan in orphans]
+        resumed = await settle_interrupted(
+            orchestrator, orphan_runs, context.settings.recover_action
+        )
         adw_id = await orchestrator.launch(
             args.issue,
             workflow=args.workflow,
@@ -32,6 +36,8 @@ async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
             force=args.force,
         )
         run = await orchestrator.wait(adw_id)
+        for other in resumed:
+            await orchestrator.wait(other)
     async with await context.open_store() as store:
         if args.json:
             print_json(await run_json(store, adw_id))
