@@ -29,21 +29,9 @@ def adw(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "textkit"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import asyncio, sys; from pathlib import Path; "
-            "from adw_tui.runtime.sample_repo import create_sample_repo; "
-            "asyncio.run(create_sample_repo(Path(sys.argv[1])))",
-            str(path),
-        ],
-        check=True,
-    )
-    assert adw(path, "issue", "new", "--title", "Add a slugify helper").returncode == 0
-    return path
+def repo(sample_repo: Path) -> Path:
+    assert adw(sample_repo, "issue", "new", "--title", "Add a slugify helper").returncode == 0
+    return sample_repo
 
 
 def start_run(repo: Path) -> subprocess.Popen[str]:

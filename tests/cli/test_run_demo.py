@@ -48,20 +48,8 @@ def test_demo_runs_five_issues_and_dead_letters_one(tmp_path: Path):
     assert adw(demo, "dlq", "replay").returncode == 2
 
 
-def test_run_shows_progress_and_prints_the_run_as_json(tmp_path: Path):
-    demo = tmp_path / "demo"
-    # A sample repository without running the demo's issues: reuse its builder.
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import asyncio, sys; from pathlib import Path; "
-            "from adw_tui.runtime.sample_repo import create_sample_repo; "
-            "asyncio.run(create_sample_repo(Path(sys.argv[1])))",
-            str(demo),
-        ],
-        check=True,
-    )
+def test_run_shows_progress_and_prints_the_run_as_json(sample_repo: Path):
+    demo = sample_repo
     created = adw(demo, "issue", "new", "--title", "Add a slugify helper", "--body", "Slugs.")
     assert created.returncode == 0, created.stderr
     done = adw(demo, "run", "1", "--workflow", "plan_build", "--engine", "sim", "--json")
@@ -84,19 +72,8 @@ def test_run_outside_a_repository(tmp_path: Path):
     assert "not inside a git repository" in done.stderr
 
 
-def test_two_processes_racing_for_one_queued_run(tmp_path: Path):
-    demo = tmp_path / "demo"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import asyncio, sys; from pathlib import Path; "
-            "from adw_tui.runtime.sample_repo import create_sample_repo; "
-            "asyncio.run(create_sample_repo(Path(sys.argv[1])))",
-            str(demo),
-        ],
-        check=True,
-    )
+def test_two_processes_racing_for_one_queued_run(sample_repo: Path):
+    demo = sample_repo
     assert adw(demo, "issue", "new", "--title", "Add a slugify helper").returncode == 0
     # A queued run, as a launch leaves it before any process claims it.
     first = adw(demo, "run", "1", "--workflow", "plan", "--engine", "sim", "--json")

@@ -22,7 +22,6 @@ from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.breakers import BreakerGate, BreakerOpenError
 from adw_tui.runtime.events import EventBus, RuntimeEvent, RunWaiting
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from tests.runtime.test_orchestrator import fast_settings
 
@@ -329,11 +328,6 @@ async def test_a_tracker_call_behind_its_breaker(store: Store) -> None:
 
 
 # End to end
-
-
-@pytest.fixture
-async def repo(tmp_path: Path) -> Path:
-    return await create_sample_repo(tmp_path / "textkit")
 
 
 async def test_an_open_breaker_dead_letters_the_step_with_breaker_open(

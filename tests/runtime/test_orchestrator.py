@@ -3,7 +3,6 @@ worktrees, real agent subprocesses, a real SQLite store."""
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psutil
@@ -15,20 +14,8 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.git import NotAGitRepositoryError
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.workflows.loader import WorkflowError
-
-
-@pytest.fixture
-async def repo(tmp_path: Path) -> Path:
-    return await create_sample_repo(tmp_path / "textkit")
-
-
-@pytest.fixture
-async def store(repo: Path) -> AsyncIterator[Store]:
-    async with await Store.open(repo / "agents" / "adw_state.db") as opened:
-        yield opened
 
 
 def fast_settings(repo: Path, **overrides: object) -> Settings:

@@ -3,7 +3,6 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.domain.workflow import DEFAULT_NON_RETRYABLE, RetryPolicy
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.retry import call_with_retry, should_retry
-from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.workflows.loader import WorkflowError, parse_workflow
 
@@ -236,17 +234,6 @@ def test_retry_belongs_on_command_states() -> None:
     )
     with pytest.raises(WorkflowError, match="only a command state"):
         parse_workflow("retrying.yaml", text)
-
-
-@pytest.fixture
-async def repo(tmp_path: Path) -> Path:
-    return await create_sample_repo(tmp_path / "textkit")
-
-
-@pytest.fixture
-async def store(repo: Path) -> AsyncIterator[Store]:
-    async with await Store.open(repo / "agents" / "adw_state.db") as opened:
-        yield opened
 
 
 async def test_a_retried_step_waits_on_the_injected_clock_and_shows_its_attempts(
