@@ -3,6 +3,7 @@
 import asyncio
 import json
 from contextlib import aclosing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from adw_tui.runtime.models import model_for
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices
+from adw_tui.store.steps import AttemptEnd
 from adw_tui.workflows.outputs import check_output
 from adw_tui.workflows.templates import render_command
 
@@ -46,8 +48,16 @@ class AgentStep:
         self._visit = visit
         self._engine_name = step.engine or engine
         self._engine_env = engine_env
+        self._open_attempt: AttemptEnd | None = None
 
     async def run(self, state: dict[str, Any]) -> StepOutcome:
+        """The visit's outcome; its last attempt stays open (`pending`) for the executor
+        to close together with the state version the visit produces."""
+        outcome = await self._outcome(state)
+        pending = (self._open_attempt,) if self._open_attempt else ()
+        return replace(outcome, pending=pending)
+
+    async def _outcome(self, state: dict[str, Any]) -> StepOutcome:
         step = self._step
         assert step.command is not None
         assert step.agent is not None
@@ -185,6 +195,7 @@ class AgentStep:
 
     async def _start_attempt(self, request: AgentRequest, attempt: int, engine: str) -> int:
         """Open the attempt's timeline entry; returns its id."""
+        await self._close_retried_attempt()
         attempt_id = await self._services.store.steps.start(
             self._adw_id,
             self._name,
@@ -200,12 +211,22 @@ class AgentStep:
         return attempt_id
 
     async def _finish_attempt(self, attempt_id: int, result: AgentResult) -> None:
+        """Keep the attempt open until we know whether it is the visit's last: a retried
+        attempt is closed on its own when the next one starts, the last one with the
+        state version (see `run`)."""
         status = StepStatus.SUCCEEDED if result.success else StepStatus.FAILED
         error = None if result.success else f"{result.error_class}: {result.error_message}"
-        await self._services.store.steps.finish(attempt_id, status, result=result, error=error)
+        self._open_attempt = AttemptEnd(attempt_id, status, result, error)
         self._services.bus.publish(
             StepFinished(self._adw_id, self._name, status, result.cost_usd, error or "")
         )
+
+    async def _close_retried_attempt(self) -> None:
+        if self._open_attempt is not None:
+            end, self._open_attempt = self._open_attempt, None
+            await self._services.store.steps.finish(
+                end.attempt_id, end.status, result=end.result, error=end.error
+            )
 
 
 def _variables(state: dict[str, Any]) -> dict[str, str]:

@@ -7,6 +7,7 @@ back to an older version also rewinds where the run goes next.
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RunChanged, StepFinished
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.services import RunServices
+from adw_tui.store.steps import AttemptEnd
 from adw_tui.trackers.local import post_status
 
 RUNTIME_ACTOR = "runtime"
@@ -82,6 +84,7 @@ class RunExecutor:
                 reason=f"{current}: {outcome.status}",
                 actor=f"{current}/{step.agent or step.action}",
                 git_head=await _head(state),
+                ends=outcome.pending,
             )
             await self._comment(state, step.agent or "ops", f"{current}: {outcome.status}")
             current = next_state
@@ -90,20 +93,23 @@ class RunExecutor:
         visits: dict[str, int] = state.setdefault("visits", {})
         visit = visits.get(name, 0) + 1
         if step.max_visits is not None and visit > step.max_visits:
-            target = step.on_exhausted or step.on_failure
             error = f"{name} ran {step.max_visits} times without converging"
-            await self._record(name, visit, StepStatus.FAILED, error)
-            return StepOutcome(StepStatus.FAILED, target, error=error, error_class="exhausted")
+            outcome = StepOutcome(
+                StepStatus.FAILED,
+                step.on_exhausted or step.on_failure,
+                error=error,
+                error_class="exhausted",
+            )
+            return await self._recorded(name, visit, outcome)
         visits[name] = visit
         if step.when is not None and not await condition_holds(
             step.when, state, self._services.repo
         ):
-            await self._record(name, visit, StepStatus.SKIPPED, f"skipped: {step.when} is false")
-            return StepOutcome.skipped(step)
+            skipped = replace(StepOutcome.skipped(step), error=f"skipped: {step.when} is false")
+            return await self._recorded(name, visit, skipped)
         if step.action is not None:
             outcome = await run_action(self._services, self._adw_id, step, state)
-            await self._record(name, visit, outcome.status, outcome.error)
-            return outcome
+            return await self._recorded(name, visit, outcome)
         agent_step = AgentStep(
             self._services,
             self._adw_id,
@@ -115,12 +121,17 @@ class RunExecutor:
         )
         return await agent_step.run(state)
 
-    async def _record(self, name: str, visit: int, status: StepStatus, error: str | None) -> None:
-        """A timeline entry for a step that called no agent (action, skip, exhausted)."""
-        steps = self._services.store.steps
-        attempt_id = await steps.start(self._adw_id, name, visit=visit, attempt=1)
-        await steps.finish(attempt_id, status, error=error)
-        self._services.bus.publish(StepFinished(self._adw_id, name, status, detail=error or ""))
+    async def _recorded(self, name: str, visit: int, outcome: StepOutcome) -> StepOutcome:
+        """A timeline entry for a step that called no agent (action, skip, exhausted),
+        closed with the state version like an agent's last attempt."""
+        attempt_id = await self._services.store.steps.start(
+            self._adw_id, name, visit=visit, attempt=1
+        )
+        self._services.bus.publish(
+            StepFinished(self._adw_id, name, outcome.status, detail=outcome.error or "")
+        )
+        end = AttemptEnd(attempt_id, outcome.status, error=outcome.error)
+        return replace(outcome, pending=(end,))
 
     def _failure_state(self) -> str:
         """Where a failure with no declared target goes: the workflow's dead letter."""

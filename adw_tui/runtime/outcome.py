@@ -5,6 +5,7 @@ from typing import Any
 
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import StepDef
+from adw_tui.store.steps import AttemptEnd
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,8 @@ class StepOutcome:
     error_class: str | None = None
     attempts: int = 1
     request: dict[str, Any] = field(default_factory=dict)
+    # Attempts still open: closed in the same transaction as the step's state version.
+    pending: tuple[AttemptEnd, ...] = ()
 
     @classmethod
     def succeeded(cls, step: StepDef, saves: dict[str, Any] | None = None) -> "StepOutcome":

@@ -1,10 +1,53 @@
 """Step attempts: every try of every step, with what its agent call cost."""
 
+from dataclasses import dataclass
 from itertools import groupby
+
+import aiosqlite
 
 from adw_tui.domain.agent import AgentResult
 from adw_tui.domain.steps import StepAttempt, StepStatus, StepSummary
 from adw_tui.store.database import Database, now_iso
+
+
+@dataclass(frozen=True)
+class AttemptEnd:
+    """How an attempt ended, to be written with the state version it produced."""
+
+    attempt_id: int
+    status: StepStatus
+    result: AgentResult | None = None
+    error: str | None = None
+
+
+async def write_attempt_end(connection: aiosqlite.Connection, end: AttemptEnd) -> None:
+    """Close an attempt inside the caller's transaction. Its agent call's cost is added to
+    the run's in the same transaction, so `runs.cost_usd` always equals the sum of its
+    attempts."""
+    result = end.result
+    cost = result.cost_usd if result else 0.0
+    await connection.execute(
+        "UPDATE step_attempts SET status = ?, finished_at = ?, session_id = ?, "
+        "cost_usd = ?, input_tokens = ?, output_tokens = ?, duration_ms = ?, "
+        "error_class = ?, error_message = ? WHERE id = ?",
+        (
+            end.status,
+            now_iso(),
+            result.session_id if result else None,
+            cost,
+            result.input_tokens if result else 0,
+            result.output_tokens if result else 0,
+            result.duration_ms if result else None,
+            str(result.error_class) if result and not result.success else None,
+            end.error,
+            end.attempt_id,
+        ),
+    )
+    await connection.execute(
+        "UPDATE runs SET cost_usd = cost_usd + ?, updated_at = ? WHERE adw_id = "
+        "(SELECT adw_id FROM step_attempts WHERE id = ?)",
+        (cost, now_iso(), end.attempt_id),
+    )
 
 
 class StepAttempts:
@@ -51,33 +94,9 @@ class StepAttempts:
         result: AgentResult | None = None,
         error: str | None = None,
     ) -> None:
-        """Close an attempt; its agent call's cost is added to the run's in the same
-        transaction, so `runs.cost_usd` always equals the sum of its attempts."""
-        cost = result.cost_usd if result else 0.0
-        error_class = str(result.error_class) if result and not result.success else None
+        """Close an attempt on its own (a retried attempt, or one recovery settles)."""
         async with self._db.transaction() as connection:
-            await connection.execute(
-                "UPDATE step_attempts SET status = ?, finished_at = ?, session_id = ?, "
-                "cost_usd = ?, input_tokens = ?, output_tokens = ?, duration_ms = ?, "
-                "error_class = ?, error_message = ? WHERE id = ?",
-                (
-                    status,
-                    now_iso(),
-                    result.session_id if result else None,
-                    cost,
-                    result.input_tokens if result else 0,
-                    result.output_tokens if result else 0,
-                    result.duration_ms if result else None,
-                    error_class,
-                    error,
-                    attempt_id,
-                ),
-            )
-            await connection.execute(
-                "UPDATE runs SET cost_usd = cost_usd + ?, updated_at = ? WHERE adw_id = "
-                "(SELECT adw_id FROM step_attempts WHERE id = ?)",
-                (cost, now_iso(), attempt_id),
-            )
+            await write_attempt_end(connection, AttemptEnd(attempt_id, status, result, error))
 
     async def for_run(self, adw_id: str) -> list[StepAttempt]:
         rows = await self._db.fetch_all(

@@ -7,7 +7,7 @@ is a fork: a new version whose data equals an old one and whose parent is that o
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -38,7 +38,7 @@ from adw_tui.store.database import Database, Synchronous, now_iso
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.issues import Issues
 from adw_tui.store.schema import apply_migrations
-from adw_tui.store.steps import StepAttempts
+from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 
 StateData = RunState | Mapping[str, Any]
 StateChangeFn = Callable[[dict[str, Any]], StateData]
@@ -198,8 +198,14 @@ class Store:
         reason: str,
         actor: str,
         git_head: str | None = None,
+        *,
+        ends: Sequence[AttemptEnd] = (),
     ) -> int:
-        """Write version `expected_version + 1`; raise StaleVersionError if the run moved on."""
+        """Write version `expected_version + 1`; raise StaleVersionError if the run moved on.
+
+        `ends` close the step attempts that produced this version in the same
+        transaction: an attempt is never recorded as finished without the state it led
+        to, so a crash between the two cannot make a completed step run again."""
         state = _as_state(data, adw_id)
         new_version = expected_version + 1
         async with self._db.transaction() as connection:
@@ -212,6 +218,8 @@ class Store:
                 actor=actor,
                 git_head=git_head,
             )
+            for end in ends:
+                await write_attempt_end(connection, end)
         return new_version
 
     async def update(
