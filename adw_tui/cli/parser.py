@@ -31,8 +31,11 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--db", type=Path, help="state database (default: $ADW_DB or <repo>/agents/adw_state.db)"
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # No command opens the dashboard, as `adw tui` does.
+    parser.set_defaults(handler="tui:run_tui")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", help="(default: tui)")
     for add in (
+        _add_tui,
         _add_demo,
         _add_run,
         _add_runs,
@@ -212,9 +215,15 @@ def _add_run(add_parser: AddParser) -> None:
     run.set_defaults(handler="run:run_workflow")
 
 
+def _add_tui(add_parser: AddParser) -> None:
+    tui = add_parser("tui", help="the live dashboard on the repository (also: `adw` alone)")
+    tui.set_defaults(handler="tui:run_tui")
+
+
 def _add_demo(add_parser: AddParser) -> None:
     demo = add_parser(
-        "demo", help="run five issues at once on a sample repository with the simulated agent"
+        "demo",
+        help="the dashboard on a sample repository, five issues run by the simulated agent",
     )
     demo.add_argument(
         "--dir", type=Path, help="where to create the sample repository (default: a new temp dir)"

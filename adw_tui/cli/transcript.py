@@ -1,58 +1,14 @@
-"""A live, readable transcript of an agent call for the terminal."""
+"""A live, readable transcript of an agent call for the terminal.
+
+The rendering itself lives in `adw_tui.agents.transcript`, shared with the TUI.
+"""
 
 from rich.console import Console
-from rich.markup import escape
 
-from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentResult
+from adw_tui.agents.transcript import event_markup, result_markup
+from adw_tui.domain.agent import AgentEvent, AgentResult
 
-_STYLES = {
-    AgentEventKind.INIT: ("dim", "●"),
-    AgentEventKind.THINKING: ("dim italic", "…"),
-    AgentEventKind.TOOL_USE: ("cyan", "→"),
-    AgentEventKind.RETRY: ("yellow", "↻"),
-    AgentEventKind.RATE_LIMIT: ("yellow", "⏳"),
-    AgentEventKind.ERROR: ("bold red", "✖"),
-}
-
-
-def event_markup(event: AgentEvent) -> str | None:
-    """One event as rich markup, or None for events a person need not see."""
-    kind = event.kind
-    if kind is AgentEventKind.TEXT:
-        return escape(event.text)
-    if kind is AgentEventKind.TOOL_USE:
-        return f"[cyan]→ {escape(event.tool_name or '?')}[/] {escape(event.text)}"
-    if kind is AgentEventKind.TOOL_RESULT:
-        style, label = ("red", "error") if event.is_error else ("dim", "ok")
-        lines = event.text.splitlines() or [""]
-        indented = "\n    ".join(escape(line) for line in lines)
-        return f"[{style}]  ← {label}: {indented}[/]"
-    if kind is AgentEventKind.UNKNOWN:
-        return f"[yellow]? {escape(event.text)}[/]" if event.is_error else None
-    if kind is AgentEventKind.RESULT:
-        return None
-    style, mark = _STYLES[kind]
-    return f"[{style}]{mark} {escape(event.text)}[/]"
-
-
-def result_markup(result: AgentResult, run_dir: str) -> str:
-    """The closing line: what it cost and where its files are, or why it failed."""
-    if result.success:
-        turns = f"{result.num_turns} turn{'' if result.num_turns == 1 else 's'}"
-        return (
-            f"[bold green]✔ done[/] in {turns} · ${result.cost_usd:.4f} · "
-            f"{result.duration_ms / 1000:.1f}s · session {result.session_id or '-'} · "
-            f"{escape(run_dir)}"
-        )
-    kind = "transient" if result.transient else "permanent"
-    lines = [
-        f"[bold red]✖ failed[/]: {result.error_class} ({kind}): {escape(result.error_message)}",
-        f"[dim]output in {escape(run_dir)}[/]",
-    ]
-    if result.stderr_tail.strip():
-        tail = result.stderr_tail.strip().splitlines()[-5:]
-        lines.append("[dim]stderr:\n  " + "\n  ".join(escape(line) for line in tail) + "[/]")
-    return "\n".join(lines)
+__all__ = ["TranscriptPrinter", "event_markup", "result_markup"]
 
 
 class TranscriptPrinter:

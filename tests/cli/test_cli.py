@@ -242,7 +242,7 @@ def test_migrate_imports_and_reports(repo: Path, capsys: pytest.CaptureFixture[s
 
 def test_console_script_usage_errors_exit_2(repo: Path):
     adw = Path(sys.executable).parent / "adw"
-    for argv in (["bogus"], ["show", "NOTANID"], ["diff", RUN_ID, "one", "2"], []):
+    for argv in (["bogus"], ["show", "NOTANID"], ["diff", RUN_ID, "one", "2"]):
         completed = subprocess.run([adw, *argv], capture_output=True, text=True, check=False)
         assert completed.returncode == 2, argv
         assert completed.stderr.startswith("adw: error:"), completed.stderr

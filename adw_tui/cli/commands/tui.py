@@ -1,0 +1,35 @@
+"""`adw tui` (and `adw` alone): the live dashboard on the repository.
+
+textual is imported here only when the command runs, so the other commands never load it.
+"""
+
+import argparse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from adw_tui.cli.context import CliContext
+from adw_tui.config import Settings
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+
+Startup = Callable[[Orchestrator], Awaitable[None]]
+
+
+async def run_tui(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store() as store:
+        await open_dashboard(store, context.repo, context.settings)
+    return 0
+
+
+async def open_dashboard(
+    store: Store, repo: Path, settings: Settings, *, startup: Startup | None = None
+) -> None:
+    """Run the dashboard until the user quits; runs still going then end `interrupted`
+    (resumable with `adw recover`)."""
+    from adw_tui.tui.app import create_app
+
+    app = create_app(store, repo, settings, startup=startup)
+    try:
+        await app.run_async()
+    finally:
+        await app.close_runtime()

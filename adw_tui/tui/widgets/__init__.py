@@ -1,0 +1,5 @@
+"""Reusable widgets of the dashboard (each with its own DEFAULT_CSS)."""
+
+from adw_tui.tui.widgets.agent_pane import AgentPane, PerLineAgentPane
+
+__all__ = ["AgentPane", "PerLineAgentPane"]
