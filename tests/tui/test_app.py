@@ -1,75 +1,31 @@
 """The dashboard app: real sample repository, real store, real orchestrator with the
 simulated agent; snapshots with fixed data and a fixed clock."""
 
-import time
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Footer, Input
 
 from adw_tui.cli.commands.demo import launch_demo_issues
-from adw_tui.config import Settings, load_settings
+from adw_tui.config import Settings
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.sample_repo import DEMO_ISSUES, create_sample_repo
+from adw_tui.runtime.sample_repo import DEMO_ISSUES
 from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
 from adw_tui.tui.screens.dashboard import ResourceGauges
 from adw_tui.tui.screens.launch import LaunchScreen
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, theme_from_toml
-
-SnapCompare = Callable[..., bool]
-
-
-@pytest.fixture
-async def repo(tmp_path: Path) -> Path:
-    return await create_sample_repo(tmp_path / "textkit")
-
-
-@pytest.fixture
-async def store(repo: Path) -> AsyncIterator[Store]:
-    async with await Store.open(repo / "agents" / "adw_state.db") as opened:
-        yield opened
-
-
-@pytest.fixture
-def settings(repo: Path) -> Settings:
-    return load_settings(repo).model_copy(update={"engine": "sim", "retry_initial": 0.01})
-
-
-@pytest.fixture
-async def orchestrator(store: Store, repo: Path, settings: Settings) -> AsyncIterator[Orchestrator]:
-    orchestrator = Orchestrator(store, repo, settings)
-    try:
-        yield orchestrator
-    finally:
-        await orchestrator.close()
+from tests.tui.conftest import NOW, SnapCompare, record_notifications, settle, until
 
 
 async def create_run(store: Store, *, workflow: str, issue_number: str) -> RunRecord:
     state = {"adw_id": new_adw_id(), "issue_number": issue_number}
     return await store.create_run(state, workflow=workflow, issue=issue_number, actor="test")
-
-
-def record_notifications(app: AdwApp, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    notified: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        app, "notify", lambda message, **kw: notified.append({"message": message, **kw})
-    )
-    return notified
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], within_s: float = 60) -> None:
-    deadline = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 def cell(app: AdwApp, adw_id: str, column: str) -> str:
@@ -228,8 +184,6 @@ def test_themes_load_from_files():
 
 # Snapshots: fixed runs, a fixed clock, no live runs.
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
 
 def fixed_run(
     adw_id: str, issue: str, workflow: str, step: str, status: RunStatus, minutes: int, cost: float
@@ -282,11 +236,6 @@ def fixed_app() -> AdwApp:
     settings = Settings(max_concurrent=4, engine="claude")
     orchestrator = Orchestrator(store, repo, settings)
     return create_app(store, repo, settings, orchestrator=orchestrator, clock=lambda: NOW)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    await pilot.pause()
-    await pilot.pause()
 
 
 def test_snapshot_dashboard_120x40(snap_compare: SnapCompare):

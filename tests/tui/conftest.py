@@ -1,0 +1,215 @@
+"""The dashboard's fixtures: a real sample repository, store and orchestrator with the
+simulated agent, and `fixed_store`: a real SQLite store seeded at fixed times with fixed
+ids, so snapshots of every screen never change."""
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from textual.pilot import Pilot
+
+from adw_tui.config import Settings, load_settings
+from adw_tui.domain.agent import AgentResult
+from adw_tui.domain.models import NewDeadLetter, RunStatus
+from adw_tui.domain.steps import StepStatus
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.sample_repo import create_sample_repo
+from adw_tui.store import Store
+from adw_tui.store.steps import AttemptEnd
+from adw_tui.tui.app import AdwApp
+
+SnapCompare = Callable[..., bool]
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+"""The fixed clock of every snapshot; `fixed_store`'s data is written before it."""
+
+FIXED_REPO = Path("/srv/textkit")
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> Path:
+    return await create_sample_repo(tmp_path / "textkit")
+
+
+@pytest.fixture
+async def store(repo: Path) -> AsyncIterator[Store]:
+    async with await Store.open(repo / "agents" / "adw_state.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def settings(repo: Path) -> Settings:
+    return load_settings(repo).model_copy(update={"engine": "sim", "retry_initial": 0.01})
+
+
+@pytest.fixture
+async def orchestrator(store: Store, repo: Path, settings: Settings) -> AsyncIterator[Orchestrator]:
+    orchestrator = Orchestrator(store, repo, settings)
+    try:
+        yield orchestrator
+    finally:
+        await orchestrator.close()
+
+
+def record_notifications(app: AdwApp, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every `app.notify` call from now on, as {"message": ..., **keywords}."""
+    notified: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        app, "notify", lambda message, **kw: notified.append({"message": message, **kw})
+    )
+    return notified
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], within_s: float = 60) -> None:
+    """Let the app run until `condition()` holds; fail after `within_s`."""
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    await pilot.pause()
+    await pilot.pause()
+
+
+# Fixed data: three runs written through the real store API at fixed times.
+
+FIXED_SUCCEEDED = "11223344"
+"""plan_build for issue 3: four versions, three steps, a git head per version."""
+FIXED_DEAD = "55667788"
+"""sdlc for issue 2: dead-lettered at `implement` after 3 attempts (letter 1, pending)."""
+FIXED_RUNNING = "a1b2c3d4"
+"""sdlc for issue 5: running `implement`; its transcript is in raw_output.jsonl."""
+
+FIXED_TRANSCRIPT = [
+    {"type": "system", "subtype": "init", "session_id": "sess-5", "model": "claude-sonnet-4-5"},
+    {
+        "type": "assistant",
+        "message": {"content": [{"type": "text", "text": "I will add the slugify helper."}]},
+    },
+    {
+        "type": "assistant",
+        "message": {
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": "t1",
+                    "name": "Read",
+                    "input": {"file_path": "textkit/slug.py"},
+                }
+            ]
+        },
+    },
+    {
+        "type": "user",
+        "message": {
+            "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "def slug(): ..."}]
+        },
+    },
+]
+
+
+def _result(session: str, cost: float, tokens: tuple[int, int], ms: int) -> AgentResult:
+    return AgentResult(
+        success=True,
+        session_id=session,
+        cost_usd=cost,
+        input_tokens=tokens[0],
+        output_tokens=tokens[1],
+        duration_ms=ms,
+    )
+
+
+async def seed_fixed_data(store: Store, output_dir: Path) -> None:
+    """Write the fixed runs. Times start an hour before `NOW` and move on a minute per
+    write; `output_dir` gets the running run's raw_output.jsonl."""
+    with time_machine.travel(NOW.replace(hour=11), tick=False) as clock:
+
+        def later() -> None:
+            clock.shift(60)
+
+        # A finished plan_build.
+        state: dict[str, Any] = {"adw_id": FIXED_SUCCEEDED, "issue_number": "3"}
+        run = await store.create_run(
+            state, workflow="plan_build", issue="3", actor="test", git_head="9f3c2a1"
+        )
+        version = run.version
+        for step, head, extra in (
+            ("classify", "9f3c2a1", {"issue_class": "/feature"}),
+            ("plan", "4b7d0e2", {"plan_file": "specs/issue-3-plan.md"}),
+            ("build", "c81e5f9", {"branch_name": "feat-issue-3-slugify"}),
+        ):
+            later()
+            attempt = await store.steps.start(FIXED_SUCCEEDED, step, visit=1, attempt=1)
+            later()
+            state = {**state, **extra}
+            version = await store.save(
+                FIXED_SUCCEEDED,
+                state,
+                version,
+                reason=f"{step} done",
+                actor="runtime",
+                git_head=head,
+                ends=(
+                    AttemptEnd(
+                        attempt,
+                        StepStatus.SUCCEEDED,
+                        _result(f"sess-{step}", 0.0125, (1200, 340), 41_000),
+                    ),
+                ),
+            )
+        await store.set_status(FIXED_SUCCEEDED, RunStatus.SUCCEEDED, actor="runtime")
+
+        # A dead-lettered sdlc.
+        later()
+        dead_state = {"adw_id": FIXED_DEAD, "issue_number": "2", "branch_name": "fix-issue-2"}
+        dead = await store.create_run(dead_state, workflow="sdlc", issue="2", actor="test")
+        for number in (1, 2, 3):
+            later()
+            attempt = await store.steps.start(FIXED_DEAD, "implement", visit=1, attempt=number)
+            await store.steps.finish(attempt, StepStatus.FAILED, error="authentication_failed")
+        await store.dead_letters.add(
+            NewDeadLetter(
+                adw_id=FIXED_DEAD,
+                workflow="sdlc",
+                step="implement",
+                state_version=dead.version,
+                error_class="auth",
+                error_message="Invalid API key · Please run /login",
+                attempts=3,
+                request={
+                    "engine": "claude",
+                    "prompt": "/implement specs/issue-2-plan.md",
+                    "stderr_tail": "Error: 401 authentication_error",
+                    "exit_code": 1,
+                },
+            ),
+            actor="runtime",
+        )
+
+        # A running sdlc, mid-implement.
+        later()
+        running_state = {"adw_id": FIXED_RUNNING, "issue_number": "5"}
+        await store.create_run(running_state, workflow="sdlc", issue="5", actor="test")
+        await store.set_status(FIXED_RUNNING, RunStatus.RUNNING, actor="runtime")
+        later()
+        await store.steps.start(
+            FIXED_RUNNING, "implement", visit=1, attempt=1, agent="sdlc_implementor"
+        )
+    transcript = output_dir / FIXED_RUNNING / "sdlc_implementor" / "raw_output.jsonl"
+    transcript.parent.mkdir(parents=True, exist_ok=True)
+    transcript.write_text("".join(json.dumps(line) + "\n" for line in FIXED_TRANSCRIPT))
+
+
+@pytest.fixture
+async def fixed_store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A real store holding the fixed runs (its output dir is `tmp_path / "agents"`)."""
+    async with await Store.open(tmp_path / "agents" / "adw_state.db") as opened:
+        await seed_fixed_data(opened, tmp_path / "agents")
+        yield opened
