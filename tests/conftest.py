@@ -50,3 +50,12 @@ def make_run(store: Store) -> MakeRun:
         return await create_run(store, adw_id, **state)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def user_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The user config directory (dashboard preferences, user themes), kept per test so a
+    test never reads or writes the real one; subprocesses inherit it."""
+    config = tmp_path / "user-config"
+    monkeypatch.setenv("ADW_CONFIG_DIR", str(config))
+    return config

@@ -76,7 +76,7 @@ class JsonlSplitter:
 
     def _take(self, line: bytes | bytearray, parsed: list[ParsedLine]) -> None:
         self._number += 1
-        item = self._parse(line)
+        item = parse_line(line, self._number)
         if item is not None:
             parsed.append(item)
 
@@ -100,18 +100,23 @@ class JsonlSplitter:
             size,
         )
 
-    def _parse(self, line: bytes | bytearray) -> ParsedLine | None:
-        if not line.strip():
-            return None
+
+def parse_line(line: bytes | bytearray, number: int) -> ParsedLine | None:
+    """One line (without its newline) parsed as line `number`; None for a blank line.
+
+    Used by the splitter, and on its own by readers that jump to a line of a saved file.
+    """
+    if not line.strip():
+        return None
+    try:
+        value = json.loads(line)
+    except UnicodeDecodeError:
         try:
-            value = json.loads(line)
-        except UnicodeDecodeError:
-            try:
-                value = json.loads(bytes(line).decode("utf-8", errors="replace"))
-            except ValueError as error:
-                return BadLine(self._number, f"invalid JSON: {error}", len(line))
+            value = json.loads(bytes(line).decode("utf-8", errors="replace"))
         except ValueError as error:
-            return BadLine(self._number, f"invalid JSON: {error}", len(line))
-        if not isinstance(value, dict):
-            return BadLine(self._number, f"a JSON {type(value).__name__}, not an object", len(line))
-        return JsonLine(self._number, value)
+            return BadLine(number, f"invalid JSON: {error}", len(line))
+    except ValueError as error:
+        return BadLine(number, f"invalid JSON: {error}", len(line))
+    if not isinstance(value, dict):
+        return BadLine(number, f"a JSON {type(value).__name__}, not an object", len(line))
+    return JsonLine(number, value)

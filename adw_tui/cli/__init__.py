@@ -16,7 +16,9 @@ from adw_tui.cli.parser import build_parser
 if TYPE_CHECKING:
     from adw_tui.cli.context import CliContext
 
-Handler = Callable[[argparse.Namespace, "CliContext"], Coroutine[Any, Any, int]]
+Handler = Callable[[argparse.Namespace, "CliContext"], Coroutine[Any, Any, int] | int]
+"""A command: a coroutine run on a new event loop, or (for a command that runs a loop
+of its own, as `adw web` does) a plain function."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler = _load_handler(args.handler)
     try:
-        return asyncio.run(handler(args, context))
+        outcome = handler(args, context)
+        return outcome if isinstance(outcome, int) else asyncio.run(outcome)
     except AdwError as error:
         print_error(str(error))
         return 1

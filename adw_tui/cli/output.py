@@ -42,11 +42,6 @@ def short_time(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
 
 
-def json_text(value: Any) -> str:
-    """A state value as it reads in JSON (strings quoted, null as null)."""
-    return json.dumps(value, ensure_ascii=False)
-
-
 def key_value_grid(rows: list[tuple[str, str]]) -> Table:
     """Labels in bold on the left, values (rich markup) on the right."""
     grid = Table.grid(padding=(0, 2))

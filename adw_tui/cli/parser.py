@@ -36,6 +36,7 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", help="(default: tui)")
     for add in (
         _add_tui,
+        _add_web,
         _add_demo,
         _add_run,
         _add_runs,
@@ -80,6 +81,12 @@ def _add_runs(add_parser: AddParser) -> None:
     rollback.add_argument("adw_id", type=adw_id_arg)
     rollback.add_argument("version", type=positive_int_arg)
     rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rollback.add_argument(
+        "--reset-worktree",
+        action="store_true",
+        help="also `git reset --hard` the run's worktree to the version's commit "
+        "(refused when the worktree has uncommitted changes)",
+    )
     rollback.set_defaults(handler="runs:rollback_run")
 
 
@@ -218,6 +225,17 @@ def _add_run(add_parser: AddParser) -> None:
 def _add_tui(add_parser: AddParser) -> None:
     tui = add_parser("tui", help="the live dashboard on the repository (also: `adw` alone)")
     tui.set_defaults(handler="tui:run_tui")
+
+
+def _add_web(add_parser: AddParser) -> None:
+    web = add_parser("web", help="serve the dashboard in a browser (textual-serve)")
+    web.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    web.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1; anyone who can reach it controls your runs)",
+    )
+    web.set_defaults(handler="web:serve_web")
 
 
 def _add_demo(add_parser: AddParser) -> None:

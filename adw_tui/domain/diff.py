@@ -1,5 +1,7 @@
-"""Key-level differences between two state versions."""
+"""Key-level differences between two state versions, and their one-line description
+(the CLI and the TUI only add colours)."""
 
+import json
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +14,11 @@ class ChangeKind(StrEnum):
     CHANGED = "changed"
 
 
+def json_text(value: Any) -> str:
+    """A state value as it reads in JSON (strings quoted, null as null)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 class StateChange(BaseModel):
     """One changed leaf; `path` is dotted (`a.b`) with list indexes in brackets (`a[2]`)."""
 
@@ -19,6 +26,14 @@ class StateChange(BaseModel):
     kind: ChangeKind
     old: Any = None
     new: Any = None
+
+    def describe(self) -> str:
+        """`+ key: new`, `- key: old` or `~ key: old → new`, values as JSON."""
+        if self.kind is ChangeKind.ADDED:
+            return f"+ {self.path}: {json_text(self.new)}"
+        if self.kind is ChangeKind.REMOVED:
+            return f"- {self.path}: {json_text(self.old)}"
+        return f"~ {self.path}: {json_text(self.old)} → {json_text(self.new)}"
 
 
 def diff_states(old: dict[str, Any], new: dict[str, Any]) -> list[StateChange]:

@@ -48,6 +48,11 @@ class StepSummary(BaseModel):
     cost_usd: float
     session_id: str | None
     error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    started_at: datetime | None = None
+    """When the visit's first attempt started (a running visit's elapsed time counts
+    from it)."""
 
     @classmethod
     def of(cls, attempts: list[StepAttempt]) -> "StepSummary":
@@ -62,4 +67,7 @@ class StepSummary(BaseModel):
             cost_usd=sum(a.cost_usd for a in attempts),
             session_id=last.session_id,
             error=last.error_message,
+            input_tokens=sum(a.input_tokens for a in attempts),
+            output_tokens=sum(a.output_tokens for a in attempts),
+            started_at=attempts[0].started_at,
         )

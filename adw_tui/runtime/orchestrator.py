@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from adw_tui.agents.registry import engine_for
+from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError, RunClaimedError
 from adw_tui.domain.ids import new_adw_id
@@ -21,10 +22,12 @@ from adw_tui.domain.models import (
 from adw_tui.runtime import git
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
+from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
 from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
+from adw_tui.runtime.rollback import rollback_run
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
@@ -78,6 +81,15 @@ class Orchestrator:
     @property
     def store(self) -> Store:
         return self._services.store
+
+    @property
+    def tracker(self) -> IssueTracker:
+        """Where issues come from (the local tracker unless given another)."""
+        return self._services.tracker
+
+    @property
+    def repo(self) -> Path:
+        return self._services.repo
 
     async def launch(
         self,
@@ -184,6 +196,17 @@ class Orchestrator:
             engine_env=engine_env,
         )
 
+    async def rollback(
+        self, adw_id: str, version: int, *, reset_worktree: bool, actor: str = "operator"
+    ) -> int:
+        """Write a new version of the run equal to `version` (a fork with it as parent)
+        and, with `reset_worktree`, reset the run's worktree to that version's commit.
+        Refused while the run is queued or running, and, before anything is written, when
+        the worktree cannot be reset (see `runtime.rollback`). Returns the new version."""
+        return await rollback_run(
+            self.store, adw_id, version, reset_worktree=reset_worktree, actor=actor
+        )
+
     async def wait(self, adw_id: str) -> RunRecord:
         """Wait for a run launched here to end; return its final record."""
         task = self._tasks.get(adw_id)
@@ -199,6 +222,53 @@ class Orchestrator:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+    async def retry(self, adw_id: str, *, engine_env: Mapping[str, str] | None = None) -> str:
+        """Run a stopped run again from where it stopped; returns its adw_id.
+
+        A dead-lettered run replays its pending dead letter from the step that failed; an
+        interrupted, failed or cancelled run resumes from its last completed step with
+        the engine of its last agent call. A queued, running or succeeded run is refused.
+        """
+        run = await self.store.get_run(adw_id)
+        task = self._tasks.get(adw_id)
+        if (task is not None and not task.done()) or run.status in (
+            RunStatus.QUEUED,
+            RunStatus.RUNNING,
+        ):
+            raise AdwError(
+                f"run {adw_id} is {run.status}: only a stopped run can be retried; cancel it "
+                "first, or run `adw recover` if the process running it is gone"
+            )
+        if run.status is RunStatus.SUCCEEDED:
+            raise AdwError(f"run {adw_id} succeeded: there is nothing to retry")
+        if run.status is RunStatus.DEAD_LETTERED:
+            letters = await self.store.dead_letters.list()
+            pending = [letter for letter in letters if letter.adw_id == adw_id]
+            if not pending:
+                raise AdwError(
+                    f"run {adw_id} is dead-lettered but has no pending dead letter (it was "
+                    "dropped): nothing to replay"
+                )
+            return await self.replay(pending[-1].id, engine_env=engine_env)
+        return await self.launch(
+            int(run.issue or 0),
+            workflow=run.workflow,
+            engine=await self.store.steps.last_engine(adw_id),
+            adw_id=adw_id,
+            engine_env=engine_env,
+        )
+
+    async def worktree_diff(self, adw_id: str) -> WorktreeDiff:
+        """What the run changed in its worktree, committed or not, since its branch
+        forked from the base branch."""
+        state = (await self.store.load(adw_id)).state
+        return await run_worktree_diff(adw_id, state, self._services.repo)
+
+    def transcript_path(self, adw_id: str, agent: str) -> Path:
+        """The raw stream (`raw_output.jsonl`) of the run's latest call of `agent`: each
+        call of an agent rewrites it."""
+        return self._services.output_dir / adw_id / agent / RAW_OUTPUT_FILE
 
     async def list_runs(self) -> list[RunRecord]:
         return await self.store.list_runs()

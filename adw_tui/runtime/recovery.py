@@ -138,12 +138,6 @@ async def resumable_runs(store: Store) -> list[RunRecord]:
     return runs
 
 
-async def last_engine(store: Store, adw_id: str) -> str | None:
-    """The engine the run's last agent call used."""
-    engines = [a.engine for a in await store.steps.for_run(adw_id) if a.engine]
-    return engines[-1] if engines else None
-
-
 async def settle_interrupted(
     orchestrator: Orchestrator, runs: list[RunRecord], action: str
 ) -> list[str]:
@@ -170,7 +164,19 @@ async def settle_interrupted(
             int(run.issue or 0),
             workflow=run.workflow,
             adw_id=run.adw_id,
-            engine=await last_engine(store, run.adw_id),
+            engine=await store.steps.last_engine(run.adw_id),
         )
         for run in runs
     ]
+
+
+async def recover_at_start(
+    orchestrator: Orchestrator, action: str
+) -> tuple[list[RecoveredRun], list[str]]:
+    """What `adw run` and the dashboard do as they start: settle the runs a dead process
+    left behind, then resume them (or dead-letter them, per `action`). Returns the
+    settled runs and the adw_ids resumed."""
+    store = orchestrator.store
+    orphans = await recover_orphans(store, orchestrator.repo)
+    runs = [await store.get_run(orphan.adw_id) for orphan in orphans]
+    return orphans, await settle_interrupted(orchestrator, runs, action)

@@ -104,6 +104,15 @@ class StepAttempts:
         )
         return [StepAttempt.model_validate(dict(row)) for row in rows]
 
+    async def last_engine(self, adw_id: str) -> str | None:
+        """The engine the run's last agent call used (a resumed run goes on with it)."""
+        row = await self._db.fetch_one(
+            "SELECT engine FROM step_attempts WHERE adw_id = ? AND engine IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (adw_id,),
+        )
+        return None if row is None else str(row["engine"])
+
     async def timeline(self, adw_id: str) -> list[StepSummary]:
         """One line per step visit, in the order they ran."""
         attempts = await self.for_run(adw_id)

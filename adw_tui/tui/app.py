@@ -12,16 +12,21 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
 from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
+from adw_tui.tui.commands import AdwCommands
+from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
 from adw_tui.tui.screens.dashboard import Clock, Dashboard
-from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen
-from adw_tui.tui.themes import DEFAULT_THEME, load_themes
+from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, WorkflowChoice
+from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
+from adw_tui.workflows.loader import load_workflows_report
 
 Startup = Callable[[Orchestrator], Awaitable[None]]
 
@@ -30,11 +35,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def binding_ids() -> set[str]:
+    """The id of every binding of the dashboard's app, screens and widgets."""
+    ids: set[str] = set()
+    classes: list[type[DOMNode]] = [DOMNode]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        if cls.__module__.startswith("adw_tui.tui"):
+            ids.update(b.id for b in cls.BINDINGS if isinstance(b, Binding) and b.id)
+    return ids
+
+
 class AdwApp(App[None]):
     """The adw dashboard."""
 
     CSS_PATH = "app.tcss"
     TITLE = "adw"
+    COMMANDS = App.COMMANDS | {AdwCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("n", "launch", "Launch", id="app.launch"),
@@ -50,6 +68,8 @@ class AdwApp(App[None]):
         orchestrator: Orchestrator | None = None,
         clock: Clock = utc_now,
         startup: Startup | None = None,
+        recover_on_start: bool = False,
+        config: Path | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -58,26 +78,78 @@ class AdwApp(App[None]):
         self._owns_orchestrator = orchestrator is None
         self.orchestrator = orchestrator or Orchestrator(store, repo, settings)
         self._startup = startup
+        self._recover_on_start = recover_on_start
         self._runtime_closed = False
         self.sub_title = str(repo)
-        for theme in load_themes():
-            self.register_theme(theme)
-        self.theme = DEFAULT_THEME
-
+        self.config_dir = config or config_dir()
+        self._problems: list[AdwError] = []
+        self.preferences = self._load_preferences()
+        self._register_themes()
         self.dashboard = Dashboard(store, self.orchestrator, clock)
+
+    def _load_preferences(self) -> Preferences:
+        try:
+            return Preferences.load(self.config_dir)
+        except AdwError as error:
+            self._problems.append(error)
+            return Preferences()
+
+    def _register_themes(self) -> None:
+        user_themes, problems = load_user_themes(user_themes_dir(self.config_dir))
+        self._problems.extend(problems)
+        for theme in [*load_themes(), *user_themes]:
+            self.register_theme(theme)
+        wanted = self.preferences.theme
+        if wanted and wanted not in self.available_themes:
+            self._problems.append(AdwError(f'theme "{wanted}" is not installed; using default'))
+            wanted = None
+        self.theme = wanted or DEFAULT_THEME
 
     def get_default_screen(self) -> Dashboard:
         return self.dashboard
 
     def on_mount(self) -> None:
+        self._apply_keymap()
+        for problem in self._problems:
+            self.notify(str(problem), title="configuration", severity="warning", timeout=10)
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._persist_theme())
         self.run_worker(self._follow_runtime(), name="runtime-events", exit_on_error=False)
+        if self._recover_on_start:
+            self.run_worker(self._recover(), name="recovery", exit_on_error=False)
         if self._startup is not None:
             self.run_worker(self._startup(self.orchestrator), name="startup", exit_on_error=False)
+
+    def _apply_keymap(self) -> None:
+        """Remap bindings by id from the preferences' `[keymap]`; an unknown id is named."""
+        keymap = self.preferences.keymap
+        unknown = sorted(set(keymap) - binding_ids())
+        if unknown:
+            self.notify(
+                f"{self.config_dir / PREFERENCES_FILE}: no binding has the id "
+                f"{', '.join(unknown)}; the ids are listed in the README",
+                title="configuration",
+                severity="warning",
+                timeout=10,
+            )
+        self.set_keymap(keymap)
 
     async def _follow_runtime(self) -> None:
         dashboard = self.dashboard
         async for event in self.orchestrator.subscribe():
             await dashboard.apply(event)
+
+    async def _recover(self) -> None:
+        """Settle runs a dead process left `running`, as `adw run` does at start."""
+        action = self.settings.recover_action
+        orphans, resumed = await recover_at_start(self.orchestrator, action)
+        for orphan in orphans:
+            then = "resumed" if orphan.adw_id in resumed else "dead-lettered"
+            self.notify(
+                f"{orphan.adw_id} was left running ({orphan.reason}): {then}",
+                title="recovered",
+                severity="warning",
+                timeout=10,
+            )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that fails says so instead of dying silently."""
@@ -101,20 +173,70 @@ class AdwApp(App[None]):
         await self.close_runtime()
         self.exit()
 
-    def action_launch(self) -> None:
-        self.push_screen(LaunchScreen(engine=self.settings.engine), self._launch)
+    # Themes
+
+    def switch_theme(self, name: str) -> None:
+        self.theme = name
+
+    def _persist_theme(self) -> None:
+        if self.preferences.theme == self.theme:
+            return
+        self.preferences = self.preferences.model_copy(update={"theme": self.theme})
+        try:
+            self.preferences.save(self.config_dir)
+        except OSError as error:
+            self.notify(
+                f"theme not kept: cannot write {self.config_dir}: {error.strerror}",
+                severity="warning",
+            )
+
+    # Launching
+
+    async def action_launch(self) -> None:
+        await self.open_launch()
+
+    async def open_launch(self, issue: int | None = None, workflow: str = "sdlc") -> None:
+        """The launch dialog, with the tracker's issues and the repository's workflows."""
+        try:
+            issues = await self.orchestrator.tracker.list_issues()
+        except AdwError as error:
+            self.notify(f"cannot list issues: {error}", severity="error")
+            issues = []
+        workflows, _broken = load_workflows_report(self.repo)
+        choices = [
+            WorkflowChoice(name, loaded.definition.description or "")
+            for name, loaded in workflows.items()
+        ]
+        screen = LaunchScreen(
+            issues=issues,
+            workflows=choices,
+            engine=self.settings.engine,
+            workflow=workflow,
+            issue=issue,
+        )
+        await self.push_screen(screen, self._launch)
 
     async def _launch(self, request: LaunchRequest | None) -> None:
         if request is None:
             return
         try:
+            if isinstance(request.issue, NewIssue):
+                created = await self.orchestrator.tracker.create_issue(
+                    request.issue.title, request.issue.body
+                )
+                number = created.number
+            else:
+                number = request.issue
             adw_id = await self.orchestrator.launch(
-                request.issue, workflow=request.workflow, engine=request.engine
+                number,
+                workflow=request.workflow,
+                engine=request.engine,
+                model_set=request.model_set,
             )
         except AdwError as error:
             self.notify(str(error), title="not launched", severity="error", timeout=8)
             return
-        self.notify(f"{adw_id}: {request.workflow} for issue #{request.issue}", title="launched")
+        self.notify(f"{adw_id}: {request.workflow} for issue #{number}", title="launched")
 
     def action_toggle_help(self) -> None:
         if self.screen.query(HelpPanel):
@@ -131,10 +253,13 @@ def create_app(
     orchestrator: Orchestrator | None = None,
     clock: Clock | None = None,
     startup: Startup | None = None,
+    recover_on_start: bool = False,
+    config: Path | None = None,
 ) -> AdwApp:
     """The dashboard on `repo`. `clock` (default: the UTC wall clock) is what elapsed
     times count to; `startup` runs once the dashboard is up (`adw demo` launches its
-    issues there)."""
+    issues there); `recover_on_start` settles runs a dead process left behind first;
+    `config` is the user config directory (default: `config_dir()`)."""
     return AdwApp(
         store,
         repo,
@@ -142,4 +267,6 @@ def create_app(
         orchestrator=orchestrator,
         clock=clock or utc_now,
         startup=startup,
+        recover_on_start=recover_on_start,
+        config=config,
     )

@@ -70,7 +70,7 @@ def theme_from_toml(text: str, source: str) -> Theme:
 
 def load_themes(directory: Path | None = None) -> list[Theme]:
     """Every `*.toml` theme in `directory` (default: the checkout's `themes/`, else the
-    package's copy), sorted by file name."""
+    package's copy), sorted by file name. A broken bundled theme is a bug: it raises."""
     if directory is not None or _CHECKOUT_THEMES.is_dir():
         folder = directory or _CHECKOUT_THEMES
         return [
@@ -83,3 +83,16 @@ def load_themes(directory: Path | None = None) -> list[Theme]:
         key=lambda item: item.name,
     )
     return [theme_from_toml(item.read_text(encoding="utf-8"), item.name) for item in files]
+
+
+def load_user_themes(directory: Path) -> tuple[list[Theme], list[AdwError]]:
+    """The user's own themes, and the problem of each file that is not one (they are
+    skipped, so one broken file does not keep the dashboard from starting)."""
+    themes: list[Theme] = []
+    problems: list[AdwError] = []
+    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else ():
+        try:
+            themes.append(theme_from_toml(path.read_text(encoding="utf-8"), str(path)))
+        except (AdwError, OSError, UnicodeDecodeError) as error:
+            problems.append(error if isinstance(error, AdwError) else AdwError(f"{path}: {error}"))
+    return themes, problems

@@ -13,6 +13,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from adw_tui.config import load_settings
+from adw_tui.domain.models import RunStatus
+from adw_tui.store import Store
+from adw_tui.tui.app import create_app
+from tests.tui.conftest import record_notifications, until
+
 ADW = Path(sys.executable).parent / "adw"
 
 
@@ -199,3 +205,25 @@ def test_recover_can_dead_letter_instead(repo: Path):
     [letter] = json.loads(adw(repo, "dlq", "ls", "--json").stdout)
     assert (letter["adw_id"], letter["error_class"]) == (orphan, "interrupted")
     assert json.loads(adw(repo, "show", orphan, "--json").stdout)["status"] == "dead_lettered"
+
+
+@pytest.mark.slow
+async def test_the_dashboard_resumes_an_orphan_at_start(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+):
+    run = start_run(repo)
+    orphan, pgid = running_attempt(repo, 2)
+    run.kill()
+    run.wait(timeout=10)
+    settings = load_settings(repo).model_copy(update={"engine": "sim", "retry_initial": 0.01})
+    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        app = create_app(store, repo, settings, recover_on_start=True)
+        notified = record_notifications(app, monkeypatch)
+        async with app.run_test() as pilot:
+            await until(pilot, lambda: any("was left running" in n["message"] for n in notified))
+            assert not group_alive(pgid)
+            assert (await app.orchestrator.wait(orphan)).status is RunStatus.SUCCEEDED
+            await app.close_runtime()
+    (note,) = [n for n in notified if n.get("title") == "recovered"]
+    assert note["message"].startswith(f"{orphan} was left running")
+    assert note["message"].endswith("resumed")

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 
 from adw_tui.config import Settings, load_settings
 from adw_tui.domain.agent import AgentResult
+from adw_tui.domain.breakers import BreakerPolicy, Outcome
 from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -87,6 +88,15 @@ FIXED_DEAD = "55667788"
 FIXED_RUNNING = "a1b2c3d4"
 """sdlc for issue 5: running `implement`; its transcript is in raw_output.jsonl."""
 
+FIXED_ISSUES = (
+    "Fix the README typo",
+    "Handle empty input in count_words",
+    "Add a slugify helper",
+    "Support unicode titles",
+    "Add a --json flag to the CLI",
+)
+"""Issues 1-5 of the fixed store's local tracker."""
+
 FIXED_TRANSCRIPT = [
     {"type": "system", "subtype": "init", "session_id": "sess-5", "model": "claude-sonnet-4-5"},
     {
@@ -133,6 +143,9 @@ async def seed_fixed_data(store: Store, output_dir: Path) -> None:
 
         def later() -> None:
             clock.shift(60)
+
+        for title in FIXED_ISSUES:
+            await store.issues.create(title, f"{title}.")
 
         # A finished plan_build.
         state: dict[str, Any] = {"adw_id": FIXED_SUCCEEDED, "issue_number": "3"}
@@ -202,6 +215,14 @@ async def seed_fixed_data(store: Store, output_dir: Path) -> None:
         await store.steps.start(
             FIXED_RUNNING, "implement", visit=1, attempt=1, agent="sdlc_implementor"
         )
+        # The claude engine's breaker, opened by five transient failures.
+        policy = BreakerPolicy(
+            failure_threshold=5, success_threshold=1, cooldown_s=3600, probe_timeout_s=60
+        )
+        for _ in range(5):
+            await store.breakers.record(
+                "claude", Outcome.FAILURE, now=NOW, policy=policy, actor="test", error="overloaded"
+            )
     transcript = output_dir / FIXED_RUNNING / "sdlc_implementor" / "raw_output.jsonl"
     transcript.parent.mkdir(parents=True, exist_ok=True)
     transcript.write_text("".join(json.dumps(line) + "\n" for line in FIXED_TRANSCRIPT))

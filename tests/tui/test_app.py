@@ -1,16 +1,13 @@
 """The dashboard app: real sample repository, real store, real orchestrator with the
 simulated agent; snapshots with fixed data and a fixed clock."""
 
-from datetime import timedelta
 from pathlib import Path
-from typing import cast
 
 import pytest
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Footer, Input, OptionList, Select
 
 from adw_tui.cli.commands.demo import launch_demo_issues
 from adw_tui.config import Settings
-from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -20,7 +17,8 @@ from adw_tui.tui.app import AdwApp, create_app
 from adw_tui.tui.screens.dashboard import ResourceGauges
 from adw_tui.tui.screens.launch import LaunchScreen
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, theme_from_toml
-from tests.tui.conftest import NOW, SnapCompare, record_notifications, settle, until
+from adw_tui.workflows.loader import get_workflow
+from tests.tui.conftest import FIXED_REPO, NOW, SnapCompare, record_notifications, settle, until
 
 
 async def create_run(store: Store, *, workflow: str, issue_number: str) -> RunRecord:
@@ -85,25 +83,57 @@ async def test_the_launch_dialog_starts_a_run(
     monkeypatch: pytest.MonkeyPatch,
 ):
     issue = await store.issues.create("Add a slugify helper", "Slugs.")
+    await store.issues.create("Count words", "")
     app = create_app(store, repo, settings, orchestrator=orchestrator)
     notified = record_notifications(app, monkeypatch)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("n")
-        assert isinstance(app.screen, LaunchScreen)
-        await pilot.press("9", "9", "enter")  # no such issue: refused, said so
-        await until(pilot, lambda: any(n.get("severity") == "error" for n in notified))
-        await pilot.press("n")
-        await pilot.press(*str(issue.number))
-        app.screen.query_one("#launch-workflow", Input).value = "plan"
+        dialog = app.screen
+        assert isinstance(dialog, LaunchScreen)
+        await pilot.press("ctrl+l")  # nothing chosen yet: said so, still open
+        assert notified[-1]["severity"] == "warning"
+        assert app.screen is dialog
+        await pilot.press(*"slug")
+        issues = dialog.query_one("#launch-issues", OptionList)
+        assert issues.option_count == 2  # the match, and "write a new issue"
+        await pilot.press("enter")
+        assert "#1: Add a slugify helper" in str(dialog.query_one("#launch-chosen").render())
+        dialog.query_one("#launch-workflow", Select).value = "plan"
+        await pilot.pause()
+        description = str(dialog.query_one("#launch-description").render())
+        assert description == get_workflow("plan", repo).definition.description
         await pilot.click("#launch-ok")
         await until(pilot, lambda: app.dashboard.query_one("#runs", DataTable).row_count == 1)
         (run,) = await store.list_runs()
-        assert run.workflow == "plan"
+        assert (run.workflow, run.issue) == ("plan", str(issue.number))
         await orchestrator.wait(run.adw_id)
         await until(pilot, lambda: cell(app, run.adw_id, "status") == "succeeded")
         await pilot.press("n", "escape")
         assert app.screen_stack[-1] is app.dashboard
+
+
+async def test_the_launch_dialog_writes_a_new_issue(
+    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+):
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"Fix the README")
+        await pilot.press("enter")  # the only option left: write a new issue
+        dialog = app.screen
+        assert "new issue: Fix the README" in str(dialog.query_one("#launch-chosen").render())
+        dialog.query_one("#launch-body", Input).value = "It says textkti."
+        dialog.query_one("#launch-workflow", Select).value = "plan"
+        await pilot.pause()
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: app.dashboard.query_one("#runs", DataTable).row_count == 1)
+        (issue,) = await store.issues.list()
+        assert (issue.title, issue.body) == ("Fix the README", "It says textkti.")
+        (run,) = await store.list_runs()
+        assert run.issue == str(issue.number)
+        await orchestrator.wait(run.adw_id)
 
 
 @pytest.mark.slow
@@ -185,66 +215,23 @@ def test_themes_load_from_files():
 # Snapshots: fixed runs, a fixed clock, no live runs.
 
 
-def fixed_run(
-    adw_id: str, issue: str, workflow: str, step: str, status: RunStatus, minutes: int, cost: float
-) -> RunRecord:
-    created = NOW - timedelta(minutes=minutes)
-    updated = NOW if not status.is_final else created + timedelta(minutes=minutes / 2)
-    return RunRecord(
-        adw_id=adw_id,
-        issue=issue,
-        workflow=workflow,
-        status=status,
-        current_step=step,
-        version=3,
-        cost_usd=cost,
-        created_at=created,
-        updated_at=updated,
+@pytest.fixture
+def fixed_app(fixed_store: Store) -> AdwApp:
+    """The dashboard over the fixed runs, at the fixed clock, with no live runs."""
+    settings = Settings(max_concurrent=4, engine="claude")
+    orchestrator = Orchestrator(fixed_store, FIXED_REPO, settings)
+    return create_app(
+        fixed_store, FIXED_REPO, settings, orchestrator=orchestrator, clock=lambda: NOW
     )
 
 
-FIXED_RUNS = [
-    fixed_run("a1b2c3d4", "5", "sdlc", "implementation", RunStatus.RUNNING, 4, 0.0412),
-    fixed_run("0f9e8d7c", "4", "plan_build", "planning", RunStatus.QUEUED, 1, 0.0),
-    fixed_run("11223344", "3", "sdlc", "complete", RunStatus.SUCCEEDED, 30, 0.2175),
-    fixed_run("55667788", "2", "sdlc", "dead_letter", RunStatus.DEAD_LETTERED, 62, 0.0931),
-    fixed_run("99aabbcc", "1", "plan", "complete", RunStatus.FAILED, 12, 0.0107),
-]
+def test_snapshot_dashboard_120x40(snap_compare: SnapCompare, fixed_app: AdwApp):
+    assert snap_compare(fixed_app, terminal_size=(120, 40), run_before=settle)
 
 
-class _FixedBreakers:
-    async def list(self) -> list[Breaker]:
-        return [Breaker(name="claude", state=BreakerState.OPEN, consecutive_failures=5)]
+def test_snapshot_dashboard_80x24(snap_compare: SnapCompare, fixed_app: AdwApp):
+    assert snap_compare(fixed_app, terminal_size=(80, 24), run_before=settle)
 
 
-class FixedStore:
-    """The store's read API over fixed records, so a snapshot never changes."""
-
-    breakers = _FixedBreakers()
-    issues = None  # the orchestrator's tracker keeps it, never used here
-
-    async def list_runs(self, *, status: RunStatus | None = None) -> list[RunRecord]:
-        return list(FIXED_RUNS)
-
-    async def get_run(self, adw_id: str) -> RunRecord:
-        return next(run for run in FIXED_RUNS if run.adw_id == adw_id)
-
-
-def fixed_app() -> AdwApp:
-    store = cast(Store, FixedStore())
-    repo = Path("/srv/textkit")
-    settings = Settings(max_concurrent=4, engine="claude")
-    orchestrator = Orchestrator(store, repo, settings)
-    return create_app(store, repo, settings, orchestrator=orchestrator, clock=lambda: NOW)
-
-
-def test_snapshot_dashboard_120x40(snap_compare: SnapCompare):
-    assert snap_compare(fixed_app(), terminal_size=(120, 40), run_before=settle)
-
-
-def test_snapshot_dashboard_80x24(snap_compare: SnapCompare):
-    assert snap_compare(fixed_app(), terminal_size=(80, 24), run_before=settle)
-
-
-def test_snapshot_launch_dialog_80x24(snap_compare: SnapCompare):
-    assert snap_compare(fixed_app(), terminal_size=(80, 24), press=["n"], run_before=settle)
+def test_snapshot_launch_dialog_80x24(snap_compare: SnapCompare, fixed_app: AdwApp):
+    assert snap_compare(fixed_app, terminal_size=(80, 24), press=["n"], run_before=settle)

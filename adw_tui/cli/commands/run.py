@@ -9,7 +9,7 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, error_console, print_json
 from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.models import RunStatus
-from adw_tui.runtime.recovery import recover_orphans, settle_interrupted
+from adw_tui.runtime.recovery import recover_at_start
 
 
 async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
@@ -17,16 +17,12 @@ async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
         await context.open_store() as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,
     ):
-        orphans = await recover_orphans(store, context.repo)
+        orphans, resumed = await recover_at_start(orchestrator, context.settings.recover_action)
         for orphan in orphans:
             error_console.print(
                 f"[yellow]run {orphan.adw_id} was left running ({escape(orphan.reason)}): "
                 f"{context.settings.recover_action.replace('_', '-')}[/]"
             )
-        orphan_runs = [await store.get_run(orphan.adw_id) for orphan in orphans]
-        resumed = await settle_interrupted(
-            orchestrator, orphan_runs, context.settings.recover_action
-        )
         adw_id = await orchestrator.launch(
             args.issue,
             workflow=args.workflow,

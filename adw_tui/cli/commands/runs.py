@@ -11,11 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
-from adw_tui.cli.output import console, json_text, key_value_grid, print_json, short_time
-from adw_tui.domain.diff import ChangeKind, StateChange
+from adw_tui.cli.output import console, key_value_grid, print_json, short_time
+from adw_tui.domain.diff import ChangeKind, StateChange, json_text
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.domain.steps import StepAttempt, StepStatus
+from adw_tui.runtime import rollback
 from adw_tui.store import Store
 
 STATUS_STYLES = {
@@ -28,6 +29,7 @@ STATUS_STYLES = {
     RunStatus.INTERRUPTED: "yellow",
 }
 STEP_STYLES = {StepStatus.FAILED: "red", StepStatus.REJECTED: "yellow", StepStatus.SKIPPED: "dim"}
+CHANGE_STYLES = {ChangeKind.ADDED: "green", ChangeKind.REMOVED: "red", ChangeKind.CHANGED: "yellow"}
 
 
 def run_row(run: RunRecord) -> dict[str, Any]:
@@ -205,30 +207,37 @@ async def show_diff(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def format_change(change: StateChange) -> str:
-    """One diff line: `+ key: new`, `- key: old` or `~ key: old → new`, coloured."""
-    path = escape(change.path)
-    if change.kind is ChangeKind.ADDED:
-        return f"[green]+ {path}: {escape(json_text(change.new))}[/]"
-    if change.kind is ChangeKind.REMOVED:
-        return f"[red]- {path}: {escape(json_text(change.old))}[/]"
-    old, new = escape(json_text(change.old)), escape(json_text(change.new))
-    return f"[yellow]~ {path}: {old} → {new}[/]"
+    """One diff line (`StateChange.describe`) as rich markup, coloured by its kind."""
+    return f"[{CHANGE_STYLES[change.kind]}]{escape(change.describe())}[/]"
 
 
 async def rollback_run(args: argparse.Namespace, context: CliContext) -> int:
     async with await context.open_store(create=False) as store:
-        run = await store.get_run(args.adw_id)
+        loaded = await store.load(args.adw_id)
+        run = loaded.run
+        rollback.refuse_active(run)
         target = await store.get_version(args.adw_id, args.version)
+        reset = (
+            f" It also resets the run's worktree to {target.git_head or '(no commit recorded)'}"
+            ": commits after it leave the run's branch."
+            if args.reset_worktree
+            else ""
+        )
         if not args.yes and not _confirm(
             f"Roll run {run.adw_id} back to version {target.version} "
             f"(now at {run.version})? This writes version {run.version + 1} equal to "
-            f"version {target.version}; nothing is deleted. [y/N] "
+            f"version {target.version}; nothing is deleted.{reset} [y/N] "
         ):
             raise AdwError("rollback not confirmed; nothing was written (pass --yes to skip)")
-        new_version = await store.rollback(args.adw_id, args.version, actor="cli")
+        new_version = await rollback.rollback_run(
+            store, args.adw_id, args.version, reset_worktree=args.reset_worktree, actor="cli"
+        )
     console.print(
         f"run {args.adw_id} rolled back to version {args.version}: new version {new_version}"
     )
+    if args.reset_worktree:
+        worktree = escape(loaded.state.worktree_path or "")
+        console.print(f"worktree {worktree} reset to {target.git_head}", soft_wrap=True)
     return 0
 
 

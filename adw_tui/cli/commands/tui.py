@@ -24,11 +24,12 @@ async def run_tui(args: argparse.Namespace, context: CliContext) -> int:
 async def open_dashboard(
     store: Store, repo: Path, settings: Settings, *, startup: Startup | None = None
 ) -> None:
-    """Run the dashboard until the user quits; runs still going then end `interrupted`
+    """Run the dashboard until the user quits. It first settles runs a dead process left
+    running, as `adw run` does; runs still going when it quits end `interrupted`
     (resumable with `adw recover`)."""
     from adw_tui.tui.app import create_app
 
-    app = create_app(store, repo, settings, startup=startup)
+    app = create_app(store, repo, settings, startup=startup, recover_on_start=True)
     try:
         await app.run_async()
     finally:

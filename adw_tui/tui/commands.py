@@ -1,0 +1,104 @@
+"""The command palette's adw commands (`ctrl+p`): launch for an issue, jump to a run,
+open a screen, replay a dead letter, switch theme.
+
+What they name (issues, runs, letters) is read once each time the palette opens, so
+typing searches a snapshot instead of querying the store per keystroke.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from adw_tui.tui.app import AdwApp
+
+
+@dataclass(frozen=True)
+class PaletteCommand:
+    text: str
+    run: Callable[[], object]
+    help: str
+    discoverable: bool = False
+    """Shown before anything is typed (the screens and the launch dialog)."""
+
+
+class AdwCommands(Provider):
+    """Commands about this repository's issues, runs and dead letters."""
+
+    _commands: list[PaletteCommand] = []  # noqa: RUF012 - replaced per palette in startup
+
+    @property
+    def adw(self) -> "AdwApp":
+        from adw_tui.tui.app import AdwApp
+
+        return cast(AdwApp, self.app)
+
+    async def startup(self) -> None:
+        self._commands = await self._gather()
+
+    async def _gather(self) -> list[PaletteCommand]:
+        app = self.adw
+        store = app.store
+        commands = [
+            PaletteCommand("Launch a run", app.action_launch, "open the launch dialog", True),
+            PaletteCommand(
+                "Open the dead letters",
+                app.action_dead_letters,
+                "failed runs: replay or drop them",
+                True,
+            ),
+            PaletteCommand(
+                "Open the workflows", app.action_workflows, "every workflow as a graph", True
+            ),
+        ]
+        for issue in await app.orchestrator.tracker.list_issues():
+            commands.append(
+                PaletteCommand(
+                    f"Launch a workflow for issue #{issue.number}: {issue.title}",
+                    partial(app.open_launch, issue.number),
+                    "choose the workflow, model set and engine",
+                )
+            )
+        for run in await store.list_runs():
+            issue_part = f"#{run.issue} " if run.issue else ""
+            commands.append(
+                PaletteCommand(
+                    f"Jump to run {run.adw_id}: {issue_part}{run.workflow} ({run.status})",
+                    partial(app.open_run_detail, run.adw_id),
+                    "its timeline, transcripts and diff",
+                )
+            )
+        for letter in await store.dead_letters.list():
+            commands.append(
+                PaletteCommand(
+                    f"Replay dead letter {letter.id}: {letter.adw_id} "
+                    f"{letter.error_class} at {letter.step or 'start'}",
+                    partial(app.replay_letter, letter.id),
+                    letter.error_message[:120],
+                )
+            )
+        for name in sorted(app.available_themes):
+            commands.append(
+                PaletteCommand(
+                    f"Switch theme: {name}",
+                    partial(app.switch_theme, name),
+                    "kept for the next start",
+                    discoverable=name.startswith("adw-"),
+                )
+            )
+        return commands
+
+    async def discover(self) -> Hits:
+        for command in self._commands:
+            if command.discoverable:
+                yield DiscoveryHit(command.text, command.run, help=command.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for command in self._commands:
+            score = matcher.match(command.text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(command.text), command.run, help=command.help)

@@ -1,0 +1,304 @@
+"""The state history of one run: every version, the diff between two of them, and
+rollback to a selected version (optionally resetting the run's worktree to its commit).
+
+It reads versions through the store's read API and rolls back through the orchestrator,
+which checks everything (the run has stopped, the worktree is clean...) before it writes.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from adw_tui.domain.diff import ChangeKind, StateChange, diff_states
+from adw_tui.domain.errors import AdwError
+from adw_tui.domain.models import RunState, RunWithState, VersionInfo
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.rollback import refuse_active
+from adw_tui.store import Store
+from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+
+Clock = Callable[[], datetime]
+
+HISTORY_LIMIT = 1000
+"""The newest versions shown; a run rarely has more (one version per step)."""
+
+COLUMNS = (
+    ("version", "#"),
+    ("parent", "parent"),
+    ("time", "time"),
+    ("head", "git head"),
+    ("step", "step"),
+    ("writer", "writer"),
+)
+"""(key, label) of the version table's columns: the long ones last, for 80 columns."""
+CHANGE_STYLES = {
+    ChangeKind.ADDED: "$success",
+    ChangeKind.REMOVED: "$error",
+    ChangeKind.CHANGED: "$warning",
+}
+MARK = "●"
+
+
+class VersionTable(DataTable[Text]):
+    """The run's state versions, newest first."""
+
+    HELP = """\
+## Versions
+
+Every change of the run's state is a version, newest first: its number, its **parent**
+(`↶ k` marks a fork: a rollback to version k), when it was written, the worktree's
+**git head** then, the **step** that wrote it and the **writer** (step/agent, or who
+rolled back).
+
+- `up`/`down` or a click selects a version; the diff below follows it.
+- `m` (or `space`) marks the selected version (●): the diff then compares the marked
+  version with the selected one. `m` on the marked version clears the mark.
+- `r` rolls the run back to the selected version.
+"""
+
+
+class StateDiff(VerticalScroll):
+    """What changed between two versions, one key per line."""
+
+    HELP = """\
+## Diff
+
+What changed from one version to the other (the title says which two): `+` a key
+added, `-` a key removed, `~` a value changed (old → new). Values read as JSON.
+Scroll with the arrow keys, `page up`/`page down` or the mouse wheel.
+"""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="history-changes")
+
+    def show(self, title: str, changes: list[StateChange]) -> None:
+        self.border_title = title
+        lines = [Content.styled(c.describe(), CHANGE_STYLES[c.kind]) for c in changes]
+        body = (
+            Content("\n").join(lines)
+            if lines
+            else Content.styled("no differences: both versions hold the same state", "$text-muted")
+        )
+        self.query_one("#history-changes", Static).update(body)
+
+
+class HistoryScreen(Screen[None]):
+    """The versions of one run's state, their differences, and rollback."""
+
+    HELP = """\
+## State history
+
+Every version of the run's state, newest first, and what changed between two of them.
+By default the diff compares the selected version with its parent; mark a version
+(`m`) to compare it with any other.
+
+`r` rolls the run back to the selected version: a new version equal to it is written
+(nothing is deleted). When the version recorded a commit and the run has a worktree,
+the confirmation also offers to reset the worktree to that commit (`git reset --hard`,
+refused while the worktree has uncommitted changes). A queued or running run is not
+rolled back. `escape` goes back.
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="history.back"),
+        Binding("m,space", "mark", "Mark", id="history.mark"),
+        Binding("r", "rollback", "Rollback", id="history.rollback"),
+    ]
+
+    def __init__(self, store: Store, orchestrator: Orchestrator, adw_id: str, clock: Clock) -> None:
+        super().__init__(id="history")
+        self._store = store
+        self._orchestrator = orchestrator
+        self._adw_id = adw_id
+        self._clock = clock
+        self._versions: dict[int, VersionInfo] = {}
+        self._states: dict[int, RunState] = {}
+        """Versions read so far: a version never changes once written."""
+        self._marked: int | None = None
+        self.sub_title = f"state history of run {adw_id}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="history-run")
+        table = VersionTable(id="history-versions", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield StateDiff(id="history-diff")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.reload()
+        self.query_one(VersionTable).focus()
+
+    @property
+    def selected(self) -> int | None:
+        """The version under the table's cursor."""
+        table = self.query_one(VersionTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key is not None else None
+
+    @property
+    def marked(self) -> int | None:
+        return self._marked
+
+    async def reload(self, *, select: int | None = None) -> None:
+        """Read the run and its versions again; put the cursor on `select` (else where
+        it was)."""
+        loaded = await self._store.load(self._adw_id)
+        versions = await self._store.history(self._adw_id, limit=HISTORY_LIMIT)
+        self._show_run(loaded)
+        keep = select if select is not None else self.selected
+        self._versions = {info.version: info for info in versions}
+        table = self.query_one(VersionTable)
+        table.clear()
+        for info in versions:
+            table.add_row(*self._cells(info), key=str(info.version))
+        total = loaded.run.version
+        shown = f"newest {len(versions)} of {total}" if len(versions) < total else total
+        table.border_title = f"versions ({shown})"
+        if keep in self._versions:
+            table.move_cursor(row=table.get_row_index(str(keep)))
+        self._show_diff()
+
+    def _show_run(self, loaded: RunWithState) -> None:
+        run = loaded.run
+        text = Text.assemble(
+            (f"run {run.adw_id}", "bold"),
+            f"  {run.workflow}",
+            f"  issue #{run.issue}" if run.issue else "",
+            f"  {run.status}",
+            f"  at version {run.version}",
+        )
+        text.append(f"  worktree {loaded.state.worktree_path or 'none'}", "dim")
+        self.query_one("#history-run", Static).update(text)
+
+    def _cells(self, info: VersionInfo) -> tuple[Text, ...]:
+        colours = self.app.theme_variables
+        accent, warning = colours.get("accent", ""), colours.get("warning", "")
+        if info.parent is None:
+            parent = Text("")
+        elif info.parent == info.version - 1:
+            parent = Text(str(info.parent))
+        else:
+            parent = Text(f"↶ {info.parent}", f"bold {warning}")
+        marked = info.version == self._marked
+        return (
+            Text(f"{MARK if marked else ' '}{info.version}", f"bold {accent}" if marked else ""),
+            parent,
+            Text(self._time(info.created_at)),
+            Text((info.git_head or "")[:7]),
+            Text(info.reason),
+            Text(info.actor),
+        )
+
+    def _time(self, at: datetime) -> str:
+        """The time of day for today's versions; older ones with their date."""
+        same_day = at.date() == self._clock().astimezone(at.tzinfo).date()
+        return at.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M")
+
+    # The diff
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_diff()
+
+    @work(exclusive=True, group="history-diff")
+    async def _show_diff(self) -> None:
+        """Compare the selected version with the marked one, else with its parent."""
+        selected = self.selected
+        if selected is None:
+            return
+        new = await self._state(selected)
+        parent = self._versions[selected].parent
+        if self._marked is not None and self._marked != selected:
+            title = f"diff: v{self._marked} (marked) → v{selected} (selected)"
+            old = (await self._state(self._marked)).as_data()
+        elif parent is not None:
+            title = f"diff: v{parent} (parent) → v{selected} (selected)"
+            old = (await self._state(parent)).as_data()
+        else:
+            title = f"diff: nothing → v{selected} (the first version)"
+            old = {}
+        self.query_one(StateDiff).show(title, diff_states(old, new.as_data()))
+
+    async def _state(self, version: int) -> RunState:
+        state = self._states.get(version)
+        if state is None:
+            state = (await self._store.get_version(self._adw_id, version)).state
+            self._states[version] = state
+        return state
+
+    # Actions
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_mark(self) -> None:
+        selected = self.selected
+        if selected is None:
+            return
+        previous, self._marked = self._marked, None if self._marked == selected else selected
+        table = self.query_one(VersionTable)
+        for version in {v for v in (previous, selected) if v is not None}:
+            table.update_cell(str(version), "version", self._cells(self._versions[version])[0])
+        self._show_diff()
+
+    async def action_rollback(self) -> None:
+        version = self.selected
+        if version is None:
+            return
+        try:
+            loaded = await self._store.load(self._adw_id)
+            refuse_active(loaded.run)
+        except AdwError as error:
+            self.notify(str(error), title="not rolled back", severity="error", timeout=10)
+            return
+        run = loaded.run
+        head = self._versions[version].git_head
+        option = None
+        if head and loaded.state.worktree_path:
+            option = f"also reset the worktree to {head[:12]} (git reset --hard)"
+        question = (
+            f"Roll run {run.adw_id} back to version {version} (now at {run.version})? "
+            f"This writes version {run.version + 1} equal to version {version}; "
+            "nothing is deleted."
+        )
+
+        async def roll_back(confirmation: Confirmation | None) -> None:
+            if confirmation is not None:
+                await self._roll_back(version, reset_worktree=confirmation.option)
+
+        self.app.push_screen(
+            ConfirmScreen("Roll back", question, confirm_label="Roll back", option=option),
+            roll_back,
+        )
+
+    async def _roll_back(self, version: int, *, reset_worktree: bool) -> None:
+        try:
+            new_version = await self._orchestrator.rollback(
+                self._adw_id, version, reset_worktree=reset_worktree, actor="tui"
+            )
+        except AdwError as error:
+            self.notify(str(error), title="not rolled back", severity="error", timeout=10)
+            return
+        reset = ""
+        if reset_worktree:
+            reset = f"; worktree reset to {(self._versions[version].git_head or '')[:12]}"
+        self.notify(
+            f"run {self._adw_id} rolled back to version {version}: new version "
+            f"{new_version}{reset}",
+            title="rolled back",
+        )
+        await self.reload(select=new_version)

@@ -1,0 +1,404 @@
+"""One run in detail: its step timeline, any step's saved transcript, and its worktree's
+diff against the base branch; cancel, retry and copy the worktree path from here.
+
+It reads the store's read API (re-read every `REFRESH_S`, and at once on this run's
+runtime events when the app forwards them to `apply`) and acts through the Orchestrator.
+A step's transcript is its agent's `raw_output.jsonl`, shown by `TranscriptFile`, which
+reads only the lines on screen however big the file is.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from adw_tui.domain.errors import AdwError
+from adw_tui.domain.models import RunRecord, RunState, RunStatus
+from adw_tui.domain.steps import StepStatus, StepSummary
+from adw_tui.runtime.events import RunChanged, RuntimeEvent, StepFinished, StepStarted
+from adw_tui.runtime.inspection import WorktreeDiff
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+from adw_tui.tui.formatting import (
+    RUN_STATUS_STYLES,
+    STEP_STATUS_STYLES,
+    format_elapsed,
+    format_tokens,
+)
+from adw_tui.tui.widgets.agent_pane import TranscriptLog
+from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.transcript_file import TranscriptFile
+
+REFRESH_S = 1.0
+# The diff view keeps this many lines; a bigger diff says where to read the rest.
+DIFF_MAX_LINES = 20_000
+
+COLUMNS = ("step", "visit", "status", "attempts", "duration", "cost", "tokens in/out", "session")
+TRANSCRIPT_TAB = "transcript-tab"
+DIFF_TAB = "diff-tab"
+
+
+def step_key(summary: StepSummary) -> str:
+    return f"{summary.step}#{summary.visit}"
+
+
+def diff_line_text(line: str) -> Text:
+    """A line of a unified diff, coloured as `git diff` colours it."""
+    if line.startswith(("diff --git", "index ", "+++ ", "--- ", "new file", "deleted file")):
+        return Text(line, "bold")
+    if line.startswith("@@"):
+        return Text(line, "cyan")
+    if line.startswith("+"):
+        return Text(line, "green")
+    if line.startswith("-"):
+        return Text(line, "red")
+    return Text(line)
+
+
+class StepTimeline(DataTable[str | Text]):
+    """The run's steps, one row per visit, in the order they ran."""
+
+    HELP = """
+## Steps
+
+One row per visit of a step: its status, attempts, duration, cost, tokens
+and the agent's session id. Click a step, or move to it with `↑` `↓`, to
+show its transcript below.
+"""
+
+
+class DiffView(TranscriptLog):
+    """The run's worktree diff, coloured."""
+
+    HELP = """
+## Diff
+
+What the run changed in its worktree since its branch forked from the base
+branch: its commits and what is not committed yet, new files included.
+`r` reads it again.
+"""
+
+
+@dataclass
+class _Shown:
+    """What the transcript view shows, to leave it alone when nothing changed."""
+
+    key: str
+    running: bool
+
+
+class RunDetailScreen(Screen[None]):
+    """A run's timeline, transcripts and diff, and what can be done about it."""
+
+    HELP = """
+# Run detail
+
+One run: its steps, the transcript of the selected step and the run's
+worktree diff. It updates while the run goes on.
+
+- click a step (or `↑` `↓`): show its transcript
+- `d`: switch between the transcript and the diff (or click the tabs)
+- `c`: cancel the run (it asks first); its agent is killed
+- `t`: retry: replay a dead letter, or resume a cancelled or interrupted run
+- `y`: copy the worktree's path
+- `r`: read everything again; `escape`: back
+"""
+
+    AUTO_FOCUS = "#steps"
+    BINDINGS = [  # noqa: RUF012 - Textual's declaration style
+        Binding("escape", "back", "Back", id="run_detail.back"),
+        Binding("d", "toggle_diff", "Diff", id="run_detail.diff"),
+        Binding("c", "cancel_run", "Cancel run", id="run_detail.cancel"),
+        Binding("t", "retry", "Retry", id="run_detail.retry"),
+        Binding("y", "copy_path", "Copy path", id="run_detail.copy_path"),
+        Binding("r", "reload", "Reload", id="run_detail.reload"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        orchestrator: Orchestrator,
+        adw_id: str,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(id="run-detail")
+        self.adw_id = adw_id
+        self._store = store
+        self._orchestrator = orchestrator
+        self._clock = clock
+        self._run: RunRecord | None = None
+        self._state: RunState | None = None
+        self._steps: dict[str, StepSummary] = {}
+        self._shown: _Shown | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="run-summary")
+        table = StepTimeline(id="steps", cursor_type="row", zebra_stripes=True)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        yield table
+        with TabbedContent(id="run-tabs"):
+            with TabPane("Transcript", id=TRANSCRIPT_TAB):
+                yield TranscriptFile(id="transcript")
+            with TabPane("Diff", id=DIFF_TAB):
+                yield DiffView(max_lines=DIFF_MAX_LINES + 1, wrap=False, id="diff")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.query_one(StepTimeline).border_title = f"steps of {self.adw_id}"
+        self.query_one(DiffView).border_title = "diff"
+        await self.reload()
+        self.set_interval(REFRESH_S, self.reload, name="run-detail-refresh")
+
+    # Reading the store
+
+    async def reload(self) -> None:
+        """Read the run, its state and its timeline again and show what changed."""
+        try:
+            loaded = await self._store.load(self.adw_id)
+        except AdwError as error:
+            self.query_one("#run-summary", Static).update(Text(str(error), "bold red"))
+            return
+        self._run, self._state = loaded.run, loaded.state
+        await self._show_summary(loaded.run, loaded.state)
+        self._show_timeline(await self._store.steps.timeline(self.adw_id))
+
+    async def apply(self, event: RuntimeEvent) -> None:
+        """A runtime event: this run's step and status changes are shown at once (the
+        transcript follows its file by itself)."""
+        if isinstance(event, RunChanged | StepStarted | StepFinished) and (
+            event.adw_id == self.adw_id
+        ):
+            await self.reload()
+
+    async def _show_summary(self, run: RunRecord, state: RunState) -> None:
+        summary = Text.assemble(
+            ("run ", "dim"),
+            (run.adw_id, "bold"),
+            ("  issue ", "dim"),
+            f"#{run.issue}" if run.issue else "-",
+            ("  workflow ", "dim"),
+            run.workflow,
+            ("  status ", "dim"),
+            (str(run.status), RUN_STATUS_STYLES[run.status]),
+            ("  cost ", "dim"),
+            f"${run.cost_usd:.4f}",
+            ("\nbranch ", "dim"),
+            state.branch_name or "none yet",
+            ("  worktree ", "dim"),
+            state.worktree_path or "none yet",
+        )
+        if run.status is RunStatus.DEAD_LETTERED:
+            letters = [
+                letter
+                for letter in await self._store.dead_letters.list()
+                if letter.adw_id == run.adw_id
+            ]
+            if letters:
+                letter = letters[-1]
+                summary.append(
+                    f"\ndead letter {letter.id}: {letter.error_class} at {letter.step}: "
+                    f"{letter.error_message} (t replays it)",
+                    RUN_STATUS_STYLES[RunStatus.DEAD_LETTERED],
+                )
+        self.query_one("#run-summary", Static).update(summary)
+
+    def _show_timeline(self, timeline: list[StepSummary]) -> None:
+        table = self.query_one(StepTimeline)
+        at_last_row = table.row_count == 0 or table.cursor_row == table.row_count - 1
+        self._steps = {step_key(summary): summary for summary in timeline}
+        for summary in timeline:
+            key = step_key(summary)
+            cells = self._cells(summary)
+            if key in table.rows:
+                for column, value in zip(COLUMNS, cells, strict=True):
+                    table.update_cell(key, column, value, update_width=True)
+            else:
+                table.add_row(*cells, key=key)
+        if not timeline:
+            self.query_one(TranscriptFile).show(None, placeholder="no step has started yet")
+            return
+        if at_last_row and table.cursor_row != table.row_count - 1:
+            # Following the run: the newest step is selected as it starts.
+            table.move_cursor(row=table.row_count - 1, animate=False)
+        self._show_step(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _cells(self, summary: StepSummary) -> tuple[str | Text, ...]:
+        if summary.status is StepStatus.RUNNING and summary.started_at is not None:
+            duration = self._clock() - summary.started_at
+        else:
+            duration = timedelta(milliseconds=summary.duration_ms)
+        return (
+            summary.step,
+            str(summary.visit),
+            Text(str(summary.status), STEP_STATUS_STYLES[summary.status]),
+            str(summary.attempts),
+            format_elapsed(duration),
+            f"${summary.cost_usd:.4f}",
+            f"{format_tokens(summary.input_tokens)}/{format_tokens(summary.output_tokens)}",
+            summary.session_id or "",
+        )
+
+    # The transcript
+
+    @on(DataTable.RowHighlighted, "#steps")
+    def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self._show_step(event.row_key.value)
+
+    def _show_step(self, key: str | None) -> None:
+        """Show the transcript of the step visit `key`, unless it is shown already; a
+        shown step that stopped running stops being followed."""
+        summary = self._steps.get(key or "")
+        if summary is None or self._run is None:
+            return
+        running = summary.status is StepStatus.RUNNING and not self._run.status.is_final
+        transcript = self.query_one(TranscriptFile)
+        if self._shown is not None and self._shown.key == key:
+            if self._shown.running != running:
+                self._shown.running = running
+                transcript.follow(running)
+            return
+        self._shown = _Shown(step_key(summary), running)
+        agent = summary.agent
+        attempt = f" · attempt {summary.attempts}" if summary.attempts > 1 else ""
+        transcript.border_title = " · ".join(filter(None, (summary.step, agent))) + attempt
+        if agent is None:
+            transcript.show(None, placeholder=f"{summary.step} called no agent: no transcript")
+            return
+        later = self._later_call_of(summary)
+        if later is not None:
+            transcript.show(
+                None,
+                placeholder=(
+                    f"{agent} was called again later ({later.step}, visit {later.visit}), "
+                    "and each call of an agent rewrites its raw_output.jsonl: select the "
+                    "later step to read it"
+                ),
+            )
+            return
+        transcript.show(
+            self._orchestrator.transcript_path(self.adw_id, agent),
+            follow=running,
+            placeholder="waiting for the agent's output…" if running else "no transcript saved",
+            cwd=self._state.worktree_path if self._state else None,
+        )
+
+    def _later_call_of(self, summary: StepSummary) -> StepSummary | None:
+        """The next visit (of any step) that called the same agent, overwriting its file."""
+        timeline = list(self._steps.values())
+        after = timeline[timeline.index(summary) + 1 :]
+        return next((other for other in after if other.agent == summary.agent), None)
+
+    # The diff
+
+    @on(TabbedContent.TabActivated, "#run-tabs", pane=f"#{DIFF_TAB}")
+    def _diff_tab_shown(self) -> None:
+        self._load_diff()
+
+    def _load_diff(self) -> None:
+        self.run_worker(self._read_diff(), name="worktree-diff", group="diff", exclusive=True)
+
+    async def _read_diff(self) -> None:
+        view = self.query_one(DiffView)
+        try:
+            diff = await self._orchestrator.worktree_diff(self.adw_id)
+        except AdwError as error:
+            view.clear()
+            view.append([Text(str(error), "yellow")])
+            return
+        view.clear()
+        view.append(self._diff_lines(diff))
+        view.scroll_home(animate=False)
+
+    def _diff_lines(self, diff: WorktreeDiff) -> list[Text]:
+        header = Text(
+            f"{diff.worktree} against {diff.base} (forked at {diff.fork_point[:10]})", "dim"
+        )
+        if diff.empty:
+            return [header, Text(f"no changes: the worktree holds nothing {diff.base} lacks")]
+        lines = diff.text.splitlines()
+        texts = [header, *(diff_line_text(line) for line in lines[:DIFF_MAX_LINES])]
+        if len(lines) > DIFF_MAX_LINES:
+            texts.append(
+                Text(
+                    f"… {len(lines) - DIFF_MAX_LINES:,} more lines: run "
+                    f"`git diff {diff.fork_point[:10]}` in {diff.worktree}",
+                    "yellow",
+                )
+            )
+        return texts
+
+    # Actions
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_toggle_diff(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = TRANSCRIPT_TAB if tabs.active == DIFF_TAB else DIFF_TAB
+
+    async def action_reload(self) -> None:
+        await self.reload()
+        if self.query_one(TabbedContent).active == DIFF_TAB:
+            self._load_diff()
+        self.notify("run reloaded", timeout=1.5)
+
+    def action_cancel_run(self) -> None:
+        run = self._run
+        if run is not None and run.status.is_final:
+            self.notify(
+                f"run {self.adw_id} has ended ({run.status}): nothing to cancel",
+                severity="warning",
+                timeout=4,
+            )
+            return
+        question = (
+            f"Stop run {self.adw_id}? Its agent is killed and the run ends cancelled; "
+            "t (retry) resumes it from its last completed step."
+        )
+        self.app.push_screen(
+            ConfirmScreen("Cancel the run", question, confirm_label="Cancel run"),
+            self._cancel_confirmed,
+        )
+
+    def _cancel_confirmed(self, answer: Confirmation | None) -> None:
+        if answer is not None:
+            self.run_worker(self._cancel(), name="cancel-run", group="run-action")
+
+    async def _cancel(self) -> None:
+        try:
+            await self._orchestrator.cancel(self.adw_id)
+        except AdwError as error:
+            self.notify(str(error), title="not cancelled", severity="error", timeout=8)
+            return
+        self.notify(f"run {self.adw_id} cancelled", title="cancelled")
+        await self.reload()
+
+    def action_retry(self) -> None:
+        self.run_worker(self._retry(), name="retry-run", group="run-action")
+
+    async def _retry(self) -> None:
+        try:
+            await self._orchestrator.retry(self.adw_id)
+        except AdwError as error:
+            self.notify(str(error), title="not retried", severity="error", timeout=8)
+            return
+        self.notify(f"run {self.adw_id} queued again", title="retrying")
+        await self.reload()
+
+    def action_copy_path(self) -> None:
+        path = self._state.worktree_path if self._state else None
+        if not path:
+            self.notify(f"run {self.adw_id} has no worktree yet", severity="warning", timeout=4)
+            return
+        self.app.copy_to_clipboard(path)
+        self.notify(path, title="worktree path copied")

@@ -1,0 +1,337 @@
+"""A saved agent transcript (`raw_output.jsonl`) of any size, scrolled virtually.
+
+The file is never read whole up front. A worker finds where each line ends, a chunk at a
+time in a thread, so the first lines show at once and the UI keeps running while a big
+file is indexed (the border says how far it got). `render_line` then reads, parses and
+renders only the lines on screen, and keeps a bounded cache of them (toolong's approach).
+While its step runs, the file is polled and what the agent appends scrolls into view;
+a file rewritten by the agent's next call is indexed again from the start.
+
+One JSONL line is one row: its events, rendered as the live agent panes render them,
+side by side; a multi-line tool result is joined with `⏎`. Long rows scroll sideways.
+"""
+
+import asyncio
+from array import array
+from pathlib import Path
+from typing import BinaryIO
+
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.worker import Worker
+
+from adw_tui.agents.claude_stream import ClaudeStreamParser
+from adw_tui.agents.jsonl import BadLine, ParsedLine, parse_line
+from adw_tui.tui.widgets.agent_pane import event_text
+
+CHUNK_BYTES = 4 * 2**20
+# A longer line (a tool result holding a whole file, say) is named, not parsed: parsing
+# it on the UI loop would stall the screen.
+MAX_SHOWN_LINE_BYTES = 2**20
+POLL_S = 0.5
+CACHED_LINES = 4096
+
+
+def scan_line_ends(path: Path, start: int, length: int, last_end: int) -> tuple[array[int], int]:
+    """Read `length` bytes of `path` from `start` and return the offset just past each
+    newline in them, and how many bytes were read. Raises `FileChangedError` when the
+    byte before `last_end` (the end of the last line found so far) is no longer a
+    newline: the file was rewritten. Runs in a thread."""
+    with path.open("rb") as file:
+        if last_end:
+            file.seek(last_end - 1)
+            if file.read(1) != b"\n":
+                raise FileChangedError(path)
+        file.seek(start)
+        data = file.read(length)
+    ends: array[int] = array("q")
+    find = data.find
+    position = find(b"\n")
+    while position >= 0:
+        ends.append(start + position + 1)
+        position = find(b"\n", position + 1)
+    return ends, len(data)
+
+
+class FileChangedError(Exception):
+    """The file is not the one indexed so far (it was truncated and written again)."""
+
+
+class TranscriptFile(ScrollView, can_focus=True):
+    """Shows `raw_output.jsonl` files one at a time (`show`), following the one of a
+    running step (`follow`)."""
+
+    HELP = """
+## Transcript
+
+The step's agent output as saved in its `raw_output.jsonl`, one line of the
+file per row, however big the file is. Rows are read from the file as you
+scroll; a running step's new lines scroll into view while you are at the end.
+
+- `↑` `↓` `PgUp` `PgDn` or the mouse wheel: scroll
+- `Home` / `End`: first / last line
+- `←` `→`: scroll sideways through long rows
+"""
+
+    DEFAULT_CSS = """
+    TranscriptFile {
+        height: 1fr;
+        background: $surface;
+        overflow-x: auto;
+        overflow-y: scroll;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        chunk_bytes: int = CHUNK_BYTES,
+        poll_s: float = POLL_S,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.chunk_bytes = chunk_bytes
+        self.poll_s = poll_s
+        self._path: Path | None = None
+        self._follow = False
+        self._placeholder = ""
+        self._parser = ClaudeStreamParser()
+        self._ends: array[int] = array("q")
+        """Offset just past each complete line's newline."""
+        self._scanned = 0
+        self._file_size = 0
+        self._tail = False
+        """True when an unterminated last line is shown (the file is complete)."""
+        self._widest = 0
+        self._texts: LRUCache[int, Text] = LRUCache(CACHED_LINES)
+        self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        self._indexer: Worker[None] | None = None
+
+    # What is shown
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def line_count(self) -> int:
+        """Lines indexed so far (with an unterminated last line once the file is done)."""
+        return len(self._ends) + self._tail
+
+    @property
+    def indexing(self) -> bool:
+        """True while lines already in the file are still being indexed."""
+        return self._scanned < self._file_size
+
+    @property
+    def following(self) -> bool:
+        return self._follow
+
+    def show(
+        self,
+        path: Path | None,
+        *,
+        follow: bool = False,
+        placeholder: str = "",
+        cwd: str | None = None,
+    ) -> None:
+        """Show the file at `path` (None: nothing), from its first line, or from its end
+        and following its growth with `follow`. `placeholder` is shown while there is no
+        line to show; `cwd`, the agent's working directory, is left out of the paths in
+        tool calls, as in the live panes."""
+        if self._indexer is not None:
+            self._indexer.cancel()
+            self._indexer = None
+        self._path = path
+        self._follow = follow
+        self._placeholder = placeholder
+        self._parser = ClaudeStreamParser(cwd)
+        self._file_size = 0
+        self._reset_index()
+        if path is not None:
+            self._start_indexer()
+
+    def follow(self, on: bool) -> None:
+        """Keep up with the file's growth (its step is running), or stop once the rest of
+        it is indexed (the step ended: an unterminated last line is shown too)."""
+        if on == self._follow:
+            return
+        self._follow = on
+        if self._path is not None and (self._indexer is None or self._indexer.is_finished):
+            self._start_indexer()
+
+    def set_placeholder(self, placeholder: str) -> None:
+        self._placeholder = placeholder
+        self.refresh()
+
+    # Indexing
+
+    def _start_indexer(self) -> None:
+        self._indexer = self.run_worker(
+            self._index(), name="transcript-index", group="transcript-index", exclusive=True
+        )
+
+    async def _index(self) -> None:
+        while True:
+            await self._catch_up()
+            if not self._follow:
+                return
+            await asyncio.sleep(self.poll_s)
+
+    async def _catch_up(self) -> None:
+        """Index the lines added since the last pass, a chunk at a time in a thread."""
+        path = self._path
+        assert path is not None
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size < self._scanned:
+            self._reset_index()
+        self._file_size = size
+        while self._scanned < size:
+            last_end = self._ends[-1] if self._ends else 0
+            length = min(self.chunk_bytes, size - self._scanned)
+            try:
+                ends, read = await asyncio.to_thread(
+                    scan_line_ends, path, self._scanned, length, last_end
+                )
+            except FileChangedError:
+                self._reset_index()
+                continue
+            except FileNotFoundError:
+                break
+            if not read:
+                break
+            self._add(ends, read)
+        tail = not self._follow and self._scanned > (self._ends[-1] if self._ends else 0)
+        if tail != self._tail:
+            self._tail = tail
+            self._texts.clear()
+            self._strips.clear()
+            self._resize()
+        self._show_progress()
+
+    def _add(self, ends: array[int], read: int) -> None:
+        stick = self._follow and self.is_vertical_scroll_end
+        if self._tail:
+            # The unterminated line shown last time is now (part of) a complete one.
+            self._tail = False
+            self._texts.clear()
+            self._strips.clear()
+        self._ends.extend(ends)
+        self._scanned += read
+        self._resize()
+        if stick:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._show_progress()
+
+    def _reset_index(self) -> None:
+        self._ends = array("q")
+        self._scanned = 0
+        self._tail = False
+        self._widest = 0
+        self._texts.clear()
+        self._strips.clear()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self._resize()
+
+    def _resize(self) -> None:
+        size = Size(self._widest, self.line_count)
+        if size != self.virtual_size:
+            self.virtual_size = size
+        self.refresh()
+
+    def _show_progress(self) -> None:
+        if self.indexing:
+            percent = 100 * self._scanned // max(self._file_size, 1)
+            self.border_subtitle = f"indexing {percent}% · {self.line_count:,} lines"
+        else:
+            following = " · following" if self._follow else ""
+            self.border_subtitle = f"{self.line_count:,} lines{following}"
+
+    # Rendering
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= self.line_count:
+            if index == 0 and self._placeholder:
+                text = Text(self._placeholder, "dim italic")
+                return self._strip(text, scroll_x, width)
+            return Strip.blank(width, self.rich_style)
+        key = (index, scroll_x, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            if index not in self._texts:
+                height = self.scrollable_content_region.height
+                self._load(min(index, scroll_y), max(index + 1, scroll_y + height))
+            strip = self._strip(self._texts[index], scroll_x, width)
+            self._strips[key] = strip
+        return strip
+
+    def _strip(self, text: Text, scroll_x: int, width: int) -> Strip:
+        segments = text.render(self.app.console)
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return strip.apply_style(self.rich_style)
+
+    def _load(self, first: int, last: int) -> None:
+        """Read, parse and render the lines `first` to `last` not in the cache, in one
+        pass over the file."""
+        missing = [i for i in range(first, min(last, self.line_count)) if i not in self._texts]
+        if not missing or self._path is None:
+            return
+        widest = self._widest
+        try:
+            with self._path.open("rb") as file:
+                for index in missing:
+                    text = self._read_row(file, index)
+                    self._texts[index] = text
+                    widest = max(widest, text.cell_len)
+        except OSError as error:
+            for index in missing:
+                self._texts[index] = Text(f"cannot read {self._path}: {error}", "red")
+        if widest != self._widest:
+            self._widest = widest
+            # Not while painting: a new virtual size lays the widget out again.
+            self.call_later(self._resize)
+
+    def _read_row(self, file: BinaryIO, index: int) -> Text:
+        start = self._ends[index - 1] if index else 0
+        end = self._ends[index] if index < len(self._ends) else self._scanned
+        size = end - start
+        number = index + 1
+        if size > MAX_SHOWN_LINE_BYTES:
+            reason = (
+                f"line of {size:,} bytes is too long to show here; it is kept in "
+                "raw_output.jsonl"
+            )
+            return self._row(BadLine(number, reason, size))
+        file.seek(start)
+        return self._row(parse_line(file.read(size).rstrip(b"\r\n"), number))
+
+    def _row(self, line: ParsedLine | None) -> Text:
+        """One line of the file as one row: its visible events side by side, else a dim
+        note of what it held."""
+        if line is None:
+            return Text()
+        events = self._parser.events(line)
+        texts = [text for event in events if (text := event_text(event)) is not None]
+        if not texts:
+            note = f"· {events[0].kind}: {events[0].text}" if events else "·"
+            return Text(note, "dim")
+        row = Text("  ").join(texts)
+        if "\n" in row.plain:
+            row = Text(" ⏎ ", "dim").join(row.split("\n"))
+        row.expand_tabs(4)
+        return row
+
