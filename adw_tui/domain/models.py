@@ -164,6 +164,24 @@ class NewDeadLetter(BaseModel):
     request: dict[str, Any] = Field(default_factory=dict)
 
 
+class DeadLetterFilter(BaseModel):
+    """Which dead letters a view shows or a bulk replay takes: each field that is set
+    narrows the selection, None matches anything."""
+
+    model_config = ConfigDict(frozen=True)
+
+    error_class: str | None = None
+    workflow: str | None = None
+    status: DeadLetterStatus | None = None
+
+    def matches(self, letter: DeadLetter) -> bool:
+        return (
+            self.error_class in (None, letter.error_class)
+            and self.workflow in (None, letter.workflow)
+            and self.status in (None, letter.status)
+        )
+
+
 class AuditEntry(BaseModel):
     """Who did what, when: every operator action and every state-changing event."""
 

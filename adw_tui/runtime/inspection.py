@@ -12,6 +12,8 @@ from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunState
 from adw_tui.runtime import git
 
+_DIFF = ("diff", "--no-color", "--no-ext-diff")
+
 
 @dataclass(frozen=True, slots=True)
 class WorktreeDiff:
@@ -51,16 +53,11 @@ async def worktree_diff(worktree: Path, base: str) -> WorktreeDiff:
     """Everything the worktree holds that `base` did not when the branch forked from it."""
     await git.resolve_commit(worktree, base)
     fork_point = await git.git("merge-base", base, "HEAD", cwd=worktree)
-    parts = [await _diff_output("diff", "--no-color", "--no-ext-diff", fork_point, cwd=worktree)]
+    parts = [await _diff_output(*_DIFF, fork_point, cwd=worktree)]
     untracked = await git.git("ls-files", "--others", "--exclude-standard", "-z", cwd=worktree)
     for path in filter(None, untracked.split("\0")):
-        parts.append(
-            await _diff_output(
-                "diff", "--no-color", "--no-ext-diff", "--no-index", "--", "/dev/null", path,
-                cwd=worktree,
-                differs_ok=True,
-            )
-        )
+        new_file = ("--no-index", "--", "/dev/null", path)
+        parts.append(await _diff_output(*_DIFF, *new_file, cwd=worktree, differs_ok=True))
     return WorktreeDiff(worktree, base, fork_point, "".join(parts))
 
 

@@ -13,6 +13,8 @@ from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError, RunClaimedError
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import (
+    DeadLetter,
+    DeadLetterFilter,
     DeadLetterStatus,
     NewDeadLetter,
     RunRecord,
@@ -207,6 +209,26 @@ class Orchestrator:
             self.store, adw_id, version, reset_worktree=reset_worktree, actor=actor
         )
 
+    async def replay_all(
+        self,
+        selection: DeadLetterFilter,
+        *,
+        from_start: bool = False,
+        engine: str | None = None,
+    ) -> list[DeadLetter]:
+        """Replay (see `replay`) every pending dead letter that `selection` matches,
+        oldest first; returns them as they were selected. A letter that cannot be
+        replayed stops here with its error; the runs started before it go on."""
+        pending = await self.store.dead_letters.list()
+        letters = [letter for letter in pending if selection.matches(letter)]
+        for letter in letters:
+            await self.replay(letter.id, from_start=from_start, engine=engine)
+        return letters
+
+    async def drop_dead_letter(self, letter_id: int, *, actor: str = "operator") -> DeadLetter:
+        """Take a pending dead letter off the queue as dropped; its row stays."""
+        return await self.store.dead_letters.drop(letter_id, actor=actor)
+
     async def wait(self, adw_id: str) -> RunRecord:
         """Wait for a run launched here to end; return its final record."""
         task = self._tasks.get(adw_id)
@@ -317,6 +339,9 @@ class Orchestrator:
         except asyncio.CancelledError:
             # Cancelled by an operator, or stopped by a shutdown (then it can resume).
             status = RunStatus.INTERRUPTED if self._stopping else RunStatus.CANCELLED
+            await asyncio.shield(
+                store.steps.close_running(adw_id, error=f"{status}: the run was stopped")
+            )
             await asyncio.shield(store.set_status(adw_id, status, actor=RUNTIME_ACTOR))
             self.bus.publish(RunChanged(adw_id, status))
             raise

@@ -98,6 +98,16 @@ class StepAttempts:
         async with self._db.transaction() as connection:
             await write_attempt_end(connection, AttemptEnd(attempt_id, status, result, error))
 
+    async def close_running(self, adw_id: str, *, error: str) -> None:
+        """Close the run's attempts still open as failed with `error`: the run was stopped
+        while they ran, so no state version will ever close them."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE step_attempts SET status = ?, finished_at = ?, error_message = ? "
+                "WHERE adw_id = ? AND status = ?",
+                (StepStatus.FAILED, now_iso(), error, adw_id, StepStatus.RUNNING),
+            )
+
     async def for_run(self, adw_id: str) -> list[StepAttempt]:
         rows = await self._db.fetch_all(
             "SELECT * FROM step_attempts WHERE adw_id = ? ORDER BY id", (adw_id,)

@@ -151,6 +151,17 @@ def test_dlq_ls_show_drop(seeded: Path, capsys: pytest.CaptureFixture[str]):
     assert "already dropped" in capsys.readouterr().err
 
 
+def test_dlq_replay_all_takes_only_the_letters_the_filters_match(
+    seeded: Path, capsys: pytest.CaptureFixture[str]
+):
+    for narrowing in (["--error-class", "auth"], ["--workflow", "plan"]):
+        assert main(["dlq", "replay", "--all", *narrowing]) == 0
+        assert "No pending dead letters match" in capsys.readouterr().out
+    letters = run_json(capsys, "dlq", "ls", "--json")
+    assert isinstance(letters, list)
+    assert [letter["status"] for letter in letters] == ["pending"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -33,8 +33,13 @@ def test_demo_runs_five_issues_and_dead_letters_one(tmp_path: Path):
     again = adw(tmp_path, "demo", "--headless", "--dir", str(demo))
     assert again.returncode == 1
     assert "is not empty" in again.stderr
+    nothing = adw(demo, "dlq", "replay", "--all", "--error-class", "rate_limit")
+    assert (nothing.returncode, nothing.stdout.strip()) == (
+        0,
+        "No pending dead letters match; nothing to replay.",
+    )
     # The fault was in that run's environment only: replayed, it goes through.
-    replayed = adw(demo, "dlq", "replay", "1")
+    replayed = adw(demo, "dlq", "replay", "--all", "--error-class", "auth", "--workflow", "sdlc")
     assert replayed.returncode == 0, replayed.stderr[-2000:]
     assert "succeeded" in replayed.stdout
     assert json.loads(adw(demo, "dlq", "ls", "--json").stdout) == []

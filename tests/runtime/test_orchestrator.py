@@ -10,7 +10,7 @@ import pytest
 
 from adw_tui.config import Settings, load_settings
 from adw_tui.domain.errors import AdwError, IssueNotFoundError
-from adw_tui.domain.models import RunStatus
+from adw_tui.domain.models import DeadLetterFilter, DeadLetterStatus, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.git import NotAGitRepositoryError
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -287,6 +287,52 @@ async def test_replay_from_start_runs_every_step_again(repo: Path, store: Store)
     await orchestrator.close()
     steps = [a.step for a in await store.steps.for_run(adw_id)]
     assert steps.count("classify") == 2
+
+
+async def test_replay_all_replays_the_pending_letters_a_filter_matches(repo: Path, store: Store):
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    auth = {"ADW_SIM_FAULTS": "feature=auth"}
+    runs = {}
+    for workflow in ("plan", "plan_build"):
+        issue = await store.issues.create(f"Add a slugify helper ({workflow})", "x")
+        runs[workflow] = await orchestrator.launch(issue.number, workflow=workflow, engine_env=auth)
+        await orchestrator.wait(runs[workflow])
+    plan, plan_build = await store.dead_letters.list()
+    assert (plan.adw_id, plan_build.adw_id) == (runs["plan"], runs["plan_build"])
+
+    assert await orchestrator.replay_all(DeadLetterFilter(workflow="nope")) == []
+    replayed = await orchestrator.replay_all(DeadLetterFilter(error_class="auth", workflow="plan"))
+    assert [letter.id for letter in replayed] == [plan.id]
+    assert (await orchestrator.wait(plan.adw_id)).status is RunStatus.SUCCEEDED
+    assert (await store.dead_letters.get(plan.id)).status is DeadLetterStatus.REPLAYED
+    assert (await store.dead_letters.get(plan_build.id)).status is DeadLetterStatus.PENDING
+    # A filter on a resolved status takes nothing: only pending letters are replayed.
+    replayed_only = DeadLetterFilter(status=DeadLetterStatus.REPLAYED)
+    assert await orchestrator.replay_all(replayed_only) == []
+    await orchestrator.close()
+
+
+async def test_drop_a_dead_letter(repo: Path, store: Store):
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    issue = await store.issues.create("Add a slugify helper", "x")
+    adw_id = await orchestrator.launch(
+        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
+    )
+    await orchestrator.wait(adw_id)
+    [letter] = await store.dead_letters.list()
+    dropped = await orchestrator.drop_dead_letter(letter.id, actor="tui")
+    assert dropped.status is DeadLetterStatus.DROPPED
+    assert await store.dead_letters.list() == []
+    assert (await store.get_run(adw_id)).status is RunStatus.DEAD_LETTERED
+    [entry] = [
+        e for e in await store.audit.entries(adw_id=adw_id) if e.action == "dead_letter.drop"
+    ]
+    assert entry.actor == "tui"
+    with pytest.raises(AdwError, match="already dropped"):
+        await orchestrator.replay(letter.id)
+    with pytest.raises(AdwError, match="already dropped"):
+        await orchestrator.drop_dead_letter(letter.id)
+    await orchestrator.close()
 
 
 async def test_a_second_active_run_for_an_issue_is_refused_unless_forced(repo: Path, store: Store):

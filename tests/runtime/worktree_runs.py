@@ -1,5 +1,5 @@
 """A finished run with a real worktree and a commit per state version, written by hand
-(no agent), for the rollback tests of the runtime, the CLI and the TUI."""
+(no agent), for the rollback tests of the runtime and the CLI."""
 
 from dataclasses import dataclass
 from pathlib import Path

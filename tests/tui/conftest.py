@@ -22,7 +22,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.store.steps import AttemptEnd
-from adw_tui.tui.app import AdwApp
+from adw_tui.tui.app import AdwApp, create_app
 
 SnapCompare = Callable[..., bool]
 
@@ -234,3 +234,13 @@ async def fixed_store(tmp_path: Path) -> AsyncIterator[Store]:
     async with await Store.open(tmp_path / "agents" / "adw_state.db") as opened:
         await seed_fixed_data(opened, tmp_path / "agents")
         yield opened
+
+
+@pytest.fixture
+def fixed_app(fixed_store: Store) -> AdwApp:
+    """The dashboard over the fixed runs, at the fixed clock, with no live runs."""
+    settings = Settings(max_concurrent=4, engine="claude")
+    orchestrator = Orchestrator(fixed_store, FIXED_REPO, settings)
+    return create_app(
+        fixed_store, FIXED_REPO, settings, orchestrator=orchestrator, clock=lambda: NOW
+    )

@@ -18,7 +18,7 @@ from adw_tui.tui.screens.dashboard import ResourceGauges
 from adw_tui.tui.screens.launch import LaunchScreen
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, theme_from_toml
 from adw_tui.workflows.loader import get_workflow
-from tests.tui.conftest import FIXED_REPO, NOW, SnapCompare, record_notifications, settle, until
+from tests.tui.conftest import SnapCompare, record_notifications, settle, until
 
 
 async def create_run(store: Store, *, workflow: str, issue_number: str) -> RunRecord:
@@ -213,16 +213,6 @@ def test_themes_load_from_files():
 
 
 # Snapshots: fixed runs, a fixed clock, no live runs.
-
-
-@pytest.fixture
-def fixed_app(fixed_store: Store) -> AdwApp:
-    """The dashboard over the fixed runs, at the fixed clock, with no live runs."""
-    settings = Settings(max_concurrent=4, engine="claude")
-    orchestrator = Orchestrator(fixed_store, FIXED_REPO, settings)
-    return create_app(
-        fixed_store, FIXED_REPO, settings, orchestrator=orchestrator, clock=lambda: NOW
-    )
 
 
 def test_snapshot_dashboard_120x40(snap_compare: SnapCompare, fixed_app: AdwApp):

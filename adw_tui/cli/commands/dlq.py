@@ -11,7 +11,7 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, key_value_grid, print_json, short_time
 from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.errors import DatabaseMissingError
-from adw_tui.domain.models import DeadLetter, RunStatus
+from adw_tui.domain.models import DeadLetter, DeadLetterFilter, RunStatus
 
 
 async def list_letters(args: argparse.Namespace, context: CliContext) -> int:
@@ -107,25 +107,25 @@ async def drop_letter(args: argparse.Namespace, context: CliContext) -> int:
 
 
 async def replay_letters(args: argparse.Namespace, context: CliContext) -> int:
-    async with await context.open_store(create=False) as store:
+    async with (
+        await context.open_store(create=False) as store,
+        live_orchestrator(store, context.repo, context.settings) as orchestrator,
+    ):
         if args.all:
-            letters = [
-                letter
-                for letter in await store.dead_letters.list()
-                if args.error_class in (None, letter.error_class)
-                and args.workflow in (None, letter.workflow)
-            ]
+            selection = DeadLetterFilter(error_class=args.error_class, workflow=args.workflow)
+            letters = await orchestrator.replay_all(
+                selection, from_start=args.from_start, engine=args.engine
+            )
         else:
             letters = [await store.dead_letters.get(args.letter_id)]
-        if not letters:
-            console.print("No pending dead letters match; nothing to replay.")
-            return 0
-        async with live_orchestrator(store, context.repo, context.settings) as orchestrator:
-            launched = [
-                await orchestrator.replay(letter.id, from_start=args.from_start, engine=args.engine)
-                for letter in letters
-            ]
-            runs = [await orchestrator.wait(adw_id) for adw_id in launched]
+            await orchestrator.replay(
+                args.letter_id, from_start=args.from_start, engine=args.engine
+            )
+        # A replayed run keeps its adw_id.
+        runs = [await orchestrator.wait(letter.adw_id) for letter in letters]
+    if not letters:
+        console.print("No pending dead letters match; nothing to replay.")
+        return 0
     table = Table("letter", "adw_id", "workflow", "replayed from", "status now")
     for letter, run in zip(letters, runs, strict=True):
         table.add_row(

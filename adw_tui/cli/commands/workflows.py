@@ -11,6 +11,7 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_error, print_json
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.workflow import StepDef
+from adw_tui.workflows.graph import step_details
 from adw_tui.workflows.loader import (
     BUILTIN_SOURCE,
     LoadedWorkflow,
@@ -87,31 +88,11 @@ def _state_lines(name: str, step: StepDef, *, start: bool) -> list[str]:
         lines.append(f"    command: {' '.join([step.command, *step.args])}")
     if step.action is not None:
         lines.append(f"    action: {step.action}")
-    details = _details(step)
+    details = step_details(step)
     if details:
         lines.append(f"    {', '.join(details)}")
     lines.extend(f"    {field} → {target}" for field, target in step.transitions().items())
     return lines
-
-
-def _details(step: StepDef) -> list[str]:
-    """The settings worth showing: those a command step always has, and any not default."""
-    details: list[str] = []
-    if step.agent:
-        details.append(f"agent: {step.agent}")
-    if step.command is not None:
-        saved = f" → ${{{step.save}}}" if step.save else ""
-        details.append(f"output: {step.output}{saved}")
-    optional: dict[str, Any] = {
-        "when": step.when,
-        "model": step.model,
-        "engine": step.engine,
-        "timeout": step.timeout,
-        "max_retries": step.max_retries or None,
-        "max_visits": step.max_visits,
-    }
-    details.extend(f"{key}: {value}" for key, value in optional.items() if value is not None)
-    return details
 
 
 def _summary(loaded: LoadedWorkflow) -> dict[str, Any]:

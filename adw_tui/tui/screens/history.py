@@ -24,6 +24,7 @@ from adw_tui.domain.models import RunState, RunWithState, VersionInfo
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.rollback import refuse_active
 from adw_tui.store import Store
+from adw_tui.tui.formatting import RUN_STATUS_STYLES
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 
 Clock = Callable[[], datetime]
@@ -178,7 +179,8 @@ rolled back. `escape` goes back.
             (f"run {run.adw_id}", "bold"),
             f"  {run.workflow}",
             f"  issue #{run.issue}" if run.issue else "",
-            f"  {run.status}",
+            "  ",
+            (str(run.status), RUN_STATUS_STYLES[run.status]),
             f"  at version {run.version}",
         )
         text.append(f"  worktree {loaded.state.worktree_path or 'none'}", "dim")
@@ -220,18 +222,18 @@ rolled back. `escape` goes back.
         selected = self.selected
         if selected is None:
             return
-        new = await self._state(selected)
-        parent = self._versions[selected].parent
-        if self._marked is not None and self._marked != selected:
-            title = f"diff: v{self._marked} (marked) → v{selected} (selected)"
-            old = (await self._state(self._marked)).as_data()
-        elif parent is not None:
-            title = f"diff: v{parent} (parent) → v{selected} (selected)"
-            old = (await self._state(parent)).as_data()
+        marked = self._marked
+        if marked is not None and marked != selected:
+            base: int | None = marked
+            title = f"diff: v{marked} (marked) → v{selected} (selected)"
         else:
-            title = f"diff: nothing → v{selected} (the first version)"
-            old = {}
-        self.query_one(StateDiff).show(title, diff_states(old, new.as_data()))
+            base = self._versions[selected].parent
+            role = "marked: select another version to compare" if marked == selected else "selected"
+            origin = "nothing" if base is None else f"v{base} (parent)"
+            title = f"diff: {origin} → v{selected} ({role})"
+        old = {} if base is None else (await self._state(base)).as_data()
+        new = (await self._state(selected)).as_data()
+        self.query_one(StateDiff).show(title, diff_states(old, new))
 
     async def _state(self, version: int) -> RunState:
         state = self._states.get(version)

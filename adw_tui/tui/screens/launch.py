@@ -89,10 +89,14 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
             yield Label("Launch a run", id="launch-title")
             with VerticalScroll(id="launch-fields"):
                 yield Label("issue", classes="launch-label")
-                yield Input(placeholder="filter by number or title", id="launch-filter", compact=True)
+                yield Input(
+                    placeholder="filter by number or title", id="launch-filter", compact=True
+                )
                 yield OptionList(id="launch-issues", compact=True)
                 yield Static("", id="launch-chosen")
-                yield Input(placeholder="new issue's body (optional)", id="launch-body", compact=True)
+                yield Input(
+                    placeholder="new issue's body (optional)", id="launch-body", compact=True
+                )
                 yield Label("workflow", classes="launch-label")
                 yield Select(
                     [(choice.name, choice.name) for choice in self._workflows],

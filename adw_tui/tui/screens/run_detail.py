@@ -39,7 +39,9 @@ REFRESH_S = 1.0
 # The diff view keeps this many lines; a bigger diff says where to read the rest.
 DIFF_MAX_LINES = 20_000
 
-COLUMNS = ("step", "visit", "status", "attempts", "duration", "cost", "tokens in/out", "session")
+# Short labels, so the table fits in 80 columns; F1 says what each column holds.
+COLUMNS = ("step", "visit", "status", "tries", "time", "cost", "tokens", "session")
+SESSION_SHOWN = 8
 TRANSCRIPT_TAB = "transcript-tab"
 DIFF_TAB = "diff-tab"
 
@@ -67,9 +69,10 @@ class StepTimeline(DataTable[str | Text]):
     HELP = """
 ## Steps
 
-One row per visit of a step: its status, attempts, duration, cost, tokens
-and the agent's session id. Click a step, or move to it with `↑` `↓`, to
-show its transcript below.
+One row per visit of a step: its status, attempts (`tries`), duration
+(`time`; so far, while it runs), cost, tokens in/out and the start of the
+agent's session id (the whole id is on the transcript's border). Click a
+step, or move to it with `↑` `↓`, to show its transcript below.
 """
 
 
@@ -244,7 +247,7 @@ worktree diff. It updates while the run goes on.
             format_elapsed(duration),
             f"${summary.cost_usd:.4f}",
             f"{format_tokens(summary.input_tokens)}/{format_tokens(summary.output_tokens)}",
-            summary.session_id or "",
+            (summary.session_id or "")[:SESSION_SHOWN],
         )
 
     # The transcript
@@ -262,15 +265,16 @@ worktree diff. It updates while the run goes on.
             return
         running = summary.status is StepStatus.RUNNING and not self._run.status.is_final
         transcript = self.query_one(TranscriptFile)
+        agent = summary.agent
+        attempt = f"attempt {summary.attempts}" if summary.attempts > 1 else None
+        session = f"session {summary.session_id}" if summary.session_id else None
+        transcript.border_title = " · ".join(filter(None, (summary.step, agent, attempt, session)))
         if self._shown is not None and self._shown.key == key:
             if self._shown.running != running:
                 self._shown.running = running
                 transcript.follow(running)
             return
         self._shown = _Shown(step_key(summary), running)
-        agent = summary.agent
-        attempt = f" · attempt {summary.attempts}" if summary.attempts > 1 else ""
-        transcript.border_title = " · ".join(filter(None, (summary.step, agent))) + attempt
         if agent is None:
             transcript.show(None, placeholder=f"{summary.step} called no agent: no transcript")
             return
@@ -294,8 +298,8 @@ worktree diff. It updates while the run goes on.
 
     def _later_call_of(self, summary: StepSummary) -> StepSummary | None:
         """The next visit (of any step) that called the same agent, overwriting its file."""
-        timeline = list(self._steps.values())
-        after = timeline[timeline.index(summary) + 1 :]
+        keys = list(self._steps)
+        after = list(self._steps.values())[keys.index(step_key(summary)) + 1 :]
         return next((other for other in after if other.agent == summary.agent), None)
 
     # The diff
@@ -378,7 +382,9 @@ worktree diff. It updates while the run goes on.
         try:
             await self._orchestrator.cancel(self.adw_id)
         except AdwError as error:
-            self.notify(str(error), title="not cancelled", severity="error", timeout=8)
+            self.notify(
+                str(error), title="not cancelled", severity="error", timeout=8, markup=False
+            )
             return
         self.notify(f"run {self.adw_id} cancelled", title="cancelled")
         await self.reload()
@@ -390,7 +396,7 @@ worktree diff. It updates while the run goes on.
         try:
             await self._orchestrator.retry(self.adw_id)
         except AdwError as error:
-            self.notify(str(error), title="not retried", severity="error", timeout=8)
+            self.notify(str(error), title="not retried", severity="error", timeout=8, markup=False)
             return
         self.notify(f"run {self.adw_id} queued again", title="retrying")
         await self.reload()
@@ -401,4 +407,4 @@ worktree diff. It updates while the run goes on.
             self.notify(f"run {self.adw_id} has no worktree yet", severity="warning", timeout=4)
             return
         self.app.copy_to_clipboard(path)
-        self.notify(path, title="worktree path copied")
+        self.notify(path, title="worktree path copied", markup=False)

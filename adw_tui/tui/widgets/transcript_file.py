@@ -11,6 +11,8 @@ One JSONL line is one row: its events, rendered as the live agent panes render t
 side by side; a multi-line tool result is joined with `⏎`. Long rows scroll sideways.
 """
 
+from __future__ import annotations  # array[int] is not subscriptable at run time on 3.11
+
 import asyncio
 from array import array
 from pathlib import Path
@@ -172,7 +174,7 @@ scroll; a running step's new lines scroll into view while you are at the end.
 
     def _start_indexer(self) -> None:
         self._indexer = self.run_worker(
-            self._index(), name="transcript-index", group="transcript-index", exclusive=True
+            self._index, name="transcript-index", group="transcript-index", exclusive=True
         )
 
     async def _index(self) -> None:
@@ -247,14 +249,24 @@ scroll; a running step's new lines scroll into view while you are at the end.
         self.refresh()
 
     def _show_progress(self) -> None:
+        count = self.line_count
+        lines = f"{count:,} line{'' if count == 1 else 's'}"
         if self.indexing:
             percent = 100 * self._scanned // max(self._file_size, 1)
-            self.border_subtitle = f"indexing {percent}% · {self.line_count:,} lines"
+            self.border_subtitle = f"indexing {percent}% · {lines}"
         else:
-            following = " · following" if self._follow else ""
-            self.border_subtitle = f"{self.line_count:,} lines{following}"
+            self.border_subtitle = lines + (" · following" if self._follow else "")
 
     # Rendering
+
+    # Home and End jump without the scroll animation: animated, a jump across a big file
+    # would read and parse every screenful it passes on the way.
+
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False, x_axis=self.scroll_y == 0)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False, x_axis=self.is_vertical_scroll_end)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -312,8 +324,7 @@ scroll; a running step's new lines scroll into view while you are at the end.
         number = index + 1
         if size > MAX_SHOWN_LINE_BYTES:
             reason = (
-                f"line of {size:,} bytes is too long to show here; it is kept in "
-                "raw_output.jsonl"
+                f"line of {size:,} bytes is too long to show here; it is kept in raw_output.jsonl"
             )
             return self._row(BadLine(number, reason, size))
         file.seek(start)
@@ -334,4 +345,3 @@ scroll; a running step's new lines scroll into view while you are at the end.
             row = Text(" ⏎ ", "dim").join(row.split("\n"))
         row.expand_tabs(4)
         return row
-

@@ -1,0 +1,475 @@
+"""The dead-letter queue: every dead letter, narrowed by error class, workflow and status;
+the selected letter's error, stderr tail and request; replay and drop.
+
+It reads letters through the store's read API (again every `REFRESH_S`, so letters that
+runs write meanwhile show up) and acts through the Orchestrator, the app's own: a replayed
+run streams in the dashboard like any other.
+"""
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Select, Static
+
+from adw_tui.domain.errors import AdwError
+from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+from adw_tui.tui.formatting import format_age
+from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+
+Clock = Callable[[], datetime]
+
+REFRESH_S = 2.0
+
+ALL_STATUSES = "all"
+"""The status filter's value that shows letters of every status."""
+
+COLUMNS = (
+    ("id", "#"),
+    ("run", "run"),
+    ("workflow", "workflow"),
+    ("step", "step"),
+    ("error", "error class"),
+    ("attempts", "attempts"),
+    ("age", "age"),
+    ("status", "status"),
+)
+"""(key, label) of the letter table's columns."""
+STATUS_STYLES = {
+    DeadLetterStatus.PENDING: "bold magenta",
+    DeadLetterStatus.REPLAYED: "green",
+    DeadLetterStatus.DROPPED: "dim",
+}
+REQUEST_FIELDS = (
+    ("engine", "engine"),
+    ("model", "model"),
+    ("cwd", "cwd"),
+    ("session_id", "session"),
+)
+"""(key, label) of the request's fields shown on one line each; the prompt comes last."""
+FAILURE_FIELDS = ("stderr_tail", "exit_code")
+"""Request keys that say how the call ended: shown with the error, not the request."""
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class DeadLetterFilters(Horizontal):
+    """Three drop-downs: error class, workflow and status. Posts `Changed` with the
+    selection whenever one of them changes."""
+
+    HELP = """\
+## Filters
+
+Narrow the dead letters by **error class**, **workflow** and **status** (pending by
+default; `all` shows every letter). The table follows at once. Open a filter with
+`enter` or a click, pick with the arrow keys and `enter`; `tab` moves between them.
+The error classes and workflows offered are those of the letters in the store.
+"""
+
+    class Changed(Message):
+        def __init__(self, selection: DeadLetterFilter) -> None:
+            super().__init__()
+            self.selection = selection
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._offered: dict[str, list[str]] = {}
+        """The values each drop-down offers, by selector, to leave it alone when they stay."""
+
+    def compose(self) -> ComposeResult:
+        yield Select[str]([], prompt="error class: any", id="dlq-error-class", compact=True)
+        yield Select[str]([], prompt="workflow: any", id="dlq-workflow", compact=True)
+        yield Select(
+            [(f"status: {status}", str(status)) for status in DeadLetterStatus]
+            + [(f"status: {ALL_STATUSES}", ALL_STATUSES)],
+            value=DeadLetterStatus.PENDING.value,
+            allow_blank=False,
+            id="dlq-status",
+            compact=True,
+        )
+
+    @property
+    def selection(self) -> DeadLetterFilter:
+        error_class = self.query_one("#dlq-error-class", Select).value
+        workflow = self.query_one("#dlq-workflow", Select).value
+        status = self.query_one("#dlq-status", Select).value
+        return DeadLetterFilter(
+            error_class=error_class if isinstance(error_class, str) else None,
+            workflow=workflow if isinstance(workflow, str) else None,
+            status=None if status == ALL_STATUSES else DeadLetterStatus(str(status)),
+        )
+
+    def offer(self, *, error_classes: Iterable[str], workflows: Iterable[str]) -> None:
+        """The error classes and workflows to choose from; a choice made stays if it is
+        still offered."""
+        self._offer("#dlq-error-class", "error class", error_classes)
+        self._offer("#dlq-workflow", "workflow", workflows)
+
+    def _offer(self, selector: str, label: str, values: Iterable[str]) -> None:
+        offered = sorted(set(values))
+        if offered == self._offered.get(selector):
+            return
+        self._offered[selector] = offered
+        select: Select[str] = self.query_one(selector, Select)
+        chosen = select.value
+        select.set_options([(f"{label}: {value}", value) for value in offered])
+        if chosen in offered:
+            select.value = chosen
+
+    @on(Select.Changed)
+    def _changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.post_message(self.Changed(self.selection))
+
+
+class LetterTable(DataTable[Text]):
+    """The dead letters the filters let through, newest first."""
+
+    HELP = """\
+## Dead letters
+
+One row per dead letter, newest first: its number, the **run** it stopped, the
+**workflow** and **step** that failed, the **error class**, how many **attempts** the
+step made, its **age** and its **status** (pending letters can be replayed or dropped).
+Select one with the arrow keys or a click: its detail shows below.
+"""
+
+
+class LetterDetail(VerticalScroll):
+    """Everything about one dead letter: its error, how the call ended, the request and
+    its replays."""
+
+    HELP = """\
+## Detail
+
+The selected dead letter: the **error** (class and message), the failed call's
+**exit code** and **stderr tail**, the **request** that was sent (engine, model, working
+directory, session id, prompt) and every **replay** of the letter. Scroll with the arrow
+keys, `page up`/`page down` or the mouse wheel.
+"""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="dlq-detail-body")
+
+    def show(self, letter: DeadLetter | None) -> None:
+        body = self.query_one("#dlq-detail-body", Static)
+        if letter is None:
+            self.border_title = "detail"
+            body.update(Text("No dead letter matches the filters.", "dim"))
+            return
+        self.border_title = f"dead letter {letter.id}"
+        body.update(describe(letter))
+
+
+def describe(letter: DeadLetter) -> RenderableType:
+    """The letter as label/value lines, in the order an operator reads them."""
+    request = letter.request
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+
+    def section(title: str) -> None:
+        grid.add_row(Text(title, "bold underline"), "")
+
+    def value(raw: Any) -> Text:
+        if raw is None or raw == "":
+            return Text("not recorded", "dim")
+        return Text(raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))
+
+    section("failure")
+    grid.add_row(
+        "error", Text.assemble((letter.error_class, "bold red"), f": {letter.error_message}")
+    )
+    grid.add_row("run", f"{letter.adw_id} · {letter.workflow} · step {letter.step or '?'}")
+    grid.add_row("status", Text(letter.status, STATUS_STYLES[letter.status]))
+    grid.add_row("failed at", letter.created_at.strftime(TIME_FORMAT))
+    grid.add_row("attempts", str(letter.attempts))
+    grid.add_row("state", f"version {letter.state_version}")
+    grid.add_row("exit code", value(request.get("exit_code")))
+    grid.add_row("stderr tail", value(str(request.get("stderr_tail") or "").rstrip()))
+    section("request")
+    for key, label in REQUEST_FIELDS:
+        grid.add_row(label, value(request.get(key)))
+    shown = {key for key, _ in REQUEST_FIELDS} | {"prompt", *FAILURE_FIELDS}
+    for key in sorted(set(request) - shown):
+        grid.add_row(key, value(request[key]))
+    grid.add_row("prompt", value(request.get("prompt")))
+    section("replays")
+    if not letter.replays:
+        grid.add_row("", Text("none", "dim"))
+    for replay in letter.replays:
+        grid.add_row(
+            f"replay {replay.id}",
+            f"{replay.replayed_at.strftime(TIME_FORMAT)} from {replay.from_step} "
+            f"(state version {replay.state_version}) by {replay.actor}",
+        )
+    return grid
+
+
+class DeadLettersScreen(Screen[None]):
+    """The dead-letter queue, its filters, and replay and drop."""
+
+    HELP = """\
+## Dead letters
+
+Runs that failed for good (retries exhausted, a permanent error, a refused call), kept
+with what is needed to run them again.
+
+- `r` replays the selected letter from the step that failed, with the state it failed
+  with; `R` replays it from the start, with the run's first state. Either way the run
+  keeps its id, branch and worktree, starts a new attempt and streams in the dashboard.
+- `A` replays every **pending** letter the filters show (it asks first).
+- `x` drops the selected letter (it asks first): it leaves the queue but is kept, with
+  status dropped.
+- `escape` goes back.
+"""
+
+    AUTO_FOCUS = "#dlq-letters"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="dlq.back"),
+        Binding("r", "replay", "Replay", id="dlq.replay"),
+        Binding("R", "replay_from_start", "From start", id="dlq.replay_from_start"),
+        Binding("A", "replay_all", "Replay all", id="dlq.replay_all"),
+        Binding("x", "drop", "Drop", id="dlq.drop"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        orchestrator: Orchestrator,
+        *,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(id="dead-letters")
+        self._store = store
+        self._orchestrator = orchestrator
+        self._clock = clock
+        self._letters: dict[int, DeadLetter] = {}
+        self._shown: list[tuple[int, tuple[Text, ...]]] = []
+        """The rows on screen, to leave the table alone when a reload changes nothing."""
+        self.sub_title = "dead letters"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DeadLetterFilters(id="dlq-filters")
+        table = LetterTable(id="dlq-letters", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield LetterDetail(id="dlq-detail")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.reload()
+        self.set_interval(REFRESH_S, self.reload, name="dlq-refresh")
+
+    @property
+    def selected(self) -> DeadLetter | None:
+        """The letter under the table's cursor."""
+        table = self.query_one(LetterTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self._letters.get(int(key)) if key is not None else None
+
+    @property
+    def shown(self) -> list[DeadLetter]:
+        """The letters the table shows, in its order."""
+        return [self._letters[letter_id] for letter_id, _ in self._shown]
+
+    async def reload(self) -> None:
+        """Read every letter again and show those the filters let through."""
+        letters = await self._store.dead_letters.list(include_resolved=True)
+        self._letters = {letter.id: letter for letter in letters}
+        self.query_one(DeadLetterFilters).offer(
+            error_classes=(letter.error_class for letter in letters),
+            workflows=(letter.workflow for letter in letters),
+        )
+        self._show_rows()
+
+    # The table and the detail
+
+    @on(DeadLetterFilters.Changed)
+    def _show_rows(self) -> None:
+        selection = self.query_one(DeadLetterFilters).selection
+        now = self._clock()
+        rows = [
+            (letter.id, self._cells(letter, now))
+            for letter in sorted(self._letters.values(), key=lambda letter: -letter.id)
+            if selection.matches(letter)
+        ]
+        table = self.query_one(LetterTable)
+        pending = sum(
+            letter.status is DeadLetterStatus.PENDING for letter in self._letters.values()
+        )
+        table.border_title = f"dead letters: {len(rows)} shown, {pending} pending"
+        if rows != self._shown:
+            self._fill(table, rows)
+        self._show_detail()
+
+    def _fill(self, table: LetterTable, rows: Sequence[tuple[int, tuple[Text, ...]]]) -> None:
+        keep = self.selected
+        table.clear()
+        for letter_id, cells in rows:
+            table.add_row(*cells, key=str(letter_id))
+        self._shown = list(rows)
+        if keep is not None and keep.id in {letter_id for letter_id, _ in rows}:
+            table.move_cursor(row=table.get_row_index(str(keep.id)))
+
+    def _cells(self, letter: DeadLetter, now: datetime) -> tuple[Text, ...]:
+        return (
+            Text(str(letter.id)),
+            Text(letter.adw_id),
+            Text(letter.workflow),
+            Text(letter.step or ""),
+            Text(letter.error_class, "bold"),
+            Text(str(letter.attempts)),
+            Text(format_age(now - letter.created_at)),
+            Text(letter.status, STATUS_STYLES[letter.status]),
+        )
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self) -> None:
+        self.query_one(LetterDetail).show(self.selected)
+
+    # Actions
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    async def action_replay(self) -> None:
+        await self._replay(from_start=False)
+
+    async def action_replay_from_start(self) -> None:
+        await self._replay(from_start=True)
+
+    async def _replay(self, *, from_start: bool) -> None:
+        letter = self._selected_or_say()
+        if letter is not None:
+            await replay_letter(self.app, self._orchestrator, letter.id, from_start=from_start)
+            await self.reload()
+
+    def action_replay_all(self) -> None:
+        selection = self.query_one(DeadLetterFilters).selection
+        pending = [letter for letter in self.shown if letter.status is DeadLetterStatus.PENDING]
+        if not pending:
+            self.notify("no pending dead letter is shown: nothing to replay", severity="warning")
+            return
+        question = (
+            f"Replay {_count(len(pending), 'pending dead letter')} "
+            f"({_describe_selection(selection)}) from the steps that failed? "
+            "Each run starts a new attempt."
+        )
+
+        async def replay_all(confirmation: Confirmation | None) -> None:
+            if confirmation is not None:
+                await self._replay_all(selection)
+
+        self.app.push_screen(
+            ConfirmScreen("Replay dead letters", question, confirm_label="Replay all"), replay_all
+        )
+
+    async def _replay_all(self, selection: DeadLetterFilter) -> None:
+        try:
+            letters = await self._orchestrator.replay_all(selection)
+        except AdwError as error:
+            await self.reload()
+            self.notify(str(error), title="replay all stopped", severity="error", timeout=8)
+            return
+        await self.reload()
+        if not letters:
+            self.notify("no pending dead letter matched any more", severity="warning")
+            return
+        runs = ", ".join(letter.adw_id for letter in letters)
+        self.notify(
+            f"{_count(len(letters), 'new attempt')} started: {runs}",
+            title=f"{_count(len(letters), 'dead letter')} replayed",
+        )
+
+    def action_drop(self) -> None:
+        letter = self._selected_or_say()
+        if letter is None:
+            return
+        if letter.status is not DeadLetterStatus.PENDING:
+            self.notify(
+                f"dead letter {letter.id} is already {letter.status}: only a pending one is "
+                "dropped",
+                severity="warning",
+            )
+            return
+        question = (
+            f"Drop dead letter {letter.id} (run {letter.adw_id}, {letter.error_class} at "
+            f"{letter.step or '?'})? It leaves the queue and can no longer be replayed; it is "
+            "kept with status dropped."
+        )
+
+        async def drop(confirmation: Confirmation | None) -> None:
+            if confirmation is not None:
+                await self._drop(letter.id)
+
+        self.app.push_screen(
+            ConfirmScreen("Drop a dead letter", question, confirm_label="Drop"), drop
+        )
+
+    async def _drop(self, letter_id: int) -> None:
+        try:
+            letter = await self._orchestrator.drop_dead_letter(letter_id, actor="tui")
+        except AdwError as error:
+            self.notify(str(error), title="not dropped", severity="error", timeout=8)
+            return
+        await self.reload()
+        self.notify(
+            f"run {letter.adw_id} stays dead-lettered", title=f"dead letter {letter_id} dropped"
+        )
+
+    def _selected_or_say(self) -> DeadLetter | None:
+        letter = self.selected
+        if letter is None:
+            self.notify("no dead letter is selected", severity="warning", timeout=3)
+        return letter
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _describe_selection(selection: DeadLetterFilter) -> str:
+    narrowed = [
+        f"{label} {value}"
+        for label, value in (
+            ("error class", selection.error_class),
+            ("workflow", selection.workflow),
+        )
+        if value is not None
+    ]
+    return ", ".join(narrowed) or "every error class and workflow"
+
+
+async def replay_letter(
+    app: App[Any], orchestrator: Orchestrator, letter_id: int, *, from_start: bool = False
+) -> str | None:
+    """Replay a dead letter and notify what happened: the run and the step its new
+    attempt starts from, or why the replay was refused. Returns the run's adw_id, or None
+    when refused. (The command palette's "Replay dead letter" can replay through here.)"""
+    try:
+        adw_id = await orchestrator.replay(letter_id, from_start=from_start)
+        replays = (await orchestrator.store.dead_letters.get(letter_id)).replays
+    except AdwError as error:
+        app.notify(str(error), title="not replayed", severity="error", timeout=8)
+        return None
+    app.notify(
+        f"run {adw_id}: a new attempt started from {replays[-1].from_step}",
+        title=f"dead letter {letter_id} replayed",
+    )
+    return adw_id

@@ -1,0 +1,289 @@
+"""The run detail screen: real sample repository, real store, real orchestrator with the
+simulated agent; snapshots over the fixed runs at the fixed clock."""
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Footer, HelpPanel, Markdown, TabbedContent
+
+from adw_tui.config import Settings
+from adw_tui.domain.models import RunStatus
+from adw_tui.domain.steps import StepAttempt
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+from adw_tui.tui.app import AdwApp, create_app
+from adw_tui.tui.screens.run_detail import DiffView, RunDetailScreen, StepTimeline
+from adw_tui.tui.widgets.confirm import ConfirmScreen
+from adw_tui.tui.widgets.transcript_file import TranscriptFile
+from tests.tui.conftest import (
+    FIXED_DEAD,
+    FIXED_REPO,
+    FIXED_RUNNING,
+    FIXED_SUCCEEDED,
+    NOW,
+    SnapCompare,
+    record_notifications,
+    settle,
+    until,
+)
+
+HANG_CLASSIFY = {"ADW_SIM_FAULTS": "classify_issue=hang"}
+FAIL_CLASSIFY = {"ADW_SIM_FAULTS": "classify_issue=auth"}
+
+
+async def open_detail(app: AdwApp, pilot: Pilot[None], adw_id: str) -> RunDetailScreen:
+    screen = RunDetailScreen(app.store, app.orchestrator, adw_id)
+    await app.push_screen(screen)
+    await settle(pilot)
+    return screen
+
+
+def rows(screen: RunDetailScreen) -> list[list[str]]:
+    table = screen.query_one("#steps", DataTable)
+    return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
+
+
+def visible(widget: TranscriptFile | DiffView) -> list[str]:
+    return [widget.render_line(y).text.rstrip() for y in range(widget.size.height)]
+
+
+async def plan_run(store: Store, orchestrator: Orchestrator, **launch: object) -> str:
+    issue = await store.issues.create("Add a slugify helper", "Turn titles into URL slugs.")
+    return await orchestrator.launch(issue.number, workflow="plan", **launch)  # type: ignore[arg-type]
+
+
+async def started_attempt(store: Store, adw_id: str) -> StepAttempt:
+    """The run's first attempt, once its agent's process group is recorded."""
+    for _ in range(400):
+        attempts = await store.steps.for_run(adw_id)
+        if attempts and attempts[0].pgid is not None:
+            return attempts[0]
+        await asyncio.sleep(0.025)
+    raise AssertionError("the agent never started")
+
+
+async def test_a_finished_run_s_timeline_and_its_steps_transcripts(
+    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+):
+    adw_id = await plan_run(store, orchestrator)
+    assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+    timeline = await store.steps.timeline(adw_id)
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(app, pilot, adw_id)
+        table = rows(screen)
+        assert [row[0] for row in table] == [entry.step for entry in timeline]
+        classify = table[0]
+        assert classify[1:4] == ["1", "succeeded", "1"]
+        assert classify[5].startswith("$")
+        session = timeline[0].session_id
+        assert session is not None
+        assert classify[7] == session[:8]
+        assert f"run {adw_id}" in str(screen.query_one("#run-summary").render())
+
+        transcript = screen.query_one(TranscriptFile)
+        # The newest step is selected at first; a click selects another.
+        assert transcript.path == orchestrator.transcript_path(adw_id, "pr_creator")
+        await pilot.click("#steps", offset=(3, 2))  # the first row, under the header
+        await until(
+            pilot,
+            lambda: transcript.path is not None and "issue_classifier" in str(transcript.path),
+        )
+        await until(
+            pilot, lambda: any(line.startswith("● session") for line in visible(transcript))
+        )
+        assert transcript.border_title == f"classify · issue_classifier · session {session}"
+
+        worktree = [row[0] for row in table].index("worktree")
+        await pilot.click("#steps", offset=(3, 2 + worktree))
+        await until(pilot, lambda: "worktree called no agent" in visible(transcript)[0])
+
+
+async def test_the_diff_shows_the_worktree_s_changes(
+    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+):
+    adw_id = await plan_run(store, orchestrator)
+    await orchestrator.wait(adw_id)
+    state = (await store.load(adw_id)).state
+    assert state.worktree_path is not None
+    worktree = Path(state.worktree_path)
+    (worktree / "README.md").write_text("# textkit\n\nChanged, not committed.\n")
+    (worktree / "NOTES.md").write_text("A new file.\n")
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(app, pilot, adw_id)
+        await pilot.press("d")
+        assert screen.query_one(TabbedContent).active == "diff-tab"
+        diff = screen.query_one(DiffView)
+        await until(pilot, lambda: diff.line_count > 1)
+        text = "\n".join(diff.plain_lines())
+        assert f"+++ b/{state.plan_file}" in text  # committed by the run
+        assert "+Changed, not committed." in text
+        assert "+++ b/NOTES.md" in text
+        assert ".ports.env" not in text  # ignored
+        await pilot.press("d")
+        assert screen.query_one(TabbedContent).active == "transcript-tab"
+
+
+async def test_cancel_kills_the_agent(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    notified = record_notifications(app, monkeypatch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        adw_id = await plan_run(store, orchestrator, engine_env=HANG_CLASSIFY)
+        screen = await open_detail(app, pilot, adw_id)
+        attempt = await started_attempt(store, adw_id)
+        assert attempt.pgid is not None
+        transcript = screen.query_one(TranscriptFile)
+        # The live step's transcript is followed as the agent writes it.
+        await until(
+            pilot, lambda: any(line.startswith("● session") for line in visible(transcript))
+        )
+        assert transcript.following
+        await until(pilot, lambda: rows(screen)[0][2] == "running")
+
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await until(pilot, lambda: any(n["message"] == f"run {adw_id} cancelled" for n in notified))
+        assert (await store.get_run(adw_id)).status is RunStatus.CANCELLED
+        with pytest.raises(ProcessLookupError):
+            os.killpg(attempt.pgid, 0)
+        await until(pilot, lambda: "cancelled" in str(screen.query_one("#run-summary").render()))
+        assert not transcript.following
+
+        await pilot.press("c")  # it has ended: nothing to ask
+        assert app.screen is screen
+        assert "nothing to cancel" in notified[-1]["message"]
+
+
+async def test_retry_replays_a_dead_letter_as_a_new_attempt(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    adw_id = await plan_run(store, orchestrator, engine_env=FAIL_CLASSIFY)
+    assert (await orchestrator.wait(adw_id)).status is RunStatus.DEAD_LETTERED
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    notified = record_notifications(app, monkeypatch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(app, pilot, adw_id)
+        summary = str(screen.query_one("#run-summary").render())
+        assert "auth at classify" in summary
+        assert len(await store.steps.for_run(adw_id)) == 1
+        await pilot.press("t")
+        await until(pilot, lambda: any(n.get("title") == "retrying" for n in notified))
+        run = await orchestrator.wait(adw_id)
+        assert run.status is RunStatus.SUCCEEDED  # the replay runs without the fault
+        attempts = [a for a in await store.steps.for_run(adw_id) if a.step == "classify"]
+        assert len(attempts) == 2
+        assert (await store.dead_letters.list()) == []
+        await until(pilot, lambda: "succeeded" in str(screen.query_one("#run-summary").render()))
+
+
+async def test_refused_actions_say_why(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    adw_id = await plan_run(store, orchestrator)
+    await orchestrator.wait(adw_id)
+    worktree = (await store.load(adw_id)).state.worktree_path
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    notified = record_notifications(app, monkeypatch)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_detail(app, pilot, adw_id)
+        await pilot.press("t")
+        await until(pilot, lambda: len(notified) == 1)
+        assert notified[0]["message"] == f"run {adw_id} succeeded: there is nothing to retry"
+        assert notified[0]["severity"] == "error"
+        await pilot.press("y")
+        assert app.clipboard == worktree
+        assert (notified[1]["message"], notified[1]["title"]) == (worktree, "worktree path copied")
+        await pilot.press("escape")
+        assert app.screen is app.dashboard
+
+
+async def test_usable_at_80x24_with_help_and_the_mouse(fixed_store: Store, tmp_path: Path):
+    app, screen = fixed_detail(fixed_store, tmp_path, FIXED_RUNNING)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(screen)
+        transcript = screen.query_one(TranscriptFile)
+        await until(pilot, lambda: transcript.line_count == 4)
+        steps = screen.query_one(StepTimeline)
+        assert steps.virtual_size.width <= steps.scrollable_content_region.width  # no scroll
+        assert transcript.scrollable_content_region.height >= 4
+        assert screen.query_one(Footer).region.y == 23
+
+        await pilot.press("f1")
+        help_text = screen.query_one(HelpPanel).query_one(Markdown)
+        assert "## Steps" in help_text.source  # the focused table's help
+        await pilot.click("#transcript")
+        assert transcript.has_focus
+        await until(pilot, lambda: "## Transcript" in help_text.source)
+        await pilot.press("f1")
+
+        await pilot.click("Tab#--content-tab-diff-tab")
+        diff = screen.query_one(DiffView)
+        await until(pilot, lambda: diff.line_count == 1)
+        assert diff.plain_lines() == [
+            f"run {FIXED_RUNNING} has no worktree yet: its diff shows once its worktree step "
+            "has run"
+        ]
+
+
+# Snapshots: the fixed runs at the fixed clock. The orchestrator works in `tmp_path`,
+# where the fixed store keeps the running run's transcript; the app shows FIXED_REPO.
+
+
+def fixed_detail(store: Store, tmp_path: Path, adw_id: str) -> tuple[AdwApp, RunDetailScreen]:
+    settings = Settings(max_concurrent=4, engine="claude")
+    orchestrator = Orchestrator(store, tmp_path, settings)
+    app = create_app(store, FIXED_REPO, settings, orchestrator=orchestrator, clock=lambda: NOW)
+    return app, RunDetailScreen(store, orchestrator, adw_id, clock=lambda: NOW)
+
+
+def snapshot(
+    snap_compare: SnapCompare, store: Store, tmp_path: Path, adw_id: str, size: tuple[int, int]
+) -> bool:
+    app, screen = fixed_detail(store, tmp_path, adw_id)
+
+    async def open_screen(pilot: Pilot[None]) -> None:
+        await app.push_screen(screen)
+        transcript = screen.query_one(TranscriptFile)
+        await until(pilot, lambda: not transcript.indexing and bool(transcript.border_title))
+        await settle(pilot)
+
+    return bool(snap_compare(app, terminal_size=size, run_before=open_screen))
+
+
+def test_snapshot_running_run_120x40(snap_compare: SnapCompare, fixed_store: Store, tmp_path: Path):
+    assert snapshot(snap_compare, fixed_store, tmp_path, FIXED_RUNNING, (120, 40))
+
+
+def test_snapshot_running_run_80x24(snap_compare: SnapCompare, fixed_store: Store, tmp_path: Path):
+    assert snapshot(snap_compare, fixed_store, tmp_path, FIXED_RUNNING, (80, 24))
+
+
+def test_snapshot_succeeded_run_80x24(
+    snap_compare: SnapCompare, fixed_store: Store, tmp_path: Path
+):
+    assert snapshot(snap_compare, fixed_store, tmp_path, FIXED_SUCCEEDED, (80, 24))
+
+
+def test_snapshot_dead_lettered_run_120x40(
+    snap_compare: SnapCompare, fixed_store: Store, tmp_path: Path
+):
+    assert snapshot(snap_compare, fixed_store, tmp_path, FIXED_DEAD, (120, 40))

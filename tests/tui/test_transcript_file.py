@@ -1,0 +1,140 @@
+"""TranscriptFile: a raw_output.jsonl of any size, indexed in a thread and rendered only
+where it is on screen."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+
+from adw_tui.agents import jsonl
+from adw_tui.agents.jsonl import ParsedLine
+from adw_tui.tui.widgets import transcript_file
+from adw_tui.tui.widgets.transcript_file import TranscriptFile
+from tests.tui.conftest import until
+
+
+def text_line(number: int) -> str:
+    message = {"content": [{"type": "text", "text": f"line {number} of the agent's reply"}]}
+    return json.dumps({"type": "assistant", "message": message}) + "\n"
+
+
+def write_lines(path: Path, numbers: range) -> None:
+    with path.open("a") as file:
+        file.writelines(text_line(number) for number in numbers)
+
+
+class TranscriptApp(App[None]):
+    def __init__(self, **options: object) -> None:
+        super().__init__()
+        self.view = TranscriptFile(id="transcript", **options)  # type: ignore[arg-type]
+
+    def compose(self) -> ComposeResult:
+        yield self.view
+
+
+def visible(view: TranscriptFile) -> list[str]:
+    return [view.render_line(y).text.rstrip() for y in range(view.size.height)]
+
+
+async def shown(pilot: Pilot[None], view: TranscriptFile, text: str) -> None:
+    await until(pilot, lambda: any(text in line for line in visible(view)), within_s=10)
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of every line the widget parses."""
+    numbers: list[int] = []
+    parse = jsonl.parse_line
+
+    def counting(line: bytes | bytearray, number: int) -> ParsedLine | None:
+        numbers.append(number)
+        return parse(line, number)
+
+    monkeypatch.setattr(transcript_file, "parse_line", counting)
+    return numbers
+
+
+async def test_a_big_file_shows_at_once_and_parses_only_what_is_on_screen(
+    tmp_path: Path, parses: list[int]
+):
+    path = tmp_path / "raw_output.jsonl"
+    lines = 200_000
+    write_lines(path, range(1, lines + 1))
+    app = TranscriptApp(chunk_bytes=2**20)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.view
+        started = time.monotonic()
+        view.show(path)
+        await shown(pilot, view, "line 1 of the agent's reply")
+        first_paint_s = time.monotonic() - started
+        assert first_paint_s < 1.0
+        assert view.line_count < lines  # still indexing: the first chunk showed first
+        assert "indexing" in str(view.border_subtitle)
+        assert len(parses) <= 2 * view.size.height
+        await until(pilot, lambda: not view.indexing, within_s=20)
+        assert view.line_count == lines
+        assert view.border_subtitle == "200,000 lines"
+
+        view.focus()
+        await pilot.press("end")
+        await shown(pilot, view, f"line {lines} of the agent's reply")
+        assert len(parses) <= 4 * view.size.height
+        assert max(parses) == lines
+
+
+async def test_corrupt_lines_are_shown_as_such(tmp_path: Path):
+    path = tmp_path / "raw_output.jsonl"
+    path.write_text(
+        text_line(1)
+        + '{"type":"assistant","message":{"content":[{"type":"te\n'
+        + "[1, 2]\n"
+        + json.dumps({"type": "result", "is_error": False, "total_cost_usd": 0.5})
+        + "\n"
+        + text_line(5)[:-1]  # the last line has no newline: the file is complete
+    )
+    app = TranscriptApp()
+    async with app.run_test(size=(100, 10)) as pilot:
+        app.view.show(path)
+        await shown(pilot, app.view, "line 5 of the agent's reply")
+        rows = visible(app.view)
+        assert rows[0] == "line 1 of the agent's reply"
+        assert rows[1].startswith("? line 2: invalid JSON")
+        assert rows[2] == "? line 3: a JSON list, not an object"
+        assert rows[3] == "· result: done: $0.5000"
+
+
+async def test_a_running_step_s_file_is_followed_as_it_grows(tmp_path: Path):
+    path = tmp_path / "raw_output.jsonl"
+    app = TranscriptApp(poll_s=0.05)
+    async with app.run_test(size=(100, 10)) as pilot:
+        view = app.view
+        view.show(path, follow=True, placeholder="waiting for the agent's output…")
+        await shown(pilot, view, "waiting for the agent's output…")
+        write_lines(path, range(1, 51))
+        await shown(pilot, view, "line 50 of the agent's reply")  # at the end: follows
+        with path.open("a") as file:
+            file.write(text_line(51)[:20])  # half a line: not shown yet
+        await pilot.pause(0.2)
+        assert view.line_count == 50
+        with path.open("a") as file:
+            file.write(text_line(51)[20:])
+        await shown(pilot, view, "line 51 of the agent's reply")
+
+        path.write_text(text_line(1000))  # the agent's next call rewrites the file
+        await shown(pilot, view, "line 1000 of the agent's reply")
+        assert view.line_count == 1
+        view.follow(False)
+        await until(pilot, lambda: view.border_subtitle == "1 line")
+
+
+async def test_no_file_shows_the_placeholder(tmp_path: Path):
+    app = TranscriptApp()
+    async with app.run_test(size=(60, 5)) as pilot:
+        app.view.show(None, placeholder="build called no agent: no transcript")
+        await shown(pilot, app.view, "build called no agent")
+        app.view.show(tmp_path / "missing.jsonl", placeholder="no transcript saved")
+        await shown(pilot, app.view, "no transcript saved")
+        assert app.view.line_count == 0
