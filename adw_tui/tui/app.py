@@ -13,7 +13,7 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
-from textual.widgets import HelpPanel
+from textual.widgets import DataTable, HelpPanel
 from textual.worker import Worker, WorkerState
 
 from adw_tui.config import Settings
@@ -24,7 +24,11 @@ from adw_tui.store import Store
 from adw_tui.tui.commands import AdwCommands
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
 from adw_tui.tui.screens.dashboard import Clock, Dashboard
+from adw_tui.tui.screens.dead_letters import DeadLettersScreen, replay_letter
+from adw_tui.tui.screens.history import HistoryScreen
 from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, WorkflowChoice
+from adw_tui.tui.screens.run_detail import RunDetailScreen
+from adw_tui.tui.screens.workflows import WorkflowsScreen
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 from adw_tui.workflows.loader import load_workflows_report
 
@@ -56,6 +60,9 @@ class AdwApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("n", "launch", "Launch", id="app.launch"),
+        Binding("h", "history", "History", id="app.history"),
+        Binding("d", "dead_letters", "Dead letters", id="app.dead_letters"),
+        Binding("w", "workflows", "Workflows", id="app.workflows"),
         Binding("f1", "toggle_help", "Help", id="app.help"),
     ]
 
@@ -85,6 +92,7 @@ class AdwApp(App[None]):
         self._problems: list[AdwError] = []
         self.preferences = self._load_preferences()
         self._register_themes()
+        self.clock = clock
         self.dashboard = Dashboard(store, self.orchestrator, clock)
 
     def _load_preferences(self) -> Preferences:
@@ -137,6 +145,9 @@ class AdwApp(App[None]):
         dashboard = self.dashboard
         async for event in self.orchestrator.subscribe():
             await dashboard.apply(event)
+            for screen in self.screen_stack:
+                if isinstance(screen, RunDetailScreen):
+                    await screen.apply(event)
 
     async def _recover(self) -> None:
         """Settle runs a dead process left `running`, as `adw run` does at start."""
@@ -237,6 +248,57 @@ class AdwApp(App[None]):
             self.notify(str(error), title="not launched", severity="error", timeout=8)
             return
         self.notify(f"{adw_id}: {request.workflow} for issue #{number}", title="launched")
+
+    # The other screens
+
+    def selected_run(self) -> str | None:
+        """The run the screen is about: the run detail's, or the dashboard's table cursor."""
+        screen = self.screen
+        if isinstance(screen, RunDetailScreen):
+            return screen.adw_id
+        if screen is self.dashboard:
+            return self.dashboard.selected_run()
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """History needs a run to be about; where there is none it is hidden."""
+        if action == "history":
+            return self.selected_run() is not None
+        return True
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """`enter` or a click on a row of the runs table opens that run."""
+        if event.data_table.id == "runs" and event.row_key.value is not None:
+            self.run_worker(self.open_run_detail(event.row_key.value), name="open-run")
+
+    async def open_run_detail(self, adw_id: str) -> None:
+        await self.push_screen(
+            RunDetailScreen(self.store, self.orchestrator, adw_id, clock=self.clock)
+        )
+
+    async def action_history(self) -> None:
+        adw_id = self.selected_run()
+        if adw_id is not None:
+            await self.push_screen(HistoryScreen(self.store, self.orchestrator, adw_id, self.clock))
+
+    async def action_dead_letters(self) -> None:
+        if not isinstance(self.screen, DeadLettersScreen):
+            await self.push_screen(
+                DeadLettersScreen(self.store, self.orchestrator, clock=self.clock)
+            )
+
+    async def action_workflows(self) -> None:
+        if not isinstance(self.screen, WorkflowsScreen):
+            await self.push_screen(WorkflowsScreen(self.repo))
+
+    async def on_workflows_screen_launch_requested(
+        self, message: WorkflowsScreen.LaunchRequested
+    ) -> None:
+        await self.open_launch(workflow=message.workflow)
+
+    async def replay_letter(self, letter_id: int) -> None:
+        """Replay a dead letter from the step that failed (the palette's command)."""
+        await replay_letter(self, self.orchestrator, letter_id)
 
     def action_toggle_help(self) -> None:
         if self.screen.query(HelpPanel):

@@ -115,7 +115,7 @@ async def test_the_diff_shows_the_worktree_s_changes(
     app = create_app(store, repo, settings, orchestrator=orchestrator)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_detail(app, pilot, adw_id)
-        await pilot.press("d")
+        await pilot.press("D")
         assert screen.query_one(TabbedContent).active == "diff-tab"
         diff = screen.query_one(DiffView)
         await until(pilot, lambda: diff.line_count > 1)
@@ -124,7 +124,7 @@ async def test_the_diff_shows_the_worktree_s_changes(
         assert "+Changed, not committed." in text
         assert "+++ b/NOTES.md" in text
         assert ".ports.env" not in text  # ignored
-        await pilot.press("d")
+        await pilot.press("D")
         assert screen.query_one(TabbedContent).active == "transcript-tab"
 
 

@@ -106,7 +106,7 @@ One run: its steps, the transcript of the selected step and the run's
 worktree diff. It updates while the run goes on.
 
 - click a step (or `↑` `↓`): show its transcript
-- `d`: switch between the transcript and the diff (or click the tabs)
+- `D` (shift+d): switch between the transcript and the diff (or click the tabs)
 - `c`: cancel the run (it asks first); its agent is killed
 - `t`: retry: replay a dead letter, or resume a cancelled or interrupted run
 - `y`: copy the worktree's path
@@ -116,7 +116,7 @@ worktree diff. It updates while the run goes on.
     AUTO_FOCUS = "#steps"
     BINDINGS = [  # noqa: RUF012 - Textual's declaration style
         Binding("escape", "back", "Back", id="run_detail.back"),
-        Binding("d", "toggle_diff", "Diff", id="run_detail.diff"),
+        Binding("D", "toggle_diff", "Diff", id="run_detail.diff"),
         Binding("c", "cancel_run", "Cancel run", id="run_detail.cancel"),
         Binding("t", "retry", "Retry", id="run_detail.retry"),
         Binding("y", "copy_path", "Copy path", id="run_detail.copy_path"),

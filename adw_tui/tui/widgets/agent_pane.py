@@ -8,6 +8,7 @@ pane's pending events in one `TranscriptLog.append_markup`, all panes in one cal
 exists only as the baseline of `bench/tui_stream.py`.
 """
 
+import math
 import time
 import weakref
 from collections import deque
@@ -48,6 +49,9 @@ def event_text(event: AgentEvent) -> Text | None:
     markup = event_markup(event)
     return None if markup is None else markup_text(markup)
 
+
+FLUSH_CHUNK = 256
+"""Events written per batch: a flush checks its time budget between batches."""
 
 Row = tuple[str | Text, int, int]
 """A kept row: its source (rich markup, parsed when painted, or a Text) and the
@@ -130,14 +134,16 @@ class TranscriptLog(ScrollView, can_focus=True):
         following = self.is_vertical_scroll_end
         rows, width = self._rows, self.scrollable_content_region.width
         wrap = width if self.wrap and width > 0 else 0
-        before = self._first
+        before = first = self._first
         widest = self._widest
         for source, plain in sources:
+            narrow = plain.isascii()  # one cell per character: no need to measure
             for start, end in _row_ranges(plain, wrap):
                 if len(rows) == self.max_lines:
-                    self._first += 1
+                    first += 1
                 rows.append((source, start, end))
-                widest = max(widest, cell_len(plain[start:end]))
+                widest = max(widest, end - start if narrow else cell_len(plain[start:end]))
+        self._first = first
         self._widest = widest
         self._set_virtual_size(Size(widest, len(rows)))
         if following:
@@ -249,9 +255,10 @@ class PaneFlusher:
 
     A timer per pane would wake the loop a dozen times per period and spread the panes'
     repaints over as many frames; one tick flushes them all (one frame). A tick stops
-    once it has used `budget_s`, and the next tick starts with the panes it did not
-    reach, so a burst on many panes is spread over ticks instead of blocking the loop
-    (the panes' deques are bounded, so nothing grows meanwhile).
+    once it has used `budget_s`, even inside a pane, and the next tick starts with the
+    pane after that one, so a burst on many panes is spread over ticks instead of
+    blocking the loop, and no pane waits for long (the panes' deques are bounded, so
+    nothing grows meanwhile).
     """
 
     _instances: "weakref.WeakKeyDictionary[App[Any], dict[float, PaneFlusher]]" = (
@@ -294,7 +301,7 @@ class PaneFlusher:
         deadline = time.perf_counter() + self.budget_s
         for offset in range(len(panes)):
             index = (self._next + offset) % len(panes)
-            panes[index].flush()
+            panes[index].flush(deadline)
             if time.perf_counter() >= deadline:
                 self._next = index + 1
                 return
@@ -303,9 +310,9 @@ class PaneFlusher:
 class AgentPane(Widget):
     """A run's agent transcript under a "run · step · agent" border title.
 
-    `push` is cheap and never touches the DOM; pending events are rendered in one batch
-    (one `TranscriptLog.append_markup`) per tick of the app's `PaneFlusher` at
-    `flush_hz`. At most `max_lines` rows are kept (older history stays in the run's
+    `push` is cheap and never touches the DOM; pending events are written in batches
+    (`TranscriptLog.append_markup`) on each tick of the app's `PaneFlusher` at
+    `flush_hz`: usually one batch a tick. At most `max_lines` rows are kept (older history stays in the run's
     raw_output.jsonl), and at most `max_lines` events wait between flushes: older ones
     would be pruned at once anyway.
     """
@@ -382,17 +389,20 @@ class AgentPane(Widget):
         self._pending.append(event)
         self.pushed += 1
 
-    def flush(self) -> None:
-        """Write every pending event in one batch (the app's `PaneFlusher` calls this)."""
+    def flush(self, deadline: float = math.inf) -> None:
+        """Write the pending events, `FLUSH_CHUNK` per batch, until none is left or the
+        `time.perf_counter()` `deadline` has passed (the app's `PaneFlusher` calls this)."""
         pending = self._pending
-        if not pending or not self._log.size.width:
+        if not self._log.size.width:
             # Not laid out (or hidden): there is no width to wrap at yet; the events wait
             # in the bounded deque instead.
             return
-        events = list(pending)
-        pending.clear()
-        self.flushed += len(events)
-        self._write(events)
+        while pending:
+            events = [pending.popleft() for _ in range(min(len(pending), FLUSH_CHUNK))]
+            self.flushed += len(events)
+            self._write(events)
+            if time.perf_counter() >= deadline:
+                return
 
     def _write(self, events: Iterable[AgentEvent]) -> None:
         markups = [markup for event in events if (markup := event_markup(event)) is not None]

@@ -166,10 +166,6 @@ scroll; a running step's new lines scroll into view while you are at the end.
         if self._path is not None and (self._indexer is None or self._indexer.is_finished):
             self._start_indexer()
 
-    def set_placeholder(self, placeholder: str) -> None:
-        self._placeholder = placeholder
-        self.refresh()
-
     # Indexing
 
     def _start_indexer(self) -> None:

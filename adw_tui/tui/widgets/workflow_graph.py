@@ -47,19 +47,19 @@ class GraphDrawing(Widget):
     def __init__(self) -> None:
         super().__init__()
         self._workflow: WorkflowDef | None = None
-        self._drawn: tuple[int, list[GraphLine]] = (0, [])
+        self._drawn: tuple[int, list[GraphLine]] | None = None
         """The lines last drawn and their width: the layout asks for the height at a
         width, then `render` for the lines at the same width."""
 
     def show(self, workflow: WorkflowDef | None) -> None:
         self._workflow = workflow
-        self._drawn = (0, [])
+        self._drawn = None
         self.refresh(layout=True)
 
     def lines(self, width: int) -> list[GraphLine]:
         if self._workflow is None:
             return []
-        if self._drawn[0] != width:
+        if self._drawn is None or self._drawn[0] != width:
             self._drawn = (width, render_graph(self._workflow, width))
         return self._drawn[1]
 
