@@ -16,10 +16,10 @@ from textual.pilot import Pilot
 from adw_tui.config import Settings, load_settings
 from adw_tui.domain.agent import AgentResult
 from adw_tui.domain.breakers import BreakerPolicy, Outcome
-from adw_tui.domain.models import NewDeadLetter, RunStatus
+from adw_tui.domain.models import DeadLetter, NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.sample_repo import create_sample_repo
+from adw_tui.runtime.sample_repo import DEMO_ISSUES, FAILING_ENGINE_ENV, create_sample_repo
 from adw_tui.store import Store
 from adw_tui.store.steps import AttemptEnd
 from adw_tui.tui.app import AdwApp, create_app
@@ -72,6 +72,19 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], within_s: flo
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         await pilot.pause(0.05)
+
+
+async def dead_run(store: Store, orchestrator: Orchestrator) -> DeadLetter:
+    """A real dead letter: the demo's failing issue, run until its agent's auth error at
+    `implement` dead-letters it."""
+    demo = next(demo for demo in DEMO_ISSUES if demo.fails)
+    issue = await store.issues.create(demo.title, demo.body)
+    adw_id = await orchestrator.launch(
+        issue.number, workflow="plan_build", engine_env=FAILING_ENGINE_ENV
+    )
+    assert (await orchestrator.wait(adw_id)).status is RunStatus.DEAD_LETTERED
+    (letter,) = [letter for letter in await store.dead_letters.list() if letter.adw_id == adw_id]
+    return letter
 
 
 async def settle(pilot: Pilot[None]) -> None:

@@ -15,14 +15,21 @@ from textual.widgets import Footer, HelpPanel, Markdown, Select, Static
 from adw_tui.config import Settings
 from adw_tui.domain.models import DeadLetter, DeadLetterStatus, NewDeadLetter, RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.sample_repo import DEMO_ISSUES, FAILING_ENGINE_ENV
 from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
 from adw_tui.tui.formatting import format_age
 from adw_tui.tui.screens.dead_letters import DeadLettersScreen, LetterDetail, LetterTable
 from adw_tui.tui.widgets.confirm import ConfirmScreen
 from tests.conftest import create_run
-from tests.tui.conftest import FIXED_DEAD, NOW, SnapCompare, record_notifications, settle, until
+from tests.tui.conftest import (
+    FIXED_DEAD,
+    NOW,
+    SnapCompare,
+    dead_run,
+    record_notifications,
+    settle,
+    until,
+)
 
 
 async def open_dead_letters(pilot: Pilot[None]) -> DeadLettersScreen:
@@ -76,19 +83,6 @@ async def add_letter(
         ),
         actor="test",
     )
-
-
-async def dead_run(store: Store, orchestrator: Orchestrator) -> DeadLetter:
-    """A real dead letter: the demo's failing issue, run until its agent's auth error at
-    `implement` dead-letters it."""
-    demo = next(demo for demo in DEMO_ISSUES if demo.fails)
-    issue = await store.issues.create(demo.title, demo.body)
-    adw_id = await orchestrator.launch(
-        issue.number, workflow="plan_build", engine_env=FAILING_ENGINE_ENV
-    )
-    assert (await orchestrator.wait(adw_id)).status is RunStatus.DEAD_LETTERED
-    (letter,) = [letter for letter in await store.dead_letters.list() if letter.adw_id == adw_id]
-    return letter
 
 
 async def steps_run(store: Store, adw_id: str) -> list[str]:

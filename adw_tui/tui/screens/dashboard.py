@@ -260,6 +260,14 @@ class Dashboard(Screen[None]):
         """The panes on screen by adw_id (a copy)."""
         return dict(self._panes)
 
+    def selected_run(self) -> str | None:
+        """The adw_id of the runs table's cursor row, or None when the table is empty."""
+        table: DataTable[str | Text] = self.query_one("#runs", DataTable)
+        if not table.row_count:
+            return None
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return None if row_key.value is None else str(row_key.value)
+
     # The table
 
     def _show_run(self, run: RunRecord) -> bool:
