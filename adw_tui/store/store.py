@@ -139,15 +139,24 @@ class Store:
             raise RunNotFoundError(adw_id)
         return RunRecord.model_validate(dict(row))
 
-    async def list_runs(self, *, status: RunStatus | None = None) -> list[RunRecord]:
-        """All runs (or those with `status`), most recently updated first."""
-        if status is None:
-            rows = await self._db.fetch_all("SELECT * FROM runs ORDER BY updated_at DESC")
-        else:
-            rows = await self._db.fetch_all(
-                "SELECT * FROM runs WHERE status = ? ORDER BY updated_at DESC", (status,)
-            )
+    async def list_runs(
+        self, *, status: RunStatus | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
+        """All runs (or those with `status`), most recently updated first; with `limit`,
+        only that many of them."""
+        where, params = _status_filter(status)
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM runs{where} ORDER BY updated_at DESC LIMIT ?",
+            (*params, -1 if limit is None else limit),
+        )
         return [RunRecord.model_validate(dict(row)) for row in rows]
+
+    async def count_runs(self, *, status: RunStatus | None = None) -> int:
+        """How many runs there are (with `status`)."""
+        where, params = _status_filter(status)
+        row = await self._db.fetch_one(f"SELECT count(*) FROM runs{where}", params)
+        assert row is not None
+        return int(row[0])
 
     async def load(self, adw_id: str) -> RunWithState:
         """The run and its current state, read in one statement (one consistent snapshot)."""
@@ -341,6 +350,11 @@ class StoreHealth(BaseModel):
     @property
     def ok(self) -> bool:
         return self.integrity == ["ok"] and self.journal_mode == "wal"
+
+
+def _status_filter(status: RunStatus | None) -> tuple[str, tuple[str, ...]]:
+    """The WHERE clause (and its parameter) selecting runs with `status`, or none."""
+    return ("", ()) if status is None else (" WHERE status = ?", (status,))
 
 
 def _as_state(data: StateData, adw_id: str | None = None) -> RunState:

@@ -1,13 +1,22 @@
 """AgentPane: batched, bounded, following the tail, rendered like `adw prompt`."""
 
+import gc
 from collections.abc import Callable, Iterable
+from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from adw_tui.domain.agent import AgentEvent, AgentEventKind
 from adw_tui.tui.widgets import AgentPane, PerLineAgentPane
+from adw_tui.tui.widgets.agent_pane import (
+    FLUSH_CHUNK,
+    PaneFlusher,
+    TranscriptLog,
+    markup_text,
+)
 
 
 class PaneApp(App[None]):
@@ -29,18 +38,18 @@ def plain_lines(pane: AgentPane) -> list[str]:
     return pane.log_widget.plain_lines()
 
 
-def count_writes(pane: AgentPane) -> list[list[Text]]:
+def count_writes(pane: AgentPane) -> list[list[str]]:
     """Record every write to the pane's log (and still write)."""
     log = pane.log_widget
-    written: list[list[Text]] = []
-    original = log.append
+    written: list[list[str]] = []
+    original = log.append_markup
 
-    def append(texts: Iterable[Text]) -> None:
-        batch = list(texts)
+    def append_markup(markups: Iterable[str]) -> None:
+        batch = list(markups)
         written.append(batch)
         original(batch)
 
-    log.append = append  # type: ignore[method-assign]
+    log.append_markup = append_markup  # type: ignore[method-assign]
     return written
 
 
@@ -63,13 +72,13 @@ async def test_nothing_is_written_before_the_timer_then_one_batch() -> None:
     async with PaneApp(pane).run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         written = count_writes(pane)
-        for i in range(300):
+        for i in range(FLUSH_CHUNK):
             pane.push(text(i))
         assert written == []
         assert pane.log_widget.plain_lines() == []
         await pilot.pause(0.4)
         assert len(written) == 1
-        assert plain_lines(pane) == [f"line {i}" for i in range(300)]
+        assert plain_lines(pane) == [f"line {i}" for i in range(FLUSH_CHUNK)]
 
 
 async def test_per_line_variant_writes_every_event_at_once() -> None:
@@ -135,6 +144,116 @@ async def test_title_and_clear() -> None:
         await pilot.pause(0.1)
         assert pane.log_widget.plain_lines() == []
         assert pane.pending == 0
+
+
+async def test_one_flusher_per_app_and_rate_drives_every_pane() -> None:
+    first, second, slow = AgentPane("run1"), AgentPane("run2"), AgentPane("run3", flush_hz=2)
+    app = PaneApp(first, second, slow)
+    async with app.run_test(size=(80, 24)) as pilot:
+        flusher = PaneFlusher.of(app, 25.0)
+        assert flusher.panes == [first, second]
+        assert PaneFlusher.of(app, 2).panes == [slow]
+        first.push(text(1))
+        second.push(text(2))
+        await pilot.pause(0.1)
+        assert (plain_lines(first), plain_lines(second)) == (["line 1"], ["line 2"])
+        await first.remove()
+        await second.remove()
+        assert flusher.panes == []
+        assert PaneFlusher.of(app, 25.0) is not flusher  # the old one stopped
+
+
+async def test_a_tick_stops_at_its_budget_and_the_next_goes_on_with_the_next_pane() -> None:
+    # 0.01 Hz: the timer never fires here; the ticks are driven by hand.
+    panes = [AgentPane(f"run{n}", max_lines=4 * FLUSH_CHUNK, flush_hz=0.01) for n in range(3)]
+    app = PaneApp(*panes)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        flusher = PaneFlusher.of(app, 0.01)
+        flusher.budget_s = 0  # every batch uses the whole budget
+        for pane in panes:
+            for i in range(FLUSH_CHUNK + 10):
+                pane.push(text(i))
+
+        def flushed() -> list[int]:
+            return [pane.flushed for pane in panes]
+
+        flusher.tick()
+        assert flushed() == [FLUSH_CHUNK, 0, 0]
+        flusher.tick()
+        flusher.tick()
+        assert flushed() == [FLUSH_CHUNK] * 3
+        flusher.tick()
+        assert flushed() == [FLUSH_CHUNK + 10, FLUSH_CHUNK, FLUSH_CHUNK]
+        flusher.budget_s = 1.0
+        flusher.tick()
+        assert flushed() == [FLUSH_CHUNK + 10] * 3
+        assert plain_lines(panes[2])[-1] == f"line {FLUSH_CHUNK + 9}"
+
+
+async def test_long_lines_wrap_into_rows_that_keep_their_styles() -> None:
+    log = TranscriptLog(max_lines=100)
+    async with PaneApp(log).run_test(size=(21, 10)) as pilot:  # type: ignore[arg-type]
+        await pilot.pause()
+        width = log.scrollable_content_region.width
+        assert width == 20
+        log.append_markup(["[cyan]→ Write[/] " + "x" * 30, "[dim]  ← ok: one\n    two[/]"])
+        rows = log.lines
+        assert [row.plain for row in rows] == [
+            "→ Write " + "x" * 12,
+            "x" * 18,
+            "  ← ok: one",
+            "    two",
+        ]
+        assert [(span.start, span.end, span.style) for span in rows[0].spans] == [(0, 7, "cyan")]
+        assert rows[1].spans == []
+        assert all(span.style == "dim" for row in rows[2:] for span in row.spans)
+        await pilot.pause()
+        strip = log.render_line(0)
+        assert strip.text == "→ Write " + "x" * 12
+        assert Style.parse("cyan").color == next(iter(strip)).style.color  # type: ignore[union-attr]
+
+
+def test_markup_that_does_not_parse_is_shown_as_is_and_emoji_codes_stay_text() -> None:
+    assert markup_text("[/bold] :bug:").plain == "[/bold] :bug:"
+    assert markup_text("[bold]:bug:[/]").plain == ":bug:"
+
+
+async def test_rows_kept_as_markup_add_nothing_for_the_garbage_collector() -> None:
+    log = TranscriptLog(max_lines=10_000)
+    async with PaneApp(log).run_test(size=(80, 24)) as pilot:  # type: ignore[arg-type]
+        await pilot.pause()
+
+        def tracked_after(lines: int) -> int:
+            log.append_markup(f"[cyan]line[/] {i} " + "x" * 100 for i in range(lines))
+            gc.collect()
+            return len(gc.get_objects())
+
+        before = tracked_after(10)
+        after = tracked_after(3000)  # about 6,000 more rows
+        assert log.line_count > 6000
+        assert after - before < 300
+
+
+async def test_a_write_lays_out_the_screen_only_when_the_log_is_sized_by_its_content() -> None:
+    fixed, auto = TranscriptLog(max_lines=100), TranscriptLog(max_lines=100)
+    auto.styles.height = "auto"
+    async with PaneApp(fixed, auto).run_test(size=(80, 24)) as pilot:  # type: ignore[arg-type]
+        await pilot.pause()
+        layouts: dict[str, int] = {"fixed": 0, "auto": 0}
+        for name, log in (("fixed", fixed), ("auto", auto)):
+            original = log.refresh
+
+            def refresh(*args: Any, _name: str = name, _original: Any = original, **kw: Any):
+                layouts[_name] += bool(kw.get("layout"))
+                return _original(*args, **kw)
+
+            log.refresh = refresh  # type: ignore[method-assign]
+            log.append_markup(f"line {i}" for i in range(50))
+        assert layouts == {"fixed": 0, "auto": 1}
+        assert fixed.virtual_size.height == 50
+        assert fixed.max_scroll_y > 0
+        assert fixed.following
 
 
 SNAPSHOT_EVENTS = [

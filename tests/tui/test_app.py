@@ -225,3 +225,7 @@ def test_snapshot_dashboard_80x24(snap_compare: SnapCompare, fixed_app: AdwApp):
 
 def test_snapshot_launch_dialog_80x24(snap_compare: SnapCompare, fixed_app: AdwApp):
     assert snap_compare(fixed_app, terminal_size=(80, 24), press=["n"], run_before=settle)
+
+
+def test_snapshot_launch_dialog_120x40(snap_compare: SnapCompare, fixed_app: AdwApp):
+    assert snap_compare(fixed_app, terminal_size=(120, 40), press=["n", *"slug"], run_before=settle)

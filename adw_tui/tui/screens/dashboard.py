@@ -2,10 +2,18 @@
 
 It reads the store's read API for what already exists (and, every `REFRESH_S`, for runs
 other processes started) and follows the orchestrator's events for what happens here.
-Agent output goes straight into each pane's buffer (`AgentPane.push` is cheap; the pane
-flushes itself on a timer), so a burst of agent lines costs no widget write per line.
+Agent output goes straight into each pane's buffer (`AgentPane.push` is cheap; the panes
+are flushed on a timer), so a burst of agent lines costs no widget write per line.
+
+A run another process executes (an `adw run` in another terminal) gets a pane too: its
+transcript file is followed (`TranscriptFollower`) every `TAIL_POLL_S`.
+
+The table holds the `TABLE_ROWS` most recently updated runs, not all of them: a
+DataTable's first paint costs about half a millisecond a row, so ten thousand runs took
+seconds to show (bench/tui_startup.py). A refresh writes only the cells that changed.
 """
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,12 +39,17 @@ from adw_tui.runtime.events import (
     StepStarted,
 )
 from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.transcript_tail import TranscriptFollower
 from adw_tui.store import Store
+from adw_tui.tui import heap
 from adw_tui.tui.widgets.agent_pane import AgentPane
 
 Clock = Callable[[], datetime]
+Cells = tuple[str | Text, ...]
 
 REFRESH_S = 2.0
+TABLE_ROWS = 250
+TAIL_POLL_S = 0.25
 # How long a finished run's pane stays on screen, so its last lines can be read.
 PANE_LINGER_S = 8.0
 # A pane needs about this many columns to be readable; the grid fits as many as it can.
@@ -116,7 +129,14 @@ class Dashboard(Screen[None]):
         self._orchestrator = orchestrator
         self._clock = clock
         self._runs: dict[str, RunRecord] = {}
+        """The runs in the table, by adw_id."""
+        self._cells: dict[str, Cells] = {}
+        """What each row shows, to write only the cells that change."""
         self._panes: dict[str, AgentPane] = {}
+        self._followers: dict[str, TranscriptFollower] = {}
+        """Runs other processes execute, followed through their transcript files."""
+        self._ended: list[TranscriptFollower] = []
+        """Followed runs that ended: polled once more for their last lines."""
         self._pane_removals: dict[str, Timer] = {}
         self._gauges = _Gauges()
 
@@ -136,6 +156,12 @@ class Dashboard(Screen[None]):
         self.query_one("#runs", DataTable).border_title = "runs"
         await self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs, name="dashboard-refresh")
+        self.run_worker(self._follow_other_processes(), name="transcript-tails")
+        # Once the first frame is out, start-up's objects are there for good (heap.py).
+        self.call_after_refresh(heap.freeze)
+
+    def on_unmount(self) -> None:
+        heap.thaw()
 
     def on_resize(self) -> None:
         columns = max(1, self.size.width // PANE_MIN_WIDTH)
@@ -144,10 +170,24 @@ class Dashboard(Screen[None]):
     # Reading the store
 
     async def refresh_runs(self) -> None:
-        """Every run in the store, the gauges and the elapsed times, read again."""
-        added = [self._show_run(run) for run in await self._store.list_runs()]
+        """The most recently updated runs, the gauges and the elapsed times, read again;
+        runs other processes execute are followed."""
+        runs = await self._store.list_runs(limit=TABLE_ROWS)
+        total = await self._store.count_runs()
+        added = [self._show_run(run) for run in runs]
+        shown = {run.adw_id for run in runs}
+        for adw_id in [adw_id for adw_id in self._runs if adw_id not in shown]:
+            self._remove_row(adw_id)
         if any(added):
             self._sort_rows()
+        table = self.query_one("#runs", DataTable)
+        table.border_subtitle = (
+            f"{len(self._runs)} most recently updated of {total:,}"
+            if total > len(self._runs)
+            else None
+        )
+        for run in runs:
+            await self._follow_if_elsewhere(run)
         await self._refresh_gauges()
 
     async def _refresh_gauges(self) -> None:
@@ -226,6 +266,42 @@ class Dashboard(Screen[None]):
         letter = letters[-1]
         return f": {letter.error_class} at {letter.step}: {letter.error_message}"
 
+    # Runs other processes execute
+
+    async def _follow_if_elsewhere(self, run: RunRecord) -> None:
+        """Follow a run another process is executing; stop once it no longer runs."""
+        follower = self._followers.get(run.adw_id)
+        elsewhere = run.status is RunStatus.RUNNING and run.owner not in (
+            None,
+            self._orchestrator.owner,
+        )
+        if elsewhere and follower is None:
+            self._followers[run.adw_id] = TranscriptFollower(
+                self._store, run.adw_id, self._orchestrator.transcript_path
+            )
+            await self._ensure_pane(run.adw_id)
+        elif not elsewhere and follower is not None:
+            del self._followers[run.adw_id]
+            self._ended.append(follower)
+
+    async def _follow_other_processes(self) -> None:
+        """Poll the followed transcripts into their panes, for as long as the screen lives."""
+        while True:
+            ended, self._ended = self._ended, []
+            for follower in [*self._followers.values(), *ended]:
+                events = await follower.poll()
+                pane = self._panes.get(follower.adw_id)
+                if pane is None:
+                    continue
+                for event in events:
+                    pane.push(event)
+                attempt = follower.attempt
+                if attempt is not None:
+                    pane.set_title(follower.adw_id, attempt.step, attempt.agent)
+            for follower in ended:
+                self._schedule_pane_removal(follower.adw_id)
+            await asyncio.sleep(TAIL_POLL_S)
+
     # Panes
 
     async def _ensure_pane(self, adw_id: str) -> AgentPane:
@@ -271,17 +347,24 @@ class Dashboard(Screen[None]):
     # The table
 
     def _show_run(self, run: RunRecord) -> bool:
-        """Add or update the run's row; True when the row is new."""
+        """Add the run's row, or write the cells of it that changed; True when the row is
+        new. (Each cell written redraws the table, so unchanged ones are left alone.)"""
         table: DataTable[str | Text] = self.query_one("#runs", DataTable)
-        cells = self._cells(run)
-        if run.adw_id in self._runs:
-            for column, value in zip(COLUMNS, cells, strict=True):
-                table.update_cell(run.adw_id, column, value, update_width=True)
-        else:
+        cells = self._cells_of(run)
+        shown = self._cells.get(run.adw_id)
+        if shown is None:
             table.add_row(*cells, key=run.adw_id)
-        known = run.adw_id in self._runs
+        else:
+            for column, before, after in zip(COLUMNS, shown, cells, strict=True):
+                if after != before:
+                    table.update_cell(run.adw_id, column, after, update_width=True)
         self._runs[run.adw_id] = run
-        return not known
+        self._cells[run.adw_id] = cells
+        return shown is None
+
+    def _remove_row(self, adw_id: str) -> None:
+        self.query_one("#runs", DataTable).remove_row(adw_id)
+        del self._runs[adw_id], self._cells[adw_id]
 
     def _sort_rows(self) -> None:
         """Newest first: a run that shows up later (launched here or by another process)
@@ -290,7 +373,7 @@ class Dashboard(Screen[None]):
             "adw_id", key=lambda adw_id: self._runs[adw_id].created_at, reverse=True
         )
 
-    def _cells(self, run: RunRecord) -> tuple[str | Text, ...]:
+    def _cells_of(self, run: RunRecord) -> Cells:
         return (
             run.adw_id,
             f"#{run.issue}" if run.issue else "",

@@ -13,7 +13,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.errors import MarkupError
@@ -25,7 +25,6 @@ from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.timer import Timer
 from textual.widget import Widget
 
 from adw_tui.agents.transcript import event_markup
@@ -261,7 +260,7 @@ class PaneFlusher:
     nothing grows meanwhile).
     """
 
-    _instances: "weakref.WeakKeyDictionary[App[Any], dict[float, PaneFlusher]]" = (
+    _instances: ClassVar["weakref.WeakKeyDictionary[App[Any], dict[float, PaneFlusher]]"] = (
         weakref.WeakKeyDictionary()
     )
 
@@ -312,9 +311,9 @@ class AgentPane(Widget):
 
     `push` is cheap and never touches the DOM; pending events are written in batches
     (`TranscriptLog.append_markup`) on each tick of the app's `PaneFlusher` at
-    `flush_hz`: usually one batch a tick. At most `max_lines` rows are kept (older history stays in the run's
-    raw_output.jsonl), and at most `max_lines` events wait between flushes: older ones
-    would be pruned at once anyway.
+    `flush_hz`: usually one batch a tick. At most `max_lines` rows are kept (older
+    history stays in the run's raw_output.jsonl), and at most `max_lines` events wait
+    between flushes: older ones would be pruned at once anyway.
     """
 
     DEFAULT_CSS = """

@@ -1,0 +1,129 @@
+"""Follow the agent transcript of a run that another process executes.
+
+A run started by another `adw` process (an `adw run` in another terminal) sends this
+process no events; what its agent says reaches only its step's `raw_output.jsonl`
+(see `Orchestrator.transcript_path`). `TranscriptFollower` finds the run's newest step
+attempt in the store and `TranscriptTail` reads what the agent appended to that file
+since the last poll: the complete lines, through the engines' own JSONL splitter and
+stream parser, into the same AgentEvents a local run publishes. The file is read and
+parsed in a thread, at most `chunk_bytes` a poll, so the event loop never waits on it.
+"""
+
+import asyncio
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from adw_tui.agents.claude_stream import ClaudeStreamParser
+from adw_tui.agents.jsonl import JsonlSplitter
+from adw_tui.domain.agent import AgentEvent
+from adw_tui.domain.steps import StepAttempt
+from adw_tui.store import Store
+
+CHUNK_BYTES = 1024 * 1024
+TAIL_BYTES = 256 * 1024
+"""How much of an attempt's file, already written when following starts, is shown."""
+
+TranscriptPath = Callable[[str, str], Path]
+"""(adw_id, agent name) -> its raw_output.jsonl."""
+
+
+class TranscriptTail:
+    """The events of the lines appended to one `raw_output.jsonl`, as they come.
+
+    `from_end`: start with the file's last `TAIL_BYTES` (from the first line that
+    begins in them) rather than its first byte, for a file that may already be long.
+    `not_before`: a file last written before that time is an older attempt's, still
+    there because this attempt has not opened (and truncated) it yet: it is not read.
+    A file that becomes shorter than what was read was rewritten: it is read again from
+    its start.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        from_end: bool = False,
+        not_before: datetime | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> None:
+        self.path = path
+        self._from_end = from_end
+        self._not_before = not_before.timestamp() if not_before else None
+        self._chunk_bytes = chunk_bytes
+        self._offset: int | None = None
+        self._skip_partial = False
+        self._splitter = JsonlSplitter()
+        self._parser = ClaudeStreamParser()
+
+    async def read(self) -> list[AgentEvent]:
+        """The events of the complete lines appended since the last read."""
+        return await asyncio.to_thread(self._read)
+
+    def _read(self) -> list[AgentEvent]:
+        try:
+            with self.path.open("rb") as file:
+                stat = os.fstat(file.fileno())
+                if self._not_before is not None and stat.st_mtime < self._not_before:
+                    return []
+                if self._offset is None or stat.st_size < self._offset:
+                    self._restart(stat.st_size)
+                assert self._offset is not None
+                file.seek(self._offset)
+                chunk = file.read(self._chunk_bytes)
+        except FileNotFoundError:
+            return []
+        if self._skip_partial:
+            end = chunk.find(b"\n")
+            if end < 0:
+                self._offset += len(chunk)
+                return []
+            self._skip_partial = False
+            self._offset += end + 1
+            chunk = chunk[end + 1 :]
+        self._offset += len(chunk)
+        parser = self._parser
+        return [event for line in self._splitter.feed(chunk) for event in parser.events(line)]
+
+    def _restart(self, size: int) -> None:
+        """Read from the start (or, the first time and `from_end`, near the end)."""
+        start = max(0, size - TAIL_BYTES) if self._offset is None and self._from_end else 0
+        self._offset = start
+        # Mid-file, the bytes up to the next newline end a line that began before them.
+        self._skip_partial = start > 0
+        self._splitter = JsonlSplitter()
+        self._parser = ClaudeStreamParser()
+
+
+class TranscriptFollower:
+    """The live transcript of one run another process executes: the file of its newest
+    step attempt, switching to the next attempt's file when one starts."""
+
+    def __init__(self, store: Store, adw_id: str, path_of: TranscriptPath) -> None:
+        self.adw_id = adw_id
+        self._store = store
+        self._path_of = path_of
+        self.attempt: StepAttempt | None = None
+        """The step attempt followed (None until the run has one)."""
+        self._tail: TranscriptTail | None = None
+
+    async def poll(self) -> list[AgentEvent]:
+        """What the run's agent said since the last poll."""
+        attempts = await self._store.steps.for_run(self.adw_id)
+        latest = attempts[-1] if attempts else None
+        if latest is not None and (self.attempt is None or latest.id != self.attempt.id):
+            # The first attempt seen may have been running for long: show its tail. A
+            # later one starts with the run followed, so all of its file is new.
+            first = self.attempt is None
+            self.attempt = latest
+            self._tail = (
+                TranscriptTail(
+                    self._path_of(self.adw_id, latest.agent),
+                    from_end=first,
+                    not_before=latest.started_at,
+                )
+                if latest.agent
+                else None
+            )
+        return [] if self._tail is None else await self._tail.read()
