@@ -8,16 +8,22 @@ results, a retry now and then; built once, so pydantic is not what is measured).
 figures per variant:
 
 - stall: the largest lateness of a 10 ms heartbeat (an asyncio task sleeping 10 ms in a
-  loop): how long the event loop, which also handles keys and paints, was blocked.
+  loop) while the feed runs: how long the event loop, which also handles keys and
+  paints, was blocked. Full garbage collections in the same window are counted, with
+  the longest one, since they used to be the largest stalls.
 - lag: at the end of the feed, events scheduled minus events written to the pane's log,
   in seconds of input (worst pane). Counting against the schedule, not the pushes, keeps
   the per-line variant honest: its pushes block, so it pushes late instead of queueing.
 
 Variants, in the same run, one after the other:
 
-- batched: `AgentPane`: `push` appends to a deque, a 25 Hz timer writes each pane's
-  pending events in one `RichLog.write`.
-- per_line: `PerLineAgentPane`: one `RichLog.write` per event (the baseline).
+- batched: `AgentPane`: `push` appends to a deque, and one 25 Hz `PaneFlusher` tick
+  writes every pane's pending events, a batch per pane (`TranscriptLog.append_markup`),
+  within a 20 ms budget.
+- per_line: `PerLineAgentPane`: one `TranscriptLog` write per event (the baseline).
+
+Both apps freeze their start-up heap once they are up, as the dashboard does
+(adw_tui/tui/heap.py), before the measurement starts.
 
 Each variant runs in a child process (`python -m bench.tui_stream --child VARIANT`)
 under a real pseudo-terminal (`pty.fork`, TERM=xterm-256color, 160x50), so Textual's
@@ -31,16 +37,11 @@ figure. Run: `uv run python -m bench.tui_stream [--quick]` (`--quick`: 2 s per v
 
 import argparse
 import asyncio
-import fcntl
+import gc
 import json
 import os
-import pty
-import select
-import signal
-import struct
 import sys
 import tempfile
-import termios
 import time
 import traceback
 from dataclasses import asdict, dataclass, replace
@@ -51,15 +52,16 @@ from rich.table import Table
 from textual.app import App, ComposeResult
 
 from adw_tui.domain.agent import AgentEvent, AgentEventKind
+from adw_tui.tui import heap
 from adw_tui.tui.widgets import AgentPane, PerLineAgentPane
 from bench.common import Target, print_report, targets_table
+from bench.pty_app import COLUMNS, ROWS, PtyChild
 
 Variant = Literal["batched", "per_line"]
 VARIANTS: tuple[Variant, ...] = ("batched", "per_line")
 HEARTBEAT_S = 0.010
 FEED_TICK_S = 0.005
 WARMUP_S = 1.5
-COLUMNS, ROWS = 160, 50
 TARGET_STALL_MS = 100.0
 TARGET_LAG_S = 0.5
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +94,8 @@ class Figures:
     p99_stall_ms: float
     heartbeats: int
     feed_s: float
+    gc_full: int
+    gc_max_ms: float
 
 
 def synthetic_events(count: int = 1000) -> list[AgentEvent]:
@@ -138,6 +142,9 @@ class StreamApp(App[None]):
         ]
         self.events = synthetic_events()
         self.stalls: list[float] = []
+        self.collections: list[tuple[int, float]] = []
+        """(generation, seconds) of each garbage collection while the heartbeat runs."""
+        self._collection_start = 0.0
         self._running = True
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -147,13 +154,25 @@ class StreamApp(App[None]):
             yield pane
 
     def on_mount(self) -> None:
+        self.set_timer(heap.FREEZE_AFTER_S, heap.freeze)
         self._tasks.append(asyncio.create_task(self._measure()))
 
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collection_start = time.perf_counter()
+        else:
+            elapsed = time.perf_counter() - self._collection_start
+            self.collections.append((info["generation"], elapsed))
+
     async def _heartbeat(self) -> None:
-        while self._running:
-            start = time.perf_counter()
-            await asyncio.sleep(HEARTBEAT_S)
-            self.stalls.append(max(0.0, time.perf_counter() - start - HEARTBEAT_S))
+        gc.callbacks.append(self._on_collection)
+        try:
+            while self._running:
+                start = time.perf_counter()
+                await asyncio.sleep(HEARTBEAT_S)
+                self.stalls.append(max(0.0, time.perf_counter() - start - HEARTBEAT_S))
+        finally:
+            gc.callbacks.remove(self._on_collection)
 
     async def _feed(self) -> float:
         """Push events on a wall-clock schedule until `seconds`; return the feed time."""
@@ -196,6 +215,8 @@ class StreamApp(App[None]):
                 ),
                 heartbeats=len(stalls_ms),
                 feed_s=round(feed_s, 3),
+                gc_full=sum(1 for generation, _ in self.collections if generation == 2),
+                gc_max_ms=round(max((s for _, s in self.collections), default=0) * 1000, 1),
             )
             self.out.write_text(json.dumps(asdict(figures)))
         except Exception:
@@ -221,39 +242,11 @@ def spawn(variant: Variant, params: Params, out: Path, timeout_s: float) -> int:
         *("--seconds", str(params.seconds), "--max-lines", str(params.max_lines)),
         *("--flush-hz", str(params.flush_hz)),
     ]
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["TERM"] = "xterm-256color"
-    pid, master = pty.fork()
-    if pid == 0:  # the child: size its terminal, then become the app
-        try:
-            winsize = struct.pack("HHHH", ROWS, COLUMNS, 0, 0)
-            fcntl.ioctl(sys.stdout.fileno(), termios.TIOCSWINSZ, winsize)
-            os.chdir(ROOT)
-            os.execve(sys.executable, argv, env)
-        finally:
-            os._exit(127)
-    received = 0
-    deadline = time.monotonic() + timeout_s
+    child = PtyChild(argv, cwd=ROOT)
     try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                os.kill(pid, signal.SIGKILL)
-                raise TimeoutError(f"{variant} child still running after {timeout_s:.0f}s")
-            ready, _, _ = select.select([master], [], [], min(remaining, 1.0))
-            if not ready:
-                continue
-            try:
-                data = os.read(master, 1 << 16)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            received += len(data)
+        return sum(len(data) for data in child.output(timeout_s))
     finally:
-        os.close(master)
-        os.waitpid(pid, 0)
-    return received
+        child.close()
 
 
 def measure(variant: Variant, params: Params, tmp: Path) -> dict[str, Any]:
@@ -281,6 +274,8 @@ def results_table(results: dict[str, dict[str, Any]], params: Params) -> Table:
         ("rendered/pane", "rendered_min"),
         ("scheduled/pane", "scheduled_per_pane"),
         ("dropped", "dropped"),
+        ("full GCs", "gc_full"),
+        ("longest GC ms", "gc_max_ms"),
         ("terminal MB/s", "terminal_mb_per_s"),
         ("app size", "terminal"),
     )
@@ -327,6 +322,7 @@ def run(params: Params) -> None:
             "heartbeat_ms": HEARTBEAT_S * 1000,
             "cpus": os.cpu_count(),
             "loadavg_before": [round(x, 2) for x in load],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
             "elapsed_s": round(time.perf_counter() - start, 1),
         },
     }

@@ -11,6 +11,10 @@ was made since; `thaw` hands it back, for an app that ends while its process goe
 
 import gc
 
+FREEZE_AFTER_S = 1.0
+"""When, after start-up, to `freeze`: its collection holds the interpreter lock for up to
+~100 ms, so not while the first frame is still being written to the terminal."""
+
 
 def freeze() -> None:
     """Collect the garbage there is, then exempt every object alive from collections."""

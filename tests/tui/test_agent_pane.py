@@ -5,7 +5,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.style import Style
-from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 

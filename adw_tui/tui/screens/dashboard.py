@@ -8,9 +8,11 @@ are flushed on a timer), so a burst of agent lines costs no widget write per lin
 A run another process executes (an `adw run` in another terminal) gets a pane too: its
 transcript file is followed (`TranscriptFollower`) every `TAIL_POLL_S`.
 
-The table holds the `TABLE_ROWS` most recently updated runs, not all of them: a
-DataTable's first paint costs about half a millisecond a row, so ten thousand runs took
-seconds to show (bench/tui_startup.py). A refresh writes only the cells that changed.
+The table holds the `TABLE_ROWS` most recently updated runs, not all of them: with ten
+thousand runs the first frame took two seconds more (bench/tui_startup.py). A refresh
+writes only the cells that changed: a cell written narrower than before makes the
+DataTable measure its whole column again, and rewriting every cell of a few thousand
+rows every `REFRESH_S` froze the screen for seconds.
 """
 
 import asyncio
@@ -156,9 +158,11 @@ class Dashboard(Screen[None]):
         self.query_one("#runs", DataTable).border_title = "runs"
         await self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs, name="dashboard-refresh")
-        self.run_worker(self._follow_other_processes(), name="transcript-tails")
-        # Once the first frame is out, start-up's objects are there for good (heap.py).
-        self.call_after_refresh(heap.freeze)
+        self.run_worker(
+            self._follow_other_processes(), name="transcript-tails", exit_on_error=False
+        )
+        # Once the dashboard is up, start-up's objects are there for good (heap.py).
+        self.set_timer(heap.FREEZE_AFTER_S, heap.freeze)
 
     def on_unmount(self) -> None:
         heap.thaw()

@@ -2,10 +2,10 @@
 
 Agent output can reach thousands of events per second across panes, and a widget write
 per event stalls the UI (see DESIGN.md, "Streaming into the TUI"). So `push` only
-appends to a bounded deque, and one timer per app and rate (`PaneFlusher`) writes each
-pane's pending events in one `TranscriptLog.append_markup`, all panes in one callback
-(one frame), within a time budget. `PerLineAgentPane` writes each event as it comes: it
-exists only as the baseline of `bench/tui_stream.py`.
+appends to a bounded deque, and one timer per app and rate (`PaneFlusher`) writes the
+pending events of every pane in one callback (one frame), usually one
+`TranscriptLog.append_markup` per pane, within a time budget. `PerLineAgentPane` writes
+each event as it comes: it exists only as the baseline of `bench/tui_stream.py`.
 """
 
 import math

@@ -1,0 +1,25 @@
+"""Listing runs a page at a time, and counting them, as the dashboard does."""
+
+from adw_tui.domain.models import RunStatus
+from adw_tui.store import Store
+from tests.conftest import MakeRun
+
+
+async def test_a_limit_keeps_the_most_recently_updated_runs(store: Store, make_run: MakeRun):
+    runs = [await make_run() for _ in range(5)]
+    await store.set_status(runs[0].adw_id, RunStatus.FAILED, actor="test")
+    newest = [run.adw_id for run in await store.list_runs(limit=3)]
+    assert newest == [runs[0].adw_id, runs[4].adw_id, runs[3].adw_id]
+    assert len(await store.list_runs()) == 5
+    failed = await store.list_runs(status=RunStatus.FAILED, limit=1)
+    assert [run.adw_id for run in failed] == [runs[0].adw_id]
+    assert await store.list_runs(limit=0) == []
+
+
+async def test_counts_all_runs_or_those_with_a_status(store: Store, make_run: MakeRun):
+    assert await store.count_runs() == 0
+    runs = [await make_run() for _ in range(3)]
+    await store.set_status(runs[1].adw_id, RunStatus.SUCCEEDED, actor="test")
+    assert await store.count_runs() == 3
+    assert await store.count_runs(status=RunStatus.SUCCEEDED) == 1
+    assert await store.count_runs(status=RunStatus.QUEUED) == 2

@@ -1,0 +1,144 @@
+"""The dashboard with a long history, and with runs other processes execute.
+
+A thousand runs: the first frame shows the most recently updated ones at once, and a
+refresh writes only the cells that changed. A run an `adw run` in another process
+executes gets a live pane fed from its transcript file.
+"""
+
+import gc
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from adw_tui.config import Settings
+from adw_tui.domain.models import RunStatus
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+from adw_tui.tui import heap
+from adw_tui.tui.app import create_app
+from adw_tui.tui.screens import dashboard
+from tests.tui.conftest import until
+
+MANY = 1000
+
+
+async def create_runs(store: Store, count: int) -> None:
+    """`count` finished runs; run n has the id f"{n:08x}" (the newest is the last)."""
+    for number in range(count):
+        state = {"adw_id": f"{number:08x}", "issue_number": str(number)}
+        await store.create_run(
+            state, workflow="plan", issue=str(number), actor="test", status=RunStatus.SUCCEEDED
+        )
+
+
+async def test_with_many_runs_the_first_frame_shows_the_newest_at_once(
+    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+):
+    await create_runs(store, MANY)
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    started = time.perf_counter()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        shown_after = time.perf_counter() - started
+        table = app.dashboard.query_one("#runs", DataTable)
+        assert table.row_count == dashboard.TABLE_ROWS
+        newest = [str(table.get_row_at(row)[0]) for row in range(3)]
+        assert newest == [f"{number:08x}" for number in (MANY - 1, MANY - 2, MANY - 3)]
+        assert table.border_subtitle == f"{dashboard.TABLE_ROWS} most recently updated of 1,000"
+        # Seconds with the table holding every run (and minutes once refreshes rewrote
+        # each cell); a generous bound, for a loaded machine.
+        assert shown_after < 5
+
+        writes: list[tuple[object, ...]] = []
+        update_cell = table.update_cell
+
+        def counting_update_cell(*args: object, **kwargs: object) -> None:
+            writes.append(args)
+            update_cell(*args, **kwargs)  # type: ignore[arg-type]
+
+        table.update_cell = counting_update_cell  # type: ignore[method-assign]
+        await app.dashboard.refresh_runs()
+        assert writes == []  # nothing changed: nothing written
+        oldest_shown = f"{MANY - dashboard.TABLE_ROWS:08x}"
+        await store.set_status(oldest_shown, RunStatus.FAILED, actor="test")
+        await app.dashboard.refresh_runs()
+        assert [args[:2] for args in writes] == [(oldest_shown, "status")]
+        assert table.row_count == dashboard.TABLE_ROWS
+        # A run updated now enters the window and the least recently updated one leaves.
+        await store.set_status("00000000", RunStatus.CANCELLED, actor="test")
+        await app.dashboard.refresh_runs()
+        assert table.row_count == dashboard.TABLE_ROWS
+        assert str(table.get_cell("00000000", "status")) == "cancelled"
+        leaving = f"{MANY - dashboard.TABLE_ROWS + 1:08x}"
+        assert leaving not in {str(key.value) for key in table.rows}
+
+
+async def test_the_heap_is_frozen_while_the_dashboard_is_up(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(heap, "FREEZE_AFTER_S", 0.05)
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: gc.get_freeze_count() > 0, within_s=10)
+    assert gc.get_freeze_count() == 0
+
+
+def adw_run(repo: Path, issue: int, **env: str) -> subprocess.Popen[str]:
+    """`adw run ISSUE --workflow plan --engine sim` in another process (stderr piped)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    environ.update(ADW_RETRY_INITIAL="0.01", **env)
+    adw = Path(sys.executable).parent / "adw"
+    argv = [str(adw), "run", str(issue), "--workflow", "plan", "--engine", "sim"]
+    return subprocess.Popen(
+        argv, cwd=repo, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+@pytest.mark.slow
+async def test_a_run_of_another_process_streams_into_a_pane_until_it_ends(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(dashboard, "PANE_LINGER_S", 0.2)
+    monkeypatch.setattr(dashboard, "REFRESH_S", 0.2)  # to see the run from its first step
+    issue = await store.issues.create("Add a slugify helper", "Slugs.")
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        # Slowed down, so that it is still running when the dashboard looks.
+        other = adw_run(repo, issue.number, ADW_SIM_DELAY="0.1")
+        try:
+            board = app.dashboard
+            await until(pilot, lambda: len(board.panes) == 1, within_s=60)
+            (adw_id, pane) = next(iter(board.panes.items()))
+            run = await store.get_run(adw_id)
+            assert run.owner is not None
+            assert run.owner != orchestrator.owner
+            await until(pilot, lambda: pane.log_widget.line_count > 0, within_s=60)
+            assert str(pane.border_title).startswith(f"{adw_id} · ")
+            titles: set[str] = set()
+            while other.poll() is None:  # the pane follows each step's agent in turn
+                titles.add(str(pane.border_title))
+                await pilot.pause(0.05)
+            assert len(titles) >= 2, titles
+            assert any("→" in line for line in pane.log_widget.plain_lines())
+            assert other.returncode == 0, other.stderr.read()[-2000:] if other.stderr else ""
+            await until(pilot, lambda: adw_id not in board.panes, within_s=30)
+            table = board.query_one("#runs", DataTable)
+            assert str(table.get_cell(adw_id, "status")) == "succeeded"
+        finally:
+            if other.poll() is None:
+                other.kill()
+                other.wait()
