@@ -261,9 +261,14 @@ class AdwApp(App[None]):
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """History needs a run to be about; where there is none it is hidden."""
+        """History needs a run to be about, and a screen is not opened over itself:
+        where an action does not apply, its key is off and hidden from the footer."""
         if action == "history":
             return self.selected_run() is not None
+        if action == "dead_letters":
+            return not isinstance(self.screen, DeadLettersScreen)
+        if action == "workflows":
+            return not isinstance(self.screen, WorkflowsScreen)
         return True
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -282,14 +287,10 @@ class AdwApp(App[None]):
             await self.push_screen(HistoryScreen(self.store, self.orchestrator, adw_id, self.clock))
 
     async def action_dead_letters(self) -> None:
-        if not isinstance(self.screen, DeadLettersScreen):
-            await self.push_screen(
-                DeadLettersScreen(self.store, self.orchestrator, clock=self.clock)
-            )
+        await self.push_screen(DeadLettersScreen(self.store, self.orchestrator, clock=self.clock))
 
     async def action_workflows(self) -> None:
-        if not isinstance(self.screen, WorkflowsScreen):
-            await self.push_screen(WorkflowsScreen(self.repo))
+        await self.push_screen(WorkflowsScreen(self.repo))
 
     async def on_workflows_screen_launch_requested(
         self, message: WorkflowsScreen.LaunchRequested

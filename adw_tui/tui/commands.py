@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from adw_tui.tui.app import AdwApp
 
 
+PALETTE_RUNS = 1000
+"""The most recently updated runs "Jump to run" offers (older ones: `adw show ID`)."""
+
+
 @dataclass(frozen=True)
 class PaletteCommand:
     text: str
@@ -44,14 +48,18 @@ class AdwCommands(Provider):
         store = app.store
         commands = [
             PaletteCommand("Launch a run", app.action_launch, "open the launch dialog", True),
+            # Through run_action, so a screen already open is not opened over itself.
             PaletteCommand(
                 "Open the dead letters",
-                app.action_dead_letters,
+                partial(app.run_action, "dead_letters"),
                 "failed runs: replay or drop them",
                 True,
             ),
             PaletteCommand(
-                "Open the workflows", app.action_workflows, "every workflow as a graph", True
+                "Open the workflows",
+                partial(app.run_action, "workflows"),
+                "every workflow as a graph",
+                True,
             ),
         ]
         for issue in await app.orchestrator.tracker.list_issues():
@@ -62,7 +70,7 @@ class AdwCommands(Provider):
                     "choose the workflow, model set and engine",
                 )
             )
-        for run in await store.list_runs():
+        for run in await store.list_runs(limit=PALETTE_RUNS):
             issue_part = f"#{run.issue} " if run.issue else ""
             commands.append(
                 PaletteCommand(

@@ -194,9 +194,10 @@ async def test_replay_from_the_dlq_starts_a_new_attempt(
         assert "engine      sim" in text
         assert "/implement" in text  # the prompt of the failed call
         await pilot.press("r")
-        await until(pilot, lambda: bool(notified))
-        assert notified[-1]["title"] == f"dead letter {letter.id} replayed"
-        assert notified[-1]["message"] == f"run {adw_id}: a new attempt started from implement"
+        title = f"dead letter {letter.id} replayed"
+        await until(pilot, lambda: any(n.get("title") == title for n in notified))
+        (said,) = [n for n in notified if n.get("title") == title]
+        assert said["message"] == f"run {adw_id}: a new attempt started from implement"
         assert rows(screen) == []  # no longer pending
         # The app's own orchestrator ran it: it streams in the dashboard.
         await until(pilot, lambda: adw_id in app.dashboard.panes)
@@ -210,6 +211,7 @@ async def test_replay_from_the_dlq_starts_a_new_attempt(
         # A second replay is refused, and said so.
         await choose(pilot, screen, "#dlq-status", "all")
         await pilot.press("r")
+        await until(pilot, lambda: notified[-1].get("title") == "not replayed")
         assert notified[-1]["severity"] == "error"
         assert notified[-1]["message"] == f"dead letter {letter.id} is already replayed"
 
