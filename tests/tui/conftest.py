@@ -66,6 +66,15 @@ def record_notifications(app: AdwApp, monkeypatch: pytest.MonkeyPatch) -> list[d
     return notified
 
 
+async def notice(
+    pilot: Pilot[None], notified: list[dict[str, Any]], title: str, within_s: float = 60
+) -> dict[str, Any]:
+    """Wait for the notification titled `title` and return it (runs started by an action
+    notify too, so the newest notification need not be the action's own)."""
+    await until(pilot, lambda: any(n.get("title") == title for n in notified), within_s)
+    return next(n for n in reversed(notified) if n.get("title") == title)
+
+
 async def until(pilot: Pilot[None], condition: Callable[[], bool], within_s: float = 60) -> None:
     """Let the app run until `condition()` holds; fail after `within_s`."""
     deadline = time.monotonic() + within_s

@@ -26,6 +26,7 @@ from tests.tui.conftest import (
     NOW,
     SnapCompare,
     dead_run,
+    notice,
     record_notifications,
     settle,
     until,
@@ -194,9 +195,7 @@ async def test_replay_from_the_dlq_starts_a_new_attempt(
         assert "engine      sim" in text
         assert "/implement" in text  # the prompt of the failed call
         await pilot.press("r")
-        title = f"dead letter {letter.id} replayed"
-        await until(pilot, lambda: any(n.get("title") == title for n in notified))
-        (said,) = [n for n in notified if n.get("title") == title]
+        said = await notice(pilot, notified, f"dead letter {letter.id} replayed")
         assert said["message"] == f"run {adw_id}: a new attempt started from implement"
         assert rows(screen) == []  # no longer pending
         # The app's own orchestrator ran it: it streams in the dashboard.
@@ -224,8 +223,8 @@ async def test_replay_from_the_start_runs_every_step_again(
     async with app.run_test(size=(80, 24)) as pilot:
         await open_dead_letters(pilot)
         await pilot.press("R")
-        await until(pilot, lambda: bool(notified))
-        assert notified[-1]["message"].endswith("a new attempt started from classify")
+        said = await notice(pilot, notified, f"dead letter {letter.id} replayed")
+        assert said["message"].endswith("a new attempt started from classify")
         assert (await orchestrator.wait(letter.adw_id)).status is RunStatus.SUCCEEDED
     steps = await steps_run(store, letter.adw_id)
     assert steps.count("classify") == 2
@@ -247,9 +246,8 @@ async def test_replay_all_replays_the_pending_letters_shown(
         question = str(dialog.query_one("#confirm-question", Static).content)
         assert question.startswith("Replay 1 pending dead letter (error class auth)")
         await pilot.click("#confirm-yes")
-        await until(pilot, lambda: bool(notified))
-        assert notified[-1]["message"] == f"1 new attempt started: {letter.adw_id}"
-        assert notified[-1]["title"] == "1 dead letter replayed"
+        said = await notice(pilot, notified, "1 dead letter replayed")
+        assert said["message"] == f"1 new attempt started: {letter.adw_id}"
         assert (await orchestrator.wait(letter.adw_id)).status is RunStatus.SUCCEEDED
         assert (await store.dead_letters.get(other.id)).status is DeadLetterStatus.PENDING
         # Nothing pending is shown any more: nothing to replay, and no question.
