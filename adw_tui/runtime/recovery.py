@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from adw_tui.domain.models import NewDeadLetter, RunRecord, RunStatus
 from adw_tui.domain.steps import StepStatus
+from adw_tui.runtime.executor import RUNTIME_ACTOR
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
@@ -133,7 +134,11 @@ async def resumable_runs(store: Store) -> list[RunRecord]:
     runs = []
     for run in reversed(await store.list_runs(status=RunStatus.INTERRUPTED)):
         state = (await store.load(run.adw_id)).state
-        if (state.model_extra or {}).get("next_state"):
+        # A run stopped before its first step ended has no `next_state` yet: it is still
+        # adw's own when the runtime wrote its first version.
+        if (state.model_extra or {}).get("next_state") or (
+            await store.get_version(run.adw_id, 1)
+        ).actor == RUNTIME_ACTOR:
             runs.append(run)
     return runs
 

@@ -1,5 +1,6 @@
 """Crash recovery and graceful shutdown, with real `adw` processes and real signals."""
 
+import asyncio
 import json
 import os
 import random
@@ -15,6 +16,7 @@ import pytest
 
 from adw_tui.config import load_settings
 from adw_tui.domain.models import RunStatus
+from adw_tui.runtime import git
 from adw_tui.store import Store
 from adw_tui.tui.app import create_app
 from tests.tui.conftest import record_notifications, until
@@ -227,3 +229,48 @@ async def test_the_dashboard_resumes_an_orphan_at_start(
     (note,) = [n for n in notified if n.get("title") == "recovered"]
     assert note["message"].startswith(f"{orphan} was left running")
     assert note["message"].endswith("resumed")
+
+
+@pytest.mark.slow
+def test_recover_resumes_a_run_stopped_before_its_first_step_ended(repo: Path):
+    """Killed between creating the run and finishing its first step, a run has no
+    `next_state` yet; it is still the runtime's, so `adw recover` starts it from the top.
+    An imported legacy run (not the runtime's) is left alone."""
+
+    async def create() -> None:
+        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+            issue = await store.issues.get(1)
+            # What `Orchestrator.launch` writes as a run's first version.
+            state = {
+                "adw_id": "0a0b0c0d",
+                "issue_number": "1",
+                "all_adws": ["plan"],
+                "issue_title": issue.title,
+                "issue_body": issue.body,
+                "issue_json": issue.prompt_json(),
+                "base_branch": await git.default_branch(repo),
+            }
+            await store.create_run(
+                state,
+                workflow="plan",
+                issue="1",
+                actor="runtime",
+                status=RunStatus.INTERRUPTED,
+            )
+            legacy = {"adw_id": "1a1b1c1d", "issue_number": "1"}
+            await store.create_run(
+                legacy, workflow="legacy", issue="1", actor="migrate", status=RunStatus.INTERRUPTED
+            )
+
+    asyncio.run(create())
+    recovered = subprocess.run(
+        [str(ADW), "recover"],
+        cwd=repo,
+        env=environ(ADW_ENGINE="sim"),  # no agent call was recorded to take the engine from
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert recovered.returncode == 0, recovered.stderr[-3000:]
+    assert json.loads(adw(repo, "show", "0a0b0c0d", "--json").stdout)["status"] == "succeeded"
+    assert json.loads(adw(repo, "show", "1a1b1c1d", "--json").stdout)["status"] == "interrupted"
