@@ -209,7 +209,9 @@ def _add_run(add_parser: AddParser) -> None:
     run.add_argument("issue", type=positive_int_arg, metavar="ISSUE", help="issue number")
     run.add_argument("--workflow", default="sdlc", help="workflow name (default: sdlc)")
     run.add_argument(
-        "--engine", choices=ENGINE_NAMES, help="agent engine (default: ADW_ENGINE, else claude)"
+        "--engine",
+        choices=ENGINE_NAMES,
+        help="agent engine (default: a continued run's own; else ADW_ENGINE, else claude)",
     )
     run.add_argument("--model-set", choices=MODEL_SETS, default="base")
     run.add_argument(

@@ -107,8 +107,8 @@ class Orchestrator:
         """Queue a run of `workflow` for the issue and return its adw_id at once.
 
         With the adw_id of an existing run, that run continues from its last completed
-        step instead. A second active run of the same workflow for the same issue is
-        refused unless `force`.
+        step instead, by default with the engine it last used. A second active run of the
+        same workflow for the same issue is refused unless `force`.
         """
         if self._stopping:
             raise AdwError("adw is shutting down: no new runs are started")
@@ -138,6 +138,7 @@ class Orchestrator:
                     "issue_body": issue.body,
                     "issue_json": issue.prompt_json(),
                     "base_branch": base,
+                    "engine": engine or services.settings.engine,
                 }
             )
             await services.store.create_run(
@@ -145,6 +146,7 @@ class Orchestrator:
             )
         else:
             await services.store.claims.requeue(adw_id, actor=RUNTIME_ACTOR)
+            engine = engine or await self._engine_of(adw_id)
         executor = RunExecutor(
             services,
             adw_id,
@@ -276,7 +278,6 @@ class Orchestrator:
         return await self.launch(
             int(run.issue or 0),
             workflow=run.workflow,
-            engine=await self.store.steps.last_engine(adw_id),
             adw_id=adw_id,
             engine_env=engine_env,
         )
@@ -367,6 +368,16 @@ class Orchestrator:
         finally:
             # The worktree stays for inspection; its ports go back to the pool.
             self._services.ports.release(adw_id)
+
+    async def _engine_of(self, adw_id: str) -> str | None:
+        """The engine a run goes on with: the one its last agent call used, else the one
+        it was launched with (a run stopped before any agent call recorded one)."""
+        store = self.store
+        last = await store.steps.last_engine(adw_id)
+        if last is not None:
+            return last
+        launched = (await store.load(adw_id)).state.model_extra or {}
+        return str(launched["engine"]) if launched.get("engine") else None
 
     async def _heartbeat(self, adw_id: str) -> None:
         """Tell other processes this one is alive and still executing the run."""

@@ -169,7 +169,6 @@ async def settle_interrupted(
             int(run.issue or 0),
             workflow=run.workflow,
             adw_id=run.adw_id,
-            engine=await store.steps.last_engine(run.adw_id),
         )
         for run in runs
     ]

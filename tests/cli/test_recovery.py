@@ -234,8 +234,8 @@ async def test_the_dashboard_resumes_an_orphan_at_start(
 @pytest.mark.slow
 def test_recover_resumes_a_run_stopped_before_its_first_step_ended(repo: Path):
     """Killed between creating the run and finishing its first step, a run has no
-    `next_state` yet; it is still the runtime's, so `adw recover` starts it from the top.
-    An imported legacy run (not the runtime's) is left alone."""
+    `next_state` yet; it is still the runtime's, so `adw recover` starts it from the top,
+    with the engine it was launched with. An imported legacy run is left alone."""
 
     async def create() -> None:
         async with await Store.open(repo / "agents" / "adw_state.db") as store:
@@ -249,6 +249,7 @@ def test_recover_resumes_a_run_stopped_before_its_first_step_ended(repo: Path):
                 "issue_body": issue.body,
                 "issue_json": issue.prompt_json(),
                 "base_branch": await git.default_branch(repo),
+                "engine": "sim",
             }
             await store.create_run(
                 state,
@@ -263,14 +264,7 @@ def test_recover_resumes_a_run_stopped_before_its_first_step_ended(repo: Path):
             )
 
     asyncio.run(create())
-    recovered = subprocess.run(
-        [str(ADW), "recover"],
-        cwd=repo,
-        env=environ(ADW_ENGINE="sim"),  # no agent call was recorded to take the engine from
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    recovered = adw(repo, "recover")  # with the engine it was launched with: no call made
     assert recovered.returncode == 0, recovered.stderr[-3000:]
     assert json.loads(adw(repo, "show", "0a0b0c0d", "--json").stdout)["status"] == "succeeded"
     assert json.loads(adw(repo, "show", "1a1b1c1d", "--json").stdout)["status"] == "interrupted"
