@@ -24,7 +24,7 @@ from adw_tui.store import Store
 from adw_tui.tui.commands import AdwCommands
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
 from adw_tui.tui.screens.dashboard import Clock, Dashboard
-from adw_tui.tui.screens.dead_letters import DeadLettersScreen, replay_letter
+from adw_tui.tui.screens.dead_letters import DeadLettersScreen
 from adw_tui.tui.screens.history import HistoryScreen
 from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, WorkflowChoice
 from adw_tui.tui.screens.run_detail import RunDetailScreen
@@ -296,10 +296,6 @@ class AdwApp(App[None]):
         self, message: WorkflowsScreen.LaunchRequested
     ) -> None:
         await self.open_launch(workflow=message.workflow)
-
-    async def replay_letter(self, letter_id: int) -> None:
-        """Replay a dead letter from the step that failed (the palette's command)."""
-        await replay_letter(self, self.orchestrator, letter_id)
 
     def action_toggle_help(self) -> None:
         if self.screen.query(HelpPanel):

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from adw_tui.tui.screens.dead_letters import replay_letter
+
 if TYPE_CHECKING:
     from adw_tui.tui.app import AdwApp
 
@@ -84,7 +86,7 @@ class AdwCommands(Provider):
                 PaletteCommand(
                     f"Replay dead letter {letter.id}: {letter.adw_id} "
                     f"{letter.error_class} at {letter.step or 'start'}",
-                    partial(app.replay_letter, letter.id),
+                    partial(replay_letter, app, app.orchestrator, letter.id),
                     letter.error_message[:120],
                 )
             )

@@ -44,6 +44,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.transcript_tail import TranscriptFollower
 from adw_tui.store import Store
 from adw_tui.tui import heap
+from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed
 from adw_tui.tui.widgets.agent_pane import AgentPane
 
 Clock = Callable[[], datetime]
@@ -58,15 +59,6 @@ PANE_LINGER_S = 8.0
 PANE_MIN_WIDTH = 60
 
 COLUMNS = ("adw_id", "issue", "workflow", "step", "status", "elapsed", "cost")
-STATUS_STYLES = {
-    RunStatus.QUEUED: "dim",
-    RunStatus.RUNNING: "bold cyan",
-    RunStatus.SUCCEEDED: "green",
-    RunStatus.FAILED: "bold red",
-    RunStatus.DEAD_LETTERED: "bold magenta",
-    RunStatus.CANCELLED: "yellow",
-    RunStatus.INTERRUPTED: "yellow",
-}
 BREAKER_STYLES = {BreakerState.OPEN: "bold red", BreakerState.HALF_OPEN: "yellow"}
 
 
@@ -77,13 +69,6 @@ class _Gauges:
     queued: int = 0
     memory_percent: float | None = None
     breakers: tuple[Breaker, ...] = ()
-
-
-def format_elapsed(delta: timedelta) -> str:
-    seconds = max(int(delta.total_seconds()), 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def elapsed(run: RunRecord, now: datetime) -> timedelta:
@@ -383,7 +368,7 @@ class Dashboard(Screen[None]):
             f"#{run.issue}" if run.issue else "",
             run.workflow,
             run.current_step or "",
-            Text(str(run.status), STATUS_STYLES[run.status]),
+            Text(str(run.status), RUN_STATUS_STYLES[run.status]),
             format_elapsed(elapsed(run, self._clock())),
             f"${run.cost_usd:.4f}",
         )
