@@ -13,7 +13,7 @@ import struct
 import sys
 import termios
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 COLUMNS, ROWS = 160, 50
@@ -21,7 +21,8 @@ COLUMNS, ROWS = 160, 50
 
 class PtyChild:
     """The child, started by the constructor: `argv` run in `cwd` on a new terminal of
-    `columns` x `rows`, TERM=xterm-256color, with `env` over this process's environment."""
+    `columns` x `rows`, TERM=xterm-256color, with `env` over this process's environment
+    less the variables named in `unset`."""
 
     def __init__(
         self,
@@ -29,10 +30,12 @@ class PtyChild:
         *,
         cwd: Path,
         env: Mapping[str, str] | None = None,
+        unset: Collection[str] = (),
         columns: int = COLUMNS,
         rows: int = ROWS,
     ) -> None:
-        environ = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        dropped = {"COLUMNS", "LINES", *unset}
+        environ = {k: v for k, v in os.environ.items() if k not in dropped}
         environ["TERM"] = "xterm-256color"
         environ.update(env or {})
         self.started = time.perf_counter()

@@ -8,10 +8,15 @@ from its start until the newest run's adw_id, the first row
 of the runs table, has been written to the terminal: the first frame showing the table.
 Then `q` quits it.
 
-The app runs as `python -m bench.tui_startup --child REPO`, which imports the `adw`
-command and the dashboard, notes the time, and calls the command's `main` as `adw
---repo REPO` would: so each measurement also says how much of it was Python importing
-modules, which no number of runs changes, and how much came after.
+The app runs as `python -c CHILD REPO FILE`, which imports the `adw` command and the
+dashboard, notes the time in FILE, and calls the command's `main` as `adw --repo REPO`
+would: so each measurement also says how much of it was Python importing modules, which
+no number of runs changes, and how much came after.
+
+Bytecode: the child runs as an installed `adw` does from its second start on, reading
+cached bytecode (PYTHONDONTWRITEBYTECODE dropped, PYTHONPYCACHEPREFIX in the temporary
+directory, so the project tree is not touched). The very first start, which compiles
+every module, is measured once before the others and reported without a target.
 
 Sizes, in the same run, alternating, `--repeats` times each: the baseline (100 runs)
 and the big one (10,000). Targets for the big one, medians: <= 1 s to the first frame,
@@ -54,6 +59,15 @@ CACHE = Path(tempfile.gettempdir()) / "adw-bench-cache"
 GENERATION = 1
 """Bump when what `create_database` writes changes, so that old caches are not used."""
 DB_FILE = Path("agents") / "adw_state.db"
+CHILD = """
+import sys, time
+import adw_tui.cli
+import adw_tui.tui.app  # what `adw` imports once it opens the dashboard
+with open(sys.argv[2], "w") as imported:
+    imported.write(repr(time.perf_counter()))
+sys.exit(adw_tui.cli.main(["--repo", sys.argv[1]]))
+"""
+"""The child: `adw --repo REPO` that writes when its imports are done to a file."""
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ("sdlc", "plan_build", "patch", "plan", "ship")
 STATUSES = (
@@ -102,12 +116,16 @@ def make_repo(parent: Path, database: Path) -> Path:
     return repo
 
 
-def first_frame(repo: Path, newest: str, folder: Path) -> tuple[float, float]:
+def first_frame(repo: Path, newest: str, folder: Path, pycache: Path) -> tuple[float, float]:
     """Seconds from starting `adw` on `repo` to `newest` being on its terminal, and how
     many of them went to importing."""
     imported = folder / "imported"
-    argv = [sys.executable, "-m", "bench.tui_startup", "--child", str(repo), str(imported)]
-    child = PtyChild(argv, cwd=ROOT, env={"ADW_CONFIG_DIR": str(folder / "config")})
+    child = PtyChild(
+        [sys.executable, "-c", CHILD, str(repo), str(imported)],
+        cwd=ROOT,
+        env={"ADW_CONFIG_DIR": str(folder / "config"), "PYTHONPYCACHEPREFIX": str(pycache)},
+        unset=("PYTHONDONTWRITEBYTECODE",),
+    )
     marker, seen, shown = newest.encode(), b"", None
     try:
         for data in child.output(TIMEOUT_S):
@@ -124,15 +142,6 @@ def first_frame(repo: Path, newest: str, folder: Path) -> tuple[float, float]:
     return shown - child.started, float(imported.read_text()) - child.started
 
 
-def run_child(repo: Path, imported: Path) -> int:
-    """Be `adw --repo REPO`, writing when the imports are done to `imported`."""
-    import adw_tui.cli
-    import adw_tui.tui.app  # what `adw` imports once it opens the dashboard
-
-    imported.write_text(repr(time.perf_counter()))
-    return adw_tui.cli.main(["--repo", str(repo)])
-
-
 def figures(samples: list[float]) -> dict[str, Any]:
     return {
         "median_s": round(statistics.median(samples), 3),
@@ -147,15 +156,24 @@ def measure(sizes: tuple[int, ...], repeats: int) -> dict[str, Any]:
     after: dict[int, list[float]] = {runs: [] for runs in sizes}
     imports: list[float] = []
     with tempfile.TemporaryDirectory(prefix="adw-bench-startup-") as tmp:
+        pycache, first = Path(tmp) / "pycache", sizes[0]
+        folder = Path(tmp) / "first-start"
+        repo = make_repo(folder, databases[first][0])
+        first_start = first_frame(repo, adw_id(first - 1), folder, pycache)
         for repeat in range(repeats):
             for runs in sizes:
                 folder = Path(tmp) / f"{runs}-{repeat}"
                 repo = make_repo(folder, databases[runs][0])
-                total, importing = first_frame(repo, adw_id(runs - 1), folder)
+                total, importing = first_frame(repo, adw_id(runs - 1), folder, pycache)
                 times[runs].append(total)
                 after[runs].append(total - importing)
                 imports.append(importing)
     return {
+        "first_start": {
+            "runs": first,
+            "total_s": round(first_start[0], 3),
+            "imports_s": round(first_start[1], 3),
+        },
         "imports": figures(imports),
         **{
             str(runs): {
@@ -176,7 +194,7 @@ def results_table(results: dict[str, Any]) -> Table:
     for header in ("runs", "median s", "max s", "samples s", "after the imports: median s"):
         table.add_column(header, justify="right")
     for key, row in results.items():
-        if key == "imports":
+        if key in ("imports", "first_start"):
             continue
         table.add_row(
             f"{row['runs']:,}",
@@ -187,6 +205,14 @@ def results_table(results: dict[str, Any]) -> Table:
         )
     imports = results["imports"]
     table.add_row("(imports alone)", str(imports["median_s"]), str(imports["max_s"]), "", "")
+    first = results["first_start"]
+    table.add_row(
+        f"{first['runs']:,}, very first start (compiling bytecode)",
+        "",
+        "",
+        str(first["total_s"]),
+        str(round(first["total_s"] - first["imports_s"], 3)),
+    )
     return table
 
 
@@ -231,10 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeats", type=int, default=3, help="measurements per size")
     parser.add_argument("--quick", action="store_true", help="one measurement per size")
-    parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        return run_child(*args.child)
     try:
         run(1 if args.quick else args.repeats)
     except Exception:
