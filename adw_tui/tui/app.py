@@ -119,7 +119,9 @@ class AdwApp(App[None]):
     def on_mount(self) -> None:
         self._apply_keymap()
         for problem in self._problems:
-            self.notify(str(problem), title="configuration", severity="warning", timeout=10)
+            self.notify(
+                str(problem), title="configuration", severity="warning", timeout=10, markup=False
+            )
         self.theme_changed_signal.subscribe(self, lambda _theme: self._persist_theme())
         self.run_worker(self._follow_runtime(), name="runtime-events", exit_on_error=False)
         if self._recover_on_start:
@@ -138,6 +140,7 @@ class AdwApp(App[None]):
                 title="configuration",
                 severity="warning",
                 timeout=10,
+                markup=False,
             )
         self.set_keymap(keymap)
 
@@ -160,6 +163,7 @@ class AdwApp(App[None]):
                 title="recovered",
                 severity="warning",
                 timeout=10,
+                markup=False,
             )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -171,6 +175,7 @@ class AdwApp(App[None]):
                 title="error",
                 severity="error",
                 timeout=10,
+                markup=False,
             )
 
     async def close_runtime(self) -> None:
@@ -199,6 +204,7 @@ class AdwApp(App[None]):
             self.notify(
                 f"theme not kept: cannot write {self.config_dir}: {error.strerror}",
                 severity="warning",
+                markup=False,
             )
 
     # Launching
@@ -211,7 +217,7 @@ class AdwApp(App[None]):
         try:
             issues = await self.orchestrator.tracker.list_issues()
         except AdwError as error:
-            self.notify(f"cannot list issues: {error}", severity="error")
+            self.notify(f"cannot list issues: {error}", severity="error", markup=False)
             issues = []
         workflows, _broken = load_workflows_report(self.repo)
         choices = [
@@ -245,9 +251,11 @@ class AdwApp(App[None]):
                 model_set=request.model_set,
             )
         except AdwError as error:
-            self.notify(str(error), title="not launched", severity="error", timeout=8)
+            self.notify(str(error), title="not launched", severity="error", timeout=8, markup=False)
             return
-        self.notify(f"{adw_id}: {request.workflow} for issue #{number}", title="launched")
+        self.notify(
+            f"{adw_id}: {request.workflow} for issue #{number}", title="launched", markup=False
+        )
 
     # The other screens
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from textual.widgets._toast import Toast
 
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
@@ -12,7 +13,7 @@ from adw_tui.tui.app import binding_ids, create_app
 from adw_tui.tui.preferences import Preferences, config_dir
 from adw_tui.tui.screens.launch import LaunchScreen
 from adw_tui.tui.themes import DEFAULT_THEME
-from tests.tui.conftest import record_notifications
+from tests.tui.conftest import record_notifications, until
 
 USER_THEME = """
 name = "solarized-night"
@@ -119,3 +120,20 @@ async def test_bindings_are_remapped_by_id(
         await pilot.pause()
         assert isinstance(app.screen, LaunchScreen)
     assert any("app.nonsense" in n["message"] for n in notified)
+
+
+async def test_notifications_show_their_text_as_written(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    user_config_dir: Path,
+):
+    """Notifications quote names and errors, so `[/b]` in one is text: read as markup it
+    would end the app with a markup error."""
+    Preferences(theme="[/b]old").save(user_config_dir)
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(notifications=True) as pilot:
+        await until(pilot, lambda: bool(app.screen.query(Toast)), within_s=10)
+        shown = [str(toast.render()) for toast in app.screen.query(Toast)]
+    assert any('theme "[/b]old" is not installed' in text for text in shown), shown

@@ -225,6 +225,7 @@ class Dashboard(Screen[None]):
                 f"{event.adw_id} {event.step} waits {event.wait_s:.0f}s: {event.reason}",
                 title="run waiting",
                 severity="warning",
+                markup=False,
             )
 
     async def _run_changed(self, event: RunChanged) -> None:
@@ -236,14 +237,19 @@ class Dashboard(Screen[None]):
         label = event.adw_id if run is None else f"{event.adw_id} (#{run.issue} {run.workflow})"
         detail = f": {event.detail}" if event.detail else ""
         if event.status is RunStatus.SUCCEEDED:
-            self.notify(f"{label} succeeded", title="run succeeded")
+            self.notify(f"{label} succeeded", title="run succeeded", markup=False)
         elif event.status is RunStatus.FAILED:
-            self.notify(f"{label} failed{detail}", title="run failed", severity="error")
+            self.notify(
+                f"{label} failed{detail}", title="run failed", severity="error", markup=False
+            )
         elif event.status is RunStatus.DEAD_LETTERED:
             if not event.detail:
                 detail = await self._dead_letter_reason(event.adw_id)
             self.notify(
-                f"{label} is a dead letter{detail}", title="run dead-lettered", severity="error"
+                f"{label} is a dead letter{detail}",
+                title="run dead-lettered",
+                severity="error",
+                markup=False,
             )
 
     async def _dead_letter_reason(self, adw_id: str) -> str:
@@ -377,7 +383,7 @@ class Dashboard(Screen[None]):
 
     async def action_refresh_runs(self) -> None:
         await self.refresh_runs()
-        self.notify("runs reloaded", timeout=1.5)
+        self.notify("runs reloaded", timeout=1.5, markup=False)
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:
@@ -390,6 +396,6 @@ class Dashboard(Screen[None]):
             next(iter(self._panes.values()), None),
         )
         if target is None:
-            self.notify("no agent pane to maximise", severity="warning", timeout=2)
+            self.notify("no agent pane to maximise", severity="warning", timeout=2, markup=False)
             return
         self.maximize(target, container=False)

@@ -364,7 +364,11 @@ with what is needed to run them again.
         selection = self.query_one(DeadLetterFilters).selection
         pending = [letter for letter in self.shown if letter.status is DeadLetterStatus.PENDING]
         if not pending:
-            self.notify("no pending dead letter is shown: nothing to replay", severity="warning")
+            self.notify(
+                "no pending dead letter is shown: nothing to replay",
+                severity="warning",
+                markup=False,
+            )
             return
         question = (
             f"Replay {_count(len(pending), 'pending dead letter')} "
@@ -385,16 +389,19 @@ with what is needed to run them again.
             letters = await self._orchestrator.replay_all(selection)
         except AdwError as error:
             await self.reload()
-            self.notify(str(error), title="replay all stopped", severity="error", timeout=8)
+            self.notify(
+                str(error), title="replay all stopped", severity="error", timeout=8, markup=False
+            )
             return
         await self.reload()
         if not letters:
-            self.notify("no pending dead letter matched any more", severity="warning")
+            self.notify("no pending dead letter matched any more", severity="warning", markup=False)
             return
         runs = ", ".join(letter.adw_id for letter in letters)
         self.notify(
             f"{_count(len(letters), 'new attempt')} started: {runs}",
             title=f"{_count(len(letters), 'dead letter')} replayed",
+            markup=False,
         )
 
     def action_drop(self) -> None:
@@ -406,6 +413,7 @@ with what is needed to run them again.
                 f"dead letter {letter.id} is already {letter.status}: only a pending one is "
                 "dropped",
                 severity="warning",
+                markup=False,
             )
             return
         question = (
@@ -426,17 +434,19 @@ with what is needed to run them again.
         try:
             letter = await self._orchestrator.drop_dead_letter(letter_id, actor="tui")
         except AdwError as error:
-            self.notify(str(error), title="not dropped", severity="error", timeout=8)
+            self.notify(str(error), title="not dropped", severity="error", timeout=8, markup=False)
             return
         await self.reload()
         self.notify(
-            f"run {letter.adw_id} stays dead-lettered", title=f"dead letter {letter_id} dropped"
+            f"run {letter.adw_id} stays dead-lettered",
+            title=f"dead letter {letter_id} dropped",
+            markup=False,
         )
 
     def _selected_or_say(self) -> DeadLetter | None:
         letter = self.selected
         if letter is None:
-            self.notify("no dead letter is selected", severity="warning", timeout=3)
+            self.notify("no dead letter is selected", severity="warning", timeout=3, markup=False)
         return letter
 
 
@@ -466,10 +476,11 @@ async def replay_letter(
         adw_id = await orchestrator.replay(letter_id, from_start=from_start)
         replays = (await orchestrator.store.dead_letters.get(letter_id)).replays
     except AdwError as error:
-        app.notify(str(error), title="not replayed", severity="error", timeout=8)
+        app.notify(str(error), title="not replayed", severity="error", timeout=8, markup=False)
         return None
     app.notify(
         f"run {adw_id}: a new attempt started from {replays[-1].from_step}",
         title=f"dead letter {letter_id} replayed",
+        markup=False,
     )
     return adw_id

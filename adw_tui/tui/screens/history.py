@@ -265,7 +265,9 @@ rolled back. `escape` goes back.
             loaded = await self._store.load(self._adw_id)
             refuse_active(loaded.run)
         except AdwError as error:
-            self.notify(str(error), title="not rolled back", severity="error", timeout=10)
+            self.notify(
+                str(error), title="not rolled back", severity="error", timeout=10, markup=False
+            )
             return
         run = loaded.run
         head = self._versions[version].git_head
@@ -293,7 +295,9 @@ rolled back. `escape` goes back.
                 self._adw_id, version, reset_worktree=reset_worktree, actor="tui"
             )
         except AdwError as error:
-            self.notify(str(error), title="not rolled back", severity="error", timeout=10)
+            self.notify(
+                str(error), title="not rolled back", severity="error", timeout=10, markup=False
+            )
             return
         reset = ""
         if reset_worktree:
@@ -302,5 +306,6 @@ rolled back. `escape` goes back.
             f"run {self._adw_id} rolled back to version {version}: new version "
             f"{new_version}{reset}",
             title="rolled back",
+            markup=False,
         )
         await self.reload(select=new_version)

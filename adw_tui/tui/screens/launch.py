@@ -220,19 +220,23 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
         if self._writing_new:
             title = self.query_one("#launch-filter", Input).value.strip()
             if not title:
-                self.notify("type the new issue's title first", severity="warning", timeout=3)
+                self.notify(
+                    "type the new issue's title first", severity="warning", timeout=3, markup=False
+                )
                 self.query_one("#launch-filter", Input).focus()
                 return
             issue = NewIssue(title, self.query_one("#launch-body", Input).value.strip())
         elif self._chosen is not None:
             issue = self._chosen
         else:
-            self.notify("choose an issue, or write a new one", severity="warning", timeout=3)
+            self.notify(
+                "choose an issue, or write a new one", severity="warning", timeout=3, markup=False
+            )
             self.query_one("#launch-filter", Input).focus()
             return
         workflow = self.query_one("#launch-workflow", Select).value
         if not isinstance(workflow, str):
-            self.notify("choose a workflow", severity="warning", timeout=3)
+            self.notify("choose a workflow", severity="warning", timeout=3, markup=False)
             return
         self.dismiss(
             LaunchRequest(

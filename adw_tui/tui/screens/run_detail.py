@@ -354,7 +354,7 @@ worktree diff. It updates while the run goes on.
         await self.reload()
         if self.query_one(TabbedContent).active == DIFF_TAB:
             self._load_diff()
-        self.notify("run reloaded", timeout=1.5)
+        self.notify("run reloaded", timeout=1.5, markup=False)
 
     def action_cancel_run(self) -> None:
         run = self._run
@@ -363,6 +363,7 @@ worktree diff. It updates while the run goes on.
                 f"run {self.adw_id} has ended ({run.status}): nothing to cancel",
                 severity="warning",
                 timeout=4,
+                markup=False,
             )
             return
         question = (
@@ -386,7 +387,7 @@ worktree diff. It updates while the run goes on.
                 str(error), title="not cancelled", severity="error", timeout=8, markup=False
             )
             return
-        self.notify(f"run {self.adw_id} cancelled", title="cancelled")
+        self.notify(f"run {self.adw_id} cancelled", title="cancelled", markup=False)
         await self.reload()
 
     def action_retry(self) -> None:
@@ -398,13 +399,18 @@ worktree diff. It updates while the run goes on.
         except AdwError as error:
             self.notify(str(error), title="not retried", severity="error", timeout=8, markup=False)
             return
-        self.notify(f"run {self.adw_id} queued again", title="retrying")
+        self.notify(f"run {self.adw_id} queued again", title="retrying", markup=False)
         await self.reload()
 
     def action_copy_path(self) -> None:
         path = self._state.worktree_path if self._state else None
         if not path:
-            self.notify(f"run {self.adw_id} has no worktree yet", severity="warning", timeout=4)
+            self.notify(
+                f"run {self.adw_id} has no worktree yet",
+                severity="warning",
+                timeout=4,
+                markup=False,
+            )
             return
         self.app.copy_to_clipboard(path)
         self.notify(path, title="worktree path copied", markup=False)

@@ -181,7 +181,7 @@ To change a built-in, copy its file to `.adw/workflows/` and edit it there.
     def action_reload(self) -> None:
         self.reload()
         problems = f", {len(self._errors)} with errors" if self._errors else ""
-        self.notify(f"{len(self._workflows)} workflows read{problems}", timeout=2)
+        self.notify(f"{len(self._workflows)} workflows read{problems}", timeout=2, markup=False)
 
     def action_launch(self) -> None:
         shown = self.highlighted
@@ -192,4 +192,5 @@ To change a built-in, copy its file to `.adw/workflows/` and edit it there.
                 f"{shown.source} does not load: fix it first (r reads it again)",
                 severity="warning",
                 timeout=4,
+                markup=False,
             )
