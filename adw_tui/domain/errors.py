@@ -92,6 +92,20 @@ class DatabaseMissingError(StoreError):
         )
 
 
+class RunActiveError(AdwError):
+    """A rollback was asked of a run that is queued or running: its executor would save
+    over the rollback (and fail on the stale version) or work in a reset worktree."""
+
+    def __init__(self, adw_id: str, status: str, owner: str | None) -> None:
+        by = f" by {owner}" if owner else ""
+        super().__init__(
+            f"run {adw_id} is {status}{by}: a run is rolled back only once it has stopped; "
+            "wait for it or cancel it (if its process died, run `adw recover` first); "
+            "nothing was written"
+        )
+        self.adw_id = adw_id
+
+
 class RunClaimedError(AdwError):
     """Another process executes the run (claims are compare-and-set)."""
 

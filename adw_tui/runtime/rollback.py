@@ -10,7 +10,7 @@ is the new version written (the store's append-only fork) and the worktree reset
 
 from pathlib import Path
 
-from adw_tui.domain.errors import AdwError
+from adw_tui.domain.errors import AdwError, RunActiveError
 from adw_tui.domain.models import RunRecord, RunState, StateVersion
 from adw_tui.runtime import git
 from adw_tui.store import Store
@@ -21,22 +21,11 @@ class RollbackError(AdwError):
     the new version was written: the message says which)."""
 
 
-class RunActiveError(RollbackError):
-    def __init__(self, run: RunRecord) -> None:
-        by = f" by {run.owner}" if run.owner else ""
-        super().__init__(
-            f"run {run.adw_id} is {run.status}{by}: a run is rolled back only once it has "
-            "stopped; wait for it or cancel it (if its process died, run `adw recover` "
-            "first); nothing was written"
-        )
-        self.adw_id = run.adw_id
-
-
 def refuse_active(run: RunRecord) -> None:
-    """Raise `RunActiveError` while the run is queued or running: its executor would
-    save over the rollback (and fail on the stale version) or work in a reset worktree."""
+    """Raise `RunActiveError` while the run is queued or running, before anything else is
+    checked (the store checks it again when it writes the rollback)."""
     if not run.status.is_final:
-        raise RunActiveError(run)
+        raise RunActiveError(run.adw_id, run.status, run.owner)
 
 
 async def rollback_run(

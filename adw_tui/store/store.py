@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from adw_tui.domain.diff import StateChange, diff_states
 from adw_tui.domain.errors import (
     AdwError,
+    RunActiveError,
     RunExistsError,
     RunNotFoundError,
     StaleVersionError,
@@ -290,9 +291,19 @@ class Store:
         actor: str,
         git_head: str | None = None,
     ) -> int:
-        """Write a new version equal to `version`, with `version` as its parent (a fork)."""
+        """Write a new version equal to `version`, with `version` as its parent (a fork).
+
+        Only a stopped run is rolled back (else RunActiveError), checked in the write
+        transaction so that no process can claim the run between the check and the fork.
+        """
         async with self._db.transaction() as connection:
-            current, _ = await _current(connection, adw_id)
+            async with connection.execute(
+                "SELECT status, owner FROM runs WHERE adw_id = ?", (adw_id,)
+            ) as cursor:
+                run = await cursor.fetchone()
+            if run is not None and not RunStatus(run["status"]).is_final:
+                raise RunActiveError(adw_id, run["status"], run["owner"])
+            current, _ = await _current(connection, adw_id)  # RunNotFoundError if none
             async with connection.execute(
                 "SELECT data FROM state_versions WHERE adw_id = ? AND version = ?",
                 (adw_id, version),

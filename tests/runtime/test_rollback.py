@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from adw_tui.config import load_settings
-from adw_tui.domain.errors import VersionNotFoundError
+from adw_tui.domain.errors import RunActiveError, VersionNotFoundError
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.git import DirtyWorktreeError
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.rollback import RollbackError, RunActiveError, rollback_run
+from adw_tui.runtime.rollback import RollbackError, rollback_run
 from adw_tui.store import Store
 from tests.runtime import sh
 from tests.runtime.worktree_runs import WorktreeRun, seed_worktree_run

@@ -9,6 +9,7 @@ import pytest
 from adw_tui.domain.diff import ChangeKind, StateChange
 from adw_tui.domain.errors import (
     AdwError,
+    RunActiveError,
     RunExistsError,
     RunNotFoundError,
     StaleVersionError,
@@ -270,6 +271,7 @@ async def test_rollback_forks_a_new_version(store: Store, make_run: MakeRun) -> 
     run = await make_run(step=1)
     for version in (1, 2, 3):
         await store.save(run.adw_id, {"step": version + 1}, version, f"step {version}", "test")
+    await store.set_status(run.adw_id, RunStatus.FAILED, actor="test")
     older = await all_versions(store, run.adw_id)
 
     new_version = await store.rollback(run.adw_id, 2, actor="operator", git_head="beef")
@@ -297,12 +299,32 @@ async def test_rollback_to_a_missing_version_writes_nothing(
 ) -> None:
     run = await make_run()
     await store.save(run.adw_id, {"branch_name": "b"}, 1, "second", "test")
+    await store.set_status(run.adw_id, RunStatus.SUCCEEDED, actor="test")
     before = await snapshot(store, run.adw_id)
 
     with pytest.raises(VersionNotFoundError, match="no state version 7"):
         await store.rollback(run.adw_id, 7, actor="operator")
     with pytest.raises(RunNotFoundError):
         await store.rollback(UNKNOWN_RUN, 1, actor="operator")
+
+    assert await snapshot(store, run.adw_id) == before
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["queued", "running"])
+async def test_rollback_of_a_run_not_stopped_writes_nothing(
+    store: Store, make_run: MakeRun, claimed: bool
+) -> None:
+    """Checked in the write transaction: a process that claimed the run after the caller
+    looked would otherwise see its next save fail on the fork."""
+    run = await make_run()
+    await store.save(run.adw_id, {"branch_name": "b"}, 1, "second", "test")
+    if claimed:
+        await store.claims.claim(run.adw_id, "worker-1")
+    before = await snapshot(store, run.adw_id)
+
+    status = "running by worker-1" if claimed else "queued"
+    with pytest.raises(RunActiveError, match=f"is {status}: .*nothing was written"):
+        await store.rollback(run.adw_id, 1, actor="operator")
 
     assert await snapshot(store, run.adw_id) == before
 
