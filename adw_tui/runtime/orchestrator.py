@@ -182,6 +182,12 @@ class Orchestrator:
         state.pop("last_error", None)
         state.update(next_state=from_step, visits={})
         run = await store.get_run(letter.adw_id)
+        if self._is_active(run):
+            raise AdwError(
+                f"run {run.adw_id} is {run.status}: dead letter {letter_id} is replayed once "
+                "its run has stopped (cancel it, or run `adw recover` if the process running "
+                "it is gone); nothing was written"
+            )
         version = await store.save(
             letter.adw_id,
             state,
@@ -227,6 +233,12 @@ class Orchestrator:
             await self.replay(letter.id, from_start=from_start, engine=engine)
         return letters
 
+    def _is_active(self, run: RunRecord) -> bool:
+        """Queued or running, here or in another process."""
+        task = self._tasks.get(run.adw_id)
+        running_here = task is not None and not task.done()
+        return running_here or run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
     async def drop_dead_letter(self, letter_id: int, *, actor: str = "operator") -> DeadLetter:
         """Take a pending dead letter off the queue as dropped; its row stays."""
         return await self.store.dead_letters.drop(letter_id, actor=actor)
@@ -255,11 +267,7 @@ class Orchestrator:
         the engine of its last agent call. A queued, running or succeeded run is refused.
         """
         run = await self.store.get_run(adw_id)
-        task = self._tasks.get(adw_id)
-        if (task is not None and not task.done()) or run.status in (
-            RunStatus.QUEUED,
-            RunStatus.RUNNING,
-        ):
+        if self._is_active(run):
             raise AdwError(
                 f"run {adw_id} is {run.status}: only a stopped run can be retried; cancel it "
                 "first, or run `adw recover` if the process running it is gone"

@@ -312,6 +312,26 @@ async def test_replay_all_replays_the_pending_letters_a_filter_matches(repo: Pat
     await orchestrator.close()
 
 
+async def test_a_letter_of_a_run_running_elsewhere_is_not_replayed(repo: Path, store: Store):
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    issue = await store.issues.create("Add a slugify helper", "x")
+    adw_id = await orchestrator.launch(
+        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
+    )
+    await orchestrator.wait(adw_id)
+    [letter] = await store.dead_letters.list()
+    # Another process goes on with the run (`adw run --adw-id` in another terminal).
+    await store.set_status(adw_id, RunStatus.RUNNING, actor="elsewhere")
+    before = await store.get_run(adw_id)
+
+    with pytest.raises(AdwError, match=f"is running: dead letter {letter.id} is replayed once"):
+        await orchestrator.replay(letter.id)
+
+    assert (await store.get_run(adw_id)).version == before.version
+    assert (await store.dead_letters.get(letter.id)).status is DeadLetterStatus.PENDING
+    await orchestrator.close()
+
+
 async def test_drop_a_dead_letter(repo: Path, store: Store):
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
     issue = await store.issues.create("Add a slugify helper", "x")
