@@ -10,7 +10,7 @@ import pytest
 
 from adw_tui.config import Settings, load_settings
 from adw_tui.domain.errors import AdwError, IssueNotFoundError
-from adw_tui.domain.models import DeadLetterFilter, DeadLetterStatus, RunStatus
+from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.git import NotAGitRepositoryError
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -32,6 +32,17 @@ def git_out(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=repo, capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+async def dead_plan_run(orchestrator: Orchestrator, store: Store) -> DeadLetter:
+    """A `plan` run dead-lettered by an auth error of its agent, and its letter."""
+    issue = await store.issues.create("Add a slugify helper", "x")
+    adw_id = await orchestrator.launch(
+        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
+    )
+    assert (await orchestrator.wait(adw_id)).status is RunStatus.DEAD_LETTERED
+    [letter] = await store.dead_letters.list()
+    return letter
 
 
 async def test_full_sdlc_run(repo: Path, store: Store, tmp_path: Path):
@@ -248,13 +259,9 @@ async def test_an_agent_over_its_memory_limit_is_stopped(repo: Path, store: Stor
 
 
 async def test_replay_a_dead_letter_from_the_failed_step(repo: Path, store: Store):
-    issue = await store.issues.create("Add a slugify helper", "x")
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
-    adw_id = await orchestrator.launch(
-        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
-    )
-    assert (await orchestrator.wait(adw_id)).status is RunStatus.DEAD_LETTERED
-    [letter] = await store.dead_letters.list()
+    letter = await dead_plan_run(orchestrator, store)
+    adw_id = letter.adw_id
     assert letter.step == "plan"
 
     assert await orchestrator.replay(letter.id) == adw_id  # the fault is gone now
@@ -275,13 +282,9 @@ async def test_replay_a_dead_letter_from_the_failed_step(repo: Path, store: Stor
 
 
 async def test_replay_from_start_runs_every_step_again(repo: Path, store: Store):
-    issue = await store.issues.create("Add a slugify helper", "x")
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
-    adw_id = await orchestrator.launch(
-        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
-    )
-    await orchestrator.wait(adw_id)
-    [letter] = await store.dead_letters.list()
+    letter = await dead_plan_run(orchestrator, store)
+    adw_id = letter.adw_id
     await orchestrator.replay(letter.id, from_start=True)
     assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
     await orchestrator.close()
@@ -314,12 +317,8 @@ async def test_replay_all_replays_the_pending_letters_a_filter_matches(repo: Pat
 
 async def test_a_letter_of_a_run_running_elsewhere_is_not_replayed(repo: Path, store: Store):
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
-    issue = await store.issues.create("Add a slugify helper", "x")
-    adw_id = await orchestrator.launch(
-        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
-    )
-    await orchestrator.wait(adw_id)
-    [letter] = await store.dead_letters.list()
+    letter = await dead_plan_run(orchestrator, store)
+    adw_id = letter.adw_id
     # Another process goes on with the run (`adw run --adw-id` in another terminal).
     await store.set_status(adw_id, RunStatus.RUNNING, actor="elsewhere")
     before = await store.get_run(adw_id)
@@ -334,12 +333,8 @@ async def test_a_letter_of_a_run_running_elsewhere_is_not_replayed(repo: Path, s
 
 async def test_drop_a_dead_letter(repo: Path, store: Store):
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
-    issue = await store.issues.create("Add a slugify helper", "x")
-    adw_id = await orchestrator.launch(
-        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
-    )
-    await orchestrator.wait(adw_id)
-    [letter] = await store.dead_letters.list()
+    letter = await dead_plan_run(orchestrator, store)
+    adw_id = letter.adw_id
     dropped = await orchestrator.drop_dead_letter(letter.id, actor="tui")
     assert dropped.status is DeadLetterStatus.DROPPED
     assert await store.dead_letters.list() == []
