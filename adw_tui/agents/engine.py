@@ -26,7 +26,9 @@ class Engine(Protocol):
         ...
 
     def run(self, request: AgentRequest, *, on_start: StartHook | None = None) -> AgentStream:
-        """`on_start(pid)` is called once the agent process exists (for resource watchers)."""
+        """`on_start(pid)` is called once the agent process exists and its call's
+        `raw_output.jsonl` has been started (for resource watchers, and to keep the
+        call's transcript)."""
         ...
 
 

@@ -31,10 +31,16 @@ DRAIN_AFTER_EXIT_S = 1.0
 
 
 def prepare_run_dir(request: AgentRequest) -> Path:
-    """Create the call's folder and save its prompt as `prompts/<command>.txt`."""
+    """Create the call's folder, save its prompt as `prompts/<command>.txt`, and start an
+    empty `raw_output.jsonl` before the agent starts. The previous call's file is
+    unlinked, not truncated: a hard link made to it (the runtime keeps one per step
+    attempt) keeps that call's stream whole."""
     prompts = request.run_dir / "prompts"
     prompts.mkdir(parents=True, exist_ok=True)
     (prompts / f"{request.command_name}.txt").write_text(request.prompt, encoding="utf-8")
+    raw_output = request.run_dir / RAW_OUTPUT_FILE
+    raw_output.unlink(missing_ok=True)
+    raw_output.touch()
     return request.run_dir
 
 
@@ -67,7 +73,7 @@ async def run_cli_agent(
     stdout = _StdoutReader(process, request, started)
     splitter = JsonlSplitter()
     try:
-        with (run_dir / RAW_OUTPUT_FILE).open("wb") as raw:
+        with (run_dir / RAW_OUTPUT_FILE).open("ab") as raw:
             async with aclosing(stdout.chunks()) as chunks:
                 async for chunk in chunks:
                     raw.write(chunk)

@@ -53,6 +53,8 @@ class StepSummary(BaseModel):
     started_at: datetime | None = None
     """When the visit's first attempt started (a running visit's elapsed time counts
     from it)."""
+    attempt_ids: list[int] = []
+    """The store ids of the visit's attempts, in order (each keeps its own transcript)."""
 
     @classmethod
     def of(cls, attempts: list[StepAttempt]) -> "StepSummary":
@@ -70,4 +72,5 @@ class StepSummary(BaseModel):
             input_tokens=sum(a.input_tokens for a in attempts),
             output_tokens=sum(a.output_tokens for a in attempts),
             started_at=attempts[0].started_at,
+            attempt_ids=[attempt.id for attempt in attempts],
         )

@@ -12,6 +12,7 @@ from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult, ErrorCla
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import StepDef, substitute
+from adw_tui.runtime.attempt_transcripts import keep_attempt_transcript
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import AgentActivity, StepFinished, StepStarted
 from adw_tui.runtime.memory import AgentMemoryGuard
@@ -173,6 +174,7 @@ class AgentStep:
         def started(pid: int) -> None:
             nonlocal pgid_saved
             guard.watch(pid)
+            keep_attempt_transcript(request.run_dir, attempt_id)
             pgid_saved = asyncio.ensure_future(services.store.steps.set_pgid(attempt_id, pid))
 
         try:

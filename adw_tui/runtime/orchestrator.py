@@ -22,6 +22,7 @@ from adw_tui.domain.models import (
     RunStatus,
 )
 from adw_tui.runtime import git
+from adw_tui.runtime.attempt_transcripts import attempt_transcript
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
@@ -298,8 +299,15 @@ class Orchestrator:
 
     def transcript_path(self, adw_id: str, agent: str) -> Path:
         """The raw stream (`raw_output.jsonl`) of the run's latest call of `agent`: each
-        call of an agent rewrites it."""
+        call of an agent starts a new one."""
         return self._services.output_dir / adw_id / agent / RAW_OUTPUT_FILE
+
+    def attempt_transcript_path(self, adw_id: str, agent: str, attempt_id: int) -> Path | None:
+        """The raw stream of one step attempt's agent call, kept when the agent started
+        (see `runtime.attempt_transcripts`); None when it was not kept (runs from before
+        attempts kept theirs, a call that never started, no hard links)."""
+        kept = attempt_transcript(self._services.output_dir / adw_id / agent, attempt_id)
+        return kept if kept.is_file() else None
 
     async def list_runs(self) -> list[RunRecord]:
         return await self.store.list_runs()

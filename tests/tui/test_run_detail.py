@@ -86,7 +86,13 @@ async def test_a_finished_run_s_timeline_and_its_steps_transcripts(
 
         transcript = screen.query_one(TranscriptFile)
         # The newest step is selected at first; a click selects another.
-        assert transcript.path == orchestrator.transcript_path(adw_id, "pr_creator")
+        # It is the attempt's own file, the same as the agent's latest raw_output.jsonl.
+        ship = timeline[-1]
+        assert (ship.agent, len(ship.attempt_ids)) == ("pr_creator", 1)
+        kept = orchestrator.attempt_transcript_path(adw_id, "pr_creator", ship.attempt_ids[0])
+        assert kept is not None
+        assert transcript.path == kept
+        assert kept.samefile(orchestrator.transcript_path(adw_id, "pr_creator"))
         await pilot.click("#steps", offset=(3, 2))  # the first row, under the header
         await until(
             pilot,
@@ -100,6 +106,44 @@ async def test_a_finished_run_s_timeline_and_its_steps_transcripts(
         worktree = [row[0] for row in table].index("worktree")
         await pilot.click("#steps", offset=(3, 2 + worktree))
         await until(pilot, lambda: "worktree called no agent" in visible(transcript)[0])
+
+
+async def test_each_try_of_a_retried_step_shows_its_own_transcript(
+    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+):
+    adw_id = await plan_run(store, orchestrator, engine_env={"ADW_SIM_FAULTS": "feature=fail_once"})
+    assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+    timeline = await store.steps.timeline(adw_id)
+    plan_row = [visit.step for visit in timeline].index("plan")
+    first_try, second_try = timeline[plan_row].attempt_ids
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(app, pilot, adw_id)
+        transcript = screen.query_one(TranscriptFile)
+        assert "left_square_bracket" not in screen.active_bindings  # the selected step: 1 try
+
+        def title() -> str:
+            return str(transcript.border_title)
+
+        await pilot.click("#steps", offset=(3, 2 + plan_row))
+        await until(pilot, lambda: "plan · sdlc_planner · try 2 of 2 · session" in title())
+        assert "left_square_bracket" in screen.active_bindings
+        assert transcript.path == orchestrator.attempt_transcript_path(
+            adw_id, "sdlc_planner", second_try
+        )
+
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: title() == "plan · sdlc_planner · try 1 of 2")
+        assert transcript.path == orchestrator.attempt_transcript_path(
+            adw_id, "sdlc_planner", first_try
+        )
+        await until(
+            pilot, lambda: "simulated fault fail_once for /feature" in visible(transcript)[1]
+        )
+        await pilot.press("left_square_bracket")  # no try before the first: nothing moves
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: "try 2 of 2" in title())
+        await until(pilot, lambda: "fail_once" not in visible(transcript)[1])
 
 
 async def test_the_diff_shows_the_worktree_s_changes(

@@ -10,6 +10,7 @@ reads only the lines on screen however big the file is.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from rich.text import Text
 from textual import on
@@ -93,6 +94,7 @@ class _Shown:
     """What the transcript view shows, to leave it alone when nothing changed."""
 
     key: str
+    path: Path | None
     running: bool
 
 
@@ -106,6 +108,7 @@ One run: its steps, the transcript of the selected step and the run's
 worktree diff. It updates while the run goes on.
 
 - click a step (or `↑` `↓`): show its transcript
+- `[` `]`: a step tried more than once: the transcript of an earlier or later try
 - `D` (shift+d): switch between the transcript and the diff (or click the tabs)
 - `c`: cancel the run (it asks first); its agent is killed
 - `t`: retry: replay a dead letter, or resume a cancelled or interrupted run
@@ -117,6 +120,8 @@ worktree diff. It updates while the run goes on.
     BINDINGS = [  # noqa: RUF012 - Textual's declaration style
         Binding("escape", "back", "Back", id="run_detail.back"),
         Binding("D", "toggle_diff", "Diff", id="run_detail.diff"),
+        Binding("[", "attempt(-1)", "Earlier try", id="run_detail.earlier_attempt"),
+        Binding("]", "attempt(1)", "Later try", id="run_detail.later_attempt"),
         Binding("c", "cancel_run", "Cancel run", id="run_detail.cancel"),
         Binding("t", "retry", "Retry", id="run_detail.retry"),
         Binding("y", "copy_path", "Copy path", id="run_detail.copy_path"),
@@ -140,6 +145,8 @@ worktree diff. It updates while the run goes on.
         self._state: RunState | None = None
         self._steps: dict[str, StepSummary] = {}
         self._shown: _Shown | None = None
+        self._chosen_attempt: tuple[str, int] | None = None
+        """(visit key, attempt index) picked with `[` `]`; else a visit shows its last."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -255,46 +262,74 @@ worktree diff. It updates while the run goes on.
     @on(DataTable.RowHighlighted, "#steps")
     def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is not None:
+            if self._chosen_attempt is not None and self._chosen_attempt[0] != event.row_key.value:
+                self._chosen_attempt = None
             self._show_step(event.row_key.value)
 
     def _show_step(self, key: str | None) -> None:
-        """Show the transcript of the step visit `key`, unless it is shown already; a
-        shown step that stopped running stops being followed."""
+        """Show the transcript of the step visit `key` (of its chosen attempt), unless it
+        is shown already; a shown step that stopped running stops being followed."""
         summary = self._steps.get(key or "")
         if summary is None or self._run is None:
             return
-        running = summary.status is StepStatus.RUNNING and not self._run.status.is_final
+        tries = max(len(summary.attempt_ids), 1)
+        index = self._attempt_index(summary)
+        last = index == tries - 1
+        running = last and summary.status is StepStatus.RUNNING and not self._run.status.is_final
         transcript = self.query_one(TranscriptFile)
         agent = summary.agent
-        attempt = f"attempt {summary.attempts}" if summary.attempts > 1 else None
-        session = f"session {summary.session_id}" if summary.session_id else None
+        attempt = f"try {index + 1} of {tries}" if tries > 1 else None
+        session = f"session {summary.session_id}" if summary.session_id and last else None
         transcript.border_title = " · ".join(filter(None, (summary.step, agent, attempt, session)))
-        if self._shown is not None and self._shown.key == key:
+        path, placeholder = self._transcript_of(summary, index)
+        shown = _Shown(step_key(summary), path, running)
+        if self._shown is not None and (self._shown.key, self._shown.path) == (shown.key, path):
             if self._shown.running != running:
-                self._shown.running = running
                 transcript.follow(running)
+            self._shown = shown
             return
-        self._shown = _Shown(step_key(summary), running)
-        if agent is None:
-            transcript.show(None, placeholder=f"{summary.step} called no agent: no transcript")
-            return
-        later = self._later_call_of(summary)
-        if later is not None:
-            transcript.show(
-                None,
-                placeholder=(
-                    f"{agent} was called again later ({later.step}, visit {later.visit}), "
-                    "and each call of an agent rewrites its raw_output.jsonl: select the "
-                    "later step to read it"
-                ),
-            )
+        self._shown = shown
+        self.refresh_bindings()
+        if path is None:
+            transcript.show(None, placeholder=placeholder)
             return
         transcript.show(
-            self._orchestrator.transcript_path(self.adw_id, agent),
+            path,
             follow=running,
             placeholder="waiting for the agent's output…" if running else "no transcript saved",
             cwd=self._state.worktree_path if self._state else None,
         )
+
+    def _attempt_index(self, summary: StepSummary) -> int:
+        """The visit's attempt whose transcript is shown: the one picked, else the last."""
+        last = max(len(summary.attempt_ids), 1) - 1
+        chosen = self._chosen_attempt
+        if chosen is not None and chosen[0] == step_key(summary):
+            return min(chosen[1], last)
+        return last
+
+    def _transcript_of(self, summary: StepSummary, index: int) -> tuple[Path | None, str]:
+        """The file holding the transcript of the visit's attempt `index`, or None and
+        why there is none. Each attempt keeps its own file; runs from before they did
+        have only each agent's latest call."""
+        agent = summary.agent
+        if agent is None:
+            return None, f"{summary.step} called no agent: no transcript"
+        if summary.attempt_ids:
+            attempt_id = summary.attempt_ids[index]
+            kept = self._orchestrator.attempt_transcript_path(self.adw_id, agent, attempt_id)
+            if kept is not None:
+                return kept, ""
+        if index < len(summary.attempt_ids) - 1:
+            return None, f"try {index + 1}'s transcript was not kept: only a later try's was"
+        later = self._later_call_of(summary)
+        if later is not None:
+            return None, (
+                f"{agent} was called again later ({later.step}, visit {later.visit}), and "
+                "this run's agents kept only their latest call's raw_output.jsonl: select "
+                "the later step to read it"
+            )
+        return self._orchestrator.transcript_path(self.adw_id, agent), ""
 
     def _later_call_of(self, summary: StepSummary) -> StepSummary | None:
         """The next visit (of any step) that called the same agent, overwriting its file."""
@@ -345,6 +380,32 @@ worktree diff. It updates while the run goes on.
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`[` `]` are shown only for a step tried more than once, and greyed out at its
+        first or last try."""
+        if action != "attempt":
+            return True
+        summary = self._shown_summary()
+        if summary is None or len(summary.attempt_ids) < 2:
+            return False
+        step = parameters[0] if parameters and isinstance(parameters[0], int) else 0
+        moved = self._attempt_index(summary) + step
+        return 0 <= moved < len(summary.attempt_ids) or None
+
+    def _shown_summary(self) -> StepSummary | None:
+        return self._steps.get(self._shown.key) if self._shown is not None else None
+
+    def action_attempt(self, step: int) -> None:
+        """Show the transcript of the selected visit's earlier (-1) or later (1) try."""
+        summary = self._shown_summary()
+        if summary is None:
+            return
+        index = self._attempt_index(summary) + step
+        if not 0 <= index < len(summary.attempt_ids):
+            return
+        self._chosen_attempt = (step_key(summary), index)
+        self._show_step(step_key(summary))
 
     def action_toggle_diff(self) -> None:
         tabs = self.query_one(TabbedContent)
