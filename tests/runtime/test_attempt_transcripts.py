@@ -8,17 +8,15 @@ from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
-from tests.runtime.test_orchestrator import fast_settings
+from tests.runtime.test_orchestrator import fast_settings, faulty_plan_run
 
 
 async def test_a_retried_call_keeps_the_transcript_of_the_failed_one(repo: Path, store: Store):
-    issue = await store.issues.create("Add a slugify helper", "x")
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
-    adw_id = await orchestrator.launch(
-        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=fail_once"}
-    )
-    assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+    run = await faulty_plan_run(orchestrator, store, "fail_once")
     await orchestrator.close()
+    assert run.status is RunStatus.SUCCEEDED
+    adw_id = run.adw_id
 
     [plan] = [visit for visit in await store.steps.timeline(adw_id) if visit.step == "plan"]
     assert plan.agent is not None

@@ -10,7 +10,13 @@ import pytest
 
 from adw_tui.config import Settings, load_settings
 from adw_tui.domain.errors import AdwError, IssueNotFoundError
-from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus, RunStatus
+from adw_tui.domain.models import (
+    DeadLetter,
+    DeadLetterFilter,
+    DeadLetterStatus,
+    RunRecord,
+    RunStatus,
+)
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.git import NotAGitRepositoryError
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -34,13 +40,19 @@ def git_out(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-async def dead_plan_run(orchestrator: Orchestrator, store: Store) -> DeadLetter:
-    """A `plan` run dead-lettered by an auth error of its agent, and its letter."""
+async def faulty_plan_run(orchestrator: Orchestrator, store: Store, fault: str) -> RunRecord:
+    """A `plan` run whose planner's call (`/feature`) meets the simulated agent's `fault`,
+    run to its end."""
     issue = await store.issues.create("Add a slugify helper", "x")
     adw_id = await orchestrator.launch(
-        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=auth"}
+        issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": f"feature={fault}"}
     )
-    assert (await orchestrator.wait(adw_id)).status is RunStatus.DEAD_LETTERED
+    return await orchestrator.wait(adw_id)
+
+
+async def dead_plan_run(orchestrator: Orchestrator, store: Store) -> DeadLetter:
+    """A `plan` run dead-lettered by an auth error of its agent, and its letter."""
+    assert (await faulty_plan_run(orchestrator, store, "auth")).status is RunStatus.DEAD_LETTERED
     [letter] = await store.dead_letters.list()
     return letter
 
