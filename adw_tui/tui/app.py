@@ -260,10 +260,14 @@ class AdwApp(App[None]):
     # The other screens
 
     def selected_run(self) -> str | None:
-        """The run the screen is about: the run detail's, or the dashboard's table cursor."""
+        """The run the screen is about: the run detail's, the selected dead letter's, or
+        the dashboard's table cursor."""
         screen = self.screen
         if isinstance(screen, RunDetailScreen):
             return screen.adw_id
+        if isinstance(screen, DeadLettersScreen):
+            letter = screen.selected
+            return letter.adw_id if letter is not None else None
         if screen is self.dashboard:
             return self.dashboard.selected_run()
         return None

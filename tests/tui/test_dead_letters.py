@@ -19,7 +19,10 @@ from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
 from adw_tui.tui.formatting import format_age
 from adw_tui.tui.screens.dead_letters import DeadLettersScreen, LetterDetail, LetterTable
+from adw_tui.tui.screens.history import HistoryScreen
+from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.widgets.confirm import ConfirmScreen
+from adw_tui.tui.widgets.transcript_file import TranscriptFile
 from tests.conftest import create_run
 from tests.tui.conftest import (
     FIXED_DEAD,
@@ -213,6 +216,28 @@ async def test_replay_from_the_dlq_starts_a_new_attempt(
         await until(pilot, lambda: notified[-1].get("title") == "not replayed")
         assert notified[-1]["severity"] == "error"
         assert notified[-1]["message"] == f"dead letter {letter.id} is already replayed"
+
+
+async def test_a_letter_opens_its_run_and_history(
+    app: AdwApp, store: Store, orchestrator: Orchestrator
+):
+    letter = await dead_run(store, orchestrator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_dead_letters(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        detail = cast(RunDetailScreen, app.screen)
+        assert detail.adw_id == letter.adw_id
+        # The newest step is selected: the try that failed, with its transcript.
+        transcript = detail.query_one(TranscriptFile)
+        await until(pilot, lambda: str(transcript.border_title).startswith("implement"))
+        assert transcript.path is not None
+        assert transcript.path.parent.name == "attempts"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        assert app.screen.sub_title == f"state history of run {letter.adw_id}"
 
 
 async def test_replay_from_the_start_runs_every_step_again(

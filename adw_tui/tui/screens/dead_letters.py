@@ -27,6 +27,7 @@ from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.formatting import format_age
+from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 
 Clock = Callable[[], datetime]
@@ -232,6 +233,8 @@ with what is needed to run them again.
 - `A` replays every **pending** letter the filters show (it asks first).
 - `x` drops the selected letter (it asks first): it leaves the queue but is kept, with
   status dropped.
+- `enter` (or a click on the selected letter) opens its run: the steps, and the
+  transcript of the try that failed; `h` its state history.
 - `escape` goes back.
 """
 
@@ -342,6 +345,16 @@ with what is needed to run them again.
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
         self.query_one(LetterDetail).show(self.selected)
+
+    @on(DataTable.RowSelected)
+    def _open_run(self) -> None:
+        """`enter` (or a click on the selected row): the letter's run in detail, with the
+        transcript of the try that failed."""
+        letter = self.selected
+        if letter is not None:
+            self.app.push_screen(
+                RunDetailScreen(self._store, self._orchestrator, letter.adw_id, clock=self._clock)
+            )
 
     # Actions
 
