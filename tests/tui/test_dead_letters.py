@@ -221,10 +221,22 @@ async def test_replay_from_the_dlq_starts_a_new_attempt(
 async def test_a_letter_opens_its_run_and_history(
     app: AdwApp, store: Store, orchestrator: Orchestrator
 ):
+    older = await add_letter(store)
     letter = await dead_run(store, orchestrator)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_dead_letters(pilot)
-        await pilot.press("enter")
+        assert rows(screen) == [letter.id, older.id]
+        # A click on another letter selects it; a click on the selected one opens it.
+        await pilot.click(LetterTable, offset=(2, 3))
+        await until(pilot, lambda: screen.selected == older)
+        await pilot.pause(0.1)
+        assert app.screen is screen
+        await pilot.click(LetterTable, offset=(2, 3))
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        assert cast(RunDetailScreen, app.screen).adw_id == older.adw_id
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("up", "enter")
         await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         detail = cast(RunDetailScreen, app.screen)
         assert detail.adw_id == letter.adw_id

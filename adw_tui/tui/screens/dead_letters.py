@@ -143,7 +143,8 @@ class LetterTable(DataTable[Text]):
 One row per dead letter, newest first: its number, the **run** it stopped, the
 **workflow** and **step** that failed, the **error class**, how many **attempts** the
 step made, its **age** and its **status** (pending letters can be replayed or dropped).
-Select one with the arrow keys or a click: its detail shows below.
+Select one with the arrow keys or a click: its detail shows below. `enter`, or a click
+on the selected letter, opens its run.
 """
 
 
