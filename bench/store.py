@@ -47,7 +47,6 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -648,12 +647,8 @@ def parse_params(argv: list[str] | None) -> Params:
 def main(argv: list[str] | None = None) -> int:
     params = parse_params(argv)
     start = time.perf_counter()
-    try:
-        figures = asyncio.run(measure_all(params))
-        report(figures, params, time.perf_counter() - start)
-    except Exception:
-        traceback.print_exc()
-        return 1
+    figures = asyncio.run(measure_all(params))
+    report(figures, params, time.perf_counter() - start)
     return 0
 
 

@@ -55,7 +55,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -700,12 +699,8 @@ def main(argv: list[str] | None = None) -> int:
     params = parse_params(argv)
     load = os.getloadavg()
     start = time.perf_counter()
-    try:
-        figures = measure_all(params)
-        report(figures, params, time.perf_counter() - start, load)
-    except Exception:
-        traceback.print_exc()
-        return 1
+    figures = measure_all(params)
+    report(figures, params, time.perf_counter() - start, load)
     return 0
 
 

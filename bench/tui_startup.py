@@ -38,7 +38,6 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
 from itertools import cycle
 from pathlib import Path
 from typing import Any
@@ -258,11 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="measurements per size")
     parser.add_argument("--quick", action="store_true", help="one measurement per size")
     args = parser.parse_args(argv)
-    try:
-        run(1 if args.quick else args.repeats)
-    except Exception:
-        traceback.print_exc()
-        return 1
+    run(1 if args.quick else args.repeats)
     return 0
 
 

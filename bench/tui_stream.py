@@ -351,11 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         run_child(args.child, params, args.out)
         return 0
-    try:
-        run(params)
-    except Exception:
-        traceback.print_exc()
-        return 1
+    run(params)
     return 0
 
 

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-from textual.widgets._toast import Toast
 
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
@@ -134,6 +133,6 @@ async def test_notifications_show_their_text_as_written(
     Preferences(theme="[/b]old").save(user_config_dir)
     app = create_app(store, repo, settings, orchestrator=orchestrator)
     async with app.run_test(notifications=True) as pilot:
-        await until(pilot, lambda: bool(app.screen.query(Toast)), within_s=10)
-        shown = [str(toast.render()) for toast in app.screen.query(Toast)]
+        await until(pilot, lambda: bool(app.screen.query("Toast")), within_s=10)
+        shown = [str(toast.render()) for toast in app.screen.query("Toast")]
     assert any('theme "[/b]old" is not installed' in text for text in shown), shown
