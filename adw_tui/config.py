@@ -6,7 +6,7 @@ Command-line flags override all three.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     )
     kill_grace: float = Field(
         default=5.0, ge=0, description="seconds between SIGTERM and SIGKILL of an agent"
+    )
+    web_token: SecretStr | None = Field(
+        default=None,
+        description="token `adw web` asks of the browser; default: a new random one per start",
     )
     max_concurrent: int = Field(default=15, ge=1, description="runs executing at once")
     memory_limit_percent: float = Field(

@@ -5,8 +5,11 @@ import argparse
 import shlex
 import sys
 
+from rich.markup import escape
+
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console
+from adw_tui.cli.web_access import WebAccess, new_token
 from adw_tui.domain.errors import AdwError
 
 
@@ -21,17 +24,34 @@ def dashboard_command(context: CliContext) -> str:
 
 def serve_web(args: argparse.Namespace, context: CliContext) -> int:
     """Serve until interrupted. A plain function: textual-serve runs its own event loop."""
+    from aiohttp import web
     from textual_serve.server import Server
 
-    server = Server(
+    configured = context.settings.web_token
+    access = WebAccess.for_address(
+        args.host, args.port, configured.get_secret_value() if configured else new_token()
+    )
+
+    access.keep_out_of_access_log()
+
+    class GuardedServer(Server):
+        """textual-serve's server with adw's access rules in front of every route."""
+
+        async def _make_app(self) -> web.Application:
+            app = await super()._make_app()
+            app.middlewares.append(access.middleware())
+            return app
+
+    server = GuardedServer(
         dashboard_command(context),
         host=args.host,
         port=args.port,
         title=f"adw · {context.repo.name}",
     )
+    url = access.url(args.host, args.port)
     console.print(
-        f"adw dashboard for {context.repo} at [bold]http://{args.host}:{args.port}[/] "
-        "(ctrl+c stops)"
+        f"adw dashboard for {escape(str(context.repo))} at [bold]{url}[/] (ctrl+c stops)",
+        soft_wrap=True,  # the URL stays on one line, whole, for copying
     )
     try:
         server.serve()
