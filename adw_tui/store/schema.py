@@ -187,7 +187,14 @@ LATEST_VERSION = MIGRATIONS[-1].version
 
 
 async def apply_migrations(database: Database) -> int:
-    """Bring the schema up to date; return the schema version now in force."""
+    """Bring the schema up to date; return the schema version now in force.
+
+    A current schema is seen without the write lock, so opening the store to read never
+    waits for another process's write transaction (WAL readers do not block on writers).
+    """
+    seen = await database.fetch_one("PRAGMA user_version")
+    if seen is not None and int(seen[0]) == LATEST_VERSION:
+        return LATEST_VERSION
     async with database.transaction() as connection:
         current = await _user_version(connection)
         if current > LATEST_VERSION:

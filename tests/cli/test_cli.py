@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -259,3 +260,20 @@ def test_console_script_usage_errors_exit_2(repo: Path):
         assert completed.stderr.startswith("adw: error:"), completed.stderr
         assert len(completed.stderr.strip().splitlines()) == 1
         assert "Traceback" not in completed.stderr
+
+
+def test_reads_do_not_wait_for_another_process_holding_the_write_lock(
+    seeded: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    """`runs` and `show` read a WAL snapshot: a writer in the middle of its transaction
+    (another adw, held here by a plain sqlite3 connection) does not hold them up."""
+    monkeypatch.setenv("ADW_BUSY_TIMEOUT", "0.2")
+    writer = sqlite3.connect(seeded / "agents" / "adw_state.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        assert [run["adw_id"] for run in run_json(capsys, "runs", "--json")] == [RUN_ID]
+        assert main(["show", RUN_ID]) == 0
+        assert RUN_ID in capsys.readouterr().out
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
