@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 BOT_IDENTIFIER = "[ADW-AGENTS]"
+_TAG_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 class IssueState(StrEnum):
@@ -35,8 +36,19 @@ class Issue(BaseModel):
     comments: list[IssueComment] = Field(default_factory=list)
 
     def prompt_json(self) -> str:
-        """The issue as the original ADW passed it to prompts: number, title and body."""
-        return json.dumps({"number": self.number, "title": self.title, "body": self.body})
+        """The issue as the original ADW passed it to prompts: number, title and body, as
+        compact JSON.
+
+        The text is someone else's, so it is fenced: inside a JSON string nothing can end
+        the string early, and `<`, `>` and `&` are written as `\\u003c`-style escapes (as
+        JSON embedded in HTML is), so no text of an issue can close a tag such as
+        `</command-args>` that frames it in a prompt. Decoding gives the text back exactly.
+        """
+        fenced = json.dumps(
+            {"number": self.number, "title": self.title, "body": self.body},
+            separators=(",", ":"),
+        )
+        return fenced.translate(_TAG_ESCAPES)
 
 
 def bot_comment(adw_id: str, agent_name: str, message: str) -> str:
