@@ -19,6 +19,8 @@ differently from what it holds, are shown as `⟨U+202E⟩`; lone surrogates bec
 import re
 import unicodedata
 
+from rich.markup import escape
+
 TAB_STOP = 8
 
 _BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
@@ -69,3 +71,10 @@ def _visible(char: str) -> str:
     if 0xD800 <= code < 0xE000:
         return "\ufffd"
     return char
+
+
+def safe_markup(text: str) -> str:
+    """Untrusted `text` ready to sit inside rich markup: made terminal-safe, then with its
+    square brackets escaped so it cannot open a style. (Emoji codes such as `:bug:` are not
+    markup: the console or `Text.from_markup` that renders it must have `emoji=False`.)"""
+    return escape(terminal_safe(text))
