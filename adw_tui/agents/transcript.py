@@ -4,9 +4,8 @@ Pure rendering (rich markup strings, no console, no textual) so that `adw prompt
 the dashboard's agent panes show a call the same way and neither imports the other.
 """
 
-from rich.markup import escape
-
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentResult
+from adw_tui.domain.sanitize import safe_markup
 
 _STYLES = {
     AgentEventKind.INIT: ("dim", "●"),
@@ -22,20 +21,20 @@ def event_markup(event: AgentEvent) -> str | None:
     """One event as rich markup, or None for events a person need not see."""
     kind = event.kind
     if kind is AgentEventKind.TEXT:
-        return escape(event.text)
+        return safe_markup(event.text)
     if kind is AgentEventKind.TOOL_USE:
-        return f"[cyan]→ {escape(event.tool_name or '?')}[/] {escape(event.text)}"
+        return f"[cyan]→ {safe_markup(event.tool_name or '?')}[/] {safe_markup(event.text)}"
     if kind is AgentEventKind.TOOL_RESULT:
         style, label = ("red", "error") if event.is_error else ("dim", "ok")
         lines = event.text.splitlines() or [""]
-        indented = "\n    ".join(escape(line) for line in lines)
+        indented = "\n    ".join(safe_markup(line) for line in lines)
         return f"[{style}]  ← {label}: {indented}[/]"
     if kind is AgentEventKind.UNKNOWN:
-        return f"[yellow]? {escape(event.text)}[/]" if event.is_error else None
+        return f"[yellow]? {safe_markup(event.text)}[/]" if event.is_error else None
     if kind is AgentEventKind.RESULT:
         return None
     style, mark = _STYLES[kind]
-    return f"[{style}]{mark} {escape(event.text)}[/]"
+    return f"[{style}]{mark} {safe_markup(event.text)}[/]"
 
 
 def result_markup(result: AgentResult, run_dir: str) -> str:
@@ -45,14 +44,15 @@ def result_markup(result: AgentResult, run_dir: str) -> str:
         return (
             f"[bold green]✔ done[/] in {turns} · ${result.cost_usd:.4f} · "
             f"{result.duration_ms / 1000:.1f}s · session {result.session_id or '-'} · "
-            f"{escape(run_dir)}"
+            f"{safe_markup(run_dir)}"
         )
     kind = "transient" if result.transient else "permanent"
     lines = [
-        f"[bold red]✖ failed[/]: {result.error_class} ({kind}): {escape(result.error_message)}",
-        f"[dim]output in {escape(run_dir)}[/]",
+        f"[bold red]✖ failed[/]: {result.error_class} ({kind}): "
+        f"{safe_markup(result.error_message)}",
+        f"[dim]output in {safe_markup(run_dir)}[/]",
     ]
     if result.stderr_tail.strip():
         tail = result.stderr_tail.strip().splitlines()[-5:]
-        lines.append("[dim]stderr:\n  " + "\n  ".join(escape(line) for line in tail) + "[/]")
+        lines.append("[dim]stderr:\n  " + "\n  ".join(safe_markup(line) for line in tail) + "[/]")
     return "\n".join(lines)

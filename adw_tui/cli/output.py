@@ -6,11 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-console = Console(highlight=False)
-error_console = Console(stderr=True, highlight=False)
+from adw_tui.domain.sanitize import safe_markup
+
+console = Console(highlight=False, emoji=False)
+error_console = Console(stderr=True, highlight=False, emoji=False)
 
 
 def print_json(value: Any) -> None:
@@ -30,11 +31,11 @@ def _plain(value: Any) -> Any:
 
 def print_error(message: str) -> None:
     """One line on stderr: `adw: error: ...`."""
-    error_console.print(f"[bold red]adw: error:[/] {escape(message)}", soft_wrap=True)
+    error_console.print(f"[bold red]adw: error:[/] {safe_markup(message)}", soft_wrap=True)
 
 
 def print_warning(message: str) -> None:
-    error_console.print(f"[yellow]adw: warning:[/] {escape(message)}", soft_wrap=True)
+    error_console.print(f"[yellow]adw: warning:[/] {safe_markup(message)}", soft_wrap=True)
 
 
 def short_time(value: Any) -> str:

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from adw_tui.cli.output import error_console
 from adw_tui.config import Settings
 from adw_tui.domain.agent import AgentEventKind
+from adw_tui.domain.sanitize import safe_markup
 from adw_tui.runtime.events import (
     AgentActivity,
     QueueChanged,
@@ -52,28 +52,29 @@ class ProgressPrinter:
         line = self._runs.setdefault(event.adw_id, _RunLine())
         prefix = f"[dim]{_elapsed(line)}[/] [bold]{event.adw_id}[/]"
         if isinstance(event, RunChanged):
-            detail = f": {escape(event.detail)}" if event.detail else ""
+            detail = f": {safe_markup(event.detail)}" if event.detail else ""
             self._print(f"{prefix} run {event.status}{detail}")
         elif isinstance(event, StepStarted):
             line.step, line.agent = event.step, event.agent or ""
             retry = f" (attempt {event.attempt})" if event.attempt > 1 else ""
-            self._print(f"{prefix} ▶ {escape(event.step)} [dim]{escape(line.agent)}[/]{retry}")
+            agent = safe_markup(line.agent)
+            self._print(f"{prefix} ▶ {safe_markup(event.step)} [dim]{agent}[/]{retry}")
         elif isinstance(event, StepFinished):
             line.cost_usd += event.cost_usd
             style = STATUS_STYLES.get(event.status, "")
-            detail = f" [dim]{escape(event.detail)}[/]" if event.detail else ""
+            detail = f" [dim]{safe_markup(event.detail)}[/]" if event.detail else ""
             self._print(
-                f"{prefix} [{style}]■ {escape(event.step)} {event.status}[/]"
+                f"{prefix} [{style}]■ {safe_markup(event.step)} {event.status}[/]"
                 f" [dim]${line.cost_usd:.4f}[/]{detail}"
             )
         elif isinstance(event, RunWaiting):
             self._print(
-                f"{prefix} [yellow]⏸ {escape(event.step)} waits {event.wait_s:.0f}s:[/]"
-                f" [dim]{escape(event.reason)}[/]"
+                f"{prefix} [yellow]⏸ {safe_markup(event.step)} waits {event.wait_s:.0f}s:[/]"
+                f" [dim]{safe_markup(event.reason)}[/]"
             )
         elif isinstance(event, AgentActivity) and event.event.kind is AgentEventKind.TOOL_USE:
             line.last_tool = f"{event.event.tool_name} {event.event.text}"
-            self._print(f"{prefix}   [cyan]→ {escape(line.last_tool)}[/]")
+            self._print(f"{prefix}   [cyan]→ {safe_markup(line.last_tool)}[/]")
 
     def _print(self, markup: str) -> None:
         self._console.print(markup, soft_wrap=True, highlight=False)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.tui.screens.dead_letters import replay_letter
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class AdwCommands(Provider):
         for issue in await app.orchestrator.tracker.list_issues():
             commands.append(
                 PaletteCommand(
-                    f"Launch a workflow for issue #{issue.number}: {issue.title}",
+                    f"Launch a workflow for issue #{issue.number}: {terminal_safe(issue.title)}",
                     partial(app.open_launch, issue.number),
                     "choose the workflow, model set and engine",
                 )
@@ -76,7 +77,9 @@ class AdwCommands(Provider):
             issue_part = f"#{run.issue} " if run.issue else ""
             commands.append(
                 PaletteCommand(
-                    f"Jump to run {run.adw_id}: {issue_part}{run.workflow} ({run.status})",
+                    terminal_safe(
+                        f"Jump to run {run.adw_id}: {issue_part}{run.workflow} ({run.status})"
+                    ),
                     partial(app.open_run_detail, run.adw_id),
                     "its timeline, transcripts and diff",
                 )
@@ -84,10 +87,12 @@ class AdwCommands(Provider):
         for letter in await store.dead_letters.list():
             commands.append(
                 PaletteCommand(
-                    f"Replay dead letter {letter.id}: {letter.adw_id} "
-                    f"{letter.error_class} at {letter.step or 'start'}",
+                    terminal_safe(
+                        f"Replay dead letter {letter.id}: {letter.adw_id} "
+                        f"{letter.error_class} at {letter.step or 'start'}"
+                    ),
                     partial(replay_letter, app, app.orchestrator, letter.id),
-                    letter.error_message[:120],
+                    terminal_safe(letter.error_message[:120]),
                 )
             )
         for name in sorted(app.available_themes):

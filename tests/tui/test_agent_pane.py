@@ -14,6 +14,7 @@ from adw_tui.tui.widgets.agent_pane import (
     FLUSH_CHUNK,
     PaneFlusher,
     TranscriptLog,
+    _row_ranges,
     markup_text,
 )
 
@@ -282,3 +283,66 @@ def test_snapshot(snap_compare: Callable[..., bool]) -> None:
         await pilot.pause()
 
     assert snap_compare(PaneApp(pane), terminal_size=(80, 24), run_before=fill)
+
+
+HOSTILE = (
+    "osc52 \x1b]52;c;aGVsbG8=\x07 title \x1b]0;pwned\x1b\\ clear \x1b[2J\x1b[?1049h\x1b[?25l"
+    " dcs \x1bPq\x1b\\ c1 \x9b31m bidi \u202ex :bug: [b]loud[/]\ttab\rkept"
+)
+
+
+def screen_rows(log: TranscriptLog) -> list[str]:
+    """The text of every row of `log` as painted, top to bottom."""
+    return [log.render_line(y).text for y in range(log.scrollable_content_region.height)]
+
+
+async def test_escape_sequences_in_agent_output_are_shown_not_sent_to_the_terminal() -> None:
+    pane = AgentPane("r1")
+    async with PaneApp(pane).run_test(size=(200, 24)) as pilot:
+        for kind in (AgentEventKind.TEXT, AgentEventKind.TOOL_RESULT, AgentEventKind.ERROR):
+            pane.push(AgentEvent(kind=kind, text=HOSTILE))
+        pane.push(AgentEvent(kind=AgentEventKind.TOOL_USE, tool_name="Bash\x1b[2J", text=HOSTILE))
+        pane.flush()
+        await pilot.pause()
+        log = pane.log_widget
+        segments = [segment.text for y in range(5) for segment in log.render_line(y)]
+        painted = "".join(segments)
+        assert painted.strip()
+        for control in ("\x1b", "\x07", "\x9b", "\u202e", "\t", "\r"):
+            assert control not in painted
+        assert "␛]52;c;aGVsbG8=␇" in painted
+        assert ":bug:" in painted
+        assert "🐛" not in painted
+        assert "[b]loud[/]" in painted
+
+
+async def test_a_tab_never_pushes_a_row_past_the_pane() -> None:
+    pane = AgentPane("r1")
+    async with PaneApp(pane).run_test(size=(40, 12)) as pilot:
+        pane.push(AgentEvent(kind=AgentEventKind.TEXT, text="a\tb\tc\td\te\tf\tg\th\ti"))
+        pane.flush()
+        await pilot.pause()
+        log = pane.log_widget
+        width = log.scrollable_content_region.width
+        assert all(text.cell_len <= width for text in log.lines)
+        assert "".join(screen_rows(log)).replace(" ", "") == "abcdefghi"
+
+
+async def test_every_character_of_a_long_cjk_line_is_on_screen() -> None:
+    line = "".join(chr(0x4E00 + i) for i in range(150))  # 150 wide characters, 300 cells
+    pane = AgentPane("r1")
+    async with PaneApp(pane).run_test(size=(80, 24)) as pilot:
+        pane.push(AgentEvent(kind=AgentEventKind.TEXT, text=line))
+        pane.flush()
+        await pilot.pause()
+        log = pane.log_widget
+        width = log.scrollable_content_region.width
+        assert all(text.cell_len <= width for text in log.lines)
+        assert "".join(row.rstrip() for row in screen_rows(log)) == line
+
+
+def test_rows_are_cut_by_cells_and_a_wide_character_never_straddles_the_edge() -> None:
+    assert list(_row_ranges("漢字かな", 5)) == [(0, 2), (2, 4)]
+    assert list(_row_ranges("a漢字", 4)) == [(0, 2), (2, 3)]
+    assert list(_row_ranges("abcdef\n漢字", 4)) == [(0, 4), (4, 6), (7, 9)]
+    assert list(_row_ranges("e\u0301" * 3, 3)) == [(0, 6)]  # combining marks take no cell

@@ -18,7 +18,12 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
 from adw_tui.tui.formatting import format_age
-from adw_tui.tui.screens.dead_letters import DeadLettersScreen, LetterDetail, LetterTable
+from adw_tui.tui.screens.dead_letters import (
+    DeadLettersScreen,
+    LetterDetail,
+    LetterTable,
+    describe,
+)
 from adw_tui.tui.screens.history import HistoryScreen
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.widgets.confirm import ConfirmScreen
@@ -385,3 +390,26 @@ def test_snapshot_dead_letters_80x24(snap_compare: SnapCompare, fixed_app: AdwAp
 
 def test_snapshot_drop_confirmation_80x24(snap_compare: SnapCompare, fixed_app: AdwApp):
     assert snap_compare(fixed_app, terminal_size=(80, 24), run_before=open_fixed, press=["x"])
+
+
+def test_the_detail_shows_a_hostile_error_and_request_without_escape_sequences():
+    hostile = "\x1b]52;c;aGk=\x07\x1b[2J\x9b31m\u202ex :bug: [b]x[/]"
+    letter = DeadLetter(
+        id=1,
+        adw_id="abcd1234",
+        workflow="sdlc",
+        step=hostile,
+        state_version=1,
+        error_class="agent_error",
+        error_message=hostile,
+        attempts=3,
+        request={"prompt": hostile, "stderr_tail": hostile, "extra": {"k": hostile}},
+        created_at=NOW,
+    )
+    out = io.StringIO()
+    Console(file=out, width=200, force_terminal=False, color_system=None).print(describe(letter))
+    shown = out.getvalue()
+    for control in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert control not in shown
+    assert "␛]52;c;aGk=␇" in shown
+    assert "[b]x[/]" in shown

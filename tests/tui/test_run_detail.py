@@ -15,7 +15,12 @@ from adw_tui.domain.steps import StepAttempt
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
-from adw_tui.tui.screens.run_detail import DiffView, RunDetailScreen, StepTimeline
+from adw_tui.tui.screens.run_detail import (
+    DiffView,
+    RunDetailScreen,
+    StepTimeline,
+    diff_line_text,
+)
 from adw_tui.tui.widgets.confirm import ConfirmScreen
 from adw_tui.tui.widgets.transcript_file import TranscriptFile
 from tests.tui.conftest import (
@@ -331,3 +336,12 @@ def test_snapshot_dead_lettered_run_120x40(
     snap_compare: SnapCompare, fixed_store: Store, tmp_path: Path
 ):
     assert snapshot(snap_compare, fixed_store, tmp_path, FIXED_DEAD, (120, 40))
+
+
+def test_a_diff_line_written_by_an_agent_shows_its_escape_sequences_as_text():
+    text = diff_line_text("+print('\x1b]0;pwned\x07\x1b[2J')\t# x")
+    assert "\x1b" not in text.plain
+    assert "\x07" not in text.plain
+    assert "\t" not in text.plain
+    assert text.plain.startswith("+print('␛]0;pwned␇␛[2J')")
+    assert text.style == "green"

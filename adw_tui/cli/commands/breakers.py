@@ -2,7 +2,6 @@
 
 import argparse
 
-from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
@@ -10,6 +9,7 @@ from adw_tui.cli.output import console, print_json, short_time
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.errors import DatabaseMissingError
 from adw_tui.domain.models import utc_now
+from adw_tui.domain.sanitize import safe_markup
 
 STATE_STYLES = {
     BreakerState.CLOSED: "green",
@@ -37,13 +37,13 @@ async def list_breakers(args: argparse.Namespace, context: CliContext) -> int:
     table = Table("name", "state", "failures", "successes", "opened at", "probe from", "last error")
     for breaker in breakers:
         table.add_row(
-            escape(breaker.name),
+            safe_markup(breaker.name),
             f"[{STATE_STYLES[breaker.state]}]{breaker.state}[/]",
             str(breaker.consecutive_failures),
             str(breaker.consecutive_successes),
             short_time(breaker.opened_at),
             short_time(breaker.blocked_until(policy)),
-            escape(breaker.last_error or ""),
+            safe_markup(breaker.last_error or ""),
         )
     console.print(table)
     return 0
@@ -58,7 +58,7 @@ async def reset_breaker(args: argparse.Namespace, context: CliContext) -> int:
     else:
         async with store:
             before = await store.breakers.reset(args.name, now=utc_now(), actor="cli")
-    name = escape(args.name)
+    name = safe_markup(args.name)
     if before.updated_at is None:
         console.print(f"breaker {name} has never recorded a failure: it is closed already")
     elif before.state is BreakerState.CLOSED:

@@ -4,7 +4,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.commands.runs import STATUS_STYLES
@@ -14,6 +13,7 @@ from adw_tui.cli.output import console, error_console
 from adw_tui.cli.progress import live_orchestrator
 from adw_tui.config import Settings, load_settings
 from adw_tui.domain.models import RunStatus
+from adw_tui.domain.sanitize import safe_markup
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.sample_repo import DEMO_ISSUES, FAILING_ENGINE_ENV, create_sample_repo
 from adw_tui.store import Store
@@ -25,7 +25,7 @@ async def run_demo(args: argparse.Namespace, context: CliContext) -> int:
     settings = load_settings(repo).model_copy(update={"engine": "sim", "retry_initial": 0.2})
     if not args.headless:
         return await _demo_dashboard(repo, settings)
-    error_console.print(f"sample repository: [bold]{escape(str(repo))}[/]")
+    error_console.print(f"sample repository: [bold]{safe_markup(str(repo))}[/]")
     async with await Store.open(repo / "agents" / "adw_state.db") as store:
         async with live_orchestrator(store, repo, settings) as orchestrator:
             launched = await launch_demo_issues(store, orchestrator)
@@ -34,15 +34,15 @@ async def run_demo(args: argparse.Namespace, context: CliContext) -> int:
         for demo, run in zip(DEMO_ISSUES, runs, strict=True):
             state = (await store.load(run.adw_id)).state
             table.add_row(
-                f"#{run.issue} {escape(demo.title)}",
+                f"#{run.issue} {safe_markup(demo.title)}",
                 run.adw_id,
                 f"[{STATUS_STYLES[run.status]}]{run.status}[/]",
                 f"${run.cost_usd:.4f}",
-                escape(state.branch_name or ""),
+                safe_markup(state.branch_name or ""),
             )
         console.print(table)
     console.print(
-        f"Look around: [bold]uv run adw --repo {escape(str(repo))} runs[/], "
+        f"Look around: [bold]uv run adw --repo {safe_markup(str(repo))} runs[/], "
         f"[bold]show ADW_ID[/], [bold]history ADW_ID[/], [bold]dlq ls[/]"
     )
     expected = [
@@ -76,8 +76,8 @@ async def _demo_dashboard(repo: Path, settings: Settings) -> int:
 
         await open_dashboard(store, repo, settings, startup=startup)
     console.print(
-        f"sample repository: [bold]{escape(str(repo))}[/]; look around: "
-        f"[bold]uv run adw --repo {escape(str(repo))}[/] (the dashboard again), "
+        f"sample repository: [bold]{safe_markup(str(repo))}[/]; look around: "
+        f"[bold]uv run adw --repo {safe_markup(str(repo))}[/] (the dashboard again), "
         f"[bold]runs[/], [bold]show ADW_ID[/], [bold]dlq ls[/]"
     )
     return 0

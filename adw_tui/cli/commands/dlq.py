@@ -3,7 +3,6 @@
 import argparse
 import json
 
-from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.commands.runs import STATUS_STYLES
@@ -12,6 +11,7 @@ from adw_tui.cli.output import console, key_value_grid, print_json, short_time
 from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.errors import DatabaseMissingError
 from adw_tui.domain.models import DeadLetter, DeadLetterFilter, RunStatus
+from adw_tui.domain.sanitize import safe_markup
 
 
 async def list_letters(args: argparse.Namespace, context: CliContext) -> int:
@@ -52,10 +52,10 @@ async def list_letters(args: argparse.Namespace, context: CliContext) -> int:
         table.add_row(
             str(letter.id),
             letter.adw_id,
-            escape(issues[letter.adw_id] or ""),
-            escape(letter.workflow),
-            escape(letter.step or ""),
-            escape(f"{letter.error_class}: {letter.error_message}"),
+            safe_markup(issues[letter.adw_id] or ""),
+            safe_markup(letter.workflow),
+            safe_markup(letter.step or ""),
+            safe_markup(f"{letter.error_class}: {letter.error_message}"),
             str(letter.attempts),
             letter.status,
             short_time(letter.created_at),
@@ -72,22 +72,22 @@ async def show_letter(args: argparse.Namespace, context: CliContext) -> int:
         print_json(letter)
         return 0
     rows = [
-        ("letter", escape(str(letter.id))),
-        ("run", escape(letter.adw_id)),
-        ("workflow", escape(letter.workflow)),
-        ("step", escape(letter.step or "")),
-        ("state version", escape(str(letter.state_version))),
-        ("error class", escape(letter.error_class)),
-        ("error", escape(letter.error_message)),
-        ("attempts", escape(str(letter.attempts))),
-        ("status", escape(letter.status)),
-        ("created", escape(short_time(letter.created_at))),
-        ("resolved", escape(short_time(letter.resolved_at))),
-        ("request", escape(json.dumps(letter.request, indent=2, ensure_ascii=False))),
+        ("letter", safe_markup(str(letter.id))),
+        ("run", safe_markup(letter.adw_id)),
+        ("workflow", safe_markup(letter.workflow)),
+        ("step", safe_markup(letter.step or "")),
+        ("state version", safe_markup(str(letter.state_version))),
+        ("error class", safe_markup(letter.error_class)),
+        ("error", safe_markup(letter.error_message)),
+        ("attempts", safe_markup(str(letter.attempts))),
+        ("status", safe_markup(letter.status)),
+        ("created", safe_markup(short_time(letter.created_at))),
+        ("resolved", safe_markup(short_time(letter.resolved_at))),
+        ("request", safe_markup(json.dumps(letter.request, indent=2, ensure_ascii=False))),
         *(
             (
                 f"replay {replay.id}",
-                escape(
+                safe_markup(
                     f"{short_time(replay.replayed_at)} from {replay.from_step} "
                     f"(state version {replay.state_version}) by {replay.actor}"
                 ),
@@ -131,8 +131,8 @@ async def replay_letters(args: argparse.Namespace, context: CliContext) -> int:
         table.add_row(
             str(letter.id),
             run.adw_id,
-            escape(letter.workflow),
-            "start" if args.from_start else escape(letter.step or "start"),
+            safe_markup(letter.workflow),
+            "start" if args.from_start else safe_markup(letter.step or "start"),
             f"[{STATUS_STYLES[run.status]}]{run.status}[/]",
         )
     console.print(table)

@@ -8,12 +8,12 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel
-from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
+from adw_tui.domain.sanitize import safe_markup
 
 GIB = 1024**3
 DISK_WARN_BYTES = 2 * GIB
@@ -58,7 +58,7 @@ async def run_doctor(args: argparse.Namespace, context: CliContext) -> int:
         table = Table("check", "status", "detail")
         for check in checks:
             style = LEVEL_STYLES[check.level]
-            table.add_row(check.name, f"[{style}]{check.level}[/]", escape(check.detail))
+            table.add_row(check.name, f"[{style}]{check.level}[/]", safe_markup(check.detail))
         console.print(table)
     return 1 if any(check.level is Level.FAIL for check in checks) else 0
 

@@ -4,7 +4,6 @@ import argparse
 import sys
 from typing import Any
 
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -12,6 +11,7 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, key_value_grid, print_json, short_time
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
 from adw_tui.domain.issues import Issue, IssueComment, IssueState
+from adw_tui.domain.sanitize import safe_markup
 
 STATE_STYLES = {IssueState.OPEN: "green", IssueState.CLOSED: "dim"}
 
@@ -63,7 +63,7 @@ async def list_issues(args: argparse.Namespace, context: CliContext) -> int:
         return 0
     if not issues:
         console.print(
-            f"No issues yet in {escape(str(context.db_path))}: "
+            f"No issues yet in {safe_markup(str(context.db_path))}: "
             "`adw issue new --title T` opens one.",
             soft_wrap=True,
         )
@@ -73,7 +73,7 @@ async def list_issues(args: argparse.Namespace, context: CliContext) -> int:
         table.add_row(
             str(issue.number),
             _state(issue.state),
-            escape(issue.title),
+            safe_markup(issue.title),
             str(len(issue.comments)),
             short_time(issue.created_at),
         )
@@ -89,14 +89,14 @@ async def show_issue(args: argparse.Namespace, context: CliContext) -> int:
         return 0
     rows = [
         ("issue", str(issue.number)),
-        ("title", escape(issue.title)),
+        ("title", safe_markup(issue.title)),
         ("state", _state(issue.state)),
         ("created", short_time(issue.created_at)),
         ("comments", str(len(issue.comments))),
     ]
     console.print(key_value_grid(rows))
     console.print()
-    console.print(escape(issue.body) if issue.body.strip() else "[dim](no description)[/]")
+    console.print(safe_markup(issue.body) if issue.body.strip() else "[dim](no description)[/]")
     for comment in issue.comments:
         console.print(_comment_panel(comment))
     return 0
@@ -110,8 +110,8 @@ def _comment_panel(comment: IssueComment) -> Panel:
     """A comment in a box; the agents' status comments are cyan and marked as such."""
     author = f"{comment.author} (agent status)" if comment.from_bot else comment.author
     return Panel(
-        escape(comment.body),
-        title=escape(f"{author} · {short_time(comment.created_at)}"),
+        safe_markup(comment.body),
+        title=safe_markup(f"{author} · {short_time(comment.created_at)}"),
         title_align="left",
         border_style="cyan" if comment.from_bot else "dim",
     )

@@ -3,12 +3,12 @@
 import argparse
 from pathlib import Path
 
-from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.sanitize import safe_markup
 from adw_tui.store.legacy import LegacyOutcome, import_legacy_states, legacy_state_files
 
 OUTCOME_STYLES = {
@@ -34,10 +34,10 @@ async def migrate_legacy(args: argparse.Namespace, context: CliContext) -> int:
     table = Table("file", "adw_id", "outcome", "reason", title=f"legacy state files in {source}")
     for result in results:
         table.add_row(
-            escape(str(result.path.relative_to(source))),
+            safe_markup(str(result.path.relative_to(source))),
             result.adw_id or "",
             f"[{OUTCOME_STYLES[result.outcome]}]{result.outcome}[/]",
-            escape(result.reason),
+            safe_markup(result.reason),
         )
     console.print(table)
     counts = dict.fromkeys(LegacyOutcome, 0)

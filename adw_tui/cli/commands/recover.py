@@ -2,7 +2,6 @@
 
 import argparse
 
-from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.commands.runs import STATUS_STYLES
@@ -10,6 +9,7 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.models import RunStatus
+from adw_tui.domain.sanitize import safe_markup
 from adw_tui.runtime.recovery import recover_orphans, resumable_runs, settle_interrupted
 
 
@@ -24,11 +24,11 @@ async def recover_runs(args: argparse.Namespace, context: CliContext) -> int:
             for item in recovered:
                 table.add_row(
                     item.adw_id,
-                    escape(item.workflow),
-                    escape(item.owner or ""),
-                    escape(item.reason),
+                    safe_markup(item.workflow),
+                    safe_markup(item.owner or ""),
+                    safe_markup(item.reason),
                     str(item.killed_processes),
-                    escape(item.worktree),
+                    safe_markup(item.worktree),
                 )
             console.print(table)
         if not runs:
@@ -45,8 +45,8 @@ async def recover_runs(args: argparse.Namespace, context: CliContext) -> int:
     for run, done in zip(runs, finished, strict=True):
         table.add_row(
             run.adw_id,
-            escape(run.workflow),
-            escape(run.current_step or ""),
+            safe_markup(run.workflow),
+            safe_markup(run.current_step or ""),
             f"[{STATUS_STYLES[done.status]}]{done.status}[/]",
         )
     console.print(table)

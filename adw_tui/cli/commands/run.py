@@ -2,13 +2,12 @@
 
 import argparse
 
-from rich.markup import escape
-
 from adw_tui.cli.commands.runs import print_run, run_json
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, error_console, print_json
 from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.models import RunStatus
+from adw_tui.domain.sanitize import safe_markup
 from adw_tui.runtime.recovery import recover_at_start
 
 
@@ -20,7 +19,7 @@ async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
         orphans, resumed = await recover_at_start(orchestrator, context.settings.recover_action)
         for orphan in orphans:
             error_console.print(
-                f"[yellow]run {orphan.adw_id} was left running ({escape(orphan.reason)}): "
+                f"[yellow]run {orphan.adw_id} was left running ({safe_markup(orphan.reason)}): "
                 f"{context.settings.recover_action.replace('_', '-')}[/]"
             )
         adw_id = await orchestrator.launch(

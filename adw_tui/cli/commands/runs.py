@@ -7,7 +7,6 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
@@ -15,6 +14,7 @@ from adw_tui.cli.output import console, key_value_grid, print_json, short_time
 from adw_tui.domain.diff import ChangeKind, StateChange, json_text
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
 from adw_tui.domain.models import RunRecord, RunStatus
+from adw_tui.domain.sanitize import safe_markup
 from adw_tui.domain.steps import StepAttempt, StepStatus
 from adw_tui.runtime import rollback
 from adw_tui.store import Store
@@ -64,10 +64,10 @@ async def list_runs(args: argparse.Namespace, context: CliContext) -> int:
     for run in runs:
         table.add_row(
             run.adw_id,
-            escape(run.issue or ""),
-            escape(run.workflow),
+            safe_markup(run.issue or ""),
+            safe_markup(run.workflow),
             f"[{STATUS_STYLES[run.status]}]{run.status}[/]",
-            escape(run.current_step or ""),
+            safe_markup(run.current_step or ""),
             str(run.version),
             f"${run.cost_usd:.4f}",
             short_time(run.updated_at),
@@ -104,10 +104,10 @@ async def print_run(store: Store, adw_id: str, *, stream: Console) -> None:
     run = loaded.run
     rows = [
         ("run", run.adw_id),
-        ("issue", run.issue or ""),
-        ("workflow", run.workflow),
+        ("issue", safe_markup(run.issue or "")),
+        ("workflow", safe_markup(run.workflow)),
         ("status", f"[{STATUS_STYLES[run.status]}]{run.status}[/]"),
-        ("step", escape(run.current_step or "")),
+        ("step", safe_markup(run.current_step or "")),
         ("version", str(run.version)),
         ("cost", f"${run.cost_usd:.4f}"),
         ("created", short_time(run.created_at)),
@@ -119,8 +119,8 @@ async def print_run(store: Store, adw_id: str, *, stream: Console) -> None:
         steps = Table("step", "agent", "status", "attempts", "duration", "cost", "session")
         for entry in timeline:
             steps.add_row(
-                escape(entry.step if entry.visit == 1 else f"{entry.step} #{entry.visit}"),
-                escape(entry.agent or ""),
+                safe_markup(entry.step if entry.visit == 1 else f"{entry.step} #{entry.visit}"),
+                safe_markup(entry.agent or ""),
                 entry.status,
                 str(entry.attempts),
                 f"{entry.duration_ms / 1000:.1f}s",
@@ -134,7 +134,7 @@ async def print_run(store: Store, adw_id: str, *, stream: Console) -> None:
         stream.print(_attempts_table(retried, run.created_at))
     state = Table("state key", "value", title=f"state at version {run.version}")
     for key, value in sorted(loaded.state.as_data().items()):
-        state.add_row(escape(key), escape(_clip(json_text(value))))
+        state.add_row(safe_markup(key), safe_markup(_clip(json_text(value))))
     stream.print(state)
 
 
@@ -156,15 +156,15 @@ def _attempts_table(attempts: list[StepAttempt], created: datetime) -> Table:
         error_class = attempt.error_class or ""
         message = (attempt.error_message or "").removeprefix(f"{error_class}: ")
         table.add_row(
-            escape(attempt.step if attempt.visit == 1 else f"{attempt.step} #{attempt.visit}"),
+            safe_markup(attempt.step if attempt.visit == 1 else f"{attempt.step} #{attempt.visit}"),
             str(attempt.attempt),
             started.strftime("%H:%M:%S")
             if started.date() == created.date()
             else short_time(started),
             attempt.status,
-            escape(error_class),
+            safe_markup(error_class),
             (attempt.session_id or "")[:8],
-            escape(_clip(message, 120)),
+            safe_markup(_clip(message, 120)),
             style=STEP_STYLES.get(attempt.status, ""),
         )
     return table
@@ -186,8 +186,8 @@ async def show_history(args: argparse.Namespace, context: CliContext) -> int:
             str(info.version),
             "" if info.parent is None else str(info.parent),
             short_time(info.created_at),
-            escape(info.reason),
-            escape(info.actor),
+            safe_markup(info.reason),
+            safe_markup(info.actor),
             (info.git_head or "")[:12],
         )
     console.print(table)
@@ -208,7 +208,7 @@ async def show_diff(args: argparse.Namespace, context: CliContext) -> int:
 
 def format_change(change: StateChange) -> str:
     """One diff line (`StateChange.describe`) as rich markup, coloured by its kind."""
-    return f"[{CHANGE_STYLES[change.kind]}]{escape(change.describe())}[/]"
+    return f"[{CHANGE_STYLES[change.kind]}]{safe_markup(change.describe())}[/]"
 
 
 async def rollback_run(args: argparse.Namespace, context: CliContext) -> int:
@@ -236,7 +236,7 @@ async def rollback_run(args: argparse.Namespace, context: CliContext) -> int:
         f"run {args.adw_id} rolled back to version {args.version}: new version {new_version}"
     )
     if args.reset_worktree:
-        worktree = escape(loaded.state.worktree_path or "")
+        worktree = safe_markup(loaded.state.worktree_path or "")
         console.print(f"worktree {worktree} reset to {target.git_head}", soft_wrap=True)
     return 0
 

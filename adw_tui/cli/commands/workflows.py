@@ -4,12 +4,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_error, print_json
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.sanitize import safe_markup
 from adw_tui.domain.workflow import StepDef
 from adw_tui.workflows.graph import step_details
 from adw_tui.workflows.loader import (
@@ -35,9 +35,9 @@ async def list_workflows(args: argparse.Namespace, context: CliContext) -> int:
         for loaded in workflows.values():
             row = _summary(loaded)
             table.add_row(
-                escape(row["name"]),
-                escape(row["description"]),
-                escape(row["source"]),
+                safe_markup(row["name"]),
+                safe_markup(row["description"]),
+                safe_markup(row["source"]),
                 str(row["states"]),
             )
         console.print(table)

@@ -31,6 +31,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunStatus
+from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.events import (
     AgentActivity,
     QueueChanged,
@@ -259,7 +260,7 @@ class Dashboard(Screen[None]):
         if not letters:
             return ""
         letter = letters[-1]
-        return f": {letter.error_class} at {letter.step}: {letter.error_message}"
+        return terminal_safe(f": {letter.error_class} at {letter.step}: {letter.error_message}")
 
     # Runs other processes execute
 

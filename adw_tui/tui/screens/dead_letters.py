@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus
+from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.formatting import format_age
@@ -187,13 +188,19 @@ def describe(letter: DeadLetter) -> RenderableType:
     def value(raw: Any) -> Text:
         if raw is None or raw == "":
             return Text("not recorded", "dim")
-        return Text(raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))
+        shown = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+        return Text(terminal_safe(shown))
 
     section("failure")
     grid.add_row(
-        "error", Text.assemble((letter.error_class, "bold red"), f": {letter.error_message}")
+        "error",
+        Text.assemble(
+            (terminal_safe(letter.error_class), "bold red"),
+            f": {terminal_safe(letter.error_message)}",
+        ),
     )
-    grid.add_row("run", f"{letter.adw_id} · {letter.workflow} · step {letter.step or '?'}")
+    where = f"{letter.adw_id} · {letter.workflow} · step {letter.step or '?'}"
+    grid.add_row("run", Text(terminal_safe(where)))
     grid.add_row("status", Text(letter.status, STATUS_STYLES[letter.status]))
     grid.add_row("failed at", letter.created_at.strftime(TIME_FORMAT))
     grid.add_row("attempts", str(letter.attempts))
@@ -335,9 +342,9 @@ with what is needed to run them again.
         return (
             Text(str(letter.id)),
             Text(letter.adw_id),
-            Text(letter.workflow),
-            Text(letter.step or ""),
-            Text(letter.error_class, "bold"),
+            Text(terminal_safe(letter.workflow)),
+            Text(terminal_safe(letter.step or "")),
+            Text(terminal_safe(letter.error_class), "bold"),
             Text(str(letter.attempts)),
             Text(format_age(now - letter.created_at)),
             Text(letter.status, STATUS_STYLES[letter.status]),

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from adw_tui.agents import ENGINE_NAMES
 from adw_tui.domain.issues import Issue
+from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.models import MODEL_SETS
 
 NEW_ISSUE = "new"
@@ -154,7 +156,8 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
             if not query or query in str(issue.number) or query in issue.title.lower()
         ]
         options = [
-            Option(f"#{issue.number}  {issue.title}", id=str(issue.number)) for issue in matches
+            Option(Text(terminal_safe(f"#{issue.number}  {issue.title}")), id=str(issue.number))
+            for issue in matches
         ]
         options.append(Option("+ write a new issue", id=NEW_ISSUE))
         issue_list = self.query_one("#launch-issues", OptionList)
@@ -186,10 +189,10 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
         chosen = self.query_one("#launch-chosen", Static)
         if self._writing_new:
             title = self.query_one("#launch-filter", Input).value.strip()
-            chosen.update(f"new issue: {title or '(type its title above)'}")
+            chosen.update(Text(terminal_safe(f"new issue: {title or '(type its title above)'}")))
         elif self._chosen is not None:
             title = next(i.title for i in self._issues if i.number == self._chosen)
-            chosen.update(f"issue #{self._chosen}: {title}")
+            chosen.update(Text(terminal_safe(f"issue #{self._chosen}: {title}")))
         else:
             chosen.update("no issue chosen yet")
 

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunState, RunStatus
+from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.domain.steps import StepStatus, StepSummary
 from adw_tui.runtime.events import RunChanged, RuntimeEvent, StepFinished, StepStarted
 from adw_tui.runtime.inspection import WorktreeDiff
@@ -52,7 +53,8 @@ def step_key(summary: StepSummary) -> str:
 
 
 def diff_line_text(line: str) -> Text:
-    """A line of a unified diff, coloured as `git diff` colours it."""
+    """A line of a unified diff (made terminal-safe), coloured as `git diff` colours it."""
+    line = terminal_safe(line)
     if line.startswith(("diff --git", "index ", "+++ ", "--- ", "new file", "deleted file")):
         return Text(line, "bold")
     if line.startswith("@@"):
@@ -194,17 +196,17 @@ worktree diff. It updates while the run goes on.
             ("run ", "dim"),
             (run.adw_id, "bold"),
             ("  issue ", "dim"),
-            f"#{run.issue}" if run.issue else "-",
+            f"#{terminal_safe(run.issue)}" if run.issue else "-",
             ("  workflow ", "dim"),
-            run.workflow,
+            terminal_safe(run.workflow),
             ("  status ", "dim"),
             (str(run.status), RUN_STATUS_STYLES[run.status]),
             ("  cost ", "dim"),
             f"${run.cost_usd:.4f}",
             ("\nbranch ", "dim"),
-            state.branch_name or "none yet",
+            terminal_safe(state.branch_name or "none yet"),
             ("  worktree ", "dim"),
-            state.worktree_path or "none yet",
+            terminal_safe(state.worktree_path or "none yet"),
         )
         if run.status is RunStatus.DEAD_LETTERED:
             letters = [
@@ -215,8 +217,10 @@ worktree diff. It updates while the run goes on.
             if letters:
                 letter = letters[-1]
                 summary.append(
-                    f"\ndead letter {letter.id}: {letter.error_class} at {letter.step}: "
-                    f"{letter.error_message} (t replays it)",
+                    terminal_safe(
+                        f"\ndead letter {letter.id}: {letter.error_class} at {letter.step}: "
+                        f"{letter.error_message} (t replays it)"
+                    ),
                     RUN_STATUS_STYLES[RunStatus.DEAD_LETTERED],
                 )
         self.query_one("#run-summary", Static).update(summary)
@@ -247,7 +251,7 @@ worktree diff. It updates while the run goes on.
         else:
             duration = timedelta(milliseconds=summary.duration_ms)
         return (
-            summary.step,
+            Text(terminal_safe(summary.step)),
             str(summary.visit),
             Text(str(summary.status), STEP_STATUS_STYLES[summary.status]),
             str(summary.attempts),

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
-from rich.cells import cell_len
+from rich.cells import cell_len, get_character_cell_size
 from rich.errors import MarkupError
 from rich.segment import Segment
 from rich.style import Style
@@ -237,16 +237,34 @@ def _slice(text: Text, start: int, end: int) -> Text:
 
 def _row_ranges(plain: str, width: int) -> Iterator[tuple[int, int]]:
     """The `[start, end)` ranges of `plain`'s rows: one per line, and with `width`
-    (0: no wrapping) lines longer than it cut every `width` characters."""
+    (0: no wrapping) lines wider than it cut so that each row fills at most `width`
+    cells (a wide character that would straddle the edge starts the next row)."""
     start = 0
     for line in plain.split("\n"):
         end = start + len(line)
-        if width and end - start > width:
-            for piece in range(start, end, width):
-                yield piece, min(piece + width, end)
-        else:
+        if line.isascii():  # one cell per character
+            if not width or end - start <= width:
+                yield start, end
+            else:
+                for piece in range(start, end, width):
+                    yield piece, min(piece + width, end)
+        elif not width or cell_len(line) <= width:
             yield start, end
+        else:
+            yield from _cell_ranges(line, start, width)
         start = end + 1
+
+
+def _cell_ranges(line: str, offset: int, width: int) -> Iterator[tuple[int, int]]:
+    """`line`'s rows of at most `width` cells, as ranges shifted by `offset`."""
+    row_start, cells = 0, 0
+    for index, char in enumerate(line):
+        size = get_character_cell_size(char)
+        if cells + size > width and index > row_start:
+            yield offset + row_start, offset + index
+            row_start, cells = index, 0
+        cells += size
+    yield offset + row_start, offset + len(line)
 
 
 class PaneFlusher:

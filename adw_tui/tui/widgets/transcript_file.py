@@ -27,6 +27,7 @@ from textual.worker import Worker
 
 from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.jsonl import BadLine, ParsedLine, parse_line
+from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.tui.widgets.agent_pane import event_text
 
 CHUNK_BYTES = 4 * 2**20
@@ -334,7 +335,7 @@ scroll; a running step's new lines scroll into view while you are at the end.
         events = self._parser.events(line)
         texts = [text for event in events if (text := event_text(event)) is not None]
         if not texts:
-            note = f"· {events[0].kind}: {events[0].text}" if events else "·"
+            note = f"· {events[0].kind}: {terminal_safe(events[0].text)}" if events else "·"
             return Text(note, "dim")
         row = Text("  ").join(texts)
         if "\n" in row.plain:

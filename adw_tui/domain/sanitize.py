@@ -1,0 +1,80 @@
+"""Untrusted text (agent output, tool results, issue text, error messages) made safe to show.
+
+The one rule for everything the TUI and the CLI print that they did not write themselves:
+`terminal_safe` leaves nothing a terminal would act on. Controls are shown, not silently
+dropped, so an operator sees that a text tried something: each C0 control and DEL becomes its
+Unicode Control Picture (ESC → `␛`, BEL → `␇`), and each C1 control its 7-bit form with a
+visible ESC (CSI U+009B → `␛[`). Once no ESC byte or C1 control is left no escape sequence
+(CSI, OSC, DCS, APC, PM, SOS, ended by BEL or ST) can start, so its remaining characters are
+plain text: `\\x1b]52;c;aGk=\\x07` reads `␛]52;c;aGk=␇`.
+
+Layout is kept as a terminal would show it: `\\n` stays, a TAB becomes the spaces up to the
+next tab stop (every 8 cells, wide characters counting 2), and a carriage return keeps what a
+terminal would leave visible in the common case, the text after the line's last `\\r`
+(progress bars redraw a line with `\\r`; `\\r\\n` is a plain line end). Bidirectional
+embeddings, overrides and isolates (U+202A-202E, U+2066-2069), which can make a line read
+differently from what it holds, are shown as `⟨U+202E⟩`; lone surrogates become U+FFFD.
+"""
+
+import re
+import unicodedata
+
+from rich.markup import escape
+
+TAB_STOP = 8
+
+_BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_LINE_BREAK = re.compile(r"\r*\n")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with no control a terminal would act on, laid out as a terminal shows it."""
+    return "\n".join(_safe_line(line) for line in _LINE_BREAK.split(text))
+
+
+def cell_width(char: str) -> int:
+    """Terminal cells taken by one printable character: 2 for East Asian wide, 0 combining."""
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _safe_line(line: str) -> str:
+    """One line (no `\\n`): the text after its last non-empty `\\r` segment, made visible."""
+    segments = [segment for segment in line.split("\r") if segment]
+    visible = segments[-1] if segments else ""
+    out: list[str] = []
+    column = 0
+    for char in visible:
+        if char == "\t":
+            spaces = TAB_STOP - column % TAB_STOP
+            out.append(" " * spaces)
+            column += spaces
+            continue
+        shown = _visible(char)
+        out.append(shown)
+        column += sum(cell_width(c) for c in shown)
+    return "".join(out)
+
+
+def _visible(char: str) -> str:
+    """A printable stand-in for a control character, or the character itself."""
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "␡"
+    if 0x80 <= code < 0xA0:
+        return "␛" + chr(code - 0x40)
+    if code in _BIDI_CONTROLS:
+        return f"⟨U+{code:04X}⟩"
+    if 0xD800 <= code < 0xE000:
+        return "\ufffd"
+    return char
+
+
+def safe_markup(text: str) -> str:
+    """Untrusted `text` ready to sit inside rich markup: made terminal-safe, then with its
+    square brackets escaped so it cannot open a style. (Emoji codes such as `:bug:` are not
+    markup: the console or `Text.from_markup` that renders it must have `emoji=False`.)"""
+    return escape(terminal_safe(text))

@@ -1,0 +1,133 @@
+"""Untrusted text (issue titles, agent output, errors) never reaches the terminal raw: the
+real `adw` console script prints it with its controls shown as visible escapes, its rich
+markup and emoji codes left as text."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adw_tui.config import Settings
+from adw_tui.domain.breakers import Outcome
+from adw_tui.domain.models import NewDeadLetter, utc_now
+from adw_tui.store import Store
+
+ADW = Path(sys.executable).parent / "adw"
+RUN_ID = "bad0c0de"
+# Writes the clipboard (OSC 52, ended by BEL), sets the title (OSC 0, ended by ST), clears
+# the screen, switches to the alternate screen and hides the cursor; then a C1 CSI, a bidi
+# override, an emoji code and rich markup.
+# (Under 80 characters: the simulated agent quotes that much of a prompt back.)
+HOSTILE = (
+    "\x1b]52;c;aGVsbG8=\x07\x1b]0;pwned\x1b\\\x1b[2J\x1b[?1049h\x1b[?25l\x9b31m"
+    "\u202ex :bug: [b]loud[/]"
+)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    identity = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    commit = ["commit", "-q", "--allow-empty", "-m", "init"]
+    subprocess.run(["git", "-C", str(repo), *identity, *commit], check=True)
+    return repo
+
+
+def adw(repo: Path, *argv: str) -> str:
+    """Runs `adw` in `repo`; returns its stdout and stderr together."""
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ADW_", "CLAUDE_CODE_PATH"))
+    }
+    environ.update(ADW_SIM_STATE_DIR=str(repo.parent / "sim-state"), COLUMNS="400")
+    done = subprocess.run(
+        [str(ADW), *argv],
+        cwd=repo,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout + done.stderr
+
+
+def assert_shown_safely(output: str) -> None:
+    assert "\x1b" not in output
+    assert "\x07" not in output
+    assert "\x9b" not in output
+    assert "\u202e" not in output
+    assert "🐛" not in output
+    # What the text tried is visible, and its markup is text, not style.
+    assert "␛]52;c;aGVsbG8=␇" in output
+    assert ":bug:" in output
+    assert "[b]loud[/]" in output
+
+
+def seed(repo: Path) -> None:
+    """A run on a hostile issue, dead-lettered with a hostile error; a breaker whose last
+    error is hostile."""
+
+    async def write() -> None:
+        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+            await store.create_run({"adw_id": RUN_ID}, workflow="sdlc", issue=HOSTILE, actor="t")
+            await store.dead_letters.add(
+                NewDeadLetter(
+                    adw_id=RUN_ID,
+                    workflow="sdlc",
+                    step="build",
+                    state_version=1,
+                    error_class="agent_error",
+                    error_message=HOSTILE,
+                    attempts=3,
+                    request={"prompt": HOSTILE},
+                ),
+                actor="t",
+            )
+            for _ in range(5):
+                await store.breakers.record(
+                    "claude",
+                    Outcome.FAILURE,
+                    now=utc_now(),
+                    policy=Settings().breaker_policy(),
+                    actor="t",
+                    error=HOSTILE,
+                )
+
+    asyncio.run(write())
+
+
+def test_prompt_shows_the_agents_echo_of_a_hostile_prompt_safely(repo: Path):
+    # The simulated agent answers an unknown prompt by quoting it back.
+    assert_shown_safely(adw(repo, "prompt", "--engine", "sim", HOSTILE))
+
+
+def test_issue_listing_and_show_print_a_hostile_title_safely(repo: Path):
+    adw(repo, "issue", "new", "--title", HOSTILE, "--body", HOSTILE)
+    assert_shown_safely(adw(repo, "issue", "ls"))
+    assert_shown_safely(adw(repo, "issue", "show", "1"))
+
+
+def test_run_progress_and_summary_print_a_hostile_issue_safely(repo: Path):
+    adw(repo, "issue", "new", "--title", HOSTILE, "--body", "body")
+    output = adw(repo, "run", "--engine", "sim", "--workflow", "plan", "1")
+    assert "\x1b" not in output
+    assert "\x07" not in output
+    assert "🐛" not in output
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("dlq", "ls"), ("dlq", "show", "1"), ("breakers",), ("runs",), ("show", RUN_ID)],
+    ids=" ".join,
+)
+def test_listings_print_hostile_errors_and_titles_safely(repo: Path, argv: tuple[str, ...]):
+    seed(repo)
+    assert_shown_safely(adw(repo, *argv))
