@@ -8,6 +8,7 @@ reap anything it left running).
 """
 
 import asyncio
+import errno
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from pathlib import Path
@@ -44,6 +45,27 @@ def prepare_run_dir(request: AgentRequest) -> Path:
     return request.run_dir
 
 
+def _start_failure(request: AgentRequest, binary: str, error: OSError) -> AgentResult:
+    """Why the agent did not start, by errno: only what no other cause explains is a
+    missing install (exec says ENOENT for a missing working directory too)."""
+    if error.errno == errno.E2BIG:
+        error_class = ErrorClass.PROMPT_TOO_LONG
+        message = (
+            f"cannot start {binary}: its command line is too long for the system "
+            f"(the prompt is {len(request.prompt.encode())} bytes): shorten the issue text"
+        )
+    elif error.errno == errno.ENOENT and not request.cwd.is_dir():
+        error_class = ErrorClass.WORKTREE_MISSING
+        message = (
+            f"cannot start {binary}: its working directory {request.cwd} does not exist "
+            "(the run's worktree was removed)"
+        )
+    else:
+        error_class = ErrorClass.NOT_INSTALLED
+        message = f"cannot start {binary}: {error.strerror or error}"
+    return AgentResult(success=False, error_class=error_class, error_message=message)
+
+
 async def run_cli_agent(
     request: AgentRequest,
     argv: list[str],
@@ -59,11 +81,7 @@ async def run_cli_agent(
     try:
         process = await start_agent_process(argv, cwd=request.cwd, env=env)
     except OSError as error:
-        yield AgentResult(
-            success=False,
-            error_class=ErrorClass.NOT_INSTALLED,
-            error_message=f"cannot start {argv[0]}: {error.strerror or error}",
-        )
+        yield _start_failure(request, argv[0], error)
         return
     assert process.stdout is not None
     assert process.stderr is not None

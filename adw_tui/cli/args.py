@@ -27,13 +27,19 @@ def adw_id_arg(value: str) -> str:
     return value
 
 
+SQLITE_MAX_INTEGER = 2**63 - 1
+"""The largest id SQLite stores; a larger number cannot name anything."""
+
+
 def positive_int_arg(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
         number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    if not 1 <= number <= SQLITE_MAX_INTEGER:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive whole number up to {SQLITE_MAX_INTEGER}, got {value!r}"
+        )
     return number
 
 

@@ -26,6 +26,11 @@ class ErrorClass(StrEnum):
     NO_RESULT = "no_result"
     CRASHED = "crashed"
     NOT_INSTALLED = "not_installed"
+    # The agent could not be started for a reason of the call, not of the install: its
+    # prompt is over the system's limit for one argument (E2BIG), or its working
+    # directory (the run's worktree) is gone.
+    PROMPT_TOO_LONG = "prompt_too_long"
+    WORKTREE_MISSING = "worktree_missing"
     MEMORY_LIMIT = "memory_limit"
     # Not made: the engine's circuit breaker refused the call (breaker_open_action =
     # "dead_letter"). Permanent for the retry policy: retrying at once is what a breaker

@@ -84,6 +84,15 @@ class SchemaTooNewError(StoreError):
         )
 
 
+class ForeignDatabaseError(StoreError):
+    def __init__(self, path: str, tables: list[str]) -> None:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        super().__init__(
+            f"{path} is another application's SQLite database (tables: {shown}), not adw's; "
+            "nothing was written to it: pass --db (or ADW_DB) a new or adw database file"
+        )
+
+
 class DatabaseMissingError(StoreError):
     def __init__(self, path: str) -> None:
         super().__init__(

@@ -4,10 +4,16 @@ import json
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 BOT_IDENTIFIER = "[ADW-AGENTS]"
 _TAG_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def without_nul(text: str) -> str:
+    """`text` without NUL bytes: no process argument or environment value can hold one, so
+    an issue carrying one would fail every agent call that quotes it."""
+    return text.replace("\x00", "")
 
 
 class IssueState(StrEnum):
@@ -20,6 +26,8 @@ class IssueComment(BaseModel):
     author: str
     body: str
     created_at: datetime
+
+    _clean_text = field_validator("body")(without_nul)
 
     @property
     def from_bot(self) -> bool:
@@ -34,6 +42,8 @@ class Issue(BaseModel):
     state: IssueState = IssueState.OPEN
     created_at: datetime
     comments: list[IssueComment] = Field(default_factory=list)
+
+    _clean_text = field_validator("title", "body")(without_nul)
 
     def prompt_json(self) -> str:
         """The issue as the original ADW passed it to prompts: number, title and body, as

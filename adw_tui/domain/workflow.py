@@ -139,6 +139,10 @@ class RetryOverrides(BaseModel):
         )
 
 
+DEFAULT_MAX_VISITS = 10
+"""The visits a state without `max_visits` gets: no loop goes round for ever."""
+
+
 class StepDef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -184,6 +188,11 @@ class StepDef(BaseModel):
             raise ValueError("a non-terminal state needs `on_success`")
         return self
 
+    @property
+    def visit_limit(self) -> int:
+        """`max_visits`, else `DEFAULT_MAX_VISITS`."""
+        return self.max_visits or DEFAULT_MAX_VISITS
+
     def transitions(self) -> dict[str, str]:
         """Field name to target state, for every transition this step declares."""
         fields = ("on_success", "on_reject", "on_failure", "on_exhausted")
@@ -223,7 +232,34 @@ class WorkflowDef(BaseModel):
             raise ValueError(f'start: names unknown state "{self.start}"')
         if not any(step.terminal for step in self.states.values()):
             raise ValueError("a workflow needs at least one terminal state")
+        stuck = self._never_ending()
+        if stuck:
+            names = ", ".join(f'"{name}"' for name in stuck)
+            raise ValueError(
+                f"states {names} can never reach a terminal state (every transition leads "
+                "back among them): point an on_failure or on_exhausted at a terminal state"
+            )
         return self
+
+    def _never_ending(self) -> list[str]:
+        """The states a run can enter but never leave for a terminal state. A state with
+        no `on_failure` can: its failures go to the dead letter."""
+        ending = {n for n, step in self.states.items() if step.terminal or not step.on_failure}
+        grew = True
+        while grew:
+            grew = False
+            for name, step in self.states.items():
+                if name not in ending and ending & set(step.transitions().values()):
+                    ending.add(name)
+                    grew = True
+        entered = {self.first_state}
+        pending = [self.first_state]
+        while pending:
+            for target in self.states[pending.pop()].transitions().values():
+                if target not in entered:
+                    entered.add(target)
+                    pending.append(target)
+        return [name for name in self.states if name in entered and name not in ending]
 
     @property
     def first_state(self) -> str:

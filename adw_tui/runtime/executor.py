@@ -92,8 +92,8 @@ class RunExecutor:
     async def _visit(self, name: str, step: StepDef, state: dict[str, Any]) -> StepOutcome:
         visits: dict[str, int] = state.setdefault("visits", {})
         visit = visits.get(name, 0) + 1
-        if step.max_visits is not None and visit > step.max_visits:
-            error = f"{name} ran {step.max_visits} times without converging"
+        if visit > step.visit_limit:
+            error = f"{name} ran {step.visit_limit} times without converging"
             outcome = StepOutcome(
                 StepStatus.FAILED,
                 step.on_exhausted or step.on_failure,

@@ -367,6 +367,8 @@ class Orchestrator:
             # problem. The run becomes a dead letter, so it can be replayed once fixed.
             run = await store.get_run(adw_id)
             message = f"{type(error).__name__}: {error}"
+            # The attempt the error broke off is over: no state version will close it.
+            await store.steps.close_running(adw_id, error=f"internal: {message}")
             await store.dead_letters.add(
                 NewDeadLetter(
                     adw_id=adw_id,

@@ -14,7 +14,7 @@ from adw_tui.runtime.events import EventBus
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager
 from adw_tui.runtime.retry import Sleep
-from adw_tui.runtime.worktrees import WorktreeManager
+from adw_tui.runtime.worktrees import AGENTS_DIR, WorktreeManager
 from adw_tui.store import Store
 from adw_tui.trackers.base import IssueTracker
 
@@ -51,4 +51,4 @@ class RunServices:
     @property
     def output_dir(self) -> Path:
         """The agents/ root where every call writes its files."""
-        return self.repo / "agents"
+        return self.repo / AGENTS_DIR

@@ -28,6 +28,9 @@ from adw_tui.runtime.git import (
 )
 from adw_tui.runtime.ports import PORTS_ENV_FILE
 
+AGENTS_DIR = "agents"
+"""The repository's directory of agent output (prompts, transcripts) and the database."""
+
 __all__ = ["WorktreeError", "WorktreeInfo", "WorktreeManager", "WorktreeStatus"]
 
 logger = logging.getLogger(__name__)
@@ -213,6 +216,7 @@ class WorktreeManager:
         """What the runtime puts into the repository and must never be committed."""
         patterns = [f"/{entry}" for entry in self.copy_files]
         patterns.append(f"/{PORTS_ENV_FILE}")
+        patterns.append(f"/{AGENTS_DIR}/")
         if _under(self.trees_dir, self.repo) and self.trees_dir != self.repo:
             patterns.append(f"/{self.trees_dir.relative_to(self.repo).as_posix()}/")
         return patterns

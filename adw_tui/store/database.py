@@ -22,6 +22,7 @@ from adw_tui.domain.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
     DatabaseMissingError,
+    ForeignDatabaseError,
     StoreError,
 )
 
@@ -59,6 +60,11 @@ class Database:
         busy_timeout_s: float = 30.0,
         synchronous: Synchronous = "FULL",
     ) -> "Database":
+        if path.is_dir():
+            raise StoreError(
+                f"database path {path} is a directory: pass --db (or ADW_DB) a file path, "
+                f"such as {path / 'adw_state.db'}"
+            )
         if not path.exists():
             if not create:
                 raise DatabaseMissingError(str(path))
@@ -66,6 +72,7 @@ class Database:
         with _translate_errors(path, busy_timeout_s):
             writer = await _connect(path, busy_timeout_s)
             try:
+                await _refuse_foreign(writer, path)
                 await _enable_wal(writer, busy_timeout_s)
                 await writer.execute(f"PRAGMA synchronous={synchronous}")
                 reader = await _connect(path, busy_timeout_s)
@@ -124,10 +131,31 @@ class Database:
 async def _connect(path: Path, busy_timeout_s: float) -> aiosqlite.Connection:
     # isolation_level=None: no implicit (deferred) transactions; writes say BEGIN IMMEDIATE.
     connection = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s)
-    connection.row_factory = sqlite3.Row
-    await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-    await connection.execute("PRAGMA foreign_keys=ON")
+    try:
+        connection.row_factory = sqlite3.Row
+        await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        await connection.execute("PRAGMA foreign_keys=ON")
+    except BaseException:
+        # Else aiosqlite's thread outlives the event loop and prints a traceback at exit.
+        await connection.close()
+        raise
     return connection
+
+
+async def _refuse_foreign(connection: aiosqlite.Connection, path: Path) -> None:
+    """Refuse a file whose tables are another application's, before anything changes it.
+
+    adw's first migration creates `schema_migrations` in the same transaction as every
+    other table, so a file with tables but without that one was never adw's; migrating it
+    would mix adw's tables into that application's data (and switch it to WAL).
+    """
+    rows = await connection.execute_fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name"
+    )
+    tables = [str(row[0]) for row in rows]
+    if tables and "schema_migrations" not in tables:
+        raise ForeignDatabaseError(str(path), tables)
 
 
 async def _enable_wal(connection: aiosqlite.Connection, busy_timeout_s: float) -> None:
@@ -159,6 +187,15 @@ def _translate_errors(path: Path, busy_timeout_s: float) -> Iterator[None]:
             raise DatabaseLockedError(str(path), busy_timeout_s) from error
         if "unable to open" in message:
             raise StoreError(f"cannot open database {path}: {message}") from error
+        if "readonly" in message:
+            raise StoreError(
+                f"database {path} is read-only ({message}): make the file and its directory "
+                "writable, or pass --db a writable file"
+            ) from error
+        if "disk is full" in message:
+            raise StoreError(
+                f"database {path}: the disk is full ({message}); free some space and retry"
+            ) from error
         raise
     except sqlite3.DatabaseError as error:
         if isinstance(error, sqlite3.IntegrityError | sqlite3.ProgrammingError):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import aiosqlite
 
 from adw_tui.domain.errors import AdwError, IssueNotFoundError
-from adw_tui.domain.issues import Issue, IssueComment, IssueState
+from adw_tui.domain.issues import Issue, IssueComment, IssueState, without_nul
 from adw_tui.store.audit import record_audit
 from adw_tui.store.database import Database, now_iso
 
@@ -23,7 +23,7 @@ class Issues:
 
     async def create(self, title: str, body: str = "", *, actor: str = "adw") -> Issue:
         """Open a new issue; its title is stripped and must not be empty."""
-        title = title.strip()
+        title, body = without_nul(title).strip(), without_nul(body)
         if not title:
             raise AdwError("the issue title is empty: give the issue a one-line title")
         async with self._db.transaction() as connection:
@@ -53,6 +53,7 @@ class Issues:
 
     async def add_comment(self, number: int, body: str, *, author: str) -> IssueComment:
         """Append a comment by `author` (also the audit entry's actor)."""
+        body = without_nul(body)
         if not body.strip():
             raise AdwError(f"a comment on issue {number} needs a non-empty body")
         async with self._db.transaction() as connection:

@@ -7,6 +7,7 @@ field when there is one, so that it can be fixed without reading a traceback:
     .adw/workflows/x.yaml: state "plan": on_success: names unknown state "nope"
 """
 
+import logging
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -19,6 +20,8 @@ from pydantic_core import ErrorDetails
 
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.workflow import WorkflowDef
+
+logger = logging.getLogger(__name__)
 
 REPO_WORKFLOWS_DIR = Path(".adw") / "workflows"
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
@@ -72,9 +75,14 @@ def load_workflows(repo: Path | None) -> dict[str, LoadedWorkflow]:
     """Every workflow by name, repository files over built-ins; raise the first problem."""
     workflows, errors = load_workflows_report(repo)
     if errors:
-        more = f" (and {len(errors) - 1} more: `adw workflows` lists them)" if errors[1:] else ""
-        raise WorkflowError(errors[0].source, f"{errors[0].problem}{more}")
+        raise _first_of(errors)
     return workflows
+
+
+def _first_of(errors: list[WorkflowError]) -> WorkflowError:
+    """The first problem, saying how many more there are."""
+    more = f" (and {len(errors) - 1} more: `adw workflows` lists them)" if errors[1:] else ""
+    return WorkflowError(errors[0].source, f"{errors[0].problem}{more}")
 
 
 def load_workflows_report(
@@ -101,8 +109,17 @@ def load_workflows_report(
 
 
 def get_workflow(name: str, repo: Path | None) -> LoadedWorkflow:
-    """The workflow called `name`; an unknown name is an error listing the known ones."""
-    return select_workflow(name, load_workflows(repo))
+    """The workflow called `name`; an unknown name is an error listing the known ones.
+
+    A broken repository file is logged as a warning and left out, so it stops only runs of
+    the workflow it defines; asking for a name no file that loads defines is then its error
+    (the broken file may be the one meant)."""
+    workflows, errors = load_workflows_report(repo)
+    for error in errors:
+        logger.warning("workflow file left out: %s", error)
+    if name not in workflows and errors:
+        raise _first_of(errors)
+    return select_workflow(name, workflows)
 
 
 def select_workflow(name: str, workflows: dict[str, LoadedWorkflow]) -> LoadedWorkflow:

@@ -216,6 +216,23 @@ async def test_missing_binary_is_not_installed(tmp_path: Path):
     assert not result.transient
 
 
+async def test_a_prompt_over_the_argument_limit_is_prompt_too_long(fake_cli: Path, tmp_path: Path):
+    engine = make_engine(fake_cli, tmp_path, "env")
+    prompt = "/implement " + "x" * 200_000  # over Linux's 128 KiB for one argument
+    _, result = await collect(engine, make_request(tmp_path, prompt=prompt))
+    assert result.error_class is ErrorClass.PROMPT_TOO_LONG
+    assert "200011 bytes" in result.error_message
+    assert not result.transient
+
+
+async def test_a_missing_working_directory_is_worktree_missing(fake_cli: Path, tmp_path: Path):
+    engine = make_engine(fake_cli, tmp_path, "env")
+    gone = tmp_path / "trees" / "0123abcd"
+    _, result = await collect(engine, make_request(tmp_path, cwd=gone))
+    assert result.error_class is ErrorClass.WORKTREE_MISSING
+    assert str(gone) in result.error_message
+
+
 async def test_claude_code_path_chooses_the_binary(fake_cli: Path, tmp_path: Path):
     engine = ClaudeCodeEngine(environ={"CLAUDE_CODE_PATH": str(fake_cli), "PATH": "/nowhere"})
     assert engine.check_installed() is None

@@ -52,6 +52,16 @@ async def test_create_adds_a_worktree_on_a_new_branch_from_base(
     assert not await is_dirty(repo)  # trees/ is excluded, so the main worktree stays clean
 
 
+async def test_create_excludes_the_agents_directory(repo: Path, manager: WorktreeManager) -> None:
+    await manager.create(RUN, BRANCH, "main")
+    (repo / "agents" / RUN).mkdir(parents=True)
+    (repo / "agents" / RUN / "raw_output.jsonl").write_text("{}\n")
+
+    assert "/agents/" in (repo / ".git" / "info" / "exclude").read_text().splitlines()
+    assert not await is_dirty(repo)
+    assert sh(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
 async def test_create_copies_the_files_that_exist(repo: Path, manager: WorktreeManager) -> None:
     (repo / ".env").write_text("SECRET=1\n")
     (repo / "app").mkdir()

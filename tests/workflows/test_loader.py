@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.workflow import Action, WorkflowDef
+from adw_tui.domain.workflow import DEFAULT_MAX_VISITS, Action, WorkflowDef
 from adw_tui.workflows.loader import (
     RUN_VARIABLES,
     WorkflowError,
@@ -323,6 +323,38 @@ def test_a_broken_file_does_not_hide_the_others(tmp_path: Path) -> None:
     assert str(raised.value).startswith(".adw/workflows/bad.yaml line 1: invalid YAML:")
     assert str(raised.value).endswith("(and 1 more: `adw workflows` lists them)")
     assert "\n" not in str(raised.value)
+
+
+def test_a_broken_file_stops_only_runs_of_its_own_workflow(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path, "good.yaml", VALID)
+    write(tmp_path, "bad.yaml", "name: a: b\n")
+
+    assert get_workflow("mine", tmp_path).source == ".adw/workflows/good.yaml"
+    assert get_workflow("plan", tmp_path).builtin
+    assert ".adw/workflows/bad.yaml line 1: invalid YAML" in caplog.text
+    with pytest.raises(WorkflowError, match=r"^\.adw/workflows/bad\.yaml line 1: invalid YAML"):
+        get_workflow("broken_one", tmp_path)
+
+
+def test_a_loop_with_no_way_out_names_its_states(tmp_path: Path) -> None:
+    loop = VALID.replace("on_success: complete", "on_success: fix\n    on_failure: fix") + (
+        "  fix:\n    command: /patch\n    agent: fixer\n"
+        "    on_success: plan\n    on_failure: plan\n"
+    )
+    write(tmp_path, "x.yaml", loop)
+    assert error_of(tmp_path) == (
+        '.adw/workflows/x.yaml: states "plan", "fix" can never reach a terminal state '
+        "(every transition leads back among them): point an on_failure or on_exhausted "
+        "at a terminal state"
+    )
+
+
+def test_a_state_without_max_visits_is_bounded_by_the_default() -> None:
+    plan = parse_workflow("x.yaml", VALID).states["plan"]
+    assert plan.max_visits is None
+    assert plan.visit_limit == DEFAULT_MAX_VISITS
 
 
 def test_an_unknown_workflow_lists_the_known_ones(tmp_path: Path) -> None:
