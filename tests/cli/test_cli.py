@@ -271,7 +271,9 @@ def test_reads_do_not_wait_for_another_process_holding_the_write_lock(
     writer = sqlite3.connect(seeded / "agents" / "adw_state.db", isolation_level=None)
     try:
         writer.execute("BEGIN IMMEDIATE")
-        assert [run["adw_id"] for run in run_json(capsys, "runs", "--json")] == [RUN_ID]
+        runs = run_json(capsys, "runs", "--json")
+        assert isinstance(runs, list)
+        assert [run["adw_id"] for run in runs] == [RUN_ID]
         assert main(["show", RUN_ID]) == 0
         assert RUN_ID in capsys.readouterr().out
     finally:

@@ -5,12 +5,12 @@ from adw_tui.cli.web_access import WebAccess
 
 def test_loopback_answers_to_its_loopback_names_only():
     access = WebAccess.for_address("127.0.0.1", 8000, "t")
-    assert access.allowed_hosts == {"127.0.0.1:8000", "localhost:8000", "[::1]:8000"}
+    assert access.allowed_hosts == frozenset({"127.0.0.1:8000", "localhost:8000", "[::1]:8000"})
 
 
 def test_a_named_interface_answers_to_that_name_only():
     access = WebAccess.for_address("10.1.2.3", 8080, "t")
-    assert access.allowed_hosts == {"10.1.2.3:8080"}
+    assert access.allowed_hosts == frozenset({"10.1.2.3:8080"})
     assert access.url("10.1.2.3", 8080) == "http://10.1.2.3:8080/?token=t"
 
 
