@@ -22,7 +22,7 @@ from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices
 from adw_tui.store.steps import AttemptEnd
 from adw_tui.workflows.outputs import check_output
-from adw_tui.workflows.templates import render_command
+from adw_tui.workflows.templates import command_sections, render_command
 
 # The end of an agent's stderr a dead letter keeps.
 STDERR_KEPT = 4000
@@ -68,6 +68,7 @@ class AgentStep:
             command = substitute(step.command, values)
             args = [substitute(arg, values) for arg in step.args]
             prompt = render_command(command, args, cwd)
+            sections = command_sections(command, cwd)
         except KeyError as missing:
             return StepOutcome.failed(
                 step,
@@ -106,14 +107,19 @@ class AgentStep:
                 attempts=attempts,
                 request=replay,
             )
-        return self._judge(result, cwd, attempts, replay)
+        return self._judge(result, cwd, sections, attempts, replay)
 
     def _judge(
-        self, result: AgentResult, cwd: Path, attempts: int, replay: dict[str, Any]
+        self,
+        result: AgentResult,
+        cwd: Path,
+        sections: tuple[str, ...],
+        attempts: int,
+        replay: dict[str, Any],
     ) -> StepOutcome:
         step = self._step
         try:
-            checked = check_output(step.output, result.output, cwd)
+            checked = check_output(step.output, result.output, cwd, sections)
         except AdwError as error:
             return StepOutcome.failed(
                 step, str(error), error_class="bad_output", attempts=attempts, request=replay
