@@ -107,7 +107,20 @@ class AgentStep:
                 attempts=attempts,
                 request=replay,
             )
-        return self._judge(result, cwd, sections, attempts, replay)
+        outcome = self._judge(result, cwd, sections, attempts, replay)
+        self._close_judged(outcome, result)
+        return outcome
+
+    def _close_judged(self, outcome: StepOutcome, result: AgentResult) -> None:
+        """The agent's call succeeded: its attempt ends as the output check judged it (a
+        rejected or malformed answer with the reason), and only now is it announced."""
+        assert self._open_attempt is not None
+        self._open_attempt = replace(self._open_attempt, status=outcome.status, error=outcome.error)
+        self._services.bus.publish(
+            StepFinished(
+                self._adw_id, self._name, outcome.status, result.cost_usd, outcome.error or ""
+            )
+        )
 
     def _judge(
         self,
@@ -225,9 +238,10 @@ class AgentStep:
         status = StepStatus.SUCCEEDED if result.success else StepStatus.FAILED
         error = None if result.success else f"{result.error_class}: {result.error_message}"
         self._open_attempt = AttemptEnd(attempt_id, status, result, error)
-        self._services.bus.publish(
-            StepFinished(self._adw_id, self._name, status, result.cost_usd, error or "")
-        )
+        if not result.success:  # a successful call is announced once its output is judged
+            self._services.bus.publish(
+                StepFinished(self._adw_id, self._name, status, result.cost_usd, error or "")
+            )
 
     async def _close_retried_attempt(self) -> None:
         if self._open_attempt is not None:
