@@ -60,6 +60,12 @@ class RunState(BaseModel):
         # The original ADW wrote issue numbers both as "42" and as 42.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
+    @field_validator("model_set", mode="before")
+    @classmethod
+    def _null_model_set_is_base(cls, value: object) -> object:
+        # The original ADW wrote `"model_set": null` for the default set.
+        return "base" if value is None else value
+
     def as_data(self) -> dict[str, Any]:
         """Every field, the free-form ones included, as plain JSON-compatible data."""
         return self.model_dump(mode="json")
