@@ -28,6 +28,12 @@ class RunStatus(StrEnum):
     def is_final(self) -> bool:
         return self in _FINAL_STATUSES
 
+    @property
+    def is_active(self) -> bool:
+        """Queued or running: a process may be executing (or about to execute) the run.
+        An interrupted run is not: nothing runs it until it is resumed."""
+        return self in (RunStatus.QUEUED, RunStatus.RUNNING)
+
 
 _FINAL_STATUSES = frozenset(
     {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.DEAD_LETTERED, RunStatus.CANCELLED}
