@@ -293,7 +293,7 @@ class Store:
     ) -> int:
         """Write a new version equal to `version`, with `version` as its parent (a fork).
 
-        Only a run that is not queued or running is rolled back (else RunActiveError), checked in the write
+        A queued or running run is refused (RunActiveError), checked in the write
         transaction so that no process can claim the run between the check and the fork.
         """
         async with self._db.transaction() as connection:

@@ -374,3 +374,29 @@ async def test_a_second_active_run_for_an_issue_is_refused_unless_forced(repo: P
     statuses = [(await orchestrator.wait(a)).status for a in (first, second, other_workflow)]
     await orchestrator.close()
     assert statuses == [RunStatus.SUCCEEDED] * 3
+
+
+async def test_a_workflow_may_start_with_its_worktree(repo: Path, store: Store):
+    """No agent named the branch: setup_worktree uses adw/issue-<n>-<adw_id> and saves it."""
+    workflows = repo / ".adw" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "worktree_first.yaml").write_text(
+        "name: worktree_first\n"
+        "states:\n"
+        "  worktree:\n"
+        "    action: setup_worktree\n"
+        "    on_success: complete\n"
+        "  complete: {terminal: true}\n"
+        "  dead_letter: {terminal: true, action: record_failure}\n"
+    )
+    issue = await store.issues.create("Add a slugify helper", "x")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    adw_id = await orchestrator.launch(issue.number, workflow="worktree_first")
+    run = await orchestrator.wait(adw_id)
+    await orchestrator.close()
+
+    assert run.status is RunStatus.SUCCEEDED
+    state = (await store.load(adw_id)).state.as_data()
+    branch = f"adw/issue-{issue.number}-{adw_id}"
+    assert state["branch_name"] == branch
+    assert git_out(Path(state["worktree_path"]), "branch", "--show-current") == branch
