@@ -35,8 +35,10 @@ class Issue(BaseModel):
     comments: list[IssueComment] = Field(default_factory=list)
 
     def prompt_json(self) -> str:
-        """The issue as the original ADW passed it to prompts: number, title and body."""
-        return json.dumps({"number": self.number, "title": self.title, "body": self.body})
+        """The issue as the original ADW passed it to prompts: number, title and body, as
+        compact JSON (pydantic's `model_dump_json`: no spaces, non-ASCII kept as is)."""
+        issue = {"number": self.number, "title": self.title, "body": self.body}
+        return json.dumps(issue, separators=(",", ":"), ensure_ascii=False)
 
 
 def bot_comment(adw_id: str, agent_name: str, message: str) -> str:
