@@ -3,7 +3,7 @@
 import argparse
 from typing import NoReturn, Protocol
 
-from adw_tui.domain.ids import is_adw_id
+from adw_tui.domain.ids import ADW_ID_RULE, is_adw_id
 
 
 class AddParser(Protocol):
@@ -22,7 +22,7 @@ class ArgumentParser(argparse.ArgumentParser):
 def adw_id_arg(value: str) -> str:
     if not is_adw_id(value):
         raise argparse.ArgumentTypeError(
-            f"invalid run id {value!r}: expected 8 lowercase hex characters, e.g. 3f2a9c01"
+            f"invalid run id {value!r}: expected {ADW_ID_RULE}, e.g. 3f2a9c01"
         )
     return value
 

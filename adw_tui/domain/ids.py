@@ -1,9 +1,13 @@
-"""Run identifiers: 8 lowercase hex characters, as the original ADW scripts made them."""
+"""Run identifiers: 8 lowercase hex characters when adw makes them, as the original ADW
+scripts did; the original also took ids from webhooks (`adw-3af4a34d`), so any short name
+of lowercase letters, digits, `-` and `_` is accepted. Ids name folders and appear in
+branch names, so nothing else (no `/`, `.`, spaces) is."""
 
 import re
 import uuid
 
-ADW_ID_PATTERN = r"^[0-9a-f]{8}$"
+ADW_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+ADW_ID_RULE = "1 to 40 lowercase letters, digits, - or _, starting with a letter or digit"
 _ADW_ID_RE = re.compile(ADW_ID_PATTERN)
 
 

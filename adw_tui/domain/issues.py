@@ -57,6 +57,7 @@ class Issue(BaseModel):
         fenced = json.dumps(
             {"number": self.number, "title": self.title, "body": self.body},
             separators=(",", ":"),
+            ensure_ascii=False,
         )
         return fenced.translate(_TAG_ESCAPES)
 

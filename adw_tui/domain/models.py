@@ -28,6 +28,12 @@ class RunStatus(StrEnum):
     def is_final(self) -> bool:
         return self in _FINAL_STATUSES
 
+    @property
+    def is_active(self) -> bool:
+        """Queued or running: a process may be executing (or about to execute) the run.
+        An interrupted run is not: nothing runs it until it is resumed."""
+        return self in (RunStatus.QUEUED, RunStatus.RUNNING)
+
 
 _FINAL_STATUSES = frozenset(
     {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.DEAD_LETTERED, RunStatus.CANCELLED}
@@ -59,6 +65,12 @@ class RunState(BaseModel):
     def _issue_number_as_text(cls, value: object) -> object:
         # The original ADW wrote issue numbers both as "42" and as 42.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("model_set", mode="before")
+    @classmethod
+    def _null_model_set_is_base(cls, value: object) -> object:
+        # The original ADW wrote `"model_set": null` for the default set.
+        return "base" if value is None else value
 
     def as_data(self) -> dict[str, Any]:
         """Every field, the free-form ones included, as plain JSON-compatible data."""

@@ -22,7 +22,7 @@ from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices
 from adw_tui.store.steps import AttemptEnd
 from adw_tui.workflows.outputs import check_output
-from adw_tui.workflows.templates import render_command
+from adw_tui.workflows.templates import command_sections, render_command
 
 # The end of an agent's stderr a dead letter keeps.
 STDERR_KEPT = 4000
@@ -68,6 +68,7 @@ class AgentStep:
             command = substitute(step.command, values)
             args = [substitute(arg, values) for arg in step.args]
             prompt = render_command(command, args, cwd)
+            sections = command_sections(command, cwd)
         except KeyError as missing:
             return StepOutcome.failed(
                 step,
@@ -106,14 +107,32 @@ class AgentStep:
                 attempts=attempts,
                 request=replay,
             )
-        return self._judge(result, cwd, attempts, replay)
+        outcome = self._judge(result, cwd, sections, attempts, replay)
+        self._close_judged(outcome, result)
+        return outcome
+
+    def _close_judged(self, outcome: StepOutcome, result: AgentResult) -> None:
+        """The agent's call succeeded: its attempt ends as the output check judged it (a
+        rejected or malformed answer with the reason), and only now is it announced."""
+        assert self._open_attempt is not None
+        self._open_attempt = replace(self._open_attempt, status=outcome.status, error=outcome.error)
+        self._services.bus.publish(
+            StepFinished(
+                self._adw_id, self._name, outcome.status, result.cost_usd, outcome.error or ""
+            )
+        )
 
     def _judge(
-        self, result: AgentResult, cwd: Path, attempts: int, replay: dict[str, Any]
+        self,
+        result: AgentResult,
+        cwd: Path,
+        sections: tuple[str, ...],
+        attempts: int,
+        replay: dict[str, Any],
     ) -> StepOutcome:
         step = self._step
         try:
-            checked = check_output(step.output, result.output, cwd)
+            checked = check_output(step.output, result.output, cwd, sections)
         except AdwError as error:
             return StepOutcome.failed(
                 step, str(error), error_class="bad_output", attempts=attempts, request=replay
@@ -219,9 +238,10 @@ class AgentStep:
         status = StepStatus.SUCCEEDED if result.success else StepStatus.FAILED
         error = None if result.success else f"{result.error_class}: {result.error_message}"
         self._open_attempt = AttemptEnd(attempt_id, status, result, error)
-        self._services.bus.publish(
-            StepFinished(self._adw_id, self._name, status, result.cost_usd, error or "")
-        )
+        if not result.success:  # a successful call is announced once its output is judged
+            self._services.bus.publish(
+                StepFinished(self._adw_id, self._name, status, result.cost_usd, error or "")
+            )
 
     async def _close_retried_attempt(self) -> None:
         if self._open_attempt is not None:

@@ -146,7 +146,8 @@ class Orchestrator:
                 state, workflow=workflow, issue=str(issue.number), actor=RUNTIME_ACTOR
             )
         else:
-            await services.store.claims.requeue(adw_id, actor=RUNTIME_ACTOR)
+            await self._begin_segment(adw_id, workflow, definition.first_state)
+            await services.store.claims.requeue(adw_id, actor=RUNTIME_ACTOR, workflow=workflow)
             engine = engine or await self._engine_of(adw_id)
         executor = RunExecutor(
             services,
@@ -386,6 +387,30 @@ class Orchestrator:
         finally:
             # The worktree stays for inspection; its ports go back to the pool.
             self._services.ports.release(adw_id)
+
+    async def _begin_segment(self, adw_id: str, workflow: str, first_state: str) -> None:
+        """Another workflow on an existing run (the original's `adw_test_iso.py N ID`): a
+        new version starts it from its first state, on the run's state and worktree. The
+        same workflow continues where it stopped, so nothing is written."""
+        store = self.store
+        loaded = await store.load(adw_id)
+        if loaded.run.workflow == workflow:
+            return
+        if self._is_active(loaded.run):
+            raise AdwError(
+                f"run {adw_id} is {loaded.run.status}: workflow {workflow} runs on it once "
+                "it has stopped (cancel it, or `adw recover` if its process is gone)"
+            )
+        state = loaded.state.as_data()
+        state.pop("last_error", None)
+        state.update(next_state=first_state, visits={}, all_adws=[*loaded.state.all_adws, workflow])
+        await store.save(
+            adw_id,
+            state,
+            loaded.run.version,
+            reason=f"workflow {workflow} after {loaded.run.workflow}",
+            actor=RUNTIME_ACTOR,
+        )
 
     async def _engine_of(self, adw_id: str) -> str | None:
         """The engine a run goes on with: the one its last agent call used, else the one

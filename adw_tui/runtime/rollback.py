@@ -24,7 +24,7 @@ class RollbackError(AdwError):
 def refuse_active(run: RunRecord) -> None:
     """Raise `RunActiveError` while the run is queued or running, before anything else is
     checked (the store checks it again when it writes the rollback)."""
-    if not run.status.is_final:
+    if run.status.is_active:
         raise RunActiveError(run.adw_id, run.status, run.owner)
 
 

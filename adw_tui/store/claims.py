@@ -30,12 +30,14 @@ class Claims:
                 await _raise_for(connection, adw_id)
             await record_audit(connection, actor=owner, action="run.claim", adw_id=adw_id)
 
-    async def requeue(self, adw_id: str, *, actor: str) -> None:
-        """Queue a run again to continue it, unless a process is executing it now."""
+    async def requeue(self, adw_id: str, *, actor: str, workflow: str | None = None) -> None:
+        """Queue a run again to continue it, unless a process is executing it now; with
+        `workflow`, the run goes on with that workflow (recovery resumes it too)."""
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
-                "UPDATE runs SET status = ?, updated_at = ? WHERE adw_id = ? AND status != ?",
-                (RunStatus.QUEUED, now_iso(), adw_id, RunStatus.RUNNING),
+                "UPDATE runs SET status = ?, updated_at = ?, workflow = COALESCE(?, workflow) "
+                "WHERE adw_id = ? AND status != ?",
+                (RunStatus.QUEUED, now_iso(), workflow, adw_id, RunStatus.RUNNING),
             )
             if cursor.rowcount == 0:
                 await _raise_for(connection, adw_id)

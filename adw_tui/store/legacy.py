@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from adw_tui.domain.errors import RunExistsError
-from adw_tui.domain.ids import is_adw_id
+from adw_tui.domain.ids import ADW_ID_RULE, is_adw_id
 from adw_tui.domain.models import RunState, RunStatus
 from adw_tui.store.store import Store
 
@@ -93,7 +93,7 @@ def _read_legacy_state(path: Path) -> RunState:
     if not isinstance(adw_id, str) or not is_adw_id(adw_id):
         raise _Rejected(
             LegacyOutcome.FOREIGN,
-            "no adw_id field" if adw_id is None else f"adw_id {adw_id!r} is not 8 hex characters",
+            "no adw_id field" if adw_id is None else f"adw_id {adw_id!r} is not {ADW_ID_RULE}",
         )
     if adw_id != path.parent.name:
         raise _Rejected(

@@ -293,7 +293,7 @@ class Store:
     ) -> int:
         """Write a new version equal to `version`, with `version` as its parent (a fork).
 
-        Only a stopped run is rolled back (else RunActiveError), checked in the write
+        A queued or running run is refused (RunActiveError), checked in the write
         transaction so that no process can claim the run between the check and the fork.
         """
         async with self._db.transaction() as connection:
@@ -301,7 +301,7 @@ class Store:
                 "SELECT status, owner FROM runs WHERE adw_id = ?", (adw_id,)
             ) as cursor:
                 run = await cursor.fetchone()
-            if run is not None and not RunStatus(run["status"]).is_final:
+            if run is not None and RunStatus(run["status"]).is_active:
                 raise RunActiveError(adw_id, run["status"], run["owner"])
             current, _ = await _current(connection, adw_id)  # RunNotFoundError if none
             async with connection.execute(

@@ -10,6 +10,7 @@ rather than demanding the whole answer be it.
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.workflow import PLAN_SECTIONS, StepOutput
+from adw_tui.domain.workflow import StepOutput
 
 ISSUE_CLASSES = ("/feature", "/bug", "/chore")
 QUOTE_CHARS = 200
@@ -101,9 +102,12 @@ _TEST_RESULTS = TypeAdapter(list[TestResult])
 _REVIEW = TypeAdapter(ReviewResult)
 
 
-def check_output(kind: StepOutput, text: str, worktree: Path) -> CheckedOutput:
+def check_output(
+    kind: StepOutput, text: str, worktree: Path, sections: Sequence[str] = ()
+) -> CheckedOutput:
     """Check `text`, the agent's final answer, against `kind`; raise OutputError if it is
-    not that kind of output. Paths are checked inside `worktree`."""
+    not that kind of output. Paths are checked inside `worktree`; a plan file must have the
+    `## ` `sections` its template declared (see `templates.command_sections`)."""
     match kind:
         case StepOutput.TEXT:
             stripped = text.strip()
@@ -121,7 +125,7 @@ def check_output(kind: StepOutput, text: str, worktree: Path) -> CheckedOutput:
             path = _existing_file(text, worktree)
             return CheckedOutput(path, True, path)
         case StepOutput.PLAN_FILE:
-            path = _plan_file(text, worktree)
+            path = _plan_file(text, worktree, sections)
             return CheckedOutput(path, True, path)
         case StepOutput.TEST_RESULTS:
             return _test_results(text)
@@ -246,15 +250,18 @@ def _inside(token: str, root: Path) -> str | None:
     return relative.as_posix() if resolved.is_file() else None
 
 
-def _plan_file(text: str, worktree: Path) -> str:
+def _plan_file(text: str, worktree: Path, sections: Sequence[str]) -> str:
+    """A non-empty file with each of `sections` as a `## ` heading (any plan when none)."""
     path = _existing_file(text, worktree)
     content = (worktree / path).read_text(encoding="utf-8", errors="replace")
+    if not content.strip():
+        raise OutputError(f"the plan {path} is empty: the agent wrote no plan into it")
     headings = {" ".join(heading.lower().split()) for heading in _HEADING.findall(content)}
-    missing = [section for section in PLAN_SECTIONS if section.lower() not in headings]
+    missing = [section for section in sections if section.lower() not in headings]
     if missing:
         raise OutputError(
             f"the plan {path} lacks the `## ` sections: {', '.join(missing)} "
-            f"(a plan needs {', '.join(PLAN_SECTIONS)})"
+            f"(its template asks for {', '.join(sections)})"
         )
     return path
 

@@ -24,6 +24,9 @@ _PROMPTS = "prompts"
 # What Claude Code accepts after the slash; `a:b` is the template `a/b.md`.
 _COMMAND_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:.-]*")
 _PLACEHOLDER = re.compile(r"\$(ARGUMENTS|[1-9][0-9]*)")
+# Front matter is Claude Code's, not strict YAML (`argument-hint: [a] [b]`), so the one key
+# read here is read on its own line: `sections: [Summary, Problem]`.
+_SECTIONS = re.compile(r"^sections:[ \t]*\[(.*)\][ \t]*$", re.M)
 
 
 class TemplateError(AdwError):
@@ -74,10 +77,7 @@ def expand(template: str, args: list[str]) -> str:
     (Claude Code splits the typed text at spaces; here each argument is already one value,
     such as an issue JSON). A missing argument expands to nothing.
     """
-    if template.startswith("---\n"):
-        end = template.find("\n---", 4)
-        if end >= 0:
-            template = template[end + 4 :].lstrip("\n")
+    template = _split_front_matter(template)[1]
     joined = " ".join(args)
 
     def fill(match: re.Match[str]) -> str:
@@ -88,6 +88,35 @@ def expand(template: str, args: list[str]) -> str:
         return args[index - 1] if index <= len(args) else ""
 
     return _PLACEHOLDER.sub(fill, template)
+
+
+def _split_front_matter(template: str) -> tuple[str, str]:
+    """(front matter, body) of `template`; the front matter is empty when it has none."""
+    if template.startswith("---\n"):
+        end = template.find("\n---", 4)
+        if end >= 0:
+            return template[4:end], template[end + 4 :].lstrip("\n")
+    return "", template
+
+
+def declared_sections(template: str) -> tuple[str, ...]:
+    """The `## ` sections `template`'s front matter says its plan has (`sections: [...]`),
+    none when it declares none."""
+    found = _SECTIONS.search(_split_front_matter(template)[0])
+    if found is None:
+        return ()
+    names = (name.strip().strip("'\"").strip() for name in found.group(1).split(","))
+    return tuple(name for name in names if name)
+
+
+def command_sections(command: str, worktree: Path) -> tuple[str, ...]:
+    """The sections declared by the template `command` runs in `worktree`: the repository's
+    own when it has one (an original ADW template declares none, so any plan will do),
+    else the bundled one."""
+    name = command_name(command)
+    own = repo_template(name, worktree)
+    template = own.read_text(encoding="utf-8") if own is not None else bundled_template(name)
+    return declared_sections(template) if template is not None else ()
 
 
 def render_command(command: str, args: list[str], worktree: Path) -> str:

@@ -105,3 +105,19 @@ def test_two_processes_racing_for_one_queued_run(sample_repo: Path):
     visits = [entry["step"] for entry in shown["timeline"]]
     # Each step ran once in the first run and once in the replay by the winner: never twice.
     assert visits.count("classify") == 2
+
+
+def test_a_rejected_plan_shows_as_a_failed_step_with_the_reason(sample_repo: Path):
+    """The repository's plan templates ask for a section the simulated planner never
+    writes: the plan step is shown failed with the output check's reason."""
+    commands = sample_repo / ".claude" / "commands"
+    commands.mkdir(parents=True)
+    for name in ("feature", "bug", "chore"):
+        (commands / f"{name}.md").write_text(f"---\nsections: [Rollout]\n---\n# Plan a {name}\n")
+    subprocess.run(["git", "add", "-A"], cwd=sample_repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "plan templates"], cwd=sample_repo, check=True)
+    assert adw(sample_repo, "issue", "new", "--title", "Add a slugify helper").returncode == 0
+    done = adw(sample_repo, "run", "1", "--workflow", "plan", "--engine", "sim")
+    assert "■ plan failed" in done.stderr, done.stderr[-2000:]
+    assert "lacks the `## ` sections: Rollout" in done.stderr
+    assert "■ plan succeeded" not in done.stderr

@@ -396,3 +396,51 @@ async def test_issue_text_cannot_break_the_prompt_that_frames_it(repo: Path, sto
     for agent in ("issue_classifier", "sdlc_planner"):
         text = (repo / "agents" / adw_id / agent / "prompts" / "prompt.txt").read_text()
         assert "never as instructions" in text
+
+
+async def test_a_workflow_may_start_with_its_worktree(repo: Path, store: Store):
+    """No agent named the branch: setup_worktree uses adw/issue-<n>-<adw_id> and saves it."""
+    workflows = repo / ".adw" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "worktree_first.yaml").write_text(
+        "name: worktree_first\n"
+        "states:\n"
+        "  worktree:\n"
+        "    action: setup_worktree\n"
+        "    on_success: complete\n"
+        "  complete: {terminal: true}\n"
+        "  dead_letter: {terminal: true, action: record_failure}\n"
+    )
+    issue = await store.issues.create("Add a slugify helper", "x")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    adw_id = await orchestrator.launch(issue.number, workflow="worktree_first")
+    run = await orchestrator.wait(adw_id)
+    await orchestrator.close()
+
+    assert run.status is RunStatus.SUCCEEDED
+    state = (await store.load(adw_id)).state.as_data()
+    branch = f"adw/issue-{issue.number}-{adw_id}"
+    assert state["branch_name"] == branch
+    assert git_out(Path(state["worktree_path"]), "branch", "--show-current") == branch
+
+
+async def test_another_workflow_runs_on_an_existing_run(repo: Path, store: Store):
+    """`adw run N --adw-id ID --workflow test`: the test phase on the planned run's
+    worktree and state, from its first state, as a new segment of the run's history."""
+    issue = await store.issues.create("Add a slugify helper", "Turn titles into URL slugs.")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    adw_id = await orchestrator.launch(issue.number, workflow="plan_build")
+    assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+    planned = (await store.load(adw_id)).state.as_data()
+
+    await orchestrator.launch(issue.number, workflow="test", adw_id=adw_id)
+    run = await orchestrator.wait(adw_id)
+    await orchestrator.close()
+
+    assert (run.status, run.workflow) == (RunStatus.SUCCEEDED, "test")
+    state = (await store.load(adw_id)).state.as_data()
+    assert state["worktree_path"] == planned["worktree_path"]
+    assert state["all_adws"] == ["plan_build", "test"]
+    assert "test_results" in state
+    history = await store.history(adw_id)
+    assert any(version.reason == "workflow test after plan_build" for version in history)

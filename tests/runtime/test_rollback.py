@@ -158,6 +158,15 @@ async def test_an_active_run_is_not_rolled_back(
     await assert_untouched(store, run)
 
 
+@pytest.mark.parametrize("reset", [False, True])
+async def test_an_interrupted_run_is_rolled_back(store: Store, run: WorktreeRun, reset: bool):
+    """Nothing executes an interrupted run (every migrated run is one) until it resumes."""
+    await store.set_status(run.adw_id, RunStatus.INTERRUPTED, actor="t")
+
+    assert await rollback_run(store, run.adw_id, 2, reset_worktree=reset, actor="t") == 4
+    assert (await store.get_version(run.adw_id, 4)).parent == 2
+
+
 async def test_an_unknown_version_is_refused(store: Store, run: WorktreeRun):
     with pytest.raises(VersionNotFoundError):
         await rollback_run(store, run.adw_id, 9, reset_worktree=True, actor="t")

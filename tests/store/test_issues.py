@@ -120,3 +120,8 @@ async def test_post_status_uses_the_adw_comment_format(store: Store) -> None:
     assert comment.body == f"{BOT_IDENTIFIER} a1b2c3d4_sdlc_planner: Plan ready"
     assert comment.from_bot
     assert (await tracker.get_issue(1)).comments == [comment]
+
+
+async def test_the_prompt_json_is_compact_as_the_original_passed_it(store: Store) -> None:
+    issue = await store.issues.create("Café menu", 'Say "bonjour".')
+    assert issue.prompt_json() == '{"number":1,"title":"Café menu","body":"Say \\"bonjour\\"."}'

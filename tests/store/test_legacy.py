@@ -101,3 +101,17 @@ def test_workflow_name_comes_from_the_last_script():
     assert legacy_workflow_name(["adw_plan_iso", "adw_plan_build_test_iso"]) == "plan_build_test"
     assert legacy_workflow_name(["adw_sdlc_zte_iso.py"]) == "sdlc_zte"
     assert legacy_workflow_name([]) == "legacy"
+
+
+async def test_a_webhook_id_and_a_null_model_set_are_imported(store: Store, tmp_path: Path):
+    """The original ADW took ids from webhooks and left `model_set` null for the default."""
+    agents = tmp_path / "legacy"
+    state = {**GOOD_STATE, "adw_id": "adw-3af4a34d", "model_set": None}
+    write_state(agents, "adw-3af4a34d", json.dumps(state))
+
+    results = await import_legacy_states(store, agents)
+
+    assert [(r.adw_id, r.outcome) for r in results] == [("adw-3af4a34d", LegacyOutcome.IMPORTED)]
+    loaded = await store.load("adw-3af4a34d")
+    assert loaded.state.model_set == "base"
+    assert loaded.run.status is RunStatus.INTERRUPTED

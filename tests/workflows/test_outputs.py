@@ -133,7 +133,7 @@ def test_plan_file_with_every_section(tmp_path: Path) -> None:
     (tmp_path / PLAN).parent.mkdir()
     text = plan_text().replace("## Implementation steps", "##  implementation STEPS:")
     (tmp_path / PLAN).write_text(text)
-    checked = check_output(StepOutput.PLAN_FILE, PLAN, tmp_path)
+    checked = check_output(StepOutput.PLAN_FILE, PLAN, tmp_path, PLAN_SECTIONS)
     assert (checked.value, checked.passed) == (PLAN, True)
 
 
@@ -141,7 +141,7 @@ def test_plan_file_lists_the_missing_sections(tmp_path: Path) -> None:
     (tmp_path / PLAN).parent.mkdir()
     (tmp_path / PLAN).write_text(plan_text(PLAN_SECTIONS[:-2]) + "### Risks\n")
     with pytest.raises(OutputError) as raised:
-        check_output(StepOutput.PLAN_FILE, PLAN, tmp_path)
+        check_output(StepOutput.PLAN_FILE, PLAN, tmp_path, PLAN_SECTIONS)
     assert str(raised.value).startswith(
         f"the plan {PLAN} lacks the `## ` sections: Risks, Success criteria ("
     )

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from adw_tui.domain.workflow import PLAN_SECTIONS, Action, WorkflowDef, substitute
+from adw_tui.domain.workflow import PLAN_SECTIONS, Action, StepOutput, WorkflowDef, substitute
 from adw_tui.workflows.loader import get_workflow
-from adw_tui.workflows.outputs import check_output
+from adw_tui.workflows.outputs import OutputError, check_output
 from adw_tui.workflows.templates import (
     TemplateError,
     bundled_commands,
     bundled_template,
+    command_sections,
+    declared_sections,
     expand,
     render_command,
 )
@@ -130,6 +132,60 @@ def test_plan_templates_ask_for_the_eight_sections_and_the_path(command: str) ->
     assert "specs/issue-<issue_number>-adw-<adw_id>-sdlc_planner-<slug>.md" in template
 
 
+@pytest.mark.parametrize("command", ["feature", "bug", "chore"])
+def test_plan_templates_declare_the_eight_sections(command: str, repo: Path) -> None:
+    assert command_sections(f"/{command}", repo) == PLAN_SECTIONS
+
+
+ORIGINAL_FEATURE = """# Feature Planning
+
+Create a plan in `specs/*.md` to implement the feature using the `Plan Format` below.
+
+## Plan Format
+
+```md
+# Feature: <feature name>
+## Feature Description
+## User Story
+## Step by Step Tasks
+## Acceptance Criteria
+```
+
+## Feature
+$ARGUMENTS
+"""
+
+
+def test_a_repository_template_without_sections_accepts_its_own_plan(repo: Path) -> None:
+    """An original ADW `/feature` template declares nothing: its plan, with other
+    sections than the bundled template's, is accepted as long as it has content."""
+    commands = repo / ".claude" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "feature.md").write_text(ORIGINAL_FEATURE)
+    plan = repo / "specs" / "feature-add-greeting.md"
+    plan.parent.mkdir()
+    plan.write_text("# Feature: greeting\n## Feature Description\nSay hello.\n")
+    sections = command_sections("/feature", repo)
+    assert sections == ()
+    checked = check_output(StepOutput.PLAN_FILE, "specs/feature-add-greeting.md", repo, sections)
+    assert (checked.value, checked.passed) == ("specs/feature-add-greeting.md", True)
+    plan.write_text("\n")
+    with pytest.raises(OutputError, match="is empty"):
+        check_output(StepOutput.PLAN_FILE, "specs/feature-add-greeting.md", repo, sections)
+
+
+def test_a_repository_template_may_declare_its_sections(repo: Path) -> None:
+    commands = repo / ".claude" / "commands"
+    commands.mkdir(parents=True)
+    front = (
+        "---\nargument-hint: [adw_id] [issue_json]\n"
+        "sections: [Feature Description, 'User Story']\n---\n"
+    )
+    (commands / "feature.md").write_text(front + ORIGINAL_FEATURE)
+    assert command_sections("/feature", repo) == ("Feature Description", "User Story")
+    assert declared_sections(ORIGINAL_FEATURE) == ()
+
+
 @pytest.mark.parametrize(
     ("command", "needles"),
     [
@@ -185,7 +241,8 @@ def walk(workflow: WorkflowDef, state: dict[str, str], repo: Path) -> list[str]:
             prompt = render_command(command, [substitute(arg, state) for arg in step.args], repo)
             result = run_sim(prompt, repo)
             assert result["is_error"] is False, (name, result["result"])
-            checked = check_output(step.output, result["result"], repo)
+            sections = command_sections(command, repo)
+            checked = check_output(step.output, result["result"], repo, sections)
             if step.save:
                 state[step.save] = checked.value
             passed = checked.passed
