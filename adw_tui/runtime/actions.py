@@ -35,15 +35,25 @@ async def condition_holds(condition: Condition, state: dict[str, Any], repo: Pat
 async def _setup_worktree(
     services: RunServices, adw_id: str, state: dict[str, Any]
 ) -> dict[str, Any]:
-    """Create (or reuse) trees/<adw_id> on the run's branch, with a port pair of its own."""
-    path = await services.worktrees.ensure(adw_id, _required(state, "branch_name"), _base(state))
+    """Create (or reuse) trees/<adw_id> on the run's branch, with a port pair of its own.
+
+    A workflow that starts with its worktree has no agent-named branch yet: the branch is
+    then `default_branch_name`, saved so that later steps (merge, pull request) use it."""
+    branch = state.get("branch_name") or default_branch_name(adw_id, state.get("issue_number"))
+    path = await services.worktrees.ensure(adw_id, str(branch), _base(state))
     ports = services.ports.allocate(adw_id)
     write_ports_env(path, ports)
     return {
+        "branch_name": str(branch),
         "worktree_path": str(path),
         "backend_port": ports.backend,
         "frontend_port": ports.frontend,
     }
+
+
+def default_branch_name(adw_id: str, issue_number: object) -> str:
+    """`adw/issue-<n>-<adw_id>`, or `adw/<adw_id>` for a run without an issue."""
+    return f"adw/issue-{issue_number}-{adw_id}" if issue_number else f"adw/{adw_id}"
 
 
 def _required(state: dict[str, Any], key: str) -> str:
