@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from adw_tui.config import CONFIG_FILE, Settings, load_settings
 from adw_tui.domain.errors import AdwError
+from adw_tui.runtime.git import NO_HOOKS, git_environment
 
 if TYPE_CHECKING:
     from adw_tui.store import Store
@@ -89,8 +90,9 @@ def git_top_level(directory: Path) -> Path | None:
     """The top level of the git work tree holding `directory`, or None."""
     try:
         completed = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
+            ["git", *NO_HOOKS, "rev-parse", "--show-toplevel"],
             cwd=directory,
+            env=git_environment(),
             capture_output=True,
             text=True,
             check=False,
