@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from adw_tui.config import CONFIG_FILE, Settings, load_settings
+from adw_tui.config import CONFIG_FILE, Settings, load_settings, process_redactor
 from adw_tui.domain.errors import AdwError
 from adw_tui.runtime.git import NO_HOOKS, git_environment
 
@@ -83,6 +83,7 @@ class CliContext:
             create=create,
             busy_timeout_s=self.settings.busy_timeout,
             synchronous=self.settings.db_synchronous,
+            redactor=process_redactor(),
         )
 
 
