@@ -11,7 +11,7 @@ from adw_tui.domain.agent import AgentEvent, AgentEventKind
 from adw_tui.domain.breakers import BreakerPolicy, Outcome
 from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.domain.redaction import Redactor
-from adw_tui.runtime.events import AgentActivity, EventBus, RunChanged, redact_event
+from adw_tui.runtime.events import AgentActivity, EventBus, RunChanged, RuntimeEvent, redact_event
 from adw_tui.store import Store
 from tests.conftest import create_run
 
@@ -71,12 +71,16 @@ def test_live_events_are_redacted(redactor: Redactor) -> None:
 
 async def test_the_bus_publishes_redacted_events(redactor: Redactor) -> None:
     bus = EventBus(redactor=redactor)
-    events = bus.subscribe()
-    first = asyncio.ensure_future(anext(events))
+
+    async def first_event() -> RuntimeEvent:
+        async for event in bus.subscribe():
+            return event
+        raise AssertionError("the bus ended")
+
+    first = asyncio.ensure_future(first_event())
     await asyncio.sleep(0)  # the subscription starts
     bus.publish(RunChanged("0a1b2c3d", RunStatus.FAILED, PAT))
     assert (await first) == RunChanged("0a1b2c3d", RunStatus.FAILED, "[REDACTED:GITHUB_PAT]")
-    await events.aclose()
 
 
 async def test_nothing_secret_reaches_the_database_file(tmp_path: Path, redactor: Redactor) -> None:
