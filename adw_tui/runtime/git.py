@@ -11,6 +11,7 @@ aborted and reported.
 """
 
 import asyncio
+import hashlib
 import os
 import shlex
 from collections.abc import Iterable
@@ -348,6 +349,35 @@ async def default_branch(repo: Path) -> str:
 async def git_common_dir(repo: Path) -> Path:
     """The `.git` directory shared by all worktrees of the repository."""
     return (repo / await git("rev-parse", "--git-common-dir", cwd=repo)).resolve()
+
+
+async def hooks_fingerprint(repo: Path) -> dict[str, str]:
+    """What decides which hooks the repository's own git would run: the `core.hooksPath`
+    setting and a digest of each file in the shared `hooks` directory (samples aside).
+
+    adw's git never runs them, but a person's git does: comparing the fingerprint before
+    and after a run shows whether an agent planted one."""
+    hooks = await git_common_dir(repo) / "hooks"
+    found = {
+        f"hooks/{path.name}": hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in (sorted(hooks.iterdir()) if hooks.is_dir() else [])
+        if path.is_file() and not path.name.endswith(".sample")
+    }
+    listed = await _optional("config", "--show-origin", "--get-all", "core.hooksPath", cwd=repo)
+    # adw's own `-c core.hooksPath=/dev/null` shows as "command line:"; only files count.
+    settings = [
+        line for line in (listed or "").splitlines() if not line.startswith("command line:")
+    ]
+    if settings:
+        found["core.hooksPath"] = settings[-1]
+    return found
+
+
+def hooks_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The names (`hooks/<file>`, `core.hooksPath`) added, changed or removed."""
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
 
 
 async def ensure_excluded(repo: Path, patterns: Iterable[str]) -> list[str]:

@@ -23,6 +23,8 @@ from adw_tui.runtime.git import (
     git,
     has_changes_since,
     head,
+    hooks_changes,
+    hooks_fingerprint,
     is_dirty,
     main_worktree,
     merge,
@@ -266,6 +268,18 @@ async def test_adw_git_sees_only_allowed_variables(
     assert "GITHUB_PAT=allowed-value-5678" in seen
     assert "GIT_TERMINAL_PROMPT=0" in seen
     assert "GIT_AUTHOR_NAME=ADW Test" in seen
+
+
+async def test_hooks_fingerprint_shows_a_planted_hook_and_hooks_path(
+    repo: Path, tmp_path: Path
+) -> None:
+    before = await hooks_fingerprint(repo)
+    assert before == {}  # git init's samples do not count
+    env_dumping_hook(repo, "post-checkout", tmp_path / "dump.txt")
+    sh(repo, "config", "core.hooksPath", str(tmp_path / "elsewhere"))
+    after = await hooks_fingerprint(repo)
+    assert hooks_changes(before, after) == ["core.hooksPath", "hooks/post-checkout"]
+    assert hooks_changes(after, await hooks_fingerprint(repo)) == []
 
 
 # -- merge ---------------------------------------------------------------------------------

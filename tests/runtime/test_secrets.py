@@ -1,6 +1,7 @@
 """No secret reaches what adw writes: a real workflow with the simulated agent, whose
 environment holds canaries and whose agent prints its whole environment and fails with
-it (the `leak` fault). Only the raw streams (mode 0600) may hold them."""
+it (the `leak` fault). Only the raw streams (mode 0600) may hold them. And a run that
+plants a git hook is reported."""
 
 import os
 from pathlib import Path
@@ -11,6 +12,7 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.domain.redaction import Redactor
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
+from tests.runtime import sh
 from tests.runtime.test_orchestrator import fast_settings
 
 ALLOWED = "allowed-pat-canary-7f3a9c"  # GITHUB_PAT: the agent sees it
@@ -54,3 +56,33 @@ async def test_a_leaking_agent_leaves_no_secret_in_the_database_or_agents_dir(
         data = path.read_bytes()
         for canary in CANARIES:
             assert canary.encode() not in data, f"{canary} in {path}"
+
+
+PLANTING_CONFTEST = """
+import pathlib, subprocess
+
+common = subprocess.run(
+    ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+    capture_output=True, text=True, check=True,
+).stdout.strip()
+hook = pathlib.Path(common) / "hooks" / "pre-commit"
+hook.write_text("#!/bin/sh\\necho planted\\n")
+hook.chmod(0o755)
+"""
+
+
+async def test_a_run_that_plants_a_git_hook_is_reported(repo: Path, store: Store) -> None:
+    # The agent's test run (pytest, for real) loads this conftest, which plants a hook.
+    (repo / "tests" / "conftest.py").write_text(PLANTING_CONFTEST)
+    sh(repo, "add", "tests/conftest.py")
+    sh(repo, "commit", "-qm", "a conftest that plants a hook")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    issue = await store.issues.create("Add a slugify helper", "x")
+    run = await orchestrator.wait(
+        await orchestrator.launch(issue.number, workflow="plan_build_test")
+    )
+    await orchestrator.close()
+    [entry] = [
+        e for e in await store.audit.entries(adw_id=run.adw_id) if e.action == "git.hooks_changed"
+    ]
+    assert entry.detail == {"step": "test", "changed": ["hooks/pre-commit"]}
