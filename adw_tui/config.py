@@ -3,6 +3,8 @@
 Command-line flags override all three.
 """
 
+import os
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -15,9 +17,16 @@ from pydantic_settings import (
 )
 
 from adw_tui.domain.breakers import BreakerOpenAction, BreakerPolicy
+from adw_tui.domain.redaction import Redactor
 from adw_tui.domain.workflow import DEFAULT_NON_RETRYABLE, ErrorClassName, RetryPolicy
 
 CONFIG_FILE = Path(".adw") / "config.toml"
+
+
+@cache
+def process_redactor() -> Redactor:
+    """The redactor of this process: the secrets of its environment, read once."""
+    return Redactor.from_environ(os.environ)
 
 
 class Settings(BaseSettings):

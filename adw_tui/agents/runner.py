@@ -26,6 +26,8 @@ from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
 
 CHUNK_BYTES = 256 * 1024
 RAW_OUTPUT_FILE = "raw_output.jsonl"
+# The raw stream is not redacted (it is the agent's exact output): only its owner reads it.
+RAW_OUTPUT_MODE = 0o600
 # After the agent exits, how long its stdout may stay open and quiet: a child it left
 # behind can hold the pipe open forever.
 DRAIN_AFTER_EXIT_S = 1.0
@@ -35,13 +37,15 @@ def prepare_run_dir(request: AgentRequest) -> Path:
     """Create the call's folder, save its prompt as `prompts/<command>.txt`, and start an
     empty `raw_output.jsonl` before the agent starts. The previous call's file is
     unlinked, not truncated: a hard link made to it (the runtime keeps one per step
-    attempt) keeps that call's stream whole."""
+    attempt) keeps that call's stream whole. The file is the owner's alone
+    (`RAW_OUTPUT_MODE`), and so are its links, which share its mode."""
     prompts = request.run_dir / "prompts"
     prompts.mkdir(parents=True, exist_ok=True)
     (prompts / f"{request.command_name}.txt").write_text(request.prompt, encoding="utf-8")
     raw_output = request.run_dir / RAW_OUTPUT_FILE
     raw_output.unlink(missing_ok=True)
-    raw_output.touch()
+    raw_output.touch(mode=RAW_OUTPUT_MODE)
+    raw_output.chmod(RAW_OUTPUT_MODE)  # whatever the umask
     return request.run_dir
 
 

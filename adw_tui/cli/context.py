@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from adw_tui.config import CONFIG_FILE, Settings, load_settings
+from adw_tui.config import CONFIG_FILE, Settings, load_settings, process_redactor
 from adw_tui.domain.errors import AdwError
+from adw_tui.runtime.git import NO_HOOKS, git_environment
 
 if TYPE_CHECKING:
     from adw_tui.store import Store
@@ -82,6 +83,7 @@ class CliContext:
             create=create,
             busy_timeout_s=self.settings.busy_timeout,
             synchronous=self.settings.db_synchronous,
+            redactor=process_redactor(),
         )
 
 
@@ -89,8 +91,9 @@ def git_top_level(directory: Path) -> Path | None:
     """The top level of the git work tree holding `directory`, or None."""
     try:
         completed = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
+            ["git", *NO_HOOKS, "rev-parse", "--show-toplevel"],
             cwd=directory,
+            env=git_environment(),
             capture_output=True,
             text=True,
             check=False,

@@ -8,10 +8,12 @@ status change.
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.models import RunStatus
+from adw_tui.domain.redaction import Redactor
 from adw_tui.domain.steps import StepStatus
 
 
@@ -66,6 +68,21 @@ class QueueChanged:
 RuntimeEvent = RunChanged | StepStarted | StepFinished | RunWaiting | AgentActivity | QueueChanged
 
 
+def redact_event(event: RuntimeEvent, redactor: Redactor) -> RuntimeEvent:
+    """`event` with secrets removed from its text: an agent's output, error details."""
+    if isinstance(event, AgentActivity):
+        inner = event.event
+        clean = inner.model_copy(
+            update={"text": redactor.text(inner.text), "detail": redactor.value(inner.detail)}
+        )
+        return replace(event, event=clean)
+    values: dict[str, Any] = {f.name: getattr(event, f.name) for f in fields(event)}
+    for name, value in values.items():
+        if type(value) is str:  # not the StrEnum statuses
+            values[name] = redactor.text(value)
+    return type(event)(**values)
+
+
 @dataclass
 class _Subscriber:
     limit: int
@@ -90,11 +107,14 @@ class _Subscriber:
 class EventBus:
     """Fan-out of runtime events to any number of subscribers, never blocking the sender."""
 
-    def __init__(self, subscriber_limit: int = 10_000) -> None:
+    def __init__(self, subscriber_limit: int = 10_000, redactor: Redactor | None = None) -> None:
         self._limit = subscriber_limit
+        self._redactor = redactor or Redactor()
         self._subscribers: list[_Subscriber] = []
 
     def publish(self, event: RuntimeEvent) -> None:
+        """Send `event`, its text redacted, to every subscriber."""
+        event = redact_event(event, self._redactor)
         for subscriber in self._subscribers:
             subscriber.push(event)
 

@@ -6,6 +6,7 @@ back to an older version also rewinds where the run goes next.
 """
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,8 @@ from adw_tui.store.steps import AttemptEnd
 from adw_tui.trackers.local import post_status
 
 RUNTIME_ACTOR = "runtime"
+
+logger = logging.getLogger(__name__)
 
 
 class RunExecutor:
@@ -55,6 +58,7 @@ class RunExecutor:
         version = loaded.run.version
         current = state.get("next_state") or self._workflow.first_state
         await self._comment(state, "ops", f"running workflow {self._workflow.name} from {current}")
+        hooks = await git.hooks_fingerprint(self._services.repo)
         while True:
             step = self._workflow.states[current]
             if step.terminal:
@@ -87,7 +91,30 @@ class RunExecutor:
                 ends=outcome.pending,
             )
             await self._comment(state, step.agent or "ops", f"{current}: {outcome.status}")
+            hooks = await self._report_hook_changes(current, hooks, state)
             current = next_state
+
+    async def _report_hook_changes(
+        self, step: str, before: dict[str, str], state: dict[str, Any]
+    ) -> dict[str, str]:
+        """Warn (log, audit entry, issue comment) when `step` changed the repository's git
+        hooks or `core.hooksPath`; return the fingerprint now."""
+        after = await git.hooks_fingerprint(self._services.repo)
+        changed = git.hooks_changes(before, after)
+        if changed:
+            message = (
+                f"{step} changed git hooks ({', '.join(changed)}) in {self._services.repo}: "
+                "adw's git never runs them, but yours will; review them before using git there"
+            )
+            logger.warning("run %s: %s", self._adw_id, message)
+            await self._services.store.audit.record(
+                actor=RUNTIME_ACTOR,
+                action="git.hooks_changed",
+                adw_id=self._adw_id,
+                detail={"step": step, "changed": changed},
+            )
+            await self._comment(state, "ops", message)
+        return after
 
     async def _visit(self, name: str, step: StepDef, state: dict[str, Any]) -> StepOutcome:
         visits: dict[str, int] = state.setdefault("visits", {})

@@ -3,17 +3,22 @@
 Every call is `asyncio.create_subprocess_exec("git", ...)` (never a shell) with stdin
 closed, prompts disabled and messages in English (`LC_ALL=C`), so a failure can be
 recognised and reported as a `GitError` naming the command, the directory, git's own
-words and what to do. Nothing here forces, resets or deletes work: a merge that cannot
-complete cleanly is aborted and reported.
+words and what to do. Git sees only the agents' environment allow-list (plus git's own
+identity and configuration variables), and never runs the repository's hooks: a hook is
+code an agent can write into `.git/hooks`, and adw's own git must not execute it.
+Nothing here forces, resets or deletes work: a merge that cannot complete cleanly is
+aborted and reported.
 """
 
 import asyncio
+import hashlib
 import os
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from adw_tui.agents.process import agent_environment
 from adw_tui.domain.errors import AdwError
 
 DEFAULT_HINT = "run it there yourself to see git's full output"
@@ -141,9 +146,23 @@ class WorktreeInfo:
     prunable: bool = False  # git knows it but its directory is gone
 
 
-def _git_environment() -> dict[str, str]:
+# Variables git reads for identity and configuration, beyond the agents' allow-list.
+GIT_ENV_NAMES = (
+    "GIT_AUTHOR_*",
+    "GIT_COMMITTER_*",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CEILING_DIRECTORIES",
+    "XDG_CONFIG_HOME",
+)
+# Before the subcommand, so no hook runs for any of adw's own operations.
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+
+
+def git_environment() -> dict[str, str]:
+    """The environment of every git command adw runs itself."""
     return {
-        **os.environ,
+        **agent_environment(os.environ, GIT_ENV_NAMES),
         "LC_ALL": "C",  # stable messages: errors are recognised by their text
         "GIT_TERMINAL_PROMPT": "0",  # fail instead of asking for credentials
         "GIT_OPTIONAL_LOCKS": "0",  # `git status` must not contend with other runs for locks
@@ -161,9 +180,10 @@ async def run_git(*args: str, cwd: Path) -> GitResult:
     try:
         process = await asyncio.create_subprocess_exec(
             "git",
+            *NO_HOOKS,
             *args,
             cwd=cwd,
-            env=_git_environment(),
+            env=git_environment(),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -329,6 +349,35 @@ async def default_branch(repo: Path) -> str:
 async def git_common_dir(repo: Path) -> Path:
     """The `.git` directory shared by all worktrees of the repository."""
     return (repo / await git("rev-parse", "--git-common-dir", cwd=repo)).resolve()
+
+
+async def hooks_fingerprint(repo: Path) -> dict[str, str]:
+    """What decides which hooks the repository's own git would run: the `core.hooksPath`
+    setting and a digest of each file in the shared `hooks` directory (samples aside).
+
+    adw's git never runs them, but a person's git does: comparing the fingerprint before
+    and after a run shows whether an agent planted one."""
+    hooks = await git_common_dir(repo) / "hooks"
+    found = {
+        f"hooks/{path.name}": hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in (sorted(hooks.iterdir()) if hooks.is_dir() else [])
+        if path.is_file() and not path.name.endswith(".sample")
+    }
+    listed = await _optional("config", "--show-origin", "--get-all", "core.hooksPath", cwd=repo)
+    # adw's own `-c core.hooksPath=/dev/null` shows as "command line:"; only files count.
+    settings = [
+        line for line in (listed or "").splitlines() if not line.startswith("command line:")
+    ]
+    if settings:
+        found["core.hooksPath"] = settings[-1]
+    return found
+
+
+def hooks_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The names (`hooks/<file>`, `core.hooksPath`) added, changed or removed."""
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
 
 
 async def ensure_excluded(repo: Path, patterns: Iterable[str]) -> list[str]:

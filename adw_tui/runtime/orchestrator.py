@@ -54,7 +54,7 @@ class Orchestrator:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         """`sleep` is the clock retry backoff waits on; tests pass a fake one."""
-        self.bus = EventBus()
+        self.bus = EventBus(redactor=store.redactor)
         self.resources = ResourceManager(
             max_concurrent=settings.max_concurrent,
             memory_limit_percent=settings.memory_limit_percent,

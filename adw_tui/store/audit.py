@@ -3,14 +3,12 @@
 import json
 from typing import Any
 
-import aiosqlite
-
 from adw_tui.domain.models import AuditEntry
-from adw_tui.store.database import Database, now_iso
+from adw_tui.store.database import Database, Writer, now_iso
 
 
 async def record_audit(
-    connection: aiosqlite.Connection,
+    connection: Writer,
     *,
     actor: str,
     action: str,

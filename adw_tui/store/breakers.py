@@ -10,11 +10,9 @@ pure functions of `adw_tui.domain.breakers`.
 import builtins
 from datetime import datetime
 
-import aiosqlite
-
 from adw_tui.domain.breakers import Breaker, BreakerPolicy, Outcome
 from adw_tui.store.audit import record_audit
-from adw_tui.store.database import Database
+from adw_tui.store.database import Database, Writer
 
 
 class Breakers:
@@ -89,14 +87,14 @@ class Breakers:
         return before
 
 
-async def _read(connection: aiosqlite.Connection, name: str) -> Breaker:
+async def _read(connection: Writer, name: str) -> Breaker:
     """The breaker, read inside the caller's write transaction."""
     rows = list(await connection.execute_fetchall("SELECT * FROM breakers WHERE name = ?", (name,)))
     return Breaker.model_validate(dict(rows[0])) if rows else Breaker(name=name)
 
 
 async def _save(
-    connection: aiosqlite.Connection,
+    connection: Writer,
     before: Breaker,
     after: Breaker,
     *,
@@ -123,7 +121,7 @@ async def _save(
         )
 
 
-async def _write(connection: aiosqlite.Connection, breaker: Breaker) -> None:
+async def _write(connection: Writer, breaker: Breaker) -> None:
     await connection.execute(
         "INSERT OR REPLACE INTO breakers (name, state, consecutive_failures, "
         "consecutive_successes, opened_at, probe_started_at, updated_at, last_error) "

@@ -2,12 +2,10 @@
 
 from typing import NoReturn
 
-import aiosqlite
-
 from adw_tui.domain.errors import RunClaimedError, RunNotFoundError
 from adw_tui.domain.models import RunStatus
 from adw_tui.store.audit import record_audit
-from adw_tui.store.database import Database, now_iso
+from adw_tui.store.database import Database, Writer, now_iso
 
 CLAIMABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
 
@@ -58,7 +56,7 @@ class Claims:
             )
 
 
-async def _raise_for(connection: aiosqlite.Connection, adw_id: str) -> NoReturn:
+async def _raise_for(connection: Writer, adw_id: str) -> NoReturn:
     """Why a claim or requeue did not apply: the run is missing, or someone has it."""
     rows = list(
         await connection.execute_fetchall(

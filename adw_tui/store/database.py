@@ -4,6 +4,10 @@ Every write goes through `Database.transaction()`: an asyncio.Lock orders this p
 writers, and `BEGIN IMMEDIATE` takes SQLite's write lock up front, so other processes wait
 on the busy timeout instead of failing later with an upgrade conflict. Reads use their own
 connection and never wait for a writer (WAL).
+
+The transaction hands out a `Writer`, which redacts secrets from every text parameter:
+the one point where untrusted strings (agent output, error messages, state) reach the
+file.
 """
 
 import asyncio
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import aiosqlite
+from aiosqlite.context import Result
 
 from adw_tui.domain.errors import (
     DatabaseCorruptError,
@@ -25,6 +30,7 @@ from adw_tui.domain.errors import (
     ForeignDatabaseError,
     StoreError,
 )
+from adw_tui.domain.redaction import Redactor
 
 Synchronous = Literal["FULL", "NORMAL"]
 Params = Sequence[Any]
@@ -33,6 +39,25 @@ Params = Sequence[Any]
 def now_iso() -> str:
     """The current UTC time as stored: ISO 8601 with microseconds, sortable as text."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Writer:
+    """The writer connection inside a transaction, with secrets redacted from every `str`
+    parameter before SQLite sees it."""
+
+    def __init__(self, connection: aiosqlite.Connection, redactor: Redactor) -> None:
+        self._connection = connection
+        self._redactor = redactor
+
+    def _clean(self, params: Params) -> list[Any]:
+        return [self._redactor.text(p) if isinstance(p, str) else p for p in params]
+
+    def execute(self, sql: str, params: Params = ()) -> Result[aiosqlite.Cursor]:
+        """Awaitable, or an async context manager closing the cursor, as aiosqlite's."""
+        return self._connection.execute(sql, self._clean(params))
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return list(await self._connection.execute_fetchall(sql, self._clean(params)))
 
 
 class Database:
@@ -44,8 +69,10 @@ class Database:
         writer: aiosqlite.Connection,
         reader: aiosqlite.Connection,
         busy_timeout_s: float,
+        redactor: Redactor,
     ) -> None:
         self.path = path
+        self.redactor = redactor
         self.busy_timeout_s = busy_timeout_s
         self._writer = writer
         self._reader = reader
@@ -59,6 +86,7 @@ class Database:
         create: bool = True,
         busy_timeout_s: float = 30.0,
         synchronous: Synchronous = "FULL",
+        redactor: Redactor | None = None,
     ) -> "Database":
         if path.is_dir():
             raise StoreError(
@@ -80,20 +108,20 @@ class Database:
             except BaseException:
                 await writer.close()
                 raise
-        return cls(path, writer, reader, busy_timeout_s)
+        return cls(path, writer, reader, busy_timeout_s, redactor or Redactor())
 
     async def close(self) -> None:
         await self._reader.close()
         await self._writer.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Writer]:
         """A write transaction on the writer connection; commits unless the body raises."""
         async with self._write_lock:
             with _translate_errors(self.path, self.busy_timeout_s):
                 await self._begin()
                 try:
-                    yield self._writer
+                    yield Writer(self._writer, self.redactor)
                 except BaseException:
                     if self._writer.in_transaction:
                         await asyncio.shield(self._writer.rollback())

@@ -5,8 +5,6 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-import aiosqlite
-
 from adw_tui.domain.errors import AdwError, DeadLetterNotFoundError
 from adw_tui.domain.models import (
     DeadLetter,
@@ -16,7 +14,7 @@ from adw_tui.domain.models import (
     RunStatus,
 )
 from adw_tui.store.audit import record_audit
-from adw_tui.store.database import Database, now_iso
+from adw_tui.store.database import Database, Writer, now_iso
 
 
 class DeadLetters:
@@ -136,7 +134,7 @@ def _letter(row: sqlite3.Row) -> DeadLetter:
     return DeadLetter.model_validate({**dict(row), "request": json.loads(row["request"])})
 
 
-async def _pending(connection: aiosqlite.Connection, letter_id: int) -> str:
+async def _pending(connection: Writer, letter_id: int) -> str:
     """The letter's run, read inside a write transaction; only a pending letter passes."""
     rows = list(
         await connection.execute_fetchall(

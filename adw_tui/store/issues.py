@@ -9,12 +9,10 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 
-import aiosqlite
-
 from adw_tui.domain.errors import AdwError, IssueNotFoundError
 from adw_tui.domain.issues import Issue, IssueComment, IssueState, without_nul
 from adw_tui.store.audit import record_audit
-from adw_tui.store.database import Database, now_iso
+from adw_tui.store.database import Database, Writer, now_iso
 
 
 class Issues:
@@ -89,7 +87,7 @@ class Issues:
         return [_issue(row, by_issue[int(row["number"])]) for row in issues]
 
 
-async def _require_issue(connection: aiosqlite.Connection, number: int) -> None:
+async def _require_issue(connection: Writer, number: int) -> None:
     """Raise IssueNotFoundError unless the issue exists (inside a write transaction)."""
     async with connection.execute("SELECT 1 FROM issues WHERE number = ?", (number,)) as cursor:
         if await cursor.fetchone() is None:

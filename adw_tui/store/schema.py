@@ -9,10 +9,8 @@ them exactly once.
 import sqlite3
 from typing import NamedTuple
 
-import aiosqlite
-
 from adw_tui.domain.errors import SchemaTooNewError
-from adw_tui.store.database import Database, now_iso
+from adw_tui.store.database import Database, Writer, now_iso
 
 
 class Migration(NamedTuple):
@@ -212,7 +210,7 @@ async def apply_migrations(database: Database) -> int:
     return max(current, LATEST_VERSION)
 
 
-async def _user_version(connection: aiosqlite.Connection) -> int:
+async def _user_version(connection: Writer) -> int:
     async with connection.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0

@@ -3,11 +3,9 @@
 from dataclasses import dataclass
 from itertools import groupby
 
-import aiosqlite
-
 from adw_tui.domain.agent import AgentResult
 from adw_tui.domain.steps import StepAttempt, StepStatus, StepSummary
-from adw_tui.store.database import Database, now_iso
+from adw_tui.store.database import Database, Writer, now_iso
 
 
 @dataclass(frozen=True)
@@ -20,7 +18,7 @@ class AttemptEnd:
     error: str | None = None
 
 
-async def write_attempt_end(connection: aiosqlite.Connection, end: AttemptEnd) -> None:
+async def write_attempt_end(connection: Writer, end: AttemptEnd) -> None:
     """Close an attempt inside the caller's transaction. Its agent call's cost is added to
     the run's in the same transaction, so `runs.cost_usd` always equals the sum of its
     attempts."""

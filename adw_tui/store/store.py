@@ -12,7 +12,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import aiosqlite
 from pydantic import BaseModel
 
 from adw_tui.domain.diff import StateChange, diff_states
@@ -32,10 +31,11 @@ from adw_tui.domain.models import (
     StateVersion,
     VersionInfo,
 )
+from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import AuditLog, record_audit
 from adw_tui.store.breakers import Breakers
 from adw_tui.store.claims import Claims
-from adw_tui.store.database import Database, Synchronous, now_iso
+from adw_tui.store.database import Database, Synchronous, Writer, now_iso
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.issues import Issues
 from adw_tui.store.schema import apply_migrations
@@ -67,10 +67,17 @@ class Store:
         create: bool = True,
         busy_timeout_s: float = 30.0,
         synchronous: Synchronous = "FULL",
+        redactor: Redactor | None = None,
     ) -> Self:
-        """Open (and with `create`, create) the database and bring its schema up to date."""
+        """Open (and with `create`, create) the database and bring its schema up to date.
+
+        `redactor` removes secrets from everything written (default: token shapes only)."""
         database = await Database.open(
-            path, create=create, busy_timeout_s=busy_timeout_s, synchronous=synchronous
+            path,
+            create=create,
+            busy_timeout_s=busy_timeout_s,
+            synchronous=synchronous,
+            redactor=redactor,
         )
         try:
             schema_version = await apply_migrations(database)
@@ -78,6 +85,11 @@ class Store:
             await database.close()
             raise
         return cls(database, schema_version)
+
+    @property
+    def redactor(self) -> Redactor:
+        """What this store redacts; live views of the same process redact the same."""
+        return self._db.redactor
 
     @property
     def path(self) -> Path:
@@ -379,7 +391,7 @@ def _as_state(data: StateData, adw_id: str | None = None) -> RunState:
     return state
 
 
-async def _current(connection: aiosqlite.Connection, adw_id: str) -> tuple[int, dict[str, Any]]:
+async def _current(connection: Writer, adw_id: str) -> tuple[int, dict[str, Any]]:
     """The run's version and state, read inside the caller's write transaction."""
     rows = list(
         await connection.execute_fetchall(
@@ -395,7 +407,7 @@ async def _current(connection: aiosqlite.Connection, adw_id: str) -> tuple[int, 
 
 
 async def _insert_version(
-    connection: aiosqlite.Connection,
+    connection: Writer,
     state: RunState,
     version: int,
     parent: int | None,

@@ -2,6 +2,7 @@
 retried call does not lose the stream of the call before it."""
 
 import os
+import stat
 from pathlib import Path
 
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
@@ -38,3 +39,5 @@ async def test_a_retried_call_keeps_the_transcript_of_the_failed_one(repo: Path,
     assert latest.name == RAW_OUTPUT_FILE
     assert os.path.samefile(latest, succeeded)
     assert not os.path.samefile(latest, failed)
+    # Raw streams are not redacted: only their owner may read them.
+    assert {stat.S_IMODE(path.stat().st_mode) for path in (latest, failed, succeeded)} == {0o600}

@@ -23,6 +23,8 @@ from adw_tui.runtime.git import (
     git,
     has_changes_since,
     head,
+    hooks_changes,
+    hooks_fingerprint,
     is_dirty,
     main_worktree,
     merge,
@@ -30,7 +32,10 @@ from adw_tui.runtime.git import (
     run_git,
     top_level,
 )
+from adw_tui.runtime.worktrees import WorktreeManager
 from tests.runtime import commit_file, isolate_git, make_repo, sh
+
+CANARY = "ADW_TEST_SECRET_TOKEN"
 
 
 @pytest.fixture
@@ -225,6 +230,56 @@ async def test_ensure_excluded_appends_once(repo: Path) -> None:
     (repo / "trees").mkdir()
     (repo / "trees" / "x").write_text("")
     assert not await is_dirty(repo)
+
+
+# -- isolation: environment and hooks -----------------------------------------------------
+
+
+def env_dumping_hook(repo: Path, name: str, dump: Path) -> None:
+    """An executable `.git/hooks/<name>` that writes its environment to `dump`."""
+    hook = repo / ".git" / "hooks" / name
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(f"#!/bin/sh\nenv > '{dump}'\n")
+    hook.chmod(0o755)
+
+
+async def test_adw_git_runs_no_hook(repo: Path, tmp_path: Path) -> None:
+    dump = tmp_path / "hook-env.txt"
+    env_dumping_hook(repo, "post-checkout", dump)
+    sh(repo, "worktree", "add", "-q", "-b", "by-hand", str(tmp_path / "by-hand"))
+    assert dump.exists()  # the hook works when git runs it
+    dump.unlink()
+    await WorktreeManager(repo).create("0a1b2c3d", "by-adw", "main")
+    assert (repo / "trees" / "0a1b2c3d" / "README.md").exists()
+    assert not dump.exists()
+
+
+async def test_adw_git_sees_only_allowed_variables(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CANARY, "canary-value-1234")
+    monkeypatch.setenv("GITHUB_PAT", "allowed-value-5678")
+    dump = tmp_path / "alias-env.txt"
+    sh(repo, "config", "alias.dumpenv", f"!env > '{dump}'")
+    await git("dumpenv", cwd=repo)
+    seen = dump.read_text()
+    assert "canary-value-1234" not in seen
+    assert CANARY not in seen
+    assert "GITHUB_PAT=allowed-value-5678" in seen
+    assert "GIT_TERMINAL_PROMPT=0" in seen
+    assert "GIT_AUTHOR_NAME=ADW Test" in seen
+
+
+async def test_hooks_fingerprint_shows_a_planted_hook_and_hooks_path(
+    repo: Path, tmp_path: Path
+) -> None:
+    before = await hooks_fingerprint(repo)
+    assert before == {}  # git init's samples do not count
+    env_dumping_hook(repo, "post-checkout", tmp_path / "dump.txt")
+    sh(repo, "config", "core.hooksPath", str(tmp_path / "elsewhere"))
+    after = await hooks_fingerprint(repo)
+    assert hooks_changes(before, after) == ["core.hooksPath", "hooks/post-checkout"]
+    assert hooks_changes(after, await hooks_fingerprint(repo)) == []
 
 
 # -- merge ---------------------------------------------------------------------------------

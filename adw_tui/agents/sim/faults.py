@@ -35,6 +35,7 @@ class Fault(StrEnum):
     MALFORMED = "malformed"
     HUGE = "huge"
     MAX_TURNS = "max_turns"
+    LEAK = "leak"  # prints its whole environment, then fails with it: tests redaction
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,11 @@ def inject(fault: Fault, session: Session, *, command: str, ledger: FailOnceLedg
     if fault is Fault.HANG:
         while True:
             time.sleep(3600)
+    if fault is Fault.LEAK:
+        leaked = " ".join(f"{name}={value}" for name, value in sorted(os.environ.items()))
+        session.say(f"My environment: {leaked}")
+        session.fail_execution(f"simulated fault leak: {leaked}")
+        return 1
     if fault is Fault.MAX_TURNS:
         session.say("Starting on it.")
         session.fail_max_turns()

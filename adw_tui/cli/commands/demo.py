@@ -11,7 +11,7 @@ from adw_tui.cli.commands.tui import open_dashboard
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, error_console
 from adw_tui.cli.progress import live_orchestrator
-from adw_tui.config import Settings, load_settings
+from adw_tui.config import Settings, load_settings, process_redactor
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.sanitize import safe_markup
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -26,7 +26,8 @@ async def run_demo(args: argparse.Namespace, context: CliContext) -> int:
     if not args.headless:
         return await _demo_dashboard(repo, settings)
     error_console.print(f"sample repository: [bold]{safe_markup(str(repo))}[/]")
-    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+    database = repo / "agents" / "adw_state.db"
+    async with await Store.open(database, redactor=process_redactor()) as store:
         async with live_orchestrator(store, repo, settings) as orchestrator:
             launched = await launch_demo_issues(store, orchestrator)
             runs = [await orchestrator.wait(adw_id) for adw_id in launched]
@@ -69,7 +70,8 @@ async def launch_demo_issues(store: Store, orchestrator: Orchestrator) -> list[s
 
 async def _demo_dashboard(repo: Path, settings: Settings) -> int:
     """The dashboard on the sample repository, launching the demo issues once it is up."""
-    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+    database = repo / "agents" / "adw_state.db"
+    async with await Store.open(database, redactor=process_redactor()) as store:
 
         async def startup(orchestrator: Orchestrator) -> None:
             await launch_demo_issues(store, orchestrator)
