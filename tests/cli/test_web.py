@@ -39,18 +39,23 @@ def wait_for_page(url: str, process: subprocess.Popen[str], within_s: float = 30
 TOKEN = "test-token-0123456789"
 
 
+def start_web(repo: Path, port: int, **env: str) -> subprocess.Popen[str]:
+    """`adw web` on `port` in `repo`, its output piped."""
+    return subprocess.Popen(
+        [str(ADW), "web", "--port", str(port)],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
 @pytest.fixture
 def web_server(sample_repo: Path) -> Iterator[str]:
     """`adw web` on a free loopback port with a known token; yields its base URL."""
     port = free_port()
-    server = subprocess.Popen(
-        [str(ADW), "web", "--port", str(port)],
-        cwd=sample_repo,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "ADW_WEB_TOKEN": TOKEN},
-    )
+    server = start_web(sample_repo, port, ADW_WEB_TOKEN=TOKEN)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_page(f"{base}/static/", server)
@@ -63,13 +68,7 @@ def web_server(sample_repo: Path) -> Iterator[str]:
 @pytest.mark.slow
 def test_web_serves_the_dashboard_on_loopback(sample_repo: Path):
     port = free_port()
-    server = subprocess.Popen(
-        [str(ADW), "web", "--port", str(port)],
-        cwd=sample_repo,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = start_web(sample_repo, port)
     try:
         assert server.stdout is not None
         printed = server.stdout.readline()
