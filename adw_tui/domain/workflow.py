@@ -252,14 +252,19 @@ class WorkflowDef(BaseModel):
                 if name not in ending and ending & set(step.transitions().values()):
                     ending.add(name)
                     grew = True
-        entered = {self.first_state}
+        entered = self.reachable_states()
+        return [name for name in self.states if name in entered and name not in ending]
+
+    def reachable_states(self) -> set[str]:
+        """The states some run can enter: those the start state leads to."""
+        seen = {self.first_state}
         pending = [self.first_state]
         while pending:
             for target in self.states[pending.pop()].transitions().values():
-                if target not in entered:
-                    entered.add(target)
+                if target not in seen:
+                    seen.add(target)
                     pending.append(target)
-        return [name for name in self.states if name in entered and name not in ending]
+        return seen
 
     @property
     def first_state(self) -> str:

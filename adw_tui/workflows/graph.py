@@ -137,14 +137,7 @@ def execution_order(workflow: WorkflowDef) -> list[str]:
 
 def reachable(workflow: WorkflowDef) -> set[str]:
     """The states some run can enter: those the start state leads to."""
-    seen = {workflow.first_state}
-    pending = [workflow.first_state]
-    while pending:
-        for target in workflow.states[pending.pop()].transitions().values():
-            if target not in seen:
-                seen.add(target)
-                pending.append(target)
-    return seen
+    return workflow.reachable_states()
 
 
 def render_graph(workflow: WorkflowDef, width: int) -> list[GraphLine]:
