@@ -183,7 +183,10 @@ def inject(fault: Fault, session: Session, *, command: str, ledger: FailOnceLedg
         while True:
             time.sleep(3600)
     if fault is Fault.LEAK:
-        leaked = " ".join(f"{name}={value}" for name, value in sorted(os.environ.items()))
+        # Secret-looking names first: an error message is truncated when stored, and the
+        # secrets must be inside what is kept whatever else the environment holds.
+        ordered = sorted(os.environ.items(), key=lambda item: (not _looks_secret(item[0]), item))
+        leaked = " ".join(f"{name}={value}" for name, value in ordered)
         session.say(f"My environment: {leaked}")
         session.fail_execution(f"simulated fault leak: {leaked}")
         return 1
@@ -196,3 +199,7 @@ def inject(fault: Fault, session: Session, *, command: str, ledger: FailOnceLedg
     elif fault is Fault.HUGE:
         session.on_first_turn(lambda: session.say(_huge_text(), new_turn=False))
     return None
+
+
+def _looks_secret(name: str) -> bool:
+    return name.upper().endswith(("TOKEN", "SECRET", "KEY", "_PAT", "PASSWORD"))
