@@ -37,6 +37,7 @@ class _RunLine:
     agent: str = ""
     last_tool: str = ""
     cost_usd: float = 0.0
+    told_held_elsewhere: bool = False
 
 
 class ProgressPrinter:
@@ -48,6 +49,7 @@ class ProgressPrinter:
 
     def handle(self, event: RuntimeEvent) -> None:
         if isinstance(event, QueueChanged):
+            self._report_held_elsewhere(event)
             return
         line = self._runs.setdefault(event.adw_id, _RunLine())
         prefix = f"[dim]{_elapsed(line)}[/] [bold]{event.adw_id}[/]"
@@ -75,6 +77,18 @@ class ProgressPrinter:
         elif isinstance(event, AgentActivity) and event.event.kind is AgentEventKind.TOOL_USE:
             line.last_tool = f"{event.event.tool_name} {event.event.text}"
             self._print(f"{prefix}   [cyan]→ {safe_markup(line.last_tool)}[/]")
+
+    def _report_held_elsewhere(self, event: QueueChanged) -> None:
+        """One line when a run starts waiting for a slot other processes hold."""
+        for adw_id in event.held_elsewhere:
+            line = self._runs.setdefault(adw_id, _RunLine())
+            if not line.told_held_elsewhere:
+                line.told_held_elsewhere = True
+                self._print(
+                    f"[dim]{_elapsed(line)}[/] [bold]{adw_id}[/] [yellow]waits for a slot:[/] "
+                    f"[dim]all {event.slots_total} (ADW_MAX_CONCURRENT) are taken, by other "
+                    "adw processes on this database too[/]"
+                )
 
     def _print(self, markup: str) -> None:
         self._console.print(markup, soft_wrap=True, highlight=False)

@@ -41,7 +41,7 @@ async def _setup_worktree(
     then `default_branch_name`, saved so that later steps (merge, pull request) use it."""
     branch = state.get("branch_name") or default_branch_name(adw_id, state.get("issue_number"))
     path = await services.worktrees.ensure(adw_id, str(branch), _base(state))
-    ports = services.ports.allocate(adw_id)
+    ports = await services.ports.allocate(adw_id)
     write_ports_env(path, ports)
     return {
         "branch_name": str(branch),

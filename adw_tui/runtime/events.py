@@ -63,6 +63,9 @@ class QueueChanged:
     queued: tuple[str, ...]
     running: tuple[str, ...]
     slots_total: int
+    # Queued runs a free slot of this process awaits, held back because other processes
+    # on the database hold every slot of the limit.
+    held_elsewhere: tuple[str, ...] = ()
 
 
 RuntimeEvent = RunChanged | StepStarted | StepFinished | RunWaiting | AgentActivity | QueueChanged

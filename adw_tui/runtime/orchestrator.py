@@ -34,6 +34,7 @@ from adw_tui.runtime.rollback import rollback_run
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
+from adw_tui.store.leases import Holder
 from adw_tui.trackers.base import IssueTracker
 from adw_tui.trackers.local import LocalTracker
 from adw_tui.workflows.loader import get_workflow
@@ -55,7 +56,10 @@ class Orchestrator:
     ) -> None:
         """`sleep` is the clock retry backoff waits on; tests pass a fake one."""
         self.bus = EventBus(redactor=store.redactor)
+        self.holder = Holder.this_process()
         self.resources = ResourceManager(
+            store.leases,
+            holder=self.holder,
             max_concurrent=settings.max_concurrent,
             memory_limit_percent=settings.memory_limit_percent,
             rate_limits=settings.rate_limits,
@@ -68,6 +72,8 @@ class Orchestrator:
             tracker=tracker or LocalTracker(store),
             worktrees=WorktreeManager(repo, copy_files=settings.copy_files),
             ports=PortAllocator(
+                store.leases,
+                holder=self.holder,
                 backend_start=settings.backend_port_start,
                 frontend_start=settings.frontend_port_start,
                 count=settings.port_count,
@@ -386,7 +392,7 @@ class Orchestrator:
             return RunStatus.DEAD_LETTERED
         finally:
             # The worktree stays for inspection; its ports go back to the pool.
-            self._services.ports.release(adw_id)
+            await asyncio.shield(self._services.ports.release(adw_id))
 
     async def _begin_segment(self, adw_id: str, workflow: str, first_state: str) -> None:
         """Another workflow on an existing run (the original's `adw_test_iso.py N ID`): a
@@ -427,6 +433,7 @@ class Orchestrator:
         while True:
             await asyncio.sleep(HEARTBEAT_INTERVAL_S)
             await self.store.claims.heartbeat(adw_id, self.owner)
+            await self.store.leases.heartbeat(self.holder)
 
     async def _refuse_duplicate(self, issue: int, workflow: str) -> None:
         for status in (RunStatus.QUEUED, RunStatus.RUNNING):
@@ -446,5 +453,10 @@ class Orchestrator:
 
     def _publish_queue(self, snapshot: ResourceSnapshot) -> None:
         self.bus.publish(
-            QueueChanged(tuple(snapshot.queued), tuple(snapshot.running), snapshot.slots_total)
+            QueueChanged(
+                tuple(snapshot.queued),
+                tuple(snapshot.running),
+                snapshot.slots_total,
+                tuple(snapshot.waiting_for_other_processes),
+            )
         )

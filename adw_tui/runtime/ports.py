@@ -7,12 +7,12 @@ to `.ports.env` in the worktree.
 
 import errno
 import socket
-import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from adw_tui.domain.errors import AdwError
+from adw_tui.store.leases import Holder, LeaseKind, Leases
 
 PORTS_ENV_FILE = ".ports.env"
 LOCALHOST = "127.0.0.1"
@@ -51,21 +51,19 @@ def port_is_free(port: int, host: str = LOCALHOST) -> bool:
 
 
 class PortAllocator:
-    """Hands out port pairs to live runs, never the same pair twice at a time.
-
-    `allocate` and `release` take a `threading.Lock` and never await, so concurrent
-    callers on one event loop (or threads of one process) cannot get the same pair. Other
-    processes are only seen through the bind check: a pair another process has handed
-    out but not yet bound can be handed out here too.
-    """
+    """Hands out port pairs to live runs, never the same pair to two runs at a time, in
+    this process or any other on the database: a pair is a lease (`adw_tui.store.leases`),
+    and a free pair is only taken when both its ports bind."""
 
     def __init__(
         self,
+        leases: Leases,
         backend_start: int = 9100,
         frontend_start: int = 9200,
         count: int = 15,
         *,
         host: str = LOCALHOST,
+        holder: Holder | None = None,
     ) -> None:
         if count < 1:
             raise ValueError("count must be at least 1")
@@ -73,12 +71,12 @@ class PortAllocator:
             frontend_start <= backend_start < frontend_start + count
         ):
             raise ValueError("the backend and frontend port ranges overlap")
+        self._leases = leases
+        self._holder = holder or Holder.this_process()
         self.backend_start = backend_start
         self.frontend_start = frontend_start
         self.count = count
         self.host = host
-        self._by_run: dict[str, int] = {}  # adw_id -> pair index
-        self._lock = threading.Lock()
 
     def pair(self, index: int) -> PortPair:
         return PortPair(self.backend_start + index, self.frontend_start + index)
@@ -92,38 +90,47 @@ class PortAllocator:
             number = zlib.crc32(adw_id.encode())
         return number % self.count
 
-    def allocate(self, adw_id: str) -> PortPair:
+    async def allocate(self, adw_id: str) -> PortPair:
         """The pair held by `adw_id`, or the first free pair from its first choice on."""
-        with self._lock:
-            if adw_id in self._by_run:
-                return self.pair(self._by_run[adw_id])
-            held = {index: run for run, index in self._by_run.items()}
-            taken: list[str] = []
-            start = self.first_choice(adw_id)
-            for offset in range(self.count):
-                index = (start + offset) % self.count
-                candidate = self.pair(index)
-                name = f"{candidate.backend}/{candidate.frontend}"
-                if index in held:
-                    taken.append(f"{name} held by run {held[index]}")
-                elif not all(
-                    port_is_free(p, self.host) for p in (candidate.backend, candidate.frontend)
-                ):
-                    taken.append(f"{name} in use")
-                else:
-                    self._by_run[adw_id] = index
-                    return candidate
-            raise PortsExhaustedError(adw_id, taken)
+        start = self.first_choice(adw_id)
+        index = await self._leases.take(
+            LeaseKind.PORTS,
+            adw_id,
+            self._holder,
+            limit=self.count,
+            candidates=self._probe_order(start),
+            usable=self._binds,
+        )
+        if index is None:
+            raise PortsExhaustedError(adw_id, await self._why_taken(start))
+        return self.pair(index)
 
-    def release(self, adw_id: str) -> None:
+    async def release(self, adw_id: str) -> None:
         """Give the run's pair back; a run that holds none is ignored."""
-        with self._lock:
-            self._by_run.pop(adw_id, None)
+        await self._leases.release(LeaseKind.PORTS, adw_id, self._holder)
 
-    def held(self) -> dict[str, PortPair]:
-        """The pairs handed out, by run."""
-        with self._lock:
-            return {run: self.pair(index) for run, index in self._by_run.items()}
+    async def held(self) -> dict[str, PortPair]:
+        """The pairs handed out, by run (by every process)."""
+        leases = await self._leases.list(LeaseKind.PORTS)
+        return {lease.adw_id: self.pair(lease.number) for lease in leases}
+
+    def _binds(self, index: int) -> bool:
+        candidate = self.pair(index)
+        return all(
+            port_is_free(port, self.host) for port in (candidate.backend, candidate.frontend)
+        )
+
+    def _probe_order(self, start: int) -> list[int]:
+        return [(start + offset) % self.count for offset in range(self.count)]
+
+    async def _why_taken(self, start: int) -> list[str]:
+        held = {pair: adw_id for adw_id, pair in (await self.held()).items()}
+        reasons = []
+        for candidate in map(self.pair, self._probe_order(start)):
+            name = f"{candidate.backend}/{candidate.frontend}"
+            holder = held.get(candidate)
+            reasons.append(f"{name} held by run {holder}" if holder else f"{name} in use")
+        return reasons
 
 
 def write_ports_env(worktree: Path, pair: PortPair) -> Path:

@@ -1,26 +1,30 @@
 """Admission of runs: a visible FIFO queue for a fixed number of slots, gated on system
-memory, plus rate limits per external service.
+memory, plus rate limits per external service; slots and rate limits count every process
+on the database (`adw_tui.store.leases`), so `max_concurrent` holds for the repository,
+not for each `adw` process.
 
-The head of the queue gets a slot when one is free *and* system memory is below the
-limit. Both are checked in the same synchronous step, so a run never holds a slot while it
-waits for memory, and nothing can happen between the memory check and the grant (which is
-why no second check after taking the slot is needed). The queue stays strictly FIFO: while
-memory holds the head back, no later run overtakes it, and the head's own wait polls the
-memory probe every `memory_poll_s`.
+One dispatcher task per manager admits the head of the queue when this process runs
+fewer than `max_concurrent`, system memory is below the limit *and* a slot lease can be
+taken in the database (fewer than `max_concurrent` held by all processes). The queue is
+strictly FIFO within the process: while memory or other processes hold the head back, no
+later run overtakes it, and the dispatcher re-checks every `memory_poll_s` or
+`claim_poll_s`. Across processes there is no order: whichever asks first after a slot is
+freed gets it.
 """
 
 import asyncio
 import contextlib
 import logging
+import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from enum import StrEnum
 
-from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ConfigDict
 
 from adw_tui.runtime.memory import system_memory_percent
+from adw_tui.store.leases import Holder, LeaseKind, Leases
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ class ResourceSnapshot(BaseModel):
     queued: list[str]
     # The runs at the head of `queued` that a free slot awaits but memory holds back.
     waiting_for_memory: list[str]
+    # The same, when it is other processes on the database that hold every slot.
+    waiting_for_other_processes: list[str] = []
     # System memory at the last check (each attempted grant, each poll while held back);
     # None before the first.
     memory_percent: float | None
@@ -54,38 +60,52 @@ class _Waiter:
     granted: asyncio.Future[None]
 
 
+class _HeldBack(StrEnum):
+    """Why the head of the queue waits although this process has a free slot."""
+
+    MEMORY = "memory"
+    ELSEWHERE = "elsewhere"
+
+
 class ResourceManager:
-    """Slots, the memory gate and rate limiters shared by every run of one orchestrator.
+    """Slots, the memory gate and rate limits shared by every run of one orchestrator, and
+    through `leases` with every other process on the same database.
 
     Listeners in `on_change` receive a fresh snapshot after every change of the queue, the
-    running set, the slot count or the set of runs held back by memory; they are called
+    running set, the slot count or the reason the head waits; they are called
     synchronously and must not block (publish an event and return). A listener that raises
     is logged and skipped, so it can never keep a slot from being released.
     """
 
     def __init__(
         self,
+        leases: Leases,
+        *,
         max_concurrent: int = 15,
         memory_limit_percent: float = 90.0,
         memory_poll_s: float = 1.0,
+        claim_poll_s: float = 0.25,
         rate_limits: Mapping[str, tuple[float, float]] | None = None,
         memory_probe: MemoryProbe = system_memory_percent,
+        holder: Holder | None = None,
     ) -> None:
         """`rate_limits` maps a service name to (max_rate, time_period_s): up to max_rate
-        acquisitions per period, bursts included (aiolimiter's leaky bucket)."""
+        calls per period by all processes together (a sliding window in the database)."""
         _check_slots(max_concurrent)
+        self._leases = leases
+        self._holder = holder or Holder.this_process()
         self._max = max_concurrent
         self._memory_limit = memory_limit_percent
         self._memory_poll_s = memory_poll_s
+        self._claim_poll_s = claim_poll_s
         self._memory_probe = memory_probe
-        self._limiters = {
-            name: AsyncLimiter(max_rate, period)
-            for name, (max_rate, period) in (rate_limits or {}).items()
-        }
+        self._rate_limits = dict(rate_limits or {})
         self._running: list[str] = []
         self._waiters: deque[_Waiter] = deque()
         self._memory_percent: float | None = None
-        self._memory_blocked = False
+        self._held_back: _HeldBack | None = None
+        self._wakeup = asyncio.Event()
+        self._dispatcher: asyncio.Task[None] | None = None
         self.on_change: list[ChangeListener] = []
 
     @property
@@ -100,20 +120,26 @@ class ResourceManager:
         try:
             yield
         finally:
-            self._release(adw_id)
+            await asyncio.shield(self._release(adw_id))
 
-    def rate_limit(self, service: str) -> AbstractAsyncContextManager[None]:
-        """`async with manager.rate_limit("claude"):` waits for capacity of that service;
-        services without a configured limit are unlimited."""
-        limiter = self._limiters.get(service)
-        return limiter if limiter is not None else contextlib.nullcontext()
+    @contextlib.asynccontextmanager
+    async def rate_limit(self, service: str) -> AsyncIterator[None]:
+        """`async with manager.rate_limit("claude"):` waits until the service's window has
+        room for one more call; services without a configured limit are unlimited."""
+        limit = self._rate_limits.get(service)
+        while limit is not None:
+            wait_s = await self._leases.admit_call(service, *limit)
+            if not wait_s:
+                break
+            await asyncio.sleep(wait_s)
+        yield
 
     def set_max_concurrent(self, slots: int) -> None:
         """Change the slot count now. Growing starts waiting runs at once; shrinking stops
         nothing that runs, it only starts no run until fewer than `slots` are running."""
         _check_slots(slots)
         self._max = slots
-        self._dispatch()
+        self._wakeup.set()
         self._notify()
 
     def queue_position(self, adw_id: str) -> int | None:
@@ -129,70 +155,112 @@ class ResourceManager:
 
     def snapshot(self) -> ResourceSnapshot:
         queued = [waiter.adw_id for waiter in self._waiters]
-        held_back = max(self._max - len(self._running), 0) if self._memory_blocked else 0
+        held_back = queued[: max(self._max - len(self._running), 0)]
         return ResourceSnapshot(
             slots_total=self._max,
             slots_used=len(self._running),
             running=list(self._running),
             queued=queued,
-            waiting_for_memory=queued[:held_back],
+            waiting_for_memory=held_back if self._held_back == _HeldBack.MEMORY else [],
+            waiting_for_other_processes=(
+                held_back if self._held_back == _HeldBack.ELSEWHERE else []
+            ),
             memory_percent=self._memory_percent,
         )
 
     async def _acquire(self, adw_id: str) -> None:
         waiter = _Waiter(adw_id, asyncio.get_running_loop().create_future())
         self._waiters.append(waiter)
-        self._dispatch()
         self._notify()
+        self._wakeup.set()
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="adw-admission")
         try:
-            while not waiter.granted.done():
-                # asyncio.wait leaves the future alone on timeout and on cancellation,
-                # so a grant is never lost to a cancelled wait (handled below).
-                await asyncio.wait((waiter.granted,), timeout=self._memory_poll_s)
-                self._poll_memory(waiter)
+            await asyncio.shield(waiter.granted)
         except asyncio.CancelledError:
-            if waiter.granted.done():
+            if waiter.granted.done() and not waiter.granted.cancelled():
                 # Granted between the cancel and this task resuming: give the slot back.
-                self._release(adw_id)
+                await asyncio.shield(self._release(adw_id))
             else:
                 waiter.granted.cancel()
-                self._waiters.remove(waiter)
-                self._memory_blocked = self._memory_blocked and bool(self._waiters)
-                self._notify()
+                self._forget(waiter)
             raise
 
-    def _poll_memory(self, waiter: _Waiter) -> None:
-        """While memory holds runs back, the head of the queue re-checks it on each wake."""
-        if (
-            self._memory_blocked
-            and not waiter.granted.done()
-            and self._waiters[0] is waiter
-            and self._dispatch()
-        ):
+    async def _release(self, adw_id: str) -> None:
+        # The lease goes first, so the dispatcher woken below finds the slot free.
+        try:
+            await self._leases.release(LeaseKind.SLOT, adw_id, self._holder)
+        finally:
+            self._running.remove(adw_id)
+            self._wakeup.set()
             self._notify()
 
-    def _release(self, adw_id: str) -> None:
-        self._running.remove(adw_id)
-        self._dispatch()
-        self._notify()
-
-    def _dispatch(self) -> bool:
-        """Grant free slots to the head of the queue while memory allows.
-
-        Returns whether anything visible changed (a grant, or runs held back or let go).
-        """
-        was_blocked = self._memory_blocked
-        granted = False
-        self._memory_blocked = False
-        if self._waiters and len(self._running) < self._max:
-            self._memory_percent = self._memory_probe()
-            self._memory_blocked = self._memory_percent >= self._memory_limit
-            while not self._memory_blocked and self._waiters and len(self._running) < self._max:
+    async def _dispatch(self) -> None:
+        """Admit waiting runs while any wait; ends when the queue is empty (the next
+        waiter starts it again). Should it fail, every waiter fails with the reason
+        rather than wait for ever."""
+        try:
+            while self._waiters:
+                self._wakeup.clear()
+                held_back = await self._admit()
+                if held_back != self._held_back:
+                    self._held_back = held_back
+                    self._notify()
+                if self._waiters:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self._poll_s(held_back))
+        except Exception as error:
+            logger.exception("run admission failed")
+            while self._waiters:
                 waiter = self._waiters.popleft()
-                self._running.append(waiter.adw_id)
-                waiter.granted.set_result(None)
-                granted = True
-        return granted or was_blocked != self._memory_blocked
+                if not waiter.granted.done():
+                    waiter.granted.set_exception(error)
+        finally:
+            self._held_back = None
+
+    def _poll_s(self, held_back: _HeldBack | None) -> float | None:
+        """How long to wait for a wake-up (a release, a new waiter) before trying again."""
+        if held_back is _HeldBack.MEMORY:
+            return self._memory_poll_s
+        if held_back is _HeldBack.ELSEWHERE:
+            # Jittered, so processes waiting on each other do not ask in lockstep.
+            return self._claim_poll_s * random.uniform(0.5, 1.5)
+        return None
+
+    async def _admit(self) -> _HeldBack | None:
+        """Grant slots to the head of the queue while everything allows; returns why the
+        head still waits when a local slot is free, if it does."""
+        while self._waiters and len(self._running) < self._max:
+            self._memory_percent = self._memory_probe()
+            if self._memory_percent >= self._memory_limit:
+                return _HeldBack.MEMORY
+            waiter = self._waiters[0]
+            try:
+                taken = await self._leases.take(
+                    LeaseKind.SLOT, waiter.adw_id, self._holder, limit=self._max
+                )
+            except Exception as error:
+                # The database failed (locked past the busy timeout, full, gone): the run
+                # waiting on it fails with the reason, the queue goes on.
+                self._forget(waiter)
+                if not waiter.granted.done():
+                    waiter.granted.set_exception(error)
+                continue
+            if taken is None:
+                return _HeldBack.ELSEWHERE
+            if waiter.granted.done():  # cancelled while the lease was taken
+                await self._leases.release(LeaseKind.SLOT, waiter.adw_id, self._holder)
+                continue
+            self._forget(waiter)
+            self._running.append(waiter.adw_id)
+            waiter.granted.set_result(None)
+            self._notify()
+        return None
+
+    def _forget(self, waiter: _Waiter) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+            self._notify()
 
     def _notify(self) -> None:
         if not self.on_change:

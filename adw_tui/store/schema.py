@@ -179,6 +179,29 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        6,
+        "leases of run slots and port pairs, and calls per rate-limited service, shared "
+        "by every process on the database",
+        """
+        CREATE TABLE leases (
+            kind         TEXT NOT NULL,
+            number       INTEGER NOT NULL,
+            adw_id       TEXT NOT NULL,
+            host         TEXT NOT NULL,
+            pid          INTEGER NOT NULL,
+            started      REAL NOT NULL,
+            heartbeat_at REAL NOT NULL,
+            PRIMARY KEY (kind, number)
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX leases_by_run ON leases (kind, adw_id);
+        CREATE TABLE rate_calls (
+            service TEXT NOT NULL,
+            at      REAL NOT NULL
+        );
+        CREATE INDEX rate_calls_by_service ON rate_calls (service, at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -38,6 +38,7 @@ from adw_tui.store.claims import Claims
 from adw_tui.store.database import Database, Synchronous, Writer, now_iso
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.issues import Issues
+from adw_tui.store.leases import Leases
 from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 
@@ -58,6 +59,7 @@ class Store:
         self.steps = StepAttempts(database)
         self.claims = Claims(database)
         self.breakers = Breakers(database)
+        self.leases = Leases(database)
 
     @classmethod
     async def open(

@@ -169,7 +169,7 @@ async def test_twenty_runs_share_five_slots(repo: Path, store: Store):
     async def sample() -> None:
         nonlocal most_alive
         while sampling:
-            held = orchestrator._services.ports.held()
+            held = await orchestrator._services.ports.held()
             if len(set(held.values())) != len(held):
                 shared_ports.append(dict(held))
             alive = [

@@ -1,4 +1,5 @@
-"""PortAllocator: deterministic first choice, unique pairs, real bind checks, exhaustion."""
+"""PortAllocator: deterministic first choice, unique pairs across processes (leases in a
+real database), real bind checks, exhaustion."""
 
 import asyncio
 import socket
@@ -14,6 +15,8 @@ from adw_tui.runtime.ports import (
     port_is_free,
     write_ports_env,
 )
+from adw_tui.store import Store
+from adw_tui.store.leases import Holder
 
 COUNT = 15
 
@@ -28,9 +31,13 @@ def base_port() -> int:
     pytest.fail("no block of free ports found")
 
 
+# Another live process, on another host (alive while its heartbeat is fresh).
+OTHER = Holder("another-host", 4242, 1.0)
+
+
 @pytest.fixture
-def allocator(base_port: int) -> PortAllocator:
-    return PortAllocator(base_port, base_port + COUNT, COUNT)
+def allocator(store: Store, base_port: int) -> PortAllocator:
+    return PortAllocator(store.leases, base_port, base_port + COUNT, COUNT)
 
 
 @pytest.fixture
@@ -54,59 +61,78 @@ def run_id(index: int) -> str:
     return f"{index:08x}"
 
 
-def test_defaults_are_the_original_adw_ranges() -> None:
-    ports = PortAllocator()
+def test_defaults_are_the_original_adw_ranges(store: Store) -> None:
+    ports = PortAllocator(store.leases)
     assert (ports.pair(0), ports.pair(14)) == (PortPair(9100, 9200), PortPair(9114, 9214))
     assert ports.count == 15
 
 
-def test_first_choice_is_the_hex_id_modulo_count(allocator: PortAllocator, base_port: int) -> None:
+async def test_first_choice_is_the_hex_id_modulo_count(
+    allocator: PortAllocator, base_port: int
+) -> None:
     assert allocator.first_choice("0000000a") == 10
     assert allocator.first_choice("ffffffff") == 0xFFFFFFFF % COUNT
     assert allocator.first_choice("not-hex") == allocator.first_choice("not-hex")
-    assert allocator.allocate("0000000a") == PortPair(base_port + 10, base_port + COUNT + 10)
+    assert await allocator.allocate("0000000a") == PortPair(base_port + 10, base_port + COUNT + 10)
 
 
-def test_allocation_is_deterministic_and_idempotent(base_port: int) -> None:
-    first = PortAllocator(base_port, base_port + COUNT, COUNT).allocate("5e1f00d7")
-    second = PortAllocator(base_port, base_port + COUNT, COUNT)
-    assert second.allocate("5e1f00d7") == first
-    assert second.allocate("5e1f00d7") == first
-    assert second.held() == {"5e1f00d7": first}
+async def test_allocation_is_deterministic_and_idempotent(store: Store, base_port: int) -> None:
+    first = await PortAllocator(store.leases, base_port, base_port + COUNT, COUNT).allocate(
+        "5e1f00d7"
+    )
+    second = PortAllocator(store.leases, base_port, base_port + COUNT, COUNT)
+    assert await second.allocate("5e1f00d7") == first
+    assert await second.allocate("5e1f00d7") == first
+    assert await second.held() == {"5e1f00d7": first}
 
 
-def test_a_held_pair_is_skipped(allocator: PortAllocator) -> None:
+async def test_a_held_pair_is_skipped(allocator: PortAllocator) -> None:
     same_choice = [run_id(3), run_id(3 + COUNT)]
-    pairs = [allocator.allocate(adw_id) for adw_id in same_choice]
+    pairs = [await allocator.allocate(adw_id) for adw_id in same_choice]
     assert pairs == [allocator.pair(3), allocator.pair(4)]
 
 
+async def test_a_pair_another_process_holds_is_skipped(
+    store: Store, allocator: PortAllocator, base_port: int
+) -> None:
+    elsewhere = PortAllocator(store.leases, base_port, base_port + COUNT, COUNT, holder=OTHER)
+    assert await elsewhere.allocate(run_id(3)) == allocator.pair(3)
+    assert await allocator.allocate(run_id(3 + COUNT)) == allocator.pair(4)
+    await allocator.release(run_id(3))  # not this process's lease: nothing happens
+    assert await allocator.held() == {
+        run_id(3): allocator.pair(3),
+        run_id(3 + COUNT): allocator.pair(4),
+    }
+
+
 @pytest.mark.parametrize("side", ["backend", "frontend"])
-def test_a_port_bound_by_someone_else_is_skipped(
+async def test_a_port_bound_by_someone_else_is_skipped(
     allocator: PortAllocator, listen: list[socket.socket], side: str
 ) -> None:
     listen.append(bound(getattr(allocator.pair(5), side)))
-    assert allocator.allocate(run_id(5)) == allocator.pair(6)
+    assert await allocator.allocate(run_id(5)) == allocator.pair(6)
 
 
-def test_probing_wraps_around(allocator: PortAllocator, listen: list[socket.socket]) -> None:
+async def test_probing_wraps_around(allocator: PortAllocator, listen: list[socket.socket]) -> None:
     listen.append(bound(allocator.pair(COUNT - 1).backend))
-    assert allocator.allocate(run_id(COUNT - 1)) == allocator.pair(0)
+    assert await allocator.allocate(run_id(COUNT - 1)) == allocator.pair(0)
 
 
 async def test_fifteen_concurrent_runs_get_distinct_pairs(allocator: PortAllocator) -> None:
     ids = [run_id(7 + n * COUNT) for n in range(COUNT)]  # all want pair 7 first
-    pairs = await asyncio.gather(*(asyncio.to_thread(allocator.allocate, i) for i in ids))
+    pairs = await asyncio.gather(*(allocator.allocate(i) for i in ids))
     assert sorted(pairs, key=lambda p: p.backend) == [allocator.pair(i) for i in range(COUNT)]
 
 
-def test_exhaustion_is_a_clear_error(base_port: int, listen: list[socket.socket]) -> None:
-    allocator = PortAllocator(base_port, base_port + COUNT, 3)
-    allocator.allocate(run_id(0))
-    allocator.allocate(run_id(1))
+async def test_exhaustion_is_a_clear_error(
+    store: Store, base_port: int, listen: list[socket.socket]
+) -> None:
+    allocator = PortAllocator(store.leases, base_port, base_port + COUNT, 3)
+    await allocator.allocate(run_id(0))
+    await allocator.allocate(run_id(1))
     listen.append(bound(allocator.pair(2).frontend))
     with pytest.raises(PortsExhaustedError) as caught:
-        allocator.allocate("0000abcd")
+        await allocator.allocate("0000abcd")
     fe = base_port + COUNT
     assert str(caught.value) == (
         f"no free port pair for run 0000abcd: all 3 are taken ("
@@ -116,19 +142,19 @@ def test_exhaustion_is_a_clear_error(base_port: int, listen: list[socket.socket]
     )
 
 
-def test_release_then_reuse(allocator: PortAllocator) -> None:
-    first = allocator.allocate(run_id(2))
-    assert allocator.allocate(run_id(2 + COUNT)) != first
-    allocator.release(run_id(2))
-    allocator.release("never-allocated")
-    assert allocator.allocate(run_id(2 + 2 * COUNT)) == first
+async def test_release_then_reuse(allocator: PortAllocator) -> None:
+    first = await allocator.allocate(run_id(2))
+    assert await allocator.allocate(run_id(2 + COUNT)) != first
+    await allocator.release(run_id(2))
+    await allocator.release("never-allocated")
+    assert await allocator.allocate(run_id(2 + 2 * COUNT)) == first
 
 
-def test_overlapping_ranges_are_refused() -> None:
+def test_overlapping_ranges_are_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="overlap"):
-        PortAllocator(9100, 9110, 15)
+        PortAllocator(store.leases, 9100, 9110, 15)
     with pytest.raises(ValueError, match="at least 1"):
-        PortAllocator(count=0)
+        PortAllocator(store.leases, count=0)
 
 
 def test_write_ports_env(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import pytest
 from adw_tui.agents.process import kill_process_tree
 from adw_tui.runtime.memory import ProcessTreeMemory, watch_memory
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
+from adw_tui.store import Store
+from adw_tui.store.leases import Holder
 
 POLL_S = 0.01
 MB = 1024 * 1024
@@ -43,6 +45,7 @@ class Memory:
 
 
 def make_manager(
+    store: Store,
     max_concurrent: int = 5,
     *,
     memory: Memory | None = None,
@@ -50,7 +53,8 @@ def make_manager(
 ) -> ResourceManager:
     """A manager with a 90% memory limit and a probe reporting 0% unless a test says otherwise."""
     return ResourceManager(
-        max_concurrent,
+        store.leases,
+        max_concurrent=max_concurrent,
         memory_limit_percent=90.0,
         memory_poll_s=POLL_S,
         rate_limits=rate_limits,
@@ -99,8 +103,8 @@ class Runs:
 
 
 @pytest.fixture
-async def runs() -> AsyncIterator[Runs]:
-    held = Runs(make_manager())
+async def runs(store: Store) -> AsyncIterator[Runs]:
+    held = Runs(make_manager(store))
     yield held
     held.cancel_all()
     await asyncio.gather(*held.tasks.values(), return_exceptions=True)
@@ -110,8 +114,8 @@ def ids(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{index}" for index in range(count)]
 
 
-async def test_twenty_runs_share_five_slots_in_fifo_order() -> None:
-    manager = make_manager(5)
+async def test_twenty_runs_share_five_slots_in_fifo_order(store: Store) -> None:
+    manager = make_manager(store, 5)
     entered: list[str] = []
     inside = 0
     most_inside = 0
@@ -122,7 +126,8 @@ async def test_twenty_runs_share_five_slots_in_fifo_order() -> None:
             entered.append(adw_id)
             inside += 1
             most_inside = max(most_inside, inside)
-            await asyncio.sleep(0.01)
+            # Long enough for five grants, each a write transaction on the database.
+            await asyncio.sleep(0.1)
             inside -= 1
 
     names = ids("run", 20)
@@ -185,19 +190,23 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_leaks_no_slot(runs: Runs)
     assert manager.snapshot().slots_used == 5
 
 
-async def test_a_waiter_cancelled_just_after_its_grant_gives_the_slot_back() -> None:
-    manager = make_manager(1)
+async def test_a_waiter_cancelled_just_after_its_grant_gives_the_slot_back(store: Store) -> None:
+    manager = make_manager(store, 1)
     holder = manager.slot("holder")
     await holder.__aenter__()
     waiter = asyncio.create_task(manager.slot("waiter").__aenter__())
     await until(lambda: manager.queue_position("waiter") == 1)
 
-    # Releasing grants the slot synchronously; the cancel lands before the waiter resumes.
+    # The cancel lands the moment the slot is granted, before the waiter resumes.
+    def cancel_on_grant(snapshot: ResourceSnapshot) -> None:
+        if snapshot.running == ["waiter"]:
+            waiter.cancel()
+
+    manager.on_change.append(cancel_on_grant)
     await holder.__aexit__(None, None, None)
-    assert manager.snapshot().running == ["waiter"]
-    waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
+    assert waiter.cancelled()
 
     assert manager.snapshot().slots_used == 0
     async with asyncio.timeout(1), manager.slot("next"):
@@ -238,9 +247,28 @@ async def test_shrinking_the_slot_count_waits_for_running_runs(runs: Runs) -> No
         manager.set_max_concurrent(0)
 
 
-async def test_high_memory_holds_runs_back_without_taking_a_slot() -> None:
+async def test_slots_held_by_another_process_count_against_the_limit(store: Store) -> None:
+    here = make_manager(store, 2)
+    elsewhere = Runs(
+        ResourceManager(store.leases, max_concurrent=2, holder=Holder("another-host", 4242, 1.0))
+    )
+    elsewhere.start("far0", "far1")
+    await until(lambda: len(elsewhere.inside) == 2)
+    mine = Runs(here)
+    mine.start("near")
+    await until(lambda: here.snapshot().waiting_for_other_processes == ["near"])
+    assert here.snapshot().running == []
+
+    await elsewhere.release("far0")
+    await until(lambda: mine.inside == {"near"})
+    assert here.snapshot().waiting_for_other_processes == []
+    await mine.release("near")
+    await elsewhere.release("far1")
+
+
+async def test_high_memory_holds_runs_back_without_taking_a_slot(store: Store) -> None:
     memory = Memory(95.0)
-    manager = make_manager(5, memory=memory)
+    manager = make_manager(store, 5, memory=memory)
     changes: list[ResourceSnapshot] = []
     manager.on_change.append(changes.append)
     entered: list[str] = []
@@ -272,8 +300,8 @@ async def test_high_memory_holds_runs_back_without_taking_a_slot() -> None:
     assert changes[-1].memory_percent == 50.0
 
 
-async def test_a_failing_listener_does_not_keep_a_slot() -> None:
-    manager = make_manager(1)
+async def test_a_failing_listener_does_not_keep_a_slot(store: Store) -> None:
+    manager = make_manager(store, 1)
 
     def broken(_: ResourceSnapshot) -> None:
         raise RuntimeError("listener bug")
@@ -285,8 +313,8 @@ async def test_a_failing_listener_does_not_keep_a_slot() -> None:
     assert manager.snapshot().slots_used == 0
 
 
-async def test_rate_limits_apply_per_service() -> None:
-    manager = make_manager(rate_limits={"claude": (5, 0.5)})
+async def test_rate_limits_apply_per_service(store: Store) -> None:
+    manager = make_manager(store, rate_limits={"claude": (5, 0.5)})
 
     async def acquire(service: str) -> None:
         async with manager.rate_limit(service):

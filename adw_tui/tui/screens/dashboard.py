@@ -68,6 +68,7 @@ class _Gauges:
     slots_used: int = 0
     slots_total: int = 0
     queued: int = 0
+    held_elsewhere: int = 0
     memory_percent: float | None = None
     breakers: tuple[Breaker, ...] = ()
 
@@ -87,6 +88,7 @@ class ResourceGauges(Static):
             (f"{gauges.slots_used}/{gauges.slots_total}", "bold"),
             ("  queued ", "dim"),
             (str(gauges.queued), "bold"),
+            (" (slots held by other processes)" if gauges.held_elsewhere else "", "yellow"),
             ("  mem ", "dim"),
             (
                 "n/a" if gauges.memory_percent is None else f"{gauges.memory_percent:.0f}%",
@@ -186,6 +188,7 @@ class Dashboard(Screen[None]):
             slots_used=snapshot.slots_used,
             slots_total=snapshot.slots_total,
             queued=len(snapshot.queued),
+            held_elsewhere=len(snapshot.waiting_for_other_processes),
             memory_percent=snapshot.memory_percent,
             breakers=tuple(await self._store.breakers.list()),
         )
@@ -220,6 +223,7 @@ class Dashboard(Screen[None]):
             self._gauges.queued = len(event.queued)
             self._gauges.slots_used = len(event.running)
             self._gauges.slots_total = event.slots_total
+            self._gauges.held_elsewhere = len(event.held_elsewhere)
             self.query_one(ResourceGauges).show(self._gauges)
         elif isinstance(event, RunWaiting):
             self.notify(

@@ -1,0 +1,193 @@
+"""Limits that hold for every process on one database: run slots, port pairs and calls
+per rate-limited service.
+
+A lease is a row: the slot or port pair a run holds, and which process holds it. Taking
+one is a read-check-insert inside one `BEGIN IMMEDIATE` transaction, so processes taking
+at the same time are serialised and none can see a count the other is about to change.
+A process that dies (killed, crashed, the machine rebooted) cannot release what it held,
+so each take first clears the leases of holders that are gone: on this host, a holder
+whose process no longer exists (its pid, with the start time it had, so a reused pid is
+not mistaken for it); on another host, one whose heartbeat is older than `stale_after_s`.
+"""
+
+import builtins
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import psutil
+
+from adw_tui.store.audit import record_audit
+from adw_tui.store.database import Database, Writer
+
+# A holder on another host that has not heartbeated for this long is taken for dead.
+STALE_AFTER_S = 60.0
+
+
+class LeaseKind(StrEnum):
+    SLOT = "slot"
+    PORTS = "ports"
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A process that holds leases: its host, pid and start time (seconds since the epoch)."""
+
+    host: str
+    pid: int
+    started: float
+
+    @classmethod
+    def this_process(cls) -> "Holder":
+        return cls(socket.gethostname(), os.getpid(), psutil.Process().create_time())
+
+    def is_alive(self) -> bool:
+        """Whether this process still runs; only answerable for a holder on this host."""
+        try:
+            return abs(psutil.Process(self.pid).create_time() - self.started) < 1.0
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            return False
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    kind: LeaseKind
+    number: int
+    adw_id: str
+    holder: Holder
+
+
+class Leases:
+    def __init__(self, database: Database, *, stale_after_s: float = STALE_AFTER_S) -> None:
+        self._db = database
+        self._stale_after_s = stale_after_s
+
+    async def take(
+        self,
+        kind: LeaseKind,
+        adw_id: str,
+        holder: Holder,
+        *,
+        limit: int,
+        candidates: Iterable[int] | None = None,
+        usable: Callable[[int], bool] = lambda number: True,
+    ) -> int | None:
+        """The number of the `kind` lease `adw_id` holds, taken now if it holds none, or
+        None when `limit` leases of that kind are held (by any process) or no candidate is
+        free and `usable`.
+
+        `candidates` are the numbers to try in order (default 0 to limit - 1); `usable` is
+        asked about a free one before it is taken (a port pair: whether its ports bind)."""
+        if not await self._may_take(kind, adw_id, limit):
+            return None
+        async with self._db.transaction() as connection:
+            held = await self._held(connection, kind)
+            mine = next((lease for lease in held if lease.adw_id == adw_id), None)
+            if mine is not None:
+                return mine.number
+            if len(held) >= limit:
+                return None
+            taken = {lease.number for lease in held}
+            for number in range(limit) if candidates is None else candidates:
+                if number in taken or not usable(number):
+                    continue
+                await connection.execute(
+                    "INSERT INTO leases (kind, number, adw_id, host, pid, started, "
+                    "heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (kind, number, adw_id, holder.host, holder.pid, holder.started, time.time()),
+                )
+                return number
+        return None
+
+    async def release(self, kind: LeaseKind, adw_id: str, holder: Holder) -> None:
+        """Give back the run's lease of that kind if `holder` holds it."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "DELETE FROM leases WHERE kind = ? AND adw_id = ? "
+                "AND host = ? AND pid = ? AND started = ?",
+                (kind, adw_id, holder.host, holder.pid, holder.started),
+            )
+
+    async def heartbeat(self, holder: Holder) -> None:
+        """Say that `holder` still lives, for processes on other hosts."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE leases SET heartbeat_at = ? WHERE host = ? AND pid = ? AND started = ?",
+                (time.time(), holder.host, holder.pid, holder.started),
+            )
+
+    async def list(self, kind: LeaseKind) -> builtins.list[Lease]:
+        """The leases of that kind held now, as last written (dead holders included until
+        the next take clears them)."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM leases WHERE kind = ? ORDER BY number", (kind,)
+        )
+        return [_lease(row) for row in rows]
+
+    async def admit_call(self, service: str, max_rate: float, period_s: float) -> float:
+        """Record a call to `service` if fewer than `max_rate` were recorded (by any
+        process) in the last `period_s` seconds and return 0; else record nothing and
+        return how long to wait before one leaves the window."""
+        now = time.time()
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "DELETE FROM rate_calls WHERE service = ? AND at <= ?", (service, now - period_s)
+            )
+            rows = await connection.execute_fetchall(
+                "SELECT at FROM rate_calls WHERE service = ? ORDER BY at", (service,)
+            )
+            if len(rows) < max_rate:
+                await connection.execute(
+                    "INSERT INTO rate_calls (service, at) VALUES (?, ?)", (service, now)
+                )
+                return 0.0
+        # The call that lets one more in is the one `max_rate` places from the newest.
+        oldest_that_counts = float(rows[len(rows) - int(max_rate)]["at"])
+        return max(oldest_that_counts + period_s - now, 0.001)
+
+    async def _may_take(self, kind: LeaseKind, adw_id: str, limit: int) -> bool:
+        """A look without the write lock, so that processes waiting for a slot ask often
+        at the cost of a read: false only when `limit` live holders hold the others."""
+        rows = await self._db.fetch_all("SELECT * FROM leases WHERE kind = ?", (kind,))
+        held = [(_lease(row), row["heartbeat_at"]) for row in rows]
+        if any(lease.adw_id == adw_id for lease, _ in held):
+            return True
+        return sum(self._alive(lease, heartbeat) for lease, heartbeat in held) < limit
+
+    def _alive(self, lease: Lease, heartbeat: float) -> bool:
+        if lease.holder.host == socket.gethostname():
+            return lease.holder.is_alive()
+        return heartbeat > time.time() - self._stale_after_s
+
+    async def _held(self, connection: Writer, kind: LeaseKind) -> builtins.list[Lease]:
+        """The leases of `kind`, after clearing those of dead holders (of every kind)."""
+        rows = await connection.execute_fetchall("SELECT * FROM leases ORDER BY kind, number")
+        live: builtins.list[Lease] = []
+        for lease, heartbeat in ((_lease(row), row["heartbeat_at"]) for row in rows):
+            if self._alive(lease, heartbeat):
+                live.append(lease)
+                continue
+            await connection.execute(
+                "DELETE FROM leases WHERE kind = ? AND number = ?", (lease.kind, lease.number)
+            )
+            await record_audit(
+                connection,
+                actor="runtime",
+                action=f"{lease.kind}.reclaim",
+                adw_id=lease.adw_id,
+                detail={"pid": lease.holder.pid, "host": lease.holder.host},
+            )
+        return [lease for lease in live if lease.kind == kind]
+
+
+def _lease(row: sqlite3.Row) -> Lease:
+    return Lease(
+        LeaseKind(row["kind"]),
+        row["number"],
+        row["adw_id"],
+        Holder(row["host"], row["pid"], row["started"]),
+    )

@@ -1,0 +1,87 @@
+"""Leases in a real database: limits count every holder, dead and stale holders are
+reclaimed, a holder releases only its own, and calls are admitted per sliding window."""
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from adw_tui.store import Store
+from adw_tui.store.leases import Holder, LeaseKind
+
+SLOT = LeaseKind.SLOT
+HERE = Holder.this_process()
+ELSEWHERE = Holder("another-host", 4242, 1.0)  # alive while its heartbeat is fresh
+
+
+def exited_process() -> Holder:
+    """A holder for a real process of this host that has since exited."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    holder = Holder(HERE.host, child.pid, psutil.Process(child.pid).create_time())
+    child.communicate(b"")
+    return holder
+
+
+def age_heartbeats(db_path: Path) -> None:
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE leases SET heartbeat_at = 0")
+
+
+async def test_the_limit_counts_every_holder(store: Store) -> None:
+    leases = store.leases
+    assert await leases.take(SLOT, "r1", HERE, limit=2) == 0
+    assert await leases.take(SLOT, "r2", ELSEWHERE, limit=2) == 1
+    assert await leases.take(SLOT, "r3", HERE, limit=2) is None
+    assert await leases.take(SLOT, "r1", HERE, limit=2) == 0  # already held: the same
+    assert await leases.take(LeaseKind.PORTS, "r3", HERE, limit=2) == 0  # kinds apart
+    assert [(lease.adw_id, lease.holder) for lease in await leases.list(SLOT)] == [
+        ("r1", HERE),
+        ("r2", ELSEWHERE),
+    ]
+
+
+async def test_a_lease_of_a_process_that_died_is_reclaimed(store: Store) -> None:
+    dead = exited_process()
+    assert await store.leases.take(SLOT, "orphan", dead, limit=1) == 0
+    assert await store.leases.take(SLOT, "next", HERE, limit=1) == 0
+    assert [lease.adw_id for lease in await store.leases.list(SLOT)] == ["next"]
+    [entry] = [e for e in await store.audit.entries() if e.action == "slot.reclaim"]
+    assert (entry.adw_id, entry.detail["pid"]) == ("orphan", dead.pid)
+
+
+async def test_a_reused_pid_is_not_taken_for_the_holder(store: Store) -> None:
+    impostor = Holder(HERE.host, HERE.pid, HERE.started - 100)  # same pid, other start
+    assert await store.leases.take(SLOT, "old", impostor, limit=1) == 0
+    assert await store.leases.take(SLOT, "new", HERE, limit=1) == 0
+
+
+async def test_another_hosts_holder_is_stale_without_heartbeats(
+    store: Store, db_path: Path
+) -> None:
+    assert await store.leases.take(SLOT, "far", ELSEWHERE, limit=1) == 0
+    age_heartbeats(db_path)
+    await store.leases.heartbeat(ELSEWHERE)
+    assert await store.leases.take(SLOT, "near", HERE, limit=1) is None  # it heartbeated
+    age_heartbeats(db_path)
+    assert await store.leases.take(SLOT, "near", HERE, limit=1) == 0
+
+
+async def test_a_holder_releases_only_its_own_lease(store: Store) -> None:
+    await store.leases.take(SLOT, "r1", ELSEWHERE, limit=3)
+    await store.leases.release(SLOT, "r1", HERE)
+    assert [lease.adw_id for lease in await store.leases.list(SLOT)] == ["r1"]
+    await store.leases.release(SLOT, "r1", ELSEWHERE)
+    assert await store.leases.list(SLOT) == []
+
+
+async def test_calls_are_admitted_per_sliding_window(store: Store) -> None:
+    waits = [await store.leases.admit_call("claude", 3, 10.0) for _ in range(3)]
+    assert waits == [0.0, 0.0, 0.0]
+    wait_s = await store.leases.admit_call("claude", 3, 10.0)
+    assert 9.0 < wait_s <= 10.0  # until the first of the three leaves the window
+    assert await store.leases.admit_call("github", 3, 10.0) == 0.0
+    assert await store.leases.admit_call("claude", 3, 0.001) == 0.0  # old calls expire
