@@ -48,7 +48,9 @@ class Holder:
     def is_alive(self) -> bool:
         """Whether this process still runs; only answerable for a holder on this host."""
         try:
-            return abs(psutil.Process(self.pid).create_time() - self.started) < 1.0
+            process = psutil.Process(self.pid)
+            same = abs(process.create_time() - self.started) < 1.0
+            return same and process.status() != psutil.STATUS_ZOMBIE
         except (psutil.NoSuchProcess, psutil.ZombieProcess):
             return False
 

@@ -100,6 +100,7 @@ def test_two_processes_racing_for_one_queued_run(sample_repo: Path):
     )
     assert [code for code, _ in outcomes] == [0, 1]
     assert f"run {adw_id} is running by" in outcomes[1][1]
+    assert "cancelled" not in outcomes[1][1]  # the loser's run was not cancelled: it runs
     shown = json.loads(adw(demo, "show", adw_id, "--json").stdout)
     assert shown["status"] == "succeeded"
     visits = [entry["step"] for entry in shown["timeline"]]
