@@ -236,9 +236,7 @@ class ResourceManager:
                 return _HeldBack.MEMORY
             waiter = self._waiters[0]
             try:
-                taken = await self._leases.take(
-                    LeaseKind.SLOT, waiter.adw_id, self._holder, limit=self._max
-                )
+                taken = await self._take_slot(waiter.adw_id)
             except Exception as error:
                 # The database failed (locked past the busy timeout, full, gone): the run
                 # waiting on it fails with the reason, the queue goes on.
@@ -256,6 +254,15 @@ class ResourceManager:
             waiter.granted.set_result(None)
             self._notify()
         return None
+
+    async def _take_slot(self, adw_id: str) -> int | None:
+        """The slot lease's number, or None while other processes hold every slot; when
+        they did at the last try, a read says whether to try the write again."""
+        if self._held_back is _HeldBack.ELSEWHERE and not await self._leases.may_take(
+            LeaseKind.SLOT, adw_id, self._max
+        ):
+            return None
+        return await self._leases.take(LeaseKind.SLOT, adw_id, self._holder, limit=self._max)
 
     def _forget(self, waiter: _Waiter) -> None:
         if waiter in self._waiters:

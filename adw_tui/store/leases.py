@@ -67,6 +67,7 @@ class Leases:
     def __init__(self, database: Database, *, stale_after_s: float = STALE_AFTER_S) -> None:
         self._db = database
         self._stale_after_s = stale_after_s
+        self._this_process = Holder.this_process()
 
     async def take(
         self,
@@ -84,8 +85,6 @@ class Leases:
 
         `candidates` are the numbers to try in order (default 0 to limit - 1); `usable` is
         asked about a free one before it is taken (a port pair: whether its ports bind)."""
-        if not await self._may_take(kind, adw_id, limit):
-            return None
         async with self._db.transaction() as connection:
             held = await self._held(connection, kind)
             mine = next((lease for lease in held if lease.adw_id == adw_id), None)
@@ -151,9 +150,10 @@ class Leases:
         oldest_that_counts = float(rows[len(rows) - int(max_rate)]["at"])
         return max(oldest_that_counts + period_s - now, 0.001)
 
-    async def _may_take(self, kind: LeaseKind, adw_id: str, limit: int) -> bool:
-        """A look without the write lock, so that processes waiting for a slot ask often
-        at the cost of a read: false only when `limit` live holders hold the others."""
+    async def may_take(self, kind: LeaseKind, adw_id: str, limit: int) -> bool:
+        """Whether `take` could succeed, from a look without the write lock: a process
+        waiting for others to free a slot asks often at the cost of a read. False only
+        when `limit` live holders hold the others."""
         rows = await self._db.fetch_all("SELECT * FROM leases WHERE kind = ?", (kind,))
         held = [(_lease(row), row["heartbeat_at"]) for row in rows]
         if any(lease.adw_id == adw_id for lease, _ in held):
@@ -161,7 +161,9 @@ class Leases:
         return sum(self._alive(lease, heartbeat) for lease, heartbeat in held) < limit
 
     def _alive(self, lease: Lease, heartbeat: float) -> bool:
-        if lease.holder.host == socket.gethostname():
+        if lease.holder == self._this_process:
+            return True
+        if lease.holder.host == self._this_process.host:
             return lease.holder.is_alive()
         return heartbeat > time.time() - self._stale_after_s
 
