@@ -28,7 +28,7 @@ case "$FAKE_MODE" in
   chatty) echo '{INIT}'
     while true; do echo '{{"type":"system","subtype":"tick"}}'; sleep 0.05; done ;;
   crash) echo '{INIT}'; echo "fatal: something broke" >&2; exit 3 ;;
-  leave-child) echo '{INIT}'; (sleep 300 &) ; echo '{RESULT}' ;;
+  leave-child) echo '{INIT}'; (sleep 300 & echo "$!" > "$FAKE_PIDS_FILE") ; echo '{RESULT}' ;;
 esac
 """
 
@@ -192,18 +192,21 @@ async def test_crash_without_result_keeps_the_stderr_tail(fake_cli: Path, tmp_pa
 
 
 async def test_children_left_behind_after_success_are_reaped(fake_cli: Path, tmp_path: Path):
-    before = {p.pid for p in psutil.process_iter() if p.name() == "sleep"}
     _, result = await collect(
         make_engine(fake_cli, tmp_path, "leave-child"), make_request(tmp_path)
     )
     assert result.success
-    await asyncio.sleep(0.2)
-    left = {
-        p.pid
-        for p in psutil.process_iter()
-        if p.name() == "sleep" and p.status() != psutil.STATUS_ZOMBIE
-    }
-    assert left <= before
+    child = int((tmp_path / "pids.txt").read_text())  # the agent's own orphaned `sleep`
+    async with asyncio.timeout(2):
+        while not gone(child):  # noqa: ASYNC110 - polls another process
+            await asyncio.sleep(0.02)
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 async def test_missing_binary_is_not_installed(tmp_path: Path):
