@@ -1,11 +1,17 @@
-"""Shared fixtures: a state database in a temporary directory and a quick way to make runs."""
+"""Shared fixtures: a state database in a temporary directory, a quick way to make runs,
+and an engine of the test's own."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from adw_tui.agents.claude_stream import ClaudeStreamParser
+from adw_tui.agents.jsonl import ParsedLine
+from adw_tui.agents.registry import ENGINES
+from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import RunRecord
 from adw_tui.store import Store
@@ -59,3 +65,22 @@ def user_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     config = tmp_path / "user-config"
     monkeypatch.setenv("ADW_CONFIG_DIR", str(config))
     return config
+
+
+class ShoutingParser(ClaudeStreamParser):
+    """Another engine's parser, told apart by what it makes of a line: all capitals."""
+
+    def events(self, line: ParsedLine) -> list[AgentEvent]:
+        return [
+            event.model_copy(update={"text": event.text.upper()}) for event in super().events(line)
+        ]
+
+
+@pytest.fixture
+def shouting_engine(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The name of an engine, registered for the test, whose transcripts its own parser
+    reads (in capitals)."""
+    monkeypatch.setitem(
+        ENGINES, "shouting", replace(ENGINES["sim"], name="shouting", parser=ShoutingParser)
+    )
+    return "shouting"

@@ -1,3 +1,2 @@
-"""Execution engines: one module per agent CLI, turning its stream into AgentEvents."""
-
-ENGINE_NAMES = ("claude", "sim")
+"""Execution engines: one module per agent CLI, turning its stream into AgentEvents; the
+table of them is `adw_tui.agents.registry`."""

@@ -1,28 +1,77 @@
-"""Engines by name, built from the settings."""
+"""The engines adw can drive, as a table: name -> how to build it from the settings, the
+parser of its transcript lines, and what it is. Adding an engine is its module (the
+engine and its stream parser) and one entry here."""
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from adw_tui.agents import ENGINE_NAMES
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
-from adw_tui.agents.engine import Engine
+from adw_tui.agents.claude_stream import ClaudeStreamParser
+from adw_tui.agents.engine import Engine, StreamParser
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
+
+Environ = Mapping[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineEntry:
+    name: str
+    description: str
+    build: Callable[[Settings, Environ], Engine]
+    """The engine, from the settings and the environment its agent starts from."""
+    parser: Callable[[str | None], StreamParser]
+    """A parser for the lines of a transcript this engine wrote; the argument is the
+    agent's working directory, left out of the paths shown in tool calls."""
+
+
+def _claude(settings: Settings, environ: Environ) -> Engine:
+    return ClaudeCodeEngine(
+        permission_mode=settings.claude_permission_mode,
+        extra_env=settings.agent_env,
+        environ=environ,
+        kill_grace_s=settings.kill_grace,
+    )
+
+
+def _sim(settings: Settings, environ: Environ) -> Engine:
+    return SimulatedClaudeEngine(
+        extra_env=settings.agent_env, environ=environ, kill_grace_s=settings.kill_grace
+    )
+
+
+ENGINES: dict[str, EngineEntry] = {
+    entry.name: entry
+    for entry in (
+        EngineEntry(
+            "claude", "Claude Code (`claude -p`, stream-json)", _claude, ClaudeStreamParser
+        ),
+        EngineEntry(
+            "sim", "the simulated agent: Claude Code's stream, no model", _sim, ClaudeStreamParser
+        ),
+    )
+}
+ENGINE_NAMES = tuple(ENGINES)
+# Attempts recorded before engines were named wrote Claude Code's stream.
+DEFAULT_TRANSCRIPT_ENGINE = "claude"
 
 
 def engine_for(name: str, settings: Settings, env: Mapping[str, str] | None = None) -> Engine:
     """The engine called `name`; `env` adds to (or overrides) this process's environment
     before the allow-list picks what the agent sees."""
     environ = {**os.environ, **env} if env else None
-    if name == "claude":
-        return ClaudeCodeEngine(
-            permission_mode=settings.claude_permission_mode,
-            extra_env=settings.agent_env,
-            environ=environ,
-            kill_grace_s=settings.kill_grace,
-        )
-    if name == "sim":
-        return SimulatedClaudeEngine(
-            extra_env=settings.agent_env, environ=environ, kill_grace_s=settings.kill_grace
-        )
-    raise AdwError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}")
+    return _entry(name).build(settings, environ)
+
+
+def parser_for(engine: str | None, cwd: str | None = None) -> StreamParser:
+    """A parser for a transcript the engine called `engine` wrote (None: an attempt from
+    before the engine was recorded)."""
+    return _entry(engine or DEFAULT_TRANSCRIPT_ENGINE).parser(cwd)
+
+
+def _entry(name: str) -> EngineEntry:
+    entry = ENGINES.get(name)
+    if entry is None:
+        raise AdwError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}")
+    return entry

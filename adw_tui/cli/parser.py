@@ -8,7 +8,7 @@ and quick commands start fast.
 from pathlib import Path
 
 from adw_tui import __version__
-from adw_tui.agents import ENGINE_NAMES
+from adw_tui.agents.registry import ENGINE_NAMES
 from adw_tui.cli.args import (
     AddParser,
     ArgumentParser,

@@ -55,6 +55,8 @@ class StepSummary(BaseModel):
     from it)."""
     attempt_ids: list[int] = []
     """The store ids of the visit's attempts, in order (each keeps its own transcript)."""
+    attempt_engines: list[str | None] = []
+    """The engine of each of those attempts (its transcript is in that engine's format)."""
 
     @classmethod
     def of(cls, attempts: list[StepAttempt]) -> "StepSummary":
@@ -73,4 +75,5 @@ class StepSummary(BaseModel):
             output_tokens=sum(a.output_tokens for a in attempts),
             started_at=attempts[0].started_at,
             attempt_ids=[attempt.id for attempt in attempts],
+            attempt_engines=[attempt.engine for attempt in attempts],
         )

@@ -4,8 +4,9 @@ A run started by another `adw` process (an `adw run` in another terminal) sends 
 process no events; what its agent says reaches only its step's `raw_output.jsonl`
 (see `Orchestrator.transcript_path`). `TranscriptFollower` finds the run's newest step
 attempt in the store and `TranscriptTail` reads what the agent appended to that file
-since the last poll: the complete lines, through the engines' own JSONL splitter and
-stream parser, into the same AgentEvents a local run publishes. The file is read and
+since the last poll: the complete lines, through the engines' JSONL splitter and the
+stream parser of the engine the attempt recorded, into the same AgentEvents a local run
+publishes. The file is read and
 parsed in a thread, at most `chunk_bytes` a poll, so the event loop never waits on it.
 """
 
@@ -15,8 +16,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.jsonl import JsonlSplitter
+from adw_tui.agents.registry import parser_for
 from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.steps import StepAttempt
 from adw_tui.store import Store
@@ -32,6 +33,7 @@ TranscriptPath = Callable[[str, str], Path]
 class TranscriptTail:
     """The events of the lines appended to one `raw_output.jsonl`, as they come.
 
+    `engine`: the engine that writes the file (its parser reads the lines).
     `from_end`: start with the file's last `TAIL_BYTES` (from the first line that
     begins in them) rather than its first byte, for a file that may already be long.
     `not_before`: a file last written before that time is an older attempt's, still
@@ -44,18 +46,20 @@ class TranscriptTail:
         self,
         path: Path,
         *,
+        engine: str | None = None,
         from_end: bool = False,
         not_before: datetime | None = None,
         chunk_bytes: int = CHUNK_BYTES,
     ) -> None:
         self.path = path
+        self._engine = engine
         self._from_end = from_end
         self._not_before = not_before.timestamp() if not_before else None
         self._chunk_bytes = chunk_bytes
         self._offset: int | None = None
         self._skip_partial = False
         self._splitter = JsonlSplitter()
-        self._parser = ClaudeStreamParser()
+        self._parser = parser_for(engine)
 
     async def read(self) -> list[AgentEvent]:
         """The events of the complete lines appended since the last read."""
@@ -93,7 +97,7 @@ class TranscriptTail:
         # Mid-file, the bytes up to the next newline end a line that began before them.
         self._skip_partial = start > 0
         self._splitter = JsonlSplitter()
-        self._parser = ClaudeStreamParser()
+        self._parser = parser_for(self._engine)
 
 
 class TranscriptFollower:
@@ -120,6 +124,7 @@ class TranscriptFollower:
             self._tail = (
                 TranscriptTail(
                     self._path_of(self.adw_id, latest.agent),
+                    engine=latest.engine,
                     from_end=first,
                     not_before=latest.started_at,
                 )

@@ -1,5 +1,6 @@
 """Following a transcript another process writes: complete lines only, from the end when
-it is long, again from the start when it is rewritten, the next attempt's file next."""
+it is long, again from the start when it is rewritten, the next attempt's file next, each
+read by the parser of the engine that wrote it."""
 
 import json
 import os
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from adw_tui.agents.registry import parser_for
 from adw_tui.domain.agent import AgentEvent
+from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import utc_now
 from adw_tui.runtime import transcript_tail
 from adw_tui.runtime.transcript_tail import TranscriptFollower, TranscriptTail
@@ -92,3 +95,27 @@ async def test_the_follower_moves_to_each_new_attempts_file(tmp_path: Path):
         builder.write_bytes(said("building") + said("built"))
         assert texts(await follower.poll()) == ["building", "built"]
         assert follower.attempt.step == "build"
+
+
+async def test_each_attempt_is_read_by_its_own_engines_parser(tmp_path: Path, shouting_engine: str):
+    async with await Store.open(tmp_path / "agents" / "adw_state.db") as store:
+        await store.create_run({"adw_id": "a1b2c3d4"}, workflow="sdlc", actor="test")
+
+        def path_of(adw_id: str, agent: str) -> Path:
+            return tmp_path / "agents" / adw_id / agent / "raw_output.jsonl"
+
+        follower = TranscriptFollower(store, "a1b2c3d4", path_of)
+        for agent, engine in (("planner", "claude"), ("builder", shouting_engine), ("old", None)):
+            await store.steps.start(
+                "a1b2c3d4", agent, visit=1, attempt=1, agent=agent, engine=engine
+            )
+            path_of("a1b2c3d4", agent).parent.mkdir(parents=True)
+            path_of("a1b2c3d4", agent).write_bytes(said(f"{agent} says hi"))
+            assert follower.attempt is None or follower.attempt.agent != agent
+            [text] = texts(await follower.poll())
+            assert text == ("BUILDER SAYS HI" if engine == shouting_engine else f"{agent} says hi")
+
+
+def test_an_unknown_engine_is_named_with_the_known_ones() -> None:
+    with pytest.raises(AdwError, match="unknown engine 'codex': choose one of claude, sim"):
+        parser_for("codex")

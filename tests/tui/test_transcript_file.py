@@ -138,3 +138,16 @@ async def test_no_file_shows_the_placeholder(tmp_path: Path):
         app.view.show(tmp_path / "missing.jsonl", placeholder="no transcript saved")
         await shown(pilot, app.view, "no transcript saved")
         assert app.view.line_count == 0
+
+
+async def test_the_file_is_read_by_the_parser_of_the_engine_that_wrote_it(
+    tmp_path: Path, shouting_engine: str
+):
+    path = tmp_path / "raw_output.jsonl"
+    write_lines(path, range(1, 3))
+    app = TranscriptApp()
+    async with app.run_test(size=(100, 10)) as pilot:
+        app.view.show(path, engine=shouting_engine)
+        await shown(pilot, app.view, "LINE 2 OF THE AGENT'S REPLY")
+        app.view.show(path, engine="claude")
+        await shown(pilot, app.view, "line 2 of the agent's reply")

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from adw_tui.agents import ENGINE_NAMES
+from adw_tui.agents.registry import ENGINE_NAMES
 from adw_tui.domain.issues import Issue
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.models import MODEL_SETS

@@ -302,6 +302,7 @@ worktree diff. It updates while the run goes on.
             follow=running,
             placeholder="waiting for the agent's output…" if running else "no transcript saved",
             cwd=self._state.worktree_path if self._state else None,
+            engine=_engine_of(summary, index),
         )
 
     def _attempt_index(self, summary: StepSummary) -> int:
@@ -479,3 +480,9 @@ worktree diff. It updates while the run goes on.
             return
         self.app.copy_to_clipboard(path)
         self.notify(path, title="worktree path copied", markup=False)
+
+
+def _engine_of(summary: StepSummary, index: int) -> str | None:
+    """The engine of the visit's attempt `index` (None when not recorded)."""
+    engines = summary.attempt_engines
+    return engines[index] if index < len(engines) else None

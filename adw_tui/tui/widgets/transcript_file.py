@@ -25,8 +25,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import Worker
 
-from adw_tui.agents.claude_stream import ClaudeStreamParser
+from adw_tui.agents.engine import StreamParser
 from adw_tui.agents.jsonl import BadLine, ParsedLine, parse_line
+from adw_tui.agents.registry import parser_for
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.tui.widgets.agent_pane import event_text
 
@@ -102,7 +103,7 @@ scroll; a running step's new lines scroll into view while you are at the end.
         self._path: Path | None = None
         self._follow = False
         self._placeholder = ""
-        self._parser = ClaudeStreamParser()
+        self._parser: StreamParser = parser_for(None)
         self._ends: array[int] = array("q")
         """Offset just past each complete line's newline."""
         self._scanned = 0
@@ -141,18 +142,19 @@ scroll; a running step's new lines scroll into view while you are at the end.
         follow: bool = False,
         placeholder: str = "",
         cwd: str | None = None,
+        engine: str | None = None,
     ) -> None:
         """Show the file at `path` (None: nothing), from its first line, or from its end
         and following its growth with `follow`. `placeholder` is shown while there is no
         line to show; `cwd`, the agent's working directory, is left out of the paths in
-        tool calls, as in the live panes."""
+        tool calls, as in the live panes; `engine` wrote the file (its parser reads it)."""
         if self._indexer is not None:
             self._indexer.cancel()
             self._indexer = None
         self._path = path
         self._follow = follow
         self._placeholder = placeholder
-        self._parser = ClaudeStreamParser(cwd)
+        self._parser = parser_for(engine, cwd)
         self._file_size = 0
         self._reset_index()
         if path is not None:
