@@ -436,6 +436,23 @@ def test_repository_template_command_quotes_its_first_line(sim: Sim, repo: Path)
     assert messages[0]["slash_commands"][0] == "greet"
 
 
+def test_repository_template_is_expanded_by_claude_codes_rules(sim: Sim, repo: Path) -> None:
+    """`$0` is the first argument and quotes group words, as Claude Code expands them."""
+    commands = repo / ".claude" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "greet.md").write_text("---\ndescription: d\n---\nGreet $1, then $0.\n")
+    assert "Greet the team, then Ada." in sim("/greet Ada 'the team'").result["result"]
+
+
+def test_a_quoted_issue_json_is_read_whole(sim: Sim) -> None:
+    """adw quotes an issue's JSON; an apostrophe in it is written `'"'"'`."""
+    issue = json.dumps({"number": 3, "title": "Don't crash on save", "body": "It's broken."})
+    quoted = "'" + issue.replace("'", "'\"'\"'") + "'"
+    assert sim(f"/classify_issue {quoted}").result["result"] == "/bug"
+    run = sim(f"/generate_branch_name /bug {ADW_ID} {quoted}")
+    assert run.result["result"] == f"bug-issue-3-adw-{ADW_ID}-don-t-crash-on-save"
+
+
 def test_unknown_command_is_an_error(sim: Sim) -> None:
     run = sim("/no_such_command a b")
     assert_well_formed(run, success=False)
