@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from adw_tui.agents.sim.faults import CJK_LINE, HOSTILE_TEXT
 from adw_tui.domain.workflow import PLAN_SECTIONS as WORKFLOW_PLAN_SECTIONS
 
 SIM = [sys.executable, "-m", "adw_tui.agents.sim"]
@@ -52,7 +53,9 @@ class Run:
 
     @property
     def lines(self) -> list[str]:
-        return self.stdout.splitlines()
+        # Split at "\n" only: a JSON string may hold U+0085 or U+2028 raw, which
+        # `splitlines` would also split at.
+        return [line for line in self.stdout.split("\n") if line]
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -647,6 +650,23 @@ def test_huge_line_mid_stream_then_success(sim: Sim) -> None:
     assert max(sizes) > ELEVEN_MB
     huge = messages[sizes.index(max(sizes))]
     assert huge["type"] == "assistant"
+    assert run.result["result"] == "/feature"
+
+
+def test_hostile_fault_says_every_control_then_does_the_command(sim: Sim) -> None:
+    run = sim(f"/classify_issue {ISSUE_JSON}", faults="*=hostile")
+    messages = assert_well_formed(run)
+    said = [
+        block.get("text") or block.get("content")
+        for message in messages
+        if message["type"] in ("assistant", "user")
+        for block in message["message"]["content"]
+        if block["type"] in ("text", "tool_result")
+    ]
+    assert said[: len(HOSTILE_TEXT.split("\n"))] == HOSTILE_TEXT.split("\n")
+    assert HOSTILE_TEXT in said
+    assert CJK_LINE in said
+    assert "\\ud800" in run.stdout  # a lone surrogate is escaped, as JSON.stringify does
     assert run.result["result"] == "/feature"
 
 
