@@ -1,7 +1,8 @@
 """A command in a child process whose terminal is a real pseudo-terminal.
 
-The TUI benchmarks run the app this way so that Textual's Linux driver, compositor and
-output thread do their real work; the parent reads what the app writes to the terminal.
+The TUI benchmarks (and tests/tui/test_real_terminal.py) run the app this way so that
+Textual's Linux driver, compositor and output thread do their real work; the parent reads
+what the app writes to the terminal.
 """
 
 import fcntl
@@ -10,7 +11,6 @@ import pty
 import select
 import signal
 import struct
-import sys
 import termios
 import time
 from collections.abc import Collection, Iterator, Mapping
@@ -43,24 +43,29 @@ class PtyChild:
         if pid == 0:  # the child: size its terminal, then become the command
             try:
                 winsize = struct.pack("HHHH", rows, columns, 0, 0)
-                fcntl.ioctl(sys.stdout.fileno(), termios.TIOCSWINSZ, winsize)
+                fcntl.ioctl(pty.STDOUT_FILENO, termios.TIOCSWINSZ, winsize)
                 os.chdir(cwd)
                 os.execve(argv[0], argv, environ)
             finally:
                 os._exit(127)
         self.pid, self.master = pid, master
 
-    def output(self, timeout_s: float) -> Iterator[bytes]:
-        """What the child writes to its terminal, as it comes, until it closes it. Past
-        `timeout_s` from the start the child is killed and TimeoutError raised."""
+    def output(self, timeout_s: float, *, quiet_s: float | None = None) -> Iterator[bytes]:
+        """What the child writes to its terminal, as it comes, until it closes it; with
+        `quiet_s`, also an empty chunk each time it has written nothing for that long
+        (a frame is then complete on screen). Past `timeout_s` from the start the child
+        is killed and TimeoutError raised."""
         deadline = self.started + timeout_s
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 os.kill(self.pid, signal.SIGKILL)
                 raise TimeoutError(f"the app was still running after {timeout_s:.0f}s")
-            ready, _, _ = select.select([self.master], [], [], min(remaining, 1.0))
+            wait = min(remaining, 1.0 if quiet_s is None else quiet_s)
+            ready, _, _ = select.select([self.master], [], [], wait)
             if not ready:
+                if quiet_s is not None:
+                    yield b""
                 continue
             try:
                 data = os.read(self.master, 1 << 16)
@@ -78,3 +83,9 @@ class PtyChild:
         """Close the terminal and reap the child (which has ended or been killed)."""
         os.close(self.master)
         os.waitpid(self.pid, 0)
+
+    def stop(self) -> None:
+        """Kill the child if it is still running (it is not reaped before `close`), then
+        `close`."""
+        os.kill(self.pid, signal.SIGKILL)
+        self.close()

@@ -8,15 +8,17 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from adw_tui.domain.sanitize import safe_markup
+from adw_tui.domain.sanitize import json_terminal_safe, safe_markup
 
 console = Console(highlight=False, emoji=False)
 error_console = Console(stderr=True, highlight=False, emoji=False)
 
 
 def print_json(value: Any) -> None:
-    """Print `value` (models and lists of models included) as indented JSON on stdout."""
-    sys.stdout.write(json.dumps(_plain(value), indent=2, ensure_ascii=False) + "\n")
+    """Print `value` (models and lists of models included) as indented JSON on stdout,
+    its text exact but with no control a terminal would act on (`json_terminal_safe`)."""
+    encoded = json.dumps(_plain(value), indent=2, ensure_ascii=False)
+    sys.stdout.write(json_terminal_safe(encoded) + "\n")
 
 
 def _plain(value: Any) -> Any:

@@ -1,13 +1,18 @@
 """Issues as every tracker (local, GitHub, ...) hands them to a workflow."""
 
 import json
+import re
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator
 
+from adw_tui.domain.command_templates import JS_SPACE
+
 BOT_IDENTIFIER = "[ADW-AGENTS]"
 _TAG_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+# The `!`s Claude Code would write as `\!` (or space out) when it fills a template in.
+_DEFUSED_BANG = re.compile(rf"(?<=[{re.escape(JS_SPACE)}`])!|!(?=`)")
 
 
 def without_nul(text: str) -> str:
@@ -52,14 +57,17 @@ class Issue(BaseModel):
         The text is someone else's, so it is fenced: inside a JSON string nothing can end
         the string early, and `<`, `>` and `&` are written as `\\u003c`-style escapes (as
         JSON embedded in HTML is), so no text of an issue can close a tag such as
-        `</command-args>` that frames it in a prompt. Decoding gives the text back exactly.
+        `</command-args>` that frames it in a prompt. A `!` after whitespace or next to a
+        backquote is written `\\u0021`: Claude Code would rewrite it when it fills the JSON
+        into a template (`\\!`, no JSON escape), so the JSON would no longer parse. Decoding
+        gives the text back exactly.
         """
         fenced = json.dumps(
             {"number": self.number, "title": self.title, "body": self.body},
             separators=(",", ":"),
             ensure_ascii=False,
         )
-        return fenced.translate(_TAG_ESCAPES)
+        return _DEFUSED_BANG.sub("\\\\u0021", fenced.translate(_TAG_ESCAPES))
 
 
 def bot_comment(adw_id: str, agent_name: str, message: str) -> str:

@@ -14,6 +14,9 @@ terminal would leave visible in the common case, the text after the line's last 
 (progress bars redraw a line with `\\r`; `\\r\\n` is a plain line end). Bidirectional
 embeddings, overrides and isolates (U+202A-202E, U+2066-2069), which can make a line read
 differently from what it holds, are shown as `⟨U+202E⟩`; lone surrogates become U+FFFD.
+
+JSON for programs (`--json`) keeps the text exact instead: `json_terminal_safe` writes
+what a terminal would act on as `\\u` escapes, which decode to the same text.
 """
 
 import re
@@ -25,6 +28,12 @@ TAB_STOP = 8
 
 _BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 _LINE_BREAK = re.compile(r"\r*\n")
+# What JSON may hold unescaped but a terminal acts on (or, for surrogates, UTF-8 cannot
+# hold): DEL, the C1 controls, the bidirectional controls. The C0 controls are escaped by
+# every JSON encoder already.
+_JSON_UNSAFE = re.compile(
+    "[\x7f-\x9f\ud800-\udfff" + "".join(map(chr, sorted(_BIDI_CONTROLS))) + "]"
+)
 
 
 def terminal_safe(text: str) -> str:
@@ -71,6 +80,14 @@ def _visible(char: str) -> str:
     if 0xD800 <= code < 0xE000:
         return "\ufffd"
     return char
+
+
+def json_terminal_safe(encoded: str) -> str:
+    """JSON text (as `json.dumps(..., ensure_ascii=False)` writes it) with DEL, C1 and
+    bidirectional controls and lone surrogates written as `\\u009b`-style escapes: the
+    same JSON value, which a terminal prints without acting on any of it. (Those
+    characters can only be inside strings, where an escape means the character.)"""
+    return _JSON_UNSAFE.sub(lambda found: f"\\u{ord(found[0]):04x}", encoded)
 
 
 def safe_markup(text: str) -> str:

@@ -1,11 +1,15 @@
 """Prompt templates: a command step's `/name` and arguments become the prompt an agent gets.
 
-A repository that ships its own `.claude/commands/<name>.md` keeps full control: the agent
-is sent `/name arg1 arg2 ...` and Claude Code expands the template itself, exactly as the
-original ADW scripts did. Otherwise the bundled template (`adw_tui/workflows/prompts/`) is
-expanded here, the way Claude Code would, and prefixed with the same
-`<command-name>`/`<command-args>` markers Claude Code puts in front of an expanded
-command, so the transcript (and the simulated agent) still see which command ran.
+A step's arguments are written after the name with `quote_arguments`: a plain word as it
+is, anything else (an issue's JSON) in single quotes, so that Claude Code reads each back
+whole as `$0`, `$1`, ... A repository that ships its own `.claude/commands/<name>.md` keeps
+full control: the agent is sent `/name <arguments>` and Claude Code expands the template
+itself, as the original ADW scripts did. Otherwise the bundled template
+(`adw_tui/workflows/prompts/`) is expanded here by Claude Code's rules
+(`adw_tui.domain.command_templates`) behind the same `<command-message>`, `<command-name>`
+and `<command-args>` lines Claude Code puts in front of an expanded command, so the prompt
+is the text Claude Code would make of it, and the transcript (and the simulated agent)
+still see which command ran.
 
 Only the worktree is searched for `.claude/commands`: it is a checkout of the repository,
 so the repository's committed templates are there too (and a run may change them on its
@@ -17,13 +21,13 @@ from importlib import resources
 from pathlib import Path
 from typing import ClassVar
 
+from adw_tui.domain.command_templates import expand, quote_arguments, split_front_matter
 from adw_tui.domain.errors import AdwError
 
 COMMANDS_DIR = Path(".claude") / "commands"
 _PROMPTS = "prompts"
 # What Claude Code accepts after the slash; `a:b` is the template `a/b.md`.
 _COMMAND_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:.-]*")
-_PLACEHOLDER = re.compile(r"\$(ARGUMENTS|[1-9][0-9]*)")
 # Front matter is Claude Code's, not strict YAML (`argument-hint: [a] [b]`), so the one key
 # read here is read on its own line: `sections: [Summary, Problem]`.
 _SECTIONS = re.compile(r"^sections:[ \t]*\[(.*)\][ \t]*$", re.M)
@@ -70,39 +74,10 @@ def bundled_commands() -> list[str]:
     )
 
 
-def expand(template: str, args: list[str]) -> str:
-    """Claude Code's expansion: drop YAML front matter, fill `$ARGUMENTS` and `$1..$n`.
-
-    `$ARGUMENTS` is the arguments joined by spaces and `$k` is the k-th argument whole
-    (Claude Code splits the typed text at spaces; here each argument is already one value,
-    such as an issue JSON). A missing argument expands to nothing.
-    """
-    template = _split_front_matter(template)[1]
-    joined = " ".join(args)
-
-    def fill(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key == "ARGUMENTS":
-            return joined
-        index = int(key)
-        return args[index - 1] if index <= len(args) else ""
-
-    return _PLACEHOLDER.sub(fill, template)
-
-
-def _split_front_matter(template: str) -> tuple[str, str]:
-    """(front matter, body) of `template`; the front matter is empty when it has none."""
-    if template.startswith("---\n"):
-        end = template.find("\n---", 4)
-        if end >= 0:
-            return template[4:end], template[end + 4 :].lstrip("\n")
-    return "", template
-
-
 def declared_sections(template: str) -> tuple[str, ...]:
     """The `## ` sections `template`'s front matter says its plan has (`sections: [...]`),
     none when it declares none."""
-    found = _SECTIONS.search(_split_front_matter(template)[0])
+    found = _SECTIONS.search(split_front_matter(template)[0])
     if found is None:
         return ()
     names = (name.strip().strip("'\"").strip() for name in found.group(1).split(","))
@@ -122,15 +97,20 @@ def command_sections(command: str, worktree: Path) -> tuple[str, ...]:
 def render_command(command: str, args: list[str], worktree: Path) -> str:
     """The prompt for `command` (e.g. `/implement`) with `args`, to run in `worktree`."""
     name = command_name(command)
-    joined = " ".join(args)
+    arguments = quote_arguments(args)
     if repo_template(name, worktree) is not None:
-        return f"/{name} {joined}" if joined else f"/{name}"
+        return f"/{name} {arguments}" if arguments else f"/{name}"
     template = bundled_template(name)
     if template is None:
         raise TemplateError(
             f"no template for /{name}: add {COMMANDS_DIR / name.replace(':', '/')}.md"
         )
-    return (
-        f"<command-name>/{name}</command-name>\n"
-        f"<command-args>{joined}</command-args>\n" + expand(template, args)
-    )
+    return command_markers(name, arguments) + expand(template, arguments, args)
+
+
+def command_markers(name: str, arguments: str) -> str:
+    """The lines Claude Code writes before the template it expanded for `/name arguments`."""
+    lines = [f"<command-message>{name}</command-message>", f"<command-name>/{name}</command-name>"]
+    if arguments:
+        lines.append(f"<command-args>{arguments}</command-args>")
+    return "\n".join(lines) + "\n"

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from adw_tui.agents.sim.faults import CJK_LINE, HOSTILE_TEXT
 from adw_tui.domain.workflow import PLAN_SECTIONS as WORKFLOW_PLAN_SECTIONS
 
 SIM = [sys.executable, "-m", "adw_tui.agents.sim"]
@@ -52,7 +53,9 @@ class Run:
 
     @property
     def lines(self) -> list[str]:
-        return self.stdout.splitlines()
+        # Split at "\n" only: a JSON string may hold U+0085 or U+2028 raw, which
+        # `splitlines` would also split at.
+        return [line for line in self.stdout.split("\n") if line]
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -436,6 +439,23 @@ def test_repository_template_command_quotes_its_first_line(sim: Sim, repo: Path)
     assert messages[0]["slash_commands"][0] == "greet"
 
 
+def test_repository_template_is_expanded_by_claude_codes_rules(sim: Sim, repo: Path) -> None:
+    """`$0` is the first argument and quotes group words, as Claude Code expands them."""
+    commands = repo / ".claude" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "greet.md").write_text("---\ndescription: d\n---\nGreet $1, then $0.\n")
+    assert "Greet the team, then Ada." in sim("/greet Ada 'the team'").result["result"]
+
+
+def test_a_quoted_issue_json_is_read_whole(sim: Sim) -> None:
+    """adw quotes an issue's JSON; an apostrophe in it is written `'"'"'`."""
+    issue = json.dumps({"number": 3, "title": "Don't crash on save", "body": "It's broken."})
+    quoted = "'" + issue.replace("'", "'\"'\"'") + "'"
+    assert sim(f"/classify_issue {quoted}").result["result"] == "/bug"
+    run = sim(f"/generate_branch_name /bug {ADW_ID} {quoted}")
+    assert run.result["result"] == f"bug-issue-3-adw-{ADW_ID}-don-t-crash-on-save"
+
+
 def test_unknown_command_is_an_error(sim: Sim) -> None:
     run = sim("/no_such_command a b")
     assert_well_formed(run, success=False)
@@ -630,6 +650,23 @@ def test_huge_line_mid_stream_then_success(sim: Sim) -> None:
     assert max(sizes) > ELEVEN_MB
     huge = messages[sizes.index(max(sizes))]
     assert huge["type"] == "assistant"
+    assert run.result["result"] == "/feature"
+
+
+def test_hostile_fault_says_every_control_then_does_the_command(sim: Sim) -> None:
+    run = sim(f"/classify_issue {ISSUE_JSON}", faults="*=hostile")
+    messages = assert_well_formed(run)
+    said = [
+        block.get("text") or block.get("content")
+        for message in messages
+        if message["type"] in ("assistant", "user")
+        for block in message["message"]["content"]
+        if block["type"] in ("text", "tool_result")
+    ]
+    assert said[: len(HOSTILE_TEXT.split("\n"))] == HOSTILE_TEXT.split("\n")
+    assert HOSTILE_TEXT in said
+    assert CJK_LINE in said
+    assert "\\ud800" in run.stdout  # a lone surrogate is escaped, as JSON.stringify does
     assert run.result["result"] == "/feature"
 
 

@@ -3,7 +3,9 @@ real `adw` console script prints it with its controls shown as visible escapes, 
 markup and emoji codes left as text."""
 
 import asyncio
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +40,8 @@ def repo(tmp_path: Path) -> Path:
     return repo
 
 
-def adw(repo: Path, *argv: str) -> str:
-    """Runs `adw` in `repo`; returns its stdout and stderr together."""
+def adw(repo: Path, *argv: str, stderr: bool = True) -> str:
+    """Runs `adw` in `repo`; returns its stdout, and its stderr after it unless told not."""
     environ = {
         key: value
         for key, value in os.environ.items()
@@ -56,7 +58,7 @@ def adw(repo: Path, *argv: str) -> str:
         check=False,
     )
     assert done.returncode in (0, 1), done.stderr
-    return done.stdout + done.stderr
+    return done.stdout + (done.stderr if stderr else "")
 
 
 def assert_shown_safely(output: str) -> None:
@@ -131,3 +133,36 @@ def test_run_progress_and_summary_print_a_hostile_issue_safely(repo: Path):
 def test_listings_print_hostile_errors_and_titles_safely(repo: Path, argv: tuple[str, ...]):
     seed(repo)
     assert_shown_safely(adw(repo, *argv))
+
+
+def strings(value: object) -> list[str]:
+    """Every string in a decoded JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in strings(item)]
+    return []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("runs", "--json"),
+        ("show", RUN_ID, "--json"),
+        ("dlq", "ls", "--json"),
+        ("dlq", "show", "1", "--json"),
+        ("breakers", "--json"),
+    ],
+    ids=" ".join,
+)
+def test_json_keeps_hostile_text_exact_with_nothing_a_terminal_acts_on(
+    repo: Path, argv: tuple[str, ...]
+):
+    """JSON escapes the C0 controls itself, but C1 and bidi controls would pass raw."""
+    seed(repo)
+    output = adw(repo, *argv, stderr=False)
+    assert re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", output) is None
+    assert "\\u009b31m\\u202ex" in output
+    assert any(HOSTILE in text for text in strings(json.loads(output)))

@@ -1,8 +1,10 @@
 """The one sanitiser for untrusted text: nothing a terminal acts on survives it."""
 
+import json
+
 import pytest
 
-from adw_tui.domain.sanitize import cell_width, terminal_safe
+from adw_tui.domain.sanitize import cell_width, json_terminal_safe, terminal_safe
 
 ESC = "\x1b"
 
@@ -101,3 +103,12 @@ def test_cell_width():
     assert cell_width("a") == 1
     assert cell_width("漢") == 2
     assert cell_width("\u0301") == 0
+
+
+def test_json_keeps_the_value_and_escapes_what_a_terminal_acts_on() -> None:
+    value = {"text": "a\x1b[2J\x7f\x85\x9b31m\u202e\u2066\ud800\\\x9b é 一 \U0001f600"}
+    encoded = json_terminal_safe(json.dumps(value, ensure_ascii=False))
+    assert encoded == (
+        '{"text": "a\\u001b[2J\\u007f\\u0085\\u009b31m\\u202e\\u2066\\ud800\\\\\\u009b é 一 😀"}'
+    )
+    assert json.loads(encoded) == value

@@ -190,15 +190,21 @@ class ProcessRun:
 
 
 def run_process(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float = DEFAULT_TIMEOUT,
+    stdin: str | None = None,
 ) -> ProcessRun:
-    """Run to completion in its own process group; on timeout kill the whole group."""
+    """Run to completion in its own process group, with `stdin` as its input (none if
+    None); on timeout kill the whole group."""
     started = time.monotonic()
     proc = subprocess.Popen(
         list(argv),
         cwd=cwd,
         env=dict(env),
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -206,7 +212,7 @@ def run_process(
     )
     timed_out = False
     try:
-        stdout, stderr = proc.communicate(timeout=timeout)
+        stdout, stderr = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill_group(proc.pid)

@@ -77,7 +77,7 @@ COMMANDS = {
     ),
     "greet.md": (
         "---\ndescription: Write a greeting\n---\n"
-        f"Write a greeting for issue $ARGUMENTS to {GREETING}, then answer with its path.\n"
+        f"Write a greeting for issue $0, titled {{$1}}, to {GREETING}, then answer with its path.\n"
     ),
 }
 
@@ -236,8 +236,9 @@ async def test_custom_workflow_with_repo_templates(
     assert f"<command-args>1 {adw_id}</command-args>" in first
     assert f"Answer with one git branch name for issue and run: 1 {adw_id}" in first
     greet_prompt = next(p for p in prompts if "<command-name>/greet</command-name>" in p)
-    assert f"<command-args>1 {ISSUE_TITLE}</command-args>" in greet_prompt
-    assert f"Write a greeting for issue 1 {ISSUE_TITLE} to {GREETING}" in greet_prompt
+    # The title is quoted, so Claude Code fills it in whole as $1.
+    assert f"<command-args>1 '{ISSUE_TITLE}'</command-args>" in greet_prompt
+    assert f"Write a greeting for issue 1, titled {{{ISSUE_TITLE}}}, to {GREETING}" in greet_prompt
     assert len(api.agent_requests) == 3  # name_branch; greet: Write, then the answer
 
     # The Write ran in the run's worktree, on the run's branch.
@@ -277,7 +278,7 @@ async def test_custom_workflow_with_repo_templates(
     greeter_dir = repo / "agents" / adw_id / "greeter"
     raw = (greeter_dir / "raw_output.jsonl").read_text()
     assert f'"session_id":"{agent_steps[1].session_id}"' in raw.replace(" ", "")
-    assert (greeter_dir / "prompts" / "greet.txt").read_text() == f"/greet 1 {ISSUE_TITLE}"
+    assert (greeter_dir / "prompts" / "greet.txt").read_text() == f"/greet 1 '{ISSUE_TITLE}'"
     assert (repo / "agents" / adw_id / "brancher" / "raw_output.jsonl").is_file()
     assert await store.dead_letters.list() == []
 
@@ -296,7 +297,7 @@ async def test_http_400_dead_letters_the_run(
     assert letter.error_class == "invalid_request"
     assert "fake refusal" in letter.error_message
     assert letter.attempts == 1  # not transient: max_retries does not apply
-    assert letter.request["prompt"] == f"/greet 1 {ISSUE_TITLE}"
+    assert letter.request["prompt"] == f"/greet 1 '{ISSUE_TITLE}'"
     assert letter.request["engine"] == "claude"
     assert letter.state_version == run.version == 4
 

@@ -128,7 +128,7 @@ async def test_transient_failure_is_retried_and_permanent_failure_dead_letters(
     assert len(classify) == 1  # auth is permanent: no retry
     [letter] = await store.dead_letters.list()
     assert (letter.adw_id, letter.step, letter.error_class) == (broken_id, "classify", "auth")
-    assert letter.request["prompt"].startswith("<command-name>/classify_issue</command-name>")
+    assert letter.request["prompt"].startswith("<command-message>classify_issue</command-message>")
     assert letter.state_version == (await store.get_run(broken_id)).version
 
 

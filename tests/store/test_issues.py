@@ -1,7 +1,10 @@
 """Local issues: numbering, comments, errors, audit entries; the local tracker over them."""
 
+import json
+
 import pytest
 
+from adw_tui.domain.command_templates import expand, quote_arguments
 from adw_tui.domain.errors import AdwError, IssueNotFoundError, NotFoundError
 from adw_tui.domain.issues import BOT_IDENTIFIER, IssueState
 from adw_tui.store import Store
@@ -125,3 +128,19 @@ async def test_post_status_uses_the_adw_comment_format(store: Store) -> None:
 async def test_the_prompt_json_is_compact_as_the_original_passed_it(store: Store) -> None:
     issue = await store.issues.create("Café menu", 'Say "bonjour".')
     assert issue.prompt_json() == '{"number":1,"title":"Café menu","body":"Say \\"bonjour\\"."}'
+
+
+async def test_the_prompt_json_escapes_the_bangs_claude_code_would_rewrite(store: Store) -> None:
+    """Claude Code writes a `!` after whitespace as `\\!` when it fills a value in, which is
+    no JSON escape; `\\u0021` is, and reads back as the same text."""
+    issue = await store.issues.create("Wow! it works !now", "run `!ls`, then a!` and <b>")
+    fenced = issue.prompt_json()
+    assert fenced == (
+        '{"number":1,"title":"Wow! it works \\u0021now",'
+        '"body":"run `\\u0021ls`, then a\\u0021` and \\u003cb\\u003e"}'
+    )
+    assert json.loads(expand("$0", quote_arguments([fenced]))) == {
+        "number": 1,
+        "title": "Wow! it works !now",
+        "body": "run `!ls`, then a!` and <b>",
+    }

@@ -19,7 +19,6 @@ from adw_tui.workflows.templates import (
     bundled_template,
     command_sections,
     declared_sections,
-    expand,
     render_command,
 )
 
@@ -90,24 +89,32 @@ def test_a_repository_template_is_sent_as_a_slash_command(tmp_path: Path) -> Non
     (commands / "team" / "check.md").write_text("Check\n")
     assert render_command("/implement", ["specs/a.md"], tmp_path) == "/implement specs/a.md"
     assert render_command("implement", [], tmp_path) == "/implement"
-    assert render_command("/team:check", ["a", "b c"], tmp_path) == "/team:check a b c"
+    # What is no plain word is quoted, so that Claude Code reads it back as one argument.
+    assert render_command("/team:check", ["a", "b c"], tmp_path) == "/team:check a 'b c'"
 
 
 def test_a_bundled_template_is_expanded_with_the_claude_code_markers(tmp_path: Path) -> None:
-    issue = json.dumps(ISSUE)
+    issue = json.dumps({**ISSUE, "title": "Don't panic"})
+    quoted = "'" + issue.replace("'", "'\"'\"'") + "'"
     prompt = render_command("/generate_branch_name", ["/feature", "c0ffee01", issue], tmp_path)
-    head, args, body = prompt.split("\n", 2)
-    assert head == "<command-name>/generate_branch_name</command-name>"
-    assert args == f"<command-args>/feature c0ffee01 {issue}</command-args>"
+    message, name, args, body = prompt.split("\n", 3)
+    assert message == "<command-message>generate_branch_name</command-message>"
+    assert name == "<command-name>/generate_branch_name</command-name>"
+    assert args == f"<command-args>/feature c0ffee01 {quoted}</command-args>"
     assert not body.startswith("---")  # the front matter is Claude Code's, not the prompt's
-    assert "issue_class: /feature\nadw_id: c0ffee01\nissue_json: " + issue in body
+    # $0, $1, $2: each argument whole, the issue's JSON as it was, unquoted.
+    assert "issue_class: /feature\nadw_id: c0ffee01\nissue_json: " + issue + "\n" in body
     assert "$" not in body.replace("${", "")
 
 
-def test_expand_fills_arguments_and_positions() -> None:
-    template = "---\ndescription: d\n---\nall=$ARGUMENTS one=$1 two=$2 ten=$10 three=$3."
-    assert expand(template, ["a", "b c"]) == "all=a b c one=a two=b c ten= three=."
-    assert expand("$1 $2", ["$2", "x"]) == "$2 x"  # a value is never expanded again
+def test_a_bundled_template_is_expanded_with_its_arguments_whole_past_the_parse_limit(
+    tmp_path: Path,
+) -> None:
+    """Beyond 10,000 characters Claude Code splits arguments at whitespace; adw, which has
+    the values, still fills each in whole."""
+    issue = json.dumps({**ISSUE, "body": "word " * 3000})
+    prompt = render_command("/generate_branch_name", ["/feature", "c0ffee01", issue], tmp_path)
+    assert "issue_json: " + issue + "\n" in prompt
 
 
 def test_an_unknown_command_is_a_permanent_template_error(tmp_path: Path) -> None:
@@ -208,7 +215,7 @@ def test_templates_state_their_output_format(command: str, needles: list[str]) -
 def test_the_simulated_agent_recognises_a_rendered_template(repo: Path) -> None:
     bug = {**ISSUE, "title": "Crash on start"}
     prompt = render_command("/classify_issue", [json.dumps(bug)], repo)
-    assert prompt.startswith("<command-name>/classify_issue</command-name>")
+    assert prompt.startswith("<command-message>classify_issue</command-message>\n")
     result = run_sim(prompt, repo)
     assert result["is_error"] is False
     assert result["result"] == "/bug"

@@ -15,13 +15,37 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from adw_tui.agents.sim.session import Session
+from adw_tui.agents.sim.session import Session, ToolOutcome
 from adw_tui.agents.sim.stream import Outcome, api_error_message, api_retry_message
 
 EXIT_CRASH = 3
 # Over 11 MB, past the line limits of naive readers (asyncio's default is 64 KiB).
 HUGE_LINE_CHARS = 12 * 1024 * 1024
 MALFORMED_LINE = '{"type":"assistant","message":{"id":"msg_truncated","content":[{"type":"te'
+# Every kind of control a terminal acts on, in what an agent says and in a tool's result
+# (the `hostile` fault): a view that prints any of it raw lets the agent drive the terminal.
+# Each line, its controls made visible, fits in an agent pane of the 160-column dashboard.
+HOSTILE_TEXT = "\n".join(
+    (
+        "osc 52: \x1b]52;c;aGVsbG8=\x07",
+        "osc 0: \x1b]0;pwned-title\x1b\\ osc 2: \x1b]2;pwned-name\x07",
+        "osc 8: \x1b]8;;http://example.invalid\x1b\\link\x1b]8;;\x1b\\",
+        "dcs: \x1bPq#0;2;0;0;0#0~~\x1b\\ \x1bP+q544e\x1b\\",
+        "apc: \x1b_Gf=100;AAAA\x1b\\ pm: \x1b^pm-text\x1b\\ sos: \x1bXsos-text\x07",
+        "csi: \x1b[2J\x1b[H\x1b[31mred\x1b[0m \x1b[?1049h \x1b[?25l \x1b[6n",
+        "esc: \x1bc \x1b7\x1b8 \x1b=",
+        "c1: \x9b31m \x9d0;c1-title\x9c \x90c1-dcs\x9c \x98c1-sos\x9c",
+        "c1 more: \x84\x85\x8d\x8e\x8f\x9e\x9f",
+        "c0: \x00\x01\x07\x08\x0b\x0c\x0e\x0f\x1a\x7f",
+        "bidi: \u202aa\u202bb\u202cc\u202dd\u202ee",
+        "isolates: \u2066f\u2067g\u2068h\u2069i",
+        "surrogates: \ud800 \udfff",
+        "tab:\tx\ty",
+        "carriage: 50%\rcarriage: done",
+    )
+)
+# 150 different wide characters: every one of them must reach the screen.
+CJK_LINE = "".join(chr(0x4E00 + 3 * index) for index in range(150))
 
 
 class Fault(StrEnum):
@@ -36,6 +60,7 @@ class Fault(StrEnum):
     HUGE = "huge"
     MAX_TURNS = "max_turns"
     LEAK = "leak"  # prints its whole environment, then fails with it: tests redaction
+    HOSTILE = "hostile"  # says HOSTILE_TEXT, a tool returns it, says CJK_LINE; carries on
 
 
 @dataclass(frozen=True)
@@ -190,6 +215,16 @@ def inject(fault: Fault, session: Session, *, command: str, ledger: FailOnceLedg
         session.say(f"My environment: {leaked}")
         session.fail_execution(f"simulated fault leak: {leaked}")
         return 1
+    if fault is Fault.HOSTILE:
+        for line in HOSTILE_TEXT.split("\n"):  # a message each: each reaches the screen
+            session.say(line)
+        session.tool(
+            "Bash",
+            {"command": "cat notes.txt", "description": "Read the notes"},
+            lambda: ToolOutcome(HOSTILE_TEXT),
+        )
+        session.say(CJK_LINE)
+        return None
     if fault is Fault.MAX_TURNS:
         session.say("Starting on it.")
         session.fail_max_turns()

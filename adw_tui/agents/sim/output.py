@@ -1,15 +1,20 @@
 """Where messages go: a JSONL stream, one JSON array at the end, or the result text only."""
 
 import json
+import re
 import sys
 from typing import Any, BinaryIO, Protocol
 
 from adw_tui.agents.sim.stream import Message
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
-def encode(message: Message) -> str:
-    """One compact JSON line, non-ASCII kept as UTF-8 (as JSON.stringify writes it)."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+def encode(value: Any) -> str:
+    """Compact JSON, non-ASCII kept as UTF-8 and a lone surrogate (which UTF-8 cannot
+    hold) escaped, `\\ud800`: as JSON.stringify writes them."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
 
 
 class Sink(Protocol):
@@ -58,7 +63,7 @@ class JsonArraySink(_Writer):
         pass
 
     def close(self) -> None:
-        self.write_line(json.dumps(self._messages, ensure_ascii=False, separators=(",", ":")))
+        self.write_line(encode(self._messages))
 
 
 class TextSink(_Writer):

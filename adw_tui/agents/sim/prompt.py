@@ -7,9 +7,10 @@ expanded itself, which carries `<command-name>/name</command-name>` and
 
 import json
 import re
-import shlex
 from dataclasses import dataclass
 from typing import Any
+
+from adw_tui.domain.command_templates import shell_words, trim
 
 _SLASH = re.compile(r"\A\s*/(?P<name>[A-Za-z0-9_][A-Za-z0-9_:.-]*)(?:\s+(?P<args>.*))?\Z", re.S)
 _TAG_NAME = re.compile(r"<command-name>\s*/?(?P<name>[^<\s]+)\s*</command-name>")
@@ -27,10 +28,10 @@ def parse_prompt(prompt: str) -> CommandCall | None:
     tagged = _TAG_NAME.search(prompt)
     if tagged:
         args = _TAG_ARGS.search(prompt)
-        return CommandCall(tagged["name"], (args["args"] if args else "").strip())
+        return CommandCall(tagged["name"], trim(args["args"]) if args else "")
     slash = _SLASH.match(prompt)
     if slash:
-        return CommandCall(slash["name"], (slash["args"] or "").strip())
+        return CommandCall(slash["name"], trim(slash["args"] or ""))
     return None
 
 
@@ -48,7 +49,14 @@ class JsonArgs:
 
 
 def split_json_args(args: str, *, what: str) -> JsonArgs:
-    """Split `args` at its first JSON object, which may contain spaces."""
+    """Split `args` at their first JSON object: one inside a quoted argument (adw quotes
+    what is no plain word: `'{"number":7}'`), else the first one written bare, which may
+    hold spaces (`/classify_issue {"number": 7}`)."""
+    words = split_words(args)
+    for index, word in enumerate(words):
+        value = _first_object(word)
+        if value is not None:
+            return JsonArgs(words[:index], value, words[index + 1 :])
     start = args.find("{")
     if start < 0:
         raise ArgumentError(f"expected {what} as a JSON object in the arguments")
@@ -61,9 +69,19 @@ def split_json_args(args: str, *, what: str) -> JsonArgs:
     return JsonArgs(args[:start].split(), value, args[end:].split())
 
 
-def split_words(args: str) -> list[str]:
-    """Space-separated arguments; quotes group words when they balance."""
+def _first_object(word: str) -> dict[str, Any] | None:
+    """The JSON object starting at `word`'s first `{` (as in `[{...}]`), if it is one."""
+    start = word.find("{")
+    if start < 0:
+        return None
     try:
-        return shlex.split(args)
-    except ValueError:
-        return args.split()
+        value, _ = json.JSONDecoder().raw_decode(word, start)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def split_words(args: str) -> list[str]:
+    """The arguments as Claude Code reads its positional ones (quotes group words), but
+    with no length limit; text outside the shell syntax it models splits at whitespace."""
+    return shell_words(args) or args.split()

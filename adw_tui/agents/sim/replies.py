@@ -3,7 +3,8 @@
 import hashlib
 from pathlib import Path
 
-from adw_tui.agents.sim.prompt import CommandCall, split_words
+from adw_tui.agents.sim.prompt import CommandCall
+from adw_tui.domain.command_templates import expand
 
 
 def commands_dir(cwd: Path) -> Path:
@@ -20,24 +21,12 @@ def custom_commands(cwd: Path) -> list[str]:
     )
 
 
-def expand_template(template: str, args: str) -> str:
-    """Substitute `$ARGUMENTS` and `$1`..`$9` and drop YAML front matter, as the CLI does."""
-    if template.startswith("---\n"):
-        end = template.find("\n---", 4)
-        if end >= 0:
-            template = template[end + 4 :].lstrip("\n")
-    words = split_words(args)
-    for index in range(9, 0, -1):
-        template = template.replace(f"${index}", words[index - 1] if index <= len(words) else "")
-    return template.replace("$ARGUMENTS", args)
-
-
 def template_reply(cwd: Path, call: CommandCall) -> str | None:
     """A reply quoting the first line of `.claude/commands/<name>.md`, None if there is none."""
     path = commands_dir(cwd).joinpath(*call.name.split(":")).with_suffix(".md")
     if not path.is_file():
         return None
-    text = expand_template(path.read_text(encoding="utf-8"), call.args)
+    text = expand(path.read_text(encoding="utf-8"), call.args)
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return f'Ran /{call.name} from {path.relative_to(cwd)}. It begins: "{first}"'
 
