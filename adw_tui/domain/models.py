@@ -1,6 +1,6 @@
 """Runs, their versioned state, dead letters and the audit trail."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -9,10 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from adw_tui.domain.ids import ADW_ID_PATTERN
 
 AdwId = Annotated[str, StringConstraints(pattern=ADW_ID_PATTERN)]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class RunStatus(StrEnum):

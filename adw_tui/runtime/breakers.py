@@ -24,12 +24,12 @@ from adw_tui.domain.breakers import (
     BreakerState,
     Outcome,
 )
+from adw_tui.domain.clock import Clock
 from adw_tui.domain.errors import AdwError
 from adw_tui.runtime.events import EventBus, RunWaiting
 from adw_tui.runtime.retry import Sleep
 from adw_tui.store import Store
 
-Clock = Callable[[], datetime]
 T = TypeVar("T")
 
 MIN_WAIT_S = 0.1

@@ -283,14 +283,13 @@ class Orchestrator:
         if run.status is RunStatus.SUCCEEDED:
             raise AdwError(f"run {adw_id} succeeded: there is nothing to retry")
         if run.status is RunStatus.DEAD_LETTERED:
-            letters = await self.store.dead_letters.list()
-            pending = [letter for letter in letters if letter.adw_id == adw_id]
-            if not pending:
+            pending = await self.store.dead_letters.pending_for(adw_id)
+            if pending is None:
                 raise AdwError(
                     f"run {adw_id} is dead-lettered but has no pending dead letter (it was "
                     "dropped): nothing to replay"
                 )
-            return await self.replay(pending[-1].id, engine_env=engine_env)
+            return await self.replay(pending.id, engine_env=engine_env)
         return await self.launch(
             int(run.issue or 0),
             workflow=run.workflow,

@@ -12,12 +12,13 @@ import contextlib
 import os
 import signal
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
 from pydantic import BaseModel
 
+from adw_tui.domain.clock import utc_now
 from adw_tui.domain.models import NewDeadLetter, RunRecord, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.executor import RUNTIME_ACTOR
@@ -85,7 +86,7 @@ def _orphaned(run: RunRecord, stale_after_s: float) -> str | None:
             return f"process {pid} is gone"
         return None
     beat = run.heartbeat_at or run.updated_at
-    if datetime.now(UTC) - beat > timedelta(seconds=stale_after_s):
+    if utc_now() - beat > timedelta(seconds=stale_after_s):
         return f"no heartbeat from {run.owner} for over {stale_after_s:g}s"
     return None
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from adw_tui.agents.engine import Engine
 from adw_tui.config import Settings
-from adw_tui.domain.models import utc_now
-from adw_tui.runtime.breakers import BreakerGate, Clock
+from adw_tui.domain.clock import Clock, utc_now
+from adw_tui.runtime.breakers import BreakerGate
 from adw_tui.runtime.events import EventBus
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager

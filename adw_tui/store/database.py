@@ -16,13 +16,13 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import aiosqlite
 from aiosqlite.context import Result
 
+from adw_tui.domain.clock import utc_now
 from adw_tui.domain.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
@@ -38,7 +38,7 @@ Params = Sequence[Any]
 
 def now_iso() -> str:
     """The current UTC time as stored: ISO 8601 with microseconds, sortable as text."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    return utc_now().isoformat(timespec="microseconds")
 
 
 class Writer:

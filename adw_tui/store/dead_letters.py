@@ -65,6 +65,17 @@ class DeadLetters:
         rows = await self._db.fetch_all(f"SELECT * FROM dead_letters {where} ORDER BY id", params)
         return await self._with_replays(rows)
 
+    async def pending_for(self, adw_id: str) -> DeadLetter | None:
+        """The run's newest pending letter, if it has one."""
+        row = await self._db.fetch_one(
+            "SELECT * FROM dead_letters WHERE adw_id = ? AND status = ? ORDER BY id DESC LIMIT 1",
+            (adw_id, DeadLetterStatus.PENDING),
+        )
+        if row is None:
+            return None
+        [letter] = await self._with_replays([row])
+        return letter
+
     async def get(self, letter_id: int) -> DeadLetter:
         """The letter with its replays, oldest first."""
         row = await self._db.fetch_one("SELECT * FROM dead_letters WHERE id = ?", (letter_id,))

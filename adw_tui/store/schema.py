@@ -202,6 +202,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX rate_calls_by_service ON rate_calls (service, at);
         """,
     ),
+    Migration(
+        7,
+        "dead letters by run, for a run's pending letter",
+        """
+        CREATE INDEX dead_letters_by_run ON dead_letters (adw_id, status, id);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

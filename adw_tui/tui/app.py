@@ -6,7 +6,6 @@ and agent lines only go into the panes' buffers, so the UI never waits on an age
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,13 +16,14 @@ from textual.widgets import DataTable, HelpPanel
 from textual.worker import Worker, WorkerState
 
 from adw_tui.config import Settings
+from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
 from adw_tui.tui.commands import AdwCommands
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
-from adw_tui.tui.screens.dashboard import Clock, Dashboard
+from adw_tui.tui.screens.dashboard import Dashboard
 from adw_tui.tui.screens.dead_letters import DeadLettersScreen
 from adw_tui.tui.screens.history import HistoryScreen
 from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, WorkflowChoice
@@ -33,10 +33,6 @@ from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 from adw_tui.workflows.loader import load_workflows_report
 
 Startup = Callable[[Orchestrator], Awaitable[None]]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def binding_ids() -> set[str]:

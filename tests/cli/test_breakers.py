@@ -9,7 +9,7 @@ import pytest
 from adw_tui.cli import main
 from adw_tui.config import Settings
 from adw_tui.domain.breakers import Outcome
-from adw_tui.domain.models import utc_now
+from adw_tui.domain.clock import utc_now
 from adw_tui.store import Store
 
 BREAKER_KEYS = {

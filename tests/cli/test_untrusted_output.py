@@ -14,7 +14,8 @@ import pytest
 
 from adw_tui.config import Settings
 from adw_tui.domain.breakers import Outcome
-from adw_tui.domain.models import NewDeadLetter, utc_now
+from adw_tui.domain.clock import utc_now
+from adw_tui.domain.models import NewDeadLetter
 from adw_tui.store import Store
 
 ADW = Path(sys.executable).parent / "adw"

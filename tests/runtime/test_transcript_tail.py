@@ -11,8 +11,8 @@ import pytest
 
 from adw_tui.agents.registry import parser_for
 from adw_tui.domain.agent import AgentEvent
+from adw_tui.domain.clock import utc_now
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.models import utc_now
 from adw_tui.runtime import transcript_tail
 from adw_tui.runtime.transcript_tail import TranscriptFollower, TranscriptTail
 from adw_tui.store import Store

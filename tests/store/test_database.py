@@ -210,6 +210,25 @@ async def test_dead_letter_add_list_get(store: Store, make_run: MakeRun) -> None
     assert [d.id for d in await store.dead_letters.list()] == [letter.id, second.id]
 
 
+async def test_a_runs_pending_dead_letter_is_its_newest_pending_one(
+    store: Store, make_run: MakeRun, db_path: Path
+) -> None:
+    run, other = await make_run(), await make_run()
+    assert await store.dead_letters.pending_for(run.adw_id) is None
+    older = await store.dead_letters.add(letter_for(run.adw_id), actor="runner")
+    newer = await store.dead_letters.add(letter_for(run.adw_id, attempts=5), actor="runner")
+    await store.dead_letters.add(letter_for(other.adw_id), actor="runner")
+    assert await store.dead_letters.pending_for(run.adw_id) == newer
+    await store.dead_letters.drop(newer.id, actor="operator")
+    assert await store.dead_letters.pending_for(run.adw_id) == older
+    plan = raw_query(
+        db_path,
+        "EXPLAIN QUERY PLAN SELECT * FROM dead_letters WHERE adw_id = 'x' AND status = "
+        "'pending' ORDER BY id DESC LIMIT 1",
+    )
+    assert "USING INDEX dead_letters_by_run" in " ".join(str(row[-1]) for row in plan)
+
+
 async def test_dead_letter_drop(store: Store, make_run: MakeRun) -> None:
     run = await make_run()
     kept = await store.dead_letters.add(letter_for(run.adw_id), actor="runner")

@@ -7,8 +7,8 @@ from rich.table import Table
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json, short_time
 from adw_tui.domain.breakers import Breaker, BreakerState
+from adw_tui.domain.clock import utc_now
 from adw_tui.domain.errors import DatabaseMissingError
-from adw_tui.domain.models import utc_now
 from adw_tui.domain.sanitize import safe_markup
 
 STATE_STYLES = {

@@ -16,7 +16,6 @@ rows every `REFRESH_S` froze the screen for seconds.
 """
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +28,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from adw_tui.domain.breakers import Breaker, BreakerState
+from adw_tui.domain.clock import Clock
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.domain.sanitize import terminal_safe
@@ -48,7 +48,6 @@ from adw_tui.tui import heap
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed
 from adw_tui.tui.widgets.agent_pane import AgentPane
 
-Clock = Callable[[], datetime]
 Cells = tuple[str | Text, ...]
 
 REFRESH_S = 2.0
@@ -259,11 +258,9 @@ class Dashboard(Screen[None]):
 
     async def _dead_letter_reason(self, adw_id: str) -> str:
         """What the run's newest pending dead letter says: error class, step, message."""
-        pending = await self._store.dead_letters.list()
-        letters = [letter for letter in pending if letter.adw_id == adw_id]
-        if not letters:
+        letter = await self._store.dead_letters.pending_for(adw_id)
+        if letter is None:
             return ""
-        letter = letters[-1]
         return terminal_safe(f": {letter.error_class} at {letter.step}: {letter.error_message}")
 
     # Runs other processes execute

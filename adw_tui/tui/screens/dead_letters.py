@@ -7,8 +7,8 @@ run streams in the dashboard like any other.
 """
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.console import RenderableType
@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
+from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus
 from adw_tui.domain.sanitize import terminal_safe
@@ -30,8 +31,6 @@ from adw_tui.store import Store
 from adw_tui.tui.formatting import format_age
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
-
-Clock = Callable[[], datetime]
 
 REFRESH_S = 2.0
 
@@ -260,7 +259,7 @@ with what is needed to run them again.
         store: Store,
         orchestrator: Orchestrator,
         *,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         super().__init__(id="dead-letters")
         self._store = store

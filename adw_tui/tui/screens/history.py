@@ -5,7 +5,6 @@ It reads versions through the store's read API and rolls back through the orches
 which checks everything (the run has stopped, the worktree is clean...) before it writes.
 """
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
 
@@ -18,6 +17,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from adw_tui.domain.clock import Clock
 from adw_tui.domain.diff import ChangeKind, StateChange, diff_states
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunState, RunWithState, VersionInfo
@@ -26,8 +26,6 @@ from adw_tui.runtime.rollback import refuse_active
 from adw_tui.store import Store
 from adw_tui.tui.formatting import RUN_STATUS_STYLES
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
-
-Clock = Callable[[], datetime]
 
 HISTORY_LIMIT = 1000
 """The newest versions shown; a run rarely has more (one version per step)."""

@@ -7,9 +7,8 @@ A step's transcript is its agent's `raw_output.jsonl`, shown by `TranscriptFile`
 reads only the lines on screen however big the file is.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from rich.text import Text
@@ -19,6 +18,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
+from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunState, RunStatus
 from adw_tui.domain.sanitize import terminal_safe
@@ -136,7 +136,7 @@ worktree diff. It updates while the run goes on.
         orchestrator: Orchestrator,
         adw_id: str,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         super().__init__(id="run-detail")
         self.adw_id = adw_id
@@ -209,13 +209,8 @@ worktree diff. It updates while the run goes on.
             terminal_safe(state.worktree_path or "none yet"),
         )
         if run.status is RunStatus.DEAD_LETTERED:
-            letters = [
-                letter
-                for letter in await self._store.dead_letters.list()
-                if letter.adw_id == run.adw_id
-            ]
-            if letters:
-                letter = letters[-1]
+            letter = await self._store.dead_letters.pending_for(run.adw_id)
+            if letter is not None:
                 summary.append(
                     terminal_safe(
                         f"\ndead letter {letter.id}: {letter.error_class} at {letter.step}: "
