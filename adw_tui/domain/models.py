@@ -141,24 +141,6 @@ class Replay(BaseModel):
     replayed_at: datetime
 
 
-class DeadLetter(BaseModel):
-    """A run that exhausted its retries, with what is needed to replay it."""
-
-    id: int
-    adw_id: AdwId
-    workflow: str
-    step: str | None
-    state_version: int
-    error_class: str
-    error_message: str
-    attempts: int = Field(ge=0)
-    request: dict[str, Any] = Field(default_factory=dict)
-    status: DeadLetterStatus = DeadLetterStatus.PENDING
-    created_at: datetime
-    resolved_at: datetime | None = None
-    replays: list[Replay] = Field(default_factory=list)
-
-
 class NewDeadLetter(BaseModel):
     """What a caller hands the store to dead-letter a run."""
 
@@ -170,6 +152,17 @@ class NewDeadLetter(BaseModel):
     error_message: str
     attempts: int = Field(ge=0)
     request: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeadLetter(NewDeadLetter):
+    """A run that exhausted its retries, with what is needed to replay it: the letter as
+    handed to the store, and what the store keeps about it."""
+
+    id: int
+    status: DeadLetterStatus = DeadLetterStatus.PENDING
+    created_at: datetime
+    resolved_at: datetime | None = None
+    replays: list[Replay] = Field(default_factory=list)
 
 
 class DeadLetterFilter(BaseModel):

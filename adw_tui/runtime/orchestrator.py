@@ -315,12 +315,6 @@ class Orchestrator:
         kept = attempt_transcript(self._services.output_dir / adw_id / agent, attempt_id)
         return kept if kept.is_file() else None
 
-    async def list_runs(self) -> list[RunRecord]:
-        return await self.store.list_runs()
-
-    async def get(self, adw_id: str) -> RunRecord:
-        return await self.store.get_run(adw_id)
-
     def subscribe(self) -> AsyncIterator[RuntimeEvent]:
         return self.bus.subscribe()
 
