@@ -1,8 +1,12 @@
-"""How the dashboard's screens show statuses and times, so every screen shows them alike."""
+"""How the dashboard's screens show statuses, times and titles, so every screen shows
+them alike."""
 
 from datetime import timedelta
 
+from textual.content import Content
+
 from adw_tui.domain.models import RunStatus
+from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.domain.steps import StepStatus
 
 RUN_STATUS_STYLES = {
@@ -21,6 +25,13 @@ STEP_STATUS_STYLES = {
     StepStatus.FAILED: "bold red",
     StepStatus.SKIPPED: "dim",
 }
+
+
+def plain_title(*parts: str | None) -> Content:
+    """A border title of the parts that are set, joined by ` · `, as plain text: a step or
+    agent name from a repository's workflow file, or a session id an agent printed, is
+    shown as written, never read as markup (a `[@click=...]` in it is no action)."""
+    return Content(terminal_safe(" · ".join(part for part in parts if part)))
 
 
 def format_elapsed(delta: timedelta) -> str:

@@ -137,6 +137,10 @@ async def test_title_and_clear() -> None:
         assert pane.border_title == "run1"
         pane.set_title("run1", "build", "sdlc_implementor")
         assert pane.border_title == "run1 · build · sdlc_implementor"
+        # Names from a repository's workflow file are text, never markup or actions.
+        pane.set_title("run1", "[b]build[/b]", "[@click=app.quit]agent\x1b]0;t\x07")
+        # (The title reads back as markup: the brackets come back escaped, so literal.)
+        assert pane.border_title == "run1 · \\[b]build\\[/b] · \\[@click=app.quit]agent␛]0;t␇"
         pane.push(text(1))
         await pilot.pause(0.1)
         pane.push(text(2))

@@ -32,6 +32,7 @@ from adw_tui.tui.formatting import (
     STEP_STATUS_STYLES,
     format_elapsed,
     format_tokens,
+    plain_title,
 )
 from adw_tui.tui.widgets.agent_pane import TranscriptLog
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
@@ -279,7 +280,7 @@ worktree diff. It updates while the run goes on.
         agent = summary.agent
         attempt = f"try {index + 1} of {tries}" if tries > 1 else None
         session = f"session {summary.session_id}" if summary.session_id and last else None
-        transcript.border_title = " · ".join(filter(None, (summary.step, agent, attempt, session)))
+        transcript.border_title = plain_title(summary.step, agent, attempt, session)
         path, placeholder = self._transcript_of(summary, index)
         shown = _Shown(step_key(summary), path, running)
         if self._shown is not None and (self._shown.key, self._shown.path) == (shown.key, path):

@@ -29,6 +29,7 @@ from textual.widget import Widget
 
 from adw_tui.agents.transcript import event_markup
 from adw_tui.domain.agent import AgentEvent
+from adw_tui.tui.formatting import plain_title
 
 
 def markup_text(markup: str) -> Text:
@@ -399,7 +400,7 @@ class AgentPane(Widget):
     def set_title(self, adw_id: str, step: str | None, agent: str | None) -> None:
         """Show "run · step · agent" (the parts known so far) on the border."""
         self.adw_id = adw_id
-        self.border_title = " · ".join(part for part in (adw_id, step, agent) if part)
+        self.border_title = plain_title(adw_id, step, agent)
 
     def push(self, event: AgentEvent) -> None:
         """Queue `event` for the next flush. Cheap: no rendering, no DOM."""
