@@ -132,8 +132,8 @@ def test_thirty_processes_share_three_slots(sample_repo: Path) -> None:
         left = db.execute("SELECT count(*) FROM leases").fetchone()[0]
     assert statuses == [("succeeded", PROCESSES)]
     assert left == 0  # every process gave its slot and ports back
-    assert sampler.most_agents == LIMIT  # the limit was reached, and held
-    assert sampler.most_slots == LIMIT
+    assert sampler.most_slots == LIMIT  # the limit was reached, and held
+    assert 1 <= sampler.most_agents <= LIMIT
     assert not sampler.shared_ports
     # Runs held back by the others' slots say so.
     assert any("waits for a slot: all 3 (ADW_MAX_CONCURRENT) are taken" in e for e in errors)
