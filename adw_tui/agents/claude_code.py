@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.engine import AgentStream, StartHook
-from adw_tui.agents.process import agent_environment
+from adw_tui.agents.environment import agent_environment
 from adw_tui.agents.runner import run_cli_agent
 from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
 

@@ -1,47 +1,16 @@
-"""Agent subprocesses: the one place that builds their environment, starts them in a
-session of their own, and kills their whole process tree."""
+"""Agent subprocesses: the one place that starts them in a session of their own and kills
+their whole process tree (their environment comes from `adw_tui.agents.environment`)."""
 
 import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import psutil
 
-ALLOWED_ENV_NAMES = (
-    "PATH",
-    "HOME",
-    "USER",
-    "SHELL",
-    "TERM",
-    "LANG",
-    "LC_ALL",
-    "TMPDIR",
-    "IS_SANDBOX",
-    "GITHUB_PAT",
-    "GH_TOKEN",
-    "ANTHROPIC_*",
-    "CLAUDE_CODE_*",
-)
 STDERR_TAIL_BYTES = 16 * 1024
-
-
-def agent_environment(source: Mapping[str, str], extra_names: Iterable[str] = ()) -> dict[str, str]:
-    """The variables of `source` an agent may see: the allow-list plus `extra_names`.
-
-    A name ending in `*` allows every variable with that prefix. Nothing else leaks to
-    the agent (no cloud credentials, no tokens of other tools).
-    """
-    patterns = (*ALLOWED_ENV_NAMES, *extra_names)
-    exact = {name for name in patterns if not name.endswith("*")}
-    prefixes = tuple(name[:-1] for name in patterns if name.endswith("*"))
-    return {
-        name: value
-        for name, value in source.items()
-        if name in exact or (prefixes and name.startswith(prefixes))
-    }
 
 
 async def start_agent_process(

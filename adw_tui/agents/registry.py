@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
 from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.engine import Engine, StreamParser
+from adw_tui.agents.names import ENGINE_NAMES as ENGINE_NAMES  # re-exported
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
 
@@ -52,7 +53,8 @@ ENGINES: dict[str, EngineEntry] = {
         ),
     )
 }
-ENGINE_NAMES = tuple(ENGINES)
+if tuple(ENGINES) != ENGINE_NAMES:  # not an assert: it must hold under `python -O` too
+    raise RuntimeError(f"adw_tui.agents.names lists {ENGINE_NAMES}, the registry {tuple(ENGINES)}")
 # Attempts recorded before engines were named wrote Claude Code's stream.
 DEFAULT_TRANSCRIPT_ENGINE = "claude"
 

@@ -5,7 +5,6 @@ stderr; a traceback is shown only with ADW_DEBUG=1.
 """
 
 import argparse
-import asyncio
 import importlib
 import os
 from collections.abc import Callable, Coroutine, Sequence
@@ -25,6 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `adw` with `argv`; return the exit code (the console script exits with it)."""
     args = build_parser().parse_args(argv)
     # Imported after parsing: `--help`, `--version` and usage errors need none of this.
+    import asyncio
+
     from adw_tui.cli.context import CliContext, SettingsError
     from adw_tui.cli.output import print_error
     from adw_tui.domain.errors import AdwError

@@ -1,8 +1,11 @@
 """Argument types and the parser class shared by the subcommands."""
 
 import argparse
+import re
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn, Protocol
 
+from adw_tui.domain.clock import utc_now
 from adw_tui.domain.ids import ADW_ID_RULE, is_adw_id
 
 
@@ -51,3 +54,50 @@ def positive_float_arg(value: str) -> float:
     if not number > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
     return number
+
+
+DEFAULT_LIMIT = 50
+_AGE = re.compile(r"(\d+)([smhdw])")
+_AGE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def since_arg(value: str) -> datetime:
+    """A moment: an ISO date or time (UTC unless it names its offset), or an age before
+    now (`30m`, `12h`, `7d`, `2w`)."""
+    age = _AGE.fullmatch(value.strip())
+    if age is not None:
+        return utc_now() - timedelta(seconds=int(age[1]) * _AGE_SECONDS[age[2]])
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date or time (2026-01-31, 2026-01-31T12:00, UTC unless it says) "
+            f"or an age (30m, 12h, 7d, 2w), got {value!r}"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def add_listing_options(
+    parser: argparse.ArgumentParser, noun: str, *, all_help: str | None = None
+) -> None:
+    """What every listing takes: `--limit N` or `--all`, `--since WHEN`, `--json` or
+    `--jsonl`. `noun` is plural: "runs"."""
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--limit",
+        type=positive_int_arg,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"the newest N {noun} (default {DEFAULT_LIMIT})",
+    )
+    size.add_argument("--all", action="store_true", help=all_help or f"every {noun}")
+    parser.add_argument(
+        "--since",
+        type=since_arg,
+        metavar="WHEN",
+        help="only since WHEN: a date or time (2026-01-31, 2026-01-31T12:00; UTC) or an "
+        "age (30m, 12h, 7d, 2w)",
+    )
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print a JSON list")
+    form.add_argument("--jsonl", action="store_true", help="print one JSON object a line")

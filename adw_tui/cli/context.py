@@ -3,6 +3,8 @@
 import argparse
 import subprocess
 import tomllib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from adw_tui.config import CONFIG_FILE, Settings, load_settings, process_redactor
-from adw_tui.domain.errors import AdwError
+from adw_tui.domain.errors import AdwError, DatabaseMissingError
 from adw_tui.runtime.git import NO_HOOKS, git_environment
 
 if TYPE_CHECKING:
@@ -85,6 +87,20 @@ class CliContext:
             synchronous=self.settings.db_synchronous,
             redactor=process_redactor(),
         )
+
+    @asynccontextmanager
+    async def existing_store(self) -> AsyncIterator["Store | None"]:
+        """The store, or None when there is no database yet (a listing of nothing; none
+        is created)."""
+        try:
+            store: Store | None = await self.open_store(create=False)
+        except DatabaseMissingError:
+            store = None
+        if store is None:
+            yield None
+            return
+        async with store:
+            yield store
 
 
 def git_top_level(directory: Path) -> Path | None:

@@ -2,21 +2,38 @@
 
 It names each command's handler as "module:function" under `adw_tui.cli.commands`, so
 that only the chosen command's module (and what it needs) is imported: `adw --help`
-and quick commands start fast.
+and quick commands start fast. It imports nothing but the standard library and a few
+tiny modules of names (engines, model sets, statuses).
 """
 
 from pathlib import Path
 
 from adw_tui import __version__
-from adw_tui.agents.registry import ENGINE_NAMES
+from adw_tui.agents.names import ENGINE_NAMES
 from adw_tui.cli.args import (
     AddParser,
     ArgumentParser,
+    add_listing_options,
     adw_id_arg,
     positive_float_arg,
     positive_int_arg,
 )
 from adw_tui.runtime.models import MODEL_SETS
+
+# The values of RunStatus, DeadLetterStatus and IssueState, written out: the domain
+# models import pydantic, which `--help` and `--version` do not need
+# (tests/cli/test_start.py checks that they agree).
+RUN_STATUSES = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "dead_lettered",
+    "cancelled",
+    "interrupted",
+)
+LETTER_STATUSES = ("pending", "replayed", "dropped")
+ISSUE_STATES = ("open", "closed")
 
 
 def build_parser() -> ArgumentParser:
@@ -55,25 +72,26 @@ def build_parser() -> ArgumentParser:
 
 def _add_runs(add_parser: AddParser) -> None:
     runs = add_parser("runs", help="list runs, most recently updated first")
-    runs.add_argument("--json", action="store_true", help="print a JSON list")
+    add_listing_options(runs, "runs")
+    runs.add_argument("--status", choices=RUN_STATUSES, help="only runs with this status")
+    runs.add_argument("--workflow", help="only runs of this workflow")
     runs.set_defaults(handler="runs:list_runs")
 
     show = add_parser("show", help="show a run and its current state")
     show.add_argument("adw_id", type=adw_id_arg)
     show.add_argument("--json", action="store_true", help="print one JSON object")
-    show.set_defaults(handler="runs:show_run")
+    show.set_defaults(handler="show:show_run")
 
     history = add_parser("history", help="list a run's state versions, newest first")
     history.add_argument("adw_id", type=adw_id_arg)
-    history.add_argument("--json", action="store_true", help="print a JSON list")
-    history.add_argument("--limit", type=positive_int_arg, default=1000, help="at most N rows")
+    add_listing_options(history, "versions")
     history.set_defaults(handler="runs:show_history")
 
     diff = add_parser("diff", help="show what changed between two state versions")
     diff.add_argument("adw_id", type=adw_id_arg)
     diff.add_argument("old", type=positive_int_arg, metavar="V1")
     diff.add_argument("new", type=positive_int_arg, metavar="V2")
-    diff.set_defaults(handler="runs:show_diff")
+    diff.set_defaults(handler="show:show_diff")
 
     rollback = add_parser(
         "rollback", help="write a new version equal to an old one (nothing is deleted)"
@@ -87,16 +105,24 @@ def _add_runs(add_parser: AddParser) -> None:
         help="also `git reset --hard` the run's worktree to the version's commit "
         "(refused when the worktree has uncommitted changes)",
     )
-    rollback.set_defaults(handler="runs:rollback_run")
+    rollback.set_defaults(handler="show:rollback_run")
 
 
 def _add_dlq(add_parser: AddParser) -> None:
     dlq = add_parser("dlq", help="dead letters: runs that failed for good")
     commands = dlq.add_subparsers(dest="dlq_command", metavar="COMMAND", required=True)
 
-    ls = commands.add_parser("ls", help="list pending dead letters")
-    ls.add_argument("--all", action="store_true", help="include dropped and replayed letters")
-    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    ls = commands.add_parser("ls", help="list dead letters (pending ones by default), newest first")
+    add_listing_options(
+        ls, "letters", all_help="every letter (and, without --status, of every status)"
+    )
+    ls.add_argument(
+        "--status",
+        choices=(*LETTER_STATUSES, "any"),
+        help="only letters with this status (default: pending; `any`: all)",
+    )
+    ls.add_argument("--error-class", help="only letters of this error class")
+    ls.add_argument("--workflow", help="only letters of this workflow")
     ls.set_defaults(handler="dlq:list_letters")
 
     show = commands.add_parser("show", help="show one dead letter with its request")
@@ -153,7 +179,8 @@ def _add_issue(add_parser: AddParser) -> None:
     new.set_defaults(handler="issue:new_issue")
 
     ls = commands.add_parser("ls", help="list issues, newest first")
-    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    add_listing_options(ls, "issues")
+    ls.add_argument("--state", choices=ISSUE_STATES, help="only issues in this state")
     ls.set_defaults(handler="issue:list_issues")
 
     show = commands.add_parser("show", help="show an issue with its body and comments")

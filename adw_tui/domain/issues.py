@@ -70,6 +70,16 @@ class Issue(BaseModel):
         return _DEFUSED_BANG.sub("\\\\u0021", fenced.translate(_TAG_ESCAPES))
 
 
+class IssueSummary(BaseModel):
+    """An issue as a listing shows it: no body, and how many comments it has."""
+
+    number: int = Field(ge=1)
+    title: str
+    state: IssueState = IssueState.OPEN
+    created_at: datetime
+    comments: int = Field(ge=0)
+
+
 def bot_comment(adw_id: str, agent_name: str, message: str) -> str:
     """`[ADW-AGENTS] <adw_id>_<agent_name>: <message>`, the original ADW's comment format."""
     return f"{BOT_IDENTIFIER} {adw_id}_{agent_name}: {message}"

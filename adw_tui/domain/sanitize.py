@@ -22,8 +22,6 @@ what a terminal would act on as `\\u` escapes, which decode to the same text.
 import re
 import unicodedata
 
-from rich.markup import escape
-
 TAB_STOP = 8
 
 _BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
@@ -94,4 +92,6 @@ def safe_markup(text: str) -> str:
     """Untrusted `text` ready to sit inside rich markup: made terminal-safe, then with its
     square brackets escaped so it cannot open a style. (Emoji codes such as `:bug:` are not
     markup: the console or `Text.from_markup` that renders it must have `emoji=False`.)"""
+    from rich.markup import escape  # here: most of rich, which plain output never needs
+
     return escape(terminal_safe(text))

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from adw_tui.agents.process import agent_environment
+from adw_tui.agents.environment import agent_environment
 from adw_tui.domain.errors import AdwError
 
 DEFAULT_HINT = "run it there yourself to see git's full output"

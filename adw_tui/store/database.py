@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -150,6 +150,18 @@ class Database:
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         with _translate_errors(self.path, self.busy_timeout_s):
             return list(await self._reader.execute_fetchall(sql, params))
+
+    async def batches(
+        self, sql: str, params: Params = (), *, size: int = 500
+    ) -> AsyncGenerator[list[sqlite3.Row], None]:
+        """The rows of one query, `size` at a time as SQLite produces them: a long result
+        is never held whole, and the first rows come before the last are read. The rows
+        are one snapshot (one read transaction, held until the last batch or until the
+        caller stops)."""
+        with _translate_errors(self.path, self.busy_timeout_s):
+            async with self._reader.execute(sql, params) as cursor:
+                while rows := await cursor.fetchmany(size):
+                    yield list(rows)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetch_all(sql, params)

@@ -3,11 +3,15 @@
 import builtins
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from datetime import datetime
+from typing import NamedTuple
 
 from adw_tui.domain.errors import AdwError, DeadLetterNotFoundError
 from adw_tui.domain.models import (
     DeadLetter,
+    DeadLetterFilter,
     DeadLetterStatus,
     NewDeadLetter,
     Replay,
@@ -15,6 +19,13 @@ from adw_tui.domain.models import (
 )
 from adw_tui.store.audit import record_audit
 from adw_tui.store.database import Database, Writer, now_iso
+from adw_tui.store.listing import Selection, count_of, stored_time
+
+
+class ListedLetter(NamedTuple):
+    letter: DeadLetter
+    issue: str | None
+    """The issue of the letter's run."""
 
 
 class DeadLetters:
@@ -64,6 +75,31 @@ class DeadLetters:
         params = () if include_resolved else (DeadLetterStatus.PENDING,)
         rows = await self._db.fetch_all(f"SELECT * FROM dead_letters {where} ORDER BY id", params)
         return await self._with_replays(rows)
+
+    async def newest(
+        self,
+        selection: DeadLetterFilter = DeadLetterFilter(),  # noqa: B008 - frozen, immutable
+        *,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> AsyncGenerator[ListedLetter, None]:
+        """The letters `selection` takes, failed since `since` (None: any), newest first,
+        each with its replays and its run's issue; at most `limit`, read as iterated."""
+        query = letters_selection(selection, since).rows(limit)
+        async with aclosing(self._db.batches(query.sql, query.params)) as batches:
+            async for rows in batches:
+                letters = await self._with_replays(rows)
+                for row, letter in zip(rows, letters, strict=True):
+                    yield ListedLetter(letter, row["issue"])
+
+    async def count(
+        self,
+        selection: DeadLetterFilter = DeadLetterFilter(),  # noqa: B008 - frozen, immutable
+        *,
+        since: datetime | None = None,
+    ) -> int:
+        """How many letters `newest` would give without a limit."""
+        return await count_of(self._db, letters_selection(selection, since))
 
     async def pending_for(self, adw_id: str) -> DeadLetter | None:
         """The run's newest pending letter, if it has one."""
@@ -141,7 +177,25 @@ class DeadLetters:
         return await self.get(letter_id)
 
 
+def letters_selection(selection: DeadLetterFilter, since: datetime | None) -> Selection:
+    """The letters of a listing, newest first (indexes: dead_letters_by_status_time,
+    _by_class_time, _by_workflow_time, _by_time; the id breaks ties of time, which each
+    index ends with)."""
+    return Selection(
+        "dead_letters",
+        "*, (SELECT issue FROM runs WHERE runs.adw_id = dead_letters.adw_id) AS issue",
+        "created_at DESC, id DESC",
+        (
+            ("status = ?", selection.status),
+            ("error_class = ?", selection.error_class),
+            ("workflow = ?", selection.workflow),
+            ("created_at >= ?", stored_time(since)),
+        ),
+    )
+
+
 def _letter(row: sqlite3.Row) -> DeadLetter:
+    """A letter from its row (a listing's `issue` column is ignored: not the letter's)."""
     return DeadLetter.model_validate({**dict(row), "request": json.loads(row["request"])})
 
 

@@ -7,12 +7,15 @@ entry in the same transaction.
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
+from contextlib import aclosing
+from datetime import datetime
 
 from adw_tui.domain.errors import AdwError, IssueNotFoundError
-from adw_tui.domain.issues import Issue, IssueComment, IssueState, without_nul
+from adw_tui.domain.issues import Issue, IssueComment, IssueState, IssueSummary, without_nul
 from adw_tui.store.audit import record_audit
 from adw_tui.store.database import Database, Writer, now_iso
+from adw_tui.store.listing import Selection, count_of, stored_time
 
 
 class Issues:
@@ -85,6 +88,37 @@ class Issues:
         for comment in comments:
             by_issue[int(comment["issue_number"])].append(comment)
         return [_issue(row, by_issue[int(row["number"])]) for row in issues]
+
+    async def newest(
+        self,
+        *,
+        state: IssueState | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> AsyncGenerator[IssueSummary, None]:
+        """The issues in `state`, opened since `since` (None: any), newest first, at most
+        `limit`, each with its number of comments; read as iterated."""
+        query = issues_selection(state, since).rows(limit)
+        async with aclosing(self._db.batches(query.sql, query.params)) as batches:
+            async for rows in batches:
+                for row in rows:
+                    yield IssueSummary.model_validate(dict(row))
+
+    async def count(self, *, state: IssueState | None = None, since: datetime | None = None) -> int:
+        """How many issues `newest` would give without a limit."""
+        return await count_of(self._db, issues_selection(state, since))
+
+
+def issues_selection(state: IssueState | None, since: datetime | None) -> Selection:
+    """The issues of a listing, newest first (indexes: issues_by_state_time,
+    issues_by_time; comments counted by issue_comments_by_issue)."""
+    return Selection(
+        "issues",
+        "number, title, state, created_at, "
+        "(SELECT count(*) FROM issue_comments WHERE issue_number = issues.number) AS comments",
+        "created_at DESC, number DESC",
+        (("state = ?", state), ("created_at >= ?", stored_time(since))),
+    )
 
 
 async def _require_issue(connection: Writer, number: int) -> None:

@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import psutil
-
 from adw_tui.store.audit import record_audit
 from adw_tui.store.database import Database, Writer
 
@@ -43,10 +41,15 @@ class Holder:
 
     @classmethod
     def this_process(cls) -> "Holder":
+        # psutil is imported where used: opening the store to read needs none of it.
+        import psutil
+
         return cls(socket.gethostname(), os.getpid(), psutil.Process().create_time())
 
     def is_alive(self) -> bool:
         """Whether this process still runs; only answerable for a holder on this host."""
+        import psutil
+
         try:
             process = psutil.Process(self.pid)
             same = abs(process.create_time() - self.started) < 1.0

@@ -209,6 +209,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX dead_letters_by_run ON dead_letters (adw_id, status, id);
         """,
     ),
+    Migration(
+        8,
+        "an index for every filter and order of the listings (adw runs, dlq ls, issue ls)",
+        """
+        CREATE INDEX runs_by_status_update ON runs (status, updated_at);
+        CREATE INDEX runs_by_workflow_update ON runs (workflow, updated_at);
+        CREATE INDEX dead_letters_by_time ON dead_letters (created_at);
+        CREATE INDEX dead_letters_by_status_time ON dead_letters (status, created_at);
+        CREATE INDEX dead_letters_by_class_time ON dead_letters (error_class, created_at);
+        CREATE INDEX dead_letters_by_workflow_time ON dead_letters (workflow, created_at);
+        CREATE INDEX issues_by_time ON issues (created_at);
+        CREATE INDEX issues_by_state_time ON issues (state, created_at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

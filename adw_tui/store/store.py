@@ -7,7 +7,9 @@ is a fork: a new version whose data equals an old one and whose parent is that o
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from contextlib import aclosing
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -39,6 +41,7 @@ from adw_tui.store.database import Database, Synchronous, Writer, now_iso
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.issues import Issues
 from adw_tui.store.leases import Leases
+from adw_tui.store.listing import Selection, count_of, stored_time
 from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 
@@ -159,19 +162,33 @@ class Store:
     ) -> list[RunRecord]:
         """All runs (or those with `status`), most recently updated first; with `limit`,
         only that many of them."""
-        where, params = _status_filter(status)
-        rows = await self._db.fetch_all(
-            f"SELECT * FROM runs{where} ORDER BY updated_at DESC LIMIT ?",
-            (*params, -1 if limit is None else limit),
-        )
-        return [RunRecord.model_validate(dict(row)) for row in rows]
+        return [run async for run in self.newest_runs(status=status, limit=limit)]
 
-    async def count_runs(self, *, status: RunStatus | None = None) -> int:
-        """How many runs there are (with `status`)."""
-        where, params = _status_filter(status)
-        row = await self._db.fetch_one(f"SELECT count(*) FROM runs{where}", params)
-        assert row is not None
-        return int(row[0])
+    async def newest_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        workflow: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> AsyncGenerator[RunRecord, None]:
+        """The runs with `status`, of `workflow`, updated since `since` (None: any), most
+        recently updated first, at most `limit`; read as they are iterated."""
+        query = runs_selection(status, workflow, since).rows(limit)
+        async with aclosing(self._db.batches(query.sql, query.params)) as batches:
+            async for rows in batches:
+                for row in rows:
+                    yield RunRecord.model_validate(dict(row))
+
+    async def count_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        workflow: str | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """How many runs `newest_runs` would give without a limit."""
+        return await count_of(self._db, runs_selection(status, workflow, since))
 
     async def load(self, adw_id: str) -> RunWithState:
         """The run and its current state, read in one statement (one consistent snapshot)."""
@@ -275,13 +292,28 @@ class Store:
         self, adw_id: str, *, limit: int = 50, before: int | None = None
     ) -> list[VersionInfo]:
         """Versions newest first, `limit` at a time; pass the last version seen as `before`."""
+        return [info async for info in self.newest_versions(adw_id, limit=limit, before=before)]
+
+    async def newest_versions(
+        self,
+        adw_id: str,
+        *,
+        since: datetime | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> AsyncGenerator[VersionInfo, None]:
+        """The run's versions written since `since` and older than version `before` (None:
+        any), newest first, at most `limit`; RunNotFoundError for an unknown run."""
         await self.get_run(adw_id)
-        rows = await self._db.fetch_all(
-            "SELECT version, parent, created_at, reason, actor, git_head FROM state_versions "
-            "WHERE adw_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
-            (adw_id, before if before is not None else 2**62, limit),
-        )
-        return [VersionInfo.model_validate(dict(row)) for row in rows]
+        query = versions_selection(adw_id, since, before).rows(limit)
+        async with aclosing(self._db.batches(query.sql, query.params)) as batches:
+            async for rows in batches:
+                for row in rows:
+                    yield VersionInfo.model_validate(dict(row))
+
+    async def count_versions(self, adw_id: str, *, since: datetime | None = None) -> int:
+        """How many versions `newest_versions` would give without a limit or `before`."""
+        return await count_of(self._db, versions_selection(adw_id, since, None))
 
     async def get_version(self, adw_id: str, version: int) -> StateVersion:
         row = await self._db.fetch_one(
@@ -377,9 +409,37 @@ class StoreHealth(BaseModel):
         return self.integrity == ["ok"] and self.journal_mode == "wal"
 
 
-def _status_filter(status: RunStatus | None) -> tuple[str, tuple[str, ...]]:
-    """The WHERE clause (and its parameter) selecting runs with `status`, or none."""
-    return ("", ()) if status is None else (" WHERE status = ?", (status,))
+def runs_selection(
+    status: RunStatus | None, workflow: str | None, since: datetime | None
+) -> Selection:
+    """The runs with `status`, of `workflow`, updated since `since` (None: any), most
+    recently updated first (indexes: runs_by_status_update, runs_by_workflow_update,
+    runs_by_update)."""
+    return Selection(
+        "runs",
+        "*",
+        "updated_at DESC",
+        (
+            ("status = ?", status),
+            ("workflow = ?", workflow),
+            ("updated_at >= ?", stored_time(since)),
+        ),
+    )
+
+
+def versions_selection(adw_id: str, since: datetime | None, before: int | None) -> Selection:
+    """A run's versions written since `since`, older than `before`, newest first (the
+    primary key: adw_id, version)."""
+    return Selection(
+        "state_versions",
+        "version, parent, created_at, reason, actor, git_head",
+        "version DESC",
+        (
+            ("adw_id = ?", adw_id),
+            ("version < ?", before),
+            ("created_at >= ?", stored_time(since)),
+        ),
+    )
 
 
 def _as_state(data: StateData, adw_id: str | None = None) -> RunState:

@@ -62,13 +62,17 @@ def adw(repo: Path, *argv: str, stderr: bool = True) -> str:
     return done.stdout + (done.stderr if stderr else "")
 
 
-def assert_shown_safely(output: str) -> None:
+def assert_shown_safely(output: str, *, whole: bool = True) -> None:
+    """Nothing a terminal acts on; what the text tried is visible, and its markup is text,
+    not style. Not `whole`: a listing's fixed-width column showed only its start."""
     assert "\x1b" not in output
     assert "\x07" not in output
     assert "\x9b" not in output
     assert "\u202e" not in output
     assert "🐛" not in output
-    # What the text tried is visible, and its markup is text, not style.
+    if not whole:
+        assert "␛]52;…" in output
+        return
     assert "␛]52;c;aGVsbG8=␇" in output
     assert ":bug:" in output
     assert "[b]loud[/]" in output
@@ -128,12 +132,17 @@ def test_run_progress_and_summary_print_a_hostile_issue_safely(repo: Path):
 
 @pytest.mark.parametrize(
     "argv",
-    [("dlq", "ls"), ("dlq", "show", "1"), ("breakers",), ("runs",), ("show", RUN_ID)],
+    [("dlq", "ls"), ("dlq", "show", "1"), ("breakers",), ("show", RUN_ID)],
     ids=" ".join,
 )
 def test_listings_print_hostile_errors_and_titles_safely(repo: Path, argv: tuple[str, ...]):
     seed(repo)
     assert_shown_safely(adw(repo, *argv))
+
+
+def test_runs_cut_a_hostile_issue_to_its_column_safely(repo: Path):
+    seed(repo)
+    assert_shown_safely(adw(repo, "runs"), whole=False)
 
 
 def strings(value: object) -> list[str]:

@@ -1,67 +1,75 @@
-"""`adw dlq ls|show|drop`: the dead-letter queue."""
+"""`adw dlq ls|show|drop|replay`: the dead-letter queue."""
 
 import argparse
 import json
+from typing import Any
 
-from rich.table import Table
-
+from adw_tui.cli import output
 from adw_tui.cli.commands.runs import STATUS_STYLES
 from adw_tui.cli.context import CliContext
-from adw_tui.cli.output import console, key_value_grid, print_json, short_time
-from adw_tui.cli.progress import live_orchestrator
-from adw_tui.domain.errors import DatabaseMissingError
-from adw_tui.domain.models import DeadLetter, DeadLetterFilter, RunStatus
+from adw_tui.cli.listing import Column
+from adw_tui.cli.output import key_value_grid, print_json, short_time
+from adw_tui.cli.paging import View, print_listing
+from adw_tui.domain.models import DeadLetterFilter, DeadLetterStatus, RunStatus
 from adw_tui.domain.sanitize import safe_markup
+from adw_tui.store.dead_letters import ListedLetter
+
+
+def letter_row(listed: ListedLetter) -> dict[str, Any]:
+    """The stable JSON shape of a letter in `adw dlq ls --json`: the letter, its run's issue."""
+    return {**listed.letter.model_dump(mode="json"), "issue": listed.issue}
+
+
+LETTERS = View[ListedLetter](
+    noun="dead letter",
+    columns=(
+        Column("id", 5, right=True, clip=False),
+        Column("adw_id", 8, clip=False),
+        Column("issue", 6),
+        Column("workflow", 16),
+        Column("step", 16),
+        Column("attempts", 8, right=True),
+        Column("status", 8),
+        Column("failed at", 19),
+        Column("replays", 7, right=True),
+        Column("error"),
+    ),
+    cells=lambda listed: (
+        str(listed.letter.id),
+        listed.letter.adw_id,
+        listed.issue or "",
+        listed.letter.workflow,
+        listed.letter.step or "",
+        str(listed.letter.attempts),
+        listed.letter.status,
+        short_time(listed.letter.created_at),
+        str(len(listed.letter.replays)),
+        f"{listed.letter.error_class}: {listed.letter.error_message}",
+    ),
+    as_json=letter_row,
+)
 
 
 async def list_letters(args: argparse.Namespace, context: CliContext) -> int:
-    try:
-        store = await context.open_store(create=False)
-    except DatabaseMissingError:
-        letters: list[DeadLetter] = []
-    else:
-        async with store:
-            letters = await store.dead_letters.list(include_resolved=args.all)
-            issues = {
-                letter.adw_id: (await store.get_run(letter.adw_id)).issue for letter in letters
-            }
-    if args.json:
-        print_json(
-            [
-                {**letter.model_dump(mode="json"), "issue": issues[letter.adw_id]}
-                for letter in letters
-            ]
-        )
-        return 0
-    if not letters:
-        console.print("The dead-letter queue is empty.")
-        return 0
-    table = Table(
-        "id",
-        "adw_id",
-        "issue",
-        "workflow",
-        "step",
-        "error",
-        "attempts",
-        "status",
-        "failed at",
-        "replays",
+    # `--all` without `--status`: every letter, the replayed and dropped ones too.
+    status = args.status or ("any" if args.all else DeadLetterStatus.PENDING)
+    selection = DeadLetterFilter(
+        status=None if status == "any" else DeadLetterStatus(status),
+        error_class=args.error_class,
+        workflow=args.workflow,
     )
-    for letter in letters:
-        table.add_row(
-            str(letter.id),
-            letter.adw_id,
-            safe_markup(issues[letter.adw_id] or ""),
-            safe_markup(letter.workflow),
-            safe_markup(letter.step or ""),
-            safe_markup(f"{letter.error_class}: {letter.error_message}"),
-            str(letter.attempts),
-            letter.status,
-            short_time(letter.created_at),
-            str(len(letter.replays)),
+    filtered = (args.status, args.error_class, args.workflow, args.since) != (None,) * 4
+    async with context.existing_store() as store:
+        await print_listing(
+            args,
+            LETTERS,
+            store,
+            lambda store, limit: store.dead_letters.newest(
+                selection, since=args.since, limit=limit
+            ),
+            lambda store: store.dead_letters.count(selection, since=args.since),
+            empty="No dead letters match." if filtered else "The dead-letter queue is empty.",
         )
-    console.print(table)
     return 0
 
 
@@ -95,18 +103,24 @@ async def show_letter(args: argparse.Namespace, context: CliContext) -> int:
             for replay in letter.replays
         ),
     ]
-    console.print(key_value_grid(rows))
+    output.console.print(key_value_grid(rows))
     return 0
 
 
 async def drop_letter(args: argparse.Namespace, context: CliContext) -> int:
     async with await context.open_store(create=False) as store:
         letter = await store.dead_letters.drop(args.letter_id, actor="cli")
-    console.print(f"dead letter {letter.id} (run {letter.adw_id}) dropped; it stays in `--all`")
+    output.console.print(
+        f"dead letter {letter.id} (run {letter.adw_id}) dropped; it stays in `--all`"
+    )
     return 0
 
 
 async def replay_letters(args: argparse.Namespace, context: CliContext) -> int:
+    from rich.table import Table
+
+    from adw_tui.cli.progress import live_orchestrator  # the runtime: only replays need it
+
     async with (
         await context.open_store(create=False) as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,
@@ -124,7 +138,7 @@ async def replay_letters(args: argparse.Namespace, context: CliContext) -> int:
         # A replayed run keeps its adw_id.
         runs = [await orchestrator.wait(letter.adw_id) for letter in letters]
     if not letters:
-        console.print("No pending dead letters match; nothing to replay.")
+        output.console.print("No pending dead letters match; nothing to replay.")
         return 0
     table = Table("letter", "adw_id", "workflow", "replayed from", "status now")
     for letter, run in zip(letters, runs, strict=True):
@@ -135,5 +149,5 @@ async def replay_letters(args: argparse.Namespace, context: CliContext) -> int:
             "start" if args.from_start else safe_markup(letter.step or "start"),
             f"[{STATUS_STYLES[run.status]}]{run.status}[/]",
         )
-    console.print(table)
+    output.console.print(table)
     return 0 if all(run.status is RunStatus.SUCCEEDED for run in runs) else 1

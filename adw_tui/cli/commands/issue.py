@@ -2,26 +2,21 @@
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from rich.panel import Panel
-from rich.table import Table
-
+from adw_tui.cli import output
 from adw_tui.cli.context import CliContext
-from adw_tui.cli.output import console, key_value_grid, print_json, short_time
-from adw_tui.domain.errors import AdwError, DatabaseMissingError
-from adw_tui.domain.issues import Issue, IssueComment, IssueState
+from adw_tui.cli.listing import Column, Styled
+from adw_tui.cli.output import key_value_grid, print_json, short_time
+from adw_tui.cli.paging import View, print_listing
+from adw_tui.domain.errors import AdwError
+from adw_tui.domain.issues import IssueComment, IssueState, IssueSummary
 from adw_tui.domain.sanitize import safe_markup
 
+if TYPE_CHECKING:
+    from rich.panel import Panel
+
 STATE_STYLES = {IssueState.OPEN: "green", IssueState.CLOSED: "dim"}
-
-
-def issue_row(issue: Issue) -> dict[str, Any]:
-    """The stable JSON shape of an issue in `adw issue ls --json`: no body, a comment count."""
-    return {
-        **issue.model_dump(mode="json", exclude={"body", "comments"}),
-        "comments": len(issue.comments),
-    }
 
 
 async def new_issue(args: argparse.Namespace, context: CliContext) -> int:
@@ -32,7 +27,7 @@ async def new_issue(args: argparse.Namespace, context: CliContext) -> int:
     if args.json:
         print_json(issue)
     else:
-        console.print(f"issue {issue.number} created")
+        output.console.print(f"issue {issue.number} created")
     return 0
 
 
@@ -50,34 +45,39 @@ def _read_body(name: str) -> str:
         raise AdwError(f"--body-file {name}: cannot read it ({error.strerror})") from None
 
 
+ISSUES = View[IssueSummary](
+    noun="issue",
+    columns=(
+        Column("number", 6, right=True, clip=False),
+        Column("state", 6),
+        Column("comments", 8, right=True),
+        Column("created", 19),
+        Column("title"),
+    ),
+    cells=lambda issue: (
+        str(issue.number),
+        Styled(issue.state, STATE_STYLES[issue.state]),
+        str(issue.comments),
+        short_time(issue.created_at),
+        issue.title,
+    ),
+    as_json=lambda issue: issue,
+)
+
+
 async def list_issues(args: argparse.Namespace, context: CliContext) -> int:
-    try:
-        store = await context.open_store(create=False)
-    except DatabaseMissingError:
-        issues: list[Issue] = []
-    else:
-        async with store:
-            issues = await store.issues.list()
-    if args.json:
-        print_json([issue_row(issue) for issue in issues])
-        return 0
-    if not issues:
-        console.print(
-            f"No issues yet in {safe_markup(str(context.db_path))}: "
-            "`adw issue new --title T` opens one.",
-            soft_wrap=True,
+    state = None if args.state is None else IssueState(args.state)
+    async with context.existing_store() as store:
+        await print_listing(
+            args,
+            ISSUES,
+            store,
+            lambda store, limit: store.issues.newest(state=state, since=args.since, limit=limit),
+            lambda store: store.issues.count(state=state, since=args.since),
+            empty="No issues match."
+            if state or args.since
+            else f"No issues yet in {context.db_path}: `adw issue new --title T` opens one.",
         )
-        return 0
-    table = Table("number", "state", "title", "comments", "created")
-    for issue in issues:
-        table.add_row(
-            str(issue.number),
-            _state(issue.state),
-            safe_markup(issue.title),
-            str(len(issue.comments)),
-            short_time(issue.created_at),
-        )
-    console.print(table)
     return 0
 
 
@@ -94,6 +94,7 @@ async def show_issue(args: argparse.Namespace, context: CliContext) -> int:
         ("created", short_time(issue.created_at)),
         ("comments", str(len(issue.comments))),
     ]
+    console = output.console
     console.print(key_value_grid(rows))
     console.print()
     console.print(safe_markup(issue.body) if issue.body.strip() else "[dim](no description)[/]")
@@ -106,8 +107,10 @@ def _state(state: IssueState) -> str:
     return f"[{STATE_STYLES[state]}]{state}[/]"
 
 
-def _comment_panel(comment: IssueComment) -> Panel:
+def _comment_panel(comment: IssueComment) -> "Panel":
     """A comment in a box; the agents' status comments are cyan and marked as such."""
+    from rich.panel import Panel
+
     author = f"{comment.author} (agent status)" if comment.from_bot else comment.author
     return Panel(
         safe_markup(comment.body),

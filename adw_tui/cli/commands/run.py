@@ -2,7 +2,7 @@
 
 import argparse
 
-from adw_tui.cli.commands.runs import print_run, run_json
+from adw_tui.cli.commands.show import print_run, run_json
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, error_console, print_json
 from adw_tui.cli.progress import live_orchestrator

@@ -1,0 +1,66 @@
+"""The listings' queries (`adw runs`, `dlq ls`, `history`, `issue ls`): the rows some
+filters select, newest first, at most a limit of them, and how many there are.
+
+A listing is a `Selection`: a table, the columns shown, the order and the conditions;
+`rows()` and `count()` make its two queries from the same conditions, so what is counted
+is what is listed. Each is one indexed read: tests/store/test_listing_plans.py checks
+SQLite's plan for every filter and order (an index, never a sort of the whole table).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from adw_tui.store.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    sql: str
+    params: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    table: str
+    columns: str
+    order: str
+    conditions: Sequence[tuple[str, Any]]
+    """`("status = ?", value)` pairs; a pair whose value is None selects everything."""
+
+    def rows(self, limit: int | None) -> Query:
+        """At most `limit` rows (None: all of them), in order."""
+        where, params = self._where()
+        return Query(
+            f"SELECT {self.columns} FROM {self.table}{where} ORDER BY {self.order} LIMIT ?",
+            (*params, -1 if limit is None else limit),
+        )
+
+    def count(self) -> Query:
+        where, params = self._where()
+        return Query(f"SELECT count(*) FROM {self.table}{where}", params)
+
+    def _where(self) -> tuple[str, tuple[Any, ...]]:
+        chosen = [(clause, value) for clause, value in self.conditions if value is not None]
+        if not chosen:
+            return "", ()
+        return " WHERE " + " AND ".join(clause for clause, _ in chosen), tuple(
+            value for _, value in chosen
+        )
+
+
+def stored_time(moment: datetime | None) -> str | None:
+    """`moment` as the store writes times (UTC ISO 8601 with microseconds, which sorts as
+    text), for comparing with them in SQL."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+async def count_of(database: Database, selection: Selection) -> int:
+    """How many rows `selection` has, without a limit."""
+    query = selection.count()
+    row = await database.fetch_one(query.sql, query.params)
+    assert row is not None
+    return int(row[0])
