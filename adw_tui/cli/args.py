@@ -90,7 +90,9 @@ def add_listing_options(
         metavar="N",
         help=f"the newest N {noun} (default {DEFAULT_LIMIT})",
     )
-    size.add_argument("--all", action="store_true", help=all_help or f"every {noun}")
+    size.add_argument(
+        "--all", action="store_true", help=all_help or f"all the {noun}, not only the newest"
+    )
     parser.add_argument(
         "--since",
         type=since_arg,
