@@ -1,0 +1,86 @@
+"""A command imports only what it uses: `adw --version`, `adw runs` and `adw prompt`
+never import textual, `--version` not even the store or pydantic, and `adw runs` neither
+rich nor the engines. Each runs in a fresh interpreter (a small runner calling the `adw`
+entry point, then writing `sys.modules`), so nothing this test process imported counts.
+
+The lists the parser keeps to stay light (engine names, statuses) are checked against
+what they name."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adw_tui.agents.names import ENGINE_NAMES
+from adw_tui.agents.registry import ENGINES
+from adw_tui.cli.parser import ISSUE_STATES, LETTER_STATUSES, RUN_STATUSES
+from adw_tui.domain.issues import IssueState
+from adw_tui.domain.models import DeadLetterStatus, RunStatus
+
+RUNNER = """
+import json, sys
+from adw_tui.cli import main
+try:
+    code = main(sys.argv[2:])
+except SystemExit as exit:
+    code = exit.code
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, out)
+"""
+
+
+def modules_of(tmp_path: Path, *argv: str) -> set[str]:
+    """The top-level packages and adw_tui modules `adw *argv` imported."""
+    report = tmp_path / "modules.json"
+    subprocess.run(
+        [sys.executable, "-c", RUNNER, str(report), *argv],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    found = json.loads(report.read_text())
+    assert found["code"] == 0
+    return {name if name.startswith("adw_tui") else name.split(".")[0] for name in found["modules"]}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    return tmp_path
+
+
+def test_version_imports_neither_textual_nor_the_store(repo: Path):
+    imported = modules_of(repo, "--version")
+    assert not imported & {"textual", "rich", "pydantic", "asyncio", "sqlite3", "adw_tui.store"}
+
+
+def test_runs_imports_no_textual_rich_or_engine(repo: Path):
+    imported = modules_of(repo, "runs")
+    assert "adw_tui.store" in imported
+    unused = {"textual", "rich", "yaml", "httpx", "psutil", "tenacity"}
+    assert not imported & unused
+    # Of the engines and the runtime, only the names and what finds the repository.
+    beyond = ("adw_tui.agents.", "adw_tui.runtime.", "adw_tui.tui")
+    assert {name for name in imported if name.startswith(beyond)} == {
+        "adw_tui.agents.names",
+        "adw_tui.agents.environment",
+        "adw_tui.runtime.git",
+        "adw_tui.runtime.models",
+    }
+
+
+def test_prompt_imports_no_textual(repo: Path):
+    imported = modules_of(repo, "prompt", "--engine", "sim", "hello")
+    assert "adw_tui.agents.claude_code" in imported
+    assert not imported & {"textual", "yaml", "httpx"}
+    assert not {name for name in imported if name.startswith("adw_tui.tui")}
+
+
+def test_the_parsers_lists_match_what_they_name():
+    assert tuple(ENGINES) == ENGINE_NAMES
+    assert tuple(RunStatus) == RUN_STATUSES
+    assert tuple(DeadLetterStatus) == LETTER_STATUSES
+    assert tuple(IssueState) == ISSUE_STATES
