@@ -33,7 +33,6 @@ figure. Run: `uv run python -m bench.tui_startup [--quick]` (`--quick`: one repe
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -48,13 +47,13 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from bench.common import Target, print_report, targets_table
+from bench.fixtures import cached_database, copy_database
 from bench.pty_app import COLUMNS, ROWS, PtyChild
 
 BASELINE_RUNS = 100
 BIG_RUNS = 10_000
 TARGET_S = 1.0
 TIMEOUT_S = 60.0
-CACHE = Path(tempfile.gettempdir()) / "adw-bench-cache"
 GENERATION = 1
 """Bump when what `create_database` writes changes, so that old caches are not used."""
 DB_FILE = Path("agents") / "adw_state.db"
@@ -94,24 +93,16 @@ async def create_database(path: Path, runs: int) -> None:
             )
 
 
-def cached_database(runs: int) -> tuple[Path, bool]:
+def cached_runs(runs: int) -> tuple[Path, bool]:
     """The database file with `runs` runs, and whether it was made just now."""
-    path = CACHE / f"runs-{runs}-gen{GENERATION}.db"
-    if path.exists():
-        return path, False
-    CACHE.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    for leftover in CACHE.glob(f"{partial.name}*"):
-        leftover.unlink()
-    asyncio.run(create_database(partial, runs))
-    partial.rename(path)  # the store is closed: the WAL was checkpointed into the file
-    return path, True
+    return cached_database(
+        f"runs-{runs}-gen{GENERATION}.db", lambda path: create_database(path, runs)
+    )
 
 
 def make_repo(parent: Path, database: Path) -> Path:
     repo = asyncio.run(create_sample_repo(parent / "repo"))
-    (repo / DB_FILE).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(database, repo / DB_FILE)
+    copy_database(database, repo / DB_FILE)
     return repo
 
 
@@ -150,7 +141,7 @@ def figures(samples: list[float]) -> dict[str, Any]:
 
 
 def measure(sizes: tuple[int, ...], repeats: int) -> dict[str, Any]:
-    databases = {runs: cached_database(runs) for runs in sizes}
+    databases = {runs: cached_runs(runs) for runs in sizes}
     times: dict[int, list[float]] = {runs: [] for runs in sizes}
     after: dict[int, list[float]] = {runs: [] for runs in sizes}
     imports: list[float] = []
