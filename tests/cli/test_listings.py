@@ -3,6 +3,7 @@
 `--json` (one array, streamed) and `--jsonl` (a line per row)."""
 
 import asyncio
+import io
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ from adw_tui.cli.commands.dlq import LETTERS
 from adw_tui.cli.commands.issue import ISSUES
 from adw_tui.cli.commands.runs import RUNS as RUN_VIEW
 from adw_tui.cli.commands.runs import VERSIONS
-from adw_tui.cli.listing import GAP
+from adw_tui.cli.listing import GAP, Cell, Column, Listing, Styled
 from adw_tui.cli.paging import View
 from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.store import Store
@@ -237,3 +238,50 @@ def test_bad_listing_options_are_usage_errors(repo: Path, argv: tuple[str, ...])
     done = adw(repo, *argv, code=2)
     assert done.stderr.startswith("adw: error: ")
     assert len(done.stderr.splitlines()) == 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+COLUMNS = (
+    Column("id", 4, clip=False),
+    Column("name", 6),
+    Column("n", 3, right=True),
+    Column("say"),
+)
+
+
+def lines_of(rows: list[list[Cell]], out: io.StringIO | None = None) -> list[str]:
+    stream = out or io.StringIO()
+    listing = Listing(COLUMNS, stream)
+    listing.header()
+    for row in rows:
+        listing.row(row)
+    return stream.getvalue().splitlines()
+
+
+def test_cells_are_cut_to_their_cells_safe_and_on_one_line():
+    lines = lines_of(
+        [
+            ["toolong", "世界世界", "7", "a\nb"],
+            ["1", "abcdefgh", "1234", "\x1b[2Jx" + "z" * 300],
+        ]
+    )
+    assert lines[0] == "id    name      n  say"
+    # A wide character takes two cells: three of them would be six, so two and the mark.
+    assert lines[1] == "toolong  世界…     7  a␤b"
+    assert lines[2].startswith("1     abcde…  12…  ␛[2Jx")
+    assert len(lines[2]) == len("1     abcde…  12…  ") + 200
+    assert lines[2].endswith("z…")
+
+
+def test_colour_only_on_a_terminal_and_never_under_no_color(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    row: list[Cell] = ["1", Styled("ok", "green"), "1", "x"]
+    assert "\x1b[32mok\x1b[0m" in lines_of([row], Terminal())[1]
+    assert "\x1b" not in "".join(lines_of([row]))
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b" not in "".join(lines_of([row], Terminal()))
