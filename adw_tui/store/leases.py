@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from adw_tui.store.audit import record_audit
 from adw_tui.store.database import Database, Writer
@@ -70,7 +71,11 @@ class Leases:
     def __init__(self, database: Database, *, stale_after_s: float = STALE_AFTER_S) -> None:
         self._db = database
         self._stale_after_s = stale_after_s
-        self._this_process = Holder.this_process()
+
+    @cached_property
+    def _this_process(self) -> Holder:
+        """Asked for on the first lease: a store opened to read never needs psutil."""
+        return Holder.this_process()
 
     async def take(
         self,

@@ -6,6 +6,7 @@ entry point, then writing `sys.modules`), so nothing this test process imported 
 The lists the parser keeps to stay light (engine names, statuses) are checked against
 what they name."""
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from adw_tui.agents.registry import ENGINES
 from adw_tui.cli.parser import ISSUE_STATES, LETTER_STATUSES, RUN_STATUSES
 from adw_tui.domain.issues import IssueState
 from adw_tui.domain.models import DeadLetterStatus, RunStatus
+from adw_tui.store import Store
 
 RUNNER = """
 import json, sys
@@ -58,6 +60,11 @@ def test_version_imports_neither_textual_nor_the_store(repo: Path):
 
 
 def test_runs_imports_no_textual_rich_or_engine(repo: Path):
+    async def one_run() -> None:
+        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+            await store.create_run({"adw_id": "c0ffee01"}, workflow="sdlc", actor="t")
+
+    asyncio.run(one_run())  # so that the command opens the store and reads
     imported = modules_of(repo, "runs")
     assert "adw_tui.store" in imported
     unused = {"textual", "rich", "yaml", "httpx", "psutil", "tenacity"}
