@@ -160,8 +160,10 @@ def strings(value: object) -> list[str]:
     "argv",
     [
         ("runs", "--json"),
+        ("runs", "--jsonl"),
         ("show", RUN_ID, "--json"),
         ("dlq", "ls", "--json"),
+        ("dlq", "ls", "--jsonl"),
         ("dlq", "show", "1", "--json"),
         ("breakers", "--json"),
     ],
