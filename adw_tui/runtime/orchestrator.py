@@ -86,6 +86,7 @@ class Orchestrator:
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._stopping = False
+        self._base: str | None = None
 
     @property
     def store(self) -> Store:
@@ -125,7 +126,7 @@ class Orchestrator:
             )
         services = self._services
         definition = get_workflow(workflow, services.repo).definition
-        await git.head(services.repo)  # a clear error for a non-repository or no commits
+        base = await self._base_branch()
         running = self._tasks.get(adw_id or "")
         if running is not None and not running.done():
             raise AdwError(f"run {adw_id} is already running in this process")
@@ -134,7 +135,6 @@ class Orchestrator:
             if not force:
                 await self._refuse_duplicate(issue.number, workflow)
             adw_id = adw_id or new_adw_id()
-            base = services.settings.base_branch or await git.default_branch(services.repo)
             state = RunState.model_validate(
                 {
                     "adw_id": adw_id,
@@ -428,14 +428,23 @@ class Orchestrator:
             await self.store.claims.heartbeat(adw_id, self.owner)
             await self.store.leases.heartbeat(self.holder)
 
+    async def _base_branch(self) -> str:
+        """The branch new runs start from, asked of git once (a clear error for a
+        directory that is no repository, or one without commits)."""
+        if self._base is None:
+            await git.head(self.repo)
+            self._base = self._services.settings.base_branch or await git.default_branch(
+                self.repo
+            )
+        return self._base
+
     async def _refuse_duplicate(self, issue: int, workflow: str) -> None:
-        for status in (RunStatus.QUEUED, RunStatus.RUNNING):
-            for run in await self.store.list_runs(status=status):
-                if run.issue == str(issue) and run.workflow == workflow:
-                    raise AdwError(
-                        f"issue {issue} already has an active {workflow} run {run.adw_id} "
-                        f"({run.status}): wait for it, or pass --force to start another"
-                    )
+        run = await self.store.active_run_for(str(issue), workflow)
+        if run is not None:
+            raise AdwError(
+                f"issue {issue} already has an active {workflow} run {run.adw_id} "
+                f"({run.status}): wait for it, or pass --force to start another"
+            )
 
     async def _exists(self, adw_id: str) -> bool:
         try:

@@ -209,6 +209,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX dead_letters_by_run ON dead_letters (adw_id, status, id);
         """,
     ),
+    Migration(
+        8,
+        "runs by issue and workflow, for the one-active-run check of a launch",
+        """
+        CREATE INDEX runs_by_issue ON runs (issue, workflow, status);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

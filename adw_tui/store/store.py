@@ -166,6 +166,15 @@ class Store:
         )
         return [RunRecord.model_validate(dict(row)) for row in rows]
 
+    async def active_run_for(self, issue: str, workflow: str) -> RunRecord | None:
+        """A queued or running run of `workflow` for `issue`, if there is one (one indexed
+        lookup, however many runs there are)."""
+        row = await self._db.fetch_one(
+            "SELECT * FROM runs WHERE issue = ? AND workflow = ? AND status IN (?, ?) LIMIT 1",
+            (issue, workflow, RunStatus.QUEUED, RunStatus.RUNNING),
+        )
+        return None if row is None else RunRecord.model_validate(dict(row))
+
     async def count_runs(self, *, status: RunStatus | None = None) -> int:
         """How many runs there are (with `status`)."""
         where, params = _status_filter(status)
