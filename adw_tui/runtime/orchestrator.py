@@ -26,6 +26,7 @@ from adw_tui.runtime.attempt_transcripts import attempt_transcript
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
+from adw_tui.runtime.issue_text import issue_state
 from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
@@ -135,9 +136,9 @@ class Orchestrator:
                     "issue_number": str(issue.number),
                     "model_set": model_set,
                     "all_adws": [workflow],
-                    "issue_title": issue.title,
-                    "issue_body": issue.body,
-                    "issue_json": issue.prompt_json(),
+                    **issue_state(
+                        issue, services.settings.max_issue_bytes, services.output_dir / adw_id
+                    ),
                     "base_branch": base,
                     "engine": engine or services.settings.engine,
                 }
