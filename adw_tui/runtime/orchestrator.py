@@ -10,7 +10,7 @@ from pathlib import Path
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
-from adw_tui.domain.errors import AdwError, RunClaimedError
+from adw_tui.domain.errors import AdwError, DatabaseWriteError, RunClaimedError
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import (
     DeadLetter,
@@ -33,6 +33,7 @@ from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.rollback import rollback_run
 from adw_tui.runtime.services import RunServices
+from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 from adw_tui.trackers.base import IssueTracker
@@ -364,6 +365,9 @@ class Orchestrator:
             await asyncio.shield(store.set_status(adw_id, status, actor=RUNTIME_ACTOR))
             self.bus.publish(RunChanged(adw_id, status))
             raise
+        except DatabaseWriteError as error:
+            # The database refused a write: no dead letter can be written either.
+            raise await interrupt_unsaved(store, self.bus, adw_id, self.owner, error) from error
         except Exception as error:
             # Not an agent failure (those follow the workflow): a git, disk or store
             # problem. The run becomes a dead letter, so it can be replayed once fixed.
