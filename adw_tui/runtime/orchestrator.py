@@ -10,7 +10,7 @@ from pathlib import Path
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
-from adw_tui.domain.errors import AdwError, RunClaimedError
+from adw_tui.domain.errors import AdwError, DatabaseWriteError, RunClaimedError
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import (
     DeadLetter,
@@ -26,12 +26,14 @@ from adw_tui.runtime.attempt_transcripts import attempt_transcript
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
+from adw_tui.runtime.issue_text import issue_state
 from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.rollback import rollback_run
 from adw_tui.runtime.services import RunServices
+from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 from adw_tui.store.leases import Holder
@@ -141,9 +143,9 @@ class Orchestrator:
                     "issue_number": str(issue.number),
                     "model_set": model_set,
                     "all_adws": [workflow],
-                    "issue_title": issue.title,
-                    "issue_body": issue.body,
-                    "issue_json": issue.prompt_json(),
+                    **issue_state(
+                        issue, services.settings.max_issue_bytes, services.output_dir / adw_id
+                    ),
                     "base_branch": base,
                     "engine": engine or services.settings.engine,
                 }
@@ -362,6 +364,9 @@ class Orchestrator:
             await asyncio.shield(store.set_status(adw_id, status, actor=RUNTIME_ACTOR))
             self.bus.publish(RunChanged(adw_id, status))
             raise
+        except DatabaseWriteError as error:
+            # The database refused a write: no dead letter can be written either.
+            raise await interrupt_unsaved(store, self.bus, adw_id, self.owner, error) from error
         except Exception as error:
             # Not an agent failure (those follow the workflow): a git, disk or store
             # problem. The run becomes a dead letter, so it can be replayed once fixed.
@@ -433,9 +438,7 @@ class Orchestrator:
         directory that is no repository, or one without commits)."""
         if self._base is None:
             await git.head(self.repo)
-            self._base = self._services.settings.base_branch or await git.default_branch(
-                self.repo
-            )
+            self._base = self._services.settings.base_branch or await git.default_branch(self.repo)
         return self._base
 
     async def _refuse_duplicate(self, issue: int, workflow: str) -> None:

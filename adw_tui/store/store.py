@@ -100,6 +100,10 @@ class Store:
     async def close(self) -> None:
         await self._db.close()
 
+    async def checkpoint(self) -> None:
+        """Empty the write-ahead log into the database file (see `Database.checkpoint`)."""
+        await self._db.checkpoint()
+
     async def __aenter__(self) -> Self:
         return self
 
