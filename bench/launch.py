@@ -68,7 +68,7 @@ async def launches(directory: Path, existing: int) -> list[float]:
                 await orchestrator.launch(issue.number, workflow="plan")
                 times.append(time.perf_counter() - started)
         finally:
-            await orchestrator.close()
+            await orchestrator.aclose()
     return times
 
 

@@ -6,6 +6,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Self
 
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
@@ -87,7 +88,8 @@ class Orchestrator:
         )
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self._stopping = False
+        self._closing: asyncio.Future[None] | None = None
+        self._cancelled: set[str] = set()  # runs an operator cancelled
         self._base: str | None = None
 
     @property
@@ -120,7 +122,7 @@ class Orchestrator:
         step instead, by default with the engine it last used. A second active run of the
         same workflow for the same issue is refused unless `force`.
         """
-        if self._stopping:
+        if self._closing is not None:
             raise AdwError("adw is shutting down: no new runs are started")
         if model_set not in MODEL_SETS:
             raise AdwError(
@@ -163,9 +165,11 @@ class Orchestrator:
             definition,
             engine=engine or services.settings.engine,
             engine_env=dict(engine_env or {}),
-            stopping=lambda: self._stopping,
+            stopping=lambda: self._closing is not None,
         )
-        self._tasks[adw_id] = asyncio.create_task(self._drive(adw_id, executor), name=adw_id)
+        task = asyncio.create_task(self._drive(adw_id, executor), name=adw_id)
+        task.add_done_callback(self._forget)
+        self._tasks[adw_id] = task
         return adw_id
 
     async def replay(
@@ -265,6 +269,7 @@ class Orchestrator:
         task = self._tasks.get(adw_id)
         if task is None or task.done():
             raise AdwError(f"run {adw_id} is not running in this process")
+        self._cancelled.add(adw_id)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -317,26 +322,44 @@ class Orchestrator:
         kept = attempt_transcript(self._services.output_dir / adw_id / agent, attempt_id)
         return kept if kept.is_file() else None
 
+    def running(self) -> list[str]:
+        """The runs this process has launched and not yet finished, queued ones included."""
+        return list(self._tasks)
+
     def subscribe(self) -> AsyncIterator[RuntimeEvent]:
         return self.bus.subscribe()
 
-    async def shutdown(self, grace_s: float) -> None:
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self, grace_s: float = 0.0) -> None:
         """Stop taking work; let running steps finish for up to `grace_s`, then stop the
         rest (their agents are killed). Every run stopped this way is `interrupted`: it
-        resumes from its last completed step with `adw run --adw-id` or `adw recover`."""
-        self._stopping = True
-        running = [task for task in self._tasks.values() if not task.done()]
-        if running:
+        resumes from its last completed step with `adw run --adw-id` or `adw recover`.
+
+        Idempotent: a second call (or one made while the first runs) waits for the first."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._stop_runs(grace_s))
+        await asyncio.shield(self._closing)
+
+    async def _stop_runs(self, grace_s: float) -> None:
+        running = list(self._tasks.values())
+        if running and grace_s > 0:
             await asyncio.wait(running, timeout=grace_s)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
 
-    async def close(self) -> None:
-        """Cancel every run still going (each is marked cancelled) and wait for them."""
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+    def _forget(self, task: "asyncio.Task[RunStatus]") -> None:
+        """A finished run leaves the running set; its outcome is in the store (an error
+        is seen by whoever waits for it, and is not reported again when nobody does)."""
+        if self._tasks.get(task.get_name()) is task:
+            del self._tasks[task.get_name()]
+        if not task.cancelled():
+            task.exception()
 
     async def _drive(self, adw_id: str, executor: RunExecutor) -> RunStatus:
         store = self.store
@@ -350,14 +373,19 @@ class Orchestrator:
                     return await executor.execute()
                 finally:
                     heartbeat.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await heartbeat
                     await asyncio.shield(store.claims.release(adw_id, self.owner))
         except RunClaimedError as claimed:
             # Another process won the claim: the run is theirs, nothing to record here.
             self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING, str(claimed)))
             raise
         except asyncio.CancelledError:
-            # Cancelled by an operator, or stopped by a shutdown (then it can resume).
-            status = RunStatus.INTERRUPTED if self._stopping else RunStatus.CANCELLED
+            # Cancelled by an operator; otherwise stopped with this process (then it can
+            # resume).
+            operator = adw_id in self._cancelled
+            self._cancelled.discard(adw_id)
+            status = RunStatus.CANCELLED if operator else RunStatus.INTERRUPTED
             await asyncio.shield(
                 store.steps.close_running(adw_id, error=f"{status}: the run was stopped")
             )

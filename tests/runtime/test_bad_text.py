@@ -19,7 +19,7 @@ async def test_nul_bytes_in_an_issue_are_dropped_at_the_tracker(repo: Path, stor
 
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
     run = await orchestrator.wait(await orchestrator.launch(issue.number, workflow="plan"))
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert run.status is RunStatus.SUCCEEDED
 
@@ -36,7 +36,7 @@ async def test_an_exception_in_an_agent_step_closes_its_attempt(repo: Path, stor
     run = await orchestrator.wait(
         await orchestrator.launch(issue.number, workflow="plan", adw_id=adw_id)
     )
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert run.status is RunStatus.DEAD_LETTERED
     attempts = await store.steps.for_run(adw_id)
@@ -63,7 +63,7 @@ async def test_a_600_kb_issue_body_is_capped_in_prompts_and_whole_in_a_file(
     orchestrator = Orchestrator(store, repo, fast_settings(repo))  # the default cap, 256 KiB
     adw_id = await orchestrator.launch(issue.number, workflow="plan")
     run = await orchestrator.wait(adw_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert run.status is RunStatus.SUCCEEDED
     prompts = sorted((repo / "agents" / adw_id).glob("*/prompts/*.txt"))

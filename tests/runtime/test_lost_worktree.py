@@ -26,7 +26,7 @@ async def remove_the_worktree_mid_run(repo: Path, store: Store) -> str:
         issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "feature=fail_once"}
     )
     run = await orchestrator.wait(adw_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
     assert run.status is RunStatus.DEAD_LETTERED
     return adw_id
 
@@ -50,7 +50,7 @@ async def test_replay_makes_a_removed_worktree_again_from_the_runs_branch(
 
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
     run = await orchestrator.wait(await orchestrator.replay(letter.id))
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert run.status is RunStatus.SUCCEEDED
     assert (worktree / "notes.md").read_text() == "kept on the branch\n"
@@ -76,7 +76,7 @@ async def test_a_removed_worktree_whose_branch_is_gone_too_fails_clearly(
 
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
     run = await orchestrator.wait(await orchestrator.replay(letter.id))
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert run.status is RunStatus.DEAD_LETTERED
     [again] = await store.dead_letters.list()
