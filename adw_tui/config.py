@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         description="token `adw web` asks of the browser; default: a new random one per start",
     )
     max_concurrent: int = Field(default=15, ge=1, description="runs executing at once")
+    max_issue_bytes: int = Field(
+        default=256 * 1024,
+        ge=0,
+        description="bytes of an issue body prompts quote; the full text goes to a file",
+    )
     memory_limit_percent: float = Field(
         default=90.0, gt=0, le=100, description="new runs wait while system memory is above this"
     )

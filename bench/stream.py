@@ -32,7 +32,7 @@ Two questions, each answered against a baseline measured in the same run:
    that a reader can split the gap into start-up and streaming, the fixed costs are
    reported too: `adw --version` vs `python -m adw_tui.agents.sim --version` (which
    import almost nothing) and a two-line call (`adw prompt hello` vs the sim answering
-   `hello`). The sim gets exactly the argv the engine builds. The subprocesses run with
+   `hello`). The sim gets exactly the argv and stdin the engine gives it. The subprocesses run with
    PYTHONPYCACHEPREFIX in the temporary directory (PYTHONDONTWRITEBYTECODE dropped, the
    prefix allow-listed for the agent), after one untimed warm-up of each, so both start
    from cached bytecode as an installed adw does, and the project tree is not touched.
@@ -439,6 +439,10 @@ def plan_text(files: int) -> str:
     )
 
 
+Command = tuple[list[str], bytes | None]
+"""A command line and what to write to its stdin (None: nothing)."""
+
+
 class SimRunner:
     """Runs `adw prompt --engine sim` and the bare sim, each in a fresh git repository."""
 
@@ -463,11 +467,18 @@ class SimRunner:
         (repo / PLAN_FILE).write_text(self._plan, encoding="utf-8")
         return repo
 
-    def time(self, argv: list[str], repo: Path, delay: float) -> float:
+    def time(self, command: Command, repo: Path, delay: float) -> float:
+        argv, stdin = command
         env = self._env | {"ADW_SIM_DELAY": str(delay)}
         start = time.perf_counter()
         done = subprocess.run(
-            argv, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+            argv,
+            cwd=repo,
+            env=env,
+            input=stdin or b"",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
         )
         elapsed = time.perf_counter() - start
         if done.returncode != 0:
@@ -486,26 +497,28 @@ class SimRunner:
                 samples[name].append(self.time(commands[name](prompt, repo), repo, delay))
         return Pair(statistics.median(samples["adw"]), statistics.median(samples["sim"]))
 
-    def adw_argv(self, prompt: str | None, _repo: Path) -> list[str]:
+    def adw_argv(self, prompt: str | None, _repo: Path) -> Command:
         if prompt is None:
-            return [self._adw, "--version"]
-        return [self._adw, "prompt", prompt, "--engine", "sim"]
+            return [self._adw, "--version"], None
+        return [self._adw, "prompt", prompt, "--engine", "sim"], None
 
-    def sim_argv(self, prompt: str | None, repo: Path) -> list[str]:
-        """Exactly what `adw prompt --engine sim` starts."""
+    def sim_argv(self, prompt: str | None, repo: Path) -> Command:
+        """Exactly what `adw prompt --engine sim` starts, and the prompt on its stdin."""
         engine = SimulatedClaudeEngine()
         if prompt is None:
-            return [*engine.executable(), "--version"]
+            return [*engine.executable(), "--version"], None
         request = AgentRequest(
             prompt=prompt, adw_id="00000000", agent_name="bench", cwd=repo, output_dir=repo
         )
-        return engine.command(request)
+        return engine.command(request), prompt.encode()
 
     def workload_lines(self) -> int:
         """Lines the sim writes for the workload (run once, unpaced)."""
         repo = self.repo()
-        argv = self.sim_argv(SIM_PROMPT, repo)
-        done = subprocess.run(argv, cwd=repo, env=self._env, capture_output=True, check=True)
+        argv, stdin = self.sim_argv(SIM_PROMPT, repo)
+        done = subprocess.run(
+            argv, cwd=repo, env=self._env, input=stdin, capture_output=True, check=True
+        )
         return done.stdout.count(b"\n")
 
 

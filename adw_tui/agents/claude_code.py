@@ -16,7 +16,18 @@ SKIP_PERMISSIONS = "--dangerously-skip-permissions"
 
 
 class ClaudeCodeEngine:
-    """`claude -p PROMPT --output-format stream-json --verbose`, one process per call."""
+    """`claude -p --output-format stream-json --verbose`, one process per call, with the
+    prompt on its standard input.
+
+    The prompt always goes through stdin, whatever its size, rather than as the argument
+    of `-p`: Linux caps one argument at 128 KiB (and all of them with the environment at
+    ARG_MAX), so an issue of a few hundred KB could never run; a size threshold would
+    keep two ways of passing a prompt, the rarer one hardly ever exercised. `claude -p`
+    with no prompt argument reads stdin to its end and takes it byte for byte as the
+    prompt, a `/name args` slash command included (checked with Claude Code 2.1.328;
+    tests/integration has the test). The prompt, often issue text, is then also kept
+    out of `ps` and `/proc/<pid>/cmdline`.
+    """
 
     name = "claude"
 
@@ -54,10 +65,10 @@ class ClaudeCodeEngine:
         return agent_environment(self._environ, self._extra_env)
 
     def command(self, request: AgentRequest) -> list[str]:
+        """The command line; the prompt is not on it (see the class docstring)."""
         argv = [
             *self.executable(),
             "-p",
-            request.prompt,
             "--model",
             request.model,
             "--output-format",
@@ -89,6 +100,7 @@ class ClaudeCodeEngine:
             self.command(request),
             self.environment(),
             ClaudeStreamParser(str(request.cwd)),
+            stdin=request.prompt.encode(),
             kill_grace_s=self._kill_grace_s,
             on_start=on_start,
         )

@@ -14,18 +14,36 @@ STDERR_TAIL_BYTES = 16 * 1024
 
 
 async def start_agent_process(
-    argv: list[str], *, cwd: Path, env: Mapping[str, str]
+    argv: list[str], *, cwd: Path, env: Mapping[str, str], stdin: bool = False
 ) -> asyncio.subprocess.Process:
-    """Start `argv` in a new session (its own process group), stdout and stderr piped."""
+    """Start `argv` in a new session (its own process group), stdout and stderr piped;
+    stdin piped too when `stdin` (see `feed_stdin`), else /dev/null."""
     return await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
         env=dict(env),
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
     )
+
+
+async def feed_stdin(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Write `data` to an agent's stdin, then close it so the agent sees the end.
+
+    Run it beside the stdout reader, never before it: a prompt larger than the pipe's
+    buffer (64 KiB) is only taken in as the agent reads. An agent that exits, or is
+    killed, before reading everything closes the pipe; that is no error here: how the
+    agent ended says what happened.
+    """
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        try:
+            writer.write(data)
+            await writer.drain()
+        finally:
+            writer.close()
+        await writer.wait_closed()
 
 
 async def process_exit(process: asyncio.subprocess.Process, poll_s: float = 0.01) -> int:

@@ -18,6 +18,7 @@ from adw_tui.agents.engine import AgentStream, ProcessEnding, StartHook, StreamP
 from adw_tui.agents.jsonl import JsonlSplitter
 from adw_tui.agents.process import (
     StderrTail,
+    feed_stdin,
     kill_process_tree,
     process_exit,
     start_agent_process,
@@ -49,14 +50,21 @@ def prepare_run_dir(request: AgentRequest) -> Path:
     return request.run_dir
 
 
-def _start_failure(request: AgentRequest, binary: str, error: OSError) -> AgentResult:
+def _start_failure(
+    request: AgentRequest, argv: list[str], env: Mapping[str, str], error: OSError
+) -> AgentResult:
     """Why the agent did not start, by errno: only what no other cause explains is a
     missing install (exec says ENOENT for a missing working directory too)."""
+    binary = argv[0]
     if error.errno == errno.E2BIG:
         error_class = ErrorClass.PROMPT_TOO_LONG
+        arguments = sum(len(arg.encode()) + 1 for arg in argv)
+        environment = sum(len(f"{name}={value}".encode()) + 1 for name, value in env.items())
         message = (
-            f"cannot start {binary}: its command line is too long for the system "
-            f"(the prompt is {len(request.prompt.encode())} bytes): shorten the issue text"
+            f"cannot start {binary}: its arguments ({arguments} bytes) and environment "
+            f"({environment} bytes) are over the system's limit for a new process (E2BIG): "
+            "shorten the longest of them (a variable ADW_AGENT_ENV lets through, or a "
+            "prompt the engine passes as an argument)"
         )
     elif error.errno == errno.ENOENT and not request.cwd.is_dir():
         error_class = ErrorClass.WORKTREE_MISSING
@@ -76,21 +84,28 @@ async def run_cli_agent(
     env: Mapping[str, str],
     parser: StreamParser,
     *,
+    stdin: bytes | None = None,
     kill_grace_s: float = 5.0,
     on_start: StartHook | None = None,
 ) -> AgentStream:
+    """`stdin`, when given, is written to the agent's standard input (then closed) while
+    its output is read; without it the agent's stdin is /dev/null."""
     run_dir = prepare_run_dir(request)
     loop = asyncio.get_running_loop()
     started = loop.time()
     try:
-        process = await start_agent_process(argv, cwd=request.cwd, env=env)
+        process = await start_agent_process(argv, cwd=request.cwd, env=env, stdin=stdin is not None)
     except OSError as error:
-        yield _start_failure(request, argv[0], error)
+        yield _start_failure(request, argv, env, error)
         return
     assert process.stdout is not None
     assert process.stderr is not None
     if on_start is not None:
         on_start(process.pid)
+    feeding = None
+    if stdin is not None:
+        assert process.stdin is not None
+        feeding = asyncio.ensure_future(feed_stdin(process.stdin, stdin))
     stderr = StderrTail(process.stderr)
     stdout = _StdoutReader(process, request, started)
     splitter = JsonlSplitter()
@@ -118,6 +133,8 @@ async def run_cli_agent(
     finally:
         if process.returncode is None:
             await kill_process_tree(process, kill_grace_s)
+        if feeding is not None:
+            feeding.cancel()
         stderr.close()
 
 

@@ -103,36 +103,40 @@ def _elapsed(line: _RunLine) -> str:
 async def live_orchestrator(
     store: Store, repo: Path, settings: Settings
 ) -> AsyncIterator[Orchestrator]:
-    """An orchestrator whose events are printed on stderr as they happen; on exit every
-    run still going is cancelled and the printer stops."""
-    orchestrator = Orchestrator(store, repo, settings)
+    """An orchestrator whose events are printed on stderr as they happen. SIGINT and
+    SIGTERM let the running steps finish (up to the shutdown grace); on exit every run
+    still going is stopped as `interrupted` and the printer stops with it.
+
+    (Not a TaskGroup: it would wrap the caller's own errors in an ExceptionGroup.)"""
     printer = ProgressPrinter(error_console)
+    async with Orchestrator(store, repo, settings) as orchestrator:
 
-    async def print_events() -> None:
-        async for event in orchestrator.subscribe():
-            printer.handle(event)
+        async def print_events() -> None:
+            async for event in orchestrator.subscribe():
+                printer.handle(event)
 
-    watcher = asyncio.create_task(print_events())
-    loop = asyncio.get_running_loop()
-    shutdowns: list[asyncio.Task[None]] = []
+        watcher = asyncio.create_task(print_events())
+        closing: list[asyncio.Task[None]] = []
 
-    def stop(name: str) -> None:
-        if shutdowns:
-            return
-        error_console.print(
-            f"[yellow]{name}: finishing the running steps (up to {settings.shutdown_grace:g}s), "
-            "then stopping; interrupted runs resume with `adw recover`[/]"
-        )
-        shutdowns.append(asyncio.create_task(orchestrator.shutdown(settings.shutdown_grace)))
+        def stop(name: str) -> None:
+            if closing:
+                return
+            error_console.print(
+                f"[yellow]{name}: finishing the running steps (up to "
+                f"{settings.shutdown_grace:g}s), then stopping; interrupted runs resume with "
+                "`adw recover`[/]"
+            )
+            closing.append(asyncio.create_task(orchestrator.aclose(settings.shutdown_grace)))
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop, sig.name)
-    try:
-        yield orchestrator
-    finally:
+        loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await orchestrator.close()
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+            loop.add_signal_handler(sig, stop, sig.name)
+        try:
+            yield orchestrator
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            await orchestrator.aclose()  # the signalled close, if any, is this one
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher

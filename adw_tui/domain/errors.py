@@ -1,5 +1,7 @@
 """Errors that carry a message fit to show an operator: what went wrong and what to do."""
 
+from typing import Literal
+
 
 class AdwError(Exception):
     """Base of every error adw_tui reports to a user; `str(error)` is the one-line message."""
@@ -74,6 +76,28 @@ class DatabaseCorruptError(StoreError):
             f"database {path} cannot be read ({detail}); nothing was written to it: "
             "move it aside and the next command creates a new one"
         )
+
+
+DatabaseWriteCause = Literal["full", "read_only", "io"]
+
+_WRITE_FAILURES: dict[str, str] = {
+    "full": "the disk is full: free some space on it, or pass --db (or ADW_DB) a file on "
+    "another disk",
+    "read_only": "the file or its directory is read-only: make both writable (chmod, "
+    "`chattr -i`, a read-write mount), or pass --db (or ADW_DB) a writable file",
+    "io": "the disk refused the write: it may be full, read-only or failing, or the file is "
+    "over the file size limit (`ulimit -f`)",
+}
+
+
+class DatabaseWriteError(StoreError):
+    """The database file cannot take a write (SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR):
+    nothing of the failed transaction was written."""
+
+    def __init__(self, path: str, cause: DatabaseWriteCause, detail: str) -> None:
+        super().__init__(f"database {path} cannot be written ({detail}): {_WRITE_FAILURES[cause]}")
+        self.path = path
+        self.cause = cause
 
 
 class SchemaTooNewError(StoreError):

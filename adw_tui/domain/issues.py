@@ -21,6 +21,18 @@ def without_nul(text: str) -> str:
     return text.replace("\x00", "")
 
 
+def truncate_utf8(text: str, max_bytes: int) -> str:
+    """The longest start of `text` whose UTF-8 encoding fits in `max_bytes`: a cut never
+    falls inside a character."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= max_bytes:
+        return text
+    cut = max_bytes
+    while cut > 0 and encoded[cut] & 0xC0 == 0x80:  # the first byte left out continues one
+        cut -= 1
+    return encoded[:cut].decode("utf-8", "surrogatepass")
+
+
 class IssueState(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -49,6 +61,19 @@ class Issue(BaseModel):
     comments: list[IssueComment] = Field(default_factory=list)
 
     _clean_text = field_validator("title", "body")(without_nul)
+
+    def capped(self, max_body_bytes: int, full_text_path: str) -> "Issue":
+        """The issue as prompts may quote it: a body over `max_body_bytes` (UTF-8) is cut
+        there, at a character boundary, and ends with a marker saying how much of it is
+        left and where its full text is (`full_text_path`, as the agent finds it). The
+        issue itself when its body fits."""
+        size = len(self.body.encode("utf-8", "surrogatepass"))
+        if size <= max_body_bytes:
+            return self
+        kept = truncate_utf8(self.body, max_body_bytes)
+        shown = len(kept.encode("utf-8", "surrogatepass"))
+        marker = f"[... truncated: {shown} of {size} bytes; the full text is in {full_text_path}]"
+        return self.model_copy(update={"body": f"{kept}\n{marker}"})
 
     def prompt_json(self) -> str:
         """The issue as the original ADW passed it to prompts: number, title and body, as

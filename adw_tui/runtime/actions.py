@@ -51,6 +51,26 @@ async def _setup_worktree(
     }
 
 
+async def restore_worktree(
+    services: RunServices, adw_id: str, state: dict[str, Any]
+) -> dict[str, Any]:
+    """The state changes that give a run back the worktree its state records but that was
+    removed: made again from the run's branch, which removing a worktree keeps, as the
+    `setup_worktree` action makes one. Nothing to change when the worktree is there or
+    the run has none yet; an AdwError when the branch is gone too."""
+    recorded = state.get("worktree_path")
+    if not recorded or Path(recorded).exists():
+        return {}
+    branch = state.get("branch_name")
+    if not branch or not await git.branch_exists(services.repo, str(branch)):
+        raise AdwError(
+            f"the worktree {recorded} of run {adw_id} was removed, and its branch "
+            f"{branch or '(none recorded)'} is gone too, so it cannot be made again: "
+            "replay the run from the start (`adw dlq replay ID --from-start`)"
+        )
+    return await _setup_worktree(services, adw_id, state)
+
+
 def default_branch_name(adw_id: str, issue_number: object) -> str:
     """`adw/issue-<n>-<adw_id>`, or `adw/<adw_id>` for a run without an issue."""
     return f"adw/issue-{issue_number}-{adw_id}" if issue_number else f"adw/{adw_id}"

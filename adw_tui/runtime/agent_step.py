@@ -15,6 +15,7 @@ from adw_tui.domain.workflow import StepDef, substitute
 from adw_tui.runtime.attempt_transcripts import keep_attempt_transcript
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import AgentActivity, StepFinished, StepStarted
+from adw_tui.runtime.issue_text import place_issue_file
 from adw_tui.runtime.memory import AgentMemoryGuard
 from adw_tui.runtime.models import model_for
 from adw_tui.runtime.outcome import StepOutcome
@@ -77,7 +78,9 @@ class AgentStep:
             )
         except AdwError as error:
             return StepOutcome.failed(step, str(error), error_class="bad_template")
-        settings = self._services.settings
+        services = self._services
+        await place_issue_file(state, cwd, services.output_dir / self._adw_id)
+        settings = services.settings
         request = AgentRequest(
             prompt=prompt,
             adw_id=self._adw_id,

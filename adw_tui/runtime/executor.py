@@ -12,11 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from adw_tui.domain.agent import ErrorClass
+from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import Action, StepDef, WorkflowDef
 from adw_tui.runtime import git
-from adw_tui.runtime.actions import condition_holds, run_action
+from adw_tui.runtime.actions import condition_holds, restore_worktree, run_action
 from adw_tui.runtime.agent_step import AgentStep
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RunChanged, StepFinished
@@ -49,6 +51,7 @@ class RunExecutor:
         self._engine = engine
         self._engine_env = engine_env or {}
         self._stopping = stopping
+        self._worktree_checked = False
 
     async def execute(self) -> RunStatus:
         """Run from the recorded position to a terminal state; return the final status."""
@@ -129,6 +132,11 @@ class RunExecutor:
             )
             return await self._recorded(name, visit, outcome)
         visits[name] = visit
+        if not self._worktree_checked:
+            self._worktree_checked = True
+            refused = await self._restore_worktree(step, state)
+            if refused is not None:
+                return await self._recorded(name, visit, refused)
         if step.when is not None and not await condition_holds(
             step.when, state, self._services.repo
         ):
@@ -147,6 +155,34 @@ class RunExecutor:
             engine_env=self._engine_env,
         )
         return await agent_step.run(state)
+
+    async def _restore_worktree(self, step: StepDef, state: dict[str, Any]) -> StepOutcome | None:
+        """Before the first step this execution runs (a replay, a resume): a worktree
+        removed since the run last ran is made again from the run's branch and the run
+        goes on; the step fails `worktree_missing` when that cannot be done. (Removed
+        while the run runs, the worktree stays missing: its step fails, and a replay of
+        that dead letter comes here.)"""
+        if step.action is Action.SETUP_WORKTREE:
+            return None  # the step does it
+        try:
+            restored = await restore_worktree(self._services, self._adw_id, state)
+        except AdwError as error:
+            return StepOutcome.failed(step, str(error), error_class=ErrorClass.WORKTREE_MISSING)
+        if restored:
+            state.update(restored)
+            message = (
+                f"the run's worktree had been removed: made {restored['worktree_path']} again "
+                f"from branch {restored['branch_name']}"
+            )
+            logger.warning("run %s: %s", self._adw_id, message)
+            await self._services.store.audit.record(
+                actor=RUNTIME_ACTOR,
+                action="worktree.restored",
+                adw_id=self._adw_id,
+                detail={"path": restored["worktree_path"], "branch": restored["branch_name"]},
+            )
+            await self._comment(state, "ops", message)
+        return None
 
     async def _recorded(self, name: str, visit: int, outcome: StepOutcome) -> StepOutcome:
         """A timeline entry for a step that called no agent (action, skip, exhausted),

@@ -6,11 +6,12 @@ import os
 import socket
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Self
 
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
-from adw_tui.domain.errors import AdwError, RunClaimedError
+from adw_tui.domain.errors import AdwError, DatabaseWriteError, RunClaimedError
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import (
     DeadLetter,
@@ -26,12 +27,14 @@ from adw_tui.runtime.attempt_transcripts import attempt_transcript
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
+from adw_tui.runtime.issue_text import issue_state
 from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.rollback import rollback_run
 from adw_tui.runtime.services import RunServices
+from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 from adw_tui.store.leases import Holder
@@ -85,7 +88,9 @@ class Orchestrator:
         )
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self._stopping = False
+        self._closing: asyncio.Future[None] | None = None
+        self._cancelled: set[str] = set()  # runs an operator cancelled
+        self._base: str | None = None
 
     @property
     def store(self) -> Store:
@@ -117,7 +122,7 @@ class Orchestrator:
         step instead, by default with the engine it last used. A second active run of the
         same workflow for the same issue is refused unless `force`.
         """
-        if self._stopping:
+        if self._closing is not None:
             raise AdwError("adw is shutting down: no new runs are started")
         if model_set not in MODEL_SETS:
             raise AdwError(
@@ -125,7 +130,7 @@ class Orchestrator:
             )
         services = self._services
         definition = get_workflow(workflow, services.repo).definition
-        await git.head(services.repo)  # a clear error for a non-repository or no commits
+        base = await self._base_branch()
         running = self._tasks.get(adw_id or "")
         if running is not None and not running.done():
             raise AdwError(f"run {adw_id} is already running in this process")
@@ -134,16 +139,15 @@ class Orchestrator:
             if not force:
                 await self._refuse_duplicate(issue.number, workflow)
             adw_id = adw_id or new_adw_id()
-            base = services.settings.base_branch or await git.default_branch(services.repo)
             state = RunState.model_validate(
                 {
                     "adw_id": adw_id,
                     "issue_number": str(issue.number),
                     "model_set": model_set,
                     "all_adws": [workflow],
-                    "issue_title": issue.title,
-                    "issue_body": issue.body,
-                    "issue_json": issue.prompt_json(),
+                    **issue_state(
+                        issue, services.settings.max_issue_bytes, services.output_dir / adw_id
+                    ),
                     "base_branch": base,
                     "engine": engine or services.settings.engine,
                 }
@@ -161,9 +165,11 @@ class Orchestrator:
             definition,
             engine=engine or services.settings.engine,
             engine_env=dict(engine_env or {}),
-            stopping=lambda: self._stopping,
+            stopping=lambda: self._closing is not None,
         )
-        self._tasks[adw_id] = asyncio.create_task(self._drive(adw_id, executor), name=adw_id)
+        task = asyncio.create_task(self._drive(adw_id, executor), name=adw_id)
+        task.add_done_callback(self._forget)
+        self._tasks[adw_id] = task
         return adw_id
 
     async def replay(
@@ -263,6 +269,7 @@ class Orchestrator:
         task = self._tasks.get(adw_id)
         if task is None or task.done():
             raise AdwError(f"run {adw_id} is not running in this process")
+        self._cancelled.add(adw_id)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -315,26 +322,44 @@ class Orchestrator:
         kept = attempt_transcript(self._services.output_dir / adw_id / agent, attempt_id)
         return kept if kept.is_file() else None
 
+    def running(self) -> list[str]:
+        """The runs this process has launched and not yet finished, queued ones included."""
+        return list(self._tasks)
+
     def subscribe(self) -> AsyncIterator[RuntimeEvent]:
         return self.bus.subscribe()
 
-    async def shutdown(self, grace_s: float) -> None:
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self, grace_s: float = 0.0) -> None:
         """Stop taking work; let running steps finish for up to `grace_s`, then stop the
         rest (their agents are killed). Every run stopped this way is `interrupted`: it
-        resumes from its last completed step with `adw run --adw-id` or `adw recover`."""
-        self._stopping = True
-        running = [task for task in self._tasks.values() if not task.done()]
-        if running:
+        resumes from its last completed step with `adw run --adw-id` or `adw recover`.
+
+        Idempotent: a second call (or one made while the first runs) waits for the first."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._stop_runs(grace_s))
+        await asyncio.shield(self._closing)
+
+    async def _stop_runs(self, grace_s: float) -> None:
+        running = list(self._tasks.values())
+        if running and grace_s > 0:
             await asyncio.wait(running, timeout=grace_s)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
 
-    async def close(self) -> None:
-        """Cancel every run still going (each is marked cancelled) and wait for them."""
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+    def _forget(self, task: "asyncio.Task[RunStatus]") -> None:
+        """A finished run leaves the running set; its outcome is in the store (an error
+        is seen by whoever waits for it, and is not reported again when nobody does)."""
+        if self._tasks.get(task.get_name()) is task:
+            del self._tasks[task.get_name()]
+        if not task.cancelled():
+            task.exception()
 
     async def _drive(self, adw_id: str, executor: RunExecutor) -> RunStatus:
         store = self.store
@@ -348,20 +373,28 @@ class Orchestrator:
                     return await executor.execute()
                 finally:
                     heartbeat.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await heartbeat
                     await asyncio.shield(store.claims.release(adw_id, self.owner))
         except RunClaimedError as claimed:
             # Another process won the claim: the run is theirs, nothing to record here.
             self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING, str(claimed)))
             raise
         except asyncio.CancelledError:
-            # Cancelled by an operator, or stopped by a shutdown (then it can resume).
-            status = RunStatus.INTERRUPTED if self._stopping else RunStatus.CANCELLED
+            # Cancelled by an operator; otherwise stopped with this process (then it can
+            # resume).
+            operator = adw_id in self._cancelled
+            self._cancelled.discard(adw_id)
+            status = RunStatus.CANCELLED if operator else RunStatus.INTERRUPTED
             await asyncio.shield(
                 store.steps.close_running(adw_id, error=f"{status}: the run was stopped")
             )
             await asyncio.shield(store.set_status(adw_id, status, actor=RUNTIME_ACTOR))
             self.bus.publish(RunChanged(adw_id, status))
             raise
+        except DatabaseWriteError as error:
+            # The database refused a write: no dead letter can be written either.
+            raise await interrupt_unsaved(store, self.bus, adw_id, self.owner, error) from error
         except Exception as error:
             # Not an agent failure (those follow the workflow): a git, disk or store
             # problem. The run becomes a dead letter, so it can be replayed once fixed.
@@ -428,14 +461,21 @@ class Orchestrator:
             await self.store.claims.heartbeat(adw_id, self.owner)
             await self.store.leases.heartbeat(self.holder)
 
+    async def _base_branch(self) -> str:
+        """The branch new runs start from, asked of git once (a clear error for a
+        directory that is no repository, or one without commits)."""
+        if self._base is None:
+            await git.head(self.repo)
+            self._base = self._services.settings.base_branch or await git.default_branch(self.repo)
+        return self._base
+
     async def _refuse_duplicate(self, issue: int, workflow: str) -> None:
-        for status in (RunStatus.QUEUED, RunStatus.RUNNING):
-            for run in await self.store.list_runs(status=status):
-                if run.issue == str(issue) and run.workflow == workflow:
-                    raise AdwError(
-                        f"issue {issue} already has an active {workflow} run {run.adw_id} "
-                        f"({run.status}): wait for it, or pass --force to start another"
-                    )
+        run = await self.store.active_run_for(str(issue), workflow)
+        if run is not None:
+            raise AdwError(
+                f"issue {issue} already has an active {workflow} run {run.adw_id} "
+                f"({run.status}): wait for it, or pass --force to start another"
+            )
 
     async def _exists(self, adw_id: str) -> bool:
         try:

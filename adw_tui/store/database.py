@@ -12,6 +12,7 @@ file.
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
@@ -27,6 +28,8 @@ from adw_tui.domain.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
     DatabaseMissingError,
+    DatabaseWriteCause,
+    DatabaseWriteError,
     ForeignDatabaseError,
     StoreError,
 )
@@ -130,6 +133,15 @@ class Database:
                 # believes a committed save was lost.
                 await asyncio.shield(self._writer.execute("COMMIT"))
 
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file and truncate it
+        (`wal_checkpoint(TRUNCATE)`). After a write failed for want of room (a full disk,
+        a file size limit), this gives the log's space back, so that a small write may
+        still go through."""
+        async with self._write_lock:
+            with _translate_errors(self.path, self.busy_timeout_s):
+                await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def _begin(self) -> None:
         """BEGIN IMMEDIATE, which may wait up to the busy timeout for another process.
 
@@ -218,26 +230,47 @@ async def _enable_wal(connection: aiosqlite.Connection, busy_timeout_s: float) -
 
 @contextmanager
 def _translate_errors(path: Path, busy_timeout_s: float) -> Iterator[None]:
-    """Turn SQLite's low-level errors into messages that name the file and the remedy."""
+    """Turn SQLite's low-level errors into messages that name the file and the remedy,
+    by SQLite's result code (the extended one, such as SQLITE_IOERR_WRITE, is shown)."""
     try:
         yield
     except sqlite3.OperationalError as error:
-        message = str(error)
-        if "locked" in message or "busy" in message:
+        code = getattr(error, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        detail = f"{error}, {getattr(error, 'sqlite_errorname', 'SQLITE_ERROR')}"
+        if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
             raise DatabaseLockedError(str(path), busy_timeout_s) from error
-        if "unable to open" in message:
-            raise StoreError(f"cannot open database {path}: {message}") from error
-        if "readonly" in message:
+        if primary == sqlite3.SQLITE_CANTOPEN:
             raise StoreError(
-                f"database {path} is read-only ({message}): make the file and its directory "
-                "writable, or pass --db a writable file"
+                f"cannot open database {path} ({detail}): {_why_not_open(path)}"
             ) from error
-        if "disk is full" in message:
-            raise StoreError(
-                f"database {path}: the disk is full ({message}); free some space and retry"
-            ) from error
+        cause = _WRITE_CAUSES.get(primary) if primary is not None else None
+        if cause is not None:
+            raise DatabaseWriteError(str(path), cause, detail) from error
         raise
     except sqlite3.DatabaseError as error:
         if isinstance(error, sqlite3.IntegrityError | sqlite3.ProgrammingError):
             raise
         raise DatabaseCorruptError(str(path), str(error)) from error
+
+
+_WRITE_CAUSES: dict[int, DatabaseWriteCause] = {
+    sqlite3.SQLITE_FULL: "full",
+    sqlite3.SQLITE_READONLY: "read_only",
+    sqlite3.SQLITE_IOERR: "io",
+}
+
+
+def _why_not_open(path: Path) -> str:
+    """What to fix when SQLite cannot open `path`: in WAL mode it also creates the
+    `-wal` and `-shm` files beside it, so its directory must be writable too."""
+    directory = path.parent
+    if not directory.is_dir():
+        return f"its directory {directory} does not exist: create it, or pass --db another file"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return (
+            f"its directory {directory} is not writable, and SQLite creates {path.name}-wal "
+            "and -shm files beside it: make the directory writable, or pass --db (or ADW_DB) "
+            "a file in a writable one"
+        )
+    return "check that the file can be read and written, or pass --db (or ADW_DB) another file"

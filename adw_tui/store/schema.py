@@ -211,6 +211,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         8,
+        "runs by issue and workflow, for the one-active-run check of a launch",
+        """
+        CREATE INDEX runs_by_issue ON runs (issue, workflow, status);
+        """,
+    ),
+    Migration(
+        9,
         "an index for every filter and order of the listings (adw runs, dlq ls, issue ls)",
         """
         CREATE INDEX runs_by_status_update ON runs (status, updated_at);

@@ -103,6 +103,10 @@ class Store:
     async def close(self) -> None:
         await self._db.close()
 
+    async def checkpoint(self) -> None:
+        """Empty the write-ahead log into the database file (see `Database.checkpoint`)."""
+        await self._db.checkpoint()
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -189,6 +193,15 @@ class Store:
     ) -> int:
         """How many runs `newest_runs` would give without a limit."""
         return await count_of(self._db, runs_selection(status, workflow, since))
+
+    async def active_run_for(self, issue: str, workflow: str) -> RunRecord | None:
+        """A queued or running run of `workflow` for `issue`, if there is one (one indexed
+        lookup, however many runs there are)."""
+        row = await self._db.fetch_one(
+            "SELECT * FROM runs WHERE issue = ? AND workflow = ? AND status IN (?, ?) LIMIT 1",
+            (issue, workflow, RunStatus.QUEUED, RunStatus.RUNNING),
+        )
+        return None if row is None else RunRecord.model_validate(dict(row))
 
     async def load(self, adw_id: str) -> RunWithState:
         """The run and its current state, read in one statement (one consistent snapshot)."""

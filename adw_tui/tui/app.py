@@ -82,7 +82,6 @@ class AdwApp(App[None]):
         self.orchestrator = orchestrator or Orchestrator(store, repo, settings)
         self._startup = startup
         self._recover_on_start = recover_on_start
-        self._runtime_closed = False
         self.sub_title = str(repo)
         self.config_dir = config or config_dir()
         self._problems: list[AdwError] = []
@@ -177,9 +176,8 @@ class AdwApp(App[None]):
     async def close_runtime(self) -> None:
         """Stop the runs of an orchestrator this app owns: they end `interrupted`, to be
         resumed with `adw recover`. Safe to call twice."""
-        if self._owns_orchestrator and not self._runtime_closed:
-            self._runtime_closed = True
-            await self.orchestrator.shutdown(0)
+        if self._owns_orchestrator:
+            await self.orchestrator.aclose()
 
     async def action_quit(self) -> None:
         await self.close_runtime()

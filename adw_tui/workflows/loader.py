@@ -7,6 +7,7 @@ field when there is one, so that it can be fixed without reading a traceback:
     .adw/workflows/x.yaml: state "plan": on_success: names unknown state "nope"
 """
 
+import functools
 import logging
 from dataclasses import dataclass
 from importlib import resources
@@ -131,8 +132,13 @@ def select_workflow(name: str, workflows: dict[str, LoadedWorkflow]) -> LoadedWo
         raise AdwError(f'unknown workflow "{name}"; known workflows: {known}') from None
 
 
+@functools.lru_cache(maxsize=256)
 def parse_workflow(source: str, text: str) -> WorkflowDef:
-    """Parse and validate one workflow file's text; `source` names it in errors."""
+    """Parse and validate one workflow file's text; `source` names it in errors.
+
+    Cached by text (definitions are frozen), so a launch that looks its workflow up
+    parses only the files that changed since the last one (a broken file is parsed again
+    each time: errors are not cached)."""
     data = _parse_yaml(source, text)
     if not isinstance(data, dict):
         kind = "nothing" if data is None else f"a {type(data).__name__}"
@@ -172,13 +178,15 @@ def _collect(
         taken[definition.name] = source
 
 
-def _builtin_files() -> list[tuple[str, str]]:
+@functools.cache
+def _builtin_files() -> tuple[tuple[str, str], ...]:
+    """The package's workflow files, read once: they cannot change while adw runs."""
     folder = resources.files(__package__).joinpath(BUILTIN_DIR)
     items: list[Traversable] = sorted(
         (item for item in folder.iterdir() if item.name.endswith(WORKFLOW_SUFFIXES)),
         key=lambda item: item.name,
     )
-    return [(f"{BUILTIN_DIR}/{item.name}", item.read_text(encoding="utf-8")) for item in items]
+    return tuple((f"{BUILTIN_DIR}/{item.name}", item.read_text(encoding="utf-8")) for item in items)
 
 
 def _repo_files(repo: Path | None) -> list[Path]:

@@ -3,6 +3,7 @@ process-tree cleanup. A small shell script plays the CLI so each behaviour is ex
 
 import asyncio
 import os
+import re
 import stat
 from collections.abc import Mapping
 from contextlib import aclosing
@@ -24,6 +25,7 @@ echo "$@" > "$FAKE_ARGS_FILE"
 case "$FAKE_MODE" in
   replay) cat "$FAKE_TRANSCRIPT"; exit "${{FAKE_EXIT:-0}}" ;;
   env) env > "$FAKE_ENV_FILE"; echo '{RESULT}' ;;
+  stdin) cat > "$FAKE_STDIN_FILE"; echo '{RESULT}' ;;
   hang) sleep 300 & sleep 300 & echo "$!" > "$FAKE_PIDS_FILE"; echo '{INIT}'; wait ;;
   chatty) echo '{INIT}'
     while true; do echo '{{"type":"system","subtype":"tick"}}'; sleep 0.05; done ;;
@@ -49,6 +51,7 @@ def make_engine(fake_cli: Path, tmp_path: Path, mode: str, **env: str) -> Claude
         "FAKE_ARGS_FILE": str(tmp_path / "args.txt"),
         "FAKE_ENV_FILE": str(tmp_path / "env.txt"),
         "FAKE_PIDS_FILE": str(tmp_path / "pids.txt"),
+        "FAKE_STDIN_FILE": str(tmp_path / "stdin.txt"),
         **env,
     }
     return ClaudeCodeEngine(
@@ -101,7 +104,8 @@ async def test_command_line(fake_cli: Path, tmp_path: Path):
     (request.cwd / ".mcp.json").write_text("{}")
     await collect(engine, request)
     args = (tmp_path / "args.txt").read_text().split()
-    assert args[:3] == ["-p", "/implement", "specs/plan.md"]
+    assert args[:2] == ["-p", "--model"]  # the prompt goes to stdin, not on the command line
+    assert "/implement" not in args
     for flag in ("--output-format stream-json", "--model opus", "--max-turns 7", "--resume s-9"):
         assert flag in " ".join(args)
     assert "--verbose" in args
@@ -219,12 +223,36 @@ async def test_missing_binary_is_not_installed(tmp_path: Path):
     assert not result.transient
 
 
-async def test_a_prompt_over_the_argument_limit_is_prompt_too_long(fake_cli: Path, tmp_path: Path):
-    engine = make_engine(fake_cli, tmp_path, "env")
-    prompt = "/implement " + "x" * 200_000  # over Linux's 128 KiB for one argument
+async def test_the_prompt_goes_through_stdin_whatever_its_size(fake_cli: Path, tmp_path: Path):
+    # Over Linux's 128 KiB for one argument: as an argument this could never start.
+    prompt = "/implement " + "é\r\n" * 100_000
+    engine = make_engine(fake_cli, tmp_path, "stdin")
     _, result = await collect(engine, make_request(tmp_path, prompt=prompt))
+    assert result.success, result
+    assert (tmp_path / "stdin.txt").read_bytes() == prompt.encode()
+    assert prompt not in (tmp_path / "args.txt").read_text()
+
+
+async def test_an_agent_that_never_reads_its_prompt_still_ends(fake_cli: Path, tmp_path: Path):
+    # `crash` exits without reading stdin: the rest of a prompt larger than the pipe's
+    # buffer cannot be written, which is not the failure to report.
+    prompt = "/implement " + "x" * 1_000_000
+    engine = make_engine(fake_cli, tmp_path, "crash")
+    _, result = await collect(engine, make_request(tmp_path, prompt=prompt))
+    assert result.error_class is ErrorClass.CRASHED
+    assert result.exit_code == 3
+
+
+async def test_an_environment_over_the_system_limit_is_prompt_too_long(
+    fake_cli: Path, tmp_path: Path
+):
+    engine = make_engine(fake_cli, tmp_path, "env", FAKE_HUGE="x" * 200_000)
+    _, result = await collect(engine, make_request(tmp_path))
     assert result.error_class is ErrorClass.PROMPT_TOO_LONG
-    assert "200011 bytes" in result.error_message
+    size = re.search(r"environment \((\d+) bytes\)", result.error_message)
+    assert size is not None, result.error_message
+    assert 200_000 < int(size[1]) < 210_000
+    assert "E2BIG" in result.error_message
     assert not result.transient
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from adw_tui.agents.sim.cli import read_stdin
 from adw_tui.agents.sim.faults import CJK_LINE, HOSTILE_TEXT
 from adw_tui.domain.workflow import PLAN_SECTIONS as WORKFLOW_PLAN_SECTIONS
 
@@ -107,14 +108,18 @@ def sim(repo: Path, tmp_path: Path) -> Sim:
         fmt: str = "stream-json",
         cwd: Path | None = None,
         delay: str = "0",
+        stdin: str | None = None,
     ) -> Run:
-        args = [*SIM, *(["-p", prompt] if prompt is not None else [])]
-        args += ["--output-format", fmt, "--verbose", *flags]
+        """`stdin` is written to the sim's standard input (else it is /dev/null); with a
+        `prompt` of None and `stdin`, `-p` is given with no prompt argument."""
+        prompt_args = ["-p", prompt] if prompt is not None else ["-p"] if stdin is not None else []
+        args = [*SIM, *prompt_args, "--output-format", fmt, "--verbose", *flags]
         done = subprocess.run(
             args,
             cwd=cwd or repo,
             env=sim_env(tmp_path / "state", faults, delay),
-            stdin=subprocess.DEVNULL,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=60,
@@ -188,10 +193,39 @@ def test_version() -> None:
 
 
 def test_missing_prompt_is_an_error(sim: Sim) -> None:
-    run = sim(None)
-    assert run.code == 1
-    assert run.stdout == ""
-    assert "prompt" in run.stderr.lower()
+    for run in (sim(None), sim(None, stdin="")):
+        assert run.code == 1
+        assert run.stdout == ""
+        # the real CLI's words
+        assert "Input must be provided either through stdin or as a prompt argument" in run.stderr
+
+
+def test_the_prompt_is_read_from_stdin_as_the_real_cli_does(sim: Sim, repo: Path) -> None:
+    prompt = f"/feature 7 {ADW_ID} {ISSUE_JSON}"
+    as_argument = sim(prompt)
+    (repo / SPEC).unlink()
+    from_stdin = sim(None, stdin=prompt)
+    assert from_stdin.code == 0, from_stdin.stderr
+    assert without_durations(from_stdin) == without_durations(as_argument)
+    # an argument and stdin together: one prompt, the argument first (Claude Code 2.1.328)
+    both = sim("Say hello.", stdin="And goodbye.")
+    assert both.result["result"] == sim("Say hello.\nAnd goodbye.").result["result"]
+
+
+def test_a_silent_stdin_is_given_up_on_like_the_real_cli() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        with os.fdopen(read_end, "rb") as stdin:
+            started = time.monotonic()
+            assert read_stdin(stdin, wait_s=0.2) == ""
+            assert 0.2 <= time.monotonic() - started < 2
+            os.write(write_end, b"a\r\nb")
+            os.close(write_end)
+            write_end = -1
+            assert read_stdin(stdin, wait_s=0.2) == "a\r\nb"
+    finally:
+        if write_end >= 0:
+            os.close(write_end)
 
 
 def test_stream_json_without_verbose_is_refused_like_the_real_cli(repo: Path) -> None:

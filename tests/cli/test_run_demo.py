@@ -71,6 +71,21 @@ def test_run_shows_progress_and_prints_the_run_as_json(sample_repo: Path):
     assert len(unknown.stderr.strip().splitlines()) == 1
 
 
+def test_adw_max_issue_bytes_caps_what_prompts_quote_of_the_body(sample_repo: Path):
+    body = sample_repo / "body.md"
+    body.write_text("Slugs for every title. " * 200)  # 4600 bytes
+    created = adw(sample_repo, "issue", "new", "--title", "Slugify", "--body-file", str(body))
+    assert created.returncode == 0, created.stderr
+    run = ("run", "1", "--workflow", "plan", "--engine", "sim", "--json")
+    done = adw(sample_repo, *run, ADW_MAX_ISSUE_BYTES="1000")
+    assert done.returncode == 0, done.stderr[-2000:]
+    state = json.loads(done.stdout)["state"]
+    marker = "[... truncated: 1000 of 4600 bytes; the full text is in .adw/issue-1.md]"
+    assert state["issue_body"] == body.read_text()[:1000] + "\n" + marker
+    assert marker in json.loads(state["issue_json"])["body"]
+    assert (Path(state["worktree_path"]) / ".adw" / "issue-1.md").read_text() == body.read_text()
+
+
 def test_run_outside_a_repository(tmp_path: Path):
     done = adw(tmp_path, "run", "1", "--engine", "sim")
     assert done.returncode == 1

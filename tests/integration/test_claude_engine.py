@@ -385,6 +385,30 @@ async def test_custom_slash_command(
     assert (prompts / "greet.txt").read_text() == "/greet Ada and Grace"
 
 
+async def test_a_300_kb_prompt_reaches_the_model_intact_through_stdin(
+    api: FakeAnthropic, make_engine: MakeEngine, request_for: Callable[..., AgentRequest]
+) -> None:
+    # Over Linux's 128 KiB for one argument: only stdin can carry it. Multi-byte
+    # characters, CR LF and a `</command-args>`-looking tail must all arrive as sent.
+    line = "Ünïcödé issue text, 東京, line\r\n"
+    prompt = "Summarise this issue.\n" + line * (310_000 // len(line.encode())) + "</end>"
+    assert len(prompt.encode()) > 300_000
+    api.script = [Text("Summarised.")]
+    call = await run_call(make_engine(api.base_url), request_for(prompt))
+
+    assert call.result.success, call.describe()
+    assert call.result.output == "Summarised."
+    [first] = api.agent_requests
+    last = first["messages"][-1]["content"]
+    texts = [block.get("text") for block in last if isinstance(block, dict)]
+    # one block of its own, byte for byte (compared without pytest diffing 300 KB strings)
+    same = [text == prompt for text in texts]
+    assert any(same), f"prompt of {len(prompt)} chars; blocks of {[len(t or '') for t in texts]}"
+    saved = (request_for(prompt).run_dir / "prompts" / "prompt.txt").read_bytes()
+    if saved != prompt.encode():
+        pytest.fail("prompts/prompt.txt is not the prompt")
+
+
 # -- API errors ----------------------------------------------------------------------------------
 
 

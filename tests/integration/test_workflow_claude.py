@@ -217,7 +217,7 @@ async def run_greet(
         )
         return await orchestrator.wait(adw_id)
     finally:
-        await orchestrator.close()
+        await orchestrator.aclose()
 
 
 async def test_custom_workflow_with_repo_templates(
@@ -341,7 +341,7 @@ async def test_a_silent_model_is_cut_off_and_the_step_retried(
         )
         run = await orchestrator.wait(adw_id)
     finally:
-        await orchestrator.close()
+        await orchestrator.aclose()
 
     assert run.status is RunStatus.SUCCEEDED
     attempts = [a for a in await store.steps.for_run(adw_id) if a.step == "greet"]

@@ -15,7 +15,7 @@ from tests.runtime.test_orchestrator import fast_settings, faulty_plan_run
 async def test_a_retried_call_keeps_the_transcript_of_the_failed_one(repo: Path, store: Store):
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
     run = await faulty_plan_run(orchestrator, store, "fail_once")
-    await orchestrator.close()
+    await orchestrator.aclose()
     assert run.status is RunStatus.SUCCEEDED
     adw_id = run.adw_id
 

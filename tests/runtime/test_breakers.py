@@ -347,7 +347,7 @@ async def test_an_open_breaker_dead_letters_the_step_with_breaker_open(
     # The breaker is the engine's: another run is refused too, at its first call.
     other_id = await orchestrator.launch(healthy.number, workflow="plan")
     other = await orchestrator.wait(other_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert run.status is other.status is RunStatus.DEAD_LETTERED
     attempts = [(a.attempt, a.status, a.error_class) for a in await store.steps.for_run(adw_id)]
@@ -386,7 +386,7 @@ async def test_a_step_waits_for_an_open_breaker_then_its_probe_succeeds(
         issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "classify_issue=fail_once"}
     )
     run = await orchestrator.wait(adw_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
     watcher.cancel()
 
     assert run.status is RunStatus.SUCCEEDED

@@ -24,7 +24,7 @@ async def orchestrator(store: Store, repo: Path) -> AsyncIterator[Orchestrator]:
     try:
         yield orchestrator
     finally:
-        await orchestrator.close()
+        await orchestrator.aclose()
 
 
 async def test_the_diff_holds_the_run_s_commits_and_uncommitted_work_since_it_forked(
@@ -126,7 +126,7 @@ async def test_retry_resumes_a_cancelled_run_with_its_last_engine(store: Store, 
 
     await orchestrator.retry(adw_id)
     assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
-    await orchestrator.close()
+    await orchestrator.aclose()
     attempts = await store.steps.for_run(adw_id)
     assert {a.engine for a in attempts if a.engine} == {"sim"}
     assert [a.step for a in attempts][:2] == ["classify", "classify"]

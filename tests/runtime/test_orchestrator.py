@@ -62,7 +62,7 @@ async def test_full_sdlc_run(repo: Path, store: Store, tmp_path: Path):
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
     adw_id = await orchestrator.launch(issue.number, workflow="sdlc")
     run = await orchestrator.wait(adw_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert run.status is RunStatus.SUCCEEDED
     state = (await store.load(adw_id)).state.as_data()
@@ -115,7 +115,7 @@ async def test_transient_failure_is_retried_and_permanent_failure_dead_letters(
     )
     flaky_run = await orchestrator.wait(flaky_id)
     broken_run = await orchestrator.wait(broken_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert flaky_run.status is RunStatus.SUCCEEDED
     attempts = [a for a in await store.steps.for_run(flaky_id) if a.step == "classify"]
@@ -188,7 +188,7 @@ async def test_twenty_runs_share_five_slots(repo: Path, store: Store):
     runs = [await orchestrator.wait(adw_id) for adw_id in launched]
     sampling = False
     await sampler
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 20
     assert 2 <= most_alive <= 5
@@ -245,7 +245,7 @@ async def test_continue_a_run_from_its_last_completed_step(repo: Path, store: St
     again = await orchestrator.launch(issue.number, workflow="plan", adw_id=first)
     assert again == first
     run = await orchestrator.wait(first)
-    await orchestrator.close()
+    await orchestrator.aclose()
     assert run.status is RunStatus.SUCCEEDED
     classify_visits = [a for a in await store.steps.for_run(first) if a.step == "classify"]
     assert len(classify_visits) == 1  # completed steps did not run again
@@ -261,7 +261,7 @@ async def test_an_agent_over_its_memory_limit_is_stopped(repo: Path, store: Stor
         issue.number, workflow="plan", engine_env={"ADW_SIM_DELAY": "0.5"}
     )
     run = await orchestrator.wait(adw_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
     assert run.status is RunStatus.DEAD_LETTERED
     [letter] = await store.dead_letters.list()
     assert letter.error_class == "memory_limit"
@@ -290,7 +290,7 @@ async def test_replay_a_dead_letter_from_the_failed_step(repo: Path, store: Stor
     assert version.reason == f"replay of dead letter {letter.id} from plan"
     with pytest.raises(AdwError, match="already replayed"):
         await orchestrator.replay(letter.id)
-    await orchestrator.close()
+    await orchestrator.aclose()
 
 
 async def test_replay_from_start_runs_every_step_again(repo: Path, store: Store):
@@ -299,7 +299,7 @@ async def test_replay_from_start_runs_every_step_again(repo: Path, store: Store)
     adw_id = letter.adw_id
     await orchestrator.replay(letter.id, from_start=True)
     assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
-    await orchestrator.close()
+    await orchestrator.aclose()
     steps = [a.step for a in await store.steps.for_run(adw_id)]
     assert steps.count("classify") == 2
 
@@ -324,7 +324,7 @@ async def test_replay_all_replays_the_pending_letters_a_filter_matches(repo: Pat
     # A filter on a resolved status takes nothing: only pending letters are replayed.
     replayed_only = DeadLetterFilter(status=DeadLetterStatus.REPLAYED)
     assert await orchestrator.replay_all(replayed_only) == []
-    await orchestrator.close()
+    await orchestrator.aclose()
 
 
 async def test_a_letter_of_a_run_running_elsewhere_is_not_replayed(repo: Path, store: Store):
@@ -340,7 +340,7 @@ async def test_a_letter_of_a_run_running_elsewhere_is_not_replayed(repo: Path, s
 
     assert (await store.get_run(adw_id)).version == before.version
     assert (await store.dead_letters.get(letter.id)).status is DeadLetterStatus.PENDING
-    await orchestrator.close()
+    await orchestrator.aclose()
 
 
 async def test_drop_a_dead_letter(repo: Path, store: Store):
@@ -359,7 +359,7 @@ async def test_drop_a_dead_letter(repo: Path, store: Store):
         await orchestrator.replay(letter.id)
     with pytest.raises(AdwError, match="already dropped"):
         await orchestrator.drop_dead_letter(letter.id)
-    await orchestrator.close()
+    await orchestrator.aclose()
 
 
 async def test_a_second_active_run_for_an_issue_is_refused_unless_forced(repo: Path, store: Store):
@@ -372,7 +372,7 @@ async def test_a_second_active_run_for_an_issue_is_refused_unless_forced(repo: P
     second = await orchestrator.launch(issue.number, workflow="plan", force=True)
     other_workflow = await orchestrator.launch(issue.number, workflow="plan_build")
     statuses = [(await orchestrator.wait(a)).status for a in (first, second, other_workflow)]
-    await orchestrator.close()
+    await orchestrator.aclose()
     assert statuses == [RunStatus.SUCCEEDED] * 3
 
 
@@ -385,7 +385,7 @@ async def test_issue_text_cannot_break_the_prompt_that_frames_it(repo: Path, sto
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
     adw_id = await orchestrator.launch(issue.number, workflow="plan")
     run = await orchestrator.wait(adw_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert run.status is RunStatus.SUCCEEDED
     state = (await store.load(adw_id)).state.as_data()
@@ -415,7 +415,7 @@ async def test_a_workflow_may_start_with_its_worktree(repo: Path, store: Store):
     orchestrator = Orchestrator(store, repo, fast_settings(repo))
     adw_id = await orchestrator.launch(issue.number, workflow="worktree_first")
     run = await orchestrator.wait(adw_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert run.status is RunStatus.SUCCEEDED
     state = (await store.load(adw_id)).state.as_data()
@@ -435,7 +435,7 @@ async def test_another_workflow_runs_on_an_existing_run(repo: Path, store: Store
 
     await orchestrator.launch(issue.number, workflow="test", adw_id=adw_id)
     run = await orchestrator.wait(adw_id)
-    await orchestrator.close()
+    await orchestrator.aclose()
 
     assert (run.status, run.workflow) == (RunStatus.SUCCEEDED, "test")
     state = (await store.load(adw_id)).state.as_data()
@@ -444,3 +444,24 @@ async def test_another_workflow_runs_on_an_existing_run(repo: Path, store: Store
     assert "test_results" in state
     history = await store.history(adw_id)
     assert any(version.reason == "workflow test after plan_build" for version in history)
+
+
+async def test_closing_interrupts_what_runs_and_an_operator_cancel_cancels(
+    repo: Path, store: Store
+):
+    issues = [await store.issues.create(f"Feature {n}", "x") for n in range(3)]
+    slow = {"ADW_SIM_DELAY": "0.2"}
+    async with Orchestrator(store, repo, fast_settings(repo)) as orchestrator:
+        done = await orchestrator.launch(issues[0].number, workflow="plan")
+        assert (await orchestrator.wait(done)).status is RunStatus.SUCCEEDED
+        assert orchestrator.running() == []  # a finished run leaves the running set
+        cancelled = await orchestrator.launch(issues[1].number, workflow="plan", engine_env=slow)
+        stopped = await orchestrator.launch(issues[2].number, workflow="plan", engine_env=slow)
+        await orchestrator.cancel(cancelled)
+        closing = [asyncio.create_task(orchestrator.aclose()) for _ in range(2)]
+        await asyncio.gather(*closing)  # twice at once: both wait for the one close
+        with pytest.raises(AdwError, match="shutting down"):
+            await orchestrator.launch(issues[0].number, workflow="plan")
+    assert (await store.get_run(cancelled)).status is RunStatus.CANCELLED
+    assert (await store.get_run(stopped)).status is RunStatus.INTERRUPTED
+    assert orchestrator.running() == []

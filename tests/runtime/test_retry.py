@@ -253,7 +253,7 @@ async def test_a_retried_step_waits_on_the_injected_clock_and_shows_its_attempts
         )
         run = await asyncio.wait_for(orchestrator.wait(adw_id), timeout=120)
     finally:
-        await orchestrator.close()
+        await orchestrator.aclose()
 
     assert run.status is RunStatus.SUCCEEDED
     assert clock.waits == [7.5]  # one retry, the policy's initial interval, no real wait

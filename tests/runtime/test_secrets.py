@@ -41,7 +41,7 @@ async def test_a_leaking_agent_leaves_no_secret_in_the_database_or_agents_dir(
             issue.number, workflow="plan", engine_env={"ADW_SIM_FAULTS": "*=leak"}
         )
         run = await orchestrator.wait(adw_id)
-        await orchestrator.close()
+        await orchestrator.aclose()
         assert run.status in (RunStatus.FAILED, RunStatus.DEAD_LETTERED)
         [letter] = await store.dead_letters.list()
         assert "[REDACTED:GITHUB_PAT]" in letter.error_message
@@ -81,7 +81,7 @@ async def test_a_run_that_plants_a_git_hook_is_reported(repo: Path, store: Store
     run = await orchestrator.wait(
         await orchestrator.launch(issue.number, workflow="plan_build_test")
     )
-    await orchestrator.close()
+    await orchestrator.aclose()
     [entry] = [
         e for e in await store.audit.entries(adw_id=run.adw_id) if e.action == "git.hooks_changed"
     ]

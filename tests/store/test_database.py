@@ -13,11 +13,13 @@ from adw_tui.domain.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
     DatabaseMissingError,
+    DatabaseWriteError,
     DeadLetterNotFoundError,
     SchemaTooNewError,
 )
 from adw_tui.domain.models import DeadLetterStatus, NewDeadLetter, RunStatus
 from adw_tui.store import Store
+from adw_tui.store.database import Database
 from adw_tui.store.schema import LATEST_VERSION, MIGRATIONS
 from tests.conftest import MakeRun, create_run
 
@@ -135,6 +137,39 @@ async def test_a_garbage_file_is_reported_corrupt_and_left_alone(db_path: Path) 
     assert str(db_path) in str(caught.value)
     assert db_path.read_bytes() == garbage
     assert sidecars(db_path) == []
+
+
+async def write_note(database: Database, body: str) -> None:
+    async with database.transaction() as writer:
+        await writer.execute("INSERT INTO notes VALUES (?)", (body,))
+
+
+async def test_a_full_database_says_so_and_still_takes_a_write_that_fits(db_path: Path) -> None:
+    database = await Database.open(db_path)
+    try:
+        async with database.transaction() as writer:
+            await writer.execute("CREATE TABLE notes (body TEXT)")
+        await write_note(database, "short")
+        [[pages]] = await database.fetch_all("PRAGMA page_count")
+        # The writer connection may not grow the file: a real SQLITE_FULL, as a full disk.
+        async with database.transaction() as writer:
+            await writer.execute(f"PRAGMA max_page_count = {pages}")
+
+        with pytest.raises(DatabaseWriteError) as caught:
+            await write_note(database, "x" * 5000)  # more than a page: the file must grow
+
+        assert str(caught.value) == (
+            f"database {db_path} cannot be written (database or disk is full, SQLITE_FULL): "
+            "the disk is full: free some space on it, or pass --db (or ADW_DB) a file on "
+            "another disk"
+        )
+        assert caught.value.cause == "full"
+        await database.checkpoint()
+        await write_note(database, "fits")
+        rows = await database.fetch_all("SELECT body FROM notes")
+        assert [row["body"] for row in rows] == ["short", "fits"]
+    finally:
+        await database.close()
 
 
 async def test_create_false_on_a_missing_file_creates_nothing(db_path: Path) -> None:

@@ -1,4 +1,8 @@
-"""Listing runs a page at a time, and counting them, as the dashboard does."""
+"""Listing runs a page at a time, and counting them, as the dashboard does; finding an
+issue's active run as a launch does."""
+
+import sqlite3
+from pathlib import Path
 
 from adw_tui.domain.models import RunStatus
 from adw_tui.store import Store
@@ -23,3 +27,24 @@ async def test_counts_all_runs_or_those_with_a_status(store: Store, make_run: Ma
     assert await store.count_runs() == 3
     assert await store.count_runs(status=RunStatus.SUCCEEDED) == 1
     assert await store.count_runs(status=RunStatus.QUEUED) == 2
+
+
+async def test_an_issues_active_run_is_one_indexed_lookup(store: Store, db_path: Path):
+    async def run_of(adw_id: str, workflow: str, issue: str) -> None:
+        await store.create_run({"adw_id": adw_id}, workflow=workflow, issue=issue, actor="t")
+
+    await run_of("done", "plan", "7")
+    await store.set_status("done", RunStatus.SUCCEEDED, actor="test")
+    assert await store.active_run_for("7", "plan") is None
+    await run_of("active", "plan", "7")
+    await run_of("other", "sdlc", "8")
+    found = await store.active_run_for("7", "plan")
+    assert found is not None
+    assert found.adw_id == "active"
+    assert await store.active_run_for("7", "sdlc") is None
+    with sqlite3.connect(db_path) as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM runs WHERE issue = '7' AND workflow = 'plan' "
+            "AND status IN ('queued', 'running') LIMIT 1"
+        ).fetchall()
+    assert "USING INDEX runs_by_issue" in " ".join(str(row[-1]) for row in plan)

@@ -54,7 +54,7 @@ async def orchestrator(store: Store, repo: Path, settings: Settings) -> AsyncIte
     try:
         yield orchestrator
     finally:
-        await orchestrator.close()
+        await orchestrator.aclose()
 
 
 def record_notifications(app: AdwApp, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:

@@ -233,6 +233,18 @@ def test_a_repository_file_overrides_a_builtin_by_name(tmp_path: Path) -> None:
     assert get_workflow("mine", tmp_path).source == ".adw/workflows/extra.yml"
 
 
+def test_a_lookup_parses_only_the_files_that_changed(tmp_path: Path) -> None:
+    write(tmp_path, "extra.yml", VALID)
+    get_workflow("mine", tmp_path)  # the first lookup parses what is not parsed yet
+    before = parse_workflow.cache_info()
+    assert get_workflow("mine", tmp_path).definition.states["plan"].command == "/feature"
+    after = parse_workflow.cache_info()
+    assert after.misses == before.misses  # nothing parsed again
+    write(tmp_path, "extra.yml", VALID.replace("/feature", "/chore"))
+    assert get_workflow("mine", tmp_path).definition.states["plan"].command == "/chore"
+    assert parse_workflow.cache_info().misses == after.misses + 1  # the changed file only
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -1,14 +1,22 @@
 """Command line of the simulated agent: the flags of `claude -p`, tolerant of the rest."""
 
 import argparse
+import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from adw_tui.agents.sim.invocation import CLI_VERSION, Invocation, Knobs, resolve_model
 from adw_tui.agents.sim.runner import run
 
 OUTPUT_FORMATS = ("text", "json", "stream-json")
+# How long the real CLI waits for the first byte on a stdin that is not a terminal.
+STDIN_WAIT_S = 3.0
+NO_STDIN_WARNING = (
+    f"Warning: no stdin data received in {STDIN_WAIT_S:.0f}s, proceeding without it. If piping "
+    "from a slow command, redirect stdin explicitly: < /dev/null to skip, or wait longer."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def read_stdin(stdin: BinaryIO | None, wait_s: float = STDIN_WAIT_S) -> str:
+    """What Claude Code 2.1.328 takes from stdin: nothing from a terminal, else every byte
+    to the end, exactly (no newline translation); a pipe with no data for `wait_s` is
+    given up on with the real CLI's warning."""
+    if stdin is None or stdin.isatty():
+        return ""
+    ready, _, _ = select.select([stdin], [], [], wait_s)
+    if not ready:
+        print(NO_STDIN_WARNING, file=sys.stderr)
+        return ""
+    return stdin.read().decode("utf-8", errors="replace")
+
+
 def _fail(message: str) -> int:
     print(f"Error: {message}", file=sys.stderr)
     return 1
@@ -59,14 +80,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(f"{CLI_VERSION} (Claude Code, simulated)")
         return 0
-    prompt = args.print_prompt or args.prompt
-    if not prompt:
-        return _fail("Input must be provided through the --print argument (-p PROMPT).")
     if args.output_format not in OUTPUT_FORMATS:
         return _fail(f"Invalid output format {args.output_format!r}.")
     if args.output_format == "stream-json" and not args.verbose:
         # The real CLI refuses this combination; so do we, to catch callers that forget.
         return _fail("When using --print, --output-format=stream-json requires --verbose")
+    # As the real CLI: the prompt argument and stdin, joined by a newline when both
+    # have text; the engine sends the whole prompt on stdin.
+    piped = read_stdin(sys.stdin.buffer if sys.stdin is not None else None)
+    prompt = "\n".join(part for part in (args.print_prompt or args.prompt, piped) if part)
+    if not prompt:
+        return _fail(
+            "Input must be provided either through stdin or as a prompt argument when using --print"
+        )
     if args.dangerously_skip_permissions:
         permission_mode = "bypassPermissions"
     else:
