@@ -54,7 +54,7 @@ BASELINE_ROWS = 100
 BIG_ROWS = 10_000
 TARGET_LISTING_S = 0.5
 TARGET_START_S = 0.25
-GENERATION = 1
+GENERATION = 2
 """Bump when what `create_history` writes changes, so that old caches are not used."""
 ADW = Path(sys.executable).parent / "adw"
 LISTINGS = {
