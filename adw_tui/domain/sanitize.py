@@ -26,6 +26,11 @@ TAB_STOP = 8
 
 _BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 _LINE_BREAK = re.compile(r"\r*\n")
+# Whatever `_safe_line` changes: C0 controls but `\n` (TAB and `\r` included), DEL, C1,
+# lone surrogates, the bidirectional controls.
+_NEEDS_WORK = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff" + "".join(map(chr, sorted(_BIDI_CONTROLS))) + "]"
+)
 # What JSON may hold unescaped but a terminal acts on (or, for surrogates, UTF-8 cannot
 # hold): DEL, the C1 controls, the bidirectional controls. The C0 controls are escaped by
 # every JSON encoder already.
@@ -35,8 +40,16 @@ _JSON_UNSAFE = re.compile(
 
 
 def terminal_safe(text: str) -> str:
-    """`text` with no control a terminal would act on, laid out as a terminal shows it."""
-    return "\n".join(_safe_line(line) for line in _LINE_BREAK.split(text))
+    """`text` with no control a terminal would act on, laid out as a terminal shows it.
+
+    Most text holds nothing to change: one regex search finds that, so the
+    character-by-character pass runs only on the lines that need it (agent panes pass
+    every line they show through here)."""
+    if not _NEEDS_WORK.search(text):
+        return text
+    return "\n".join(
+        _safe_line(line) if _NEEDS_WORK.search(line) else line for line in _LINE_BREAK.split(text)
+    )
 
 
 def cell_width(char: str) -> int:
