@@ -101,7 +101,7 @@ def test_orchestrator_killed_mid_step_then_recovered(repo: Path, after: int):
     assert shown["status"] == "succeeded"
     succeeded = [a["step"] for a in shown["attempts"] if a["status"] == "succeeded"]
     assert len(succeeded) == len(set(succeeded))  # no completed step ran again
-    history = json.loads(adw(repo, "history", adw_id, "--json").stdout)
+    history = json.loads(adw(repo, "history", adw_id, "--json", "--all").stdout)
     versions = [v["version"] for v in history]
     assert versions == list(range(len(versions), 0, -1))  # contiguous, nothing lost
 
@@ -170,7 +170,7 @@ def test_sdlc_killed_at_a_random_moment_is_recovered(repo: Path, moment: float):
     shown = json.loads(adw(repo, "show", summary["adw_id"], "--json").stdout)
     succeeded = [a["step"] for a in shown["attempts"] if a["status"] == "succeeded"]
     assert len(succeeded) == len(set(succeeded))  # no completed step ran again
-    history = json.loads(adw(repo, "history", summary["adw_id"], "--json").stdout)
+    history = json.loads(adw(repo, "history", summary["adw_id"], "--json", "--all").stdout)
     versions = [v["version"] for v in history]
     assert versions == list(range(len(versions), 0, -1))  # no state version lost
 
