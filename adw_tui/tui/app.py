@@ -22,6 +22,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
 from adw_tui.tui.commands import AdwCommands
+from adw_tui.tui.notify import notify_text
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
 from adw_tui.tui.screens.dashboard import Dashboard
 from adw_tui.tui.screens.dead_letters import DeadLettersScreen
@@ -115,9 +116,7 @@ class AdwApp(App[None]):
     def on_mount(self) -> None:
         self._apply_keymap()
         for problem in self._problems:
-            self.notify(
-                str(problem), title="configuration", severity="warning", timeout=10, markup=False
-            )
+            notify_text(self, str(problem), title="configuration", severity="warning", timeout=10)
         self.theme_changed_signal.subscribe(self, lambda _theme: self._persist_theme())
         self.run_worker(self._follow_runtime(), name="runtime-events", exit_on_error=False)
         if self._recover_on_start:
@@ -130,13 +129,13 @@ class AdwApp(App[None]):
         keymap = self.preferences.keymap
         unknown = sorted(set(keymap) - binding_ids())
         if unknown:
-            self.notify(
+            notify_text(
+                self,
                 f"{self.config_dir / PREFERENCES_FILE}: no binding has the id "
                 f"{', '.join(unknown)}; the ids are listed in the README",
                 title="configuration",
                 severity="warning",
                 timeout=10,
-                markup=False,
             )
         self.set_keymap(keymap)
 
@@ -154,24 +153,24 @@ class AdwApp(App[None]):
         orphans, resumed = await recover_at_start(self.orchestrator, action)
         for orphan in orphans:
             then = "resumed" if orphan.adw_id in resumed else "dead-lettered"
-            self.notify(
+            notify_text(
+                self,
                 f"{orphan.adw_id} was left running ({orphan.reason}): {then}",
                 title="recovered",
                 severity="warning",
                 timeout=10,
-                markup=False,
             )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that fails says so instead of dying silently."""
         if event.state is WorkerState.ERROR:
             error = event.worker.error
-            self.notify(
+            notify_text(
+                self,
                 f"{event.worker.name}: {type(error).__name__}: {error}",
                 title="error",
                 severity="error",
                 timeout=10,
-                markup=False,
             )
 
     async def close_runtime(self) -> None:
@@ -197,10 +196,10 @@ class AdwApp(App[None]):
         try:
             self.preferences.save(self.config_dir)
         except OSError as error:
-            self.notify(
+            notify_text(
+                self,
                 f"theme not kept: cannot write {self.config_dir}: {error.strerror}",
                 severity="warning",
-                markup=False,
             )
 
     # Launching
@@ -213,7 +212,7 @@ class AdwApp(App[None]):
         try:
             issues = await self.orchestrator.tracker.list_issues()
         except AdwError as error:
-            self.notify(f"cannot list issues: {error}", severity="error", markup=False)
+            notify_text(self, f"cannot list issues: {error}", severity="error")
             issues = []
         workflows, _broken = load_workflows_report(self.repo)
         choices = [
@@ -247,11 +246,9 @@ class AdwApp(App[None]):
                 model_set=request.model_set,
             )
         except AdwError as error:
-            self.notify(str(error), title="not launched", severity="error", timeout=8, markup=False)
+            notify_text(self, str(error), title="not launched", severity="error", timeout=8)
             return
-        self.notify(
-            f"{adw_id}: {request.workflow} for issue #{number}", title="launched", markup=False
-        )
+        notify_text(self, f"{adw_id}: {request.workflow} for issue #{number}", title="launched")
 
     # The other screens
 

@@ -31,7 +31,6 @@ from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunStatus
-from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.events import (
     AgentActivity,
     QueueChanged,
@@ -46,6 +45,7 @@ from adw_tui.runtime.transcript_tail import TranscriptFollower
 from adw_tui.store import Store
 from adw_tui.tui import heap
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed
+from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.agent_pane import AgentPane
 
 Cells = tuple[str | Text, ...]
@@ -225,11 +225,11 @@ class Dashboard(Screen[None]):
             self._gauges.held_elsewhere = len(event.held_elsewhere)
             self.query_one(ResourceGauges).show(self._gauges)
         elif isinstance(event, RunWaiting):
-            self.notify(
+            notify_text(
+                self,
                 f"{event.adw_id} {event.step} waits {event.wait_s:.0f}s: {event.reason}",
                 title="run waiting",
                 severity="warning",
-                markup=False,
             )
 
     async def _run_changed(self, event: RunChanged) -> None:
@@ -241,19 +241,17 @@ class Dashboard(Screen[None]):
         label = event.adw_id if run is None else f"{event.adw_id} (#{run.issue} {run.workflow})"
         detail = f": {event.detail}" if event.detail else ""
         if event.status is RunStatus.SUCCEEDED:
-            self.notify(f"{label} succeeded", title="run succeeded", markup=False)
+            notify_text(self, f"{label} succeeded", title="run succeeded")
         elif event.status is RunStatus.FAILED:
-            self.notify(
-                f"{label} failed{detail}", title="run failed", severity="error", markup=False
-            )
+            notify_text(self, f"{label} failed{detail}", title="run failed", severity="error")
         elif event.status is RunStatus.DEAD_LETTERED:
             if not event.detail:
                 detail = await self._dead_letter_reason(event.adw_id)
-            self.notify(
+            notify_text(
+                self,
                 f"{label} is a dead letter{detail}",
                 title="run dead-lettered",
                 severity="error",
-                markup=False,
             )
 
     async def _dead_letter_reason(self, adw_id: str) -> str:
@@ -261,7 +259,7 @@ class Dashboard(Screen[None]):
         letter = await self._store.dead_letters.pending_for(adw_id)
         if letter is None:
             return ""
-        return terminal_safe(f": {letter.error_class} at {letter.step}: {letter.error_message}")
+        return f": {letter.error_class} at {letter.step}: {letter.error_message}"
 
     # Runs other processes execute
 
@@ -385,7 +383,7 @@ class Dashboard(Screen[None]):
 
     async def action_refresh_runs(self) -> None:
         await self.refresh_runs()
-        self.notify("runs reloaded", timeout=1.5, markup=False)
+        notify_text(self, "runs reloaded", timeout=1.5)
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:
@@ -398,6 +396,6 @@ class Dashboard(Screen[None]):
             next(iter(self._panes.values()), None),
         )
         if target is None:
-            self.notify("no agent pane to maximise", severity="warning", timeout=2, markup=False)
+            notify_text(self, "no agent pane to maximise", severity="warning", timeout=2)
             return
         self.maximize(target, container=False)

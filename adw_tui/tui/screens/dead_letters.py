@@ -29,6 +29,7 @@ from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.formatting import format_age
+from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 
@@ -384,10 +385,8 @@ with what is needed to run them again.
         selection = self.query_one(DeadLetterFilters).selection
         pending = [letter for letter in self.shown if letter.status is DeadLetterStatus.PENDING]
         if not pending:
-            self.notify(
-                "no pending dead letter is shown: nothing to replay",
-                severity="warning",
-                markup=False,
+            notify_text(
+                self, "no pending dead letter is shown: nothing to replay", severity="warning"
             )
             return
         question = (
@@ -409,19 +408,17 @@ with what is needed to run them again.
             letters = await self._orchestrator.replay_all(selection)
         except AdwError as error:
             await self.reload()
-            self.notify(
-                str(error), title="replay all stopped", severity="error", timeout=8, markup=False
-            )
+            notify_text(self, str(error), title="replay all stopped", severity="error", timeout=8)
             return
         await self.reload()
         if not letters:
-            self.notify("no pending dead letter matched any more", severity="warning", markup=False)
+            notify_text(self, "no pending dead letter matched any more", severity="warning")
             return
         runs = ", ".join(letter.adw_id for letter in letters)
-        self.notify(
+        notify_text(
+            self,
             f"{_count(len(letters), 'new attempt')} started: {runs}",
             title=f"{_count(len(letters), 'dead letter')} replayed",
-            markup=False,
         )
 
     def action_drop(self) -> None:
@@ -429,11 +426,11 @@ with what is needed to run them again.
         if letter is None:
             return
         if letter.status is not DeadLetterStatus.PENDING:
-            self.notify(
+            notify_text(
+                self,
                 f"dead letter {letter.id} is already {letter.status}: only a pending one is "
                 "dropped",
                 severity="warning",
-                markup=False,
             )
             return
         question = (
@@ -454,19 +451,19 @@ with what is needed to run them again.
         try:
             letter = await self._orchestrator.drop_dead_letter(letter_id, actor="tui")
         except AdwError as error:
-            self.notify(str(error), title="not dropped", severity="error", timeout=8, markup=False)
+            notify_text(self, str(error), title="not dropped", severity="error", timeout=8)
             return
         await self.reload()
-        self.notify(
+        notify_text(
+            self,
             f"run {letter.adw_id} stays dead-lettered",
             title=f"dead letter {letter_id} dropped",
-            markup=False,
         )
 
     def _selected_or_say(self) -> DeadLetter | None:
         letter = self.selected
         if letter is None:
-            self.notify("no dead letter is selected", severity="warning", timeout=3, markup=False)
+            notify_text(self, "no dead letter is selected", severity="warning", timeout=3)
         return letter
 
 
@@ -496,11 +493,11 @@ async def replay_letter(
         adw_id = await orchestrator.replay(letter_id, from_start=from_start)
         replays = (await orchestrator.store.dead_letters.get(letter_id)).replays
     except AdwError as error:
-        app.notify(str(error), title="not replayed", severity="error", timeout=8, markup=False)
+        notify_text(app, str(error), title="not replayed", severity="error", timeout=8)
         return None
-    app.notify(
+    notify_text(
+        app,
         f"run {adw_id}: a new attempt started from {replays[-1].from_step}",
         title=f"dead letter {letter_id} replayed",
-        markup=False,
     )
     return adw_id

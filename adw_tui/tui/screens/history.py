@@ -25,6 +25,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.rollback import refuse_active
 from adw_tui.store import Store
 from adw_tui.tui.formatting import RUN_STATUS_STYLES
+from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 
 HISTORY_LIMIT = 1000
@@ -263,9 +264,7 @@ rolled back. `escape` goes back.
             loaded = await self._store.load(self._adw_id)
             refuse_active(loaded.run)
         except AdwError as error:
-            self.notify(
-                str(error), title="not rolled back", severity="error", timeout=10, markup=False
-            )
+            notify_text(self, str(error), title="not rolled back", severity="error", timeout=10)
             return
         run = loaded.run
         head = self._versions[version].git_head
@@ -293,17 +292,15 @@ rolled back. `escape` goes back.
                 self._adw_id, version, reset_worktree=reset_worktree, actor="tui"
             )
         except AdwError as error:
-            self.notify(
-                str(error), title="not rolled back", severity="error", timeout=10, markup=False
-            )
+            notify_text(self, str(error), title="not rolled back", severity="error", timeout=10)
             return
         reset = ""
         if reset_worktree:
             reset = f"; worktree reset to {(self._versions[version].git_head or '')[:12]}"
-        self.notify(
+        notify_text(
+            self,
             f"run {self._adw_id} rolled back to version {version}: new version "
             f"{new_version}{reset}",
             title="rolled back",
-            markup=False,
         )
         await self.reload(select=new_version)

@@ -18,6 +18,7 @@ from adw_tui.agents.registry import ENGINE_NAMES
 from adw_tui.domain.issues import Issue
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.models import MODEL_SETS
+from adw_tui.tui.notify import notify_text
 
 NEW_ISSUE = "new"
 """The option id of "write a new issue" in the issue list."""
@@ -223,23 +224,19 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
         if self._writing_new:
             title = self.query_one("#launch-filter", Input).value.strip()
             if not title:
-                self.notify(
-                    "type the new issue's title first", severity="warning", timeout=3, markup=False
-                )
+                notify_text(self, "type the new issue's title first", severity="warning", timeout=3)
                 self.query_one("#launch-filter", Input).focus()
                 return
             issue = NewIssue(title, self.query_one("#launch-body", Input).value.strip())
         elif self._chosen is not None:
             issue = self._chosen
         else:
-            self.notify(
-                "choose an issue, or write a new one", severity="warning", timeout=3, markup=False
-            )
+            notify_text(self, "choose an issue, or write a new one", severity="warning", timeout=3)
             self.query_one("#launch-filter", Input).focus()
             return
         workflow = self.query_one("#launch-workflow", Select).value
         if not isinstance(workflow, str):
-            self.notify("choose a workflow", severity="warning", timeout=3, markup=False)
+            notify_text(self, "choose a workflow", severity="warning", timeout=3)
             return
         self.dismiss(
             LaunchRequest(

@@ -33,6 +33,7 @@ from adw_tui.tui.formatting import (
     format_elapsed,
     format_tokens,
 )
+from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.agent_pane import TranscriptLog
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.transcript_file import TranscriptFile
@@ -415,16 +416,16 @@ worktree diff. It updates while the run goes on.
         await self.reload()
         if self.query_one(TabbedContent).active == DIFF_TAB:
             self._load_diff()
-        self.notify("run reloaded", timeout=1.5, markup=False)
+        notify_text(self, "run reloaded", timeout=1.5)
 
     def action_cancel_run(self) -> None:
         run = self._run
         if run is not None and run.status.is_final:
-            self.notify(
+            notify_text(
+                self,
                 f"run {self.adw_id} has ended ({run.status}): nothing to cancel",
                 severity="warning",
                 timeout=4,
-                markup=False,
             )
             return
         question = (
@@ -444,11 +445,9 @@ worktree diff. It updates while the run goes on.
         try:
             await self._orchestrator.cancel(self.adw_id)
         except AdwError as error:
-            self.notify(
-                str(error), title="not cancelled", severity="error", timeout=8, markup=False
-            )
+            notify_text(self, str(error), title="not cancelled", severity="error", timeout=8)
             return
-        self.notify(f"run {self.adw_id} cancelled", title="cancelled", markup=False)
+        notify_text(self, f"run {self.adw_id} cancelled", title="cancelled")
         await self.reload()
 
     def action_retry(self) -> None:
@@ -458,23 +457,20 @@ worktree diff. It updates while the run goes on.
         try:
             await self._orchestrator.retry(self.adw_id)
         except AdwError as error:
-            self.notify(str(error), title="not retried", severity="error", timeout=8, markup=False)
+            notify_text(self, str(error), title="not retried", severity="error", timeout=8)
             return
-        self.notify(f"run {self.adw_id} queued again", title="retrying", markup=False)
+        notify_text(self, f"run {self.adw_id} queued again", title="retrying")
         await self.reload()
 
     def action_copy_path(self) -> None:
         path = self._state.worktree_path if self._state else None
         if not path:
-            self.notify(
-                f"run {self.adw_id} has no worktree yet",
-                severity="warning",
-                timeout=4,
-                markup=False,
+            notify_text(
+                self, f"run {self.adw_id} has no worktree yet", severity="warning", timeout=4
             )
             return
         self.app.copy_to_clipboard(path)
-        self.notify(path, title="worktree path copied", markup=False)
+        notify_text(self, path, title="worktree path copied")
 
 
 def _engine_of(summary: StepSummary, index: int) -> str | None:

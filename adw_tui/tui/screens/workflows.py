@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.workflow_graph import WorkflowGraph
 from adw_tui.workflows.loader import (
     LoadedWorkflow,
@@ -181,16 +182,16 @@ To change a built-in, copy its file to `.adw/workflows/` and edit it there.
     def action_reload(self) -> None:
         self.reload()
         problems = f", {len(self._errors)} with errors" if self._errors else ""
-        self.notify(f"{len(self._workflows)} workflows read{problems}", timeout=2, markup=False)
+        notify_text(self, f"{len(self._workflows)} workflows read{problems}", timeout=2)
 
     def action_launch(self) -> None:
         shown = self.highlighted
         if isinstance(shown, LoadedWorkflow):
             self.post_message(self.LaunchRequested(shown.name))
         elif isinstance(shown, WorkflowError):
-            self.notify(
+            notify_text(
+                self,
                 f"{shown.source} does not load: fix it first (r reads it again)",
                 severity="warning",
                 timeout=4,
-                markup=False,
             )
