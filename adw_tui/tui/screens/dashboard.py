@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Footer, Header, Static
 
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock
@@ -47,6 +47,7 @@ from adw_tui.tui import heap
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.agent_pane import AgentPane
+from adw_tui.tui.widgets.row_table import RowTable
 
 Cells = tuple[str | Text, ...]
 
@@ -132,17 +133,14 @@ class Dashboard(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield ResourceGauges(id="gauges")
-        table: DataTable[str | Text] = DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        yield table
+        yield RowTable[str | Text](((column, column) for column in COLUMNS), id="runs")
         with VerticalScroll(id="panes-scroll"):
             yield Static("No agent is running here. Press n to launch a run.", id="no-panes")
             yield Grid(id="panes")
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.query_one("#runs", DataTable).border_title = "runs"
+        self._table.border_title = "runs"
         await self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs, name="dashboard-refresh")
         self.run_worker(
@@ -171,7 +169,7 @@ class Dashboard(Screen[None]):
             self._remove_row(adw_id)
         if any(added):
             self._sort_rows()
-        table = self.query_one("#runs", DataTable)
+        table = self._table
         table.border_subtitle = (
             f"{len(self._runs)} most recently updated of {total:,}"
             if total > len(self._runs)
@@ -333,18 +331,18 @@ class Dashboard(Screen[None]):
 
     def selected_run(self) -> str | None:
         """The adw_id of the runs table's cursor row, or None when the table is empty."""
-        table: DataTable[str | Text] = self.query_one("#runs", DataTable)
-        if not table.row_count:
-            return None
-        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return None if row_key.value is None else str(row_key.value)
+        return self._table.cursor_key
 
     # The table
+
+    @property
+    def _table(self) -> RowTable[str | Text]:
+        return self.query_one("#runs", RowTable)
 
     def _show_run(self, run: RunRecord) -> bool:
         """Add the run's row, or write the cells of it that changed; True when the row is
         new. (Each cell written redraws the table, so unchanged ones are left alone.)"""
-        table: DataTable[str | Text] = self.query_one("#runs", DataTable)
+        table = self._table
         cells = self._cells_of(run)
         shown = self._cells.get(run.adw_id)
         if shown is None:
@@ -358,15 +356,13 @@ class Dashboard(Screen[None]):
         return shown is None
 
     def _remove_row(self, adw_id: str) -> None:
-        self.query_one("#runs", DataTable).remove_row(adw_id)
+        self._table.remove_row(adw_id)
         del self._runs[adw_id], self._cells[adw_id]
 
     def _sort_rows(self) -> None:
         """Newest first: a run that shows up later (launched here or by another process)
         goes to its place by creation time."""
-        self.query_one("#runs", DataTable).sort(
-            "adw_id", key=lambda adw_id: self._runs[adw_id].created_at, reverse=True
-        )
+        self._table.sort("adw_id", key=lambda adw_id: self._runs[adw_id].created_at, reverse=True)
 
     def _cells_of(self, run: RunRecord) -> Cells:
         return (

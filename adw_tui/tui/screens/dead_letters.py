@@ -32,6 +32,7 @@ from adw_tui.tui.formatting import format_age
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.row_table import RowTable
 
 REFRESH_S = 2.0
 
@@ -135,7 +136,7 @@ The error classes and workflows offered are those of the letters in the store.
         self.post_message(self.Changed(self.selection))
 
 
-class LetterTable(DataTable[Text]):
+class LetterTable(RowTable[Text]):
     """The dead letters the filters let through, newest first."""
 
     HELP = """\
@@ -274,10 +275,7 @@ with what is needed to run them again.
     def compose(self) -> ComposeResult:
         yield Header()
         yield DeadLetterFilters(id="dlq-filters")
-        table = LetterTable(id="dlq-letters", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield LetterTable(COLUMNS, id="dlq-letters")
         yield LetterDetail(id="dlq-detail")
         yield Footer()
 
@@ -288,10 +286,7 @@ with what is needed to run them again.
     @property
     def selected(self) -> DeadLetter | None:
         """The letter under the table's cursor."""
-        table = self.query_one(LetterTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = self.query_one(LetterTable).cursor_key
         return self._letters.get(int(key)) if key is not None else None
 
     @property
@@ -336,7 +331,7 @@ with what is needed to run them again.
             table.add_row(*cells, key=str(letter_id))
         self._shown = list(rows)
         if keep is not None and keep.id in {letter_id for letter_id, _ in rows}:
-            table.move_cursor(row=table.get_row_index(str(keep.id)))
+            table.move_cursor_to(str(keep.id))
 
     def _cells(self, letter: DeadLetter, now: datetime) -> tuple[Text, ...]:
         return (

@@ -27,6 +27,7 @@ from adw_tui.store import Store
 from adw_tui.tui.formatting import RUN_STATUS_STYLES
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.row_table import RowTable
 
 HISTORY_LIMIT = 1000
 """The newest versions shown; a run rarely has more (one version per step)."""
@@ -48,7 +49,7 @@ CHANGE_STYLES = {
 MARK = "●"
 
 
-class VersionTable(DataTable[Text]):
+class VersionTable(RowTable[Text]):
     """The run's state versions, newest first."""
 
     HELP = """\
@@ -129,10 +130,7 @@ rolled back. `escape` goes back.
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="history-run")
-        table = VersionTable(id="history-versions", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield VersionTable(COLUMNS, id="history-versions")
         yield StateDiff(id="history-diff")
         yield Footer()
 
@@ -143,10 +141,7 @@ rolled back. `escape` goes back.
     @property
     def selected(self) -> int | None:
         """The version under the table's cursor."""
-        table = self.query_one(VersionTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = self.query_one(VersionTable).cursor_key
         return int(key) if key is not None else None
 
     @property
@@ -169,7 +164,7 @@ rolled back. `escape` goes back.
         shown = f"newest {len(versions)} of {total}" if len(versions) < total else total
         table.border_title = f"versions ({shown})"
         if keep in self._versions:
-            table.move_cursor(row=table.get_row_index(str(keep)))
+            table.move_cursor_to(str(keep))
         self._show_diff()
 
     def _show_run(self, loaded: RunWithState) -> None:

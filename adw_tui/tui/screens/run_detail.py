@@ -36,6 +36,7 @@ from adw_tui.tui.formatting import (
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.agent_pane import TranscriptLog
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.row_table import RowTable
 from adw_tui.tui.widgets.transcript_file import TranscriptFile
 
 REFRESH_S = 1.0
@@ -67,7 +68,7 @@ def diff_line_text(line: str) -> Text:
     return Text(line)
 
 
-class StepTimeline(DataTable[str | Text]):
+class StepTimeline(RowTable[str | Text]):
     """The run's steps, one row per visit, in the order they ran."""
 
     HELP = """
@@ -154,10 +155,7 @@ worktree diff. It updates while the run goes on.
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="run-summary")
-        table = StepTimeline(id="steps", cursor_type="row", zebra_stripes=True)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        yield table
+        yield StepTimeline(((column, column) for column in COLUMNS), id="steps")
         with TabbedContent(id="run-tabs"):
             with TabPane("Transcript", id=TRANSCRIPT_TAB):
                 yield TranscriptFile(id="transcript")
@@ -239,7 +237,7 @@ worktree diff. It updates while the run goes on.
         if at_last_row and table.cursor_row != table.row_count - 1:
             # Following the run: the newest step is selected as it starts.
             table.move_cursor(row=table.row_count - 1, animate=False)
-        self._show_step(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        self._show_step(table.cursor_key)
 
     def _cells(self, summary: StepSummary) -> tuple[str | Text, ...]:
         if summary.status is StepStatus.RUNNING and summary.started_at is not None:
