@@ -15,7 +15,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
@@ -30,6 +30,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.formatting import format_age
 from adw_tui.tui.notify import notify_text
+from adw_tui.tui.replay import replay_letter
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.row_table import RowTable
@@ -476,23 +477,3 @@ def _describe_selection(selection: DeadLetterFilter) -> str:
         if value is not None
     ]
     return ", ".join(narrowed) or "every error class and workflow"
-
-
-async def replay_letter(
-    app: App[Any], orchestrator: Orchestrator, letter_id: int, *, from_start: bool = False
-) -> str | None:
-    """Replay a dead letter and notify what happened: the run and the step its new
-    attempt starts from, or why the replay was refused. Returns the run's adw_id, or None
-    when refused. (The command palette's "Replay dead letter" can replay through here.)"""
-    try:
-        adw_id = await orchestrator.replay(letter_id, from_start=from_start)
-        replays = (await orchestrator.store.dead_letters.get(letter_id)).replays
-    except AdwError as error:
-        notify_text(app, str(error), title="not replayed", severity="error", timeout=8)
-        return None
-    notify_text(
-        app,
-        f"run {adw_id}: a new attempt started from {replays[-1].from_step}",
-        title=f"dead letter {letter_id} replayed",
-    )
-    return adw_id
