@@ -132,8 +132,10 @@ class Dashboard(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield ResourceGauges(id="gauges")
-        yield RowTable[str | Text](((column, column) for column in COLUMNS), id="runs")
+        yield ResourceGauges(id="gauges", classes="bar")
+        yield RowTable[str | Text](
+            ((column, column) for column in COLUMNS), id="runs", classes="framed"
+        )
         with VerticalScroll(id="panes-scroll"):
             yield Static("No agent is running here. Press n to launch a run.", id="no-panes")
             yield Grid(id="panes")

@@ -86,8 +86,8 @@ The error classes and workflows offered are those of the letters in the store.
             super().__init__()
             self.selection = selection
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self._offered: dict[str, list[str]] = {}
         """The values each drop-down offers, by selector, to leave it alone when they stay."""
 
@@ -275,9 +275,9 @@ with what is needed to run them again.
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DeadLetterFilters(id="dlq-filters")
-        yield LetterTable(COLUMNS, id="dlq-letters")
-        yield LetterDetail(id="dlq-detail")
+        yield DeadLetterFilters(id="dlq-filters", classes="bar")
+        yield LetterTable(COLUMNS, id="dlq-letters", classes="framed")
+        yield LetterDetail(id="dlq-detail", classes="detail")
         yield Footer()
 
     async def on_mount(self) -> None:

@@ -129,9 +129,9 @@ rolled back. `escape` goes back.
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="history-run")
-        yield VersionTable(COLUMNS, id="history-versions")
-        yield StateDiff(id="history-diff")
+        yield Static(id="history-run", classes="bar")
+        yield VersionTable(COLUMNS, id="history-versions", classes="framed")
+        yield StateDiff(id="history-diff", classes="detail")
         yield Footer()
 
     async def on_mount(self) -> None:

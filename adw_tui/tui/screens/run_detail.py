@@ -154,8 +154,8 @@ worktree diff. It updates while the run goes on.
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="run-summary")
-        yield StepTimeline(((column, column) for column in COLUMNS), id="steps")
+        yield Static(id="run-summary", classes="bar")
+        yield StepTimeline(((column, column) for column in COLUMNS), id="steps", classes="framed")
         with TabbedContent(id="run-tabs"):
             with TabPane("Transcript", id=TRANSCRIPT_TAB):
                 yield TranscriptFile(id="transcript")

@@ -93,10 +93,10 @@ To change a built-in, copy its file to `.adw/workflows/` and edit it there.
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="workflows-body"):
-            yield WorkflowList(id="workflows-list")
+            yield WorkflowList(id="workflows-list", classes="framed")
             with Vertical(id="workflows-detail"):
-                yield Static(id="workflows-about")
-                yield WorkflowGraph(id="workflows-graph")
+                yield Static(id="workflows-about", classes="bar")
+                yield WorkflowGraph(id="workflows-graph", classes="detail")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -16,8 +16,10 @@ Column = tuple[str, str]
 class RowTable(DataTable[CellType]):
     """A DataTable of rows keyed by strings, with a row cursor."""
 
-    def __init__(self, columns: Iterable[Column], *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+    def __init__(
+        self, columns: Iterable[Column], *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         for key, label in columns:
             self.add_column(label, key=key)
 
