@@ -407,7 +407,9 @@ def test_the_detail_shows_a_hostile_error_and_request_without_escape_sequences()
         created_at=NOW,
     )
     out = io.StringIO()
-    Console(file=out, width=200, force_terminal=False, color_system=None).print(describe(letter))
+    colours = {"secondary": "#0000ff", "error": "#ff0000"}
+    console = Console(file=out, width=200, force_terminal=False, color_system=None)
+    console.print(describe(letter, colours))
     shown = out.getvalue()
     for control in ("\x1b", "\x07", "\x9b", "\u202e"):
         assert control not in shown

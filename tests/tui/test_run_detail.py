@@ -340,9 +340,10 @@ def test_snapshot_dead_lettered_run_120x40(
 
 
 def test_a_diff_line_written_by_an_agent_shows_its_escape_sequences_as_text():
-    text = diff_line_text("+print('\x1b]0;pwned\x07\x1b[2J')\t# x")
+    colours = {"primary": "#0000ff", "success": "#00ff00", "error": "#ff0000"}
+    text = diff_line_text("+print('\x1b]0;pwned\x07\x1b[2J')\t# x", colours)
     assert "\x1b" not in text.plain
     assert "\x07" not in text.plain
     assert "\t" not in text.plain
     assert text.plain.startswith("+print('␛]0;pwned␇␛[2J')")
-    assert text.style == "green"
+    assert text.style == "#00ff00"  # the theme's success colour

@@ -23,6 +23,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
@@ -44,7 +45,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.transcript_tail import TranscriptFollower
 from adw_tui.store import Store
 from adw_tui.tui import heap
-from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed
+from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.agent_pane import AgentPane
 from adw_tui.tui.widgets.row_table import RowTable
@@ -60,7 +61,7 @@ PANE_LINGER_S = 8.0
 PANE_MIN_WIDTH = 60
 
 COLUMNS = ("adw_id", "issue", "workflow", "step", "status", "elapsed", "cost")
-BREAKER_STYLES = {BreakerState.OPEN: "bold red", BreakerState.HALF_OPEN: "yellow"}
+BREAKER_STYLES = {BreakerState.OPEN: "bold $error", BreakerState.HALF_OPEN: "$warning"}
 
 
 @dataclass
@@ -83,26 +84,27 @@ class ResourceGauges(Static):
     """One line: slots used of the maximum, queued runs, system memory, breaker states."""
 
     def show(self, gauges: _Gauges) -> None:
-        text = Text.assemble(
-            ("slots ", "dim"),
-            (f"{gauges.slots_used}/{gauges.slots_total}", "bold"),
-            ("  queued ", "dim"),
-            (str(gauges.queued), "bold"),
-            (" (slots held by other processes)" if gauges.held_elsewhere else "", "yellow"),
-            ("  mem ", "dim"),
-            (
-                "n/a" if gauges.memory_percent is None else f"{gauges.memory_percent:.0f}%",
-                "bold",
-            ),
-            ("  breakers ", "dim"),
-        )
         troubled = [b for b in gauges.breakers if b.state is not BreakerState.CLOSED]
-        if not troubled:
-            text.append("all closed", "green")
-        for index, breaker in enumerate(troubled):
-            text.append(", " if index else "")
-            text.append(f"{breaker.name} {breaker.state}", BREAKER_STYLES[breaker.state])
-        self.update(text)
+        breakers = [
+            Content.styled(f"{breaker.name} {breaker.state}", BREAKER_STYLES[breaker.state])
+            for breaker in troubled
+        ]
+        self.update(
+            Content.assemble(
+                ("slots ", "dim"),
+                (f"{gauges.slots_used}/{gauges.slots_total}", "bold"),
+                ("  queued ", "dim"),
+                (str(gauges.queued), "bold"),
+                (" (slots held by other processes)" if gauges.held_elsewhere else "", "$warning"),
+                ("  mem ", "dim"),
+                (
+                    "n/a" if gauges.memory_percent is None else f"{gauges.memory_percent:.0f}%",
+                    "bold",
+                ),
+                ("  breakers ", "dim"),
+                Content(", ").join(breakers) if breakers else ("all closed", "$success"),
+            )
+        )
 
 
 class Dashboard(Screen[None]):
@@ -372,7 +374,7 @@ class Dashboard(Screen[None]):
             f"#{run.issue}" if run.issue else "",
             run.workflow,
             run.current_step or "",
-            Text(str(run.status), RUN_STATUS_STYLES[run.status]),
+            theme_text(str(run.status), RUN_STATUS_STYLES[run.status], self.app.theme_variables),
             format_elapsed(elapsed(run, self._clock())),
             f"${run.cost_usd:.4f}",
         )

@@ -7,7 +7,7 @@ run streams in the dashboard like any other.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -28,7 +28,7 @@ from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
-from adw_tui.tui.formatting import format_age
+from adw_tui.tui.formatting import LETTER_STATUS_STYLES, format_age, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.replay import replay_letter
 from adw_tui.tui.screens.run_detail import RunDetailScreen
@@ -51,11 +51,6 @@ COLUMNS = (
     ("status", "status"),
 )
 """(key, label) of the letter table's columns."""
-STATUS_STYLES = {
-    DeadLetterStatus.PENDING: "bold magenta",
-    DeadLetterStatus.REPLAYED: "green",
-    DeadLetterStatus.DROPPED: "dim",
-}
 REQUEST_FIELDS = (
     ("engine", "engine"),
     ("model", "model"),
@@ -174,11 +169,12 @@ keys, `page up`/`page down` or the mouse wheel.
             body.update(Text("No dead letter matches the filters.", "dim"))
             return
         self.border_title = f"dead letter {letter.id}"
-        body.update(describe(letter))
+        body.update(describe(letter, self.app.theme_variables))
 
 
-def describe(letter: DeadLetter) -> RenderableType:
-    """The letter as label/value lines, in the order an operator reads them."""
+def describe(letter: DeadLetter, variables: Mapping[str, str]) -> RenderableType:
+    """The letter as label/value lines, in the order an operator reads them, in the
+    theme's colours (`variables`: `App.theme_variables`)."""
     request = letter.request
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
@@ -197,13 +193,15 @@ def describe(letter: DeadLetter) -> RenderableType:
     grid.add_row(
         "error",
         Text.assemble(
-            (terminal_safe(letter.error_class), "bold red"),
+            theme_text(terminal_safe(letter.error_class), "bold $error", variables),
             f": {terminal_safe(letter.error_message)}",
         ),
     )
     where = f"{letter.adw_id} · {letter.workflow} · step {letter.step or '?'}"
     grid.add_row("run", Text(terminal_safe(where)))
-    grid.add_row("status", Text(letter.status, STATUS_STYLES[letter.status]))
+    grid.add_row(
+        "status", theme_text(letter.status, LETTER_STATUS_STYLES[letter.status], variables)
+    )
     grid.add_row("failed at", letter.created_at.strftime(TIME_FORMAT))
     grid.add_row("attempts", str(letter.attempts))
     grid.add_row("state", f"version {letter.state_version}")
@@ -343,7 +341,9 @@ with what is needed to run them again.
             Text(terminal_safe(letter.error_class), "bold"),
             Text(str(letter.attempts)),
             Text(format_age(now - letter.created_at)),
-            Text(letter.status, STATUS_STYLES[letter.status]),
+            theme_text(
+                letter.status, LETTER_STATUS_STYLES[letter.status], self.app.theme_variables
+            ),
         )
 
     @on(DataTable.RowHighlighted)

@@ -24,7 +24,7 @@ from adw_tui.domain.models import RunState, RunWithState, VersionInfo
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.rollback import refuse_active
 from adw_tui.store import Store
-from adw_tui.tui.formatting import RUN_STATUS_STYLES
+from adw_tui.tui.formatting import RUN_STATUS_STYLES, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.row_table import RowTable
@@ -47,6 +47,7 @@ CHANGE_STYLES = {
     ChangeKind.CHANGED: "$warning",
 }
 MARK = "●"
+MARKED_STYLE = "bold $accent"
 
 
 class VersionTable(RowTable[Text]):
@@ -169,29 +170,30 @@ rolled back. `escape` goes back.
 
     def _show_run(self, loaded: RunWithState) -> None:
         run = loaded.run
-        text = Text.assemble(
+        text = Content.assemble(
             (f"run {run.adw_id}", "bold"),
             f"  {run.workflow}",
             f"  issue #{run.issue}" if run.issue else "",
             "  ",
             (str(run.status), RUN_STATUS_STYLES[run.status]),
             f"  at version {run.version}",
+            (f"  worktree {loaded.state.worktree_path or 'none'}", "dim"),
         )
-        text.append(f"  worktree {loaded.state.worktree_path or 'none'}", "dim")
         self.query_one("#history-run", Static).update(text)
 
     def _cells(self, info: VersionInfo) -> tuple[Text, ...]:
         colours = self.app.theme_variables
-        accent, warning = colours.get("accent", ""), colours.get("warning", "")
         if info.parent is None:
             parent = Text("")
         elif info.parent == info.version - 1:
             parent = Text(str(info.parent))
         else:
-            parent = Text(f"↶ {info.parent}", f"bold {warning}")
+            parent = theme_text(f"↶ {info.parent}", "bold $warning", colours)
         marked = info.version == self._marked
         return (
-            Text(f"{MARK if marked else ' '}{info.version}", f"bold {accent}" if marked else ""),
+            theme_text(
+                f"{MARK if marked else ' '}{info.version}", MARKED_STYLE if marked else "", colours
+            ),
             parent,
             Text(self._time(info.created_at)),
             Text((info.git_head or "")[:7]),

@@ -7,6 +7,7 @@ A step's transcript is its agent's `raw_output.jsonl`, shown by `TranscriptFile`
 reads only the lines on screen however big the file is.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
@@ -32,6 +34,7 @@ from adw_tui.tui.formatting import (
     STEP_STATUS_STYLES,
     format_elapsed,
     format_tokens,
+    theme_text,
 )
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.widgets.agent_pane import TranscriptLog
@@ -54,17 +57,18 @@ def step_key(summary: StepSummary) -> str:
     return f"{summary.step}#{summary.visit}"
 
 
-def diff_line_text(line: str) -> Text:
-    """A line of a unified diff (made terminal-safe), coloured as `git diff` colours it."""
+def diff_line_text(line: str, variables: Mapping[str, str]) -> Text:
+    """A line of a unified diff (made terminal-safe), coloured as `git diff` colours it, in
+    the theme's colours (`variables`: `App.theme_variables`)."""
     line = terminal_safe(line)
     if line.startswith(("diff --git", "index ", "+++ ", "--- ", "new file", "deleted file")):
         return Text(line, "bold")
     if line.startswith("@@"):
-        return Text(line, "cyan")
+        return theme_text(line, "$primary", variables)
     if line.startswith("+"):
-        return Text(line, "green")
+        return theme_text(line, "$success", variables)
     if line.startswith("-"):
-        return Text(line, "red")
+        return theme_text(line, "$error", variables)
     return Text(line)
 
 
@@ -176,7 +180,7 @@ worktree diff. It updates while the run goes on.
         try:
             loaded = await self._store.load(self.adw_id)
         except AdwError as error:
-            self.query_one("#run-summary", Static).update(Text(str(error), "bold red"))
+            self.query_one("#run-summary", Static).update(Content.styled(str(error), "bold $error"))
             return
         self._run, self._state = loaded.run, loaded.state
         await self._show_summary(loaded.run, loaded.state)
@@ -191,7 +195,7 @@ worktree diff. It updates while the run goes on.
             await self.reload()
 
     async def _show_summary(self, run: RunRecord, state: RunState) -> None:
-        summary = Text.assemble(
+        parts: list[Content | tuple[str, str] | str] = [
             ("run ", "dim"),
             (run.adw_id, "bold"),
             ("  issue ", "dim"),
@@ -206,18 +210,20 @@ worktree diff. It updates while the run goes on.
             terminal_safe(state.branch_name or "none yet"),
             ("  worktree ", "dim"),
             terminal_safe(state.worktree_path or "none yet"),
-        )
+        ]
         if run.status is RunStatus.DEAD_LETTERED:
             letter = await self._store.dead_letters.pending_for(run.adw_id)
             if letter is not None:
-                summary.append(
-                    terminal_safe(
-                        f"\ndead letter {letter.id}: {letter.error_class} at {letter.step}: "
-                        f"{letter.error_message} (t replays it)"
-                    ),
-                    RUN_STATUS_STYLES[RunStatus.DEAD_LETTERED],
+                parts.append(
+                    (
+                        terminal_safe(
+                            f"\ndead letter {letter.id}: {letter.error_class} at {letter.step}: "
+                            f"{letter.error_message} (t replays it)"
+                        ),
+                        RUN_STATUS_STYLES[RunStatus.DEAD_LETTERED],
+                    )
                 )
-        self.query_one("#run-summary", Static).update(summary)
+        self.query_one("#run-summary", Static).update(Content.assemble(*parts))
 
     def _show_timeline(self, timeline: list[StepSummary]) -> None:
         table = self.query_one(StepTimeline)
@@ -247,7 +253,9 @@ worktree diff. It updates while the run goes on.
         return (
             Text(terminal_safe(summary.step)),
             str(summary.visit),
-            Text(str(summary.status), STEP_STATUS_STYLES[summary.status]),
+            theme_text(
+                str(summary.status), STEP_STATUS_STYLES[summary.status], self.app.theme_variables
+            ),
             str(summary.attempts),
             format_elapsed(duration),
             f"${summary.cost_usd:.4f}",
@@ -351,7 +359,7 @@ worktree diff. It updates while the run goes on.
             diff = await self._orchestrator.worktree_diff(self.adw_id)
         except AdwError as error:
             view.clear()
-            view.append([Text(str(error), "yellow")])
+            view.append([theme_text(str(error), "$warning", self.app.theme_variables)])
             return
         view.clear()
         view.append(self._diff_lines(diff))
@@ -364,13 +372,15 @@ worktree diff. It updates while the run goes on.
         if diff.empty:
             return [header, Text(f"no changes: the worktree holds nothing {diff.base} lacks")]
         lines = diff.text.splitlines()
-        texts = [header, *(diff_line_text(line) for line in lines[:DIFF_MAX_LINES])]
+        colours = self.app.theme_variables
+        texts = [header, *(diff_line_text(line, colours) for line in lines[:DIFF_MAX_LINES])]
         if len(lines) > DIFF_MAX_LINES:
             texts.append(
-                Text(
+                theme_text(
                     f"… {len(lines) - DIFF_MAX_LINES:,} more lines: run "
                     f"`git diff {diff.fork_point[:10]}` in {diff.worktree}",
-                    "yellow",
+                    "$warning",
+                    colours,
                 )
             )
         return texts
