@@ -46,8 +46,12 @@ def theme_style(style: str, variables: Mapping[str, str]) -> str:
 
 
 def theme_text(text: str, style: str, variables: Mapping[str, str]) -> Text:
-    """`text` as rich Text in `style`, in the theme's colours (see `theme_style`)."""
-    return Text(text, theme_style(style, variables))
+    """`text` as rich Text in `style`, in the theme's colours (see `theme_style`).
+
+    The style is a span over the text, not the Text's base style: `Text.__eq__` compares
+    spans only, and the tables write a cell again only when it compares unequal, as it
+    must once the theme changes."""
+    return Text.styled(text, theme_style(style, variables))
 
 
 def format_elapsed(delta: timedelta) -> str:

@@ -42,11 +42,11 @@ from tests.tui.conftest import (
 
 
 async def open_dead_letters(pilot: Pilot[None]) -> DeadLettersScreen:
-    """Push the dead-letters screen (as the dashboard's `d` does)."""
-    app = cast(AdwApp, pilot.app)
-    screen = DeadLettersScreen(app.store, app.orchestrator, clock=lambda: NOW)
-    await app.push_screen(screen)
+    """Open the dead letters with the dashboard's `d`: their section, at the app's clock."""
+    await pilot.press("d")
     await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, DeadLettersScreen)
     return screen
 
 

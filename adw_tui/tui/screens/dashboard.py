@@ -1,9 +1,10 @@
 """The dashboard: resource gauges, the runs table and one live agent pane per running run.
 
 It reads the store's read API for what already exists (and, every `REFRESH_S`, for runs
-other processes started) and follows the orchestrator's events for what happens here.
-Agent output goes straight into each pane's buffer (`AgentPane.push` is cheap; the panes
-are flushed on a timer), so a burst of agent lines costs no widget write per line.
+other processes started) and follows the runtime's events (the app's `runtime_events`
+signal) for what happens here. Agent output goes straight into each pane's buffer
+(`AgentPane.push` is cheap; the panes are flushed on a timer), so a burst of agent lines
+costs no widget write, and no message, per line.
 
 A run another process executes (an `adw run` in another terminal) gets a pane too: its
 transcript file is followed (`TranscriptFollower`) every `TAIL_POLL_S`.
@@ -16,17 +17,20 @@ rows every `REFRESH_S` froze the screen for seconds.
 """
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
+from textual.reactive import reactive
+from textual.theme import Theme
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Header, Static
 
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock
@@ -47,6 +51,7 @@ from adw_tui.store import Store
 from adw_tui.tui import heap
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
+from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.widgets.agent_pane import AgentPane
 from adw_tui.tui.widgets.row_table import RowTable
 
@@ -64,8 +69,8 @@ COLUMNS = ("adw_id", "issue", "workflow", "step", "status", "elapsed", "cost")
 BREAKER_STYLES = {BreakerState.OPEN: "bold $error", BreakerState.HALF_OPEN: "$warning"}
 
 
-@dataclass
-class _Gauges:
+@dataclass(frozen=True)
+class Gauges:
     slots_used: int = 0
     slots_total: int = 0
     queued: int = 0
@@ -80,34 +85,35 @@ def elapsed(run: RunRecord, now: datetime) -> timedelta:
     return end - run.created_at
 
 
-class ResourceGauges(Static):
+class ResourceGauges(Widget):
     """One line: slots used of the maximum, queued runs, system memory, breaker states."""
 
-    def show(self, gauges: _Gauges) -> None:
+    gauges: reactive[Gauges] = reactive(Gauges)
+
+    def render(self) -> Content:
+        gauges = self.gauges
         troubled = [b for b in gauges.breakers if b.state is not BreakerState.CLOSED]
         breakers = [
             Content.styled(f"{breaker.name} {breaker.state}", BREAKER_STYLES[breaker.state])
             for breaker in troubled
         ]
-        self.update(
-            Content.assemble(
-                ("slots ", "dim"),
-                (f"{gauges.slots_used}/{gauges.slots_total}", "bold"),
-                ("  queued ", "dim"),
-                (str(gauges.queued), "bold"),
-                (" (slots held by other processes)" if gauges.held_elsewhere else "", "$warning"),
-                ("  mem ", "dim"),
-                (
-                    "n/a" if gauges.memory_percent is None else f"{gauges.memory_percent:.0f}%",
-                    "bold",
-                ),
-                ("  breakers ", "dim"),
-                Content(", ").join(breakers) if breakers else ("all closed", "$success"),
-            )
+        return Content.assemble(
+            ("slots ", "dim"),
+            (f"{gauges.slots_used}/{gauges.slots_total}", "bold"),
+            ("  queued ", "dim"),
+            (str(gauges.queued), "bold"),
+            (" (slots held by other processes)" if gauges.held_elsewhere else "", "$warning"),
+            ("  mem ", "dim"),
+            (
+                "n/a" if gauges.memory_percent is None else f"{gauges.memory_percent:.0f}%",
+                "bold",
+            ),
+            ("  breakers ", "dim"),
+            Content(", ").join(breakers) if breakers else ("all closed", "$success"),
         )
 
 
-class Dashboard(Screen[None]):
+class Dashboard(AdwScreen):
     """Every run at a glance, and the agents of the running ones, live."""
 
     BINDINGS = [  # noqa: RUF012 - Textual's declaration style
@@ -130,7 +136,6 @@ class Dashboard(Screen[None]):
         self._ended: list[TranscriptFollower] = []
         """Followed runs that ended: polled once more for their last lines."""
         self._pane_removals: dict[str, Timer] = {}
-        self._gauges = _Gauges()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,6 +150,8 @@ class Dashboard(Screen[None]):
 
     async def on_mount(self) -> None:
         self._table.border_title = "runs"
+        self.follow(self.runtime_events, self._runtime_event, immediate=True)
+        self.follow(self.app.theme_changed_signal, self._restyle)
         await self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs, name="dashboard-refresh")
         self.run_worker(
@@ -185,7 +192,7 @@ class Dashboard(Screen[None]):
 
     async def _refresh_gauges(self) -> None:
         snapshot = self._orchestrator.resources.snapshot()
-        self._gauges = _Gauges(
+        self.query_one(ResourceGauges).gauges = Gauges(
             slots_used=snapshot.slots_used,
             slots_total=snapshot.slots_total,
             queued=len(snapshot.queued),
@@ -193,7 +200,6 @@ class Dashboard(Screen[None]):
             memory_percent=snapshot.memory_percent,
             breakers=tuple(await self._store.breakers.list()),
         )
-        self.query_one(ResourceGauges).show(self._gauges)
 
     async def _reload_run(self, adw_id: str) -> RunRecord | None:
         try:
@@ -206,26 +212,35 @@ class Dashboard(Screen[None]):
 
     # Runtime events
 
-    async def apply(self, event: RuntimeEvent) -> None:
-        """Show one runtime event. Agent activity only touches a pane's buffer."""
+    def _runtime_event(self, event: RuntimeEvent) -> None:
+        """One runtime event, as it is published (subscribed `immediate`: agent lines come
+        by the thousand, too many for a message each). What shows at once is done here: a
+        pane's buffer, a pane's title, the gauges; what the store has to say is read next,
+        in the order the events came."""
         if isinstance(event, AgentActivity):
             pane = self._panes.get(event.adw_id)
             if pane is not None:
                 pane.push(event.event)
         elif isinstance(event, StepStarted):
-            pane = await self._ensure_pane(event.adw_id)
-            pane.set_title(event.adw_id, event.step, event.agent or "")
-            await self._reload_run(event.adw_id)
+            self._ensure_pane(event.adw_id).set_title(event.adw_id, event.step, event.agent)
+            self.call_next(self._reload_run, event.adw_id)
         elif isinstance(event, StepFinished):
-            await self._reload_run(event.adw_id)
+            self.call_next(self._reload_run, event.adw_id)
         elif isinstance(event, RunChanged):
-            await self._run_changed(event)
+            if event.status is RunStatus.RUNNING:
+                self._ensure_pane(event.adw_id)
+            elif event.status.is_final:
+                self._schedule_pane_removal(event.adw_id)
+            self.call_next(self._run_changed, event)
         elif isinstance(event, QueueChanged):
-            self._gauges.queued = len(event.queued)
-            self._gauges.slots_used = len(event.running)
-            self._gauges.slots_total = event.slots_total
-            self._gauges.held_elsewhere = len(event.held_elsewhere)
-            self.query_one(ResourceGauges).show(self._gauges)
+            gauges = self.query_one(ResourceGauges)
+            gauges.gauges = replace(
+                gauges.gauges,
+                queued=len(event.queued),
+                slots_used=len(event.running),
+                slots_total=event.slots_total,
+                held_elsewhere=len(event.held_elsewhere),
+            )
         elif isinstance(event, RunWaiting):
             notify_text(
                 self,
@@ -235,11 +250,8 @@ class Dashboard(Screen[None]):
             )
 
     async def _run_changed(self, event: RunChanged) -> None:
+        """The run's row read again; an ending said in a notification."""
         run = await self._reload_run(event.adw_id)
-        if event.status is RunStatus.RUNNING:
-            await self._ensure_pane(event.adw_id)
-        elif event.status.is_final:
-            self._schedule_pane_removal(event.adw_id)
         label = event.adw_id if run is None else f"{event.adw_id} (#{run.issue} {run.workflow})"
         detail = f": {event.detail}" if event.detail else ""
         if event.status is RunStatus.SUCCEEDED:
@@ -276,7 +288,7 @@ class Dashboard(Screen[None]):
             self._followers[run.adw_id] = TranscriptFollower(
                 self._store, run.adw_id, self._orchestrator.transcript_path
             )
-            await self._ensure_pane(run.adw_id)
+            self._ensure_pane(run.adw_id)
         elif not elsewhere and follower is not None:
             del self._followers[run.adw_id]
             self._ended.append(follower)
@@ -301,7 +313,9 @@ class Dashboard(Screen[None]):
 
     # Panes
 
-    async def _ensure_pane(self, adw_id: str) -> AgentPane:
+    def _ensure_pane(self, adw_id: str) -> AgentPane:
+        """The run's pane, added if there is none (it takes agent lines before it is
+        mounted), kept if it was about to go."""
         removal = self._pane_removals.pop(adw_id, None)
         if removal is not None:
             removal.stop()
@@ -309,8 +323,8 @@ class Dashboard(Screen[None]):
         if pane is None:
             pane = AgentPane(adw_id, id=f"pane-{adw_id}")
             self._panes[adw_id] = pane
-            self.query_one("#no-panes").display = False
-            await self.query_one("#panes", Grid).mount(pane)
+            self.query_one("#panes", Grid).mount(pane)
+            self.set_class(True, "-with-panes")
         return pane
 
     def _schedule_pane_removal(self, adw_id: str) -> None:
@@ -324,7 +338,7 @@ class Dashboard(Screen[None]):
                 if self.maximized is pane:
                     self.minimize()
                 await pane.remove()
-            self.query_one("#no-panes").display = not self._panes
+            self.set_class(bool(self._panes), "-with-panes")
 
         self._pane_removals[adw_id] = self.set_timer(PANE_LINGER_S, remove)
 
@@ -333,9 +347,16 @@ class Dashboard(Screen[None]):
         """The panes on screen by adw_id (a copy)."""
         return dict(self._panes)
 
+    @property
     def selected_run(self) -> str | None:
         """The adw_id of the runs table's cursor row, or None when the table is empty."""
         return self._table.cursor_key
+
+    @on(DataTable.RowSelected, "#runs")
+    def _open_run(self, event: DataTable.RowSelected) -> None:
+        """`enter` or a click on a row opens that run."""
+        if event.row_key.value is not None:
+            self.post_message(OpenRun(event.row_key.value))
 
     # The table
 
@@ -358,6 +379,12 @@ class Dashboard(Screen[None]):
         self._runs[run.adw_id] = run
         self._cells[run.adw_id] = cells
         return shown is None
+
+    def _restyle(self, _theme: Theme) -> None:
+        """The statuses in the new theme's colours (a rich Text holds colours, not the
+        theme's variables)."""
+        for run in list(self._runs.values()):
+            self._show_run(run)
 
     def _remove_row(self, adw_id: str) -> None:
         self._table.remove_row(adw_id)

@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from adw_tui.domain.clock import Clock, utc_now
@@ -28,10 +27,10 @@ from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
-from adw_tui.tui.formatting import LETTER_STATUS_STYLES, format_age, theme_text
+from adw_tui.tui.formatting import LETTER_STATUS_STYLES, format_age, theme_style, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.replay import replay_letter
-from adw_tui.tui.screens.run_detail import RunDetailScreen
+from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.row_table import RowTable
 
@@ -200,7 +199,7 @@ def describe(letter: DeadLetter, variables: Mapping[str, str]) -> RenderableType
     where = f"{letter.adw_id} · {letter.workflow} · step {letter.step or '?'}"
     grid.add_row("run", Text(terminal_safe(where)))
     grid.add_row(
-        "status", theme_text(letter.status, LETTER_STATUS_STYLES[letter.status], variables)
+        "status", Text(letter.status, theme_style(LETTER_STATUS_STYLES[letter.status], variables))
     )
     grid.add_row("failed at", letter.created_at.strftime(TIME_FORMAT))
     grid.add_row("attempts", str(letter.attempts))
@@ -226,7 +225,7 @@ def describe(letter: DeadLetter, variables: Mapping[str, str]) -> RenderableType
     return grid
 
 
-class DeadLettersScreen(Screen[None]):
+class DeadLettersScreen(AdwScreen):
     """The dead-letter queue, its filters, and replay and drop."""
 
     HELP = """\
@@ -279,6 +278,8 @@ with what is needed to run them again.
         yield Footer()
 
     async def on_mount(self) -> None:
+        # The rows again in a new theme's colours (a rich Text holds colours).
+        self.follow(self.app.theme_changed_signal, lambda _theme: self._show_rows())
         await self.reload()
         self.set_interval(REFRESH_S, self.reload, name="dlq-refresh")
 
@@ -287,6 +288,12 @@ with what is needed to run them again.
         """The letter under the table's cursor."""
         key = self.query_one(LetterTable).cursor_key
         return self._letters.get(int(key)) if key is not None else None
+
+    @property
+    def selected_run(self) -> str | None:
+        """The selected letter's run."""
+        letter = self.selected
+        return letter.adw_id if letter is not None else None
 
     @property
     def shown(self) -> list[DeadLetter]:
@@ -356,14 +363,9 @@ with what is needed to run them again.
         transcript of the try that failed."""
         letter = self.selected
         if letter is not None:
-            self.app.push_screen(
-                RunDetailScreen(self._store, self._orchestrator, letter.adw_id, clock=self._clock)
-            )
+            self.post_message(OpenRun(letter.adw_id))
 
     # Actions
-
-    def action_back(self) -> None:
-        self.dismiss()
 
     async def action_replay(self) -> None:
         await self._replay(from_start=False)

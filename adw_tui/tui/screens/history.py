@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from adw_tui.domain.clock import Clock
@@ -26,6 +25,7 @@ from adw_tui.runtime.rollback import refuse_active
 from adw_tui.store import Store
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, theme_text
 from adw_tui.tui.notify import notify_text
+from adw_tui.tui.screens.base import AdwScreen
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.row_table import RowTable
 
@@ -93,7 +93,7 @@ Scroll with the arrow keys, `page up`/`page down` or the mouse wheel.
         self.query_one("#history-changes", Static).update(body)
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(AdwScreen):
     """The versions of one run's state, their differences, and rollback."""
 
     HELP = """\
@@ -136,6 +136,8 @@ rolled back. `escape` goes back.
         yield Footer()
 
     async def on_mount(self) -> None:
+        # The rows again in a new theme's colours (a rich Text holds colours).
+        self.follow(self.app.theme_changed_signal, lambda _theme: self.reload())
         await self.reload()
         self.query_one(VersionTable).focus()
 
@@ -239,9 +241,6 @@ rolled back. `escape` goes back.
         return state
 
     # Actions
-
-    def action_back(self) -> None:
-        self.dismiss()
 
     def action_mark(self) -> None:
         selected = self.selected

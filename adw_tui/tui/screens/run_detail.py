@@ -1,8 +1,11 @@
 """One run in detail: its step timeline, any step's saved transcript, and its worktree's
 diff against the base branch; cancel, retry and copy the worktree path from here.
 
-It reads the store's read API (re-read every `REFRESH_S`, and at once on this run's
-runtime events when the app forwards them to `apply`) and acts through the Orchestrator.
+It reads the store's read API and acts through the Orchestrator. A run this process
+executes is read again on each of its runtime events (the app's `runtime_events`
+signal), and meanwhile only the running step's time moves on; any other run (queued,
+ended, or executed by another `adw`) is read again every `REFRESH_S`, since no event
+says when it changes.
 A step's transcript is its agent's `raw_output.jsonl`, shown by `TranscriptFile`, which
 reads only the lines on screen however big the file is.
 """
@@ -17,7 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.screen import Screen
+from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from adw_tui.domain.clock import Clock, utc_now
@@ -37,6 +40,7 @@ from adw_tui.tui.formatting import (
     theme_text,
 )
 from adw_tui.tui.notify import notify_text
+from adw_tui.tui.screens.base import AdwScreen
 from adw_tui.tui.widgets.agent_pane import TranscriptLog
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.row_table import RowTable
@@ -106,7 +110,7 @@ class _Shown:
     running: bool
 
 
-class RunDetailScreen(Screen[None]):
+class RunDetailScreen(AdwScreen):
     """A run's timeline, transcripts and diff, and what can be done about it."""
 
     HELP = """
@@ -170,8 +174,14 @@ worktree diff. It updates while the run goes on.
     async def on_mount(self) -> None:
         self.query_one(StepTimeline).border_title = f"steps of {self.adw_id}"
         self.query_one(DiffView).border_title = "diff"
+        self.follow(self.runtime_events, self._runtime_event, immediate=True)
+        self.follow(self.app.theme_changed_signal, self._restyle)
         await self.reload()
-        self.set_interval(REFRESH_S, self.reload, name="run-detail-refresh")
+        self.set_interval(REFRESH_S, self._tick, name="run-detail-refresh")
+
+    @property
+    def selected_run(self) -> str:
+        return self.adw_id
 
     # Reading the store
 
@@ -186,12 +196,22 @@ worktree diff. It updates while the run goes on.
         await self._show_summary(loaded.run, loaded.state)
         self._show_timeline(await self._store.steps.timeline(self.adw_id))
 
-    async def apply(self, event: RuntimeEvent) -> None:
-        """A runtime event: this run's step and status changes are shown at once (the
-        transcript follows its file by itself)."""
+    def _runtime_event(self, event: RuntimeEvent) -> None:
+        """This run's step and status changes are read at once (the transcript follows
+        its file by itself). Subscribed `immediate`, so that the agent lines of every
+        run, which are not this screen's business, cost no message each."""
         if isinstance(event, RunChanged | StepStarted | StepFinished) and (
             event.adw_id == self.adw_id
         ):
+            self.call_next(self.reload)
+
+    async def _tick(self) -> None:
+        """Every `REFRESH_S`: the running step's time moves on, for a run executed here
+        (its events tell the rest); any other run is read again."""
+        run = self._run
+        if run is not None and not run.status.is_final and run.owner == self._orchestrator.owner:
+            self._show_timeline(list(self._steps.values()))
+        else:
             await self.reload()
 
     async def _show_summary(self, run: RunRecord, state: RunState) -> None:
@@ -344,6 +364,13 @@ worktree diff. It updates while the run goes on.
         after = list(self._steps.values())[keys.index(step_key(summary)) + 1 :]
         return next((other for other in after if other.agent == summary.agent), None)
 
+    def _restyle(self, _theme: Theme) -> None:
+        """The timeline and the diff in the new theme's colours (a rich Text holds
+        colours, not the theme's variables; the diff is drawn again when its tab shows)."""
+        self._show_timeline(list(self._steps.values()))
+        if self.query_one(TabbedContent).active == DIFF_TAB:
+            self._load_diff()
+
     # The diff
 
     @on(TabbedContent.TabActivated, "#run-tabs", pane=f"#{DIFF_TAB}")
@@ -386,9 +413,6 @@ worktree diff. It updates while the run goes on.
         return texts
 
     # Actions
-
-    def action_back(self) -> None:
-        self.dismiss(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`[` `]` are shown only for a step tried more than once, and greyed out at its

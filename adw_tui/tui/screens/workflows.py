@@ -14,11 +14,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from adw_tui.tui.notify import notify_text
+from adw_tui.tui.screens.base import AdwScreen
 from adw_tui.tui.widgets.workflow_graph import WorkflowGraph
 from adw_tui.workflows.loader import (
     LoadedWorkflow,
@@ -54,7 +54,7 @@ A file that does not load is listed last (⚠), with its error.
 """
 
 
-class WorkflowsScreen(Screen[None]):
+class WorkflowsScreen(AdwScreen):
     """Every workflow, and the graph of the highlighted one."""
 
     HELP = """\
@@ -175,9 +175,6 @@ To change a built-in, copy its file to `.adw/workflows/` and edit it there.
         self.query_one(WorkflowGraph).show(definition)
 
     # Actions
-
-    def action_back(self) -> None:
-        self.dismiss()
 
     def action_reload(self) -> None:
         self.reload()
