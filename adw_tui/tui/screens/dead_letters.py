@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from adw_tui.domain.clock import Clock, utc_now
@@ -158,10 +159,13 @@ directory, session id, prompt) and every **replay** of the letter. Scroll with t
 keys, `page up`/`page down` or the mouse wheel.
 """
 
+    letter: reactive[DeadLetter | None] = reactive(None, always_update=True)
+    """The letter shown; set again to draw it again (in a new theme's colours, say)."""
+
     def compose(self) -> ComposeResult:
         yield Static(id="dlq-detail-body")
 
-    def show(self, letter: DeadLetter | None) -> None:
+    def watch_letter(self, letter: DeadLetter | None) -> None:
         body = self.query_one("#dlq-detail-body", Static)
         if letter is None:
             self.border_title = "detail"
@@ -355,7 +359,7 @@ with what is needed to run them again.
 
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
-        self.query_one(LetterDetail).show(self.selected)
+        self.query_one(LetterDetail).letter = self.selected
 
     @on(DataTable.RowSelected)
     def _open_run(self) -> None:

@@ -5,6 +5,7 @@ It reads versions through the store's read API and rolls back through the orches
 which checks everything (the run has stopped, the worktree is clean...) before it writes.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -14,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Static
 
 from adw_tui.domain.clock import Clock
@@ -68,6 +70,14 @@ rolled back).
 """
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """What the diff pane shows: its title, and what changed between the two versions."""
+
+    title: str
+    changes: tuple[StateChange, ...]
+
+
 class StateDiff(VerticalScroll):
     """What changed between two versions, one key per line."""
 
@@ -79,11 +89,16 @@ added, `-` a key removed, `~` a value changed (old → new). Values read as JSON
 Scroll with the arrow keys, `page up`/`page down` or the mouse wheel.
 """
 
+    comparison: reactive[Comparison | None] = reactive(None)
+
     def compose(self) -> ComposeResult:
         yield Static(id="history-changes")
 
-    def show(self, title: str, changes: list[StateChange]) -> None:
-        self.border_title = title
+    def watch_comparison(self, comparison: Comparison | None) -> None:
+        if comparison is None:
+            return
+        self.border_title = comparison.title
+        changes = comparison.changes
         lines = [Content.styled(c.describe(), CHANGE_STYLES[c.kind]) for c in changes]
         body = (
             Content("\n").join(lines)
@@ -231,7 +246,7 @@ rolled back. `escape` goes back.
             title = f"diff: {origin} → v{selected} ({role})"
         old = {} if base is None else (await self._state(base)).as_data()
         new = (await self._state(selected)).as_data()
-        self.query_one(StateDiff).show(title, diff_states(old, new))
+        self.query_one(StateDiff).comparison = Comparison(title, tuple(diff_states(old, new)))
 
     async def _state(self, version: int) -> RunState:
         state = self._states.get(version)

@@ -172,7 +172,7 @@ To change a built-in, copy its file to `.adw/workflows/` and edit it there.
             about = Content.styled("no workflow", "$text-muted")
         self.query_one("#workflows-about", Static).update(about)
         definition = shown.definition if isinstance(shown, LoadedWorkflow) else None
-        self.query_one(WorkflowGraph).show(definition)
+        self.query_one(WorkflowGraph).workflow = definition
 
     # Actions
 
