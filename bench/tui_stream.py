@@ -51,9 +51,10 @@ from typing import Any, Literal
 from rich.table import Table
 from textual.app import App, ComposeResult
 
+from adw_tui.agents.transcript import event_markup
 from adw_tui.domain.agent import AgentEvent, AgentEventKind
 from adw_tui.tui import heap
-from adw_tui.tui.widgets import AgentPane, PerLineAgentPane
+from adw_tui.tui.widgets import AgentPane
 from bench.common import Target, print_report, targets_table
 from bench.pty_app import COLUMNS, ROWS, PtyChild
 
@@ -65,6 +66,17 @@ WARMUP_S = 1.5
 TARGET_STALL_MS = 100.0
 TARGET_LAG_S = 0.5
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class PerLineAgentPane(AgentPane):
+    """The naive pane, the baseline: one widget write per event, as it is pushed."""
+
+    def push(self, event: AgentEvent) -> None:
+        self.pushed += 1
+        self.flushed += 1
+        markup = event_markup(event)
+        if markup is not None:
+            self.log_widget.append_markup([markup])
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """The Textual app: `create_app` builds it (tests pass fixed data and a fixed clock).
 
-The app owns an Orchestrator unless given one, and turns its event stream into UI
-updates in a worker on the app's own event loop: runs are asyncio tasks of the same loop,
-and agent lines only go into the panes' buffers, so the UI never waits on an agent.
+The app owns an Orchestrator unless given one, and publishes its event stream on the
+`runtime_events` signal from a worker on the app's own event loop: runs are asyncio tasks
+of the same loop, and the screens that show events subscribe to the signal themselves.
+
+The top-level sections (the dashboard, the dead letters, the workflows) are modes, each
+with its own screen stack: switching section keeps where each one was, and a run's detail
+or history opened within a section is pushed on that section's stack.
 """
 
 from collections.abc import Awaitable, Callable
@@ -12,17 +16,22 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
-from textual.widgets import DataTable, HelpPanel
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
 from adw_tui.config import Settings
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
+from adw_tui.runtime.events import RuntimeEvent
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
 from adw_tui.tui.commands import AdwCommands
+from adw_tui.tui.notify import notify_text
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
+from adw_tui.tui.screens.base import DASHBOARD_MODE, AdwScreen, OpenRun
 from adw_tui.tui.screens.dashboard import Dashboard
 from adw_tui.tui.screens.dead_letters import DeadLettersScreen
 from adw_tui.tui.screens.history import HistoryScreen
@@ -33,6 +42,10 @@ from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 from adw_tui.workflows.loader import load_workflows_report
 
 Startup = Callable[[Orchestrator], Awaitable[None]]
+
+DEAD_LETTERS_MODE = "dead_letters"
+WORKFLOWS_MODE = "workflows"
+"""The sections' modes, named after the actions that open them (`d`, `w`)."""
 
 
 def binding_ids() -> set[str]:
@@ -51,6 +64,7 @@ class AdwApp(App[None]):
     """The adw dashboard."""
 
     CSS_PATH = "app.tcss"
+    DEFAULT_MODE = DASHBOARD_MODE
     TITLE = "adw"
     COMMANDS = App.COMMANDS | {AdwCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -88,7 +102,20 @@ class AdwApp(App[None]):
         self.preferences = self._load_preferences()
         self._register_themes()
         self.clock = clock
-        self.dashboard = Dashboard(store, self.orchestrator, clock)
+        self.runtime_events: Signal[RuntimeEvent] = Signal(self, "runtime-events")
+        """Every runtime event, for the screens that show them to subscribe to."""
+        for mode, screen in self._sections().items():
+            self.add_mode(mode, screen)
+
+    def _sections(self) -> dict[str, Callable[[], Screen[None]]]:
+        """The top-level sections, by mode: each makes its screen when first shown."""
+        return {
+            DASHBOARD_MODE: lambda: Dashboard(self.store, self.orchestrator, self.clock),
+            DEAD_LETTERS_MODE: lambda: DeadLettersScreen(
+                self.store, self.orchestrator, clock=self.clock
+            ),
+            WORKFLOWS_MODE: lambda: WorkflowsScreen(self.repo),
+        }
 
     def _load_preferences(self) -> Preferences:
         try:
@@ -108,15 +135,17 @@ class AdwApp(App[None]):
             wanted = None
         self.theme = wanted or DEFAULT_THEME
 
-    def get_default_screen(self) -> Dashboard:
-        return self.dashboard
+    @property
+    def dashboard(self) -> Dashboard:
+        """The dashboard: the screen of the dashboard mode."""
+        screen = self.get_screen_stack(DASHBOARD_MODE)[0]
+        assert isinstance(screen, Dashboard)
+        return screen
 
     def on_mount(self) -> None:
         self._apply_keymap()
         for problem in self._problems:
-            self.notify(
-                str(problem), title="configuration", severity="warning", timeout=10, markup=False
-            )
+            notify_text(self, str(problem), title="configuration", severity="warning", timeout=10)
         self.theme_changed_signal.subscribe(self, lambda _theme: self._persist_theme())
         self.run_worker(self._follow_runtime(), name="runtime-events", exit_on_error=False)
         if self._recover_on_start:
@@ -129,23 +158,19 @@ class AdwApp(App[None]):
         keymap = self.preferences.keymap
         unknown = sorted(set(keymap) - binding_ids())
         if unknown:
-            self.notify(
+            notify_text(
+                self,
                 f"{self.config_dir / PREFERENCES_FILE}: no binding has the id "
                 f"{', '.join(unknown)}; the ids are listed in the README",
                 title="configuration",
                 severity="warning",
                 timeout=10,
-                markup=False,
             )
         self.set_keymap(keymap)
 
     async def _follow_runtime(self) -> None:
-        dashboard = self.dashboard
         async for event in self.orchestrator.subscribe():
-            await dashboard.apply(event)
-            for screen in self.screen_stack:
-                if isinstance(screen, RunDetailScreen):
-                    await screen.apply(event)
+            self.runtime_events.publish(event)
 
     async def _recover(self) -> None:
         """Settle runs a dead process left `running`, as `adw run` does at start."""
@@ -153,24 +178,24 @@ class AdwApp(App[None]):
         orphans, resumed = await recover_at_start(self.orchestrator, action)
         for orphan in orphans:
             then = "resumed" if orphan.adw_id in resumed else "dead-lettered"
-            self.notify(
+            notify_text(
+                self,
                 f"{orphan.adw_id} was left running ({orphan.reason}): {then}",
                 title="recovered",
                 severity="warning",
                 timeout=10,
-                markup=False,
             )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that fails says so instead of dying silently."""
         if event.state is WorkerState.ERROR:
             error = event.worker.error
-            self.notify(
+            notify_text(
+                self,
                 f"{event.worker.name}: {type(error).__name__}: {error}",
                 title="error",
                 severity="error",
                 timeout=10,
-                markup=False,
             )
 
     async def close_runtime(self) -> None:
@@ -195,10 +220,10 @@ class AdwApp(App[None]):
         try:
             self.preferences.save(self.config_dir)
         except OSError as error:
-            self.notify(
+            notify_text(
+                self,
                 f"theme not kept: cannot write {self.config_dir}: {error.strerror}",
                 severity="warning",
-                markup=False,
             )
 
     # Launching
@@ -211,7 +236,7 @@ class AdwApp(App[None]):
         try:
             issues = await self.orchestrator.tracker.list_issues()
         except AdwError as error:
-            self.notify(f"cannot list issues: {error}", severity="error", markup=False)
+            notify_text(self, f"cannot list issues: {error}", severity="error")
             issues = []
         workflows, _broken = load_workflows_report(self.repo)
         choices = [
@@ -245,42 +270,30 @@ class AdwApp(App[None]):
                 model_set=request.model_set,
             )
         except AdwError as error:
-            self.notify(str(error), title="not launched", severity="error", timeout=8, markup=False)
+            notify_text(self, str(error), title="not launched", severity="error", timeout=8)
             return
-        self.notify(
-            f"{adw_id}: {request.workflow} for issue #{number}", title="launched", markup=False
-        )
+        notify_text(self, f"{adw_id}: {request.workflow} for issue #{number}", title="launched")
 
     # The other screens
 
+    @property
     def selected_run(self) -> str | None:
-        """The run the screen is about: the run detail's, the selected dead letter's, or
-        the dashboard's table cursor."""
+        """The run the screen on top is about (see `AdwScreen.selected_run`)."""
         screen = self.screen
-        if isinstance(screen, RunDetailScreen):
-            return screen.adw_id
-        if isinstance(screen, DeadLettersScreen):
-            letter = screen.selected
-            return letter.adw_id if letter is not None else None
-        if screen is self.dashboard:
-            return self.dashboard.selected_run()
-        return None
+        return screen.selected_run if isinstance(screen, AdwScreen) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """History needs a run to be about, and a screen is not opened over itself:
-        where an action does not apply, its key is off and hidden from the footer."""
+        """History needs a run to be about, and a section is not opened from within
+        itself: where an action does not apply, its key is off and hidden from the
+        footer."""
         if action == "history":
-            return self.selected_run() is not None
-        if action == "dead_letters":
-            return not isinstance(self.screen, DeadLettersScreen)
-        if action == "workflows":
-            return not isinstance(self.screen, WorkflowsScreen)
+            return self.selected_run is not None
+        if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE):
+            return self.current_mode != action
         return True
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """`enter` or a click on a row of the runs table opens that run."""
-        if event.data_table.id == "runs" and event.row_key.value is not None:
-            self.run_worker(self.open_run_detail(event.row_key.value), name="open-run")
+    async def on_open_run(self, message: OpenRun) -> None:
+        await self.open_run_detail(message.adw_id)
 
     async def open_run_detail(self, adw_id: str) -> None:
         await self.push_screen(
@@ -288,15 +301,15 @@ class AdwApp(App[None]):
         )
 
     async def action_history(self) -> None:
-        adw_id = self.selected_run()
+        adw_id = self.selected_run
         if adw_id is not None:
             await self.push_screen(HistoryScreen(self.store, self.orchestrator, adw_id, self.clock))
 
     async def action_dead_letters(self) -> None:
-        await self.push_screen(DeadLettersScreen(self.store, self.orchestrator, clock=self.clock))
+        await self.switch_mode(DEAD_LETTERS_MODE)
 
     async def action_workflows(self) -> None:
-        await self.push_screen(WorkflowsScreen(self.repo))
+        await self.switch_mode(WORKFLOWS_MODE)
 
     async def on_workflows_screen_launch_requested(
         self, message: WorkflowsScreen.LaunchRequested

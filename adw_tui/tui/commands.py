@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from adw_tui.domain.sanitize import terminal_safe
-from adw_tui.tui.screens.dead_letters import replay_letter
+from adw_tui.tui.replay import replay_letter
 
 if TYPE_CHECKING:
     from adw_tui.tui.app import AdwApp

@@ -9,7 +9,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from adw_tui.domain.agent import AgentEvent, AgentEventKind
-from adw_tui.tui.widgets import AgentPane, PerLineAgentPane
+from adw_tui.tui.widgets import AgentPane
 from adw_tui.tui.widgets.agent_pane import (
     FLUSH_CHUNK,
     PaneFlusher,
@@ -17,6 +17,7 @@ from adw_tui.tui.widgets.agent_pane import (
     _row_ranges,
     markup_text,
 )
+from bench.tui_stream import PerLineAgentPane
 
 
 class PaneApp(App[None]):

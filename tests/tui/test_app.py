@@ -18,7 +18,13 @@ from adw_tui.tui.screens.dashboard import ResourceGauges
 from adw_tui.tui.screens.launch import LaunchScreen
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, theme_from_toml
 from adw_tui.workflows.loader import get_workflow
-from tests.tui.conftest import SnapCompare, record_notifications, settle, until
+from tests.tui.conftest import (
+    FIXED_SUCCEEDED,
+    SnapCompare,
+    record_notifications,
+    settle,
+    until,
+)
 
 
 async def create_run(store: Store, *, workflow: str, issue_number: str) -> RunRecord:
@@ -202,6 +208,21 @@ async def test_usable_at_80x24(
         await pilot.press("f1")
         await pilot.press("m")  # no pane: says so, does not fail
         await pilot.press("f1")
+
+
+async def test_statuses_are_in_the_theme_s_colours_and_follow_a_switch(fixed_app: AdwApp):
+    async with fixed_app.run_test() as pilot:
+        await settle(pilot)
+        table = fixed_app.dashboard.query_one("#runs", DataTable)
+
+        def status_colour() -> str:
+            (span,) = table.get_cell(FIXED_SUCCEEDED, "status").spans
+            return str(span.style)
+
+        assert status_colour() == fixed_app.theme_variables["success"]
+        fixed_app.switch_theme("adw-high-contrast")
+        await until(pilot, lambda: status_colour() == "#00FF00")
+        assert fixed_app.theme_variables["success"] == "#00FF00"
 
 
 def test_themes_load_from_files():

@@ -42,11 +42,11 @@ from tests.tui.conftest import (
 
 
 async def open_dead_letters(pilot: Pilot[None]) -> DeadLettersScreen:
-    """Push the dead-letters screen (as the dashboard's `d` does)."""
-    app = cast(AdwApp, pilot.app)
-    screen = DeadLettersScreen(app.store, app.orchestrator, clock=lambda: NOW)
-    await app.push_screen(screen)
+    """Open the dead letters with the dashboard's `d`: their section, at the app's clock."""
+    await pilot.press("d")
     await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, DeadLettersScreen)
     return screen
 
 
@@ -407,7 +407,9 @@ def test_the_detail_shows_a_hostile_error_and_request_without_escape_sequences()
         created_at=NOW,
     )
     out = io.StringIO()
-    Console(file=out, width=200, force_terminal=False, color_system=None).print(describe(letter))
+    colours = {"secondary": "#0000ff", "error": "#ff0000"}
+    console = Console(file=out, width=200, force_terminal=False, color_system=None)
+    console.print(describe(letter, colours))
     shown = out.getvalue()
     for control in ("\x1b", "\x07", "\x9b", "\u202e"):
         assert control not in shown

@@ -84,6 +84,35 @@ async def test_each_screen_has_its_key(fixed_app: AdwApp):
         assert app.screen is app.dashboard
 
 
+async def test_the_sections_are_modes_each_with_its_own_stack(fixed_app: AdwApp):
+    async with fixed_app.run_test(size=(120, 40)) as pilot:
+        app = fixed_app
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        letters = app.screen
+        assert isinstance(letters, DeadLettersScreen)
+        await pilot.press("enter")  # the letter's run, then its history, in the section
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        history = app.screen
+        assert not app.check_action("dead_letters", ())  # not opened within itself
+        await pilot.press("w")
+        await settle(pilot)
+        assert [type(screen) for screen in app.screen_stack] == [WorkflowsScreen]
+        await pilot.press("escape")  # a section goes back to the dashboard
+        await settle(pilot)
+        assert app.screen is app.dashboard
+        await pilot.press("d")  # the dead letters as they were left
+        await settle(pilot)
+        assert app.screen is history
+        assert len(app.screen_stack) == 3
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        assert app.screen is letters
+
+
 async def test_a_click_on_a_run_opens_it(fixed_app: AdwApp):
     async with fixed_app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)

@@ -10,11 +10,13 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Footer, HelpPanel, Markdown, TabbedContent
 
 from adw_tui.config import Settings
-from adw_tui.domain.models import RunStatus
-from adw_tui.domain.steps import StepAttempt
+from adw_tui.domain.models import RunStatus, RunWithState
+from adw_tui.domain.steps import StepAttempt, StepStatus
+from adw_tui.runtime.events import RunChanged, StepFinished
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
+from adw_tui.tui.screens import run_detail
 from adw_tui.tui.screens.run_detail import (
     DiffView,
     RunDetailScreen,
@@ -214,6 +216,63 @@ async def test_cancel_kills_the_agent(
         assert "nothing to cancel" in notified[-1]["message"]
 
 
+async def test_a_run_executed_here_is_read_on_its_events_not_every_second(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(run_detail, "REFRESH_S", 0.1)
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        adw_id = await plan_run(store, orchestrator, engine_env=HANG_CLASSIFY)
+        screen = await open_detail(app, pilot, adw_id)
+        await started_attempt(store, adw_id)
+        await until(pilot, lambda: rows(screen)[0][2] == "running")
+        await settle(pilot)
+        loads: list[str] = []
+        load = store.load
+
+        async def counting_load(adw_id: str) -> RunWithState:
+            loads.append(adw_id)
+            return await load(adw_id)
+
+        monkeypatch.setattr(store, "load", counting_load)
+        time_shown = rows(screen)[0][4]
+        await until(pilot, lambda: rows(screen)[0][4] != time_shown)  # the clock still runs
+        assert loads == []  # no event: nothing read
+        await orchestrator.cancel(adw_id)  # an event: read at once
+        await until(pilot, lambda: "cancelled" in str(screen.query_one("#run-summary").render()))
+        assert loads
+
+
+async def test_the_detail_follows_its_run_s_events_until_it_goes(
+    fixed_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(run_detail, "REFRESH_S", 60)
+    app, screen = fixed_detail(fixed_store, tmp_path, FIXED_RUNNING)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(screen)
+        await settle(pilot)
+        reloads: list[None] = []
+
+        async def counting_reload() -> None:
+            reloads.append(None)
+
+        monkeypatch.setattr(screen, "reload", counting_reload)
+        app.runtime_events.publish(StepFinished(FIXED_RUNNING, "implement", StepStatus.FAILED))
+        app.runtime_events.publish(RunChanged(FIXED_SUCCEEDED, RunStatus.SUCCEEDED))  # not its
+        await settle(pilot)
+        assert len(reloads) == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is app.dashboard
+        app.runtime_events.publish(RunChanged(FIXED_RUNNING, RunStatus.FAILED))
+        await settle(pilot)
+        assert len(reloads) == 1  # gone: unsubscribed
+
+
 async def test_retry_replays_a_dead_letter_as_a_new_attempt(
     store: Store,
     repo: Path,
@@ -340,9 +399,10 @@ def test_snapshot_dead_lettered_run_120x40(
 
 
 def test_a_diff_line_written_by_an_agent_shows_its_escape_sequences_as_text():
-    text = diff_line_text("+print('\x1b]0;pwned\x07\x1b[2J')\t# x")
+    colours = {"primary": "#0000ff", "success": "#00ff00", "error": "#ff0000"}
+    text = diff_line_text("+print('\x1b]0;pwned\x07\x1b[2J')\t# x", colours)
     assert "\x1b" not in text.plain
     assert "\x07" not in text.plain
     assert "\t" not in text.plain
     assert text.plain.startswith("+print('␛]0;pwned␇␛[2J')")
-    assert text.style == "green"
+    assert [span.style for span in text.spans] == ["#00ff00"]  # the theme's success colour

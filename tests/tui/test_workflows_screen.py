@@ -41,11 +41,11 @@ BROKEN = MINE.replace("name: mine", "name: broken").replace(
 
 
 async def open_workflows(pilot: Pilot[None]) -> WorkflowsScreen:
-    """Push the workflows screen (as the app's `w` will)."""
-    app = cast(AdwApp, pilot.app)
-    screen = WorkflowsScreen(app.repo)
-    await app.push_screen(screen)
+    """Open the workflows with the dashboard's `w`: their section."""
+    await pilot.press("w")
     await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, WorkflowsScreen)
     return screen
 
 

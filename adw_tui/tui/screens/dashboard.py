@@ -1,9 +1,10 @@
 """The dashboard: resource gauges, the runs table and one live agent pane per running run.
 
 It reads the store's read API for what already exists (and, every `REFRESH_S`, for runs
-other processes started) and follows the orchestrator's events for what happens here.
-Agent output goes straight into each pane's buffer (`AgentPane.push` is cheap; the panes
-are flushed on a timer), so a burst of agent lines costs no widget write per line.
+other processes started) and follows the runtime's events (the app's `runtime_events`
+signal) for what happens here. Agent output goes straight into each pane's buffer
+(`AgentPane.push` is cheap; the panes are flushed on a timer), so a burst of agent lines
+costs no widget write, and no message, per line.
 
 A run another process executes (an `adw run` in another terminal) gets a pane too: its
 transcript file is followed (`TranscriptFollower`) every `TAIL_POLL_S`.
@@ -16,22 +17,25 @@ rows every `REFRESH_S` froze the screen for seconds.
 """
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
-from textual.screen import Screen
+from textual.content import Content
+from textual.reactive import reactive
+from textual.theme import Theme
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Static
 
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunStatus
-from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.events import (
     AgentActivity,
     QueueChanged,
@@ -45,8 +49,11 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.transcript_tail import TranscriptFollower
 from adw_tui.store import Store
 from adw_tui.tui import heap
-from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed
+from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
+from adw_tui.tui.notify import notify_text
+from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.widgets.agent_pane import AgentPane
+from adw_tui.tui.widgets.row_table import RowTable
 
 Cells = tuple[str | Text, ...]
 
@@ -59,11 +66,11 @@ PANE_LINGER_S = 8.0
 PANE_MIN_WIDTH = 60
 
 COLUMNS = ("adw_id", "issue", "workflow", "step", "status", "elapsed", "cost")
-BREAKER_STYLES = {BreakerState.OPEN: "bold red", BreakerState.HALF_OPEN: "yellow"}
+BREAKER_STYLES = {BreakerState.OPEN: "bold $error", BreakerState.HALF_OPEN: "$warning"}
 
 
-@dataclass
-class _Gauges:
+@dataclass(frozen=True)
+class Gauges:
     slots_used: int = 0
     slots_total: int = 0
     queued: int = 0
@@ -78,33 +85,35 @@ def elapsed(run: RunRecord, now: datetime) -> timedelta:
     return end - run.created_at
 
 
-class ResourceGauges(Static):
+class ResourceGauges(Widget):
     """One line: slots used of the maximum, queued runs, system memory, breaker states."""
 
-    def show(self, gauges: _Gauges) -> None:
-        text = Text.assemble(
+    gauges: reactive[Gauges] = reactive(Gauges)
+
+    def render(self) -> Content:
+        gauges = self.gauges
+        troubled = [b for b in gauges.breakers if b.state is not BreakerState.CLOSED]
+        breakers = [
+            Content.styled(f"{breaker.name} {breaker.state}", BREAKER_STYLES[breaker.state])
+            for breaker in troubled
+        ]
+        return Content.assemble(
             ("slots ", "dim"),
             (f"{gauges.slots_used}/{gauges.slots_total}", "bold"),
             ("  queued ", "dim"),
             (str(gauges.queued), "bold"),
-            (" (slots held by other processes)" if gauges.held_elsewhere else "", "yellow"),
+            (" (slots held by other processes)" if gauges.held_elsewhere else "", "$warning"),
             ("  mem ", "dim"),
             (
                 "n/a" if gauges.memory_percent is None else f"{gauges.memory_percent:.0f}%",
                 "bold",
             ),
             ("  breakers ", "dim"),
+            Content(", ").join(breakers) if breakers else ("all closed", "$success"),
         )
-        troubled = [b for b in gauges.breakers if b.state is not BreakerState.CLOSED]
-        if not troubled:
-            text.append("all closed", "green")
-        for index, breaker in enumerate(troubled):
-            text.append(", " if index else "")
-            text.append(f"{breaker.name} {breaker.state}", BREAKER_STYLES[breaker.state])
-        self.update(text)
 
 
-class Dashboard(Screen[None]):
+class Dashboard(AdwScreen):
     """Every run at a glance, and the agents of the running ones, live."""
 
     BINDINGS = [  # noqa: RUF012 - Textual's declaration style
@@ -127,22 +136,22 @@ class Dashboard(Screen[None]):
         self._ended: list[TranscriptFollower] = []
         """Followed runs that ended: polled once more for their last lines."""
         self._pane_removals: dict[str, Timer] = {}
-        self._gauges = _Gauges()
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield ResourceGauges(id="gauges")
-        table: DataTable[str | Text] = DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        yield table
+        yield ResourceGauges(id="gauges", classes="bar")
+        yield RowTable[str | Text](
+            ((column, column) for column in COLUMNS), id="runs", classes="framed"
+        )
         with VerticalScroll(id="panes-scroll"):
             yield Static("No agent is running here. Press n to launch a run.", id="no-panes")
             yield Grid(id="panes")
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.query_one("#runs", DataTable).border_title = "runs"
+        self._table.border_title = "runs"
+        self.follow(self.runtime_events, self._runtime_event, immediate=True)
+        self.follow(self.app.theme_changed_signal, self._restyle)
         await self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs, name="dashboard-refresh")
         self.run_worker(
@@ -171,7 +180,7 @@ class Dashboard(Screen[None]):
             self._remove_row(adw_id)
         if any(added):
             self._sort_rows()
-        table = self.query_one("#runs", DataTable)
+        table = self._table
         table.border_subtitle = (
             f"{len(self._runs)} most recently updated of {total:,}"
             if total > len(self._runs)
@@ -183,7 +192,7 @@ class Dashboard(Screen[None]):
 
     async def _refresh_gauges(self) -> None:
         snapshot = self._orchestrator.resources.snapshot()
-        self._gauges = _Gauges(
+        self.query_one(ResourceGauges).gauges = Gauges(
             slots_used=snapshot.slots_used,
             slots_total=snapshot.slots_total,
             queued=len(snapshot.queued),
@@ -191,7 +200,6 @@ class Dashboard(Screen[None]):
             memory_percent=snapshot.memory_percent,
             breakers=tuple(await self._store.breakers.list()),
         )
-        self.query_one(ResourceGauges).show(self._gauges)
 
     async def _reload_run(self, adw_id: str) -> RunRecord | None:
         try:
@@ -204,56 +212,60 @@ class Dashboard(Screen[None]):
 
     # Runtime events
 
-    async def apply(self, event: RuntimeEvent) -> None:
-        """Show one runtime event. Agent activity only touches a pane's buffer."""
+    def _runtime_event(self, event: RuntimeEvent) -> None:
+        """One runtime event, as it is published (subscribed `immediate`: agent lines come
+        by the thousand, too many for a message each). What shows at once is done here: a
+        pane's buffer, a pane's title, the gauges; what the store has to say is read next,
+        in the order the events came."""
         if isinstance(event, AgentActivity):
             pane = self._panes.get(event.adw_id)
             if pane is not None:
                 pane.push(event.event)
         elif isinstance(event, StepStarted):
-            pane = await self._ensure_pane(event.adw_id)
-            pane.set_title(event.adw_id, event.step, event.agent or "")
-            await self._reload_run(event.adw_id)
+            self._ensure_pane(event.adw_id).set_title(event.adw_id, event.step, event.agent)
+            self.call_next(self._reload_run, event.adw_id)
         elif isinstance(event, StepFinished):
-            await self._reload_run(event.adw_id)
+            self.call_next(self._reload_run, event.adw_id)
         elif isinstance(event, RunChanged):
-            await self._run_changed(event)
+            if event.status is RunStatus.RUNNING:
+                self._ensure_pane(event.adw_id)
+            elif event.status.is_final:
+                self._schedule_pane_removal(event.adw_id)
+            self.call_next(self._run_changed, event)
         elif isinstance(event, QueueChanged):
-            self._gauges.queued = len(event.queued)
-            self._gauges.slots_used = len(event.running)
-            self._gauges.slots_total = event.slots_total
-            self._gauges.held_elsewhere = len(event.held_elsewhere)
-            self.query_one(ResourceGauges).show(self._gauges)
+            gauges = self.query_one(ResourceGauges)
+            gauges.gauges = replace(
+                gauges.gauges,
+                queued=len(event.queued),
+                slots_used=len(event.running),
+                slots_total=event.slots_total,
+                held_elsewhere=len(event.held_elsewhere),
+            )
         elif isinstance(event, RunWaiting):
-            self.notify(
+            notify_text(
+                self,
                 f"{event.adw_id} {event.step} waits {event.wait_s:.0f}s: {event.reason}",
                 title="run waiting",
                 severity="warning",
-                markup=False,
             )
 
     async def _run_changed(self, event: RunChanged) -> None:
+        """The run's row read again; an ending said in a notification."""
         run = await self._reload_run(event.adw_id)
-        if event.status is RunStatus.RUNNING:
-            await self._ensure_pane(event.adw_id)
-        elif event.status.is_final:
-            self._schedule_pane_removal(event.adw_id)
         label = event.adw_id if run is None else f"{event.adw_id} (#{run.issue} {run.workflow})"
         detail = f": {event.detail}" if event.detail else ""
         if event.status is RunStatus.SUCCEEDED:
-            self.notify(f"{label} succeeded", title="run succeeded", markup=False)
+            notify_text(self, f"{label} succeeded", title="run succeeded")
         elif event.status is RunStatus.FAILED:
-            self.notify(
-                f"{label} failed{detail}", title="run failed", severity="error", markup=False
-            )
+            notify_text(self, f"{label} failed{detail}", title="run failed", severity="error")
         elif event.status is RunStatus.DEAD_LETTERED:
             if not event.detail:
                 detail = await self._dead_letter_reason(event.adw_id)
-            self.notify(
+            notify_text(
+                self,
                 f"{label} is a dead letter{detail}",
                 title="run dead-lettered",
                 severity="error",
-                markup=False,
             )
 
     async def _dead_letter_reason(self, adw_id: str) -> str:
@@ -261,7 +273,7 @@ class Dashboard(Screen[None]):
         letter = await self._store.dead_letters.pending_for(adw_id)
         if letter is None:
             return ""
-        return terminal_safe(f": {letter.error_class} at {letter.step}: {letter.error_message}")
+        return f": {letter.error_class} at {letter.step}: {letter.error_message}"
 
     # Runs other processes execute
 
@@ -276,7 +288,7 @@ class Dashboard(Screen[None]):
             self._followers[run.adw_id] = TranscriptFollower(
                 self._store, run.adw_id, self._orchestrator.transcript_path
             )
-            await self._ensure_pane(run.adw_id)
+            self._ensure_pane(run.adw_id)
         elif not elsewhere and follower is not None:
             del self._followers[run.adw_id]
             self._ended.append(follower)
@@ -301,7 +313,9 @@ class Dashboard(Screen[None]):
 
     # Panes
 
-    async def _ensure_pane(self, adw_id: str) -> AgentPane:
+    def _ensure_pane(self, adw_id: str) -> AgentPane:
+        """The run's pane, added if there is none (it takes agent lines before it is
+        mounted), kept if it was about to go."""
         removal = self._pane_removals.pop(adw_id, None)
         if removal is not None:
             removal.stop()
@@ -309,8 +323,8 @@ class Dashboard(Screen[None]):
         if pane is None:
             pane = AgentPane(adw_id, id=f"pane-{adw_id}")
             self._panes[adw_id] = pane
-            self.query_one("#no-panes").display = False
-            await self.query_one("#panes", Grid).mount(pane)
+            self.query_one("#panes", Grid).mount(pane)
+            self.set_class(True, "-with-panes")
         return pane
 
     def _schedule_pane_removal(self, adw_id: str) -> None:
@@ -324,7 +338,7 @@ class Dashboard(Screen[None]):
                 if self.maximized is pane:
                     self.minimize()
                 await pane.remove()
-            self.query_one("#no-panes").display = not self._panes
+            self.set_class(bool(self._panes), "-with-panes")
 
         self._pane_removals[adw_id] = self.set_timer(PANE_LINGER_S, remove)
 
@@ -333,20 +347,27 @@ class Dashboard(Screen[None]):
         """The panes on screen by adw_id (a copy)."""
         return dict(self._panes)
 
+    @property
     def selected_run(self) -> str | None:
         """The adw_id of the runs table's cursor row, or None when the table is empty."""
-        table: DataTable[str | Text] = self.query_one("#runs", DataTable)
-        if not table.row_count:
-            return None
-        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return None if row_key.value is None else str(row_key.value)
+        return self._table.cursor_key
+
+    @on(DataTable.RowSelected, "#runs")
+    def _open_run(self, event: DataTable.RowSelected) -> None:
+        """`enter` or a click on a row opens that run."""
+        if event.row_key.value is not None:
+            self.post_message(OpenRun(event.row_key.value))
 
     # The table
+
+    @property
+    def _table(self) -> RowTable[str | Text]:
+        return self.query_one("#runs", RowTable)
 
     def _show_run(self, run: RunRecord) -> bool:
         """Add the run's row, or write the cells of it that changed; True when the row is
         new. (Each cell written redraws the table, so unchanged ones are left alone.)"""
-        table: DataTable[str | Text] = self.query_one("#runs", DataTable)
+        table = self._table
         cells = self._cells_of(run)
         shown = self._cells.get(run.adw_id)
         if shown is None:
@@ -359,16 +380,20 @@ class Dashboard(Screen[None]):
         self._cells[run.adw_id] = cells
         return shown is None
 
+    def _restyle(self, _theme: Theme) -> None:
+        """The statuses in the new theme's colours (a rich Text holds colours, not the
+        theme's variables)."""
+        for run in list(self._runs.values()):
+            self._show_run(run)
+
     def _remove_row(self, adw_id: str) -> None:
-        self.query_one("#runs", DataTable).remove_row(adw_id)
+        self._table.remove_row(adw_id)
         del self._runs[adw_id], self._cells[adw_id]
 
     def _sort_rows(self) -> None:
         """Newest first: a run that shows up later (launched here or by another process)
         goes to its place by creation time."""
-        self.query_one("#runs", DataTable).sort(
-            "adw_id", key=lambda adw_id: self._runs[adw_id].created_at, reverse=True
-        )
+        self._table.sort("adw_id", key=lambda adw_id: self._runs[adw_id].created_at, reverse=True)
 
     def _cells_of(self, run: RunRecord) -> Cells:
         return (
@@ -376,7 +401,7 @@ class Dashboard(Screen[None]):
             f"#{run.issue}" if run.issue else "",
             run.workflow,
             run.current_step or "",
-            Text(str(run.status), RUN_STATUS_STYLES[run.status]),
+            theme_text(str(run.status), RUN_STATUS_STYLES[run.status], self.app.theme_variables),
             format_elapsed(elapsed(run, self._clock())),
             f"${run.cost_usd:.4f}",
         )
@@ -385,7 +410,7 @@ class Dashboard(Screen[None]):
 
     async def action_refresh_runs(self) -> None:
         await self.refresh_runs()
-        self.notify("runs reloaded", timeout=1.5, markup=False)
+        notify_text(self, "runs reloaded", timeout=1.5)
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:
@@ -398,6 +423,6 @@ class Dashboard(Screen[None]):
             next(iter(self._panes.values()), None),
         )
         if target is None:
-            self.notify("no agent pane to maximise", severity="warning", timeout=2, markup=False)
+            notify_text(self, "no agent pane to maximise", severity="warning", timeout=2)
             return
         self.maximize(target, container=False)

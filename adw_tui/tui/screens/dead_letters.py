@@ -7,7 +7,7 @@ run streams in the dashboard like any other.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -15,11 +15,11 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
+from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from adw_tui.domain.clock import Clock, utc_now
@@ -28,9 +28,12 @@ from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
-from adw_tui.tui.formatting import format_age
-from adw_tui.tui.screens.run_detail import RunDetailScreen
+from adw_tui.tui.formatting import LETTER_STATUS_STYLES, format_age, theme_style, theme_text
+from adw_tui.tui.notify import notify_text
+from adw_tui.tui.replay import replay_letter
+from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.row_table import RowTable
 
 REFRESH_S = 2.0
 
@@ -48,11 +51,6 @@ COLUMNS = (
     ("status", "status"),
 )
 """(key, label) of the letter table's columns."""
-STATUS_STYLES = {
-    DeadLetterStatus.PENDING: "bold magenta",
-    DeadLetterStatus.REPLAYED: "green",
-    DeadLetterStatus.DROPPED: "dim",
-}
 REQUEST_FIELDS = (
     ("engine", "engine"),
     ("model", "model"),
@@ -83,8 +81,8 @@ The error classes and workflows offered are those of the letters in the store.
             super().__init__()
             self.selection = selection
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self._offered: dict[str, list[str]] = {}
         """The values each drop-down offers, by selector, to leave it alone when they stay."""
 
@@ -134,7 +132,7 @@ The error classes and workflows offered are those of the letters in the store.
         self.post_message(self.Changed(self.selection))
 
 
-class LetterTable(DataTable[Text]):
+class LetterTable(RowTable[Text]):
     """The dead letters the filters let through, newest first."""
 
     HELP = """\
@@ -161,21 +159,25 @@ directory, session id, prompt) and every **replay** of the letter. Scroll with t
 keys, `page up`/`page down` or the mouse wheel.
 """
 
+    letter: reactive[DeadLetter | None] = reactive(None, always_update=True)
+    """The letter shown; set again to draw it again (in a new theme's colours, say)."""
+
     def compose(self) -> ComposeResult:
         yield Static(id="dlq-detail-body")
 
-    def show(self, letter: DeadLetter | None) -> None:
+    def watch_letter(self, letter: DeadLetter | None) -> None:
         body = self.query_one("#dlq-detail-body", Static)
         if letter is None:
             self.border_title = "detail"
             body.update(Text("No dead letter matches the filters.", "dim"))
             return
         self.border_title = f"dead letter {letter.id}"
-        body.update(describe(letter))
+        body.update(describe(letter, self.app.theme_variables))
 
 
-def describe(letter: DeadLetter) -> RenderableType:
-    """The letter as label/value lines, in the order an operator reads them."""
+def describe(letter: DeadLetter, variables: Mapping[str, str]) -> RenderableType:
+    """The letter as label/value lines, in the order an operator reads them, in the
+    theme's colours (`variables`: `App.theme_variables`)."""
     request = letter.request
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
@@ -194,13 +196,15 @@ def describe(letter: DeadLetter) -> RenderableType:
     grid.add_row(
         "error",
         Text.assemble(
-            (terminal_safe(letter.error_class), "bold red"),
+            theme_text(terminal_safe(letter.error_class), "bold $error", variables),
             f": {terminal_safe(letter.error_message)}",
         ),
     )
     where = f"{letter.adw_id} · {letter.workflow} · step {letter.step or '?'}"
     grid.add_row("run", Text(terminal_safe(where)))
-    grid.add_row("status", Text(letter.status, STATUS_STYLES[letter.status]))
+    grid.add_row(
+        "status", Text(letter.status, theme_style(LETTER_STATUS_STYLES[letter.status], variables))
+    )
     grid.add_row("failed at", letter.created_at.strftime(TIME_FORMAT))
     grid.add_row("attempts", str(letter.attempts))
     grid.add_row("state", f"version {letter.state_version}")
@@ -225,7 +229,7 @@ def describe(letter: DeadLetter) -> RenderableType:
     return grid
 
 
-class DeadLettersScreen(Screen[None]):
+class DeadLettersScreen(AdwScreen):
     """The dead-letter queue, its filters, and replay and drop."""
 
     HELP = """\
@@ -272,26 +276,28 @@ with what is needed to run them again.
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DeadLetterFilters(id="dlq-filters")
-        table = LetterTable(id="dlq-letters", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
-        yield LetterDetail(id="dlq-detail")
+        yield DeadLetterFilters(id="dlq-filters", classes="bar")
+        yield LetterTable(COLUMNS, id="dlq-letters", classes="framed")
+        yield LetterDetail(id="dlq-detail", classes="detail")
         yield Footer()
 
     async def on_mount(self) -> None:
+        # The rows again in a new theme's colours (a rich Text holds colours).
+        self.follow(self.app.theme_changed_signal, lambda _theme: self._show_rows())
         await self.reload()
         self.set_interval(REFRESH_S, self.reload, name="dlq-refresh")
 
     @property
     def selected(self) -> DeadLetter | None:
         """The letter under the table's cursor."""
-        table = self.query_one(LetterTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = self.query_one(LetterTable).cursor_key
         return self._letters.get(int(key)) if key is not None else None
+
+    @property
+    def selected_run(self) -> str | None:
+        """The selected letter's run."""
+        letter = self.selected
+        return letter.adw_id if letter is not None else None
 
     @property
     def shown(self) -> list[DeadLetter]:
@@ -335,7 +341,7 @@ with what is needed to run them again.
             table.add_row(*cells, key=str(letter_id))
         self._shown = list(rows)
         if keep is not None and keep.id in {letter_id for letter_id, _ in rows}:
-            table.move_cursor(row=table.get_row_index(str(keep.id)))
+            table.move_cursor_to(str(keep.id))
 
     def _cells(self, letter: DeadLetter, now: datetime) -> tuple[Text, ...]:
         return (
@@ -346,12 +352,14 @@ with what is needed to run them again.
             Text(terminal_safe(letter.error_class), "bold"),
             Text(str(letter.attempts)),
             Text(format_age(now - letter.created_at)),
-            Text(letter.status, STATUS_STYLES[letter.status]),
+            theme_text(
+                letter.status, LETTER_STATUS_STYLES[letter.status], self.app.theme_variables
+            ),
         )
 
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
-        self.query_one(LetterDetail).show(self.selected)
+        self.query_one(LetterDetail).letter = self.selected
 
     @on(DataTable.RowSelected)
     def _open_run(self) -> None:
@@ -359,14 +367,9 @@ with what is needed to run them again.
         transcript of the try that failed."""
         letter = self.selected
         if letter is not None:
-            self.app.push_screen(
-                RunDetailScreen(self._store, self._orchestrator, letter.adw_id, clock=self._clock)
-            )
+            self.post_message(OpenRun(letter.adw_id))
 
     # Actions
-
-    def action_back(self) -> None:
-        self.dismiss()
 
     async def action_replay(self) -> None:
         await self._replay(from_start=False)
@@ -384,10 +387,8 @@ with what is needed to run them again.
         selection = self.query_one(DeadLetterFilters).selection
         pending = [letter for letter in self.shown if letter.status is DeadLetterStatus.PENDING]
         if not pending:
-            self.notify(
-                "no pending dead letter is shown: nothing to replay",
-                severity="warning",
-                markup=False,
+            notify_text(
+                self, "no pending dead letter is shown: nothing to replay", severity="warning"
             )
             return
         question = (
@@ -409,19 +410,17 @@ with what is needed to run them again.
             letters = await self._orchestrator.replay_all(selection)
         except AdwError as error:
             await self.reload()
-            self.notify(
-                str(error), title="replay all stopped", severity="error", timeout=8, markup=False
-            )
+            notify_text(self, str(error), title="replay all stopped", severity="error", timeout=8)
             return
         await self.reload()
         if not letters:
-            self.notify("no pending dead letter matched any more", severity="warning", markup=False)
+            notify_text(self, "no pending dead letter matched any more", severity="warning")
             return
         runs = ", ".join(letter.adw_id for letter in letters)
-        self.notify(
+        notify_text(
+            self,
             f"{_count(len(letters), 'new attempt')} started: {runs}",
             title=f"{_count(len(letters), 'dead letter')} replayed",
-            markup=False,
         )
 
     def action_drop(self) -> None:
@@ -429,11 +428,11 @@ with what is needed to run them again.
         if letter is None:
             return
         if letter.status is not DeadLetterStatus.PENDING:
-            self.notify(
+            notify_text(
+                self,
                 f"dead letter {letter.id} is already {letter.status}: only a pending one is "
                 "dropped",
                 severity="warning",
-                markup=False,
             )
             return
         question = (
@@ -454,19 +453,19 @@ with what is needed to run them again.
         try:
             letter = await self._orchestrator.drop_dead_letter(letter_id, actor="tui")
         except AdwError as error:
-            self.notify(str(error), title="not dropped", severity="error", timeout=8, markup=False)
+            notify_text(self, str(error), title="not dropped", severity="error", timeout=8)
             return
         await self.reload()
-        self.notify(
+        notify_text(
+            self,
             f"run {letter.adw_id} stays dead-lettered",
             title=f"dead letter {letter_id} dropped",
-            markup=False,
         )
 
     def _selected_or_say(self) -> DeadLetter | None:
         letter = self.selected
         if letter is None:
-            self.notify("no dead letter is selected", severity="warning", timeout=3, markup=False)
+            notify_text(self, "no dead letter is selected", severity="warning", timeout=3)
         return letter
 
 
@@ -484,23 +483,3 @@ def _describe_selection(selection: DeadLetterFilter) -> str:
         if value is not None
     ]
     return ", ".join(narrowed) or "every error class and workflow"
-
-
-async def replay_letter(
-    app: App[Any], orchestrator: Orchestrator, letter_id: int, *, from_start: bool = False
-) -> str | None:
-    """Replay a dead letter and notify what happened: the run and the step its new
-    attempt starts from, or why the replay was refused. Returns the run's adw_id, or None
-    when refused. (The command palette's "Replay dead letter" can replay through here.)"""
-    try:
-        adw_id = await orchestrator.replay(letter_id, from_start=from_start)
-        replays = (await orchestrator.store.dead_letters.get(letter_id)).replays
-    except AdwError as error:
-        app.notify(str(error), title="not replayed", severity="error", timeout=8, markup=False)
-        return None
-    app.notify(
-        f"run {adw_id}: a new attempt started from {replays[-1].from_step}",
-        title=f"dead letter {letter_id} replayed",
-        markup=False,
-    )
-    return adw_id

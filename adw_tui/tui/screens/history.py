@@ -5,6 +5,7 @@ It reads versions through the store's read API and rolls back through the orches
 which checks everything (the run has stopped, the worktree is clean...) before it writes.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -14,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
+from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Static
 
 from adw_tui.domain.clock import Clock
@@ -24,8 +25,11 @@ from adw_tui.domain.models import RunState, RunWithState, VersionInfo
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.rollback import refuse_active
 from adw_tui.store import Store
-from adw_tui.tui.formatting import RUN_STATUS_STYLES
+from adw_tui.tui.formatting import RUN_STATUS_STYLES, theme_text
+from adw_tui.tui.notify import notify_text
+from adw_tui.tui.screens.base import AdwScreen
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.row_table import RowTable
 
 HISTORY_LIMIT = 1000
 """The newest versions shown; a run rarely has more (one version per step)."""
@@ -45,9 +49,10 @@ CHANGE_STYLES = {
     ChangeKind.CHANGED: "$warning",
 }
 MARK = "●"
+MARKED_STYLE = "bold $accent"
 
 
-class VersionTable(DataTable[Text]):
+class VersionTable(RowTable[Text]):
     """The run's state versions, newest first."""
 
     HELP = """\
@@ -65,6 +70,14 @@ rolled back).
 """
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """What the diff pane shows: its title, and what changed between the two versions."""
+
+    title: str
+    changes: tuple[StateChange, ...]
+
+
 class StateDiff(VerticalScroll):
     """What changed between two versions, one key per line."""
 
@@ -76,11 +89,16 @@ added, `-` a key removed, `~` a value changed (old → new). Values read as JSON
 Scroll with the arrow keys, `page up`/`page down` or the mouse wheel.
 """
 
+    comparison: reactive[Comparison | None] = reactive(None)
+
     def compose(self) -> ComposeResult:
         yield Static(id="history-changes")
 
-    def show(self, title: str, changes: list[StateChange]) -> None:
-        self.border_title = title
+    def watch_comparison(self, comparison: Comparison | None) -> None:
+        if comparison is None:
+            return
+        self.border_title = comparison.title
+        changes = comparison.changes
         lines = [Content.styled(c.describe(), CHANGE_STYLES[c.kind]) for c in changes]
         body = (
             Content("\n").join(lines)
@@ -90,7 +108,7 @@ Scroll with the arrow keys, `page up`/`page down` or the mouse wheel.
         self.query_one("#history-changes", Static).update(body)
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(AdwScreen):
     """The versions of one run's state, their differences, and rollback."""
 
     HELP = """\
@@ -127,25 +145,21 @@ rolled back. `escape` goes back.
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="history-run")
-        table = VersionTable(id="history-versions", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
-        yield StateDiff(id="history-diff")
+        yield Static(id="history-run", classes="bar")
+        yield VersionTable(COLUMNS, id="history-versions", classes="framed")
+        yield StateDiff(id="history-diff", classes="detail")
         yield Footer()
 
     async def on_mount(self) -> None:
+        # The rows again in a new theme's colours (a rich Text holds colours).
+        self.follow(self.app.theme_changed_signal, lambda _theme: self.reload())
         await self.reload()
         self.query_one(VersionTable).focus()
 
     @property
     def selected(self) -> int | None:
         """The version under the table's cursor."""
-        table = self.query_one(VersionTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = self.query_one(VersionTable).cursor_key
         return int(key) if key is not None else None
 
     @property
@@ -168,34 +182,35 @@ rolled back. `escape` goes back.
         shown = f"newest {len(versions)} of {total}" if len(versions) < total else total
         table.border_title = f"versions ({shown})"
         if keep in self._versions:
-            table.move_cursor(row=table.get_row_index(str(keep)))
+            table.move_cursor_to(str(keep))
         self._show_diff()
 
     def _show_run(self, loaded: RunWithState) -> None:
         run = loaded.run
-        text = Text.assemble(
+        text = Content.assemble(
             (f"run {run.adw_id}", "bold"),
             f"  {run.workflow}",
             f"  issue #{run.issue}" if run.issue else "",
             "  ",
             (str(run.status), RUN_STATUS_STYLES[run.status]),
             f"  at version {run.version}",
+            (f"  worktree {loaded.state.worktree_path or 'none'}", "dim"),
         )
-        text.append(f"  worktree {loaded.state.worktree_path or 'none'}", "dim")
         self.query_one("#history-run", Static).update(text)
 
     def _cells(self, info: VersionInfo) -> tuple[Text, ...]:
         colours = self.app.theme_variables
-        accent, warning = colours.get("accent", ""), colours.get("warning", "")
         if info.parent is None:
             parent = Text("")
         elif info.parent == info.version - 1:
             parent = Text(str(info.parent))
         else:
-            parent = Text(f"↶ {info.parent}", f"bold {warning}")
+            parent = theme_text(f"↶ {info.parent}", "bold $warning", colours)
         marked = info.version == self._marked
         return (
-            Text(f"{MARK if marked else ' '}{info.version}", f"bold {accent}" if marked else ""),
+            theme_text(
+                f"{MARK if marked else ' '}{info.version}", MARKED_STYLE if marked else "", colours
+            ),
             parent,
             Text(self._time(info.created_at)),
             Text((info.git_head or "")[:7]),
@@ -231,7 +246,7 @@ rolled back. `escape` goes back.
             title = f"diff: {origin} → v{selected} ({role})"
         old = {} if base is None else (await self._state(base)).as_data()
         new = (await self._state(selected)).as_data()
-        self.query_one(StateDiff).show(title, diff_states(old, new))
+        self.query_one(StateDiff).comparison = Comparison(title, tuple(diff_states(old, new)))
 
     async def _state(self, version: int) -> RunState:
         state = self._states.get(version)
@@ -241,9 +256,6 @@ rolled back. `escape` goes back.
         return state
 
     # Actions
-
-    def action_back(self) -> None:
-        self.dismiss()
 
     def action_mark(self) -> None:
         selected = self.selected
@@ -263,9 +275,7 @@ rolled back. `escape` goes back.
             loaded = await self._store.load(self._adw_id)
             refuse_active(loaded.run)
         except AdwError as error:
-            self.notify(
-                str(error), title="not rolled back", severity="error", timeout=10, markup=False
-            )
+            notify_text(self, str(error), title="not rolled back", severity="error", timeout=10)
             return
         run = loaded.run
         head = self._versions[version].git_head
@@ -293,17 +303,15 @@ rolled back. `escape` goes back.
                 self._adw_id, version, reset_worktree=reset_worktree, actor="tui"
             )
         except AdwError as error:
-            self.notify(
-                str(error), title="not rolled back", severity="error", timeout=10, markup=False
-            )
+            notify_text(self, str(error), title="not rolled back", severity="error", timeout=10)
             return
         reset = ""
         if reset_worktree:
             reset = f"; worktree reset to {(self._versions[version].git_head or '')[:12]}"
-        self.notify(
+        notify_text(
+            self,
             f"run {self._adw_id} rolled back to version {version}: new version "
             f"{new_version}{reset}",
             title="rolled back",
-            markup=False,
         )
         await self.reload(select=new_version)

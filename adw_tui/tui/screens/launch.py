@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
@@ -18,6 +19,7 @@ from adw_tui.agents.registry import ENGINE_NAMES
 from adw_tui.domain.issues import Issue
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.models import MODEL_SETS
+from adw_tui.tui.notify import notify_text
 
 NEW_ISSUE = "new"
 """The option id of "write a new issue" in the issue list."""
@@ -63,6 +65,9 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
   the **engine**, then press **Launch** (or `ctrl+l`).
 """
 
+    writing_new = reactive(False, toggle_class="-writing-new")
+    """True once "write a new issue" is picked: its body's field shows."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="launch.cancel"),
         Binding("ctrl+l", "submit", "Launch", id="launch.submit"),
@@ -84,7 +89,6 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
         names = [choice.name for choice in self._workflows]
         self._workflow = workflow if workflow in names else (names[0] if names else "")
         self._chosen: int | None = issue if any(i.number == issue for i in issues) else None
-        self._writing_new = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="launch-dialog"):
@@ -132,7 +136,6 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
                 yield Button("Cancel", id="launch-cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#launch-body", Input).display = False
         if self._chosen is not None:
             self.query_one("#launch-filter", Input).value = str(self._chosen)
         self._show_issues("")
@@ -145,7 +148,7 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     @on(Input.Changed, "#launch-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self._show_issues(event.value)
-        if self._writing_new:
+        if self.writing_new:
             self._show_chosen()
 
     def _show_issues(self, query: str) -> None:
@@ -168,26 +171,24 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     def _issue_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_id == NEW_ISSUE:
             self._chosen = None
-            self._writing_new = True
-            self.query_one("#launch-body", Input).display = True
+            self.writing_new = True
         else:
             self._chosen = int(event.option_id or 0)
-            self._writing_new = False
-            self.query_one("#launch-body", Input).display = False
+            self.writing_new = False
         self._show_chosen()
 
     @on(Input.Submitted, "#launch-filter")
     def _filter_submitted(self) -> None:
         """`enter` in the filter takes the highlighted issue; a second one launches."""
         issue_list = self.query_one("#launch-issues", OptionList)
-        if self._chosen is None and not self._writing_new and issue_list.highlighted is not None:
+        if self._chosen is None and not self.writing_new and issue_list.highlighted is not None:
             issue_list.action_select()
             return
         self.action_submit()
 
     def _show_chosen(self) -> None:
         chosen = self.query_one("#launch-chosen", Static)
-        if self._writing_new:
+        if self.writing_new:
             title = self.query_one("#launch-filter", Input).value.strip()
             chosen.update(Text(terminal_safe(f"new issue: {title or '(type its title above)'}")))
         elif self._chosen is not None:
@@ -220,26 +221,22 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
 
     def action_submit(self) -> None:
         issue: int | NewIssue
-        if self._writing_new:
+        if self.writing_new:
             title = self.query_one("#launch-filter", Input).value.strip()
             if not title:
-                self.notify(
-                    "type the new issue's title first", severity="warning", timeout=3, markup=False
-                )
+                notify_text(self, "type the new issue's title first", severity="warning", timeout=3)
                 self.query_one("#launch-filter", Input).focus()
                 return
             issue = NewIssue(title, self.query_one("#launch-body", Input).value.strip())
         elif self._chosen is not None:
             issue = self._chosen
         else:
-            self.notify(
-                "choose an issue, or write a new one", severity="warning", timeout=3, markup=False
-            )
+            notify_text(self, "choose an issue, or write a new one", severity="warning", timeout=3)
             self.query_one("#launch-filter", Input).focus()
             return
         workflow = self.query_one("#launch-workflow", Select).value
         if not isinstance(workflow, str):
-            self.notify("choose a workflow", severity="warning", timeout=3, markup=False)
+            notify_text(self, "choose a workflow", severity="warning", timeout=3)
             return
         self.dismiss(
             LaunchRequest(

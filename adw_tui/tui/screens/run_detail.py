@@ -1,12 +1,16 @@
 """One run in detail: its step timeline, any step's saved transcript, and its worktree's
 diff against the base branch; cancel, retry and copy the worktree path from here.
 
-It reads the store's read API (re-read every `REFRESH_S`, and at once on this run's
-runtime events when the app forwards them to `apply`) and acts through the Orchestrator.
+It reads the store's read API and acts through the Orchestrator. A run this process
+executes is read again on each of its runtime events (the app's `runtime_events`
+signal), and meanwhile only the running step's time moves on; any other run (queued,
+ended, or executed by another `adw`) is read again every `REFRESH_S`, since no event
+says when it changes.
 A step's transcript is its agent's `raw_output.jsonl`, shown by `TranscriptFile`, which
 reads only the lines on screen however big the file is.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +19,8 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.content import Content
+from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from adw_tui.domain.clock import Clock, utc_now
@@ -33,9 +38,13 @@ from adw_tui.tui.formatting import (
     format_elapsed,
     format_tokens,
     plain_title,
+    theme_text,
 )
+from adw_tui.tui.notify import notify_text
+from adw_tui.tui.screens.base import AdwScreen
 from adw_tui.tui.widgets.agent_pane import TranscriptLog
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.row_table import RowTable
 from adw_tui.tui.widgets.transcript_file import TranscriptFile
 
 REFRESH_S = 1.0
@@ -53,21 +62,22 @@ def step_key(summary: StepSummary) -> str:
     return f"{summary.step}#{summary.visit}"
 
 
-def diff_line_text(line: str) -> Text:
-    """A line of a unified diff (made terminal-safe), coloured as `git diff` colours it."""
+def diff_line_text(line: str, variables: Mapping[str, str]) -> Text:
+    """A line of a unified diff (made terminal-safe), coloured as `git diff` colours it, in
+    the theme's colours (`variables`: `App.theme_variables`)."""
     line = terminal_safe(line)
     if line.startswith(("diff --git", "index ", "+++ ", "--- ", "new file", "deleted file")):
         return Text(line, "bold")
     if line.startswith("@@"):
-        return Text(line, "cyan")
+        return theme_text(line, "$primary", variables)
     if line.startswith("+"):
-        return Text(line, "green")
+        return theme_text(line, "$success", variables)
     if line.startswith("-"):
-        return Text(line, "red")
+        return theme_text(line, "$error", variables)
     return Text(line)
 
 
-class StepTimeline(DataTable[str | Text]):
+class StepTimeline(RowTable[str | Text]):
     """The run's steps, one row per visit, in the order they ran."""
 
     HELP = """
@@ -101,7 +111,7 @@ class _Shown:
     running: bool
 
 
-class RunDetailScreen(Screen[None]):
+class RunDetailScreen(AdwScreen):
     """A run's timeline, transcripts and diff, and what can be done about it."""
 
     HELP = """
@@ -153,11 +163,8 @@ worktree diff. It updates while the run goes on.
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="run-summary")
-        table = StepTimeline(id="steps", cursor_type="row", zebra_stripes=True)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        yield table
+        yield Static(id="run-summary", classes="bar")
+        yield StepTimeline(((column, column) for column in COLUMNS), id="steps", classes="framed")
         with TabbedContent(id="run-tabs"):
             with TabPane("Transcript", id=TRANSCRIPT_TAB):
                 yield TranscriptFile(id="transcript")
@@ -168,8 +175,14 @@ worktree diff. It updates while the run goes on.
     async def on_mount(self) -> None:
         self.query_one(StepTimeline).border_title = f"steps of {self.adw_id}"
         self.query_one(DiffView).border_title = "diff"
+        self.follow(self.runtime_events, self._runtime_event, immediate=True)
+        self.follow(self.app.theme_changed_signal, self._restyle)
         await self.reload()
-        self.set_interval(REFRESH_S, self.reload, name="run-detail-refresh")
+        self.set_interval(REFRESH_S, self._tick, name="run-detail-refresh")
+
+    @property
+    def selected_run(self) -> str:
+        return self.adw_id
 
     # Reading the store
 
@@ -178,22 +191,32 @@ worktree diff. It updates while the run goes on.
         try:
             loaded = await self._store.load(self.adw_id)
         except AdwError as error:
-            self.query_one("#run-summary", Static).update(Text(str(error), "bold red"))
+            self.query_one("#run-summary", Static).update(Content.styled(str(error), "bold $error"))
             return
         self._run, self._state = loaded.run, loaded.state
         await self._show_summary(loaded.run, loaded.state)
         self._show_timeline(await self._store.steps.timeline(self.adw_id))
 
-    async def apply(self, event: RuntimeEvent) -> None:
-        """A runtime event: this run's step and status changes are shown at once (the
-        transcript follows its file by itself)."""
+    def _runtime_event(self, event: RuntimeEvent) -> None:
+        """This run's step and status changes are read at once (the transcript follows
+        its file by itself). Subscribed `immediate`, so that the agent lines of every
+        run, which are not this screen's business, cost no message each."""
         if isinstance(event, RunChanged | StepStarted | StepFinished) and (
             event.adw_id == self.adw_id
         ):
+            self.call_next(self.reload)
+
+    async def _tick(self) -> None:
+        """Every `REFRESH_S`: the running step's time moves on, for a run executed here
+        (its events tell the rest); any other run is read again."""
+        run = self._run
+        if run is not None and not run.status.is_final and run.owner == self._orchestrator.owner:
+            self._show_timeline(list(self._steps.values()))
+        else:
             await self.reload()
 
     async def _show_summary(self, run: RunRecord, state: RunState) -> None:
-        summary = Text.assemble(
+        parts: list[Content | tuple[str, str] | str] = [
             ("run ", "dim"),
             (run.adw_id, "bold"),
             ("  issue ", "dim"),
@@ -208,18 +231,20 @@ worktree diff. It updates while the run goes on.
             terminal_safe(state.branch_name or "none yet"),
             ("  worktree ", "dim"),
             terminal_safe(state.worktree_path or "none yet"),
-        )
+        ]
         if run.status is RunStatus.DEAD_LETTERED:
             letter = await self._store.dead_letters.pending_for(run.adw_id)
             if letter is not None:
-                summary.append(
-                    terminal_safe(
-                        f"\ndead letter {letter.id}: {letter.error_class} at {letter.step}: "
-                        f"{letter.error_message} (t replays it)"
-                    ),
-                    RUN_STATUS_STYLES[RunStatus.DEAD_LETTERED],
+                parts.append(
+                    (
+                        terminal_safe(
+                            f"\ndead letter {letter.id}: {letter.error_class} at {letter.step}: "
+                            f"{letter.error_message} (t replays it)"
+                        ),
+                        RUN_STATUS_STYLES[RunStatus.DEAD_LETTERED],
+                    )
                 )
-        self.query_one("#run-summary", Static).update(summary)
+        self.query_one("#run-summary", Static).update(Content.assemble(*parts))
 
     def _show_timeline(self, timeline: list[StepSummary]) -> None:
         table = self.query_one(StepTimeline)
@@ -239,7 +264,7 @@ worktree diff. It updates while the run goes on.
         if at_last_row and table.cursor_row != table.row_count - 1:
             # Following the run: the newest step is selected as it starts.
             table.move_cursor(row=table.row_count - 1, animate=False)
-        self._show_step(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        self._show_step(table.cursor_key)
 
     def _cells(self, summary: StepSummary) -> tuple[str | Text, ...]:
         if summary.status is StepStatus.RUNNING and summary.started_at is not None:
@@ -249,7 +274,9 @@ worktree diff. It updates while the run goes on.
         return (
             Text(terminal_safe(summary.step)),
             str(summary.visit),
-            Text(str(summary.status), STEP_STATUS_STYLES[summary.status]),
+            theme_text(
+                str(summary.status), STEP_STATUS_STYLES[summary.status], self.app.theme_variables
+            ),
             str(summary.attempts),
             format_elapsed(duration),
             f"${summary.cost_usd:.4f}",
@@ -338,6 +365,13 @@ worktree diff. It updates while the run goes on.
         after = list(self._steps.values())[keys.index(step_key(summary)) + 1 :]
         return next((other for other in after if other.agent == summary.agent), None)
 
+    def _restyle(self, _theme: Theme) -> None:
+        """The timeline and the diff in the new theme's colours (a rich Text holds
+        colours, not the theme's variables; the diff is drawn again when its tab shows)."""
+        self._show_timeline(list(self._steps.values()))
+        if self.query_one(TabbedContent).active == DIFF_TAB:
+            self._load_diff()
+
     # The diff
 
     @on(TabbedContent.TabActivated, "#run-tabs", pane=f"#{DIFF_TAB}")
@@ -353,7 +387,7 @@ worktree diff. It updates while the run goes on.
             diff = await self._orchestrator.worktree_diff(self.adw_id)
         except AdwError as error:
             view.clear()
-            view.append([Text(str(error), "yellow")])
+            view.append([theme_text(str(error), "$warning", self.app.theme_variables)])
             return
         view.clear()
         view.append(self._diff_lines(diff))
@@ -366,21 +400,20 @@ worktree diff. It updates while the run goes on.
         if diff.empty:
             return [header, Text(f"no changes: the worktree holds nothing {diff.base} lacks")]
         lines = diff.text.splitlines()
-        texts = [header, *(diff_line_text(line) for line in lines[:DIFF_MAX_LINES])]
+        colours = self.app.theme_variables
+        texts = [header, *(diff_line_text(line, colours) for line in lines[:DIFF_MAX_LINES])]
         if len(lines) > DIFF_MAX_LINES:
             texts.append(
-                Text(
+                theme_text(
                     f"… {len(lines) - DIFF_MAX_LINES:,} more lines: run "
                     f"`git diff {diff.fork_point[:10]}` in {diff.worktree}",
-                    "yellow",
+                    "$warning",
+                    colours,
                 )
             )
         return texts
 
     # Actions
-
-    def action_back(self) -> None:
-        self.dismiss(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`[` `]` are shown only for a step tried more than once, and greyed out at its
@@ -416,16 +449,16 @@ worktree diff. It updates while the run goes on.
         await self.reload()
         if self.query_one(TabbedContent).active == DIFF_TAB:
             self._load_diff()
-        self.notify("run reloaded", timeout=1.5, markup=False)
+        notify_text(self, "run reloaded", timeout=1.5)
 
     def action_cancel_run(self) -> None:
         run = self._run
         if run is not None and run.status.is_final:
-            self.notify(
+            notify_text(
+                self,
                 f"run {self.adw_id} has ended ({run.status}): nothing to cancel",
                 severity="warning",
                 timeout=4,
-                markup=False,
             )
             return
         question = (
@@ -445,11 +478,9 @@ worktree diff. It updates while the run goes on.
         try:
             await self._orchestrator.cancel(self.adw_id)
         except AdwError as error:
-            self.notify(
-                str(error), title="not cancelled", severity="error", timeout=8, markup=False
-            )
+            notify_text(self, str(error), title="not cancelled", severity="error", timeout=8)
             return
-        self.notify(f"run {self.adw_id} cancelled", title="cancelled", markup=False)
+        notify_text(self, f"run {self.adw_id} cancelled", title="cancelled")
         await self.reload()
 
     def action_retry(self) -> None:
@@ -459,23 +490,20 @@ worktree diff. It updates while the run goes on.
         try:
             await self._orchestrator.retry(self.adw_id)
         except AdwError as error:
-            self.notify(str(error), title="not retried", severity="error", timeout=8, markup=False)
+            notify_text(self, str(error), title="not retried", severity="error", timeout=8)
             return
-        self.notify(f"run {self.adw_id} queued again", title="retrying", markup=False)
+        notify_text(self, f"run {self.adw_id} queued again", title="retrying")
         await self.reload()
 
     def action_copy_path(self) -> None:
         path = self._state.worktree_path if self._state else None
         if not path:
-            self.notify(
-                f"run {self.adw_id} has no worktree yet",
-                severity="warning",
-                timeout=4,
-                markup=False,
+            notify_text(
+                self, f"run {self.adw_id} has no worktree yet", severity="warning", timeout=4
             )
             return
         self.app.copy_to_clipboard(path)
-        self.notify(path, title="worktree path copied", markup=False)
+        notify_text(self, path, title="worktree path copied")
 
 
 def _engine_of(summary: StepSummary, index: int) -> str | None:

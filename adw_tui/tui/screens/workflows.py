@@ -14,10 +14,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from adw_tui.tui.notify import notify_text
+from adw_tui.tui.screens.base import AdwScreen
 from adw_tui.tui.widgets.workflow_graph import WorkflowGraph
 from adw_tui.workflows.loader import (
     LoadedWorkflow,
@@ -53,7 +54,7 @@ A file that does not load is listed last (⚠), with its error.
 """
 
 
-class WorkflowsScreen(Screen[None]):
+class WorkflowsScreen(AdwScreen):
     """Every workflow, and the graph of the highlighted one."""
 
     HELP = """\
@@ -92,10 +93,10 @@ To change a built-in, copy its file to `.adw/workflows/` and edit it there.
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="workflows-body"):
-            yield WorkflowList(id="workflows-list")
+            yield WorkflowList(id="workflows-list", classes="framed")
             with Vertical(id="workflows-detail"):
-                yield Static(id="workflows-about")
-                yield WorkflowGraph(id="workflows-graph")
+                yield Static(id="workflows-about", classes="bar")
+                yield WorkflowGraph(id="workflows-graph", classes="detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -171,26 +172,23 @@ To change a built-in, copy its file to `.adw/workflows/` and edit it there.
             about = Content.styled("no workflow", "$text-muted")
         self.query_one("#workflows-about", Static).update(about)
         definition = shown.definition if isinstance(shown, LoadedWorkflow) else None
-        self.query_one(WorkflowGraph).show(definition)
+        self.query_one(WorkflowGraph).workflow = definition
 
     # Actions
-
-    def action_back(self) -> None:
-        self.dismiss()
 
     def action_reload(self) -> None:
         self.reload()
         problems = f", {len(self._errors)} with errors" if self._errors else ""
-        self.notify(f"{len(self._workflows)} workflows read{problems}", timeout=2, markup=False)
+        notify_text(self, f"{len(self._workflows)} workflows read{problems}", timeout=2)
 
     def action_launch(self) -> None:
         shown = self.highlighted
         if isinstance(shown, LoadedWorkflow):
             self.post_message(self.LaunchRequested(shown.name))
         elif isinstance(shown, WorkflowError):
-            self.notify(
+            notify_text(
+                self,
                 f"{shown.source} does not load: fix it first (r reads it again)",
                 severity="warning",
                 timeout=4,
-                markup=False,
             )

@@ -4,8 +4,8 @@ Agent output can reach thousands of events per second across panes, and a widget
 per event stalls the UI (see DESIGN.md, "Streaming into the TUI"). So `push` only
 appends to a bounded deque, and one timer per app and rate (`PaneFlusher`) writes the
 pending events of every pane in one callback (one frame), usually one
-`TranscriptLog.append_markup` per pane, within a time budget. `PerLineAgentPane` writes
-each event as it comes: it exists only as the baseline of `bench/tui_stream.py`.
+`TranscriptLog.append_markup` per pane, within a time budget (`bench/tui_stream.py`
+measures it against a pane that writes each event as it comes).
 """
 
 import math
@@ -432,12 +432,3 @@ class AgentPane(Widget):
         self._pending.clear()
         self.pushed = self.flushed = 0
         self._log.clear()
-
-
-class PerLineAgentPane(AgentPane):
-    """The naive pane: one widget write per event as it is pushed (benchmark baseline)."""
-
-    def push(self, event: AgentEvent) -> None:
-        self.pushed += 1
-        self.flushed += 1
-        self._write((event,))

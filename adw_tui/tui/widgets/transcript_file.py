@@ -29,6 +29,7 @@ from adw_tui.agents.engine import StreamParser
 from adw_tui.agents.jsonl import BadLine, ParsedLine, parse_line
 from adw_tui.agents.registry import parser_for
 from adw_tui.domain.sanitize import terminal_safe
+from adw_tui.tui.formatting import theme_text
 from adw_tui.tui.widgets.agent_pane import event_text
 
 CHUNK_BYTES = 4 * 2**20
@@ -310,7 +311,9 @@ scroll; a running step's new lines scroll into view while you are at the end.
                     widest = max(widest, text.cell_len)
         except OSError as error:
             for index in missing:
-                self._texts[index] = Text(f"cannot read {self._path}: {error}", "red")
+                self._texts[index] = theme_text(
+                    f"cannot read {self._path}: {error}", "$error", self.app.theme_variables
+                )
         if widest != self._widest:
             self._widest = widest
             # Not while painting: a new virtual size lays the widget out again.

@@ -5,6 +5,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.widget import Widget
 
 from adw_tui.domain.workflow import WorkflowDef
@@ -44,23 +45,22 @@ class GraphDrawing(Widget):
     }
     """
 
+    workflow: reactive[WorkflowDef | None] = reactive(None, layout=True)
+
     def __init__(self) -> None:
         super().__init__()
-        self._workflow: WorkflowDef | None = None
         self._drawn: tuple[int, list[GraphLine]] | None = None
         """The lines last drawn and their width: the layout asks for the height at a
         width, then `render` for the lines at the same width."""
 
-    def show(self, workflow: WorkflowDef | None) -> None:
-        self._workflow = workflow
+    def watch_workflow(self) -> None:
         self._drawn = None
-        self.refresh(layout=True)
 
     def lines(self, width: int) -> list[GraphLine]:
-        if self._workflow is None:
+        if self.workflow is None:
             return []
         if self._drawn is None or self._drawn[0] != width:
-            self._drawn = (width, render_graph(self._workflow, width))
+            self._drawn = (width, render_graph(self.workflow, width))
         return self._drawn[1]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -90,9 +90,11 @@ settings (agent, promised output, retries...).
 Scroll with the arrow keys, `page up`/`page down` or the mouse wheel.
 """
 
-    def compose(self) -> ComposeResult:
-        yield GraphDrawing()
+    workflow: reactive[WorkflowDef | None] = reactive(None)
+    """The workflow drawn: another one is drawn from its top."""
 
-    def show(self, workflow: WorkflowDef | None) -> None:
-        self.query_one(GraphDrawing).show(workflow)
+    def compose(self) -> ComposeResult:
+        yield GraphDrawing().data_bind(WorkflowGraph.workflow)
+
+    def watch_workflow(self) -> None:
         self.scroll_home(animate=False)

@@ -1,0 +1,35 @@
+"""`RowTable`: a table whose rows are picked one at a time (runs, steps, versions, dead
+letters): a row cursor, zebra stripes, columns and rows by key, and the row under the
+cursor by its key."""
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from textual.widgets import DataTable
+
+CellType = TypeVar("CellType")
+
+Column = tuple[str, str]
+"""(key, label) of a column."""
+
+
+class RowTable(DataTable[CellType]):
+    """A DataTable of rows keyed by strings, with a row cursor."""
+
+    def __init__(
+        self, columns: Iterable[Column], *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        for key, label in columns:
+            self.add_column(label, key=key)
+
+    @property
+    def cursor_key(self) -> str | None:
+        """The key of the row under the cursor; None while the table has no rows."""
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def move_cursor_to(self, key: str) -> None:
+        """Put the cursor on the row `key`."""
+        self.move_cursor(row=self.get_row_index(key))
