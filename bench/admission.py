@@ -19,7 +19,6 @@ insert, and a task hop to the dispatcher, so at most 4 of them.
 Run: `uv run python -m bench.admission [--quick]`. Tables, then one JSON line.
 """
 
-import argparse
 import asyncio
 import statistics
 import tempfile
@@ -33,7 +32,7 @@ from adw_tui.runtime.ports import PortAllocator, port_is_free
 from adw_tui.runtime.resources import ResourceManager
 from adw_tui.store import Store
 from adw_tui.store.leases import Holder, LeaseKind
-from bench.common import Target, filesystem_of, print_report, targets_table
+from bench.common import Target, filesystem_of, print_report, quick_requested, targets_table
 
 ELSEWHERE = Holder("another-host", 4242, 1.0)
 SLOT_RATIO = 4.0
@@ -118,9 +117,7 @@ async def measure(directory: Path, count: int) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 calls each instead of 1,000")
-    count = 200 if parser.parse_args().quick else 1000
+    count = 200 if quick_requested(__doc__, "200 calls each instead of 1,000") else 1000
     with tempfile.TemporaryDirectory(prefix="adw-bench-") as name:
         directory = Path(name)
         figures = asyncio.run(measure(directory, count))

@@ -1,6 +1,7 @@
 """What the benchmarks share: pass/fail targets, the filesystem a figure was measured on,
 and the report (tables, then exactly one JSON line as the last line of stdout)."""
 
+import argparse
 import json
 import sys
 from collections.abc import Iterable
@@ -53,3 +54,11 @@ def print_report(tables: Iterable[Table], line: dict[str, Any]) -> None:
         console.print(table)
     sys.stdout.flush()
     print(json.dumps(line))
+
+
+def quick_requested(doc: str, quick_help: str) -> bool:
+    """Parse a benchmark's command line (its `--quick` option only); `doc` is its module
+    docstring, whose first line describes it."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    return bool(parser.parse_args().quick)

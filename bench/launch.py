@@ -14,7 +14,6 @@ alone.
 Run: `uv run python -m bench.launch [--quick]`. Tables, then one JSON line.
 """
 
-import argparse
 import asyncio
 import statistics
 import tempfile
@@ -29,7 +28,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.store.leases import Holder, LeaseKind
-from bench.common import Target, filesystem_of, print_report, targets_table
+from bench.common import Target, filesystem_of, print_report, quick_requested, targets_table
 
 LAUNCHES = 100
 SLOTS = 3
@@ -86,9 +85,7 @@ async def measure(directory: Path, large: int) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2,000 runs instead of 10,000")
-    large = 2000 if parser.parse_args().quick else 10_000
+    large = 2000 if quick_requested(__doc__, "2,000 runs instead of 10,000") else 10_000
     with tempfile.TemporaryDirectory(prefix="adw-bench-") as name:
         figures = asyncio.run(measure(Path(name), large))
         filesystem = filesystem_of(Path(name))
