@@ -43,9 +43,9 @@ from adw_tui.workflows.loader import load_workflows_report
 
 Startup = Callable[[Orchestrator], Awaitable[None]]
 
+# The other sections' modes, named after the actions that open them (`d`, `w`).
 DEAD_LETTERS_MODE = "dead_letters"
 WORKFLOWS_MODE = "workflows"
-"""The sections' modes, named after the actions that open them (`d`, `w`)."""
 
 
 def binding_ids() -> set[str]:

@@ -372,7 +372,12 @@ def snapshot(
     async def open_screen(pilot: Pilot[None]) -> None:
         await app.push_screen(screen)
         transcript = screen.query_one(TranscriptFile)
-        await until(pilot, lambda: not transcript.indexing and bool(transcript.border_title))
+        await until(
+            pilot,
+            lambda: (
+                not (transcript.indexing or transcript.reading) and bool(transcript.border_title)
+            ),
+        )
         await settle(pilot)
 
     return bool(snap_compare(app, terminal_size=size, run_before=open_screen))

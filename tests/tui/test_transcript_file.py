@@ -1,9 +1,12 @@
-"""TranscriptFile: a raw_output.jsonl of any size, indexed in a thread and rendered only
+"""TranscriptFile: a raw_output.jsonl of any size, indexed and read in threads, rendered only
 where it is on screen."""
 
+import asyncio
 import json
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
@@ -11,7 +14,8 @@ from textual.pilot import Pilot
 
 from adw_tui.agents import jsonl
 from adw_tui.agents.jsonl import ParsedLine
-from adw_tui.tui.widgets import transcript_file
+from adw_tui.tui import heap
+from adw_tui.tui.widgets import transcript_rows
 from adw_tui.tui.widgets.transcript_file import TranscriptFile
 from tests.tui.conftest import until
 
@@ -53,7 +57,7 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         numbers.append(number)
         return parse(line, number)
 
-    monkeypatch.setattr(transcript_file, "parse_line", counting)
+    monkeypatch.setattr(transcript_rows, "parse_line", counting)
     return numbers
 
 
@@ -151,3 +155,65 @@ async def test_the_file_is_read_by_the_parser_of_the_engine_that_wrote_it(
         await shown(pilot, app.view, "LINE 2 OF THE AGENT'S REPLY")
         app.view.show(path, engine="claude")
         await shown(pilot, app.view, "line 2 of the agent's reply")
+
+
+async def test_lines_are_read_off_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`render_line` paints what was read and asks for the rest: the file is opened
+    only by the indexer's and the reader's threads, never on the event loop."""
+    path = tmp_path / "raw_output.jsonl"
+    write_lines(path, range(1, 201))
+    opened_in: list[str] = []
+    path_open = Path.open
+
+    def observed_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == path:
+            opened_in.append(threading.current_thread().name)
+        return path_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", observed_open)
+    app = TranscriptApp()
+    async with app.run_test(size=(100, 10)) as pilot:
+        view = app.view
+        view.show(path)
+        await shown(pilot, view, "line 1 of the agent's reply")
+        view.focus()
+        await pilot.press("end")
+        await shown(pilot, view, "line 200 of the agent's reply")
+    assert opened_in
+    assert threading.main_thread().name not in opened_in
+
+
+async def test_a_huge_line_does_not_stall_the_event_loop(tmp_path: Path):
+    """An agent's reply of most of a MiB (a whole file quoted, many lines): read, parsed
+    and drawn while a 10 ms heartbeat keeps its beat, then scrolled to its end. The heap
+    is frozen first, as the dashboard freezes it once it is up (tui/heap.py): otherwise
+    the full collections the reader's garbage sets off would be what is measured."""
+    path = tmp_path / "raw_output.jsonl"
+    content = "\n".join(f"{n:06d} " + "x" * 80 + " 漢字" for n in range(9_000))
+    huge = {"type": "assistant", "message": {"content": [{"type": "text", "text": content}]}}
+    path.write_text(text_line(1) + json.dumps(huge) + "\n" + text_line(3))
+    assert path.stat().st_size < transcript_rows.MAX_SHOWN_LINE_BYTES
+    app = TranscriptApp()
+    async with app.run_test(size=(100, 10)) as pilot:
+        heap.freeze()
+        view = app.view
+        late: list[float] = []
+        beating = True
+
+        async def heartbeat() -> None:
+            while beating:
+                start = time.perf_counter()
+                await asyncio.sleep(0.01)
+                late.append(time.perf_counter() - start - 0.01)
+
+        beat = asyncio.create_task(heartbeat())
+        view.show(path)
+        await shown(pilot, view, "line 3 of the agent's reply")
+        await until(pilot, lambda: not view.reading)
+        assert "008999 xxx" not in visible(view)[1]
+        view.scroll_to(x=view.max_scroll_x, animate=False, immediate=True)  # its end
+        await shown(pilot, view, "008999 xxx")
+        beating = False
+        await beat
+        heap.thaw()
+    assert max(late) < 0.05, f"the event loop stalled for {max(late) * 1000:.0f} ms"

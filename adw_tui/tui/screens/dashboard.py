@@ -71,6 +71,8 @@ BREAKER_STYLES = {BreakerState.OPEN: "bold $error", BreakerState.HALF_OPEN: "$wa
 
 @dataclass(frozen=True)
 class Gauges:
+    """What the gauges line shows."""
+
     slots_used: int = 0
     slots_total: int = 0
     queued: int = 0

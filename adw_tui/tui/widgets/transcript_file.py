@@ -2,13 +2,14 @@
 
 The file is never read whole up front. A worker finds where each line ends, a chunk at a
 time in a thread, so the first lines show at once and the UI keeps running while a big
-file is indexed (the border says how far it got). `render_line` then reads, parses and
-renders only the lines on screen, and keeps a bounded cache of them (toolong's approach).
-While its step runs, the file is polled and what the agent appends scrolls into view;
-a file rewritten by the agent's next call is indexed again from the start.
+file is indexed (the border says how far it got). Only the lines on screen are read,
+parsed and drawn, in a thread too, as toolong does: `render_line` never touches the file
+(a line can be a MiB of JSON); it paints what was read, asks for what was not, and the
+reader paints it when it arrives (`transcript_rows`). A bounded cache keeps the rows
+read. While its step runs, the file is polled and what the agent appends scrolls into
+view; a file rewritten by the agent's next call is indexed again from the start.
 
-One JSONL line is one row: its events, rendered as the live agent panes render them,
-side by side; a multi-line tool result is joined with `⏎`. Long rows scroll sideways.
+One JSONL line is one row (see `transcript_rows`). Long rows scroll sideways.
 """
 
 from __future__ import annotations  # array[int] is not subscriptable at run time on 3.11
@@ -16,7 +17,6 @@ from __future__ import annotations  # array[int] is not subscriptable at run tim
 import asyncio
 from array import array
 from pathlib import Path
-from typing import BinaryIO
 
 from rich.text import Text
 from textual.cache import LRUCache
@@ -26,16 +26,11 @@ from textual.strip import Strip
 from textual.worker import Worker
 
 from adw_tui.agents.engine import StreamParser
-from adw_tui.agents.jsonl import BadLine, ParsedLine, parse_line
 from adw_tui.agents.registry import parser_for
-from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.tui.formatting import theme_text
-from adw_tui.tui.widgets.agent_pane import event_text
+from adw_tui.tui.widgets.transcript_rows import Row, read_rows
 
 CHUNK_BYTES = 4 * 2**20
-# A longer line (a tool result holding a whole file, say) is named, not parsed: parsing
-# it on the UI loop would stall the screen.
-MAX_SHOWN_LINE_BYTES = 2**20
 POLL_S = 0.5
 CACHED_LINES = 4096
 
@@ -112,9 +107,16 @@ scroll; a running step's new lines scroll into view while you are at the end.
         self._tail = False
         """True when an unterminated last line is shown (the file is complete)."""
         self._widest = 0
-        self._texts: LRUCache[int, Text] = LRUCache(CACHED_LINES)
+        self._rows: LRUCache[int, Row] = LRUCache(CACHED_LINES)
         self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
         self._indexer: Worker[None] | None = None
+        self._wanted: set[int] = set()
+        """Rows asked for by a paint, not read yet."""
+        self._in_flight: set[int] = set()
+        """Rows the reader is reading."""
+        self._reader: Worker[None] | None = None
+        self._generation = 0
+        """Counts the times the rows read were dropped: rows read before are stale."""
 
     # What is shown
 
@@ -213,8 +215,7 @@ scroll; a running step's new lines scroll into view while you are at the end.
         tail = not self._follow and self._scanned > (self._ends[-1] if self._ends else 0)
         if tail != self._tail:
             self._tail = tail
-            self._texts.clear()
-            self._strips.clear()
+            self._forget_rows()
             self._resize()
         self._show_progress()
 
@@ -223,8 +224,7 @@ scroll; a running step's new lines scroll into view while you are at the end.
         if self._tail:
             # The unterminated line shown last time is now (part of) a complete one.
             self._tail = False
-            self._texts.clear()
-            self._strips.clear()
+            self._forget_rows()
         self._ends.extend(ends)
         self._scanned += read
         self._resize()
@@ -237,8 +237,7 @@ scroll; a running step's new lines scroll into view while you are at the end.
         self._scanned = 0
         self._tail = False
         self._widest = 0
-        self._texts.clear()
-        self._strips.clear()
+        self._forget_rows()
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._resize()
 
@@ -273,77 +272,89 @@ scroll; a running step's new lines scroll into view while you are at the end.
         self._strips.clear()
 
     def render_line(self, y: int) -> Strip:
+        """Row `y` as read so far: a row not read yet is blank, and asked for."""
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.scrollable_content_region.width
+        style = self.rich_style
         if index >= self.line_count:
             if index == 0 and self._placeholder:
                 text = Text(self._placeholder, "dim italic")
-                return self._strip(text, scroll_x, width)
-            return Strip.blank(width, self.rich_style)
+                return Row.draw(text, self.app.console).window(scroll_x, width, style)
+            return Strip.blank(width, style)
         key = (index, scroll_x, width)
         strip = self._strips.get(key)
         if strip is None:
-            if index not in self._texts:
-                height = self.scrollable_content_region.height
-                self._load(min(index, scroll_y), max(index + 1, scroll_y + height))
-            strip = self._strip(self._texts[index], scroll_x, width)
-            self._strips[key] = strip
+            row = self._rows.get(index)
+            if row is None:
+                self._want(index)
+                return Strip.blank(width, style)
+            strip = self._strips[key] = row.window(scroll_x, width, style)
         return strip
 
-    def _strip(self, text: Text, scroll_x: int, width: int) -> Strip:
-        segments = text.render(self.app.console)
-        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self.rich_style)
-        return strip.apply_style(self.rich_style)
+    @property
+    def reading(self) -> bool:
+        """True while a line in view waits to be read."""
+        first = self.scroll_offset.y
+        last = min(first + self.scrollable_content_region.height, self.line_count)
+        return any(index not in self._rows for index in range(first, last))
 
-    def _load(self, first: int, last: int) -> None:
-        """Read, parse and render the lines `first` to `last` not in the cache, in one
-        pass over the file."""
-        missing = [i for i in range(first, min(last, self.line_count)) if i not in self._texts]
-        if not missing or self._path is None:
+    # Reading rows, off the event loop
+
+    def _want(self, index: int) -> None:
+        """Ask for row `index`: the reader reads what is asked for in a thread, a batch
+        at a time, and paints it when it is there."""
+        if index in self._in_flight or index in self._wanted:
             return
-        widest = self._widest
-        try:
-            with self._path.open("rb") as file:
-                for index in missing:
-                    text = self._read_row(file, index)
-                    self._texts[index] = text
-                    widest = max(widest, text.cell_len)
-        except OSError as error:
-            for index in missing:
-                self._texts[index] = theme_text(
-                    f"cannot read {self._path}: {error}", "$error", self.app.theme_variables
-                )
-        if widest != self._widest:
-            self._widest = widest
-            # Not while painting: a new virtual size lays the widget out again.
-            self.call_later(self._resize)
+        self._wanted.add(index)
+        if len(self._wanted) == 1:
+            self.call_later(self._start_reader)  # once the paint asking for it is done
 
-    def _read_row(self, file: BinaryIO, index: int) -> Text:
+    def _start_reader(self) -> None:
+        """Start the reader, unless it runs: it reads what is wanted meanwhile next."""
+        if self._reader is None or self._reader.is_finished:
+            self._reader = self.run_worker(
+                self._read_wanted, name="transcript-read", group="transcript-read"
+            )
+
+    async def _read_wanted(self) -> None:
+        """Read what is wanted, a batch at a time in a thread, until nothing is; each
+        batch is painted as it comes."""
+        while self._wanted and self._path is not None:
+            path, parser, generation = self._path, self._parser, self._generation
+            self._in_flight = {index for index in self._wanted if index < self.line_count}
+            self._wanted = set()
+            spans = [(index, *self._span(index)) for index in sorted(self._in_flight)]
+            try:
+                rows = await asyncio.to_thread(read_rows, path, spans, parser, self.app.console)
+            except OSError as error:
+                text = theme_text(
+                    f"cannot read {path}: {error}", "$error", self.app.theme_variables
+                )
+                row = Row.draw(text, self.app.console)
+                rows = {index: row for index, _, _ in spans}
+            self._in_flight = set()
+            if generation != self._generation:
+                continue  # another file, or the same one read anew: these rows are stale
+            for index, row in rows.items():
+                self._rows[index] = row
+            widest = max((row.cell_length for row in rows.values()), default=0)
+            if widest > self._widest:
+                self._widest = widest
+                self._resize()
+            self.refresh()
+
+    def _span(self, index: int) -> tuple[int, int]:
+        """Where row `index` is in the file: from its start to its newline, or to the end
+        of what was read for the unterminated last line."""
         start = self._ends[index - 1] if index else 0
         end = self._ends[index] if index < len(self._ends) else self._scanned
-        size = end - start
-        number = index + 1
-        if size > MAX_SHOWN_LINE_BYTES:
-            reason = (
-                f"line of {size:,} bytes is too long to show here; it is kept in raw_output.jsonl"
-            )
-            return self._row(BadLine(number, reason, size))
-        file.seek(start)
-        return self._row(parse_line(file.read(size).rstrip(b"\r\n"), number))
+        return start, end
 
-    def _row(self, line: ParsedLine | None) -> Text:
-        """One line of the file as one row: its visible events side by side, else a dim
-        note of what it held."""
-        if line is None:
-            return Text()
-        events = self._parser.events(line)
-        texts = [text for event in events if (text := event_text(event)) is not None]
-        if not texts:
-            note = f"· {events[0].kind}: {terminal_safe(events[0].text)}" if events else "·"
-            return Text(note, "dim")
-        row = Text("  ").join(texts)
-        if "\n" in row.plain:
-            row = Text(" ⏎ ", "dim").join(row.split("\n"))
-        row.expand_tabs(4)
-        return row
+    def _forget_rows(self) -> None:
+        """Drop the rows read: the lines they were are no longer those of the file."""
+        self._generation += 1
+        self._rows.clear()
+        self._strips.clear()
+        self._wanted = set()
+        self._in_flight = set()
