@@ -26,18 +26,15 @@ TAB_STOP = 8
 
 _BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 _LINE_BREAK = re.compile(r"\r*\n")
-# Whatever `_safe_line` changes: C0 controls but `\n` (TAB and `\r` included), DEL, C1,
-# lone surrogates, the bidirectional controls.
-_NEEDS_WORK = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff" + "".join(map(chr, sorted(_BIDI_CONTROLS))) + "]"
-)
 # What JSON may hold unescaped but a terminal acts on (or, for surrogates, UTF-8 cannot
 # hold): DEL, the C1 controls, the bidirectional controls. The C0 controls are escaped by
 # every JSON encoder already.
 _ABOVE_C0 = "\x7f-\x9f\ud800-\udfff" + "".join(map(chr, sorted(_BIDI_CONTROLS)))
 _JSON_UNSAFE = re.compile(f"[{_ABOVE_C0}]")
-# What `_safe_line` changes: those and the C0 controls (TAB and CR among them).
+# What `_safe_line` changes: those and the C0 controls (TAB and CR among them); in a whole
+# text, `\n` aside.
 _LINE_UNSAFE = re.compile(f"[\x00-\x1f{_ABOVE_C0}]")
+_TEXT_UNSAFE = re.compile(f"[\x00-\x09\x0b-\x1f{_ABOVE_C0}]")
 
 
 def terminal_safe(text: str) -> str:
@@ -46,11 +43,9 @@ def terminal_safe(text: str) -> str:
     Most text holds nothing to change: one regex search finds that, so the
     character-by-character pass runs only on the lines that need it (agent panes pass
     every line they show through here)."""
-    if not _NEEDS_WORK.search(text):
+    if not _TEXT_UNSAFE.search(text):
         return text
-    return "\n".join(
-        _safe_line(line) if _NEEDS_WORK.search(line) else line for line in _LINE_BREAK.split(text)
-    )
+    return "\n".join(_safe_line(line) for line in _LINE_BREAK.split(text))
 
 
 def cell_width(char: str) -> int:
