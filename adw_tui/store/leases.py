@@ -65,6 +65,15 @@ class Lease:
     number: int
     adw_id: str
     holder: Holder
+    heartbeat_at: float  # seconds since the epoch
+
+
+# Matches the leases of one holder (with `_identity(holder)` as its parameters).
+_OF_HOLDER = "host = ? AND pid = ? AND started = ?"
+
+
+def _identity(holder: Holder) -> tuple[str, int, float]:
+    return holder.host, holder.pid, holder.started
 
 
 class Leases:
@@ -107,7 +116,7 @@ class Leases:
                 await connection.execute(
                     "INSERT INTO leases (kind, number, adw_id, host, pid, started, "
                     "heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (kind, number, adw_id, holder.host, holder.pid, holder.started, time.time()),
+                    (kind, number, adw_id, *_identity(holder), time.time()),
                 )
                 return number
         return None
@@ -116,17 +125,16 @@ class Leases:
         """Give back the run's lease of that kind if `holder` holds it."""
         async with self._db.transaction() as connection:
             await connection.execute(
-                "DELETE FROM leases WHERE kind = ? AND adw_id = ? "
-                "AND host = ? AND pid = ? AND started = ?",
-                (kind, adw_id, holder.host, holder.pid, holder.started),
+                f"DELETE FROM leases WHERE kind = ? AND adw_id = ? AND {_OF_HOLDER}",
+                (kind, adw_id, *_identity(holder)),
             )
 
     async def heartbeat(self, holder: Holder) -> None:
         """Say that `holder` still lives, for processes on other hosts."""
         async with self._db.transaction() as connection:
             await connection.execute(
-                "UPDATE leases SET heartbeat_at = ? WHERE host = ? AND pid = ? AND started = ?",
-                (time.time(), holder.host, holder.pid, holder.started),
+                f"UPDATE leases SET heartbeat_at = ? WHERE {_OF_HOLDER}",
+                (time.time(), *_identity(holder)),
             )
 
     async def list(self, kind: LeaseKind) -> builtins.list[Lease]:
@@ -163,24 +171,24 @@ class Leases:
         waiting for others to free a slot asks often at the cost of a read. False only
         when `limit` live holders hold the others."""
         rows = await self._db.fetch_all("SELECT * FROM leases WHERE kind = ?", (kind,))
-        held = [(_lease(row), row["heartbeat_at"]) for row in rows]
-        if any(lease.adw_id == adw_id for lease, _ in held):
+        held = [_lease(row) for row in rows]
+        if any(lease.adw_id == adw_id for lease in held):
             return True
-        return sum(self._alive(lease, heartbeat) for lease, heartbeat in held) < limit
+        return sum(self._alive(lease) for lease in held) < limit
 
-    def _alive(self, lease: Lease, heartbeat: float) -> bool:
+    def _alive(self, lease: Lease) -> bool:
         if lease.holder == self._this_process:
             return True
         if lease.holder.host == self._this_process.host:
             return lease.holder.is_alive()
-        return heartbeat > time.time() - self._stale_after_s
+        return lease.heartbeat_at > time.time() - self._stale_after_s
 
     async def _held(self, connection: Writer, kind: LeaseKind) -> builtins.list[Lease]:
         """The leases of `kind`, after clearing those of dead holders (of every kind)."""
         rows = await connection.execute_fetchall("SELECT * FROM leases ORDER BY kind, number")
         live: builtins.list[Lease] = []
-        for lease, heartbeat in ((_lease(row), row["heartbeat_at"]) for row in rows):
-            if self._alive(lease, heartbeat):
+        for lease in map(_lease, rows):
+            if self._alive(lease):
                 live.append(lease)
                 continue
             await connection.execute(
@@ -202,4 +210,5 @@ def _lease(row: sqlite3.Row) -> Lease:
         row["number"],
         row["adw_id"],
         Holder(row["host"], row["pid"], row["started"]),
+        row["heartbeat_at"],
     )
