@@ -110,8 +110,8 @@ def _old_database(path: Path, versions: list[dict[str, object]]) -> None:
 
 def test_migration_moves_the_control_out_of_existing_versions(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    first = {"adw_id": "0a1b2c3d", "issue_number": "7", "engine": "claude"}
-    failed = {
+    first: dict[str, object] = {"adw_id": "0a1b2c3d", "issue_number": "7", "engine": "claude"}
+    failed: dict[str, object] = {
         **first,
         "plan_file": "specs/plan.md",
         "next_state": "dead_letter",
