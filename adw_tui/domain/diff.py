@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from adw_tui.domain.models import StateVersion
+
 
 class ChangeKind(StrEnum):
     ADDED = "added"
@@ -58,3 +60,13 @@ def _diff_into(changes: list[StateChange], path: str, old: Any, new: Any) -> Non
             _diff_into(changes, f"{path}[{index}]", old_item, new_item)
     elif old != new or type(old) is not type(new):
         changes.append(StateChange(path=path, kind=ChangeKind.CHANGED, old=old, new=new))
+
+
+def diff_versions(old: StateVersion | None, new: StateVersion) -> list[StateChange]:
+    """The changes from `old` (None: nothing) to `new`: the workflow's data, then the
+    runtime's control under `control.`."""
+    old_state = {} if old is None else old.state.as_data()
+    old_control = {} if old is None else old.control.model_dump(mode="json")
+    control: list[StateChange] = []
+    _diff_into(control, "control", old_control, new.control.model_dump(mode="json"))
+    return diff_states(old_state, new.state.as_data()) + sorted(control, key=lambda c: c.path)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from adw_tui.domain.control import RunControl
 from adw_tui.domain.ids import ADW_ID_PATTERN
 
 AdwId = Annotated[str, StringConstraints(pattern=ADW_ID_PATTERN)]
@@ -90,7 +91,7 @@ class RunRecord(BaseModel):
 
 
 class StateVersion(BaseModel):
-    """One immutable version of a run's state.
+    """One immutable version of a run's state and the runtime's control of it.
 
     `parent` is the version this one was derived from: the previous version for an
     ordinary save, the target version for a rollback (a fork), None for the first.
@@ -100,6 +101,7 @@ class StateVersion(BaseModel):
     version: int = Field(ge=1)
     parent: int | None
     state: RunState
+    control: RunControl = Field(default_factory=RunControl)
     reason: str
     actor: str
     git_head: str | None = None
@@ -120,6 +122,7 @@ class VersionInfo(BaseModel):
 class RunWithState(BaseModel):
     run: RunRecord
     state: RunState
+    control: RunControl = Field(default_factory=RunControl)
 
 
 class DeadLetterStatus(StrEnum):

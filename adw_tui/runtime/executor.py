@@ -1,8 +1,8 @@
 """Interprets a workflow for one run: step after step, a state version after each.
 
-The position in the workflow (`next_state`) and the visit counts live in the run's
-versioned state, so a run continues from its last completed step, and rolling the state
-back to an older version also rewinds where the run goes next.
+The position in the workflow (`next_state`) and the visit counts are the run's control,
+versioned with its state, so a run continues from its last completed step, and rolling
+the state back to an older version also rewinds where the run goes next.
 """
 
 import contextlib
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from adw_tui.domain.agent import ErrorClass
+from adw_tui.domain.control import LastError, RunControl
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
@@ -58,32 +59,33 @@ class RunExecutor:
         store = self._services.store
         loaded = await store.load(self._adw_id)
         state = loaded.state.as_data()
+        control = loaded.control
         version = loaded.run.version
-        current = state.get("next_state") or self._workflow.first_state
+        current = control.next_state or self._workflow.first_state
         await self._comment(state, "ops", f"running workflow {self._workflow.name} from {current}")
         hooks = await git.hooks_fingerprint(self._services.repo)
         while True:
             step = self._workflow.states[current]
             if step.terminal:
-                return await self._finish(current, step, state, version)
+                return await self._finish(current, step, state, control, version)
             if self._stopping():
                 await store.set_status(
                     self._adw_id, RunStatus.INTERRUPTED, actor=RUNTIME_ACTOR, current_step=current
                 )
                 self._services.bus.publish(RunChanged(self._adw_id, RunStatus.INTERRUPTED))
                 return RunStatus.INTERRUPTED
-            outcome = await self._visit(current, step, state)
+            outcome = await self._visit(current, step, state, control)
             state.update(outcome.saves)
             if outcome.status in (StepStatus.FAILED, StepStatus.REJECTED):
-                state["last_error"] = {
-                    "step": current,
-                    "error_class": outcome.error_class,
-                    "message": outcome.error,
-                    "attempts": outcome.attempts,
-                    "request": outcome.request,
-                }
+                control.last_error = LastError(
+                    step=current,
+                    error_class=outcome.error_class or "unknown",
+                    message=outcome.error or "",
+                    attempts=outcome.attempts,
+                    request=outcome.request,
+                )
             next_state = outcome.next_state or self._failure_state()
-            state["next_state"] = next_state
+            control.next_state = next_state
             version = await store.save(
                 self._adw_id,
                 state,
@@ -91,6 +93,7 @@ class RunExecutor:
                 reason=f"{current}: {outcome.status}",
                 actor=f"{current}/{step.agent or step.action}",
                 git_head=await _head(state),
+                control=control,
                 ends=outcome.pending,
             )
             await self._comment(state, step.agent or "ops", f"{current}: {outcome.status}")
@@ -119,9 +122,10 @@ class RunExecutor:
             await self._comment(state, "ops", message)
         return after
 
-    async def _visit(self, name: str, step: StepDef, state: dict[str, Any]) -> StepOutcome:
-        visits: dict[str, int] = state.setdefault("visits", {})
-        visit = visits.get(name, 0) + 1
+    async def _visit(
+        self, name: str, step: StepDef, state: dict[str, Any], control: RunControl
+    ) -> StepOutcome:
+        visit = control.visits.get(name, 0) + 1
         if visit > step.visit_limit:
             error = f"{name} ran {step.visit_limit} times without converging"
             outcome = StepOutcome(
@@ -131,7 +135,7 @@ class RunExecutor:
                 error_class="exhausted",
             )
             return await self._recorded(name, visit, outcome)
-        visits[name] = visit
+        control.visits[name] = visit
         if not self._worktree_checked:
             self._worktree_checked = True
             refused = await self._restore_worktree(step, state)
@@ -204,21 +208,21 @@ class RunExecutor:
         raise AssertionError("workflow has no record_failure state")
 
     async def _finish(
-        self, name: str, step: StepDef, state: dict[str, Any], version: int
+        self, name: str, step: StepDef, state: dict[str, Any], control: RunControl, version: int
     ) -> RunStatus:
         store = self._services.store
         if step.action is Action.RECORD_FAILURE:
-            error = state.get("last_error") or {}
+            error = control.last_error or LastError()
             await store.dead_letters.add(
                 NewDeadLetter(
                     adw_id=self._adw_id,
                     workflow=self._workflow.name,
-                    step=error.get("step"),
+                    step=error.step,
                     state_version=version,
-                    error_class=str(error.get("error_class") or "unknown"),
-                    error_message=str(error.get("message") or f"reached {name}"),
-                    attempts=int(error.get("attempts") or 0),
-                    request=error.get("request") or {},
+                    error_class=error.error_class,
+                    error_message=error.message or f"reached {name}",
+                    attempts=error.attempts,
+                    request=error.request,
                 ),
                 actor=RUNTIME_ACTOR,
             )

@@ -11,6 +11,7 @@ from typing import Self
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
+from adw_tui.domain.control import RunControl
 from adw_tui.domain.errors import AdwError, DatabaseWriteError, RunClaimedError
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import (
@@ -149,11 +150,14 @@ class Orchestrator:
                         issue, services.settings.max_issue_bytes, services.output_dir / adw_id
                     ),
                     "base_branch": base,
-                    "engine": engine or services.settings.engine,
                 }
             )
             await services.store.create_run(
-                state, workflow=workflow, issue=str(issue.number), actor=RUNTIME_ACTOR
+                state,
+                workflow=workflow,
+                issue=str(issue.number),
+                actor=RUNTIME_ACTOR,
+                control=RunControl(engine=engine or services.settings.engine),
             )
         else:
             await self._begin_segment(adw_id, workflow, definition.first_state)
@@ -189,12 +193,10 @@ class Orchestrator:
             raise AdwError(f"dead letter {letter_id} is already {letter.status}")
         definition = get_workflow(letter.workflow, self._services.repo).definition
         base_version = 1 if from_start else letter.state_version
-        state = (await store.get_version(letter.adw_id, base_version)).state.as_data()
+        base = await store.get_version(letter.adw_id, base_version)
         from_step = definition.first_state if from_start else (letter.step or "")
         if from_step not in definition.states or definition.states[from_step].terminal:
             from_step = definition.first_state
-        state.pop("last_error", None)
-        state.update(next_state=from_step, visits={})
         run = await store.get_run(letter.adw_id)
         if self._is_active(run):
             raise AdwError(
@@ -204,10 +206,11 @@ class Orchestrator:
             )
         version = await store.save(
             letter.adw_id,
-            state,
+            base.state,
             run.version,
             reason=f"replay of dead letter {letter_id} from {from_step}",
             actor="replay",
+            control=base.control.restarted_at(from_step),
         )
         await store.dead_letters.mark_replayed(
             letter_id, from_step=from_step, state_version=version, actor="replay"
@@ -433,15 +436,14 @@ class Orchestrator:
                 f"run {adw_id} is {loaded.run.status}: workflow {workflow} runs on it once "
                 "it has stopped (cancel it, or `adw recover` if its process is gone)"
             )
-        state = loaded.state.as_data()
-        state.pop("last_error", None)
-        state.update(next_state=first_state, visits={}, all_adws=[*loaded.state.all_adws, workflow])
+        state = loaded.state.model_copy(update={"all_adws": [*loaded.state.all_adws, workflow]})
         await store.save(
             adw_id,
             state,
             loaded.run.version,
             reason=f"workflow {workflow} after {loaded.run.workflow}",
             actor=RUNTIME_ACTOR,
+            control=loaded.control.restarted_at(first_state),
         )
 
     async def _engine_of(self, adw_id: str) -> str | None:
@@ -451,8 +453,7 @@ class Orchestrator:
         last = await store.steps.last_engine(adw_id)
         if last is not None:
             return last
-        launched = (await store.load(adw_id)).state.model_extra or {}
-        return str(launched["engine"]) if launched.get("engine") else None
+        return (await store.load(adw_id)).control.engine
 
     async def _heartbeat(self, adw_id: str) -> None:
         """Tell other processes this one is alive and still executing the run."""

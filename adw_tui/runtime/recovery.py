@@ -134,12 +134,13 @@ async def resumable_runs(store: Store) -> list[RunRecord]:
     """Interrupted runs adw itself started (not imported legacy ones), oldest first."""
     runs = []
     for run in reversed(await store.list_runs(status=RunStatus.INTERRUPTED)):
-        state = (await store.load(run.adw_id)).state
+        control = (await store.load(run.adw_id)).control
         # A run stopped before its first step ended has no `next_state` yet: it is still
         # adw's own when the runtime wrote its first version.
-        if (state.model_extra or {}).get("next_state") or (
-            await store.get_version(run.adw_id, 1)
-        ).actor == RUNTIME_ACTOR:
+        if (
+            control.next_state is not None
+            or (await store.get_version(run.adw_id, 1)).actor == RUNTIME_ACTOR
+        ):
             runs.append(run)
     return runs
 

@@ -230,6 +230,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX issues_by_state_time ON issues (state, created_at);
         """,
     ),
+    Migration(
+        10,
+        "the runtime's control of a run (next state, visits, last error, engine) in its "
+        "own column of each state version, moved out of the workflow's data",
+        # The one rewrite of stored versions: their content is kept, only moved, so the
+        # append-only guard is lifted for this statement alone.
+        """
+        ALTER TABLE state_versions ADD COLUMN control TEXT NOT NULL DEFAULT '{}';
+        DROP TRIGGER state_versions_append_only_update;
+        UPDATE state_versions SET
+            control = json_object(
+                'next_state', json_extract(data, '$.next_state'),
+                'visits', json(coalesce(json_extract(data, '$.visits'), '{}')),
+                'last_error', json(json_extract(data, '$.last_error')),
+                'engine', json_extract(data, '$.engine')
+            ),
+            data = json_remove(data, '$.next_state', '$.visits', '$.last_error', '$.engine');
+        CREATE TRIGGER state_versions_append_only_update BEFORE UPDATE ON state_versions
+        BEGIN SELECT RAISE(ABORT, 'state versions are append-only'); END;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

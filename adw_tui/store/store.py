@@ -16,7 +16,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel
 
-from adw_tui.domain.diff import StateChange, diff_states
+from adw_tui.domain.control import RunControl
+from adw_tui.domain.diff import StateChange, diff_versions
 from adw_tui.domain.errors import (
     AdwError,
     RunActiveError,
@@ -130,8 +131,9 @@ class Store:
         status: RunStatus = RunStatus.QUEUED,
         reason: str = "run created",
         git_head: str | None = None,
+        control: RunControl | None = None,
     ) -> RunRecord:
-        """Create a run with `state` as its version 1."""
+        """Create a run with `state` (and `control`) as its version 1."""
         run_state = _as_state(state)
         now = now_iso()
         async with self._db.transaction() as connection:
@@ -144,7 +146,14 @@ class Store:
             except sqlite3.IntegrityError as error:
                 raise RunExistsError(run_state.adw_id) from error
             await _insert_version(
-                connection, run_state, 1, None, reason=reason, actor=actor, git_head=git_head
+                connection,
+                run_state,
+                1,
+                None,
+                control or RunControl(),
+                reason=reason,
+                actor=actor,
+                git_head=git_head,
             )
             await record_audit(
                 connection,
@@ -206,7 +215,7 @@ class Store:
     async def load(self, adw_id: str) -> RunWithState:
         """The run and its current state, read in one statement (one consistent snapshot)."""
         row = await self._db.fetch_one(
-            "SELECT runs.*, state_versions.data AS state_data FROM runs "
+            "SELECT runs.*, state_versions.data AS state_data, state_versions.control FROM runs "
             "JOIN state_versions USING (adw_id) "
             "WHERE runs.adw_id = ? AND state_versions.version = runs.version",
             (adw_id,),
@@ -215,7 +224,8 @@ class Store:
             raise RunNotFoundError(adw_id)
         fields = dict(row)
         state = RunState.model_validate_json(fields.pop("state_data"))
-        return RunWithState(run=RunRecord.model_validate(fields), state=state)
+        control = RunControl.model_validate_json(fields.pop("control"))
+        return RunWithState(run=RunRecord.model_validate(fields), state=state, control=control)
 
     async def set_status(
         self,
@@ -253,13 +263,15 @@ class Store:
         actor: str,
         git_head: str | None = None,
         *,
+        control: RunControl | None = None,
         ends: Sequence[AttemptEnd] = (),
     ) -> int:
         """Write version `expected_version + 1`; raise StaleVersionError if the run moved on.
 
-        `ends` close the step attempts that produced this version in the same
-        transaction: an attempt is never recorded as finished without the state it led
-        to, so a crash between the two cannot make a completed step run again."""
+        `control` None keeps the control of version `expected_version`. `ends` close the
+        step attempts that produced this version in the same transaction: an attempt is
+        never recorded as finished without the state it led to, so a crash between the
+        two cannot make a completed step run again."""
         state = _as_state(data, adw_id)
         new_version = expected_version + 1
         async with self._db.transaction() as connection:
@@ -268,6 +280,7 @@ class Store:
                 state,
                 new_version,
                 expected_version,
+                control,
                 reason=reason,
                 actor=actor,
                 git_head=git_head,
@@ -285,8 +298,9 @@ class Store:
         actor: str,
         git_head: str | None = None,
     ) -> int:
-        """Read the current state, apply `change` and save it, all inside one write
-        transaction: no other writer can interleave, so there is nothing to retry."""
+        """Read the current state, apply `change` and save it (the control unchanged), all
+        inside one write transaction: no other writer can interleave, so there is nothing
+        to retry."""
         async with self._db.transaction() as connection:
             version, data = await _current(connection, adw_id)
             state = _as_state(change(data), adw_id)
@@ -295,6 +309,7 @@ class Store:
                 state,
                 version + 1,
                 version,
+                None,
                 reason=reason,
                 actor=actor,
                 git_head=git_head,
@@ -340,7 +355,7 @@ class Store:
     async def diff(self, adw_id: str, old_version: int, new_version: int) -> list[StateChange]:
         old = await self.get_version(adw_id, old_version)
         new = await self.get_version(adw_id, new_version)
-        return diff_states(old.state.as_data(), new.state.as_data())
+        return diff_versions(old, new)
 
     async def rollback(
         self,
@@ -350,7 +365,8 @@ class Store:
         actor: str,
         git_head: str | None = None,
     ) -> int:
-        """Write a new version equal to `version`, with `version` as its parent (a fork).
+        """Write a new version equal to `version` (its state and its control), with
+        `version` as its parent (a fork).
 
         A queued or running run is refused (RunActiveError), checked in the write
         transaction so that no process can claim the run between the check and the fork.
@@ -376,6 +392,7 @@ class Store:
                 state,
                 current + 1,
                 version,
+                None,
                 reason=f"rollback to version {version}",
                 actor=actor,
                 git_head=git_head,
@@ -486,22 +503,28 @@ async def _insert_version(
     state: RunState,
     version: int,
     parent: int | None,
+    control: RunControl | None,
     *,
     reason: str,
     actor: str,
     git_head: str | None,
 ) -> None:
-    """Insert version `version`; the schema's triggers check the run is at `version - 1`
-    (else StaleVersionError or RunNotFoundError) and move the run to `version`."""
+    """Insert version `version`, with `control` or else its parent's; the schema's
+    triggers check the run is at `version - 1` (else StaleVersionError or
+    RunNotFoundError) and move the run to `version`."""
     try:
         await connection.execute(
-            "INSERT INTO state_versions (adw_id, version, parent, data, reason, actor, "
-            "git_head, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO state_versions (adw_id, version, parent, data, control, reason, "
+            "actor, git_head, created_at) VALUES (?, ?, ?, ?, coalesce(?, (SELECT control "
+            "FROM state_versions WHERE adw_id = ? AND version = ?), '{}'), ?, ?, ?, ?)",
             (
                 state.adw_id,
                 version,
                 parent,
                 state.model_dump_json(),
+                None if control is None else control.model_dump_json(),
+                state.adw_id,
+                parent,
                 reason,
                 actor,
                 git_head,
@@ -522,4 +545,5 @@ async def _insert_version(
 def _state_version(row: sqlite3.Row) -> StateVersion:
     fields = dict(row)
     state = RunState.model_validate_json(fields.pop("data"))
-    return StateVersion.model_validate({**fields, "state": state})
+    control = RunControl.model_validate_json(fields.pop("control"))
+    return StateVersion.model_validate({**fields, "state": state, "control": control})

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from adw_tui.config import load_settings
+from adw_tui.domain.control import RunControl
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime import git
 from adw_tui.store import Store
@@ -249,7 +250,6 @@ def test_recover_resumes_a_run_stopped_before_its_first_step_ended(repo: Path):
                 "issue_body": issue.body,
                 "issue_json": issue.prompt_json(),
                 "base_branch": await git.default_branch(repo),
-                "engine": "sim",
             }
             await store.create_run(
                 state,
@@ -257,6 +257,7 @@ def test_recover_resumes_a_run_stopped_before_its_first_step_ended(repo: Path):
                 issue="1",
                 actor="runtime",
                 status=RunStatus.INTERRUPTED,
+                control=RunControl(engine="sim"),
             )
             legacy = {"adw_id": "1a1b1c1d", "issue_number": "1"}
             await store.create_run(

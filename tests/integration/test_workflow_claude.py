@@ -248,11 +248,13 @@ async def test_custom_workflow_with_repo_templates(
     assert git(worktree, "branch", "--show-current") == branch
     assert not (repo / GREETING).exists()
 
-    state = (await store.load(adw_id)).state.as_data()
+    loaded = await store.load(adw_id)
+    state = loaded.state.as_data()
     assert state["branch_name"] == branch
     assert state["worktree_path"] == str(worktree)
     assert state["greeting_file"] == GREETING
-    assert state["next_state"] == "complete"
+    assert loaded.control.next_state == "complete"
+    assert loaded.control.visits == {"branch": 1, "worktree": 1, "greet": 1}
 
     history = await store.history(adw_id)
     assert [(v.version, v.actor, v.reason) for v in history] == [
@@ -305,10 +307,11 @@ async def test_http_400_dead_letters_the_run(
     assert [(a.attempt, a.status, a.error_class) for a in attempts] == [
         (1, StepStatus.FAILED, "invalid_request")
     ]
-    state = (await store.load(adw_id)).state.as_data()
-    assert state["next_state"] == "dead_letter"
-    assert state["last_error"]["error_class"] == "invalid_request"
-    assert "greeting_file" not in state
+    loaded = await store.load(adw_id)
+    assert loaded.control.next_state == "dead_letter"
+    assert loaded.control.last_error is not None
+    assert loaded.control.last_error.error_class == "invalid_request"
+    assert "greeting_file" not in loaded.state.as_data()
     assert not (repo / "trees" / adw_id / GREETING).exists()
     history = await store.history(adw_id)
     assert history[0].actor == "greet/greeter"

@@ -2,6 +2,7 @@
 simulated agent, and `fixed_store`: a real SQLite store seeded at fixed times with fixed
 ids, so snapshots of every screen never change."""
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -81,6 +82,26 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], within_s: flo
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         await pilot.pause(0.05)
+
+
+@pytest.fixture
+def callback_cpu(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The CPU time the event loop's thread spent in each callback it ran since.
+
+    What blocks the loop, measured whatever else the machine runs: lateness of a timer
+    also counts the time other processes had the CPU, so it is only a rough check."""
+    spent: list[float] = []
+    run = asyncio.Handle._run
+
+    def timed(handle: asyncio.Handle) -> None:
+        start = time.thread_time()
+        try:
+            run(handle)
+        finally:
+            spent.append(time.thread_time() - start)
+
+    monkeypatch.setattr(asyncio.Handle, "_run", timed)
+    return spent
 
 
 async def dead_run(store: Store, orchestrator: Orchestrator) -> DeadLetter:

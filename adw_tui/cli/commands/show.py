@@ -41,6 +41,7 @@ async def run_json(store: Store, adw_id: str) -> dict[str, Any]:
         **run_row(loaded.run),
         "created_at": loaded.run.created_at.isoformat(),
         "state": loaded.state.as_data(),
+        "control": loaded.control.model_dump(mode="json"),
         "timeline": [entry.model_dump(mode="json") for entry in timeline],
         "attempts": [attempt.model_dump(mode="json") for attempt in attempts],
     }
@@ -56,6 +57,8 @@ async def print_run(store: Store, adw_id: str, *, stream: Console) -> None:
         ("status", f"[{STATUS_STYLES[run.status]}]{run.status}[/]"),
         ("step", safe_markup(run.current_step or "")),
         ("version", str(run.version)),
+        ("next step", safe_markup(loaded.control.next_state or "")),
+        ("engine", safe_markup(loaded.control.engine or "")),
         ("cost", f"${run.cost_usd:.4f}"),
         ("created", short_time(run.created_at)),
         ("updated", short_time(run.updated_at)),

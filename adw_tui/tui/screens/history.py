@@ -19,9 +19,9 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Static
 
 from adw_tui.domain.clock import Clock
-from adw_tui.domain.diff import ChangeKind, StateChange, diff_states
+from adw_tui.domain.diff import ChangeKind, StateChange, diff_versions
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.models import RunState, RunWithState, VersionInfo
+from adw_tui.domain.models import RunWithState, StateVersion, VersionInfo
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.rollback import refuse_active
 from adw_tui.store import Store
@@ -138,7 +138,7 @@ rolled back. `escape` goes back.
         self._adw_id = adw_id
         self._clock = clock
         self._versions: dict[int, VersionInfo] = {}
-        self._states: dict[int, RunState] = {}
+        self._versions_read: dict[int, StateVersion] = {}
         """Versions read so far: a version never changes once written."""
         self._marked: int | None = None
         self.sub_title = f"state history of run {adw_id}"
@@ -244,16 +244,16 @@ rolled back. `escape` goes back.
             role = "marked: select another version to compare" if marked == selected else "selected"
             origin = "nothing" if base is None else f"v{base} (parent)"
             title = f"diff: {origin} → v{selected} ({role})"
-        old = {} if base is None else (await self._state(base)).as_data()
-        new = (await self._state(selected)).as_data()
-        self.query_one(StateDiff).comparison = Comparison(title, tuple(diff_states(old, new)))
+        old = None if base is None else await self._version(base)
+        changes = diff_versions(old, await self._version(selected))
+        self.query_one(StateDiff).comparison = Comparison(title, tuple(changes))
 
-    async def _state(self, version: int) -> RunState:
-        state = self._states.get(version)
-        if state is None:
-            state = (await self._store.get_version(self._adw_id, version)).state
-            self._states[version] = state
-        return state
+    async def _version(self, version: int) -> StateVersion:
+        stored = self._versions_read.get(version)
+        if stored is None:
+            stored = await self._store.get_version(self._adw_id, version)
+            self._versions_read[version] = stored
+        return stored
 
     # Actions
 
