@@ -7,6 +7,21 @@ from adw_tui.domain.models import AuditEntry
 from adw_tui.store.database import Database, Writer, now_iso
 
 
+def audit_entry(
+    *,
+    actor: str,
+    action: str,
+    adw_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement appending an entry, to run inside the write it records, so that it
+    commits with the change."""
+    return (
+        "INSERT INTO audit_log (at, actor, action, adw_id, detail) VALUES (?, ?, ?, ?, ?)",
+        (now_iso(), actor, action, adw_id, json.dumps(detail or {}, sort_keys=True)),
+    )
+
+
 async def record_audit(
     connection: Writer,
     *,
@@ -16,10 +31,7 @@ async def record_audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append an entry inside the caller's write transaction, so it commits with the change."""
-    await connection.execute(
-        "INSERT INTO audit_log (at, actor, action, adw_id, detail) VALUES (?, ?, ?, ?, ?)",
-        (now_iso(), actor, action, adw_id, json.dumps(detail or {}, sort_keys=True)),
-    )
+    await connection.execute(*audit_entry(actor=actor, action=action, adw_id=adw_id, detail=detail))
 
 
 class AuditLog:

@@ -1,13 +1,13 @@
 """Connections to the state database: one serialised writer, one reader.
 
-Every write goes through `Database.transaction()`: an asyncio.Lock orders this process's
-writers, and `BEGIN IMMEDIATE` takes SQLite's write lock up front, so other processes wait
-on the busy timeout instead of failing later with an upgrade conflict. Reads use their own
-connection and never wait for a writer (WAL).
+Every write goes through `Database.write()` (a function run whole on the writer's thread,
+group-committed: see `group_commit`) or `Database.transaction()` (statements awaited one
+by one): an asyncio.Lock orders this process's writers, and `BEGIN IMMEDIATE` takes
+SQLite's write lock up front, so other processes wait on the busy timeout instead of
+failing later with an upgrade conflict. Reads use their own connection and never wait for
+a writer (WAL).
 
-The transaction hands out a `Writer`, which redacts secrets from every text parameter:
-the one point where untrusted strings (agent output, error messages, state) reach the
-file.
+Both hand out a writer that redacts secrets from every text parameter.
 """
 
 import asyncio
@@ -34,6 +34,7 @@ from adw_tui.domain.errors import (
     StoreError,
 )
 from adw_tui.domain.redaction import Redactor
+from adw_tui.store.group_commit import GroupCommit, T, Write, redacted
 
 Synchronous = Literal["FULL", "NORMAL"]
 Params = Sequence[Any]
@@ -52,15 +53,12 @@ class Writer:
         self._connection = connection
         self._redactor = redactor
 
-    def _clean(self, params: Params) -> list[Any]:
-        return [self._redactor.text(p) if isinstance(p, str) else p for p in params]
-
     def execute(self, sql: str, params: Params = ()) -> Result[aiosqlite.Cursor]:
         """Awaitable, or an async context manager closing the cursor, as aiosqlite's."""
-        return self._connection.execute(sql, self._clean(params))
+        return self._connection.execute(sql, redacted(self._redactor, params))
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return list(await self._connection.execute_fetchall(sql, self._clean(params)))
+        return list(await self._connection.execute_fetchall(sql, redacted(self._redactor, params)))
 
 
 class Database:
@@ -80,6 +78,14 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        # aiosqlite runs every call of a connection on that connection's one thread; a
+        # group of writes is one such call, on its sqlite3 connection.
+        self._group_commit = GroupCommit(
+            lambda: writer._conn,
+            writer._execute,
+            self._write_lock,
+            redactor,
+        )
 
     @classmethod
     async def open(
@@ -116,6 +122,12 @@ class Database:
     async def close(self) -> None:
         await self._reader.close()
         await self._writer.close()
+
+    async def write(self, write: Write[T]) -> T:
+        """Run `write` in a write transaction on the writer's thread (with writes queued
+        meanwhile: group commit); return its value once committed."""
+        with _translate_errors(self.path, self.busy_timeout_s):
+            return await self._group_commit.write(write)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:

@@ -1,11 +1,13 @@
 """Step attempts: every try of every step, with what its agent call cost."""
 
 from dataclasses import dataclass
+from functools import partial
 from itertools import groupby
 
 from adw_tui.domain.agent import AgentResult
 from adw_tui.domain.steps import StepAttempt, StepStatus, StepSummary
-from adw_tui.store.database import Database, Writer, now_iso
+from adw_tui.store.database import Database, now_iso
+from adw_tui.store.group_commit import SyncWriter
 
 
 @dataclass(frozen=True)
@@ -18,13 +20,13 @@ class AttemptEnd:
     error: str | None = None
 
 
-async def write_attempt_end(connection: Writer, end: AttemptEnd) -> None:
+def write_attempt_end(connection: SyncWriter, end: AttemptEnd) -> None:
     """Close an attempt inside the caller's transaction. Its agent call's cost is added to
     the run's in the same transaction, so `runs.cost_usd` always equals the sum of its
     attempts."""
     result = end.result
     cost = result.cost_usd if result else 0.0
-    await connection.execute(
+    connection.execute(
         "UPDATE step_attempts SET status = ?, finished_at = ?, session_id = ?, "
         "cost_usd = ?, input_tokens = ?, output_tokens = ?, duration_ms = ?, "
         "error_class = ?, error_message = ? WHERE id = ?",
@@ -41,7 +43,7 @@ async def write_attempt_end(connection: Writer, end: AttemptEnd) -> None:
             end.attempt_id,
         ),
     )
-    await connection.execute(
+    connection.execute(
         "UPDATE runs SET cost_usd = cost_usd + ?, updated_at = ? WHERE adw_id = "
         "(SELECT adw_id FROM step_attempts WHERE id = ?)",
         (cost, now_iso(), end.attempt_id),
@@ -93,8 +95,9 @@ class StepAttempts:
         error: str | None = None,
     ) -> None:
         """Close an attempt on its own (a retried attempt, or one recovery settles)."""
-        async with self._db.transaction() as connection:
-            await write_attempt_end(connection, AttemptEnd(attempt_id, status, result, error))
+        await self._db.write(
+            partial(write_attempt_end, end=AttemptEnd(attempt_id, status, result, error))
+        )
 
     async def close_running(self, adw_id: str, *, error: str) -> None:
         """Close the run's attempts still open as failed with `error`: the run was stopped

@@ -35,11 +35,12 @@ from adw_tui.domain.models import (
     VersionInfo,
 )
 from adw_tui.domain.redaction import Redactor
-from adw_tui.store.audit import AuditLog, record_audit
+from adw_tui.store.audit import AuditLog, audit_entry, record_audit
 from adw_tui.store.breakers import Breakers
 from adw_tui.store.claims import Claims
-from adw_tui.store.database import Database, Synchronous, Writer, now_iso
+from adw_tui.store.database import Database, Synchronous, now_iso
 from adw_tui.store.dead_letters import DeadLetters
+from adw_tui.store.group_commit import SyncWriter
 from adw_tui.store.issues import Issues
 from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
@@ -136,16 +137,17 @@ class Store:
         """Create a run with `state` (and `control`) as its version 1."""
         run_state = _as_state(state)
         now = now_iso()
-        async with self._db.transaction() as connection:
+
+        def create(connection: SyncWriter) -> None:
             try:
-                await connection.execute(
+                connection.execute(
                     "INSERT INTO runs (adw_id, issue, workflow, status, version, created_at, "
                     "updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
                     (run_state.adw_id, issue, workflow, status, now, now),
                 )
             except sqlite3.IntegrityError as error:
                 raise RunExistsError(run_state.adw_id) from error
-            await _insert_version(
+            _insert_version(
                 connection,
                 run_state,
                 1,
@@ -155,13 +157,16 @@ class Store:
                 actor=actor,
                 git_head=git_head,
             )
-            await record_audit(
-                connection,
-                actor=actor,
-                action="run.create",
-                adw_id=run_state.adw_id,
-                detail={"workflow": workflow, "issue": issue},
+            connection.execute(
+                *audit_entry(
+                    actor=actor,
+                    action="run.create",
+                    adw_id=run_state.adw_id,
+                    detail={"workflow": workflow, "issue": issue},
+                )
             )
+
+        await self._db.write(create)
         return await self.get_run(run_state.adw_id)
 
     async def get_run(self, adw_id: str) -> RunRecord:
@@ -274,8 +279,9 @@ class Store:
         two cannot make a completed step run again."""
         state = _as_state(data, adw_id)
         new_version = expected_version + 1
-        async with self._db.transaction() as connection:
-            await _insert_version(
+
+        def save(connection: SyncWriter) -> None:
+            _insert_version(
                 connection,
                 state,
                 new_version,
@@ -286,7 +292,9 @@ class Store:
                 git_head=git_head,
             )
             for end in ends:
-                await write_attempt_end(connection, end)
+                write_attempt_end(connection, end)
+
+        await self._db.write(save)
         return new_version
 
     async def update(
@@ -300,11 +308,12 @@ class Store:
     ) -> int:
         """Read the current state, apply `change` and save it (the control unchanged), all
         inside one write transaction: no other writer can interleave, so there is nothing
-        to retry."""
-        async with self._db.transaction() as connection:
-            version, data = await _current(connection, adw_id)
+        to retry. `change` runs on the database's writer thread."""
+
+        def update(connection: SyncWriter) -> int:
+            version, data = _current(connection, adw_id)
             state = _as_state(change(data), adw_id)
-            await _insert_version(
+            _insert_version(
                 connection,
                 state,
                 version + 1,
@@ -314,7 +323,9 @@ class Store:
                 actor=actor,
                 git_head=git_head,
             )
-        return version + 1
+            return version + 1
+
+        return await self._db.write(update)
 
     async def history(
         self, adw_id: str, *, limit: int = 50, before: int | None = None
@@ -371,23 +382,22 @@ class Store:
         A queued or running run is refused (RunActiveError), checked in the write
         transaction so that no process can claim the run between the check and the fork.
         """
-        async with self._db.transaction() as connection:
-            async with connection.execute(
+
+        def fork(connection: SyncWriter) -> int:
+            run = connection.execute(
                 "SELECT status, owner FROM runs WHERE adw_id = ?", (adw_id,)
-            ) as cursor:
-                run = await cursor.fetchone()
+            ).fetchone()
             if run is not None and RunStatus(run["status"]).is_active:
                 raise RunActiveError(adw_id, run["status"], run["owner"])
-            current, _ = await _current(connection, adw_id)  # RunNotFoundError if none
-            async with connection.execute(
+            current, _ = _current(connection, adw_id)  # RunNotFoundError if none
+            row = connection.execute(
                 "SELECT data FROM state_versions WHERE adw_id = ? AND version = ?",
                 (adw_id, version),
-            ) as cursor:
-                row = await cursor.fetchone()
+            ).fetchone()
             if row is None:
                 raise VersionNotFoundError(adw_id, version, current)
             state = RunState.model_validate_json(row["data"])
-            await _insert_version(
+            _insert_version(
                 connection,
                 state,
                 current + 1,
@@ -397,14 +407,21 @@ class Store:
                 actor=actor,
                 git_head=git_head,
             )
-            await record_audit(
-                connection,
-                actor=actor,
-                action="run.rollback",
-                adw_id=adw_id,
-                detail={"from_version": current, "to_version": version, "new_version": current + 1},
+            connection.execute(
+                *audit_entry(
+                    actor=actor,
+                    action="run.rollback",
+                    adw_id=adw_id,
+                    detail={
+                        "from_version": current,
+                        "to_version": version,
+                        "new_version": current + 1,
+                    },
+                )
             )
-        return current + 1
+            return current + 1
+
+        return await self._db.write(fork)
 
     # Health
 
@@ -483,23 +500,21 @@ def _as_state(data: StateData, adw_id: str | None = None) -> RunState:
     return state
 
 
-async def _current(connection: Writer, adw_id: str) -> tuple[int, dict[str, Any]]:
+def _current(connection: SyncWriter, adw_id: str) -> tuple[int, dict[str, Any]]:
     """The run's version and state, read inside the caller's write transaction."""
-    rows = list(
-        await connection.execute_fetchall(
-            "SELECT runs.version, state_versions.data FROM runs "
-            "JOIN state_versions USING (adw_id) "
-            "WHERE runs.adw_id = ? AND state_versions.version = runs.version",
-            (adw_id,),
-        )
-    )
-    if not rows:
+    row = connection.execute(
+        "SELECT runs.version, state_versions.data FROM runs "
+        "JOIN state_versions USING (adw_id) "
+        "WHERE runs.adw_id = ? AND state_versions.version = runs.version",
+        (adw_id,),
+    ).fetchone()
+    if row is None:
         raise RunNotFoundError(adw_id)
-    return int(rows[0]["version"]), json.loads(rows[0]["data"])
+    return int(row["version"]), json.loads(row["data"])
 
 
-async def _insert_version(
-    connection: Writer,
+def _insert_version(
+    connection: SyncWriter,
     state: RunState,
     version: int,
     parent: int | None,
@@ -513,7 +528,7 @@ async def _insert_version(
     triggers check the run is at `version - 1` (else StaleVersionError or
     RunNotFoundError) and move the run to `version`."""
     try:
-        await connection.execute(
+        connection.execute(
             "INSERT INTO state_versions (adw_id, version, parent, data, control, reason, "
             "actor, git_head, created_at) VALUES (?, ?, ?, ?, coalesce(?, (SELECT control "
             "FROM state_versions WHERE adw_id = ? AND version = ?), '{}'), ?, ?, ?, ?)",
@@ -534,12 +549,12 @@ async def _insert_version(
     except sqlite3.IntegrityError as error:
         if "stale version" not in str(error) and "UNIQUE" not in str(error):
             raise
-        rows = await connection.execute_fetchall(
+        run = connection.execute(
             "SELECT version FROM runs WHERE adw_id = ?", (state.adw_id,)
-        )
-        if not rows:
+        ).fetchone()
+        if run is None:
             raise RunNotFoundError(state.adw_id) from error
-        raise StaleVersionError(state.adw_id, version - 1, int(next(iter(rows))[0])) from error
+        raise StaleVersionError(state.adw_id, version - 1, int(run[0])) from error
 
 
 def _state_version(row: sqlite3.Row) -> StateVersion:

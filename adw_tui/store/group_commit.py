@@ -1,0 +1,153 @@
+"""Writes done in one call on the writer's thread, and batched into one transaction.
+
+A write here is a plain function of a `SyncWriter`. Each runs whole on the writer
+connection's thread: BEGIN IMMEDIATE, its statements and COMMIT are one hand-off from
+the event loop instead of one per statement. Writes queued while a transaction runs go
+into the next one together (group commit): one BEGIN and one COMMIT (one fsync) for all
+of them, each inside its own SAVEPOINT, so a write that raises (a stale version, an
+active run) is undone alone and its caller gets the error; the others commit.
+"""
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from adw_tui.domain.redaction import Redactor
+
+T = TypeVar("T")
+Write = Callable[["SyncWriter"], T]
+OnWriterThread = Callable[[Callable[[], Any]], Awaitable[Any]]
+Outcome = tuple[Any, Exception | None]
+
+MAX_GROUP = 200
+"""Writes per transaction at most: a long queue is committed in several."""
+
+
+def redacted(redactor: Redactor, params: Sequence[Any]) -> list[Any]:
+    """`params` with secrets redacted from every `str`: the one point where untrusted
+    strings (agent output, error messages, state) reach the file."""
+    return [redactor.text(p) if isinstance(p, str) else p for p in params]
+
+
+class SyncWriter:
+    """The writer connection inside a transaction, on its own thread, with secrets
+    redacted from every parameter."""
+
+    def __init__(self, connection: sqlite3.Connection, redactor: Redactor) -> None:
+        self._connection = connection
+        self._redactor = redactor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._connection.execute(sql, redacted(self._redactor, params))
+
+    def run_group(self, writes: list[tuple[Write[Any], Callable[[], bool]]]) -> list[Outcome]:
+        """One transaction, a savepoint per write: each write's value, or the error that
+        undid it alone; a write whose `cancelled()` is true by its turn is left out. An
+        error of BEGIN or COMMIT undoes them all and is raised."""
+        connection = self._connection
+        outcomes: list[Outcome] = []
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for write, cancelled in writes:
+                if cancelled():  # its caller stopped waiting (BEGIN may wait long)
+                    outcomes.append((None, None))
+                    continue
+                connection.execute("SAVEPOINT adw_write")
+                try:
+                    outcomes.append((write(self), None))
+                except Exception as error:
+                    connection.execute("ROLLBACK TO adw_write")
+                    outcomes.append((None, error))
+                connection.execute("RELEASE adw_write")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.rollback()
+            raise
+        return outcomes
+
+
+@dataclass
+class _Queued:
+    write: Write[Any]
+    done: asyncio.Future[Any] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class GroupCommit:
+    """Queues writes and commits them in groups, one group at a time, under `lock` (the
+    lock every other write transaction of the connection takes)."""
+
+    def __init__(
+        self,
+        connection: Callable[[], sqlite3.Connection],
+        on_writer_thread: OnWriterThread,
+        lock: asyncio.Lock,
+        redactor: Redactor,
+    ) -> None:
+        self._connection = connection
+        self._on_writer_thread = on_writer_thread
+        self._lock = lock
+        self._redactor = redactor
+        self._queue: list[_Queued] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def write(self, write: Write[T]) -> T:
+        """Run `write` in a write transaction; return what it returns once committed.
+        A caller cancelled before its write's turn in the transaction writes nothing;
+        cancelled after, the write commits (or fails) with its group."""
+        queued = _Queued(write)
+        self._queue.append(queued)
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(), name="adw-group-commit")
+        result: T = await queued.done
+        return result
+
+    async def _flush(self) -> None:
+        try:
+            async with self._lock:
+                while self._queue:
+                    group = [q for q in self._queue[:MAX_GROUP] if not q.done.done()]
+                    del self._queue[:MAX_GROUP]
+                    if group:
+                        await self._commit(group)
+        except BaseException:
+            for queued in self._queue:
+                queued.done.cancel()
+            self._queue.clear()
+            raise
+        finally:
+            self._flusher = None
+
+    async def _commit(self, group: list[_Queued]) -> None:
+        writer = SyncWriter(self._connection(), self._redactor)
+        # Read from the writer's thread: a future's state is one attribute, and either
+        # answer is consistent (a write that started is committed with its group).
+        writes = [(queued.write, queued.done.cancelled) for queued in group]
+        try:
+            # Shielded: the group runs on in the thread whatever happens here.
+            outcomes: list[Outcome] = await asyncio.shield(
+                self._on_writer_thread(lambda: writer.run_group(writes))
+            )
+        except Exception as error:
+            for queued in group:
+                _settle(queued.done, None, error)
+            return
+        except BaseException:
+            for queued in group:
+                queued.done.cancel()
+            raise
+        for queued, (value, failure) in zip(group, outcomes, strict=True):
+            _settle(queued.done, value, failure)
+
+
+def _settle(done: asyncio.Future[Any], value: Any, error: Exception | None) -> None:
+    if done.done():  # its caller was cancelled
+        return
+    if error is None:
+        done.set_result(value)
+    else:
+        done.set_exception(error)

@@ -1,0 +1,65 @@
+"""Writes run whole on the writer's thread and commit in groups: one transaction for the
+saves that queued meanwhile, each undone alone when it fails."""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adw_tui.domain.errors import StaleVersionError
+from adw_tui.store import Store
+from adw_tui.store.group_commit import SyncWriter
+
+
+@pytest.fixture
+def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every group committed."""
+    sizes: list[int] = []
+    run_group = SyncWriter.run_group
+
+    def counted(self: SyncWriter, writes: list[Any]) -> list[Any]:
+        sizes.append(len(writes))
+        return run_group(self, writes)
+
+    monkeypatch.setattr(SyncWriter, "run_group", counted)
+    return sizes
+
+
+async def test_concurrent_saves_commit_together(db_path: Path, groups: list[int]) -> None:
+    async with await Store.open(db_path) as store:
+        ids = [f"{n:08x}" for n in range(50)]
+        for adw_id in ids:
+            await store.create_run({"adw_id": adw_id}, workflow="w", actor="t")
+        groups.clear()
+
+        versions = await asyncio.gather(
+            *(store.save(adw_id, {"n": n}, 1, "save", "t") for n, adw_id in enumerate(ids))
+        )
+
+        assert versions == [2] * 50
+        assert sum(groups) == 50
+        assert len(groups) < 50 / 5, f"50 saves took {len(groups)} transactions"
+        for n, adw_id in enumerate(ids):
+            assert (await store.load(adw_id)).state.as_data()["n"] == n
+
+
+async def test_a_failing_write_is_undone_alone(db_path: Path, groups: list[int]) -> None:
+    async with await Store.open(db_path) as store:
+        for adw_id in ("0000000a", "0000000b"):
+            await store.create_run({"adw_id": adw_id}, workflow="w", actor="t")
+        groups.clear()
+
+        first, stale, other = await asyncio.gather(
+            store.save("0000000a", {"by": "first"}, 1, "r", "t"),
+            store.save("0000000a", {"by": "second"}, 1, "r", "t"),
+            store.save("0000000b", {"by": "other"}, 1, "r", "t"),
+            return_exceptions=True,
+        )
+
+        assert groups == [3]
+        assert (first, other) == (2, 2)
+        assert isinstance(stale, StaleVersionError)
+        assert (await store.load("0000000a")).state.as_data()["by"] == "first"
+        assert [v.version for v in await store.history("0000000a")] == [2, 1]
+        assert (await store.load("0000000b")).state.as_data()["by"] == "other"
