@@ -2,9 +2,9 @@
 
 Command-line flags override all three.
 
-The two sources are read here, not by pydantic-settings: importing it cost every `adw`
-command twice what pydantic itself does (its CLI, cloud and dotenv sources), for two
-sources of a few lines. They behave as pydantic-settings' did: a variable is the field's
+The two sources are read here, not by pydantic-settings: importing it (its CLI, cloud
+and dotenv sources) cost every `adw` command about a tenth of its start, for two sources
+of a few lines. They behave as pydantic-settings' did: a variable is the field's
 name with the prefix, in any case; a list or dict field's variable holds JSON; the TOML
 file's top-level keys are field names; unknown names are ignored.
 """
