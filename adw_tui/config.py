@@ -1,20 +1,23 @@
 """Settings: `ADW_*` environment variables, then `<repo>/.adw/config.toml`, then defaults.
 
 Command-line flags override all three.
+
+The two sources are read here, not by pydantic-settings: importing it (its CLI, cloud
+and dotenv sources) cost every `adw` command about a tenth of its start, for two sources
+of a few lines. They behave as pydantic-settings' did: a variable is the field's
+name with the prefix, in any case; a list or dict field's variable holds JSON; the TOML
+file's top-level keys are field names; unknown names are ignored.
 """
 
+import json
 import os
+import tomllib
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_origin
 
-from pydantic import Field, SecretStr
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from adw_tui.domain.breakers import BreakerOpenAction, BreakerPolicy
 from adw_tui.domain.redaction import Redactor
@@ -29,10 +32,14 @@ def process_redactor() -> Redactor:
     return Redactor.from_environ(os.environ)
 
 
-class Settings(BaseSettings):
-    """Process-wide settings; command-line flags override them."""
+ENV_PREFIX = "ADW_"
 
-    model_config = SettingsConfigDict(env_prefix="ADW_", extra="ignore")
+
+class Settings(BaseModel):
+    """Process-wide settings; command-line flags override them. `load_settings` reads
+    them; `Settings()` is the defaults alone."""
+
+    model_config = ConfigDict(extra="ignore")
 
     db: Path | None = Field(
         default=None, description="State database; default <repo>/agents/adw_state.db"
@@ -153,23 +160,40 @@ class Settings(BaseSettings):
         )
 
 
-def load_settings(repo: Path | None) -> Settings:
-    """Settings for `repo`: the environment wins over its `.adw/config.toml`."""
+def load_settings(repo: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings for `repo`: the environment (`os.environ` unless given) wins over its
+    `.adw/config.toml`. Raises pydantic's ValidationError for a value of the wrong type
+    and tomllib's TOMLDecodeError for a broken file."""
+    values: dict[str, Any] = {}
     toml_file = repo / CONFIG_FILE if repo is not None else None
+    if toml_file is not None and toml_file.is_file():
+        values.update(tomllib.loads(toml_file.read_text(encoding="utf-8")))
+    values.update(_environment_values(os.environ if environ is None else environ))
+    return Settings.model_validate(values)
 
-    class RepoSettings(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-            if toml_file is not None and toml_file.is_file():
-                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
-            return tuple(sources)
 
-    return RepoSettings()
+_JSON_FIELDS = frozenset(
+    name
+    for name, info in Settings.model_fields.items()
+    if get_origin(info.annotation) in (list, dict, tuple, set)
+)
+
+
+def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings `ADW_<FIELD>` variables (any case) give: JSON decoded for list and
+    dict fields (text that is not JSON is left for validation to refuse, naming the
+    field), the text itself for the others."""
+    by_name = {key.lower(): value for key, value in environ.items()}
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        text = by_name.get(f"{ENV_PREFIX.lower()}{name}")
+        if text is None:
+            continue
+        if name in _JSON_FIELDS:
+            try:
+                values[name] = json.loads(text)
+                continue
+            except ValueError:
+                pass
+        values[name] = text
+    return values

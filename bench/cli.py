@@ -12,8 +12,9 @@ Three questions, each against a baseline measured in the same run:
    `dlq ls --all --jsonl` (every letter, streamed) is reported without a target.
 2. How fast does `adw runs` start on a small repository (a new git repository whose
    database holds three runs, found from the working directory as a person would)?
-   Target: at most 0.25 s. Reported beside it: `adw --version` and the floor of any
-   command that reads the store, `python -c "import asyncio, aiosqlite, pydantic"`.
+   Target: at most 0.25 s. Reported beside it: `adw --version`, the floor of any
+   command that reads the store, `python -c "import asyncio, aiosqlite, pydantic"`, and
+   the interpreter's own start, `python -c pass`.
 3. Does `adw prompt --engine sim` take longer than the simulated CLI alone? Measured by
    bench/stream.py's part 2 (`measure_sim`: the paced `/implement` workload, the target,
    <= 1.05; the two-line call, `--version` and the unpaced workload without one).
@@ -200,6 +201,7 @@ def measure_start(commands: Commands, root: Path, repeats: int) -> dict[str, Tim
         "adw runs": ((str(ADW), "runs"), repo),
         "adw --version": ((str(ADW), "--version"), repo),
         "python -c 'import asyncio, aiosqlite, pydantic'": ((sys.executable, "-c", FLOOR), repo),
+        "python -c pass": ((sys.executable, "-c", "pass"), repo),
     }
     return time_alternating(commands, argvs, max(5, 2 * repeats))
 

@@ -71,9 +71,7 @@ class ShoutingParser(ClaudeStreamParser):
     """Another engine's parser, told apart by what it makes of a line: all capitals."""
 
     def events(self, line: ParsedLine) -> list[AgentEvent]:
-        return [
-            event.model_copy(update={"text": event.text.upper()}) for event in super().events(line)
-        ]
+        return [event._replace(text=event.text.upper()) for event in super().events(line)]
 
 
 @pytest.fixture

@@ -55,7 +55,12 @@ _TOOL_SUBJECT = {
 
 
 class ClaudeStreamParser:
-    """Stateful: one parser per agent call."""
+    """Stateful: one parser per agent call.
+
+    A line's fields are read through `_text`, `_dict` and `_number`, which check the type
+    of just the fields an event uses: a field of an unexpected type reads as missing, so
+    an odd line still becomes its event (or an `unknown` one) and never raises.
+    """
 
     def __init__(self, cwd: str | None = None) -> None:
         self._cwd = cwd.rstrip("/") + "/" if cwd else None
@@ -63,140 +68,136 @@ class ClaudeStreamParser:
         self._result: dict[str, Any] | None = None
         self._assistant_error: str | None = None
         self._last_text = ""
-        self._retries: list[dict[str, Any]] = []
+        self._retries = 0
         self._rate_limited = False
 
     def events(self, line: ParsedLine) -> list[AgentEvent]:
         if isinstance(line, BadLine):
             return [
                 AgentEvent(
-                    kind=AgentEventKind.UNKNOWN,
-                    text=f"line {line.number}: {line.reason}",
+                    AgentEventKind.UNKNOWN,
+                    f"line {line.number}: {line.reason}",
                     is_error=True,
                     line=line.number,
                     detail={"problem": line.reason, "size": line.size},
                 )
             ]
         value, number = line.value, line.number
-        if isinstance(value.get("session_id"), str):
-            self.session_id = value["session_id"]
-        match value.get("type"):
-            case "system":
-                return [self._system(value, number)]
-            case "assistant":
-                return self._assistant(value, number)
-            case "user":
-                return self._user(value, number)
-            case "rate_limit_event":
-                return [self._rate_limit(value, number)]
-            case "result":
-                self._result = value
-                return [self._result_event(value, number)]
-            case other:
-                return [
-                    AgentEvent(
-                        kind=AgentEventKind.UNKNOWN,
-                        text=f"{other} line",
-                        line=number,
-                        detail={"type": other},
-                    )
-                ]
+        session_id = value.get("session_id")
+        if isinstance(session_id, str):
+            self.session_id = session_id
+        kind = value.get("type")
+        if kind == "assistant":
+            return self._assistant(value, number)
+        if kind == "user":
+            return self._user(value, number)
+        if kind == "system":
+            return [self._system(value, number)]
+        if kind == "rate_limit_event":
+            return [self._rate_limit(value, number)]
+        if kind == "result":
+            self._result = value
+            return [self._result_event(value, number)]
+        return [
+            AgentEvent(
+                AgentEventKind.UNKNOWN,
+                f"{_clip(str(kind))} line",
+                line=number,
+                detail={"type": kind if isinstance(kind, str) else None},
+            )
+        ]
 
     def _system(self, value: dict[str, Any], number: int) -> AgentEvent:
-        subtype = value.get("subtype")
+        subtype = _text(value, "subtype")
         if subtype == "init":
-            model = value.get("model", "?")
+            model = _text(value, "model") or "?"
             return AgentEvent(
-                kind=AgentEventKind.INIT,
-                text=f"session {value.get('session_id', '?')} · model {model}",
+                AgentEventKind.INIT,
+                f"session {_text(value, 'session_id') or '?'} · model {model}",
                 line=number,
                 detail={
                     "model": model,
-                    "cwd": value.get("cwd"),
-                    "version": value.get("claude_code_version"),
-                    "permission_mode": value.get("permissionMode"),
+                    "cwd": _text(value, "cwd"),
+                    "version": _text(value, "claude_code_version"),
+                    "permission_mode": _text(value, "permissionMode"),
                 },
             )
         if subtype == "api_retry":
-            self._retries.append(value)
-            status = value.get("error_status")
-            error = value.get("error")
+            self._retries += 1
+            status = _number(value, "error_status")
+            error = _text(value, "error")
             cause = f"HTTP {status}" if status else f"{error or 'unknown'} error, no HTTP status"
-            delay_s = (value.get("retry_delay_ms") or 0) / 1000
+            attempt, max_retries = _number(value, "attempt"), _number(value, "max_retries")
+            delay_ms = _number(value, "retry_delay_ms")
             return AgentEvent(
-                kind=AgentEventKind.RETRY,
-                text=(
-                    f"API retry {value.get('attempt')}/{value.get('max_retries')} "
-                    f"in {delay_s:.1f}s ({cause})"
-                ),
+                AgentEventKind.RETRY,
+                f"API retry {attempt}/{max_retries} in {(delay_ms or 0) / 1000:.1f}s ({cause})",
                 line=number,
                 detail={
-                    "attempt": value.get("attempt"),
-                    "max_retries": value.get("max_retries"),
-                    "retry_delay_ms": value.get("retry_delay_ms"),
+                    "attempt": attempt,
+                    "max_retries": max_retries,
+                    "retry_delay_ms": delay_ms,
                     "error_status": status,
                     "error": error,
                 },
             )
         return AgentEvent(
-            kind=AgentEventKind.UNKNOWN,
-            text=f"system {subtype}",
+            AgentEventKind.UNKNOWN,
+            f"system {subtype}",
             line=number,
             detail={"type": "system", "subtype": subtype},
         )
 
     def _assistant(self, value: dict[str, Any], number: int) -> list[AgentEvent]:
-        message = value.get("message") or {}
-        events: list[AgentEvent] = []
+        content = _dict(value, "message").get("content")
         error = value.get("error")
-        for block in message.get("content") or []:
-            match block.get("type"):
-                case "text":
-                    self._last_text = str(block.get("text", ""))
-                    kind = AgentEventKind.ERROR if error else AgentEventKind.TEXT
-                    events.append(
-                        AgentEvent(
-                            kind=kind, text=self._last_text, is_error=bool(error), line=number
-                        )
+        events: list[AgentEvent] = []
+        for block in content if isinstance(content, list) else ():
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            if kind == "text":
+                self._last_text = _text(block, "text") or ""
+                events.append(
+                    AgentEvent(
+                        AgentEventKind.ERROR if error else AgentEventKind.TEXT,
+                        self._last_text,
+                        is_error=bool(error),
+                        line=number,
                     )
-                case "thinking":
-                    events.append(
-                        AgentEvent(
-                            kind=AgentEventKind.THINKING,
-                            text=str(block.get("thinking", "")),
-                            line=number,
-                        )
+                )
+            elif kind == "tool_use":
+                name = _text(block, "name") or "?"
+                events.append(
+                    AgentEvent(
+                        AgentEventKind.TOOL_USE,
+                        self._tool_summary(name, block.get("input")),
+                        tool_name=name,
+                        tool_id=_text(block, "id"),
+                        line=number,
                     )
-                case "tool_use":
-                    name = str(block.get("name", "?"))
-                    events.append(
-                        AgentEvent(
-                            kind=AgentEventKind.TOOL_USE,
-                            text=self._tool_summary(name, block.get("input")),
-                            tool_name=name,
-                            tool_id=block.get("id"),
-                            line=number,
-                        )
-                    )
+                )
+            elif kind == "thinking":
+                events.append(
+                    AgentEvent(AgentEventKind.THINKING, _text(block, "thinking") or "", line=number)
+                )
         if error:
             self._assistant_error = str(error)
             if not events:
                 events.append(
-                    AgentEvent(
-                        kind=AgentEventKind.ERROR, text=str(error), is_error=True, line=number
-                    )
+                    AgentEvent(AgentEventKind.ERROR, str(error), is_error=True, line=number)
                 )
         return events
 
     def _user(self, value: dict[str, Any], number: int) -> list[AgentEvent]:
-        content = (value.get("message") or {}).get("content")
+        content = _dict(value, "message").get("content")
         if not isinstance(content, list):
             return []
         return [
             AgentEvent(
-                kind=AgentEventKind.TOOL_RESULT,
-                text=fold(_tool_result_text(block.get("content"))),
-                tool_id=block.get("tool_use_id"),
+                AgentEventKind.TOOL_RESULT,
+                fold(_tool_result_text(block.get("content"))),
+                tool_id=_text(block, "tool_use_id"),
                 is_error=bool(block.get("is_error")),
                 line=number,
             )
@@ -205,26 +206,26 @@ class ClaudeStreamParser:
         ]
 
     def _rate_limit(self, value: dict[str, Any], number: int) -> AgentEvent:
-        info = value.get("rate_limit_info") or value
-        status = str(info.get("status", "unknown"))
+        info = _dict(value, "rate_limit_info") or value
+        status = _text(info, "status") or "unknown"
         self._rate_limited = self._rate_limited or status == "rejected"
         return AgentEvent(
-            kind=AgentEventKind.RATE_LIMIT,
-            text=f"rate limit {status}",
+            AgentEventKind.RATE_LIMIT,
+            f"rate limit {status}",
             is_error=status == "rejected",
             line=number,
-            detail={"status": status, "resets_at": info.get("resetsAt")},
+            detail={"status": status, "resets_at": _number(info, "resetsAt")},
         )
 
     def _result_event(self, value: dict[str, Any], number: int) -> AgentEvent:
         failed = bool(value.get("is_error"))
-        cost = value.get("total_cost_usd") or 0
+        cost = _number(value, "total_cost_usd") or 0
         return AgentEvent(
-            kind=AgentEventKind.RESULT,
-            text=_failure_text(value) if failed else f"done: ${cost:.4f}",
+            AgentEventKind.RESULT,
+            _failure_text(value) if failed else f"done: ${cost:.4f}",
             is_error=failed,
             line=number,
-            detail={"subtype": value.get("subtype"), "num_turns": value.get("num_turns")},
+            detail={"subtype": _text(value, "subtype"), "num_turns": _number(value, "num_turns")},
         )
 
     def _tool_summary(self, name: str, tool_input: Any) -> str:
@@ -242,26 +243,26 @@ class ClaudeStreamParser:
 
     def finish(self, ending: ProcessEnding) -> AgentResult:
         result = self._result or {}
-        usage = result.get("usage") or {}
+        usage = _dict(result, "usage")
         error_class = self._classify(ending)
-        final_text = result.get("result")
-        output = final_text if isinstance(final_text, str) else self._last_text
+        final_text = _text(result, "result")
+        output = self._last_text if final_text is None else final_text
         return AgentResult(
             success=error_class is ErrorClass.NONE,
             output=output,
-            session_id=result.get("session_id") or self.session_id,
-            cost_usd=float(result.get("total_cost_usd") or 0),
-            input_tokens=int(usage.get("input_tokens") or 0),
-            output_tokens=int(usage.get("output_tokens") or 0),
-            cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
-            cache_creation_tokens=int(usage.get("cache_creation_input_tokens") or 0),
-            num_turns=int(result.get("num_turns") or 0),
-            duration_ms=int(result.get("duration_ms") or ending.duration_ms),
+            session_id=_text(result, "session_id") or self.session_id,
+            cost_usd=float(_number(result, "total_cost_usd") or 0),
+            input_tokens=int(_number(usage, "input_tokens") or 0),
+            output_tokens=int(_number(usage, "output_tokens") or 0),
+            cache_read_tokens=int(_number(usage, "cache_read_input_tokens") or 0),
+            cache_creation_tokens=int(_number(usage, "cache_creation_input_tokens") or 0),
+            num_turns=int(_number(result, "num_turns") or 0),
+            duration_ms=int(_number(result, "duration_ms") or ending.duration_ms),
             exit_code=ending.exit_code,
             stderr_tail=ending.stderr_tail,
             error_class=error_class,
             error_message=self._message(error_class, ending, output),
-            retries=len(self._retries),
+            retries=self._retries,
         )
 
     def _classify(self, ending: ProcessEnding) -> ErrorClass:
@@ -274,7 +275,7 @@ class ClaudeStreamParser:
             return ErrorClass.NO_RESULT if ending.exit_code == 0 else ErrorClass.CRASHED
         if not result.get("is_error"):
             return ErrorClass.NONE if ending.exit_code in (0, None) else ErrorClass.CRASHED
-        status = result.get("api_error_status")
+        status = _number(result, "api_error_status")
         if isinstance(status, int):
             return _STATUS_CLASSES.get(
                 status, ErrorClass.OVERLOADED if status >= 500 else ErrorClass.INVALID_REQUEST
@@ -293,7 +294,7 @@ class ClaudeStreamParser:
     def _message(self, error_class: ErrorClass, ending: ProcessEnding, output: str) -> str:
         if error_class is ErrorClass.NONE:
             return ""
-        retries = f" after {len(self._retries)} API retries" if self._retries else ""
+        retries = f" after {self._retries} API retries" if self._retries else ""
         if error_class in (ErrorClass.TIMEOUT, ErrorClass.IDLE_TIMEOUT):
             which = "whole-call" if error_class is ErrorClass.TIMEOUT else "no-output"
             return f"stopped by the {which} timeout{retries}; the process tree was killed"
@@ -304,6 +305,24 @@ class ClaudeStreamParser:
                 f"{_clip(last_stderr[0])}"
             )
         return _clip(_failure_text(self._result)) + retries
+
+
+def _text(value: dict[str, Any], key: str) -> str | None:
+    """`value[key]` when it is a string, else None."""
+    field = value.get(key)
+    return field if isinstance(field, str) else None
+
+
+def _number(value: dict[str, Any], key: str) -> int | float | None:
+    """`value[key]` when it is a number (not a bool), else None."""
+    field = value.get(key)
+    return field if isinstance(field, int | float) and not isinstance(field, bool) else None
+
+
+def _dict(value: dict[str, Any], key: str) -> dict[str, Any]:
+    """`value[key]` when it is an object, else an empty one."""
+    field = value.get(key)
+    return field if isinstance(field, dict) else {}
 
 
 def _failure_text(result: dict[str, Any]) -> str:

@@ -55,30 +55,33 @@ class JsonlSplitter:
                 return parsed
             parsed.append(self._oversized(self._skipped + end))
             chunk = chunk[end + 1 :]
-        end = chunk.find(b"\n")
-        if end < 0:
-            self._hold(chunk)
+        complete: list[bytes | bytearray] = [*chunk.split(b"\n")]
+        rest = complete.pop()
+        if not complete:
+            self._hold(rest)
             return parsed
-        # Appending to a bytearray keeps a line that arrives in many chunks linear.
-        self._pending += chunk[:end]
-        self._take(self._pending, parsed)
-        *complete, rest = chunk[end + 1 :].split(b"\n")
-        for line in complete:
-            self._take(line, parsed)
+        if self._pending:
+            # Appending to a bytearray keeps a line that arrives in many chunks linear.
+            self._pending += complete[0]
+            complete[0] = self._pending
+        self._parse(complete, parsed)
         self._pending = bytearray()
         self._hold(rest)
         return parsed
 
-    def _hold(self, partial: bytes) -> None:
+    def _parse(self, lines: list[bytes | bytearray], parsed: list[ParsedLine]) -> None:
+        number = self._number
+        for line in lines:
+            number += 1
+            item = parse_line(line, number)
+            if item is not None:
+                parsed.append(item)
+        self._number = number
+
+    def _hold(self, partial: bytes | bytearray) -> None:
         self._pending += partial
         if len(self._pending) > self._max:
             self._skipped, self._pending = len(self._pending), bytearray()
-
-    def _take(self, line: bytes | bytearray, parsed: list[ParsedLine]) -> None:
-        self._number += 1
-        item = parse_line(line, self._number)
-        if item is not None:
-            parsed.append(item)
 
     def close(self) -> list[ParsedLine]:
         """The last line, when the stream ended without a newline."""
@@ -86,7 +89,7 @@ class JsonlSplitter:
         if self._skipped is not None:
             parsed.append(self._oversized(self._skipped))
         elif self._pending.strip():
-            self._take(self._pending, parsed)
+            self._parse([self._pending], parsed)
         self._pending = bytearray()
         return parsed
 
@@ -101,6 +104,9 @@ class JsonlSplitter:
         )
 
 
+_DECODER = json.JSONDecoder()
+
+
 def parse_line(line: bytes | bytearray, number: int) -> ParsedLine | None:
     """One line (without its newline) parsed as line `number`; None for a blank line.
 
@@ -109,14 +115,27 @@ def parse_line(line: bytes | bytearray, number: int) -> ParsedLine | None:
     if not line.strip():
         return None
     try:
-        value = json.loads(line)
-    except UnicodeDecodeError:
-        try:
-            value = json.loads(bytes(line).decode("utf-8", errors="replace"))
-        except ValueError as error:
-            return BadLine(number, f"invalid JSON: {error}", len(line))
+        value = _loads(line)
     except ValueError as error:
         return BadLine(number, f"invalid JSON: {error}", len(line))
     if not isinstance(value, dict):
         return BadLine(number, f"a JSON {type(value).__name__}, not an object", len(line))
     return JsonLine(number, value)
+
+
+def _loads(line: bytes | bytearray) -> Any:
+    """`json.loads(line)`, invalid UTF-8 replaced. The common line (valid UTF-8, nothing
+    around the value) is decoded and scanned directly, which spares `json.loads`'s
+    encoding sniffing and whitespace matching; anything else takes `json.loads`, whose
+    error says what is wrong."""
+    try:
+        text = line.decode()
+        value, end = _DECODER.raw_decode(text)
+        if end == len(text):
+            return value
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError both are
+        pass
+    try:
+        return json.loads(line)
+    except UnicodeDecodeError:
+        return json.loads(bytes(line).decode("utf-8", errors="replace"))

@@ -1,11 +1,13 @@
 """What an engine is asked (AgentRequest), what it streams (AgentEvent) and what it ends
 with (AgentResult), the same for every agent CLI."""
 
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from adw_tui.domain.models import AdwId
 
@@ -98,23 +100,26 @@ class AgentEventKind(StrEnum):
     UNKNOWN = "unknown"
 
 
-class AgentEvent(BaseModel):
+class AgentEvent(NamedTuple):
     """One normalised thing an agent did, as it happened.
 
     `text` is what a person reads: the message text, a tool call's one-line summary, a
     folded tool result, or an error. `detail` keeps kind-specific facts (retry attempt
     and delay, model, the raw type of an unknown line).
-    """
 
-    model_config = ConfigDict(frozen=True)
+    A named tuple, not a pydantic model: a parser makes one or more per line of an
+    agent's stream, and validating each cost as much as parsing the line's JSON. The
+    parsers check the types of what they take from a line instead; a tuple is as
+    immutable as the frozen model was (`_replace` for a changed copy).
+    """
 
     kind: AgentEventKind
     text: str = ""
     tool_name: str | None = None
     tool_id: str | None = None
     is_error: bool = False
-    line: int = Field(default=0, description="1-based line in raw_output.jsonl")
-    detail: dict[str, Any] = Field(default_factory=dict)
+    line: int = 0  # 1-based line in raw_output.jsonl
+    detail: Mapping[str, Any] = MappingProxyType({})
 
 
 class AgentResult(BaseModel):

@@ -75,8 +75,8 @@ def redact_event(event: RuntimeEvent, redactor: Redactor) -> RuntimeEvent:
     """`event` with secrets removed from its text: an agent's output, error details."""
     if isinstance(event, AgentActivity):
         inner = event.event
-        clean = inner.model_copy(
-            update={"text": redactor.text(inner.text), "detail": redactor.value(inner.detail)}
+        clean = inner._replace(
+            text=redactor.text(inner.text), detail=redactor.value(dict(inner.detail))
         )
         return replace(event, event=clean)
     values: dict[str, Any] = {f.name: getattr(event, f.name) for f in fields(event)}

@@ -1,7 +1,8 @@
 """A command imports only what it uses: `adw --version`, `adw runs` and `adw prompt`
-never import textual, `--version` not even the store or pydantic, and `adw runs` neither
-rich nor the engines. Each runs in a fresh interpreter (a small runner calling the `adw`
-entry point, then writing `sys.modules`), so nothing this test process imported counts.
+never import textual or pydantic-settings (settings are read without it), `--version` not
+even the store or pydantic, and `adw runs` neither rich nor the engines. Each runs in a
+fresh interpreter (a small runner calling the `adw` entry point, then writing
+`sys.modules`), so nothing this test process imported counts.
 
 The lists the parser keeps to stay light (engine names, statuses) are checked against
 what they name."""
@@ -57,6 +58,7 @@ def repo(tmp_path: Path) -> Path:
 def test_version_imports_neither_textual_nor_the_store(repo: Path):
     imported = modules_of(repo, "--version")
     assert not imported & {"textual", "rich", "pydantic", "asyncio", "sqlite3", "adw_tui.store"}
+    assert not imported & {"pydantic_settings", "yaml", "httpx", "psutil", "aiosqlite"}
 
 
 def test_runs_imports_no_textual_rich_or_engine(repo: Path):
@@ -67,7 +69,7 @@ def test_runs_imports_no_textual_rich_or_engine(repo: Path):
     asyncio.run(one_run())  # so that the command opens the store and reads
     imported = modules_of(repo, "runs")
     assert "adw_tui.store" in imported
-    unused = {"textual", "rich", "yaml", "httpx", "psutil", "tenacity"}
+    unused = {"textual", "rich", "yaml", "httpx", "psutil", "tenacity", "pydantic_settings"}
     assert not imported & unused
     # Of the engines and the runtime, only the names and what finds the repository.
     beyond = ("adw_tui.agents.", "adw_tui.runtime.", "adw_tui.tui")
@@ -82,7 +84,7 @@ def test_runs_imports_no_textual_rich_or_engine(repo: Path):
 def test_prompt_imports_no_textual(repo: Path):
     imported = modules_of(repo, "prompt", "--engine", "sim", "hello")
     assert "adw_tui.agents.claude_code" in imported
-    assert not imported & {"textual", "yaml", "httpx"}
+    assert not imported & {"textual", "yaml", "httpx", "pydantic_settings", "aiosqlite"}
     assert not {name for name in imported if name.startswith("adw_tui.tui")}
 
 

@@ -123,7 +123,7 @@ def _event_row(event: AgentEvent) -> Text | None:
     """The event as it shows in a row (a reply of many lines: see `_by_line`)."""
     if not _by_line(event):
         return event_text(event)
-    lines = [event.model_copy(update={"text": line}) for line in event.text.split("\n")]
+    lines = [event._replace(text=line) for line in event.text.split("\n")]
     return _joined([text or Text() for text in map(event_text, lines)])
 
 
