@@ -180,8 +180,13 @@ def agents_working_in(repo: Path) -> list[int]:
 
 
 _moments = random.Random(20261122)
-# Seconds after `adw run` starts: any phase of the run, from start-up to the last steps.
-KILL_MOMENTS = sorted(_moments.uniform(0.3, 7.0) for _ in range(10))
+# Seconds after `adw run` starts, one at random in each of seven equal spans of 0.3-7 s:
+# every phase of the run, from start-up to the last steps, with no two moments more than
+# 1.9 s apart (ten moments drawn from the whole range left gaps of 2 s and more).
+_SPANS, _FIRST, _LAST = 7, 0.3, 7.0
+KILL_MOMENTS = [
+    _FIRST + (span + _moments.random()) * (_LAST - _FIRST) / _SPANS for span in range(_SPANS)
+]
 
 
 @pytest.mark.slow
