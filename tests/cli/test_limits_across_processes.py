@@ -1,6 +1,10 @@
-"""`ADW_MAX_CONCURRENT` holds for the repository, not for each process: thirty separate
+"""`ADW_MAX_CONCURRENT` holds for the repository, not for each process: twelve separate
 `adw run` processes with a limit of three never run more than three agents at once, never
-share a port pair, say when they wait for the others, and all finish."""
+share a port pair, say when they wait for the others, and all finish.
+
+Twelve is four processes per slot: enough that every slot is fought over by processes
+that started together (the test fails unless the limit was reached and some process was
+told to wait), few enough that the suite does not spend its time starting Python."""
 
 import asyncio
 import os
@@ -17,7 +21,7 @@ import pytest
 from adw_tui.store import Store
 
 ADW = Path(sys.executable).parent / "adw"
-PROCESSES = 30
+PROCESSES = 12
 LIMIT = 3
 
 # A worktree (a port pair) and one paced agent call: long enough for runs to overlap.
@@ -93,7 +97,7 @@ class Sampler(threading.Thread):
 
 
 @pytest.mark.slow
-def test_thirty_processes_share_three_slots(sample_repo: Path) -> None:
+def test_twelve_processes_share_three_slots(sample_repo: Path) -> None:
     workflows = sample_repo / ".adw" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "hold.yaml").write_text(HOLD_WORKFLOW)

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -17,6 +18,7 @@ import pytest
 from adw_tui.config import load_settings
 from adw_tui.domain.control import RunControl
 from adw_tui.domain.models import RunStatus
+from adw_tui.domain.steps import StepAttempt, StepStatus
 from adw_tui.runtime import git
 from adw_tui.store import Store
 from adw_tui.tui.app import create_app
@@ -37,9 +39,52 @@ def adw(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What the database holds of a run once the processes are gone."""
+
+    status: RunStatus
+    attempts: list[StepAttempt]
+    versions: list[int]
+    """Every state version, newest first."""
+
+    def assert_intact(self) -> None:
+        """No completed step ran again, and no state version was lost (contiguous)."""
+        succeeded = [a.step for a in self.attempts if a.status is StepStatus.SUCCEEDED]
+        assert len(succeeded) == len(set(succeeded))
+        assert self.versions == list(range(len(self.versions), 0, -1))
+
+
+def recorded(repo: Path) -> dict[str, Recorded]:
+    """Every run of the repository's database, by adw_id, read through the store in this
+    process (the `adw` processes under test have exited; `show` and `history` have tests
+    of their own)."""
+
+    async def read() -> dict[str, Recorded]:
+        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+            return {
+                run.adw_id: Recorded(
+                    run.status,
+                    await store.steps.for_run(run.adw_id),
+                    [info.version async for info in store.newest_versions(run.adw_id)],
+                )
+                for run in await store.list_runs()
+            }
+
+    return asyncio.run(read())
+
+
+def add_issue(repo: Path, title: str) -> None:
+    async def create() -> None:
+        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+            await store.issues.create(title)
+
+    asyncio.run(create())
+
+
 @pytest.fixture
 def repo(sample_repo: Path) -> Path:
-    assert adw(sample_repo, "issue", "new", "--title", "Add a slugify helper").returncode == 0
+    add_issue(sample_repo, "Add a slugify helper")
     return sample_repo
 
 
@@ -98,13 +143,9 @@ def test_orchestrator_killed_mid_step_then_recovered(repo: Path, after: int):
     recovered = adw(repo, "recover")
     assert recovered.returncode == 0, recovered.stderr[-3000:]
     assert not group_alive(pgid)
-    shown = json.loads(adw(repo, "show", adw_id, "--json").stdout)
-    assert shown["status"] == "succeeded"
-    succeeded = [a["step"] for a in shown["attempts"] if a["status"] == "succeeded"]
-    assert len(succeeded) == len(set(succeeded))  # no completed step ran again
-    history = json.loads(adw(repo, "history", adw_id, "--json", "--all").stdout)
-    versions = [v["version"] for v in history]
-    assert versions == list(range(len(versions), 0, -1))  # contiguous, nothing lost
+    run_now = recorded(repo)[adw_id]
+    assert run_now.status is RunStatus.SUCCEEDED
+    run_now.assert_intact()
 
 
 @pytest.mark.slow
@@ -116,13 +157,12 @@ def test_sigterm_finishes_the_step_then_interrupts_and_recover_resumes(repo: Pat
     assert run.returncode == 1
     assert "finishing the running steps" in stderr
     assert not group_alive(pgid)
-    shown = json.loads(adw(repo, "show", adw_id, "--json").stdout)
-    assert shown["status"] == "interrupted"
+    assert recorded(repo)[adw_id].status is RunStatus.INTERRUPTED
     resumed = adw(repo, "recover")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    shown = json.loads(adw(repo, "show", adw_id, "--json").stdout)
-    assert shown["status"] == "succeeded"
-    failed = [a for a in shown["attempts"] if a["status"] == "failed"]
+    run_now = recorded(repo)[adw_id]
+    assert run_now.status is RunStatus.SUCCEEDED
+    failed = [a for a in run_now.attempts if a.status is StepStatus.FAILED]
     assert failed == []  # the running step was allowed to finish, nothing was cut
 
 
@@ -141,8 +181,13 @@ def agents_working_in(repo: Path) -> list[int]:
 
 
 _moments = random.Random(20261122)
-# Seconds after `adw run` starts: any phase of the run, from start-up to the last steps.
-KILL_MOMENTS = sorted(_moments.uniform(0.3, 7.0) for _ in range(10))
+# Seconds after `adw run` starts, one at random in each of seven equal spans of 0.3-7 s:
+# every phase of the run, from start-up to the last steps, with no two moments more than
+# 1.9 s apart (ten moments drawn from the whole range left gaps of 2 s and more).
+_SPANS, _FIRST, _LAST = 7, 0.3, 7.0
+KILL_MOMENTS = [
+    _FIRST + (span + _moments.random()) * (_LAST - _FIRST) / _SPANS for span in range(_SPANS)
+]
 
 
 @pytest.mark.slow
@@ -163,17 +208,12 @@ def test_sdlc_killed_at_a_random_moment_is_recovered(repo: Path, moment: float):
     recovered = adw(repo, "recover")
     assert recovered.returncode == 0, recovered.stderr[-3000:]
     assert agents_working_in(repo) == []
-    runs = json.loads(adw(repo, "runs", "--json").stdout)
+    runs = list(recorded(repo).values())
     if not runs:
         return  # killed before the run was even created: nothing to recover
-    [summary] = runs
-    assert summary["status"] in ("succeeded", "dead_lettered")
-    shown = json.loads(adw(repo, "show", summary["adw_id"], "--json").stdout)
-    succeeded = [a["step"] for a in shown["attempts"] if a["status"] == "succeeded"]
-    assert len(succeeded) == len(set(succeeded))  # no completed step ran again
-    history = json.loads(adw(repo, "history", summary["adw_id"], "--json", "--all").stdout)
-    versions = [v["version"] for v in history]
-    assert versions == list(range(len(versions), 0, -1))  # no state version lost
+    [run_now] = runs
+    assert run_now.status in (RunStatus.SUCCEEDED, RunStatus.DEAD_LETTERED), run_now.status
+    run_now.assert_intact()
 
 
 @pytest.mark.slow
@@ -182,12 +222,11 @@ def test_the_next_adw_run_resumes_an_orphan(repo: Path):
     orphan, _ = running_attempt(repo, 3)
     run.kill()
     run.wait(timeout=10)
-    assert adw(repo, "issue", "new", "--title", "Add a reverse helper").returncode == 0
+    add_issue(repo, "Add a reverse helper")
     second = adw(repo, "run", "2", "--workflow", "plan", "--engine", "sim")
     assert second.returncode == 0, second.stderr[-3000:]
     assert f"run {orphan} was left running" in second.stderr
-    shown = json.loads(adw(repo, "show", orphan, "--json").stdout)
-    assert shown["status"] == "succeeded"
+    assert recorded(repo)[orphan].status is RunStatus.SUCCEEDED
 
 
 @pytest.mark.slow
@@ -207,7 +246,7 @@ def test_recover_can_dead_letter_instead(repo: Path):
     assert settled.returncode == 0, settled.stderr
     [letter] = json.loads(adw(repo, "dlq", "ls", "--json").stdout)
     assert (letter["adw_id"], letter["error_class"]) == (orphan, "interrupted")
-    assert json.loads(adw(repo, "show", orphan, "--json").stdout)["status"] == "dead_lettered"
+    assert recorded(repo)[orphan].status is RunStatus.DEAD_LETTERED
 
 
 @pytest.mark.slow
@@ -267,5 +306,5 @@ def test_recover_resumes_a_run_stopped_before_its_first_step_ended(repo: Path):
     asyncio.run(create())
     recovered = adw(repo, "recover")  # with the engine it was launched with: no call made
     assert recovered.returncode == 0, recovered.stderr[-3000:]
-    assert json.loads(adw(repo, "show", "0a0b0c0d", "--json").stdout)["status"] == "succeeded"
-    assert json.loads(adw(repo, "show", "1a1b1c1d", "--json").stdout)["status"] == "interrupted"
+    assert recorded(repo)["0a0b0c0d"].status is RunStatus.SUCCEEDED
+    assert recorded(repo)["1a1b1c1d"].status is RunStatus.INTERRUPTED
