@@ -310,7 +310,7 @@ with what is needed to run them again.
         # The rows again in a new theme's colours (a rich Text holds colours).
         self.follow(self.app.theme_changed_signal, lambda _theme: self._table.redraw())
         self.follow(self.runtime_events, self._runtime_event, immediate=True)
-        await self.reload(force=True)
+        await self.reload(restart=True)
         self.set_interval(REFRESH_S, self.reload, name="dlq-refresh")
 
     @property
@@ -333,11 +333,12 @@ with what is needed to run them again.
         """The letters of the table's window, in its order."""
         return self._table.shown
 
-    async def reload(self, *, force: bool = False) -> None:
-        """Read the window of letters again if the store's letters changed (or `force`),
-        and the filters' choices with it; else only the ages move on."""
+    async def reload(self, *, restart: bool = False) -> None:
+        """Read the window of letters again if the store's letters changed (`restart`:
+        from the top, whatever changed), and the filters' choices with it; else only
+        the ages move on."""
         table = self._table
-        if not await table.refresh_rows(force=force):
+        if not await table.refresh_rows(restart=restart):
             table.redraw()
             return
         error_classes, workflows = await self._store.dead_letters.offered()
@@ -357,7 +358,7 @@ with what is needed to run them again.
     @on(DeadLetterFilters.Changed)
     async def _filters_changed(self, event: DeadLetterFilters.Changed) -> None:
         self._listing.selection = event.selection
-        await self.reload(force=True)
+        await self.reload(restart=True)
 
     def _cells(self, letter: DeadLetter) -> tuple[Text, ...]:
         return (

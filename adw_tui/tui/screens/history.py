@@ -184,7 +184,7 @@ rolled back. `escape` goes back.
         # The rows again in a new theme's colours (a rich Text holds colours).
         self.follow(self.app.theme_changed_signal, lambda _theme: self._table.redraw())
         self.follow(self.runtime_events, self._runtime_event, immediate=True)
-        await self.reload(force=True)
+        await self.reload(restart=True)
         self._table.focus()
         self.set_interval(REFRESH_S, self.reload, name="history-refresh")
 
@@ -205,11 +205,12 @@ rolled back. `escape` goes back.
     def _version(self, version: int) -> VersionInfo | None:
         return self._table.row_of(str(version))
 
-    async def reload(self, *, force: bool = False, select: int | None = None) -> None:
-        """Read the window of versions again if the run changed (or `force`); put the
-        cursor on `select` (a version in the window), else it stays on its row."""
+    async def reload(self, *, restart: bool = False, select: int | None = None) -> None:
+        """Read the window of versions again if the run changed (`restart`: from the top,
+        whatever changed); put the cursor on `select` (a version in the window), else it
+        stays on its row."""
         table = self._table
-        if not await table.refresh_rows(force=force):
+        if not await table.refresh_rows(restart=restart):
             return
         loaded = await self._store.load(self._adw_id)
         self._show_run(loaded.run, loaded.state)
@@ -352,4 +353,4 @@ rolled back. `escape` goes back.
             f"{new_version}{reset}",
             title="rolled back",
         )
-        await self.reload(force=True, select=new_version)
+        await self.reload(restart=True, select=new_version)

@@ -103,15 +103,16 @@ class WindowedTable(RowTable[Any], Generic[Row]):
 
     # Reading
 
-    async def refresh_rows(self, *, force: bool = False) -> bool:
-        """Read the window again when the listing's marker moved (or with `force`: the
-        listing itself changed, say its filters); True when it was read."""
+    async def refresh_rows(self, *, force: bool = False, restart: bool = False) -> bool:
+        """Read the window again when the listing's marker moved, or with `force`; True
+        when it was read. `restart`: read it from the top (the listing itself changed,
+        say its filters)."""
         async with self._lock:
             marker = await self.listing.marker()
-            if not force and marker == self._marker:
+            if not (force or restart) and marker == self._marker:
                 return False
             self._marker = marker
-            if force:
+            if restart:
                 self._offset = 0
             await self._read(self._offset)
             return True
