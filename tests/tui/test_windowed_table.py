@@ -3,8 +3,11 @@ the cursor or the view nears its edge (keys and mouse wheel), reads nothing when
 marker stays, writes only the cells that changed, and keeps the cursor on its row."""
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
+from textual.widgets.data_table import ColumnKey
 
 from adw_tui.tui.widgets.windowed_table import WindowedTable
 from tests.tui.conftest import until
@@ -89,7 +92,7 @@ async def test_the_mouse_wheel_past_the_window_reads_the_rows_beyond_it() -> Non
             await pilot.pause()
         await until(pilot, lambda: table.start > 0)
         await pilot.pause()
-        top = table.coordinate_to_cell_key((int(table.scroll_y), 0)).row_key.value
+        top = table.coordinate_to_cell_key(Coordinate(int(table.scroll_y), 0)).row_key.value
         number = int(str(top)[1:])
         assert table.start <= number < table.start + table.row_count
         # The rows shown are the listing's rows at that place.
@@ -119,7 +122,9 @@ async def test_nothing_is_read_while_the_marker_stays_and_a_change_writes_its_ce
         listing.version += 1
         assert await table.refresh_rows()
         await pilot.pause()
-        assert [(key, column.value) for key, column, *_ in writes]  # type: ignore[attr-defined] == [("r7", "value")]
+        assert [(key, cast(ColumnKey, column).value) for key, column, *_ in writes] == [
+            ("r7", "value")
+        ]
         assert table.get_row("r7") == ["r7", "changed"]
         assert table.cursor_key == "r5"
         # A row changed by an event is written alone, without reading the listing.

@@ -19,6 +19,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from textual import on
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from adw_tui.tui.widgets.row_table import Column, RowTable
@@ -197,7 +198,7 @@ class WindowedTable(RowTable[Any], Generic[Row]):
     def _key_at(self, index: int) -> str | None:
         if not 0 <= index < self.row_count:
             return None
-        return self.coordinate_to_cell_key((index, 0)).row_key.value  # type: ignore[arg-type]
+        return self.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
 
     def _show_position(self) -> None:
         if not self._total:
