@@ -83,6 +83,7 @@ async def child(screen: str, repo: Path, adw_id: str, out: Path) -> None:
     from adw_tui.store import Store
     from adw_tui.tui.app import create_app
     from adw_tui.tui.screens.history import HistoryScreen
+    from adw_tui.tui.screens.run_detail import RunDetailScreen
 
     async with await Store.open(repo / DB_FILE) as store:
         settings = Settings()
@@ -91,23 +92,27 @@ async def child(screen: str, repo: Path, adw_id: str, out: Path) -> None:
         def shown(opened: Screen[Any]) -> bool:
             """The screen shows what it was opened for: rows, or the run's letter."""
             if screen == "run detail":
-                summary = opened.query("#run-summary")
-                return bool(summary) and "dead letter" in str(summary.only_one(Static).render())
+                summary = opened.query("#run-summary").results(Static)
+                return any("dead letter" in str(static.render()) for static in summary)
             tables = opened.query(DataTable)
             return bool(tables) and tables.first().row_count > 0
 
         async def measure(_orchestrator: object) -> None:
+            try:
+                await measured()
+            finally:
+                app.exit()
+
+        async def measured() -> None:
             started = time.perf_counter()
             if screen == "dead letters":
                 await app.action_dead_letters()
             elif screen == "run detail":
-                await app.open_run_detail(adw_id)
+                app.push_screen(RunDetailScreen(store, app.orchestrator, adw_id, clock=app.clock))
             elif screen == "history":
-                await app.push_screen(HistoryScreen(store, app.orchestrator, adw_id, app.clock))
-            tables = app.screen.query(DataTable)
-            while not tables or not tables[0].row_count:
+                app.push_screen(HistoryScreen(store, app.orchestrator, adw_id, app.clock))
+            while not shown(app.screen):  # noqa: ASYNC110 - no event says so
                 await asyncio.sleep(0.002)
-                tables = app.screen.query(DataTable)
             figures["open_s"] = time.perf_counter() - started
             late = 0.0
             rest_end = time.perf_counter() + REST_S
@@ -117,7 +122,6 @@ async def child(screen: str, repo: Path, adw_id: str, out: Path) -> None:
                 late = max(late, time.perf_counter() - before - 0.01)
             figures["max_stall_s"] = late
             out.write_text(json.dumps(figures))
-            app.exit()
 
         app = create_app(store, repo, settings, startup=measure, config=repo / "config")
         try:
