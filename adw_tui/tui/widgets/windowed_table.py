@@ -27,8 +27,9 @@ from adw_tui.tui.widgets.row_table import Column, RowTable
 Row = TypeVar("Row")
 Cells = tuple[Any, ...]
 
-WINDOW = 150
-"""Rows held: a tall terminal's page and a margin either side."""
+WINDOW = 100
+"""Rows held: a tall terminal's page and a margin either side (each row held costs
+the first frame about a millisecond: bench/tui_screens.py)."""
 
 
 class Listing(Protocol[Row]):
