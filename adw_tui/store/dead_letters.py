@@ -82,10 +82,12 @@ class DeadLetters:
         *,
         since: datetime | None = None,
         limit: int | None = None,
+        offset: int = 0,
     ) -> AsyncGenerator[ListedLetter, None]:
         """The letters `selection` takes, failed since `since` (None: any), newest first,
-        each with its replays and its run's issue; at most `limit`, read as iterated."""
-        query = letters_selection(selection, since).rows(limit)
+        each with its replays and its run's issue; at most `limit` after the first
+        `offset`, read as iterated."""
+        query = letters_selection(selection, since).rows(limit, offset)
         async with aclosing(self._db.batches(query.sql, query.params)) as batches:
             async for rows in batches:
                 letters = await self._with_replays(rows)
@@ -100,6 +102,29 @@ class DeadLetters:
     ) -> int:
         """How many letters `newest` would give without a limit."""
         return await count_of(self._db, letters_selection(selection, since))
+
+    async def marker(self) -> tuple[int, int]:
+        """What changes whenever a letter is added or resolved: the newest id and how
+        many are pending (letters are never deleted, and leave `pending` only). Two
+        indexed reads, however many letters there are, for a view that asks often."""
+        row = await self._db.fetch_one(
+            "SELECT (SELECT max(id) FROM dead_letters), "
+            "(SELECT count(*) FROM dead_letters WHERE status = ?)",
+            (DeadLetterStatus.PENDING,),
+        )
+        assert row is not None
+        return int(row[0] or 0), int(row[1])
+
+    async def offered(self) -> tuple[builtins.list[str], builtins.list[str]]:
+        """The error classes and the workflows of every letter, each sorted (read off
+        the indexes that begin with them)."""
+        classes = await self._db.fetch_all(
+            "SELECT DISTINCT error_class FROM dead_letters ORDER BY error_class"
+        )
+        workflows = await self._db.fetch_all(
+            "SELECT DISTINCT workflow FROM dead_letters ORDER BY workflow"
+        )
+        return [str(row[0]) for row in classes], [str(row[0]) for row in workflows]
 
     async def pending_for(self, adw_id: str) -> DeadLetter | None:
         """The run's newest pending letter, if it has one."""

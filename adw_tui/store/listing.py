@@ -29,12 +29,14 @@ class Selection:
     conditions: Sequence[tuple[str, Any]]
     """`("status = ?", value)` pairs; a pair whose value is None selects everything."""
 
-    def rows(self, limit: int | None) -> Query:
-        """At most `limit` rows (None: all of them), in order."""
+    def rows(self, limit: int | None, offset: int = 0) -> Query:
+        """At most `limit` rows (None: all of them), in order, after the first `offset`
+        (a screen's window of a long listing)."""
         where, params = self._where()
         return Query(
-            f"SELECT {self.columns} FROM {self.table}{where} ORDER BY {self.order} LIMIT ?",
-            (*params, -1 if limit is None else limit),
+            f"SELECT {self.columns} FROM {self.table}{where} ORDER BY {self.order} "
+            "LIMIT ? OFFSET ?",
+            (*params, -1 if limit is None else limit, offset),
         )
 
     def count(self) -> Query:

@@ -192,6 +192,7 @@ class Store:
     ) -> AsyncGenerator[RunRecord, None]:
         """The runs with `status`, of `workflow`, updated since `since` (None: any), most
         recently updated first, at most `limit`; read as they are iterated."""
+        # (The dashboard's table reads `runs_window`: in creation order, rows stay put.)
         query = runs_selection(status, workflow, since).rows(limit)
         async with aclosing(self._db.batches(query.sql, query.params)) as batches:
             async for rows in batches:
@@ -207,6 +208,19 @@ class Store:
     ) -> int:
         """How many runs `newest_runs` would give without a limit."""
         return await count_of(self._db, runs_selection(status, workflow, since))
+
+    async def runs_window(self, *, offset: int, limit: int) -> list[RunRecord]:
+        """`limit` runs after the first `offset`, newest first by creation (the table's
+        own order, rowid: no index to read and no sort)."""
+        query = NEWEST_CREATED.rows(limit, offset)
+        rows = await self._db.fetch_all(query.sql, query.params)
+        return [RunRecord.model_validate(dict(row)) for row in rows]
+
+    async def runs_marker(self) -> str | None:
+        """The newest `updated_at` of any run: every write to a run (and a new run)
+        moves it, read off the runs_by_update index."""
+        row = await self._db.fetch_one("SELECT max(updated_at) FROM runs")
+        return None if row is None or row[0] is None else str(row[0])
 
     async def active_run_for(self, issue: str, workflow: str) -> RunRecord | None:
         """A queued or running run of `workflow` for `issue`, if there is one (one indexed
@@ -340,11 +354,13 @@ class Store:
         since: datetime | None = None,
         before: int | None = None,
         limit: int | None = None,
+        offset: int = 0,
     ) -> AsyncGenerator[VersionInfo, None]:
         """The run's versions written since `since` and older than version `before` (None:
-        any), newest first, at most `limit`; RunNotFoundError for an unknown run."""
+        any), newest first, at most `limit` after the first `offset`; RunNotFoundError for
+        an unknown run."""
         await self.get_run(adw_id)
-        query = versions_selection(adw_id, since, before).rows(limit)
+        query = versions_selection(adw_id, since, before).rows(limit, offset)
         async with aclosing(self._db.batches(query.sql, query.params)) as batches:
             async for rows in batches:
                 for row in rows:
@@ -472,6 +488,10 @@ def runs_selection(
             ("updated_at >= ?", stored_time(since)),
         ),
     )
+
+
+NEWEST_CREATED = Selection("runs", "*", "rowid DESC", ())
+"""Every run, newest first by creation."""
 
 
 def versions_selection(adw_id: str, since: datetime | None, before: int | None) -> Selection:

@@ -16,7 +16,7 @@ from adw_tui.store import Store
 from adw_tui.store.dead_letters import letters_selection
 from adw_tui.store.issues import issues_selection
 from adw_tui.store.listing import Query, Selection
-from adw_tui.store.store import runs_selection, versions_selection
+from adw_tui.store.store import NEWEST_CREATED, runs_selection, versions_selection
 
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -105,3 +105,24 @@ def test_the_default_listings_use_the_indexes_made_for_them(database: Path):
     }
     for selection, index in expected.items():
         assert f"INDEX {index}" in plan(database, selection.rows(51))[0]
+
+
+def test_the_screens_window_and_change_markers_read_no_table_into_a_sort(database: Path):
+    """The dashboard's window walks the runs table in rowid order (no sort); the change
+    markers the screens poll, and the filters' choices, read indexes only."""
+    [window] = plan(database, NEWEST_CREATED.rows(100, 9_900))
+    assert window == "SCAN runs"
+    checks = {
+        "SELECT max(updated_at) FROM runs": "runs_by_update",
+        "SELECT DISTINCT error_class FROM dead_letters ORDER BY error_class": (
+            "dead_letters_by_class_time"
+        ),
+        "SELECT DISTINCT workflow FROM dead_letters ORDER BY workflow": (
+            "dead_letters_by_workflow_time"
+        ),
+        "SELECT count(*) FROM dead_letters WHERE status = ?": "dead_letters_by_status",
+    }
+    for sql, index in checks.items():
+        params = (DeadLetterStatus.PENDING,) if "?" in sql else ()
+        [step] = plan(database, Query(sql, params))
+        assert f"INDEX {index}" in step, (sql, step)

@@ -8,7 +8,11 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
+from adw_tui.agents.transcript import Tone
+from adw_tui.cli.transcript import PALETTE
 from adw_tui.domain.agent import AgentEvent, AgentEventKind
+from adw_tui.tui.themes import load_themes
+from adw_tui.tui.tones import TONE_STYLES
 from adw_tui.tui.widgets import AgentPane
 from adw_tui.tui.widgets.agent_pane import (
     FLUSH_CHUNK,
@@ -217,6 +221,37 @@ async def test_long_lines_wrap_into_rows_that_keep_their_styles() -> None:
         strip = log.render_line(0)
         assert strip.text == "→ Write " + "x" * 12
         assert Style.parse("cyan").color == next(iter(strip)).style.color  # type: ignore[union-attr]
+
+
+async def test_event_colours_are_the_themes_and_follow_a_theme_switch() -> None:
+    pane = AgentPane("run1")
+    app = PaneApp(pane)
+    async with app.run_test(size=(60, 10)) as pilot:
+        for theme in load_themes():
+            app.register_theme(theme)
+        tool = AgentEvent(kind=AgentEventKind.TOOL_USE, tool_name="Write", text="a.py")
+        pane.push(tool)
+        pane.push(AgentEvent(kind=AgentEventKind.ERROR, text="rate limited"))
+        for name in ("adw-dark", "adw-high-contrast"):
+            app.theme = name
+            await pilot.pause()
+            pane.flush()
+            await pilot.pause()
+            log = pane.log_widget
+            log.refresh()
+            await pilot.pause()
+            colours = app.theme_variables
+            tool_row, error_row = (next(iter(log.render_line(y))).style for y in (0, 1))
+            assert tool_row is not None
+            assert error_row is not None
+            assert tool_row.color == Style.parse(colours["accent"]).color, name
+            assert error_row.color == Style.parse(colours["error"]).color, name
+            assert error_row.bold
+
+
+def test_every_tone_has_a_theme_style_and_a_terminal_colour() -> None:
+    assert set(TONE_STYLES) == set(Tone)
+    assert set(Tone) <= set(PALETTE.styles)
 
 
 def test_markup_that_does_not_parse_is_shown_as_is_and_emoji_codes_stay_text() -> None:

@@ -1,7 +1,8 @@
 """The dashboard with a long history, and with runs other processes execute.
 
-A thousand runs: the first frame shows the most recently updated ones at once, and a
-refresh writes only the cells that changed. A run an `adw run` in another process
+A thousand runs: the first frame shows the newest at once, the table holds a window of
+them, a refresh with nothing changed reads no rows, and one that finds a change writes
+only the cells that changed. A run an `adw run` in another process
 executes gets a live pane fed from its transcript file.
 """
 
@@ -10,18 +11,19 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from adw_tui.config import Settings
-from adw_tui.domain.models import RunStatus
+from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui import heap
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens import dashboard
+from adw_tui.tui.screens.dashboard import RunTable
 from tests.tui.conftest import until
 
 MANY = 1000
@@ -36,7 +38,7 @@ async def create_runs(store: Store, count: int) -> None:
         )
 
 
-async def test_with_many_runs_the_first_frame_shows_the_newest_at_once(
+async def test_with_many_runs_the_table_holds_a_window_and_writes_only_what_changed(
     store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
 ):
     await create_runs(store, MANY)
@@ -45,11 +47,11 @@ async def test_with_many_runs_the_first_frame_shows_the_newest_at_once(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         shown_after = time.perf_counter() - started
-        table = app.dashboard.query_one("#runs", DataTable)
-        assert table.row_count == dashboard.TABLE_ROWS
+        table = app.dashboard.query_one("#runs", RunTable)
+        assert table.row_count == table.window < MANY
         newest = [str(table.get_row_at(row)[0]) for row in range(3)]
         assert newest == [f"{number:08x}" for number in (MANY - 1, MANY - 2, MANY - 3)]
-        assert table.border_subtitle == f"{dashboard.TABLE_ROWS} most recently updated of 1,000"
+        assert table.border_subtitle == "1 of 1,000"
         # Seconds with the table holding every run (and minutes once refreshes rewrote
         # each cell); a generous bound, for a loaded machine.
         assert shown_after < 5
@@ -62,25 +64,41 @@ async def test_with_many_runs_the_first_frame_shows_the_newest_at_once(
             update_cell(*args, **kwargs)  # type: ignore[arg-type]
 
         table.update_cell = counting_update_cell  # type: ignore[method-assign]
+        reads = count_reads(table)
         await app.dashboard.refresh_runs()
-        assert writes == []  # nothing changed: nothing written
-        oldest_shown = f"{MANY - dashboard.TABLE_ROWS:08x}"
-        await store.set_status(oldest_shown, RunStatus.FAILED, actor="test")
+        assert writes == []  # nothing changed: nothing read but the marker, nothing written
+        assert reads == []
+        shown = f"{MANY - 5:08x}"
+        table.move_cursor_to(shown)
+        await store.set_status(shown, RunStatus.FAILED, actor="test")
         await app.dashboard.refresh_runs()
+        assert reads == [(0, table.window)]
         # Only that run's row, its status cell (and its elapsed time, which ends at the
         # new updated_at and so may cross a second since the run was created).
-        assert {args[0] for args in writes} == {oldest_shown}
+        assert {args[0] for args in writes} == {shown}
         columns = {args[1] for args in writes}
         assert "status" in columns
         assert columns <= {"status", "elapsed"}
-        assert table.row_count == dashboard.TABLE_ROWS
-        # A run updated now enters the window and the least recently updated one leaves.
-        await store.set_status("00000000", RunStatus.CANCELLED, actor="test")
-        await app.dashboard.refresh_runs()
-        assert table.row_count == dashboard.TABLE_ROWS
-        assert str(table.get_cell("00000000", "status")) == "cancelled"
-        leaving = f"{MANY - dashboard.TABLE_ROWS + 1:08x}"
-        assert leaving not in {str(key.value) for key in table.rows}
+        assert table.cursor_key == shown
+        # The last run of all is a keystroke away, read as a window of its own.
+        await pilot.press("ctrl+end")
+        await until(pilot, lambda: table.cursor_key == "00000000")
+        assert table.border_subtitle == "1,000 of 1,000"
+        assert table.row_count == table.window
+
+
+def count_reads(table: RunTable) -> list[tuple[int, int]]:
+    """Record each window the table reads from its listing (and still read it)."""
+    reads: list[tuple[int, int]] = []
+    listing = table.listing
+    rows = listing.rows
+
+    async def counting_rows(offset: int, limit: int) -> Sequence[RunRecord]:
+        reads.append((offset, limit))
+        return await rows(offset, limit)
+
+    listing.rows = counting_rows  # type: ignore[method-assign]
+    return reads
 
 
 async def test_the_heap_is_frozen_while_the_dashboard_is_up(
@@ -141,7 +159,7 @@ async def test_a_run_of_another_process_streams_into_a_pane_until_it_ends(
             assert any("→" in line for line in pane.log_widget.plain_lines())
             assert other.returncode == 0, other.stderr.read()[-2000:] if other.stderr else ""
             await until(pilot, lambda: adw_id not in board.panes, within_s=30)
-            table = board.query_one("#runs", DataTable)
+            table = board.query_one("#runs", RunTable)
             assert str(table.get_cell(adw_id, "status")) == "succeeded"
         finally:
             if other.poll() is None:

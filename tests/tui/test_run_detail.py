@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Footer, HelpPanel, Markdown, TabbedContent
 
 from adw_tui.config import Settings
-from adw_tui.domain.models import RunStatus, RunWithState
+from adw_tui.domain.models import RunRecord, RunStatus, RunWithState
 from adw_tui.domain.steps import StepAttempt, StepStatus
 from adw_tui.runtime.events import RunChanged, StepFinished
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -271,6 +271,37 @@ async def test_the_detail_follows_its_run_s_events_until_it_goes(
         app.runtime_events.publish(RunChanged(FIXED_RUNNING, RunStatus.FAILED))
         await settle(pilot)
         assert len(reloads) == 1  # gone: unsubscribed
+
+
+async def test_an_ended_run_is_read_again_only_when_its_row_changes(
+    fixed_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A dead-lettered run at rest: each tick reads its row alone (by key), not its
+    state, timeline and letter; a write to the run reads them again."""
+    monkeypatch.setattr(run_detail, "REFRESH_S", 0.05)
+    app, screen = fixed_detail(fixed_store, tmp_path, FIXED_DEAD)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(screen)
+        await settle(pilot)
+        loads: list[str] = []
+        checks: list[str] = []
+        load, get_run = fixed_store.load, fixed_store.get_run
+
+        async def counting_load(adw_id: str) -> RunWithState:
+            loads.append(adw_id)
+            return await load(adw_id)
+
+        async def counting_get_run(adw_id: str) -> RunRecord:
+            checks.append(adw_id)
+            return await get_run(adw_id)
+
+        monkeypatch.setattr(fixed_store, "load", counting_load)
+        monkeypatch.setattr(fixed_store, "get_run", counting_get_run)
+        await until(pilot, lambda: len(checks) >= 3)
+        assert loads == []
+        await fixed_store.set_status(FIXED_DEAD, RunStatus.FAILED, actor="test")
+        await until(pilot, lambda: loads == [FIXED_DEAD])
+        await until(pilot, lambda: "failed" in str(screen.query_one("#run-summary").render()))
 
 
 async def test_retry_replays_a_dead_letter_as_a_new_attempt(

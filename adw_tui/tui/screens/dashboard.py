@@ -9,11 +9,14 @@ costs no widget write, and no message, per line.
 A run another process executes (an `adw run` in another terminal) gets a pane too: its
 transcript file is followed (`TranscriptFollower`) every `TAIL_POLL_S`.
 
-The table holds the `TABLE_ROWS` most recently updated runs, not all of them: with ten
-thousand runs the first frame took two seconds more (bench/tui_startup.py). A refresh
-writes only the cells that changed: a cell written narrower than before makes the
-DataTable measure its whole column again, and rewriting every cell of a few thousand
-rows every `REFRESH_S` froze the screen for seconds.
+The table holds a window of the runs, newest first (`WindowedTable`: the rows around
+the cursor, read by a paged query), not all of them: with ten thousand runs the first
+frame took two seconds more (bench/tui_startup.py). Every `REFRESH_S` it asks the store
+for the newest update time of any run and reads the window again only when that moved;
+a run's runtime event rewrites its row alone. A refresh writes only the cells that
+changed: a cell written narrower than before makes the DataTable measure its whole
+column again, and rewriting every cell of a few thousand rows every `REFRESH_S` froze
+the screen for seconds.
 """
 
 import asyncio
@@ -53,12 +56,11 @@ from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.widgets.agent_pane import AgentPane
-from adw_tui.tui.widgets.row_table import RowTable
+from adw_tui.tui.widgets.windowed_table import WindowedTable
 
 Cells = tuple[str | Text, ...]
 
 REFRESH_S = 2.0
-TABLE_ROWS = 250
 TAIL_POLL_S = 0.25
 # How long a finished run's pane stays on screen, so its last lines can be read.
 PANE_LINGER_S = 8.0
@@ -115,6 +117,29 @@ class ResourceGauges(Widget):
         )
 
 
+class RunListing:
+    """Every run, newest first (a `Listing`)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def marker(self) -> str | None:
+        return await self._store.runs_marker()
+
+    async def count(self) -> int:
+        return await self._store.count_runs()
+
+    async def rows(self, offset: int, limit: int) -> list[RunRecord]:
+        return await self._store.runs_window(offset=offset, limit=limit)
+
+    def key(self, run: RunRecord) -> str:
+        return run.adw_id
+
+
+class RunTable(WindowedTable[RunRecord]):
+    """The runs, newest first."""
+
+
 class Dashboard(AdwScreen):
     """Every run at a glance, and the agents of the running ones, live."""
 
@@ -128,10 +153,7 @@ class Dashboard(AdwScreen):
         self._store = store
         self._orchestrator = orchestrator
         self._clock = clock
-        self._runs: dict[str, RunRecord] = {}
-        """The runs in the table, by adw_id."""
-        self._cells: dict[str, Cells] = {}
-        """What each row shows, to write only the cells that change."""
+        self._listing = RunListing(store)
         self._panes: dict[str, AgentPane] = {}
         self._followers: dict[str, TranscriptFollower] = {}
         """Runs other processes execute, followed through their transcript files."""
@@ -142,8 +164,12 @@ class Dashboard(AdwScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield ResourceGauges(id="gauges", classes="bar")
-        yield RowTable[str | Text](
-            ((column, column) for column in COLUMNS), id="runs", classes="framed"
+        yield RunTable(
+            ((column, column) for column in COLUMNS),
+            self._listing,
+            self._cells_of,
+            id="runs",
+            classes="framed",
         )
         with VerticalScroll(id="panes-scroll"):
             yield Static("No agent is running here. Press n to launch a run.", id="no-panes")
@@ -171,25 +197,16 @@ class Dashboard(AdwScreen):
 
     # Reading the store
 
-    async def refresh_runs(self) -> None:
-        """The most recently updated runs, the gauges and the elapsed times, read again;
-        runs other processes execute are followed."""
-        runs = await self._store.list_runs(limit=TABLE_ROWS)
-        total = await self._store.count_runs()
-        added = [self._show_run(run) for run in runs]
-        shown = {run.adw_id for run in runs}
-        for adw_id in [adw_id for adw_id in self._runs if adw_id not in shown]:
-            self._remove_row(adw_id)
-        if any(added):
-            self._sort_rows()
+    async def refresh_runs(self, *, force: bool = False) -> None:
+        """The window of runs read again when a run changed (or with `force`), and the
+        runs other processes execute followed; else the elapsed times move on. The gauges
+        are read again either way."""
         table = self._table
-        table.border_subtitle = (
-            f"{len(self._runs)} most recently updated of {total:,}"
-            if total > len(self._runs)
-            else None
-        )
-        for run in runs:
-            await self._follow_if_elsewhere(run)
+        if await table.refresh_rows(force=force):
+            running = self._store.newest_runs(status=RunStatus.RUNNING)
+            await self._follow_elsewhere([run async for run in running])
+        else:
+            table.redraw()
         await self._refresh_gauges()
 
     async def _refresh_gauges(self) -> None:
@@ -204,12 +221,14 @@ class Dashboard(AdwScreen):
         )
 
     async def _reload_run(self, adw_id: str) -> RunRecord | None:
+        """The run's row written again; a run the window does not hold (a new one, at
+        the top) reads the window."""
         try:
             run = await self._store.get_run(adw_id)
         except AdwError:
             return None
-        if self._show_run(run):
-            self._sort_rows()
+        if not self._table.update_row(run):
+            await self._table.refresh_rows()
         return run
 
     # Runtime events
@@ -279,21 +298,18 @@ class Dashboard(AdwScreen):
 
     # Runs other processes execute
 
-    async def _follow_if_elsewhere(self, run: RunRecord) -> None:
-        """Follow a run another process is executing; stop once it no longer runs."""
-        follower = self._followers.get(run.adw_id)
-        elsewhere = run.status is RunStatus.RUNNING and run.owner not in (
-            None,
-            self._orchestrator.owner,
-        )
-        if elsewhere and follower is None:
-            self._followers[run.adw_id] = TranscriptFollower(
-                self._store, run.adw_id, self._orchestrator.transcript_path
+    async def _follow_elsewhere(self, running: list[RunRecord]) -> None:
+        """Follow the `running` runs another process is executing; stop following those
+        that no longer run."""
+        mine = (None, self._orchestrator.owner)
+        elsewhere = {run.adw_id for run in running if run.owner not in mine}
+        for adw_id in elsewhere - set(self._followers):
+            self._followers[adw_id] = TranscriptFollower(
+                self._store, adw_id, self._orchestrator.transcript_path
             )
-            self._ensure_pane(run.adw_id)
-        elif not elsewhere and follower is not None:
-            del self._followers[run.adw_id]
-            self._ended.append(follower)
+            self._ensure_pane(adw_id)
+        for adw_id in set(self._followers) - elsewhere:
+            self._ended.append(self._followers.pop(adw_id))
 
     async def _follow_other_processes(self) -> None:
         """Poll the followed transcripts into their panes, for as long as the screen lives."""
@@ -363,39 +379,13 @@ class Dashboard(AdwScreen):
     # The table
 
     @property
-    def _table(self) -> RowTable[str | Text]:
-        return self.query_one("#runs", RowTable)
-
-    def _show_run(self, run: RunRecord) -> bool:
-        """Add the run's row, or write the cells of it that changed; True when the row is
-        new. (Each cell written redraws the table, so unchanged ones are left alone.)"""
-        table = self._table
-        cells = self._cells_of(run)
-        shown = self._cells.get(run.adw_id)
-        if shown is None:
-            table.add_row(*cells, key=run.adw_id)
-        else:
-            for column, before, after in zip(COLUMNS, shown, cells, strict=True):
-                if after != before:
-                    table.update_cell(run.adw_id, column, after, update_width=True)
-        self._runs[run.adw_id] = run
-        self._cells[run.adw_id] = cells
-        return shown is None
+    def _table(self) -> RunTable:
+        return self.query_one("#runs", RunTable)
 
     def _restyle(self, _theme: Theme) -> None:
         """The statuses in the new theme's colours (a rich Text holds colours, not the
         theme's variables)."""
-        for run in list(self._runs.values()):
-            self._show_run(run)
-
-    def _remove_row(self, adw_id: str) -> None:
-        self._table.remove_row(adw_id)
-        del self._runs[adw_id], self._cells[adw_id]
-
-    def _sort_rows(self) -> None:
-        """Newest first: a run that shows up later (launched here or by another process)
-        goes to its place by creation time."""
-        self._table.sort("adw_id", key=lambda adw_id: self._runs[adw_id].created_at, reverse=True)
+        self._table.redraw()
 
     def _cells_of(self, run: RunRecord) -> Cells:
         return (
@@ -411,7 +401,7 @@ class Dashboard(AdwScreen):
     # Actions
 
     async def action_refresh_runs(self) -> None:
-        await self.refresh_runs()
+        await self.refresh_runs(force=True)
         notify_text(self, "runs reloaded", timeout=1.5)
 
     def action_toggle_maximize(self) -> None:

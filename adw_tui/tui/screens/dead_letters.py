@@ -1,14 +1,15 @@
 """The dead-letter queue: every dead letter, narrowed by error class, workflow and status;
 the selected letter's error, stderr tail and request; replay and drop.
 
-It reads letters through the store's read API (again every `REFRESH_S`, so letters that
-runs write meanwhile show up) and acts through the Orchestrator, the app's own: a replayed
-run streams in the dashboard like any other.
+It shows a window of the letters the filters select (`WindowedTable`), read through the
+store's indexed listing; every `REFRESH_S` it asks the store's change marker (the newest
+letter, how many are pending) and reads the window again only when that moved, as it does
+when a run here becomes a dead letter. It acts through the Orchestrator, the app's own: a
+replayed run streams in the dashboard like any other.
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from rich.console import RenderableType
@@ -24,8 +25,9 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus
+from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus, RunStatus
 from adw_tui.domain.sanitize import terminal_safe
+from adw_tui.runtime.events import RunChanged, RuntimeEvent
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.formatting import LETTER_STATUS_STYLES, format_age, theme_style, theme_text
@@ -33,7 +35,7 @@ from adw_tui.tui.notify import notify_text
 from adw_tui.tui.replay import replay_letter
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
-from adw_tui.tui.widgets.row_table import RowTable
+from adw_tui.tui.widgets.windowed_table import WindowedTable
 
 REFRESH_S = 2.0
 
@@ -132,7 +134,32 @@ The error classes and workflows offered are those of the letters in the store.
         self.post_message(self.Changed(self.selection))
 
 
-class LetterTable(RowTable[Text]):
+class LetterListing:
+    """The letters `selection` lets through, newest first (a `Listing`)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.selection = DeadLetterFilter(status=DeadLetterStatus.PENDING)
+        self.pending = 0
+        """How many letters were pending at the last `marker`."""
+
+    async def marker(self) -> tuple[int, int]:
+        marker = await self._store.dead_letters.marker()
+        self.pending = marker[1]
+        return marker
+
+    async def count(self) -> int:
+        return await self._store.dead_letters.count(self.selection)
+
+    async def rows(self, offset: int, limit: int) -> list[DeadLetter]:
+        letters = self._store.dead_letters.newest(self.selection, limit=limit, offset=offset)
+        return [listed.letter async for listed in letters]
+
+    def key(self, letter: DeadLetter) -> str:
+        return str(letter.id)
+
+
+class LetterTable(WindowedTable[DeadLetter]):
     """The dead letters the filters let through, newest first."""
 
     HELP = """\
@@ -269,29 +296,31 @@ with what is needed to run them again.
         self._store = store
         self._orchestrator = orchestrator
         self._clock = clock
-        self._letters: dict[int, DeadLetter] = {}
-        self._shown: list[tuple[int, tuple[Text, ...]]] = []
-        """The rows on screen, to leave the table alone when a reload changes nothing."""
+        self._listing = LetterListing(store)
         self.sub_title = "dead letters"
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield DeadLetterFilters(id="dlq-filters", classes="bar")
-        yield LetterTable(COLUMNS, id="dlq-letters", classes="framed")
+        yield LetterTable(COLUMNS, self._listing, self._cells, id="dlq-letters", classes="framed")
         yield LetterDetail(id="dlq-detail", classes="detail")
         yield Footer()
 
     async def on_mount(self) -> None:
         # The rows again in a new theme's colours (a rich Text holds colours).
-        self.follow(self.app.theme_changed_signal, lambda _theme: self._show_rows())
-        await self.reload()
+        self.follow(self.app.theme_changed_signal, lambda _theme: self._table.redraw())
+        self.follow(self.runtime_events, self._runtime_event, immediate=True)
+        await self.reload(restart=True)
         self.set_interval(REFRESH_S, self.reload, name="dlq-refresh")
+
+    @property
+    def _table(self) -> LetterTable:
+        return self.query_one(LetterTable)
 
     @property
     def selected(self) -> DeadLetter | None:
         """The letter under the table's cursor."""
-        key = self.query_one(LetterTable).cursor_key
-        return self._letters.get(int(key)) if key is not None else None
+        return self._table.cursor_item
 
     @property
     def selected_run(self) -> str | None:
@@ -301,49 +330,37 @@ with what is needed to run them again.
 
     @property
     def shown(self) -> list[DeadLetter]:
-        """The letters the table shows, in its order."""
-        return [self._letters[letter_id] for letter_id, _ in self._shown]
+        """The letters of the table's window, in its order."""
+        return self._table.shown
 
-    async def reload(self) -> None:
-        """Read every letter again and show those the filters let through."""
-        letters = await self._store.dead_letters.list(include_resolved=True)
-        self._letters = {letter.id: letter for letter in letters}
-        self.query_one(DeadLetterFilters).offer(
-            error_classes=(letter.error_class for letter in letters),
-            workflows=(letter.workflow for letter in letters),
+    async def reload(self, *, restart: bool = False) -> None:
+        """Read the window of letters again if the store's letters changed (`restart`:
+        from the top, whatever changed), and the filters' choices with it; else only
+        the ages move on."""
+        table = self._table
+        if not await table.refresh_rows(restart=restart):
+            table.redraw()
+            return
+        error_classes, workflows = await self._store.dead_letters.offered()
+        self.query_one(DeadLetterFilters).offer(error_classes=error_classes, workflows=workflows)
+        table.border_title = (
+            f"dead letters: {table.total:,} shown, {self._listing.pending:,} pending"
         )
-        self._show_rows()
+        self._show_detail()
+
+    def _runtime_event(self, event: RuntimeEvent) -> None:
+        """A run of this dashboard that became a dead letter shows at once."""
+        if isinstance(event, RunChanged) and event.status is RunStatus.DEAD_LETTERED:
+            self.call_next(self.reload)
 
     # The table and the detail
 
     @on(DeadLetterFilters.Changed)
-    def _show_rows(self) -> None:
-        selection = self.query_one(DeadLetterFilters).selection
-        now = self._clock()
-        rows = [
-            (letter.id, self._cells(letter, now))
-            for letter in sorted(self._letters.values(), key=lambda letter: -letter.id)
-            if selection.matches(letter)
-        ]
-        table = self.query_one(LetterTable)
-        pending = sum(
-            letter.status is DeadLetterStatus.PENDING for letter in self._letters.values()
-        )
-        table.border_title = f"dead letters: {len(rows)} shown, {pending} pending"
-        if rows != self._shown:
-            self._fill(table, rows)
-        self._show_detail()
+    async def _filters_changed(self, event: DeadLetterFilters.Changed) -> None:
+        self._listing.selection = event.selection
+        await self.reload(restart=True)
 
-    def _fill(self, table: LetterTable, rows: Sequence[tuple[int, tuple[Text, ...]]]) -> None:
-        keep = self.selected
-        table.clear()
-        for letter_id, cells in rows:
-            table.add_row(*cells, key=str(letter_id))
-        self._shown = list(rows)
-        if keep is not None and keep.id in {letter_id for letter_id, _ in rows}:
-            table.move_cursor_to(str(keep.id))
-
-    def _cells(self, letter: DeadLetter, now: datetime) -> tuple[Text, ...]:
+    def _cells(self, letter: DeadLetter) -> tuple[Text, ...]:
         return (
             Text(str(letter.id)),
             Text(letter.adw_id),
@@ -351,7 +368,7 @@ with what is needed to run them again.
             Text(terminal_safe(letter.step or "")),
             Text(terminal_safe(letter.error_class), "bold"),
             Text(str(letter.attempts)),
-            Text(format_age(now - letter.created_at)),
+            Text(format_age(self._clock() - letter.created_at)),
             theme_text(
                 letter.status, LETTER_STATUS_STYLES[letter.status], self.app.theme_variables
             ),
@@ -383,16 +400,20 @@ with what is needed to run them again.
             await replay_letter(self.app, self._orchestrator, letter.id, from_start=from_start)
             await self.reload()
 
-    def action_replay_all(self) -> None:
-        selection = self.query_one(DeadLetterFilters).selection
-        pending = [letter for letter in self.shown if letter.status is DeadLetterStatus.PENDING]
+    async def action_replay_all(self) -> None:
+        selection = self._listing.selection
+        pending = 0
+        if selection.status in (None, DeadLetterStatus.PENDING):
+            pending = await self._store.dead_letters.count(
+                selection.model_copy(update={"status": DeadLetterStatus.PENDING})
+            )
         if not pending:
             notify_text(
                 self, "no pending dead letter is shown: nothing to replay", severity="warning"
             )
             return
         question = (
-            f"Replay {_count(len(pending), 'pending dead letter')} "
+            f"Replay {_count(pending, 'pending dead letter')} "
             f"({_describe_selection(selection)}) from the steps that failed? "
             "Each run starts a new attempt."
         )

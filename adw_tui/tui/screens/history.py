@@ -1,8 +1,11 @@
 """The state history of one run: every version, the diff between two of them, and
 rollback to a selected version (optionally resetting the run's worktree to its commit).
 
-It reads versions through the store's read API and rolls back through the orchestrator,
-which checks everything (the run has stopped, the worktree is clean...) before it writes.
+It shows a window of the versions (`WindowedTable`: a run can have thousands), read
+through the store's indexed listing, and reads it again when the run's row says it
+changed (its version, status or update time: checked every `REFRESH_S`, and at once on
+the run's runtime events). It rolls back through the orchestrator, which checks
+everything (the run has stopped, the worktree is clean...) before it writes.
 """
 
 from dataclasses import dataclass
@@ -21,7 +24,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 from adw_tui.domain.clock import Clock
 from adw_tui.domain.diff import ChangeKind, StateChange, diff_versions
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.models import RunWithState, StateVersion, VersionInfo
+from adw_tui.domain.models import RunRecord, RunState, StateVersion, VersionInfo
+from adw_tui.runtime.events import RunChanged, RuntimeEvent, StepFinished
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.rollback import refuse_active
 from adw_tui.store import Store
@@ -29,10 +33,9 @@ from adw_tui.tui.formatting import RUN_STATUS_STYLES, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
-from adw_tui.tui.widgets.row_table import RowTable
+from adw_tui.tui.widgets.windowed_table import WindowedTable
 
-HISTORY_LIMIT = 1000
-"""The newest versions shown; a run rarely has more (one version per step)."""
+REFRESH_S = 2.0
 
 COLUMNS = (
     ("version", "#"),
@@ -52,7 +55,32 @@ MARK = "●"
 MARKED_STYLE = "bold $accent"
 
 
-class VersionTable(RowTable[Text]):
+class VersionListing:
+    """A run's versions, newest first (a `Listing`)."""
+
+    def __init__(self, store: Store, adw_id: str) -> None:
+        self._store = store
+        self._adw_id = adw_id
+        self.run: RunRecord | None = None
+        """The run's row at the last `marker`."""
+
+    async def marker(self) -> tuple[object, ...]:
+        """The run's version, status and update time: a new version moves them all."""
+        self.run = run = await self._store.get_run(self._adw_id)
+        return run.version, run.status, run.updated_at
+
+    async def count(self) -> int:
+        return await self._store.count_versions(self._adw_id)
+
+    async def rows(self, offset: int, limit: int) -> list[VersionInfo]:
+        versions = self._store.newest_versions(self._adw_id, limit=limit, offset=offset)
+        return [info async for info in versions]
+
+    def key(self, info: VersionInfo) -> str:
+        return str(info.version)
+
+
+class VersionTable(WindowedTable[VersionInfo]):
     """The run's state versions, newest first."""
 
     HELP = """\
@@ -137,7 +165,7 @@ rolled back. `escape` goes back.
         self._orchestrator = orchestrator
         self._adw_id = adw_id
         self._clock = clock
-        self._versions: dict[int, VersionInfo] = {}
+        self._listing = VersionListing(store, adw_id)
         self._versions_read: dict[int, StateVersion] = {}
         """Versions read so far: a version never changes once written."""
         self._marked: int | None = None
@@ -146,47 +174,57 @@ rolled back. `escape` goes back.
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="history-run", classes="bar")
-        yield VersionTable(COLUMNS, id="history-versions", classes="framed")
+        yield VersionTable(
+            COLUMNS, self._listing, self._cells, id="history-versions", classes="framed"
+        )
         yield StateDiff(id="history-diff", classes="detail")
         yield Footer()
 
     async def on_mount(self) -> None:
         # The rows again in a new theme's colours (a rich Text holds colours).
-        self.follow(self.app.theme_changed_signal, lambda _theme: self.reload())
-        await self.reload()
-        self.query_one(VersionTable).focus()
+        self.follow(self.app.theme_changed_signal, lambda _theme: self._table.redraw())
+        self.follow(self.runtime_events, self._runtime_event, immediate=True)
+        await self.reload(restart=True)
+        self._table.focus()
+        self.set_interval(REFRESH_S, self.reload, name="history-refresh")
+
+    @property
+    def _table(self) -> VersionTable:
+        return self.query_one(VersionTable)
 
     @property
     def selected(self) -> int | None:
         """The version under the table's cursor."""
-        key = self.query_one(VersionTable).cursor_key
+        key = self._table.cursor_key
         return int(key) if key is not None else None
 
     @property
     def marked(self) -> int | None:
         return self._marked
 
-    async def reload(self, *, select: int | None = None) -> None:
-        """Read the run and its versions again; put the cursor on `select` (else where
-        it was)."""
+    def _version(self, version: int) -> VersionInfo | None:
+        return self._table.row_of(str(version))
+
+    async def reload(self, *, restart: bool = False, select: int | None = None) -> None:
+        """Read the window of versions again if the run changed (`restart`: from the top,
+        whatever changed); put the cursor on `select` (a version in the window), else it
+        stays on its row."""
+        table = self._table
+        if not await table.refresh_rows(restart=restart):
+            return
         loaded = await self._store.load(self._adw_id)
-        versions = await self._store.history(self._adw_id, limit=HISTORY_LIMIT)
-        self._show_run(loaded)
-        keep = select if select is not None else self.selected
-        self._versions = {info.version: info for info in versions}
-        table = self.query_one(VersionTable)
-        table.clear()
-        for info in versions:
-            table.add_row(*self._cells(info), key=str(info.version))
-        total = loaded.run.version
-        shown = f"newest {len(versions)} of {total}" if len(versions) < total else total
-        table.border_title = f"versions ({shown})"
-        if keep in self._versions:
-            table.move_cursor_to(str(keep))
+        self._show_run(loaded.run, loaded.state)
+        table.border_title = f"versions ({table.total:,})"
+        if select is not None and self._version(select) is not None:
+            table.move_cursor_to(str(select))
         self._show_diff()
 
-    def _show_run(self, loaded: RunWithState) -> None:
-        run = loaded.run
+    def _runtime_event(self, event: RuntimeEvent) -> None:
+        """This run's changes, read at once (the marker would find them on the next tick)."""
+        if isinstance(event, RunChanged | StepFinished) and event.adw_id == self._adw_id:
+            self.call_next(self.reload)
+
+    def _show_run(self, run: RunRecord, state: RunState) -> None:
         text = Content.assemble(
             (f"run {run.adw_id}", "bold"),
             f"  {run.workflow}",
@@ -194,7 +232,7 @@ rolled back. `escape` goes back.
             "  ",
             (str(run.status), RUN_STATUS_STYLES[run.status]),
             f"  at version {run.version}",
-            (f"  worktree {loaded.state.worktree_path or 'none'}", "dim"),
+            (f"  worktree {state.worktree_path or 'none'}", "dim"),
         )
         self.query_one("#history-run", Static).update(text)
 
@@ -240,15 +278,16 @@ rolled back. `escape` goes back.
             base: int | None = marked
             title = f"diff: v{marked} (marked) → v{selected} (selected)"
         else:
-            base = self._versions[selected].parent
+            info = self._version(selected)
+            base = info.parent if info is not None else None
             role = "marked: select another version to compare" if marked == selected else "selected"
             origin = "nothing" if base is None else f"v{base} (parent)"
             title = f"diff: {origin} → v{selected} ({role})"
-        old = None if base is None else await self._version(base)
-        changes = diff_versions(old, await self._version(selected))
+        old = None if base is None else await self._stored(base)
+        changes = diff_versions(old, await self._stored(selected))
         self.query_one(StateDiff).comparison = Comparison(title, tuple(changes))
 
-    async def _version(self, version: int) -> StateVersion:
+    async def _stored(self, version: int) -> StateVersion:
         stored = self._versions_read.get(version)
         if stored is None:
             stored = await self._store.get_version(self._adw_id, version)
@@ -261,10 +300,8 @@ rolled back. `escape` goes back.
         selected = self.selected
         if selected is None:
             return
-        previous, self._marked = self._marked, None if self._marked == selected else selected
-        table = self.query_one(VersionTable)
-        for version in {v for v in (previous, selected) if v is not None}:
-            table.update_cell(str(version), "version", self._cells(self._versions[version])[0])
+        self._marked = None if self._marked == selected else selected
+        self._table.redraw()
         self._show_diff()
 
     async def action_rollback(self) -> None:
@@ -278,7 +315,8 @@ rolled back. `escape` goes back.
             notify_text(self, str(error), title="not rolled back", severity="error", timeout=10)
             return
         run = loaded.run
-        head = self._versions[version].git_head
+        info = self._version(version)
+        head = info.git_head if info is not None else None
         option = None
         if head and loaded.state.worktree_path:
             option = f"also reset the worktree to {head[:12]} (git reset --hard)"
@@ -307,11 +345,12 @@ rolled back. `escape` goes back.
             return
         reset = ""
         if reset_worktree:
-            reset = f"; worktree reset to {(self._versions[version].git_head or '')[:12]}"
+            info = self._version(version)
+            reset = f"; worktree reset to {((info and info.git_head) or '')[:12]}"
         notify_text(
             self,
             f"run {self._adw_id} rolled back to version {version}: new version "
             f"{new_version}{reset}",
             title="rolled back",
         )
-        await self.reload(select=new_version)
+        await self.reload(restart=True, select=new_version)

@@ -4,8 +4,8 @@ diff against the base branch; cancel, retry and copy the worktree path from here
 It reads the store's read API and acts through the Orchestrator. A run this process
 executes is read again on each of its runtime events (the app's `runtime_events`
 signal), and meanwhile only the running step's time moves on; any other run (queued,
-ended, or executed by another `adw`) is read again every `REFRESH_S`, since no event
-says when it changes.
+ended, or executed by another `adw`) is checked every `REFRESH_S` (its row, by key) and
+read again when it changed, since no event says when it does.
 A step's transcript is its agent's `raw_output.jsonl`, shown by `TranscriptFile`, which
 reads only the lines on screen however big the file is.
 """
@@ -208,12 +208,20 @@ worktree diff. It updates while the run goes on.
 
     async def _tick(self) -> None:
         """Every `REFRESH_S`: the running step's time moves on, for a run executed here
-        (its events tell the rest); any other run is read again."""
+        (its events tell the rest); any other run is read again when its row says it
+        changed (every write to a run, its steps' included, moves its `updated_at`)."""
         run = self._run
         if run is not None and not run.status.is_final and run.owner == self._orchestrator.owner:
             self._show_timeline(list(self._steps.values()))
-        else:
+            return
+        try:
+            now = await self._store.get_run(self.adw_id)
+        except AdwError:
+            now = None
+        if run is None or now is None or _marker(now) != _marker(run):
             await self.reload()
+        elif self._steps:
+            self._show_timeline(list(self._steps.values()))
 
     async def _show_summary(self, run: RunRecord, state: RunState) -> None:
         parts: list[Content | tuple[str, str] | str] = [
@@ -504,6 +512,11 @@ worktree diff. It updates while the run goes on.
             return
         self.app.copy_to_clipboard(path)
         notify_text(self, path, title="worktree path copied")
+
+
+def _marker(run: RunRecord) -> tuple[object, ...]:
+    """What moves when anything of the run changes."""
+    return run.updated_at, run.status, run.version
 
 
 def _engine_of(summary: StepSummary, index: int) -> str | None:

@@ -30,6 +30,7 @@ from textual.widget import Widget
 from adw_tui.agents.transcript import event_markup
 from adw_tui.domain.agent import AgentEvent
 from adw_tui.tui.formatting import plain_title
+from adw_tui.tui.tones import Palette, palette, tone_text
 
 
 def markup_text(markup: str) -> Text:
@@ -44,10 +45,10 @@ def markup_text(markup: str) -> Text:
         return Text(markup)
 
 
-def event_text(event: AgentEvent) -> Text | None:
-    """One event as rich Text, or None for events a person need not see."""
+def event_text(event: AgentEvent, styles: Palette) -> Text | None:
+    """One event as rich Text in `styles`, or None for events a person need not see."""
     markup = event_markup(event)
-    return None if markup is None else markup_text(markup)
+    return None if markup is None else tone_text(markup_text(markup), styles)
 
 
 FLUSH_CHUNK = 256
@@ -100,6 +101,8 @@ class TranscriptLog(ScrollView, can_focus=True):
         self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(16)
         self._paint = (Style.null(), 0)
         """The style and width of the rows being painted (see `render_lines`)."""
+        self._palette: Palette = {}
+        """The theme's tones the cached rows were painted in."""
         self._parsed: tuple[str, Text] = ("", Text())
         """The markup parsed last: the rows of one wrapped line are painted together."""
 
@@ -190,7 +193,7 @@ class TranscriptLog(ScrollView, can_focus=True):
         source, start, end = row
         if isinstance(source, str):
             if self._parsed[0] != source:
-                self._parsed = (source, markup_text(source))
+                self._parsed = (source, tone_text(markup_text(source), self._palette))
             text = self._parsed[1]
         else:
             text = source
@@ -200,6 +203,10 @@ class TranscriptLog(ScrollView, can_focus=True):
         # What every row of this paint needs, found once: `rich_style` walks the
         # ancestors, and was half the cost of painting a row.
         self._paint = (self.rich_style, self.scrollable_content_region.width)
+        if (styles := palette(self.app)) is not self._palette:
+            self._palette = styles  # another theme: paint every row anew
+            self._parsed = ("", Text())
+            self._cache.clear()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:

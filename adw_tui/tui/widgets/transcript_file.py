@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import Worker
@@ -28,6 +28,7 @@ from textual.worker import Worker
 from adw_tui.agents.engine import StreamParser
 from adw_tui.agents.registry import parser_for
 from adw_tui.tui.formatting import theme_text
+from adw_tui.tui.tones import Palette, palette
 from adw_tui.tui.widgets.transcript_rows import Row, read_rows
 
 CHUNK_BYTES = 4 * 2**20
@@ -117,6 +118,8 @@ scroll; a running step's new lines scroll into view while you are at the end.
         self._reader: Worker[None] | None = None
         self._generation = 0
         """Counts the times the rows read were dropped: rows read before are stale."""
+        self._palette: Palette = {}
+        """The theme's tones the rows read were drawn in."""
 
     # What is shown
 
@@ -271,6 +274,13 @@ scroll; a running step's new lines scroll into view while you are at the end.
         super().notify_style_update()
         self._strips.clear()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if (styles := palette(self.app)) is not self._palette:
+            if self._palette:
+                self._forget_rows()  # drawn in another theme: read them again
+            self._palette = styles
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         """Row `y` as read so far: a row not read yet is blank, and asked for."""
         scroll_x, scroll_y = self.scroll_offset
@@ -326,7 +336,9 @@ scroll; a running step's new lines scroll into view while you are at the end.
             self._wanted = set()
             spans = [(index, *self._span(index)) for index in sorted(self._in_flight)]
             try:
-                rows = await asyncio.to_thread(read_rows, path, spans, parser, self.app.console)
+                rows = await asyncio.to_thread(
+                    read_rows, path, spans, parser, self.app.console, self._palette
+                )
             except OSError as error:
                 text = theme_text(
                     f"cannot read {path}: {error}", "$error", self.app.theme_variables

@@ -23,6 +23,7 @@ from adw_tui.agents.engine import StreamParser
 from adw_tui.agents.jsonl import BadLine, ParsedLine, parse_line
 from adw_tui.domain.agent import AgentEvent, AgentEventKind
 from adw_tui.domain.sanitize import terminal_safe
+from adw_tui.tui.tones import Palette
 from adw_tui.tui.widgets.agent_pane import event_text
 
 # A longer line (a tool result holding a whole file, say) is named, not parsed: parsing
@@ -70,13 +71,17 @@ class Row:
 
 
 def read_rows(
-    path: Path, spans: Sequence[tuple[int, int, int]], parser: StreamParser, console: Console
+    path: Path,
+    spans: Sequence[tuple[int, int, int]],
+    parser: StreamParser,
+    console: Console,
+    styles: Palette,
 ) -> dict[int, Row]:
     """Read, parse and draw the lines `(index, start, end)` of `path`, in one pass over
-    the file. Runs in a thread: a line can be a MiB of JSON."""
+    the file, in the theme's `styles`. Runs in a thread: a line can be a MiB of JSON."""
     with path.open("rb") as file:
         return {
-            index: Row.draw(row_text(parser, read_line(file, index, start, end)), console)
+            index: Row.draw(row_text(parser, read_line(file, index, start, end), styles), console)
             for index, start, end in spans
         }
 
@@ -93,13 +98,13 @@ def read_line(file: BinaryIO, index: int, start: int, end: int) -> ParsedLine | 
     return parse_line(file.read(size).rstrip(b"\r\n"), number)
 
 
-def row_text(parser: StreamParser, line: ParsedLine | None) -> Text:
-    """One line of the file as one row: its visible events side by side, else a dim note
-    of what it held."""
+def row_text(parser: StreamParser, line: ParsedLine | None, styles: Palette) -> Text:
+    """One line of the file as one row, in `styles`: its visible events side by side,
+    else a dim note of what it held."""
     if line is None:
         return Text()
     events = parser.events(line)
-    shown = [(event, text) for event in events if (text := _event_row(event)) is not None]
+    shown = [(event, text) for event in events if (text := _event_row(event, styles)) is not None]
     if not shown:
         note = f"· {events[0].kind}: {terminal_safe(events[0].text)}" if events else "·"
         return Text(note, "dim")
@@ -119,12 +124,12 @@ def _by_line(event: AgentEvent) -> bool:
     return event.kind is AgentEventKind.TEXT and "\n" in event.text
 
 
-def _event_row(event: AgentEvent) -> Text | None:
+def _event_row(event: AgentEvent, styles: Palette) -> Text | None:
     """The event as it shows in a row (a reply of many lines: see `_by_line`)."""
     if not _by_line(event):
-        return event_text(event)
+        return event_text(event, styles)
     lines = [event._replace(text=line) for line in event.text.split("\n")]
-    return _joined([text or Text() for text in map(event_text, lines)])
+    return _joined([event_text(line, styles) or Text() for line in lines])
 
 
 LINE_BREAK_STYLE = "dim"
