@@ -67,6 +67,17 @@ def user_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return config
 
 
+@pytest.fixture(autouse=True)
+def lean_agent_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulated agent's test step runs the sample repository's tests with this
+    environment's Python, which has adw's own pytest plugins installed (snapshots, xdist,
+    asyncio...): loading them is most of that step's cost, and the sample's plain tests
+    need none. Agents see the variable through the agent_env allow-list, as a user would
+    let an agent see one; subprocesses inherit both."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("ADW_AGENT_ENV", '["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]')
+
+
 class ShoutingParser(ClaudeStreamParser):
     """Another engine's parser, told apart by what it makes of a line: all capitals."""
 
