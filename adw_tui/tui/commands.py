@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from adw_tui.domain.models import DeadLetterFilter, DeadLetterStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.tui.replay import replay_letter
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 PALETTE_RUNS = 1000
 """The most recently updated runs "Jump to run" offers (older ones: `adw show ID`)."""
+PALETTE_LETTERS = 1000
+"""The newest pending dead letters "Replay dead letter" offers (all of them: the dead
+letters screen, or `adw dlq replay`)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,8 @@ class AdwCommands(Provider):
                     "its timeline, transcripts and diff",
                 )
             )
-        for letter in await store.dead_letters.list():
+        pending = DeadLetterFilter(status=DeadLetterStatus.PENDING)
+        async for letter, _ in store.dead_letters.newest(pending, limit=PALETTE_LETTERS):
             commands.append(
                 PaletteCommand(
                     terminal_safe(

@@ -8,9 +8,10 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from adw_tui.config import Settings
-from adw_tui.domain.models import DeadLetterStatus, RunStatus
+from adw_tui.domain.models import DeadLetterFilter, DeadLetterStatus, NewDeadLetter, RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
+from adw_tui.tui import commands
 from adw_tui.tui.app import AdwApp, create_app
 from adw_tui.tui.preferences import Preferences
 from adw_tui.tui.screens.dead_letters import DeadLettersScreen
@@ -181,3 +182,41 @@ async def test_palette_replays_a_dead_letter(
         await until(pilot, lambda: any("replayed" in str(n.get("title")) for n in notified))
         assert (await store.dead_letters.get(letter.id)).status is DeadLetterStatus.REPLAYED
         assert (await orchestrator.wait(letter.adw_id)).status is RunStatus.SUCCEEDED
+
+
+async def test_palette_offers_the_newest_pending_letters_only(
+    fixed_app: AdwApp, fixed_store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    """However many letters there are, the palette reads a bounded, indexed page of the
+    pending ones (the dead letters screen lists them all)."""
+    await fixed_store.dead_letters.add(
+        NewDeadLetter(
+            adw_id="99887766",
+            workflow="sdlc",
+            step="review",
+            state_version=1,
+            error_class="timeout",
+            error_message="idle",
+            attempts=1,
+        ),
+        actor="test",
+    )
+    pending = [
+        letter
+        async for letter, _ in fixed_store.dead_letters.newest(
+            DeadLetterFilter(status=DeadLetterStatus.PENDING)
+        )
+    ]
+    assert len(pending) >= 2
+    monkeypatch.setattr(commands, "PALETTE_LETTERS", 1)
+    async with fixed_app.run_test() as pilot:
+        await settle(pilot)
+        offered = [
+            command.text
+            for command in await commands.AdwCommands(fixed_app.screen)._gather()
+            if command.text.startswith("Replay dead letter")
+        ]
+    assert offered == [
+        f"Replay dead letter {pending[0].id}: {pending[0].adw_id} "
+        f"{pending[0].error_class} at {pending[0].step or 'start'}"
+    ]
