@@ -46,7 +46,7 @@ from rich.table import Table
 
 from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.store import Store
-from bench.common import Target, print_report, targets_table
+from bench.common import Target, machine_figures, print_report, targets_table
 from bench.fixtures import cached_database, copy_database
 from bench.stream import TARGET_WALL_RATIO, SimFigures, measure_sim, sim_table
 from bench.stream import Params as StreamParams
@@ -309,10 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             "databases_new": {str(rows): new for rows, new in made.items()},
             "sim_files": params.sim_files,
             "sim_delay": params.sim_delay,
-            "cpus": os.cpu_count(),
-            "loadavg_before": [round(x, 2) for x in load],
-            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-            "elapsed_s": round(time.perf_counter() - began, 1),
+            **machine_figures(load, began),
         },
     }
     print_report(

@@ -3,7 +3,9 @@ and the report (tables, then exactly one JSON line as the last line of stdout)."
 
 import argparse
 import json
+import os
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,3 +64,15 @@ def quick_requested(doc: str, quick_help: str) -> bool:
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=quick_help)
     return bool(parser.parse_args().quick)
+
+
+def machine_figures(load_before: tuple[float, float, float], started: float) -> dict[str, Any]:
+    """What the JSON line says of the machine a run measured on: its cores, its load
+    before and after (these machines are shared), and the run's duration since
+    `started` (a `time.perf_counter()`)."""
+    return {
+        "cpus": os.cpu_count(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }

@@ -35,7 +35,7 @@ from typing import Any
 from rich.table import Table
 
 from bench.cli import cached_history
-from bench.common import Target, print_report, targets_table
+from bench.common import Target, machine_figures, print_report, targets_table
 from bench.fixtures import cached_database, copy_database
 from bench.pty_app import COLUMNS, ROWS, PtyChild
 
@@ -248,10 +248,7 @@ def run(repeats: int) -> None:
             "repeats": repeats,
             "rest_s": REST_S,
             "terminal": f"{COLUMNS}x{ROWS}",
-            "cpus": os.cpu_count(),
-            "loadavg_before": [round(x, 2) for x in load],
-            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-            "elapsed_s": round(time.perf_counter() - start, 1),
+            **machine_figures(load, start),
         },
     }
     print_report((results_table(results), targets_table(checks)), line)

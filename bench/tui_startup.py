@@ -46,7 +46,7 @@ from rich.table import Table
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
-from bench.common import Target, print_report, targets_table
+from bench.common import Target, machine_figures, print_report, targets_table
 from bench.fixtures import cached_database, copy_database
 from bench.pty_app import COLUMNS, ROWS, PtyChild
 
@@ -234,10 +234,7 @@ def run(repeats: int) -> None:
         "params": {
             "repeats": repeats,
             "terminal": f"{COLUMNS}x{ROWS}",
-            "cpus": os.cpu_count(),
-            "loadavg_before": [round(x, 2) for x in load],
-            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-            "elapsed_s": round(time.perf_counter() - start, 1),
+            **machine_figures(load, start),
         },
     }
     print_report((results_table(results), targets_table(checks)), line)
