@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import time_machine
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from adw_tui.config import Settings, load_settings
 from adw_tui.domain.agent import AgentResult
@@ -82,6 +83,20 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], within_s: flo
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         await pilot.pause(0.05)
+
+
+def cell_writes(table: DataTable[Any]) -> list[tuple[object, ...]]:
+    """The arguments of every `update_cell` the table gets from now on (the cells are
+    still written)."""
+    writes: list[tuple[object, ...]] = []
+    update_cell = table.update_cell
+
+    def counting_update_cell(*args: object, **kwargs: object) -> None:
+        writes.append(args)
+        update_cell(*args, **kwargs)  # type: ignore[arg-type]
+
+    table.update_cell = counting_update_cell  # type: ignore[method-assign]
+    return writes
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from adw_tui.tui import heap
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens import dashboard
 from adw_tui.tui.screens.dashboard import RunTable
-from tests.tui.conftest import until
+from tests.tui.conftest import cell_writes, until
 
 MANY = 1000
 
@@ -56,14 +56,7 @@ async def test_with_many_runs_the_table_holds_a_window_and_writes_only_what_chan
         # each cell); a generous bound, for a loaded machine.
         assert shown_after < 5
 
-        writes: list[tuple[object, ...]] = []
-        update_cell = table.update_cell
-
-        def counting_update_cell(*args: object, **kwargs: object) -> None:
-            writes.append(args)
-            update_cell(*args, **kwargs)  # type: ignore[arg-type]
-
-        table.update_cell = counting_update_cell  # type: ignore[method-assign]
+        writes = cell_writes(table)
         reads = count_reads(table)
         await app.dashboard.refresh_runs()
         assert writes == []  # nothing changed: nothing read but the marker, nothing written

@@ -10,7 +10,7 @@ from textual.coordinate import Coordinate
 from textual.widgets.data_table import ColumnKey
 
 from adw_tui.tui.widgets.windowed_table import WindowedTable
-from tests.tui.conftest import until
+from tests.tui.conftest import cell_writes, until
 
 ROWS = 1000
 
@@ -110,14 +110,7 @@ async def test_nothing_is_read_while_the_marker_stays_and_a_change_writes_its_ce
         assert not await table.refresh_rows()
         assert (len(listing.reads), listing.counts) == (reads, counts)
 
-        writes: list[tuple[object, ...]] = []
-        update_cell = table.update_cell
-
-        def counting_update_cell(*args: object, **kwargs: object) -> None:
-            writes.append(args)
-            update_cell(*args, **kwargs)  # type: ignore[arg-type]
-
-        table.update_cell = counting_update_cell  # type: ignore[method-assign]
+        writes = cell_writes(table)
         listing.values[7] = "changed"
         listing.version += 1
         assert await table.refresh_rows()
