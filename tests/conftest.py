@@ -1,6 +1,7 @@
 """Shared fixtures: a state database in a temporary directory, a quick way to make runs,
 and an engine of the test's own."""
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,13 @@ from adw_tui.domain.models import RunRecord
 from adw_tui.store import Store
 
 MakeRun = Callable[..., Awaitable[RunRecord]]
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: half again as many workers as cores. Much of the suite waits on real
+    subprocesses (agents, `adw` itself, git), so one worker per core leaves a core idle
+    about a quarter of the time."""
+    return max(2, (os.cpu_count() or 1) * 3 // 2)
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@ from tests.tui.conftest import (
 
 
 async def run_palette_command(pilot: Pilot[None], query: str) -> None:
-    """Open the palette, type `query`, take the best match."""
+    """Open the palette, type `query`, take the best match. Keep queries short: the
+    palette searches again after every key."""
     await pilot.press("ctrl+p")
     await until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
     await pilot.press(*query)
@@ -142,26 +143,26 @@ async def test_history_needs_a_run(
 async def test_palette_opens_screens_runs_and_the_launch_dialog(fixed_app: AdwApp):
     async with fixed_app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await run_palette_command(pilot, "open the dead letters")
+        await run_palette_command(pilot, "dead letters")
         assert isinstance(fixed_app.screen, DeadLettersScreen)
         await pilot.press("escape")
-        await run_palette_command(pilot, f"jump to run {FIXED_DEAD}")
+        await run_palette_command(pilot, f"jump {FIXED_DEAD}")
         assert isinstance(fixed_app.screen, RunDetailScreen)
         assert fixed_app.screen.adw_id == FIXED_DEAD
         await pilot.press("escape")
-        await run_palette_command(pilot, "launch a workflow for issue #3")
+        await run_palette_command(pilot, "issue #3")
         await until(pilot, lambda: isinstance(fixed_app.screen, LaunchScreen))
         chosen = str(fixed_app.screen.query_one("#launch-chosen").render())
         assert chosen == "issue #3: Add a slugify helper"
         await pilot.press("escape")
-        await run_palette_command(pilot, "open the workflows")
+        await run_palette_command(pilot, "workflows")
         assert isinstance(fixed_app.screen, WorkflowsScreen)
 
 
 async def test_palette_switches_theme_and_keeps_it(fixed_app: AdwApp, user_config_dir: Path):
     async with fixed_app.run_test() as pilot:
         await settle(pilot)
-        await run_palette_command(pilot, "switch theme: adw-high-contrast")
+        await run_palette_command(pilot, "high-contrast")
         assert fixed_app.theme == "adw-high-contrast"
     assert Preferences.load(user_config_dir).theme == "adw-high-contrast"
 
@@ -178,7 +179,7 @@ async def test_palette_replays_a_dead_letter(
     notified = record_notifications(app, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await run_palette_command(pilot, f"replay dead letter {letter.id}")
+        await run_palette_command(pilot, f"replay letter {letter.id}")
         await until(pilot, lambda: any("replayed" in str(n.get("title")) for n in notified))
         assert (await store.dead_letters.get(letter.id)).status is DeadLetterStatus.REPLAYED
         assert (await orchestrator.wait(letter.adw_id)).status is RunStatus.SUCCEEDED
