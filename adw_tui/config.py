@@ -124,6 +124,34 @@ class Settings(BaseModel):
         default=30.0, ge=0, description="seconds running steps get to finish on SIGINT/SIGTERM"
     )
     engine: Literal["claude", "sim"] = Field(default="claude", description="default agent engine")
+    tracker: Literal["local", "github"] = Field(
+        default="local",
+        description="where issues come from: local (kept in the database) or github",
+    )
+    github_repo: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="owner/name of the GitHub repository; default: read from the origin remote",
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com",
+        pattern=r"^https?://",
+        description="GitHub's REST API root; GitHub Enterprise Server: https://HOST/api/v3",
+    )
+    github_max_wait: float = Field(
+        default=900.0,
+        ge=0,
+        description="longest wait, in seconds, for GitHub's rate limit before a call fails",
+    )
+    label_running: str = Field(
+        default="adw:running", min_length=1, description="label of an issue a run works on"
+    )
+    label_succeeded: str = Field(
+        default="adw:succeeded", min_length=1, description="label of an issue whose run succeeded"
+    )
+    label_failed: str = Field(
+        default="adw:failed", min_length=1, description="label of an issue whose run failed"
+    )
     breaker_failure_threshold: int = Field(
         default=5, ge=1, description="consecutive transient failures that open a breaker"
     )

@@ -149,3 +149,14 @@ class RunClaimedError(AdwError):
         )
         self.adw_id = adw_id
         self.owner = owner
+
+
+class TrackerError(AdwError):
+    """A call to an issue tracker failed. `transient`: trying again later may work (the
+    service down or unreachable, its rate limit spent); otherwise the request itself is
+    wrong (the token, the repository, a field) and the message says what to change."""
+
+    def __init__(self, message: str, *, transient: bool = False, status: int | None = None) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.status = status

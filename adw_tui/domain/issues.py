@@ -38,6 +38,15 @@ class IssueState(StrEnum):
     CLOSED = "closed"
 
 
+class IssueMark(StrEnum):
+    """What adw says of an issue with a label (where the tracker has labels): a run works
+    on it, or how its last run ended."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class IssueComment(BaseModel):
     id: int
     author: str

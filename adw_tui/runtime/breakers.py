@@ -25,7 +25,7 @@ from adw_tui.domain.breakers import (
     Outcome,
 )
 from adw_tui.domain.clock import Clock
-from adw_tui.domain.errors import AdwError
+from adw_tui.domain.errors import AdwError, TrackerError
 from adw_tui.runtime.events import EventBus, RunWaiting
 from adw_tui.runtime.retry import Sleep
 from adw_tui.store import Store
@@ -64,8 +64,11 @@ def outcome_of(result: AgentResult | None) -> Outcome:
 
 
 def transient_exception(error: BaseException) -> bool:
-    """Whether a tracker call's exception says its service may be down: anything but the
-    errors adw reports itself (an unknown issue, a bad request) and cancellation."""
+    """Whether a tracker call's exception says its service may be down: a transient
+    TrackerError, or anything but the errors adw reports itself (an unknown issue, a bad
+    request) and cancellation."""
+    if isinstance(error, TrackerError):
+        return error.transient
     return isinstance(error, Exception) and not isinstance(error, AdwError)
 
 

@@ -68,7 +68,25 @@ class QueueChanged:
     held_elsewhere: tuple[str, ...] = ()
 
 
-RuntimeEvent = RunChanged | StepStarted | StepFinished | RunWaiting | AgentActivity | QueueChanged
+@dataclass(frozen=True)
+class TrackerFailed:
+    """A best-effort call about a run's issue (a status comment, a label) failed; the run
+    goes on."""
+
+    adw_id: str
+    action: str
+    message: str
+
+
+RuntimeEvent = (
+    RunChanged
+    | StepStarted
+    | StepFinished
+    | RunWaiting
+    | AgentActivity
+    | QueueChanged
+    | TrackerFailed
+)
 
 
 def redact_event(event: RuntimeEvent, redactor: Redactor) -> RuntimeEvent:

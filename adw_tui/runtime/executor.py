@@ -5,16 +5,16 @@ versioned with its state, so a run continues from its last completed step, and r
 the state back to an older version also rewinds where the run goes next.
 """
 
-import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from adw_tui.domain.agent import ErrorClass
 from adw_tui.domain.control import LastError, RunControl
-from adw_tui.domain.errors import AdwError
+from adw_tui.domain.errors import AdwError, TrackerError
+from adw_tui.domain.issues import IssueMark
 from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import Action, StepDef, WorkflowDef
@@ -22,11 +22,11 @@ from adw_tui.runtime import git
 from adw_tui.runtime.actions import condition_holds, restore_worktree, run_action
 from adw_tui.runtime.agent_step import AgentStep
 from adw_tui.runtime.breakers import BreakerOpenError
-from adw_tui.runtime.events import RunChanged, StepFinished
+from adw_tui.runtime.events import RunChanged, StepFinished, TrackerFailed
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.services import RunServices
 from adw_tui.store.steps import AttemptEnd
-from adw_tui.trackers.local import post_status
+from adw_tui.trackers.base import IssueTracker, post_status
 
 RUNTIME_ACTOR = "runtime"
 
@@ -62,6 +62,7 @@ class RunExecutor:
         control = loaded.control
         version = loaded.run.version
         current = control.next_state or self._workflow.first_state
+        await self._mark(state, IssueMark.RUNNING)
         await self._comment(state, "ops", f"running workflow {self._workflow.name} from {current}")
         hooks = await git.hooks_fingerprint(self._services.repo)
         while True:
@@ -232,23 +233,47 @@ class RunExecutor:
             status = RunStatus.SUCCEEDED
         self._services.bus.publish(RunChanged(self._adw_id, status))
         await self._comment(state, "ops", f"workflow {self._workflow.name} ended: {status}")
+        succeeded = status is RunStatus.SUCCEEDED
+        await self._mark(state, IssueMark.SUCCEEDED if succeeded else IssueMark.FAILED)
         return status
 
     async def _comment(self, state: dict[str, Any], agent: str, message: str) -> None:
-        """Post a status comment on the issue, behind the tracker's rate limit and circuit
-        breaker. Comments are best effort: an open breaker skips them."""
+        """Post a status comment on the run's issue."""
+        await self._tell_tracker(
+            state,
+            "comment",
+            lambda tracker, number: post_status(tracker, number, self._adw_id, agent, message),
+        )
+
+    async def _mark(self, state: dict[str, Any], mark: IssueMark) -> None:
+        """Label the run's issue (trackers without labels ignore it)."""
+        await self._tell_tracker(state, "label", lambda tracker, number: tracker.mark(number, mark))
+
+    async def _tell_tracker(
+        self,
+        state: dict[str, Any],
+        action: str,
+        call: Callable[[IssueTracker, int], Awaitable[object]],
+    ) -> None:
+        """A best-effort call about the run's issue, behind the tracker's rate limit and
+        circuit breaker: an open breaker skips it; a failure is told to live views and
+        does not stop the run."""
         number = state.get("issue_number")
         if not (number and str(number).isdigit()):
             return
         tracker = self._services.tracker
-        with contextlib.suppress(BreakerOpenError):
+        try:
             async with self._services.resources.rate_limit(tracker.name):
                 await self._services.breakers.call(
                     tracker.name,
-                    lambda: post_status(tracker, int(number), self._adw_id, agent, message),
+                    lambda: call(tracker, int(number)),
                     adw_id=self._adw_id,
-                    step="comment",
+                    step=action,
                 )
+        except BreakerOpenError:
+            return
+        except TrackerError as error:
+            self._services.bus.publish(TrackerFailed(self._adw_id, action, str(error)))
 
 
 async def _head(state: dict[str, Any]) -> str | None:

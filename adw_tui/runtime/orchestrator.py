@@ -40,7 +40,7 @@ from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 from adw_tui.store.leases import Holder
 from adw_tui.trackers.base import IssueTracker
-from adw_tui.trackers.local import LocalTracker
+from adw_tui.trackers.configured import tracker_for
 from adw_tui.workflows.loader import get_workflow
 
 HEARTBEAT_INTERVAL_S = 10.0
@@ -58,7 +58,9 @@ class Orchestrator:
         tracker: IssueTracker | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        """`sleep` is the clock retry backoff waits on; tests pass a fake one."""
+        """`tracker` defaults to the one the settings choose (and is then closed with the
+        orchestrator); `sleep` is the clock retry backoff waits on; tests pass a fake one."""
+        self._owns_tracker = tracker is None
         self.bus = EventBus(redactor=store.redactor)
         self.holder = Holder.this_process()
         self.resources = ResourceManager(
@@ -73,7 +75,7 @@ class Orchestrator:
             store=store,
             repo=repo,
             settings=settings,
-            tracker=tracker or LocalTracker(store),
+            tracker=tracker or tracker_for(settings, store, repo),
             worktrees=WorktreeManager(repo, copy_files=settings.copy_files),
             ports=PortAllocator(
                 store.leases,
@@ -99,7 +101,7 @@ class Orchestrator:
 
     @property
     def tracker(self) -> IssueTracker:
-        """Where issues come from (the local tracker unless given another)."""
+        """Where issues come from (the configured tracker unless given another)."""
         return self._services.tracker
 
     @property
@@ -355,6 +357,8 @@ class Orchestrator:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        if self._owns_tracker:
+            await self._services.tracker.aclose()
 
     def _forget(self, task: "asyncio.Task[RunStatus]") -> None:
         """A finished run leaves the running set; its outcome is in the store (an error

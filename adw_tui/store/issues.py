@@ -75,6 +75,19 @@ class Issues:
         assert row is not None
         return _comment(row)
 
+    async def close(self, number: int, *, actor: str) -> None:
+        """Mark the issue closed (already closed: nothing changes)."""
+        async with self._db.transaction() as connection:
+            await _require_issue(connection, number)
+            cursor = await connection.execute(
+                "UPDATE issues SET state = ? WHERE number = ? AND state != ?",
+                (IssueState.CLOSED, number, IssueState.CLOSED),
+            )
+            if cursor.rowcount:
+                await record_audit(
+                    connection, actor=actor, action="issue.close", detail={"number": number}
+                )
+
     async def list(self) -> list[Issue]:
         """Every issue, newest first, each with all its comments (oldest first).
 

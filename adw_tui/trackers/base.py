@@ -1,30 +1,67 @@
-"""The protocol every issue tracker implements (local now; GitHub, Jira, Linear next).
+"""The protocol every issue tracker implements (local, GitHub; Jira, Linear next).
 
 A workflow reads its issue and reports progress through a tracker and never learns which
-one it is; the runtime picks the tracker from configuration.
+one it is; the runtime picks the tracker from configuration (`tracker_for`).
 """
 
+from collections.abc import AsyncGenerator
+from datetime import datetime
 from typing import Protocol
 
-from adw_tui.domain.issues import Issue, IssueComment, bot_comment
+from adw_tui.domain.issues import (
+    Issue,
+    IssueComment,
+    IssueMark,
+    IssueState,
+    IssueSummary,
+    bot_comment,
+)
 
 
 class IssueTracker(Protocol):
     name: str
     """Short name shown to operators and used in configuration: "local", "github", ..."""
 
+    @property
+    def where(self) -> str:
+        """Where the issues are, for messages: a database path, `github.com/owner/name`."""
+        ...
+
     async def get_issue(self, number: int) -> Issue:
         """The issue with its comments, oldest first; IssueNotFoundError if unknown."""
         ...
 
-    async def list_issues(self) -> list[Issue]:
-        """The tracker's issues, newest first."""
+    def issues(
+        self,
+        *,
+        state: IssueState | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> AsyncGenerator[IssueSummary, None]:
+        """Issues newest first (created at or after `since`, in `state`), at most `limit`."""
+        ...
+
+    async def count_issues(
+        self, *, state: IssueState | None = None, since: datetime | None = None
+    ) -> int | None:
+        """How many issues `issues` would give without a limit; None if the tracker
+        cannot say without reading them all."""
         ...
 
     async def create_issue(self, title: str, body: str) -> Issue: ...
 
     async def comment(self, number: int, body: str) -> IssueComment:
         """Post `body` on issue `number` as adw."""
+        ...
+
+    async def mark(self, number: int, mark: IssueMark) -> None:
+        """Label the issue with `mark` in place of adw's other marks (no-op without labels)."""
+        ...
+
+    async def close_issue(self, number: int) -> None: ...
+
+    async def aclose(self) -> None:
+        """Release connections; the tracker is not used again."""
         ...
 
 

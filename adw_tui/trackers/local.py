@@ -1,13 +1,14 @@
 """The embedded default tracker: issues kept in the state database itself.
 
 It needs no account or network, so `adw demo` and the tests run workflows end to end.
+It has no labels: marking an issue does nothing.
 """
 
-from adw_tui.domain.issues import Issue, IssueComment
-from adw_tui.store import Store
-from adw_tui.trackers.base import post_status
+from collections.abc import AsyncGenerator
+from datetime import datetime
 
-__all__ = ["AUTHOR", "LocalTracker", "post_status"]  # post_status works for any tracker
+from adw_tui.domain.issues import Issue, IssueComment, IssueMark, IssueState, IssueSummary
+from adw_tui.store import Store
 
 AUTHOR = "adw"
 """Who the local tracker says wrote what it creates and comments (also the audit actor)."""
@@ -20,15 +21,36 @@ class LocalTracker:
 
     def __init__(self, store: Store) -> None:
         self._issues = store.issues
+        self.where = str(store.path)
 
     async def get_issue(self, number: int) -> Issue:
         return await self._issues.get(number)
 
-    async def list_issues(self) -> list[Issue]:
-        return await self._issues.list()
+    def issues(
+        self,
+        *,
+        state: IssueState | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> AsyncGenerator[IssueSummary, None]:
+        return self._issues.newest(state=state, since=since, limit=limit)
+
+    async def count_issues(
+        self, *, state: IssueState | None = None, since: datetime | None = None
+    ) -> int:
+        return await self._issues.count(state=state, since=since)
 
     async def create_issue(self, title: str, body: str) -> Issue:
         return await self._issues.create(title, body, actor=AUTHOR)
 
     async def comment(self, number: int, body: str) -> IssueComment:
         return await self._issues.add_comment(number, body, author=AUTHOR)
+
+    async def mark(self, number: int, mark: IssueMark) -> None:
+        """The local tracker keeps no labels."""
+
+    async def close_issue(self, number: int) -> None:
+        await self._issues.close(number, actor=AUTHOR)
+
+    async def aclose(self) -> None:
+        """The store belongs to whoever opened it."""

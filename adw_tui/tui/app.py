@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 from adw_tui.config import Settings
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.issues import IssueState
 from adw_tui.runtime.events import RuntimeEvent
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
@@ -46,6 +47,8 @@ Startup = Callable[[Orchestrator], Awaitable[None]]
 # The other sections' modes, named after the actions that open them (`d`, `w`).
 DEAD_LETTERS_MODE = "dead_letters"
 WORKFLOWS_MODE = "workflows"
+LAUNCH_ISSUES = 1000
+"""The newest open issues the launch dialog lists (older ones: type the number)."""
 
 
 def binding_ids() -> set[str]:
@@ -234,7 +237,10 @@ class AdwApp(App[None]):
     async def open_launch(self, issue: int | None = None, workflow: str = "sdlc") -> None:
         """The launch dialog, with the tracker's issues and the repository's workflows."""
         try:
-            issues = await self.orchestrator.tracker.list_issues()
+            tracker = self.orchestrator.tracker
+            issues = [
+                issue async for issue in tracker.issues(state=IssueState.OPEN, limit=LAUNCH_ISSUES)
+            ]
         except AdwError as error:
             notify_text(self, f"cannot list issues: {error}", severity="error")
             issues = []

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from adw_tui.domain.issues import IssueState
 from adw_tui.domain.models import DeadLetterFilter, DeadLetterStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.tui.replay import replay_letter
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from adw_tui.tui.app import AdwApp
 
 
+PALETTE_ISSUES = 1000
+"""The newest open issues "Launch a workflow for issue" offers."""
 PALETTE_RUNS = 1000
 """The most recently updated runs "Jump to run" offers (older ones: `adw show ID`)."""
 PALETTE_LETTERS = 1000
@@ -69,7 +72,9 @@ class AdwCommands(Provider):
                 True,
             ),
         ]
-        for issue in await app.orchestrator.tracker.list_issues():
+        async for issue in app.orchestrator.tracker.issues(
+            state=IssueState.OPEN, limit=PALETTE_ISSUES
+        ):
             commands.append(
                 PaletteCommand(
                     f"Launch a workflow for issue #{issue.number}: {terminal_safe(issue.title)}",

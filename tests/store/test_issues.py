@@ -6,7 +6,7 @@ import pytest
 
 from adw_tui.domain.command_templates import expand, quote_arguments
 from adw_tui.domain.errors import AdwError, IssueNotFoundError, NotFoundError
-from adw_tui.domain.issues import BOT_IDENTIFIER, IssueState
+from adw_tui.domain.issues import BOT_IDENTIFIER, IssueMark, IssueState
 from adw_tui.store import Store
 from adw_tui.trackers.base import IssueTracker, post_status
 from adw_tui.trackers.local import LocalTracker
@@ -110,10 +110,24 @@ async def test_local_tracker_implements_the_protocol(store: Store) -> None:
     assert issue.number == 1
     comment = await tracker.comment(1, "looking")
     assert (comment.author, comment.body, comment.from_bot) == ("adw", "looking", False)
-    assert await tracker.get_issue(1) == (await tracker.list_issues())[0]
-    assert [e.actor for e in await store.audit.entries()] == ["adw", "adw"]
+    listed = [issue async for issue in tracker.issues(state=IssueState.OPEN)]
+    assert [(i.number, i.title, i.comments) for i in listed] == [(1, "Fix the crash", 1)]
+    assert await tracker.count_issues() == 1
+    await tracker.mark(1, IssueMark.RUNNING)  # no labels here: nothing happens
+    await tracker.close_issue(1)
+    await tracker.close_issue(1)  # closed already: nothing more is written
+    assert (await tracker.get_issue(1)).state is IssueState.CLOSED
+    assert [i async for i in tracker.issues(state=IssueState.OPEN)] == []
+    assert [e.action for e in await store.audit.entries()] == [  # newest first
+        "issue.close",
+        "issue.comment",
+        "issue.create",
+    ]
+    assert {e.actor for e in await store.audit.entries()} == {"adw"}
     with pytest.raises(IssueNotFoundError):
         await tracker.get_issue(2)
+    with pytest.raises(IssueNotFoundError):
+        await tracker.close_issue(2)
 
 
 async def test_post_status_uses_the_adw_comment_format(store: Store) -> None:

@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from adw_tui.agents.registry import ENGINE_NAMES
-from adw_tui.domain.issues import Issue
+from adw_tui.domain.issues import IssueSummary
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.tui.notify import notify_text
@@ -76,7 +76,7 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     def __init__(
         self,
         *,
-        issues: Sequence[Issue],
+        issues: Sequence[IssueSummary],
         workflows: Sequence[WorkflowChoice],
         engine: str,
         workflow: str = "sdlc",
