@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 
@@ -18,8 +18,12 @@ from adw_tui.runtime.git import NO_HOOKS, git_environment
 
 if TYPE_CHECKING:
     from adw_tui.store import Store
+    from adw_tui.trackers.base import IssueTracker
 
 DB_RELATIVE_PATH = Path("agents") / "adw_state.db"
+CLI_AUTHOR = "cli"
+"""Who the local tracker says wrote the issues made with `adw issue new`."""
+DatabaseUse = Literal["create", "existing", "if_any"]
 
 
 @dataclass
@@ -28,21 +32,26 @@ class CliContext:
 
     repo_option: Path | None = None
     db_option: Path | None = None
+    tracker_option: str | None = None
     cwd: Path = field(default_factory=Path.cwd)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "CliContext":
-        return cls(repo_option=args.repo, db_option=args.db)
+        return cls(repo_option=args.repo, db_option=args.db, tracker_option=args.tracker)
 
     @cached_property
     def settings(self) -> Settings:
-        """`ADW_*` variables over the repository's `.adw/config.toml` (when there is one)."""
+        """`ADW_*` variables over the repository's `.adw/config.toml` (when there is one),
+        under the global flags (`--tracker`)."""
         try:
             repo: Path | None = self.repo
         except AdwError:
             repo = None
         try:
-            return load_settings(repo)
+            settings = load_settings(repo)
+            if self.tracker_option is not None:
+                settings = settings.model_copy(update={"tracker": self.tracker_option})
+            return settings
         except ValidationError as error:
             first = error.errors()[0]
             field_name = "_".join(str(part) for part in first["loc"])
@@ -101,6 +110,31 @@ class CliContext:
             return
         async with store:
             yield store
+
+    @asynccontextmanager
+    async def open_tracker(self, database: DatabaseUse) -> AsyncIterator["IssueTracker | None"]:
+        """The configured tracker, closed after use. The local one's database is made if
+        missing ("create"), must be there ("existing": DatabaseMissingError) or may be
+        missing ("if_any": then None, a tracker of no issues)."""
+        from adw_tui.trackers.configured import remote_tracker
+        from adw_tui.trackers.local import LocalTracker
+
+        try:
+            repo = self.repo
+        except AdwError:  # a remote tracker named in the settings needs no checkout
+            repo = self.cwd
+        remote = remote_tracker(self.settings, repo)
+        if remote is not None:
+            try:
+                yield remote
+            finally:
+                await remote.aclose()
+        elif database == "if_any":
+            async with self.existing_store() as store:
+                yield None if store is None else LocalTracker(store, author=CLI_AUTHOR)
+        else:
+            async with await self.open_store(create=database == "create") as store:
+                yield LocalTracker(store, author=CLI_AUTHOR)
 
 
 def git_top_level(directory: Path) -> Path | None:

@@ -13,19 +13,19 @@ import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from adw_tui.cli.listing import Cell, Column, Listing
 from adw_tui.cli.output import stream_json
 from adw_tui.domain.sanitize import terminal_safe
 
-if TYPE_CHECKING:
-    from adw_tui.store import Store
-
 T = TypeVar("T")
-Rows = Callable[["Store", int | None], AsyncGenerator[T, None]]
-"""The store's rows of a listing, at most a limit (None: all of them)."""
-Count = Callable[["Store"], Awaitable[int]]
+S = TypeVar("S")
+Rows = Callable[[S, int | None], AsyncGenerator[T, None]]
+"""The rows of a listing from its source (the store, a tracker), at most a limit (None:
+all of them)."""
+Count = Callable[[S], Awaitable[int | None]]
+"""How many rows the source holds in all; None when it cannot tell cheaply."""
 
 
 @dataclass(frozen=True)
@@ -42,29 +42,29 @@ class View(Generic[T]):
 async def print_listing(
     args: argparse.Namespace,
     view: View[T],
-    store: "Store | None",
-    rows: Rows[T],
-    count: Count,
+    source: S | None,
+    rows: Rows[S, T],
+    count: Count[S],
     *,
     empty: str,
 ) -> None:
     """Print what `rows` gives as `args` asks (`--limit`/`--all`, `--json`/`--jsonl`);
-    `store` None (no database yet) lists nothing. `empty` is said when nothing matches."""
+    `source` None (no database yet) lists nothing. `empty` is said when nothing matches."""
     limit = None if args.all else args.limit
     taken: _Taken[T] = _Taken(limit)
     fetched = None if limit is None else limit + 1
-    source = _nothing() if store is None else rows(store, fetched)
-    async with aclosing(source):
+    read = _nothing() if source is None else rows(source, fetched)
+    async with aclosing(read):
         if args.json or args.jsonl:
-            rows_json = (view.as_json(row) async for row in taken.of(source))
+            rows_json = (view.as_json(row) async for row in taken.of(read))
             await stream_json(rows_json, lines=args.jsonl)
         else:
-            await _print_lines(view, taken.of(source))
-    if not taken.more:
-        total = taken.shown
-    else:  # counted after the rows were read: one more may have come, or one gone
-        assert store is not None
-        total = max(await count(store), taken.shown + 1)
+            await _print_lines(view, taken.of(read))
+    total: int | None = taken.shown
+    if taken.more:  # counted after the rows were read: one more may have come, or one gone
+        assert source is not None
+        counted = await count(source)
+        total = None if counted is None else max(counted, taken.shown + 1)
     if args.json or args.jsonl:
         if taken.more:
             sys.stderr.write(f"adw: {_summary(view, taken.shown, total)}\n")
@@ -83,7 +83,9 @@ async def _print_lines(view: View[T], rows: AsyncIterator[T]) -> None:
         listing.row(view.cells(row))
 
 
-def _summary(view: View[Any], shown: int, total: int) -> str:
+def _summary(view: View[Any], shown: int, total: int | None) -> str:
+    if total is None:
+        return f"the newest {shown:,} {view.noun}s; --limit or --all for more"
     nouns = view.noun if total == 1 else f"{view.noun}s"
     if shown == total:
         return f"{total:,} {nouns}"

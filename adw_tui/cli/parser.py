@@ -33,7 +33,8 @@ RUN_STATUSES = (
     "interrupted",
 )
 LETTER_STATUSES = ("pending", "replayed", "dropped")
-ISSUE_STATES = ("open", "closed")
+ISSUE_STATES = ("open", "closed", "all")
+TRACKERS = ("local", "github")
 
 
 def build_parser() -> ArgumentParser:
@@ -47,6 +48,11 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument(
         "--db", type=Path, help="state database (default: $ADW_DB or <repo>/agents/adw_state.db)"
+    )
+    parser.add_argument(
+        "--tracker",
+        choices=TRACKERS,
+        help="where issues come from (default: $ADW_TRACKER, else local: the database)",
     )
     # No command opens the dashboard, as `adw tui` does.
     parser.set_defaults(handler="tui:run_tui")
@@ -165,7 +171,7 @@ def _add_breakers(add_parser: AddParser) -> None:
 
 
 def _add_issue(add_parser: AddParser) -> None:
-    issue = add_parser("issue", help="issues of the local tracker (kept in the database)")
+    issue = add_parser("issue", help="issues of the tracker (local: kept in the database)")
     commands = issue.add_subparsers(dest="issue_command", metavar="COMMAND", required=True)
 
     new = commands.add_parser("new", help="open an issue")
@@ -180,7 +186,9 @@ def _add_issue(add_parser: AddParser) -> None:
 
     ls = commands.add_parser("ls", help="list issues, newest first")
     add_listing_options(ls, "issues")
-    ls.add_argument("--state", choices=ISSUE_STATES, help="only issues in this state")
+    ls.add_argument(
+        "--state", choices=ISSUE_STATES, default="open", help="issues in this state (default: open)"
+    )
     ls.set_defaults(handler="issue:list_issues")
 
     show = commands.add_parser("show", help="show an issue with its body and comments")

@@ -15,8 +15,15 @@ def tracker_for(
 ) -> IssueTracker:
     """The configured tracker; nothing is asked of it yet (GitHub's repository and token
     are found on its first call). `environ` holds the token variables (default: ours)."""
+    return remote_tracker(settings, repo_dir, environ) or LocalTracker(store)
+
+
+def remote_tracker(
+    settings: Settings, repo_dir: Path, environ: Mapping[str, str] | None = None
+) -> IssueTracker | None:
+    """The configured tracker when it is not the local one (which needs the store)."""
     if settings.tracker == "github":
         from adw_tui.trackers.github import GitHubTracker  # httpx only when it is used
 
         return GitHubTracker(settings, repo_dir, environ=environ)
-    return LocalTracker(store)
+    return None

@@ -19,8 +19,10 @@ class LocalTracker:
 
     name = "local"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, author: str = AUTHOR) -> None:
+        """`author`: who its issues, comments and audit entries say wrote them."""
         self._issues = store.issues
+        self._author = author
         self.where = str(store.path)
 
     async def get_issue(self, number: int) -> Issue:
@@ -41,16 +43,16 @@ class LocalTracker:
         return await self._issues.count(state=state, since=since)
 
     async def create_issue(self, title: str, body: str) -> Issue:
-        return await self._issues.create(title, body, actor=AUTHOR)
+        return await self._issues.create(title, body, actor=self._author)
 
     async def comment(self, number: int, body: str) -> IssueComment:
-        return await self._issues.add_comment(number, body, author=AUTHOR)
+        return await self._issues.add_comment(number, body, author=self._author)
 
     async def mark(self, number: int, mark: IssueMark) -> None:
         """The local tracker keeps no labels."""
 
     async def close_issue(self, number: int) -> None:
-        await self._issues.close(number, actor=AUTHOR)
+        await self._issues.close(number, actor=self._author)
 
     async def aclose(self) -> None:
         """The store belongs to whoever opened it."""

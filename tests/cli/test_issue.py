@@ -86,7 +86,7 @@ def test_ls_without_a_database_is_empty_and_creates_nothing(
 ) -> None:
     assert run_json(capsys, "issue", "ls", "--json") == []
     assert main(["issue", "ls"]) == 0
-    assert "No issues yet" in capsys.readouterr().out
+    assert "No open issues in" in capsys.readouterr().out
     assert not db.parent.exists()
 
 

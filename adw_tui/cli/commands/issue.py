@@ -1,4 +1,5 @@
-"""`adw issue new|ls|show`: the local tracker's issues, kept in the state database."""
+"""`adw issue new|ls|show`: the configured tracker's issues (local: kept in the state
+database; GitHub: the repository's)."""
 
 import argparse
 import sys
@@ -22,8 +23,9 @@ STATE_STYLES = {IssueState.OPEN: "green", IssueState.CLOSED: "dim"}
 async def new_issue(args: argparse.Namespace, context: CliContext) -> int:
     # Read the body first: a bad --body-file must not leave a new database behind.
     body = args.body if args.body_file is None else _read_body(args.body_file)
-    async with await context.open_store() as store:
-        issue = await store.issues.create(args.title, body, actor="cli")
+    async with context.open_tracker("create") as tracker:
+        assert tracker is not None
+        issue = await tracker.create_issue(args.title, body)
     if args.json:
         print_json(issue)
     else:
@@ -66,24 +68,26 @@ ISSUES = View[IssueSummary](
 
 
 async def list_issues(args: argparse.Namespace, context: CliContext) -> int:
-    state = None if args.state is None else IssueState(args.state)
-    async with context.existing_store() as store:
+    state = None if args.state == "all" else IssueState(args.state)
+    async with context.open_tracker("if_any") as tracker:
+        where = context.db_path if tracker is None else tracker.where
         await print_listing(
             args,
             ISSUES,
-            store,
-            lambda store, limit: store.issues.newest(state=state, since=args.since, limit=limit),
-            lambda store: store.issues.count(state=state, since=args.since),
+            tracker,
+            lambda tracker, limit: tracker.issues(state=state, since=args.since, limit=limit),
+            lambda tracker: tracker.count_issues(state=state, since=args.since),
             empty="No issues match."
-            if state or args.since
-            else f"No issues yet in {context.db_path}: `adw issue new --title T` opens one.",
+            if state is not IssueState.OPEN or args.since
+            else f"No open issues in {where}: `adw issue new --title T` opens one.",
         )
     return 0
 
 
 async def show_issue(args: argparse.Namespace, context: CliContext) -> int:
-    async with await context.open_store(create=False) as store:
-        issue = await store.issues.get(args.number)
+    async with context.open_tracker("existing") as tracker:
+        assert tracker is not None
+        issue = await tracker.get_issue(args.number)
     if args.json:
         print_json(issue)
         return 0
