@@ -164,7 +164,7 @@ class GitHubTracker:
 
     async def count_issues(
         self, *, state: IssueState | None = None, since: datetime | None = None
-    ) -> None:
+    ) -> int | None:
         """GitHub counts issues and pull requests together: unknown without reading all."""
         return
 

@@ -170,8 +170,9 @@ class GitHubApi:
         """Send one call, waiting first while the budget is spent and again (up to
         MAX_RATE_LIMIT_WAITS times) when GitHub answers that a rate limit was hit."""
         for waits in range(MAX_RATE_LIMIT_WAITS + 1):
-            if self.budget.remaining == 0 and self.budget.reset_at is not None:
-                await self._wait(self.budget.reset_at - self._clock() + 1, method, url)
+            reset_at = self.budget.reset_at
+            if self.budget.remaining == 0 and reset_at is not None and reset_at >= self._clock():
+                await self._wait(reset_at - self._clock() + 1, method, url)
             try:
                 response = await self._client.request(
                     method, url, params=params, json=json, headers=headers
