@@ -166,7 +166,7 @@ class GitHubTracker:
         self, *, state: IssueState | None = None, since: datetime | None = None
     ) -> int | None:
         """GitHub counts issues and pull requests together: unknown without reading all."""
-        return
+        return None
 
     async def create_issue(self, title: str, body: str) -> Issue:
         api, base = await self.api(), await self._base()
