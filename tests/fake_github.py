@@ -45,6 +45,7 @@ class Fault:
     message: str
     headers: dict[str, str] = field(default_factory=dict)
     path_contains: str = ""
+    method: str | None = None
 
 
 class FakeGitHub:
@@ -110,11 +111,14 @@ class FakeGitHub:
         headers: dict[str, str] | None = None,
         times: int = 1,
         path_contains: str = "",
+        method: str | None = None,
     ) -> None:
-        """The next `times` requests (whose path holds `path_contains`) get `status`."""
+        """The next `times` requests (of `method`, whose path holds `path_contains`) get
+        `status`."""
         with self._lock:
             self.faults.extend(
-                Fault(status, message, dict(headers or {}), path_contains) for _ in range(times)
+                Fault(status, message, dict(headers or {}), path_contains, method)
+                for _ in range(times)
             )
 
     # Serving
@@ -158,7 +162,7 @@ class FakeGitHub:
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[int, Any, dict[str, str]]:
         for fault in self.faults:
-            if fault.path_contains in path:
+            if fault.path_contains in path and fault.method in (None, method):
                 self.faults.remove(fault)
                 return fault.status, {"message": fault.message}, fault.headers
         if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":

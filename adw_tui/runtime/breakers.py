@@ -92,9 +92,12 @@ class BreakerGate:
         self._sleep = sleep
         self._clock = clock
 
-    async def wait_until_allowed(self, name: str, *, adw_id: str, step: str) -> None:
+    async def wait_until_allowed(
+        self, name: str, *, adw_id: str, step: str, wait: bool = True
+    ) -> None:
         """Return once breaker `name` lets this call through (closed, or as its probe);
-        raise BreakerOpenError instead of waiting when the action is "dead_letter"."""
+        raise BreakerOpenError instead of waiting when the action is "dead_letter" or the
+        caller does not `wait`."""
         # The end of the last wait: once slept through, the cool-down counts as over
         # even if the wall clock lags the loop's monotonic one (or the sleep is a fake).
         woke_at: datetime | None = None
@@ -109,7 +112,7 @@ class BreakerGate:
                 )
                 if allowed:
                     return
-            if self._action == "dead_letter":
+            if self._action == "dead_letter" or not wait:
                 raise BreakerOpenError(breaker, self._policy)
             wait_s = self._wait_s(breaker, now)
             self._bus.publish(RunWaiting(adw_id, step, breaker.refusal(self._policy), wait_s))
@@ -145,11 +148,13 @@ class BreakerGate:
         adw_id: str,
         step: str,
         transient: Callable[[BaseException], bool] = transient_exception,
+        wait: bool = True,
     ) -> T:
         """`await call()` behind breaker `name`, for services whose failures are
         exceptions (trackers): a `transient` exception counts as a failure and is raised
-        on; a return is a success."""
-        await self.wait_until_allowed(name, adw_id=adw_id, step=step)
+        on; a return is a success. `wait=False` is for best-effort calls: an open breaker
+        refuses them at once (BreakerOpenError) instead of holding the caller."""
+        await self.wait_until_allowed(name, adw_id=adw_id, step=step, wait=wait)
         try:
             value = await call()
         except BaseException as raised:

@@ -269,6 +269,7 @@ class RunExecutor:
                     lambda: call(tracker, int(number)),
                     adw_id=self._adw_id,
                     step=action,
+                    wait=False,
                 )
         except BreakerOpenError:
             return

@@ -277,7 +277,7 @@ class GitHubApi:
         elif status == 422:
             message = f"GitHub rejected {where} ({said}{_rejected_fields(response)})"
         elif status >= 500:
-            message = f"GitHub failed {where} ({said}); it is retried later"
+            message = f"GitHub failed {where} ({said}); try again later"
         else:
             message = f"GitHub refused {where} ({said})"
         raise TrackerError(message, transient=status >= 500, status=status)

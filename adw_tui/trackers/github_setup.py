@@ -50,9 +50,10 @@ async def github_token(environ: Mapping[str, str] | None = None) -> str | None:
     for name in TOKEN_VARIABLES:
         if environ.get(name, "").strip():
             return environ[name].strip()
-    if shutil.which("gh", path=environ.get("PATH")) is None:
+    gh = shutil.which("gh", path=environ.get("PATH"))
+    if gh is None:
         return None
-    return await _output("gh", "auth", "token") or None
+    return await _output(gh, "auth", "token") or None
 
 
 async def _output(*argv: str) -> str:

@@ -92,4 +92,5 @@ def test_the_parsers_lists_match_what_they_name():
     assert tuple(ENGINES) == ENGINE_NAMES
     assert tuple(RunStatus) == RUN_STATUSES
     assert tuple(DeadLetterStatus) == LETTER_STATUSES
-    assert tuple(IssueState) == ISSUE_STATES
+    # The listing also takes "all", which is no issue's state.
+    assert (*IssueState, "all") == ISSUE_STATES

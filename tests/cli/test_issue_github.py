@@ -1,0 +1,111 @@
+"""`adw issue` against GitHub (`ADW_TRACKER=github` or `--tracker github`): real `adw`
+processes talking to a loopback GitHub."""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fake_github import FakeGitHub
+
+ADW = Path(sys.executable).parent / "adw"
+TOKEN = "ghp_" + "c" * 36
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A clone-like repository whose origin is the loopback GitHub's repository."""
+    repo = tmp_path / "hello"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "remote", "add", "origin", "git@github.com:octo/hello.git"],
+        check=True,
+    )
+    return repo
+
+
+def adw(cwd: Path, github: FakeGitHub, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ADW_", "GITHUB_", "GH_"))
+    }
+    environ.update(
+        {"ADW_GITHUB_API_URL": github.api_url, "GITHUB_PAT": TOKEN, "PATH": os.environ["PATH"]}
+    )
+    environ.update(env)
+    return subprocess.run(
+        [str(ADW), *argv], cwd=cwd, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_issue_ls_lists_the_repositorys_open_issues(github: FakeGitHub, checkout: Path) -> None:
+    github.add_issue("Fix the crash")
+    github.add_issue("A pull request", pull=True)
+    closed = github.add_issue("Done already")
+    github.issues[closed]["state"] = "closed"
+    github.add_issue("Add dark mode \x1b[31mred\x1b[0m")
+    listed = adw(checkout, github, "issue", "ls", ADW_TRACKER="github")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert "Add dark mode" in lines[1]
+    assert "\x1b" not in listed.stdout  # GitHub's text is made safe for the terminal
+    assert "Fix the crash" in lines[2]
+    assert lines[-1] == "2 issues"
+    assert "Done already" not in listed.stdout
+    assert "A pull request" not in listed.stdout
+    assert github.log[0].path == "/repos/octo/hello/issues"  # from the origin remote
+    assert not (checkout / "agents").exists()  # no database is made for it
+
+    rows = json.loads(adw(checkout, github, "--tracker", "github", "issue", "ls", "--json").stdout)
+    assert [row["number"] for row in rows] == [4, 1]
+
+    cut = adw(checkout, github, "--tracker", "github", "issue", "ls", "--limit", "1")
+    assert cut.stdout.splitlines()[-1] == "the newest 1 issues; --limit or --all for more"
+
+
+def test_issue_new_and_show_go_to_github(github: FakeGitHub, checkout: Path) -> None:
+    made = adw(checkout, github, "issue", "new", "--title", "From adw", "--body", "Body.",
+               "--json", ADW_TRACKER="github")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["number"] == 1
+    assert github.issues[1]["title"] == "From adw"
+    github.add_comment(1, "Looks good")
+    shown = adw(checkout, github, "issue", "show", "1", ADW_TRACKER="github")
+    assert shown.returncode == 0, shown.stderr
+    assert "From adw" in shown.stdout
+    assert "Looks good" in shown.stdout
+
+
+def test_github_errors_are_one_line_that_says_what_to_do(
+    github: FakeGitHub, checkout: Path
+) -> None:
+    refused = adw(
+        checkout, github, "issue", "ls", ADW_TRACKER="github", GITHUB_PAT="ghp_" + "x" * 36
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("adw: error: GitHub refused the token")
+    assert "Traceback" not in refused.stderr
+    assert "ghp_" not in refused.stderr
+
+    missing = adw(checkout, github, "issue", "show", "9", ADW_TRACKER="github")
+    assert missing.returncode == 1
+    assert "issue 9 not found" in missing.stderr
+
+    elsewhere = adw(checkout, github, "issue", "ls", ADW_TRACKER="github",
+                    ADW_GITHUB_REPO="octo/nothing")  # fmt: skip
+    assert "GitHub has no GET /repos/octo/nothing/issues" in elsewhere.stderr
+
+    bad = adw(checkout, github, "issue", "ls", ADW_TRACKER="gitlab")
+    assert bad.returncode == 2
+    assert "invalid setting tracker" in bad.stderr

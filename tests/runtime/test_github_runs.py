@@ -1,0 +1,110 @@
+"""Runs whose issue is on GitHub (the loopback one), with the simulated agent: the issue is
+read from GitHub, progress is posted there as `[ADW-AGENTS]` comments in order, the label
+moves from running to the outcome, and a failing GitHub does not stop the run."""
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adw_tui.domain.errors import IssueNotFoundError
+from adw_tui.domain.models import RunStatus
+from adw_tui.runtime.events import RuntimeEvent, TrackerFailed
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+from adw_tui.trackers.github import GitHubTracker
+from tests.fake_github import FakeGitHub
+from tests.runtime.test_orchestrator import fast_settings
+
+TOKEN = "ghp_" + "r" * 36
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=TOKEN) as server:
+        yield server
+
+
+def orchestrator_on(github: FakeGitHub, store: Store, repo: Path) -> Orchestrator:
+    settings = fast_settings(
+        repo, tracker="github", github_repo=github.repository, github_api_url=github.api_url
+    )
+    tracker = GitHubTracker(settings, repo, environ={"GITHUB_PAT": TOKEN, "PATH": ""})
+    return Orchestrator(store, repo, settings, tracker=tracker)
+
+
+async def test_a_run_reports_on_its_github_issue(
+    github: FakeGitHub, store: Store, repo: Path
+) -> None:
+    number = github.add_issue("Add a slugify helper", "Slugs for titles.")
+    async with orchestrator_on(github, store, repo) as orchestrator:
+        adw_id = await orchestrator.launch(number, workflow="plan")
+        run = await orchestrator.wait(adw_id)
+        with pytest.raises(IssueNotFoundError):
+            await orchestrator.launch(99, workflow="plan")
+    assert run.status is RunStatus.SUCCEEDED
+    state = (await store.load(adw_id)).state.as_data()
+    assert state["issue_number"] == str(number)
+    assert "Slugs for titles." in state["issue_json"]
+    bodies = [comment["body"] for comment in github.comments[number]]
+    assert bodies[0] == f"[ADW-AGENTS] {adw_id}_ops: running workflow plan from classify"
+    assert bodies[-1] == f"[ADW-AGENTS] {adw_id}_ops: workflow plan ended: succeeded"
+    assert all(body.startswith(f"[ADW-AGENTS] {adw_id}_") for body in bodies)
+    assert github.labels(number) == ["adw:succeeded"]
+    label_calls = [(e.method, e.path.rsplit("/", 1)[-1]) for e in github.log if "/labels" in e.path]
+    assert label_calls == [("POST", "labels"), ("DELETE", "adw%3Arunning"), ("POST", "labels")]
+    assert TOKEN not in (repo / "agents" / "adw_state.db").read_bytes().decode("latin-1")
+
+
+async def run_watched(
+    github: FakeGitHub, store: Store, repo: Path, number: int
+) -> tuple[str, RunStatus, list[TrackerFailed]]:
+    """Run `plan` on issue `number` to its end; the tracker failures it told live views."""
+    events: list[RuntimeEvent] = []
+    async with orchestrator_on(github, store, repo) as orchestrator:
+
+        async def watch() -> None:
+            async for event in orchestrator.subscribe():
+                events.append(event)
+
+        watcher = asyncio.create_task(watch())
+        adw_id = await orchestrator.launch(number, workflow="plan")
+        run = await orchestrator.wait(adw_id)
+        await asyncio.sleep(0)
+        watcher.cancel()
+    return adw_id, run.status, [event for event in events if isinstance(event, TrackerFailed)]
+
+
+async def test_a_failing_github_is_reported_and_the_run_goes_on(
+    github: FakeGitHub, store: Store, repo: Path
+) -> None:
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    github.fail_next(502, "Bad Gateway", times=2, path_contains="/comments", method="POST")
+    adw_id, status, failures = await run_watched(github, store, repo, number)
+    assert status is RunStatus.SUCCEEDED
+    assert [(event.adw_id, event.action) for event in failures] == [(adw_id, "comment")] * 2
+    assert "GitHub failed POST /repos/octo/hello/issues/1/comments (502 Bad Gateway)" in (
+        failures[0].message
+    )
+    assert github.labels(number) == ["adw:succeeded"]  # labels were not failing
+    bodies = [comment["body"] for comment in github.comments[number]]
+    assert bodies[-1] == f"[ADW-AGENTS] {adw_id}_ops: workflow plan ended: succeeded"
+
+
+async def test_once_githubs_breaker_opens_reports_are_skipped_not_waited_for(
+    github: FakeGitHub, store: Store, repo: Path
+) -> None:
+    """GitHub failing every change: the `github` breaker opens after its threshold of
+    failures, and the run's later reports are skipped at once (the breaker's cool-down is
+    a minute) instead of holding the run."""
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    github.fail_next(502, "Bad Gateway", times=100, method="POST")
+    started = asyncio.get_running_loop().time()
+    _, status, failures = await run_watched(github, store, repo, number)
+    assert status is RunStatus.SUCCEEDED
+    assert asyncio.get_running_loop().time() - started < 30
+    threshold = fast_settings(repo).breaker_failure_threshold
+    assert len(failures) == threshold
+    assert len([e for e in github.log if e.status == 502]) == threshold
+    assert (await store.breakers.get("github")).state.value == "open"
