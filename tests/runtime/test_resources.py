@@ -22,12 +22,14 @@ MB = 1024 * 1024
 KILL_GRACE_S = 0.2
 # A parent and its child each touch 40 MB (b"x" * n writes every page, unlike bytes(n))
 # and say "ready" on the shared stdout, then sleep until killed.
+# Each says "ready\n" in one write of the pipe they share (atomic, under PIPE_BUF bytes):
+# print() writes the text and its newline apart, and two processes' lines interleave.
 TREE_SCRIPT = """
-import subprocess, sys, time
-child = "data = b'c' * (40 << 20); print('ready', flush=True); import time; time.sleep(60)"
+import os, subprocess, sys, time
+child = "import os, time; data = b'c' * (40 << 20); os.write(1, b'ready\\\\n'); time.sleep(60)"
 subprocess.Popen([sys.executable, "-c", child])
 data = b"p" * (40 << 20)
-print("ready", flush=True)
+os.write(1, b"ready\\n")
 time.sleep(60)
 """
 
