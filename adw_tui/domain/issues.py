@@ -114,6 +114,13 @@ class IssueSummary(BaseModel):
     comments: int = Field(ge=0)
 
 
+class PullRequest(BaseModel):
+    """A pull request a run opened (or updated) on the tracker that hosts the repository."""
+
+    number: int = Field(ge=1)
+    url: str
+
+
 def bot_comment(adw_id: str, agent_name: str, message: str) -> str:
     """`[ADW-AGENTS] <adw_id>_<agent_name>: <message>`, the original ADW's comment format."""
     return f"{BOT_IDENTIFIER} {adw_id}_{agent_name}: {message}"

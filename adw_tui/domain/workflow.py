@@ -63,11 +63,16 @@ class Action(StrEnum):
 
     SETUP_WORKTREE = "setup_worktree"
     MERGE = "merge"
+    PUSH = "push"
+    OPEN_PR = "open_pr"
     RECORD_FAILURE = "record_failure"
 
 
 class Condition(StrEnum):
     DIFF_NOT_EMPTY = "diff_not_empty"
+    # The tracker hosts the repository (GitHub): branches are pushed and pull requests
+    # opened there. With the local tracker a run's branch stays local.
+    HOSTED = "hosted"
 
 
 # Classes a step can fail with that are not an agent's ErrorClass: its template cannot be

@@ -1,14 +1,22 @@
 """Built-in steps the runtime performs itself, and the conditions of `when`."""
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from adw_tui.domain.errors import AdwError
+from adw_tui.config import process_redactor
+from adw_tui.domain.agent import AgentResult, ErrorClass
+from adw_tui.domain.errors import AdwError, TrackerError
+from adw_tui.domain.pull_requests import pull_request_body, pull_request_title
 from adw_tui.domain.workflow import Action, Condition, StepDef
 from adw_tui.runtime import git
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.ports import write_ports_env
+from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices
+from adw_tui.trackers.base import PullRequestHost
+
+ActionCall = Callable[[], Awaitable[dict[str, Any]]]
 
 
 async def run_action(
@@ -20,16 +28,109 @@ async def run_action(
         if step.action is Action.MERGE:
             await git.merge(services.repo, _required(state, "branch_name"), _base(state))
             return StepOutcome.succeeded(step)
+        if step.action is Action.PUSH:
+            return await _retried(services, step, lambda: _push(services, state))
+        if step.action is Action.OPEN_PR:
+            return await _retried(services, step, lambda: _open_pr(services, adw_id, state))
     except AdwError as error:
         return StepOutcome.failed(step, str(error), error_class="action_failed")
     raise AssertionError(f"unhandled action {step.action}")
 
 
-async def condition_holds(condition: Condition, state: dict[str, Any], repo: Path) -> bool:
+async def condition_holds(
+    condition: Condition, state: dict[str, Any], services: RunServices
+) -> bool:
     if condition is Condition.DIFF_NOT_EMPTY:
-        worktree = Path(state["worktree_path"]) if state.get("worktree_path") else repo
+        worktree = Path(state["worktree_path"]) if state.get("worktree_path") else services.repo
         return await git.has_changes_since(worktree, _base(state))
+    if condition is Condition.HOSTED:
+        return isinstance(services.tracker, PullRequestHost)
     raise AssertionError(f"unhandled condition {condition}")
+
+
+async def _retried(services: RunServices, step: StepDef, action: ActionCall) -> StepOutcome:
+    """Run an action that talks to a remote under the step's retry policy: a failure
+    that may pass (the network, the remote or its API down) is tried again after the
+    policy's backoff; any other fails the step at once."""
+    saves: dict[str, Any] = {}
+
+    async def attempt(_: int) -> AgentResult:
+        try:
+            saves.update(await action())
+        except AdwError as error:
+            transient = isinstance(error, git.PushFailedError) or (
+                isinstance(error, TrackerError) and error.transient
+            )
+            error_class = ErrorClass.NETWORK if transient else ErrorClass.INVALID_REQUEST
+            return AgentResult(success=False, error_class=error_class, error_message=str(error))
+        return AgentResult(success=True)
+
+    policy = step.retry_policy(services.settings.retry_policy())
+    result, attempts = await call_with_retry(attempt, policy, sleep=services.sleep)
+    if result.success:
+        return StepOutcome.succeeded(step, saves)
+    error_class = "network" if result.transient else "action_failed"
+    return StepOutcome.failed(
+        step, result.error_message, error_class=error_class, attempts=attempts
+    )
+
+
+def _host(services: RunServices) -> PullRequestHost:
+    tracker = services.tracker
+    if not isinstance(tracker, PullRequestHost):
+        raise AdwError(
+            f"the {tracker.name} tracker hosts no pull requests: give the step "
+            "`when: hosted`, or use a tracker that does (ADW_TRACKER=github)"
+        )
+    return tracker
+
+
+async def _push(services: RunServices, state: dict[str, Any]) -> dict[str, Any]:
+    """Push the run's branch to origin (never forced), with the tracker's credentials."""
+    worktree = Path(_required(state, "worktree_path"))
+    branch = _required(state, "branch_name")
+    url = await git.remote_url(worktree)
+    env = await _host(services).push_environment(url) if url else {}
+    await git.push(worktree, branch, env=env)
+    return {"pushed_head": await git.head(worktree)}
+
+
+async def _open_pr(services: RunServices, adw_id: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Open the run's pull request, or update the one it opened before (`pr_number`)."""
+    host = _host(services)
+    number = int(_required(state, "issue_number"))
+    title = pull_request_title(state.get("issue_class"), number, str(state.get("issue_title", "")))
+    body = pull_request_body(_description(state), number, adw_id)
+    recorded = state.get("pr_number")
+    tracker = services.tracker
+
+    async def call() -> Any:
+        return await host.open_pull_request(
+            head=_required(state, "branch_name"),
+            base=_base(state),
+            title=title,
+            body=process_redactor().text(body),
+            number=int(recorded) if recorded else None,
+        )
+
+    async with services.resources.rate_limit(tracker.name):
+        pull = await services.breakers.call(tracker.name, call, adw_id=adw_id, step="open_pr")
+    return {"pr_number": pull.number, "pr_url": pull.url}
+
+
+def _description(state: dict[str, Any]) -> str:
+    """What the pull request says: the `/pull_request` agent's text (`pr_body`), else the
+    plan file's text, else nothing (the body then only closes the issue)."""
+    if state.get("pr_body"):
+        return str(state["pr_body"])
+    plan, worktree = state.get("plan_file"), state.get("worktree_path")
+    if not (plan and worktree):
+        return ""
+    root = Path(worktree).resolve()
+    path = (root / str(plan)).resolve()
+    if not path.is_relative_to(root) or not path.is_file():  # an agent named the file
+        return ""
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 async def _setup_worktree(

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from adw_tui.config import process_redactor
 from adw_tui.domain.agent import ErrorClass
 from adw_tui.domain.control import LastError, RunControl
 from adw_tui.domain.errors import AdwError, TrackerError
@@ -29,6 +30,8 @@ from adw_tui.store.steps import AttemptEnd
 from adw_tui.trackers.base import IssueTracker, post_status
 
 RUNTIME_ACTOR = "runtime"
+REPORT_CHARS = 1000
+"""The longest failure reason an issue comment quotes."""
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +100,7 @@ class RunExecutor:
                 control=control,
                 ends=outcome.pending,
             )
-            await self._comment(state, step.agent or "ops", f"{current}: {outcome.status}")
+            await self._comment(state, step.agent or "ops", _step_report(current, outcome))
             hooks = await self._report_hook_changes(current, hooks, state)
             current = next_state
 
@@ -142,9 +145,7 @@ class RunExecutor:
             refused = await self._restore_worktree(step, state)
             if refused is not None:
                 return await self._recorded(name, visit, refused)
-        if step.when is not None and not await condition_holds(
-            step.when, state, self._services.repo
-        ):
+        if step.when is not None and not await condition_holds(step.when, state, self._services):
             skipped = replace(StepOutcome.skipped(step), error=f"skipped: {step.when} is false")
             return await self._recorded(name, visit, skipped)
         if step.action is not None:
@@ -238,11 +239,13 @@ class RunExecutor:
         return status
 
     async def _comment(self, state: dict[str, Any], agent: str, message: str) -> None:
-        """Post a status comment on the run's issue."""
+        """Post a status comment on the run's issue (secrets redacted: an issue may be
+        public)."""
+        text = process_redactor().text(message)
         await self._tell_tracker(
             state,
             "comment",
-            lambda tracker, number: post_status(tracker, number, self._adw_id, agent, message),
+            lambda tracker, number: post_status(tracker, number, self._adw_id, agent, text),
         )
 
     async def _mark(self, state: dict[str, Any], mark: IssueMark) -> None:
@@ -275,6 +278,16 @@ class RunExecutor:
             return
         except TrackerError as error:
             self._services.bus.publish(TrackerFailed(self._adw_id, action, str(error)))
+
+
+def _step_report(name: str, outcome: StepOutcome) -> str:
+    """`push: failed: <why>`: how a step ended, with the reason when it failed (cut to a
+    comment's worth), for the issue."""
+    report = f"{name}: {outcome.status}"
+    if outcome.status is StepStatus.FAILED and outcome.error:
+        reason = outcome.error
+        report += f": {reason[:REPORT_CHARS]}" + ("…" if len(reason) > REPORT_CHARS else "")
+    return report
 
 
 async def _head(state: dict[str, Any]) -> str | None:

@@ -13,8 +13,9 @@ aborted and reported.
 import asyncio
 import hashlib
 import os
+import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,47 @@ class MergeConflictError(GitError):
         self.conflicts = conflicts
 
 
+class NoRemoteError(GitError):
+    def __init__(self, remote: str, cwd: Path) -> None:
+        super().__init__(
+            f"the repository has no {remote!r} remote to push to: add one "
+            f"(`git remote add {remote} URL`)",
+            cwd=cwd,
+        )
+
+
+class PushRejectedError(GitError):
+    """The remote refused the push: its branch moved on (`moved`), or the remote itself
+    declined it (a protected branch, a hook). Trying again changes nothing, and adw
+    never forces."""
+
+    def __init__(self, branch: str, remote: str, cwd: Path, detail: str, *, moved: bool) -> None:
+        if moved:
+            why = (
+                f"{remote}'s {branch!r} has commits the run's branch does not, and adw never "
+                f"forces a push; merge or rebase them into the branch in {cwd}, then replay "
+                "the run"
+            )
+        else:
+            why = f"see what {remote} allows for {branch!r}, then replay the run"
+        super().__init__(f"{remote} rejected the push of {branch!r} ({detail}): {why}", cwd=cwd)
+        self.branch = branch
+        self.moved = moved
+
+
+class PushFailedError(GitError):
+    """The push did not get through (network, credentials, the remote down)."""
+
+    def __init__(self, branch: str, remote: str, cwd: Path, detail: str) -> None:
+        super().__init__(
+            f"the push of {branch!r} to {remote} failed ({detail}): check the network and "
+            f"that git can push to {remote} from {cwd} (credentials: an SSH key, a "
+            "credential helper such as `gh auth setup-git`, or GITHUB_PAT for GitHub over "
+            "https)",
+            cwd=cwd,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class GitResult:
     args: tuple[str, ...]
@@ -154,6 +196,8 @@ GIT_ENV_NAMES = (
     "GIT_CONFIG_NOSYSTEM",
     "GIT_CEILING_DIRECTORIES",
     "XDG_CONFIG_HOME",
+    "SSH_AUTH_SOCK",  # pushes over ssh use the operator's agent and key
+    "GIT_SSH_COMMAND",
 )
 # Before the subcommand, so no hook runs for any of adw's own operations.
 NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
@@ -169,8 +213,10 @@ def git_environment() -> dict[str, str]:
     }
 
 
-async def run_git(*args: str, cwd: Path) -> GitResult:
-    """Run `git *args` in `cwd` and return what happened, whatever the exit code."""
+async def run_git(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> GitResult:
+    """Run `git *args` in `cwd` and return what happened, whatever the exit code. `env`
+    adds variables to git's environment (never to its arguments, which any user can
+    read in the process list)."""
     if not cwd.is_dir():
         raise GitError(
             f"cannot run `{shlex.join(['git', *args])}` in {cwd}: the directory does not exist; "
@@ -183,7 +229,7 @@ async def run_git(*args: str, cwd: Path) -> GitResult:
             *NO_HOOKS,
             *args,
             cwd=cwd,
-            env=git_environment(),
+            env={**git_environment(), **(env or {})},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -424,3 +470,36 @@ async def merge(repo: Path, branch: str, into: str) -> str:
     conflicts = await git("diff", "--name-only", "--diff-filter=U", cwd=main)
     await git("merge", "--abort", cwd=main)
     raise MergeConflictError(branch, into, main, conflicts.splitlines(), result.detail())
+
+
+async def remote_url(cwd: Path, remote: str = "origin") -> str | None:
+    """The URL of `remote`, or None when the repository has no such remote."""
+    result = await run_git("remote", "get-url", remote, cwd=cwd)
+    if result.ok:
+        return result.stdout.strip()
+    if "No such remote" in result.stderr:
+        return None
+    raise result.error()
+
+
+async def push(
+    cwd: Path, branch: str, *, remote: str = "origin", env: Mapping[str, str] | None = None
+) -> None:
+    """Push `branch` to the branch of the same name on `remote`, from `cwd`. Never forced:
+    a remote branch that moved on is a PushRejectedError; any other failure a
+    PushFailedError (worth trying again). `env` carries credentials, if any."""
+    if await remote_url(cwd, remote) is None:
+        raise NoRemoteError(remote, cwd)
+    ref = f"refs/heads/{branch}"
+    result = await run_git("push", "--porcelain", remote, f"{ref}:{ref}", cwd=cwd, env=env)
+    if result.ok:
+        return
+    said = result.stdout + result.stderr
+    if "[remote rejected]" in said:
+        declined = re.search(r"\[remote rejected\][^(\n]*\(([^)\n]*)\)", said)
+        reason = declined[1] if declined else result.detail()
+        raise PushRejectedError(branch, remote, cwd, reason, moved=False)
+    if "[rejected]" in said:
+        moved = "fetch first" in said or "non-fast-forward" in said
+        raise PushRejectedError(branch, remote, cwd, "not a fast-forward", moved=moved)
+    raise PushFailedError(branch, remote, cwd, result.detail())

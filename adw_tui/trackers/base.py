@@ -6,7 +6,7 @@ one it is; the runtime picks the tracker from configuration (`tracker_for`).
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from adw_tui.domain.issues import (
     Issue,
@@ -14,6 +14,7 @@ from adw_tui.domain.issues import (
     IssueMark,
     IssueState,
     IssueSummary,
+    PullRequest,
     bot_comment,
 )
 
@@ -62,6 +63,26 @@ class IssueTracker(Protocol):
 
     async def aclose(self) -> None:
         """Release connections; the tracker is not used again."""
+        ...
+
+
+@runtime_checkable
+class PullRequestHost(Protocol):
+    """A tracker that also hosts the repository (GitHub; GitLab's merge requests could
+    come next): a run's branch, pushed to `origin`, is reviewed there as a pull request.
+    The local tracker is not one, so with it a run's branch stays local."""
+
+    async def open_pull_request(
+        self, *, head: str, base: str, title: str, body: str, number: int | None = None
+    ) -> PullRequest:
+        """Open the pull request of branch `head` into `base`, or update the one already
+        open for `head` (pull request `number`, when the run recorded one): running it
+        again never opens a second."""
+        ...
+
+    async def push_environment(self, remote_url: str) -> dict[str, str]:
+        """Variables that let git push to `remote_url` with the tracker's credentials
+        (none when git's own, such as an SSH key, are to be used)."""
         ...
 
 

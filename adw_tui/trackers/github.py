@@ -6,17 +6,26 @@ run's issue. adw marks the issue it works on with a label (`adw:running`, then
 found on first use, so choosing the tracker costs nothing until it is asked something.
 """
 
+import base64
 from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from adw_tui.config import Settings
 from adw_tui.domain.errors import IssueNotFoundError, TrackerError
-from adw_tui.domain.issues import Issue, IssueComment, IssueMark, IssueState, IssueSummary
+from adw_tui.domain.issues import (
+    Issue,
+    IssueComment,
+    IssueMark,
+    IssueState,
+    IssueSummary,
+    PullRequest,
+)
 from adw_tui.trackers.github_api import GitHubApi, RateBudget
 from adw_tui.trackers.github_setup import github_token, origin_repository
 
@@ -68,6 +77,14 @@ class _Issue(_Json):
             created_at=self.created_at,
             comments=comments,
         )
+
+
+class _Pull(_Json):
+    number: int
+    html_url: str
+
+    def pull_request(self) -> PullRequest:
+        return PullRequest(number=self.number, url=self.html_url)
 
 
 _Model = TypeVar("_Model", bound=_Json)
@@ -193,6 +210,49 @@ class GitHubTracker:
         api, base = await self.api(), await self._base()
         await api.send("PATCH", f"{base}/issues/{number}", {"state": "closed"})
 
+    async def open_pull_request(
+        self, *, head: str, base: str, title: str, body: str, number: int | None = None
+    ) -> PullRequest:
+        """Update pull request `number`, else the open one whose head is `head`, else open
+        one. (Opening a second for the same head is what GitHub refuses with a 422.)"""
+        api, base_path = await self.api(), await self._base()
+        if number is None:
+            owner = (await self.repository()).split("/")[0]
+            params = {"head": f"{owner}:{head}", "state": "open"}
+            found = await api.get(f"{base_path}/pulls", params)
+            if isinstance(found, list) and found:
+                number = _parse(_Pull, found[0], "a pull request").number
+        if number is not None:
+            try:
+                updated = await api.send(
+                    "PATCH", f"{base_path}/pulls/{number}", {"title": title, "body": body}
+                )
+                return _parse(_Pull, updated, "a pull request").pull_request()
+            except TrackerError as error:
+                if error.status != 404:  # gone (or never ours): open a new one
+                    raise
+        created = await api.send(
+            "POST",
+            f"{base_path}/pulls",
+            {"title": title, "head": head, "base": base, "body": body},
+        )
+        return _parse(_Pull, created, "a pull request").pull_request()
+
+    async def push_environment(self, remote_url: str) -> dict[str, str]:
+        """For an https remote on this GitHub's host: the token as the basic-auth header
+        git sends there (as GitHub's own checkout action does), through git's
+        `GIT_CONFIG_*` variables, so it is in no process's arguments and no file."""
+        remote = httpx.URL(remote_url) if remote_url.startswith("https://") else None
+        token = await github_token(self._environ)
+        if remote is None or token is None or remote.host != _web_host(self._settings):
+            return {}
+        secret = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.https://{remote.host}/.extraheader",
+            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {secret}",
+        }
+
     async def aclose(self) -> None:
         if self._api is not None:
             await self._api.aclose()
@@ -210,6 +270,13 @@ class GitHubTracker:
                 raise
             await api.get(base)  # the repository itself missing or hidden says so
             raise IssueNotFoundError(number) from None
+
+
+def _web_host(settings: Settings) -> str:
+    """The host git talks to: github.com for api.github.com, else the API's own host
+    (GitHub Enterprise Server serves both)."""
+    host = httpx.URL(settings.github_api_url).host
+    return "github.com" if host == "api.github.com" else host
 
 
 def _comment(item: Any) -> IssueComment:

@@ -445,10 +445,22 @@ def test_commit_makes_a_real_commit(sim: Sim, repo: Path) -> None:
     assert "nothing to commit" in again.result["result"].lower()
 
 
-def test_pull_request_is_a_local_url(sim: Sim, repo: Path) -> None:
+def test_pull_request_describes_the_branch_and_closes_the_issue(sim: Sim, repo: Path) -> None:
     run = sim(f"/pull_request feature-x {ISSUE_JSON} {SPEC} {ADW_ID}")
     assert_well_formed(run)
-    assert run.result["result"] == f"file://{repo}#pr-feature-x"
+    body = run.result["result"]
+    head = subprocess.run(
+        ["git", "log", "--oneline", "--no-decorate", "-n", "1"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert body.startswith("## Summary\n\n")
+    assert f"- {head}" in body
+    assert f"Plan: `{SPEC}`" in body
+    assert f"ADW ID: {ADW_ID}" in body
+    assert "Closes #" in body
 
 
 def test_rendered_template_prompt_names_its_command(sim: Sim) -> None:

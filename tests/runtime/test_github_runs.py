@@ -1,6 +1,7 @@
 """Runs whose issue is on GitHub (the loopback one), with the simulated agent: the issue is
 read from GitHub, progress is posted there as `[ADW-AGENTS]` comments in order, the label
-moves from running to the outcome, and a failing GitHub does not stop the run."""
+moves from running to the outcome, the branch is pushed to a real bare `origin` and the
+pull request opened through the API; a failing GitHub does not stop the run."""
 
 import asyncio
 from collections.abc import Iterator
@@ -15,15 +16,44 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.trackers.github import GitHubTracker
 from tests.fake_github import FakeGitHub
+from tests.runtime import sh as git
 from tests.runtime.test_orchestrator import fast_settings
 
 TOKEN = "ghp_" + "r" * 36
+CLASSIFY_ONLY = """\
+name: classify
+states:
+  classify:
+    command: /classify_issue
+    agent: issue_classifier
+    args: ["${issue_json}"]
+    output: classification
+    on_success: again
+  again:
+    command: /classify_issue
+    agent: issue_classifier
+    args: ["${issue_json}"]
+    output: classification
+    on_success: complete
+  complete:
+    terminal: true
+"""
 
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
     with FakeGitHub(token=TOKEN) as server:
         yield server
+
+
+@pytest.fixture
+def origin(repo: Path, tmp_path: Path) -> Path:
+    """A bare repository set as the sample repository's `origin`, holding its main."""
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "init", "--bare", "--quiet", "--initial-branch=main", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    git(repo, "push", "--quiet", "origin", "main")
+    return bare
 
 
 def orchestrator_on(github: FakeGitHub, store: Store, repo: Path) -> Orchestrator:
@@ -35,7 +65,7 @@ def orchestrator_on(github: FakeGitHub, store: Store, repo: Path) -> Orchestrato
 
 
 async def test_a_run_reports_on_its_github_issue(
-    github: FakeGitHub, store: Store, repo: Path
+    github: FakeGitHub, store: Store, repo: Path, origin: Path
 ) -> None:
     number = github.add_issue("Add a slugify helper", "Slugs for titles.")
     async with orchestrator_on(github, store, repo) as orchestrator:
@@ -55,12 +85,56 @@ async def test_a_run_reports_on_its_github_issue(
     label_calls = [(e.method, e.path.rsplit("/", 1)[-1]) for e in github.log if "/labels" in e.path]
     assert label_calls == [("POST", "labels"), ("DELETE", "adw%3Arunning"), ("POST", "labels")]
     assert TOKEN not in (repo / "agents" / "adw_state.db").read_bytes().decode("latin-1")
+    # The branch is on origin, as the run left it, and its pull request says it closes.
+    branch = state["branch_name"]
+    assert git(origin, "rev-parse", branch) == git(repo, "rev-parse", branch)
+    [pull] = github.pulls.values()
+    assert (pull["head"]["ref"], pull["base"]["ref"]) == (branch, "main")
+    assert pull["title"] == f"feature: #{number} - Add a slugify helper"
+    assert f"Closes #{number}" in pull["body"]
+    assert pull["body"].startswith("## Summary")
+    assert (state["pr_number"], state["pr_url"]) == (pull["number"], pull["html_url"])
+
+
+async def test_a_rejected_push_keeps_the_state_says_why_and_never_forces(
+    github: FakeGitHub, store: Store, repo: Path, origin: Path, tmp_path: Path
+) -> None:
+    """Scenario 4 of the original ADW: the remote branch moved after the build. The push
+    is refused, the run is dead-lettered with the reason, the issue is told, origin's
+    branch is left as it was."""
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    async with orchestrator_on(github, store, repo) as orchestrator:
+        adw_id = await orchestrator.launch(number, workflow="plan")
+        assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+        state = (await store.load(adw_id)).state.as_data()
+        branch = state["branch_name"]
+        # Someone pushes to the run's branch; the run is taken back to before its push.
+        other = tmp_path / "other"
+        git(tmp_path, "clone", "--quiet", "--branch", branch, str(origin), str(other))
+        git(other, "commit", "--quiet", "--allow-empty", "-m", "a reviewer's fix")
+        git(other, "push", "--quiet", "origin", branch)
+        moved = git(other, "rev-parse", "HEAD")
+        git(Path(state["worktree_path"]), "commit", "--quiet", "--allow-empty", "-m", "more")
+        before_push = next(v for v in await store.history(adw_id) if v.reason.startswith("pull_"))
+        await store.rollback(adw_id, before_push.version, actor="test")
+        await orchestrator.launch(number, workflow="plan", adw_id=adw_id)
+        run = await orchestrator.wait(adw_id)
+    assert run.status is RunStatus.DEAD_LETTERED
+    assert git(origin, "rev-parse", branch) == moved  # not forced
+    [letter] = await store.dead_letters.list()
+    assert letter.step == "push"
+    assert "rejected the push" in letter.error_message
+    assert "never forces" in letter.error_message
+    comments = [comment["body"] for comment in github.comments[number]]
+    assert any("push: failed" in body and "rejected the push" in body for body in comments)
+    assert len(github.pulls) == 1  # opened by the first run, nothing since
 
 
 async def run_watched(
-    github: FakeGitHub, store: Store, repo: Path, number: int
+    github: FakeGitHub, store: Store, repo: Path, number: int, workflow: str = "plan"
 ) -> tuple[str, RunStatus, list[TrackerFailed]]:
-    """Run `plan` on issue `number` to its end; the tracker failures it told live views."""
+    """Run `workflow` on issue `number` to its end; the tracker failures it told live
+    views."""
     events: list[RuntimeEvent] = []
     async with orchestrator_on(github, store, repo) as orchestrator:
 
@@ -69,7 +143,7 @@ async def run_watched(
                 events.append(event)
 
         watcher = asyncio.create_task(watch())
-        adw_id = await orchestrator.launch(number, workflow="plan")
+        adw_id = await orchestrator.launch(number, workflow=workflow)
         run = await orchestrator.wait(adw_id)
         await asyncio.sleep(0)
         watcher.cancel()
@@ -77,7 +151,7 @@ async def run_watched(
 
 
 async def test_a_failing_github_is_reported_and_the_run_goes_on(
-    github: FakeGitHub, store: Store, repo: Path
+    github: FakeGitHub, store: Store, repo: Path, origin: Path
 ) -> None:
     number = github.add_issue("Add a slugify helper", "Slugs.")
     github.fail_next(502, "Bad Gateway", times=2, path_contains="/comments", method="POST")
@@ -100,11 +174,15 @@ async def test_once_githubs_breaker_opens_reports_are_skipped_not_waited_for(
     a minute) instead of holding the run."""
     number = github.add_issue("Add a slugify helper", "Slugs.")
     github.fail_next(502, "Bad Gateway", times=100, method="POST")
+    (repo / ".adw" / "workflows").mkdir(parents=True, exist_ok=True)
+    (repo / ".adw" / "workflows" / "classify.yaml").write_text(CLASSIFY_ONLY)
     started = asyncio.get_running_loop().time()
-    _, status, failures = await run_watched(github, store, repo, number)
+    _, status, failures = await run_watched(github, store, repo, number, "classify")
     assert status is RunStatus.SUCCEEDED
     assert asyncio.get_running_loop().time() - started < 30
     threshold = fast_settings(repo).breaker_failure_threshold
+    # Two labels and four comments were due: the last one found the breaker open.
+    assert threshold == 5
     assert len(failures) == threshold
     assert len([e for e in github.log if e.status == 502]) == threshold
     assert (await store.breakers.get("github")).state.value == "open"

@@ -86,12 +86,16 @@ async def test_full_sdlc_run(repo: Path, store: Store, tmp_path: Path):
     timeline = await store.steps.timeline(adw_id)
     steps = [entry.step for entry in timeline]
     assert steps[:4] == ["classify", "name_branch", "worktree", "plan"]
-    assert steps[-1] == "pull_request"
-    assert all(entry.status is StepStatus.SUCCEEDED for entry in timeline)
+    # With the local tracker the branch stays local: no push, no pull request.
+    assert steps[-3:] == ["pull_request", "push", "open_pr"]
+    assert [entry.status for entry in timeline[-2:]] == [StepStatus.SKIPPED] * 2
+    assert all(entry.status is StepStatus.SUCCEEDED for entry in timeline[:-2])
     history = await store.history(adw_id)
     assert len(history) == len(timeline) + 1  # a version per step, plus the first
     assert history[-1].reason == "run created"
-    assert history[0].actor == "pull_request/pr_creator"
+    assert history[0].actor == "open_pr/open_pr"
+    assert "Closes #1" in state["pr_body"]
+    assert "pr_url" not in state
     worktree_versions = [v for v in history if v.actor.startswith("implement/")]
     assert worktree_versions[0].git_head is not None
     assert run.cost_usd == pytest.approx(sum(entry.cost_usd for entry in timeline))

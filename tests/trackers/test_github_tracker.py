@@ -2,6 +2,7 @@
 304s for unchanged answers, labels moved, rate limits waited out, errors that say what
 to do. (Request shapes are checked against GitHub's own description in test_prism.py.)"""
 
+import base64
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -279,3 +280,75 @@ async def test_github_enterprise_serves_the_api_under_a_path(tmp_path: Path) -> 
     assert len(listed) == 121
     assert listed[-1] == "on the enterprise server"
     assert {entry.path for entry in enterprise.log} == {"/repos/octo/hello/issues"}
+
+
+async def test_a_pull_request_is_opened_once_then_updated(
+    github: FakeGitHub, tracker: GitHubTracker
+) -> None:
+    issue = github.add_issue("Add a slugify helper", "Slugs.")
+    first = await tracker.open_pull_request(
+        head="feature-x", base="main", title="feature: #1 - Add", body=f"Closes #{issue}"
+    )
+    assert first.url == f"https://github.com/octo/hello/pull/{first.number}"
+    created = github.calls("POST")[-1]
+    assert created.path == "/repos/octo/hello/pulls"
+    assert created.body == {
+        "title": "feature: #1 - Add",
+        "head": "feature-x",
+        "base": "main",
+        "body": f"Closes #{issue}",
+    }
+    # Run again without the number (a replay from the start): found by its head, updated.
+    again = await tracker.open_pull_request(
+        head="feature-x", base="main", title="feature: #1 - Add it", body="v2"
+    )
+    assert again == first
+    assert github.calls("GET")[-1].query == {"head": "octo:feature-x", "state": "open"}
+    # With the number the run recorded: updated straight away.
+    await tracker.open_pull_request(
+        head="feature-x", base="main", title="t3", body="v3", number=first.number
+    )
+    assert len(github.pulls) == 1
+    assert github.pulls[first.number]["body"] == "v3"
+    assert [(call.method, call.path) for call in github.calls("PATCH")] == [
+        ("PATCH", f"/repos/octo/hello/pulls/{first.number}")
+    ] * 2
+
+
+async def test_a_rejected_pull_request_names_the_field(
+    github: FakeGitHub, tracker: GitHubTracker
+) -> None:
+    with pytest.raises(TrackerError) as raised:
+        await tracker.open_pull_request(head="feature-x", base="main", title="", body="b")
+    assert str(raised.value) == (
+        "GitHub rejected POST /repos/octo/hello/pulls (422 Validation Failed: title missing_field)"
+    )
+    assert not raised.value.transient
+
+
+@pytest.mark.parametrize(
+    ("api_url", "remote", "header_for"),
+    [
+        ("https://api.github.com", "https://github.com/octo/hello.git", "https://github.com/"),
+        (
+            "https://ghe.example.com/api/v3",
+            "https://ghe.example.com/o/r",
+            "https://ghe.example.com/",
+        ),
+        ("https://api.github.com", "git@github.com:octo/hello.git", None),
+        ("https://api.github.com", "https://gitlab.com/octo/hello.git", None),
+    ],
+)
+async def test_the_token_reaches_git_only_for_this_githubs_https_remotes(
+    api_url: str, remote: str, header_for: str | None, tmp_path: Path
+) -> None:
+    settings = Settings(tracker="github", github_repo="octo/hello", github_api_url=api_url)
+    tracker = GitHubTracker(settings, tmp_path, environ={"GITHUB_PAT": TOKEN, "PATH": ""})
+    env = await tracker.push_environment(remote)
+    if header_for is None:
+        assert env == {}
+        return
+    assert env["GIT_CONFIG_COUNT"] == "1"
+    assert env["GIT_CONFIG_KEY_0"] == f"http.{header_for}.extraheader"
+    secret = env["GIT_CONFIG_VALUE_0"].removeprefix("AUTHORIZATION: basic ")
+    assert base64.b64decode(secret).decode() == f"x-access-token:{TOKEN}"

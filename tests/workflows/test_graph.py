@@ -127,7 +127,8 @@ def test_execution_order_puts_each_fix_loop_under_the_state_it_fixes() -> None:
         *("classify", "name_branch", "worktree", "plan", "commit_plan", "implement"),
         *("commit_build", "test", "resolve_tests", "commit_tests"),
         *("review", "review_patch", "review_implement", "commit_review"),
-        *("document", "commit_docs", "pull_request", "complete", "dead_letter"),
+        *("document", "commit_docs", "pull_request", "push", "open_pr"),
+        *("complete", "dead_letter"),
     ]
 
 

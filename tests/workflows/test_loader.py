@@ -44,7 +44,8 @@ COMPOSITES = {
     "sdlc_zte": ["build", "test", "review", "document", "ship"],
 }
 SINGLE_PHASE = {"build", "test", "review", "document", "patch", "ship"}
-PR_STATE = "pull_request"
+# The description, then the push and the pull request (with a tracker that hosts the repo).
+PR_STATES = ["pull_request", "push", "open_pr"]
 
 VALID = """\
 name: mine
@@ -166,7 +167,7 @@ def test_plan_mirrors_the_original_adw(builtins: dict[str, WorkflowDef]) -> None
         "worktree",
         "plan",
         "commit_plan",
-        PR_STATE,
+        *PR_STATES,
         "complete",
     ]
     states = plan.states
@@ -205,14 +206,14 @@ def test_composites_chain_the_phases(builtins: dict[str, WorkflowDef], name: str
     """Same states as the phases they are made of, joined in order: no drift between files."""
     workflow = builtins[name]
     plan_line = main_line(builtins["plan"])
-    expected = plan_line[: plan_line.index(PR_STATE)]
+    expected = plan_line[: plan_line.index(PR_STATES[0])]
     for phase in COMPOSITES[name]:
         phase_line = main_line(builtins[phase])[1:-1]  # without its worktree and complete
         if phase == "ship":
-            expected.append(PR_STATE)
+            expected += PR_STATES
         expected += phase_line
-    if PR_STATE not in expected:
-        expected.append(PR_STATE)
+    if PR_STATES[0] not in expected:
+        expected += PR_STATES
     assert main_line(workflow) == [*expected, "complete"]
     sources = [builtins["plan"], *(builtins[phase] for phase in COMPOSITES[name])]
     for state, step in workflow.states.items():

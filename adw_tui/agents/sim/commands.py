@@ -266,10 +266,27 @@ def commit(ctx: Context, args: str) -> str:
 
 
 def pull_request(ctx: Context, args: str) -> str:
-    words, _, _ = _issue_args(
+    """The pull request's description: the plan's summary and the branch's commits (read
+    for real with git), closing the issue."""
+    words, issue, rest = _issue_args(
         args, 1, "/pull_request <branch_name> <issue_json> <plan_file> <adw_id>"
     )
-    return f"file://{ctx.cwd}#pr-{words[0]}"
+    plan = rest[0] if rest else ""
+    adw_id = rest[1] if len(rest) > 1 else ""
+    log = ctx.tools.bash(
+        "git log --oneline --no-decorate -n 20", "List the branch's commits", preface=None
+    )
+    commits = [f"- {line}" for line in log.content.splitlines() if line.strip()]
+    parts = [
+        "## Summary",
+        f"{' '.join(issue.title.split())} (branch `{words[0]}`).",
+        f"Plan: `{plan}`" if plan else "",
+        "## Commits",
+        "\n".join(commits) or "- (none)",
+        f"Closes #{issue.number}",
+        f"ADW ID: {adw_id}" if adw_id else "",
+    ]
+    return "\n\n".join(part for part in parts if part)
 
 
 COMMANDS: dict[str, Handler] = {
