@@ -43,14 +43,14 @@ def cut(description: Mapping[str, Any]) -> dict[str, Any]:
         for path, methods in OPERATIONS.items()
     }
     components: dict[str, dict[str, Any]] = {}
-    pending = list(_refs(paths))
+    pending = list(refs(paths))
     while pending:
-        kind, name = _component(pending.pop())
+        kind, name = component(pending.pop())
         if name in components.setdefault(kind, {}):
             continue
         found = description["components"][kind][name]
         components[kind][name] = found
-        pending.extend(_refs(found))
+        pending.extend(refs(found))
     kept = {
         "openapi": description["openapi"],
         "info": description["info"],
@@ -82,20 +82,20 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def _refs(node: Any) -> Iterator[str]:
+def refs(node: Any) -> Iterator[str]:
     """Every `$ref` in `node`, depth first."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 yield value
             else:
-                yield from _refs(value)
+                yield from refs(value)
     elif isinstance(node, list):
         for item in node:
-            yield from _refs(item)
+            yield from refs(item)
 
 
-def _component(ref: str) -> tuple[str, str]:
+def component(ref: str) -> tuple[str, str]:
     """`#/components/schemas/issue` as ("schemas", "issue")."""
     kind, _, name = ref.removeprefix(COMPONENTS).partition("/")
     if not ref.startswith(COMPONENTS) or not name or "/" in name:

@@ -3,6 +3,7 @@ served by prism: a call GitHub would reject fails the test with prism's reasons,
 description's examples are the answers the tracker has to read. (Behaviour over many
 calls — paging, ETags, rate limits — is tested against tests/fake_github.py.)"""
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,15 @@ EXAMPLE = 1347
 
 
 @pytest.fixture(scope="session")
-def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def description(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cut of GitHub's description, made once per test session."""
+    return github_openapi.cut_file(github_openapi.session_cache(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def prism_url(description: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One prism per test process, serving the cut description."""
-    description = github_openapi.cut_file(github_openapi.session_cache(tmp_path_factory))
-    log = tmp_path_factory.mktemp("prism") / "prism.log"
-    with github_prism.serve(description, log) as url:
+    with github_prism.serve(description, tmp_path_factory.mktemp("prism") / "prism.log") as url:
         yield url
 
 
@@ -52,6 +57,16 @@ def tracker(prism_url: str, api: GitHubApi, tmp_path: Path) -> GitHubTracker:
         tracker="github", github_repo="octocat/hello-world", github_api_url=prism_url
     )
     return GitHubTracker(settings, tmp_path, environ={"GITHUB_PAT": TOKEN}, api=api)
+
+
+def test_the_cut_holds_adws_operations_and_all_they_refer_to(description: Path) -> None:
+    cut = json.loads(description.read_text())
+    kept = {path: sorted(set(item) & github_openapi.METHODS) for path, item in cut["paths"].items()}
+    assert kept == {path: sorted(methods) for path, methods in github_openapi.OPERATIONS.items()}
+    for ref in github_openapi.refs(cut):
+        kind, name = github_openapi.component(ref)
+        assert name in cut["components"][kind], ref
+    assert github_openapi.cut(cut) == cut  # cutting again changes nothing
 
 
 def an_issue_labelled_running(issue: dict[str, Any]) -> dict[str, Any]:
