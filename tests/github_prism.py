@@ -65,13 +65,15 @@ class CheckedTransport(httpx.AsyncBaseTransport):
 
     Raises ContractViolation, with prism's reasons, when prism refuses a call: a request
     the description forbids (422 with `sl-violations`) or a path or method it lacks (one
-    of prism's own `application/problem+json` answers). The violations prism finds in
-    its own answers are the description's examples breaking its schemas, not adw's
-    doing, and pass. Drops the `Link` header: prism's
-    is the description's example, a next page on api.github.com that never ends (paging
-    is tested against tests/fake_github.py). Asks for `application/json` where adw asks
-    for `application/vnd.github+json`: GitHub answers that with JSON, but prism serves
-    only the media types the description names, and it names `application/json`.
+    of prism's own `application/problem+json` answers). What prism finds wrong with its
+    own answers (the description's examples breaking its schemas) is not adw's doing and
+    passes.
+
+    Two answers of prism's are not GitHub's: asked for `application/vnd.github+json`
+    (GitHub answers it with JSON) prism refuses, serving only the `application/json` the
+    description names, so that is what is asked for; and its `Link` header is the
+    description's example, a next page on api.github.com that never ends, so it is
+    dropped (paging is tested against tests/fake_github.py).
 
     Calls are named `METHOD /path`: `prefer` gives a call the `Prefer` header prism reads
     (`code=404` answers with the operation's 404 example), and `edit` changes the JSON of
