@@ -9,7 +9,9 @@ main checkout's). A test that needs a package it cannot find is skipped, and fai
 """
 
 import os
+import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -24,12 +26,23 @@ def node_modules() -> Path:
 def require(relative: str, package: str) -> Path:
     """`node_modules/<relative>`, or skip (fail under CI) naming `package` and the fix."""
     path = node_modules() / relative
-    if path.exists():
-        return path
-    problem = (
-        f"{path} is missing: install {package} (`bash .ci/run` does, into .ci/node/), "
-        "or set ADW_TEST_NODE_MODULES to a node_modules folder that has it"
-    )
+    if not path.exists():
+        _missing(
+            f"{path} is missing: install {package} (`bash .ci/run` does, into .ci/node/), "
+            "or set ADW_TEST_NODE_MODULES to a node_modules folder that has it"
+        )
+    return path
+
+
+def node() -> Path:
+    """The `node` command that runs prism, or skip (fail under CI)."""
+    found = shutil.which("node")
+    if found is None:
+        _missing("node is not on PATH: install Node.js (prism runs on it)")
+    return Path(found)
+
+
+def _missing(problem: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"CI is set but {problem}")
     pytest.skip(problem)

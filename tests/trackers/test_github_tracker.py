@@ -1,6 +1,6 @@
 """The GitHub tracker against a stateful loopback GitHub: listings paged through `Link`,
 304s for unchanged answers, labels moved, rate limits waited out, errors that say what
-to do. (Request shapes are checked against GitHub's own description in test_prism.py.)"""
+to do. (Request shapes are checked against GitHub's own description in test_github_contract.py.)"""
 
 import base64
 import socket
