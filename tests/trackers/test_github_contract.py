@@ -140,3 +140,25 @@ async def test_a_call_github_would_reject_fails_the_test(
         await api.get(f"{REPO}/issues", {"state": "any"})
     with pytest.raises(ContractViolation, match="no path matched"):
         await api.get(f"{REPO}/issue/{EXAMPLE}")
+
+
+async def test_opening_and_updating_a_pull_request_are_calls_github_allows(
+    tracker: GitHubTracker, transport: CheckedTransport
+) -> None:
+    """A first run finds no open pull request for its branch and opens one; a run that
+    recorded its number updates it. (The description's example pull request is #1347.)"""
+    transport.edit[f"GET {REPO}/pulls"] = lambda pulls: []
+    opened = await tracker.open_pull_request(
+        head="feature-issue-1-adw-a1b2c3d4-x", base="main", title="feature: #1 - X", body="B"
+    )
+    assert opened.number == EXAMPLE
+    assert opened.url.startswith("https://github.com/octocat/Hello-World/pull/")
+    updated = await tracker.open_pull_request(
+        head="feature-issue-1-adw-a1b2c3d4-x", base="main", title="t", body="B2", number=EXAMPLE
+    )
+    assert updated == opened
+    assert transport.sent == [
+        f"GET {REPO}/pulls",
+        f"POST {REPO}/pulls",
+        f"PATCH {REPO}/pulls/{EXAMPLE}",
+    ]
