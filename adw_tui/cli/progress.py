@@ -23,6 +23,7 @@ from adw_tui.runtime.events import (
     RunWaiting,
     StepFinished,
     StepStarted,
+    TrackerFailed,
 )
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
@@ -73,6 +74,11 @@ class ProgressPrinter:
             self._print(
                 f"{prefix} [yellow]⏸ {safe_markup(event.step)} waits {event.wait_s:.0f}s:[/]"
                 f" [dim]{safe_markup(event.reason)}[/]"
+            )
+        elif isinstance(event, TrackerFailed):
+            self._print(
+                f"{prefix} [yellow]! the tracker's {safe_markup(event.action)} failed:[/]"
+                f" [dim]{safe_markup(event.message)}[/]"
             )
         elif isinstance(event, AgentActivity) and event.event.kind is AgentEventKind.TOOL_USE:
             line.last_tool = f"{event.event.tool_name} {event.event.text}"

@@ -56,6 +56,8 @@ class RunState(BaseModel):
     frontend_port: int | None = None
     model_set: str = "base"
     all_adws: list[str] = Field(default_factory=list)
+    pr_number: int | None = None
+    pr_url: str | None = None
 
     @field_validator("issue_number", mode="before")
     @classmethod

@@ -277,6 +277,7 @@ class RunExecutor:
         except BreakerOpenError:
             return
         except TrackerError as error:
+            logger.warning("run %s: the tracker's %s failed: %s", self._adw_id, action, error)
             self._services.bus.publish(TrackerFailed(self._adw_id, action, str(error)))
 
 

@@ -92,13 +92,16 @@ async def test_a_finished_run_s_timeline_and_its_steps_transcripts(
         assert f"run {adw_id}" in str(screen.query_one("#run-summary").render())
 
         transcript = screen.query_one(TranscriptFile)
-        # The newest step is selected at first; a click selects another.
-        # It is the attempt's own file, the same as the agent's latest raw_output.jsonl.
-        ship = timeline[-1]
+        # The newest step is selected at first (open_pr, skipped: the local tracker hosts
+        # nothing); a click selects another, whose transcript is its attempt's own file,
+        # the same as the agent's latest raw_output.jsonl.
+        await until(pilot, lambda: "open_pr called no agent" in visible(transcript)[0])
+        ship = timeline[-3]
         assert (ship.agent, len(ship.attempt_ids)) == ("pr_creator", 1)
         kept = orchestrator.attempt_transcript_path(adw_id, "pr_creator", ship.attempt_ids[0])
         assert kept is not None
-        assert transcript.path == kept
+        await pilot.click("#steps", offset=(3, 1 + len(timeline) - 2))
+        await until(pilot, lambda: transcript.path == kept)
         assert kept.samefile(orchestrator.transcript_path(adw_id, "pr_creator"))
         await pilot.click("#steps", offset=(3, 2))  # the first row, under the header
         await until(
@@ -353,6 +356,44 @@ async def test_refused_actions_say_why(
         assert (notified[1]["message"], notified[1]["title"]) == (worktree, "worktree path copied")
         await pilot.press("escape")
         assert app.screen is app.dashboard
+
+
+async def test_a_run_s_pull_request_is_shown_and_o_opens_it(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    adw_id = await plan_run(store, orchestrator)
+    await orchestrator.wait(adw_id)
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    opened: list[str] = []
+    # The browser is the one thing a test cannot reach: note what it would be asked.
+    monkeypatch.setattr(app, "open_url", lambda url, new_tab=True: opened.append(url))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(app, pilot, adw_id)
+        assert "pull request" not in str(screen.query_one("#run-summary").render())
+        await pilot.press("o")
+        assert opened == []
+        url = "https://github.com/octo/hello/pull/2"
+        loaded = await store.load(adw_id)
+        data = {**loaded.state.as_data(), "pr_number": 2, "pr_url": url}
+        await store.save(adw_id, data, loaded.run.version, "open_pr: succeeded", "test")
+        await screen.reload()
+        await settle(pilot)
+        assert f"pull request #2 {url} (o opens it)" in str(
+            screen.query_one("#run-summary").render()
+        )
+        await pilot.press("o")
+        assert opened == [url]
+        # A URL that is not the web's is never handed to a browser.
+        loaded = await store.load(adw_id)
+        data = {**loaded.state.as_data(), "pr_url": "file:///etc/passwd"}
+        await store.save(adw_id, data, loaded.run.version, "edited", "test")
+        await screen.reload()
+        await pilot.press("o")
+        assert opened == [url]
 
 
 async def test_usable_at_80x24_with_help_and_the_mouse(fixed_store: Store, tmp_path: Path):

@@ -47,6 +47,7 @@ from adw_tui.runtime.events import (
     RunWaiting,
     StepFinished,
     StepStarted,
+    TrackerFailed,
 )
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.transcript_tail import TranscriptFollower
@@ -267,6 +268,13 @@ class Dashboard(AdwScreen):
                 self,
                 f"{event.adw_id} {event.step} waits {event.wait_s:.0f}s: {event.reason}",
                 title="run waiting",
+                severity="warning",
+            )
+        elif isinstance(event, TrackerFailed):
+            notify_text(
+                self,
+                f"{event.adw_id}: {event.message}",
+                title=f"tracker {event.action} failed",
                 severity="warning",
             )
 

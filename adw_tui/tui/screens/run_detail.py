@@ -138,6 +138,7 @@ worktree diff. It updates while the run goes on.
         Binding("c", "cancel_run", "Cancel run", id="run_detail.cancel"),
         Binding("t", "retry", "Retry", id="run_detail.retry"),
         Binding("y", "copy_path", "Copy path", id="run_detail.copy_path"),
+        Binding("o", "open_pull_request", "Open PR", id="run_detail.open_pr"),
         Binding("r", "reload", "Reload", id="run_detail.reload"),
     ]
 
@@ -240,6 +241,10 @@ worktree diff. It updates while the run goes on.
             ("  worktree ", "dim"),
             terminal_safe(state.worktree_path or "none yet"),
         ]
+        if state.pr_number is not None:
+            parts += [("  pull request ", "dim"), (f"#{state.pr_number}", "bold")]
+            if _web_url(state.pr_url):
+                parts += [" ", terminal_safe(str(state.pr_url)), (" (o opens it)", "dim")]
         if run.status is RunStatus.DEAD_LETTERED:
             letter = await self._store.dead_letters.pending_for(run.adw_id)
             if letter is not None:
@@ -425,7 +430,9 @@ worktree diff. It updates while the run goes on.
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`[` `]` are shown only for a step tried more than once, and greyed out at its
-        first or last try."""
+        first or last try; `o` only for a run with a pull request."""
+        if action == "open_pull_request":
+            return self._state is not None and _web_url(self._state.pr_url)
         if action != "attempt":
             return True
         summary = self._shown_summary()
@@ -512,6 +519,18 @@ worktree diff. It updates while the run goes on.
             return
         self.app.copy_to_clipboard(path)
         notify_text(self, path, title="worktree path copied")
+
+    def action_open_pull_request(self) -> None:
+        url = self._state.pr_url if self._state else None
+        if url is None or not _web_url(url):
+            return
+        self.app.open_url(url)
+        notify_text(self, url, title="opening the pull request")
+
+
+def _web_url(url: str | None) -> bool:
+    """Whether `url` (from the tracker's answer) is one to hand a browser: http(s) only."""
+    return url is not None and url.startswith(("https://", "http://"))
 
 
 def _marker(run: RunRecord) -> tuple[object, ...]:
