@@ -109,3 +109,38 @@ def test_github_errors_are_one_line_that_says_what_to_do(
     bad = adw(checkout, github, "issue", "ls", ADW_TRACKER="gitlab")
     assert bad.returncode == 2
     assert "invalid setting tracker" in bad.stderr
+
+
+def test_adw_run_takes_a_github_issue_to_a_pushed_branch_and_a_pull_request(
+    github: FakeGitHub, sample_repo: Path, tmp_path: Path
+) -> None:
+    """The headless path end to end, as an operator runs it: `adw run` on a GitHub issue
+    reads it, reports on it (one report failing on the way, said in the progress), pushes
+    the branch to the real bare origin and opens the pull request."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    subprocess.run(
+        ["git", "-C", str(sample_repo), "remote", "add", "origin", str(origin)], check=True
+    )
+    number = github.add_issue("Add a slugify helper", "Slugs for titles.")
+    github.fail_next(502, "Bad Gateway", path_contains="/comments", method="POST")
+    done = adw(
+        sample_repo,
+        github,
+        "run", str(number), "--workflow", "plan", "--engine", "sim",
+        ADW_TRACKER="github",
+        ADW_GITHUB_REPO=github.repository,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "the tracker's comment failed: GitHub failed POST /repos/octo/hello/issues/1/" in (
+        " ".join(done.stderr.split())
+    )
+    [pull] = github.pulls.values()
+    branch = pull["head"]["ref"]
+    pushed = subprocess.run(
+        ["git", "-C", str(origin), "rev-parse", branch], capture_output=True, text=True
+    )
+    assert pushed.returncode == 0, f"{branch} is not on origin"
+    assert f"Closes #{number}" in pull["body"]
+    assert github.labels(number) == ["adw:succeeded"]
+    assert TOKEN not in done.stdout + done.stderr
