@@ -67,6 +67,15 @@ class IssueTracker(Protocol):
 
 
 @runtime_checkable
+class RateLimited(Protocol):
+    """A tracker whose service meters calls (GitHub): what it last said, for gauges."""
+
+    def rate_limit_gauge(self) -> str | None:
+        """`4,990/5,000` calls left (or what it waits for); None before any call."""
+        ...
+
+
+@runtime_checkable
 class PullRequestHost(Protocol):
     """A tracker that also hosts the repository (GitHub; GitLab's merge requests could
     come next): a run's branch, pushed to `origin`, is reviewed there as a pull request.

@@ -125,6 +125,17 @@ class GitHubTracker:
         """What GitHub last said of the token's rate limit (None before any call)."""
         return self._api.budget if self._api is not None else None
 
+    def rate_limit_gauge(self) -> str | None:
+        return self._api.budget.gauge() if self._api is not None else None
+
+    async def check_access(self) -> str:
+        """`octo/hello at https://api.github.com: 4,990 of 5,000 calls left, ...`: the
+        repository read once, which proves the token can see it (a TrackerError says
+        what to fix otherwise)."""
+        api, base = await self.api(), await self._base()
+        await api.get(base)
+        return f"{await self.repository()} at {api.root}: {api.budget.describe()}"
+
     async def repository(self) -> str:
         """`owner/name`: the setting, else the origin remote's."""
         if self._repository is None:

@@ -42,6 +42,14 @@ class RateBudget:
     waiting_until: float | None = None
     """Set while a call waits for the limit (Unix time)."""
 
+    def gauge(self) -> str:
+        """`4,990/5,000`, or `waiting until 12:34:56 UTC` while a call waits for it."""
+        if self.waiting_until is not None:
+            return f"waiting until {_clock_time(self.waiting_until)}"
+        if self.remaining is None:
+            return "no call yet"
+        return f"{self.remaining:,}/{self.limit or 0:,}"
+
     def describe(self) -> str:
         """`4,990 of 5,000 calls left, resets 12:34:56 UTC`, or what is known of it."""
         if self.remaining is None:

@@ -144,3 +144,18 @@ def test_adw_run_takes_a_github_issue_to_a_pushed_branch_and_a_pull_request(
     assert f"Closes #{number}" in pull["body"]
     assert github.labels(number) == ["adw:succeeded"]
     assert TOKEN not in done.stdout + done.stderr
+
+
+def test_doctor_reads_the_repository_and_shows_the_rate_limit(
+    github: FakeGitHub, checkout: Path
+) -> None:
+    done = adw(checkout, github, "doctor", "--json", ADW_TRACKER="github")
+    [check] = [check for check in json.loads(done.stdout) if check["name"] == "github"]
+    assert check["level"] == "ok"
+    assert check["detail"].startswith(f"octo/hello at {github.api_url}: ")
+    assert f"{github.remaining:,} of 5,000 calls left, resets " in check["detail"]
+    refused = adw(checkout, github, "doctor", "--json", ADW_TRACKER="github", GITHUB_PAT="ghp_x")
+    assert refused.returncode == 1
+    [check] = [check for check in json.loads(refused.stdout) if check["name"] == "github"]
+    assert check["level"] == "fail"
+    assert check["detail"].startswith("GitHub refused the token")

@@ -52,6 +52,8 @@ async def run_doctor(args: argparse.Namespace, context: CliContext) -> int:
         await _database_check(context),
         _disk_check(context),
     ]
+    if context.settings.tracker == "github":
+        checks.append(await _github_check(context))
     if args.json:
         print_json(checks)
     else:
@@ -114,6 +116,23 @@ async def _database_check(context: CliContext) -> Check:
         problems = "; ".join(health.integrity[:3])
         return Check(name="database", level=Level.FAIL, detail=f"{summary}; check: {problems}")
     return Check(name="database", level=Level.OK, detail=f"{summary}; integrity ok")
+
+
+async def _github_check(context: CliContext) -> Check:
+    """The configured repository read once with the token: access, and the rate limit."""
+    from adw_tui.trackers.github import GitHubTracker  # httpx only when it is used
+
+    try:
+        tracker = GitHubTracker(context.settings, context.repo)
+    except AdwError as error:
+        return Check(name="github", level=Level.FAIL, detail=str(error))
+    try:
+        detail = await tracker.check_access()
+    except AdwError as error:
+        return Check(name="github", level=Level.FAIL, detail=str(error))
+    finally:
+        await tracker.aclose()
+    return Check(name="github", level=Level.OK, detail=detail)
 
 
 def _disk_check(context: CliContext) -> Check:

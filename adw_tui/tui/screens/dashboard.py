@@ -52,6 +52,7 @@ from adw_tui.runtime.events import (
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.transcript_tail import TranscriptFollower
 from adw_tui.store import Store
+from adw_tui.trackers.base import IssueTracker, RateLimited
 from adw_tui.tui import heap
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
@@ -82,6 +83,8 @@ class Gauges:
     held_elsewhere: int = 0
     memory_percent: float | None = None
     breakers: tuple[Breaker, ...] = ()
+    tracker_budget: tuple[str, str] | None = None
+    """The tracker's name and its rate-limit gauge, for a tracker whose calls are metered."""
 
 
 def elapsed(run: RunRecord, now: datetime) -> timedelta:
@@ -115,7 +118,21 @@ class ResourceGauges(Widget):
             ),
             ("  breakers ", "dim"),
             Content(", ").join(breakers) if breakers else ("all closed", "$success"),
+            *self._budget(),
         )
+
+    def _budget(self) -> tuple[tuple[str, str], ...]:
+        if self.gauges.tracker_budget is None:
+            return ()
+        name, gauge = self.gauges.tracker_budget
+        return ((f"  {name} ", "dim"), (gauge, "$warning" if "waiting" in gauge else "bold"))
+
+
+def _tracker_budget(tracker: IssueTracker) -> tuple[str, str] | None:
+    if not isinstance(tracker, RateLimited):
+        return None
+    gauge = tracker.rate_limit_gauge()
+    return None if gauge is None else (tracker.name, gauge)
 
 
 class RunListing:
@@ -219,6 +236,7 @@ class Dashboard(AdwScreen):
             held_elsewhere=len(snapshot.waiting_for_other_processes),
             memory_percent=snapshot.memory_percent,
             breakers=tuple(await self._store.breakers.list()),
+            tracker_budget=_tracker_budget(self._orchestrator.tracker),
         )
 
     async def _reload_run(self, adw_id: str) -> RunRecord | None:

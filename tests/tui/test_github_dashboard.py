@@ -1,0 +1,66 @@
+"""The dashboard on a GitHub-tracked repository (the loopback GitHub): the rate-limit
+gauge, and a failed report on the issue said in a notification."""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from adw_tui.config import Settings
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+from adw_tui.trackers.github import GitHubTracker
+from adw_tui.tui.app import create_app
+from adw_tui.tui.screens.dashboard import ResourceGauges
+from tests.fake_github import FakeGitHub
+from tests.tui.conftest import record_notifications, until
+
+TOKEN = "ghp_" + "d" * 36
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def github_orchestrator(
+    github: FakeGitHub, store: Store, repo: Path, settings: Settings
+) -> AsyncIterator[Orchestrator]:
+    settings = settings.model_copy(
+        update={
+            "tracker": "github",
+            "github_repo": github.repository,
+            "github_api_url": github.api_url,
+        }
+    )
+    tracker = GitHubTracker(settings, repo, environ={"GITHUB_PAT": TOKEN, "PATH": ""})
+    async with Orchestrator(store, repo, settings, tracker=tracker) as orchestrator:
+        yield orchestrator
+
+
+async def test_the_gauges_show_githubs_budget_and_a_failed_report_is_told(
+    github: FakeGitHub,
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    github_orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    github.fail_next(502, "Bad Gateway", path_contains="/comments", method="POST")
+    app = create_app(store, repo, settings, orchestrator=github_orchestrator)
+    notified = record_notifications(app, monkeypatch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        gauges = app.dashboard.query_one(ResourceGauges)
+        assert "github" not in str(gauges.render())  # no call made yet
+        adw_id = await github_orchestrator.launch(number, workflow="plan")
+        await github_orchestrator.wait(adw_id)
+        await app.dashboard.refresh_runs(force=True)
+        await pilot.pause()
+        assert f"github {github.remaining:,}/5,000" in str(gauges.render())
+        await until(pilot, lambda: any(n["title"] == "tracker comment failed" for n in notified))
+        told = next(n for n in notified if n["title"] == "tracker comment failed")
+        assert told["message"].startswith(f"{adw_id}: GitHub failed POST /repos/octo/hello/")
+        assert told["severity"] == "warning"
