@@ -56,8 +56,6 @@ class RunState(BaseModel):
     frontend_port: int | None = None
     model_set: str = "base"
     all_adws: list[str] = Field(default_factory=list)
-    pr_number: int | None = None
-    pr_url: str | None = None
 
     @field_validator("issue_number", mode="before")
     @classmethod
@@ -90,6 +88,7 @@ class RunRecord(BaseModel):
     updated_at: datetime
     owner: str | None = Field(default=None, description="host:pid of the executing process")
     heartbeat_at: datetime | None = None
+    pr_number: int | None = Field(default=None, description="the pull request it opened")
 
 
 class StateVersion(BaseModel):

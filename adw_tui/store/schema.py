@@ -251,6 +251,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         BEGIN SELECT RAISE(ABORT, 'state versions are append-only'); END;
         """,
     ),
+    Migration(
+        11,
+        "a run's pull request number on its row, kept by the trigger that moves the row "
+        "to each new version (what listings show without reading the state)",
+        """
+        ALTER TABLE runs ADD COLUMN pr_number INTEGER;
+        DROP TRIGGER state_versions_move_run;
+        CREATE TRIGGER state_versions_move_run AFTER INSERT ON state_versions
+        BEGIN
+            UPDATE runs SET version = NEW.version, updated_at = NEW.created_at,
+                pr_number = json_extract(NEW.data, '$.pr_number')
+            WHERE adw_id = NEW.adw_id;
+        END;
+        UPDATE runs SET pr_number = (
+            SELECT json_extract(data, '$.pr_number') FROM state_versions
+            WHERE state_versions.adw_id = runs.adw_id AND state_versions.version = runs.version
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -51,6 +51,18 @@ async def test_a_save_without_control_keeps_the_previous_versions(
     assert (await store.load(run.adw_id)).control == FAILED
 
 
+async def test_the_run_s_row_follows_the_pull_request_of_its_newest_version(
+    store: Store, make_run: MakeRun
+) -> None:
+    run = await make_run()
+    assert run.pr_number is None
+    await store.save(run.adw_id, {"pr_number": 7, "pr_url": "https://x/pull/7"}, 1, "pr", "t")
+    assert (await store.get_run(run.adw_id)).pr_number == 7
+    await store.set_status(run.adw_id, RunStatus.FAILED, actor="t")
+    await store.rollback(run.adw_id, 1, actor="t")
+    assert (await store.get_run(run.adw_id)).pr_number is None
+
+
 async def test_rollback_rewinds_the_control_too(store: Store, make_run: MakeRun) -> None:
     run = await make_run()
     planned = RunControl(next_state="build", visits={"plan": 1}, engine="sim")
@@ -114,6 +126,7 @@ def test_migration_moves_the_control_out_of_existing_versions(tmp_path: Path) ->
     failed: dict[str, object] = {
         **first,
         "plan_file": "specs/plan.md",
+        "pr_number": 12,
         "next_state": "dead_letter",
         "visits": {"plan": 2, "build": 1},
         "last_error": {
@@ -126,15 +139,23 @@ def test_migration_moves_the_control_out_of_existing_versions(tmp_path: Path) ->
     }
     _old_database(path, [first, failed])
 
-    async def read() -> tuple[RunControl, RunControl, dict[str, object], int]:
+    async def read() -> tuple[RunControl, RunControl, dict[str, object], int, int | None]:
         async with await Store.open(path) as store:
             loaded = await store.load("0a1b2c3d")
             v1 = await store.get_version("0a1b2c3d", 1)
-            return v1.control, loaded.control, loaded.state.as_data(), store.schema_version
+            pr_number = loaded.run.pr_number
+            return (
+                v1.control,
+                loaded.control,
+                loaded.state.as_data(),
+                store.schema_version,
+                pr_number,
+            )
 
-    v1_control, control, data, schema = asyncio.run(read())
+    v1_control, control, data, schema, pr_number = asyncio.run(read())
 
     assert schema == LATEST_VERSION
+    assert pr_number == 12  # migration 11: the newest version's pull request on the row
     assert control == FAILED
     assert v1_control == RunControl(engine="claude")
     assert data["plan_file"] == "specs/plan.md"

@@ -69,7 +69,7 @@ PANE_LINGER_S = 8.0
 # A pane needs about this many columns to be readable; the grid fits as many as it can.
 PANE_MIN_WIDTH = 60
 
-COLUMNS = ("adw_id", "issue", "workflow", "step", "status", "elapsed", "cost")
+COLUMNS = ("adw_id", "issue", "workflow", "step", "status", "elapsed", "cost", "pr")
 BREAKER_STYLES = {BreakerState.OPEN: "bold $error", BreakerState.HALF_OPEN: "$warning"}
 
 
@@ -422,6 +422,7 @@ class Dashboard(AdwScreen):
             theme_text(str(run.status), RUN_STATUS_STYLES[run.status], self.app.theme_variables),
             format_elapsed(elapsed(run, self._clock())),
             f"${run.cost_usd:.4f}",
+            f"#{run.pr_number}" if run.pr_number else "",
         )
 
     # Actions

@@ -241,10 +241,11 @@ worktree diff. It updates while the run goes on.
             ("  worktree ", "dim"),
             terminal_safe(state.worktree_path or "none yet"),
         ]
-        if state.pr_number is not None:
-            parts += [("  pull request ", "dim"), (f"#{state.pr_number}", "bold")]
-            if _web_url(state.pr_url):
-                parts += [" ", terminal_safe(str(state.pr_url)), (" (o opens it)", "dim")]
+        if run.pr_number is not None:
+            url = _pull_request_url(state)
+            parts += [("  pull request ", "dim"), (f"#{run.pr_number}", "bold")]
+            if url is not None:
+                parts += [" ", terminal_safe(url), (" (o opens it)", "dim")]
         if run.status is RunStatus.DEAD_LETTERED:
             letter = await self._store.dead_letters.pending_for(run.adw_id)
             if letter is not None:
@@ -432,7 +433,7 @@ worktree diff. It updates while the run goes on.
         """`[` `]` are shown only for a step tried more than once, and greyed out at its
         first or last try; `o` only for a run with a pull request."""
         if action == "open_pull_request":
-            return self._state is not None and _web_url(self._state.pr_url)
+            return self._state is not None and _pull_request_url(self._state) is not None
         if action != "attempt":
             return True
         summary = self._shown_summary()
@@ -521,16 +522,18 @@ worktree diff. It updates while the run goes on.
         notify_text(self, path, title="worktree path copied")
 
     def action_open_pull_request(self) -> None:
-        url = self._state.pr_url if self._state else None
-        if url is None or not _web_url(url):
+        url = _pull_request_url(self._state) if self._state else None
+        if url is None:
             return
         self.app.open_url(url)
         notify_text(self, url, title="opening the pull request")
 
 
-def _web_url(url: str | None) -> bool:
-    """Whether `url` (from the tracker's answer) is one to hand a browser: http(s) only."""
-    return url is not None and url.startswith(("https://", "http://"))
+def _pull_request_url(state: RunState) -> str | None:
+    """The `pr_url` the run's `open_pr` saved, if it is one to hand a browser (it came
+    from the tracker's answer): http(s) only."""
+    url = (state.model_extra or {}).get("pr_url")
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
 def _marker(run: RunRecord) -> tuple[object, ...]:
