@@ -2,7 +2,7 @@
 and an engine of the test's own."""
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,8 @@ from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import RunRecord
 from adw_tui.store import Store
+from tests.fake_github import TOKEN as GITHUB_TOKEN
+from tests.fake_github import FakeGitHub
 
 MakeRun = Callable[..., Awaitable[RunRecord]]
 
@@ -25,6 +27,13 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     subprocesses (agents, `adw` itself, git), so one worker per core leaves a core idle
     about a quarter of the time."""
     return max(2, (os.cpu_count() or 1) * 3 // 2)
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    """The loopback GitHub, serving `octo/hello` to the token `tests.fake_github.TOKEN`."""
+    with FakeGitHub(token=GITHUB_TOKEN) as server:
+        yield server
 
 
 @pytest.fixture

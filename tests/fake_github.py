@@ -27,6 +27,8 @@ from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+TOKEN = "ghp_" + "t" * 36
+"""The token the `github` fixture's server accepts."""
 
 
 @dataclass

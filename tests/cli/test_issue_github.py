@@ -5,21 +5,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fake_github import FakeGitHub
+from tests.fake_github import TOKEN, FakeGitHub
 
 ADW = Path(sys.executable).parent / "adw"
-TOKEN = "ghp_" + "c" * 36
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture

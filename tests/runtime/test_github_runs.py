@@ -4,7 +4,6 @@ moves from running to the outcome, the branch is pushed to a real bare `origin` 
 pull request opened through the API; a failing GitHub does not stop the run."""
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,10 @@ from adw_tui.runtime.events import RuntimeEvent, TrackerFailed
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.trackers.github import GitHubTracker
-from tests.fake_github import FakeGitHub
+from tests.fake_github import TOKEN, FakeGitHub
 from tests.runtime import sh as git
 from tests.runtime.test_orchestrator import fast_settings
 
-TOKEN = "ghp_" + "r" * 36
 CLASSIFY_ONLY = """\
 name: classify
 states:
@@ -38,12 +36,6 @@ states:
   complete:
     terminal: true
 """
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ to do. (Request shapes are checked against GitHub's own description in test_gith
 
 import base64
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,9 +14,7 @@ from adw_tui.domain.errors import IssueNotFoundError, TrackerError
 from adw_tui.domain.issues import IssueMark, IssueState
 from adw_tui.trackers.github import GitHubTracker
 from adw_tui.trackers.github_api import GitHubApi
-from tests.fake_github import FakeGitHub
-
-TOKEN = "ghp_" + "t" * 36
+from tests.fake_github import TOKEN, FakeGitHub
 
 
 class Sleeps:
@@ -32,12 +30,6 @@ class Sleeps:
 
     def clock(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The dashboard on a GitHub-tracked repository (the loopback GitHub): the rate-limit
 gauge, and a failed report on the issue said in a notification."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,16 +12,8 @@ from adw_tui.store import Store
 from adw_tui.trackers.github import GitHubTracker
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens.dashboard import ResourceGauges
-from tests.fake_github import FakeGitHub
+from tests.fake_github import TOKEN, FakeGitHub
 from tests.tui.conftest import record_notifications, until
-
-TOKEN = "ghp_" + "d" * 36
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture
