@@ -86,7 +86,7 @@ class WebhookServer:
             self.app(), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_S
         )
         await self._runner.setup()
-        await web.SockSite(self._runner, sock, shutdown_timeout=SHUTDOWN_S).start()
+        await web.SockSite(self._runner, sock).start()
         bound_host, bound_port = sock.getsockname()[:2]
         address = (
             f"[{bound_host}]:{bound_port}"
@@ -101,10 +101,14 @@ class WebhookServer:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
-        if self._launches:
-            await asyncio.wait(self._launches, timeout=SHUTDOWN_S)
+        await self.launches_done(SHUTDOWN_S)
         self.counters.listening_on = None
         self.stopped.set()
+
+    async def launches_done(self, timeout_s: float) -> None:
+        """Wait (up to `timeout_s`) for the launches under way to be settled."""
+        if self._launches:
+            await asyncio.wait(set(self._launches), timeout=timeout_s)
 
     async def _delivery(self, request: web.Request) -> web.Response:
         length = request.content_length
