@@ -1,7 +1,8 @@
 """The poller (`adw poll`, the original ADW's trigger_cron.py): at an interval it reads the
-tracker's open issues and starts a run for an issue that is new with no comments (its
-body's `adw_<workflow>` keyword, else the default workflow), or whose latest comment is a
-person's keyword. What it acted on is recorded as deliveries (`poll:<issue>:opened`,
+tracker's open issues and starts a run for an issue that is new, with no comment from a
+person (its body's `adw_<workflow>` keyword, else the default workflow), or whose latest
+comment from a person is a keyword. adw's own `[ADW-AGENTS]` comments and bots' are
+passed over, so a run reporting on its issue neither triggers nor hides a keyword. What it acted on is recorded as deliveries (`poll:<issue>:opened`,
 `poll:<issue>:<comment id>`), so a restart never starts the same run again.
 
 On GitHub it reads the issues most recently updated first and stops at the first one it
@@ -119,20 +120,19 @@ class Poller:
         except IssueNotFoundError:
             return None  # gone (or made a pull request) since the listing
         self._seen[issue.number] = (summary.updated_at, len(issue.comments))
-        if not issue.comments:
+        people = [c for c in issue.comments if not (c.from_bot or c.author.endswith("[bot]"))]
+        if not people:
             key, event, action, actor = "opened", "issues", "opened", "poller"
             choice: Choice = choose_for_issue(
                 issue.body, by_bot=False, workflows=self._workflows, default=self._default
             )
             sender = None
         else:
-            latest = issue.comments[-1]
+            latest = people[-1]
             sender = terminal_safe(latest.author[:100])
             key, event, action = str(latest.id), "issue_comment", "created"
             actor = f"{self._tracker.name}:{sender}"
-            choice = choose_for_comment(
-                latest.body, by_bot=latest.author.endswith("[bot]"), workflows=self._workflows
-            )
+            choice = choose_for_comment(latest.body, by_bot=False, workflows=self._workflows)
         delivery = Delivery(
             delivery_id=f"poll:{issue.number}:{key}",
             source="poll",
