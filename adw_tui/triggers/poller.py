@@ -2,7 +2,9 @@
 tracker's open issues and starts a run for an issue that is new, with no comment from a
 person (its body's `adw_<workflow>` keyword, else the default workflow), or whose latest
 comment from a person is a keyword. adw's own `[ADW-AGENTS]` comments and bots' are
-passed over, so a run reporting on its issue neither triggers nor hides a keyword. What it acted on is recorded as deliveries (`poll:<issue>:opened`,
+passed over, so a run reporting on its issue neither triggers nor hides a keyword.
+
+What it acted on is recorded as deliveries (`poll:<issue>:opened`,
 `poll:<issue>:<comment id>`), so a restart never starts the same run again.
 
 On GitHub it reads the issues most recently updated first and stops at the first one it

@@ -49,9 +49,7 @@ def github_orchestrator(github: FakeGitHub, store: Store, repo: Path) -> Orchest
 
 
 @pytest.fixture
-async def orchestrator(
-    github: FakeGitHub, store: Store, repo: Path
-) -> AsyncIterator[Orchestrator]:
+async def orchestrator(github: FakeGitHub, store: Store, repo: Path) -> AsyncIterator[Orchestrator]:
     async with github_orchestrator(github, store, repo) as opened:
         yield opened
 

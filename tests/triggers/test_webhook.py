@@ -67,7 +67,10 @@ class Webhook:
 
 
 async def start_webhook(
-    orchestrator: Orchestrator, *, default_workflow: str | None = None, secret: bytes | None = SECRET
+    orchestrator: Orchestrator,
+    *,
+    default_workflow: str | None = None,
+    secret: bytes | None = SECRET,
 ) -> WebhookServer:
     counters = TriggerCounters("webhook")
 
@@ -228,7 +231,9 @@ async def test_a_refused_launch_is_recorded_and_the_server_goes_on(
     webhook: Webhook, github: FakeGitHub, store: Store
 ) -> None:
     delivery = str(uuid.uuid4())
-    answer = await webhook.post("issues", opened_payload(github, 404, "adw_plan"), delivery=delivery)
+    answer = await webhook.post(
+        "issues", opened_payload(github, 404, "adw_plan"), delivery=delivery
+    )
     assert answer.status_code == 202
     settled = await webhook.settled(delivery)
     assert settled.outcome is DeliveryOutcome.REFUSED
