@@ -37,8 +37,14 @@ def environment(github: FakeGitHub, **extra: str) -> dict[str, str]:
 
 
 def adw(repo: Path, github: FakeGitHub, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ADW), *argv], cwd=repo, env=environment(github, **env),
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [str(ADW), *argv],
+        cwd=repo,
+        env=environment(github, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_webhook_refuses_to_start_without_a_secret(repo: Path, github: FakeGitHub) -> None:

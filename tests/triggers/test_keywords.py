@@ -84,8 +84,9 @@ def test_a_comment_needs_a_keyword_from_a_person() -> None:
     assert choose_for_comment("adw_plan", by_bot=False, workflows=WORKFLOWS) == Choice("plan")
     assert choose_for_comment("looks good", by_bot=False, workflows=WORKFLOWS).workflow is None
     assert choose_for_comment("adw_plan", by_bot=True, workflows=WORKFLOWS).workflow is None
-    own = choose_for_comment(bot_comment("abc12345", "ops", "adw_plan"), by_bot=False,
-                             workflows=WORKFLOWS)  # fmt: skip
+    own = choose_for_comment(
+        bot_comment("abc12345", "ops", "adw_plan"), by_bot=False, workflows=WORKFLOWS
+    )
     assert own.workflow is None
     assert own.ignored is not None
     assert "[ADW-AGENTS]" in own.ignored

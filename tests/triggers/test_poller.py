@@ -37,8 +37,11 @@ def poller_on(
 
 
 async def run_ids(store: Store) -> list[str]:
-    return [e.adw_id for e in await store.audit.entries(limit=1000)
-            if e.action == "run.create" and e.adw_id]  # fmt: skip
+    return [
+        e.adw_id
+        for e in await store.audit.entries(limit=1000)
+        if e.action == "run.create" and e.adw_id
+    ]
 
 
 async def test_a_new_issue_starts_one_run_and_an_unchanged_poll_costs_one_304(

@@ -110,12 +110,16 @@ async def test_an_opened_issue_with_a_keyword_starts_its_run(
 ) -> None:
     number = github.add_issue("Add a slugify helper", "Slugs, please: adw_plan_iso")
     delivery = str(uuid.uuid4())
-    answer = await webhook.post("issues", opened_payload(github, number, "adw_plan_iso"),
-                                delivery=delivery)  # fmt: skip
+    answer = await webhook.post(
+        "issues", opened_payload(github, number, "adw_plan_iso"), delivery=delivery
+    )
     assert answer.status_code == 202
     assert answer.json() == {
-        "accepted": True, "delivery": delivery, "issue": number, "workflow": "plan"
-    }  # fmt: skip
+        "accepted": True,
+        "delivery": delivery,
+        "issue": number,
+        "workflow": "plan",
+    }
     settled = await webhook.settled(delivery)
     assert settled.outcome is DeliveryOutcome.STARTED
     assert settled.adw_id is not None
@@ -151,8 +155,11 @@ async def test_a_redelivery_starts_nothing_even_after_a_restart(
     try:
         url = f"http://{restarted.counters.listening_on}"
         body = json.dumps(payload).encode()
-        headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": delivery,
-                   "X-Hub-Signature-256": sign(SECRET, body)}  # fmt: skip
+        headers = {
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": sign(SECRET, body),
+        }
         answer = await webhook.client.post(f"{url}/gh-webhook", content=body, headers=headers)
         assert answer.json() == {"duplicate": True, "delivery": delivery}
         assert restarted.counters.duplicates == 1
@@ -193,8 +200,9 @@ async def test_an_issue_with_no_keyword_is_ignored_without_a_default(
     closed = opened_payload(github, number, "adw_plan")
     closed["action"] = "closed"
     assert (await webhook.post("issues", closed)).json() == {
-        "ignored": "issues closed starts no run", "delivery": (await _last(store)).delivery_id
-    }  # fmt: skip
+        "ignored": "issues closed starts no run",
+        "delivery": (await _last(store)).delivery_id,
+    }
     assert (await webhook.post("ping", {"zen": "Keep it simple."})).status_code == 200
     elsewhere = opened_payload(github, number, "adw_plan")
     elsewhere["repository"]["full_name"] = "someone/else"
@@ -215,8 +223,11 @@ async def test_the_default_workflow_runs_an_issue_without_a_keyword(
     try:
         number = github.add_issue("Add a slugify helper", "Just words.")
         body = json.dumps(opened_payload(github, number, "Just words.")).encode()
-        headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-1",
-                   "X-Hub-Signature-256": sign(SECRET, body)}  # fmt: skip
+        headers = {
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": "d-1",
+            "X-Hub-Signature-256": sign(SECRET, body),
+        }
         async with httpx.AsyncClient() as client:
             answer = await client.post(
                 f"http://{server.counters.listening_on}/gh-webhook", content=body, headers=headers
