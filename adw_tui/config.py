@@ -152,6 +152,17 @@ class Settings(BaseModel):
     label_failed: str = Field(
         default="adw:failed", min_length=1, description="label of an issue whose run failed"
     )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="secret of the GitHub webhook: `adw webhook` checks X-Hub-Signature-256 "
+        "with it (never logged or stored)",
+    )
+    webhook_default_workflow: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="workflow a trigger runs for an opened issue naming no adw_<workflow> "
+        "keyword; unset: such issues are ignored",
+    )
     breaker_failure_threshold: int = Field(
         default=5, ge=1, description="consecutive transient failures that open a breaker"
     )

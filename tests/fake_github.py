@@ -238,6 +238,7 @@ class FakeGitHub:
         if rest == "" and method == "PATCH":
             if body.get("state") in ("open", "closed"):
                 issue["state"] = body["state"]
+                self._touch(issue)
             return 200, issue, {}
         if rest == "/comments" and method == "GET":
             return self._page(path, query, self.comments[number])
@@ -249,12 +250,14 @@ class FakeGitHub:
             for name in body["labels"]:
                 if name not in self.labels(number):
                     issue["labels"].append({"id": self._take_id(), "name": name, "color": "ededed"})
+                    self._touch(issue)
             return 200, issue["labels"], {}
         if rest.startswith("/labels/") and method == "DELETE":
             name = unquote(rest.removeprefix("/labels/"))
             if name not in self.labels(number):
                 return 404, {"message": "Label does not exist"}, {}
             issue["labels"] = [label for label in issue["labels"] if label["name"] != name]
+            self._touch(issue)
             return 200, issue["labels"], {}
         return 404, {"message": "Not Found"}, {}
 
@@ -297,6 +300,10 @@ class FakeGitHub:
         state = query.get("state", "open")
         chosen = [i for i in self.issues.values() if state in ("all", i["state"])]
         newest_first = query.get("direction", "desc") == "desc"
+        if query.get("sort") == "updated":
+            return sorted(
+                chosen, key=lambda i: (i["updated_at"], i["number"]), reverse=newest_first
+            )
         return sorted(chosen, key=lambda i: i["number"], reverse=newest_first)
 
     def _page(
@@ -346,7 +353,12 @@ class FakeGitHub:
         }
         self.comments[number].append(comment)
         self.issues[number]["comments"] += 1
+        self.issues[number]["updated_at"] = comment["updated_at"]
         return comment
+
+    def _touch(self, issue: dict[str, Any]) -> None:
+        """A change to the issue: it moves to the front of a listing sorted by update."""
+        issue["updated_at"] = _time(self._take_id())
 
     def _take_number(self) -> int:
         self._next_number += 1

@@ -71,6 +71,7 @@ def build_parser() -> ArgumentParser:
         _add_migrate,
         _add_doctor,
         _add_workflows,
+        _add_triggers,
     ):
         add(commands.add_parser)
     return parser
@@ -310,3 +311,30 @@ def _add_recover(add_parser: AddParser) -> None:
     )
     recover.add_argument("--json", action="store_true", help="print what was recovered as JSON")
     recover.set_defaults(handler="recover:recover_runs")
+
+
+def _add_triggers(add_parser: AddParser) -> None:
+    webhook = add_parser(
+        "webhook", help="start runs from GitHub's webhook deliveries (issues, issue comments)"
+    )
+    webhook.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1; put a tunnel in front, see the README)",
+    )
+    webhook.add_argument("--port", type=int, default=8001, help="port (default: 8001)")
+    webhook.add_argument(
+        "--insecure-no-signature",
+        action="store_true",
+        help="accept deliveries without checking X-Hub-Signature-256 (no ADW_WEBHOOK_SECRET)",
+    )
+    webhook.set_defaults(handler="triggers:serve_webhook")
+
+    poll = add_parser("poll", help="start runs for new issues and keyword comments, polling")
+    poll.add_argument(
+        "--interval",
+        type=positive_float_arg,
+        default=20.0,
+        help="seconds between polls (default: 20)",
+    )
+    poll.set_defaults(handler="triggers:poll_issues")

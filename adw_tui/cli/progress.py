@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,11 +107,16 @@ def _elapsed(line: _RunLine) -> str:
 
 @asynccontextmanager
 async def live_orchestrator(
-    store: Store, repo: Path, settings: Settings
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    *,
+    before_close: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Orchestrator]:
     """An orchestrator whose events are printed on stderr as they happen. SIGINT and
     SIGTERM let the running steps finish (up to the shutdown grace); on exit every run
-    still going is stopped as `interrupted` and the printer stops with it.
+    still going is stopped as `interrupted` and the printer stops with it. A signal
+    first awaits `before_close` (a trigger closes its listener there), then closes.
 
     (Not a TaskGroup: it would wrap the caller's own errors in an ExceptionGroup.)"""
     printer = ProgressPrinter(error_console)
@@ -132,7 +137,12 @@ async def live_orchestrator(
                 f"{settings.shutdown_grace:g}s), then stopping; interrupted runs resume with "
                 "`adw recover`[/]"
             )
-            closing.append(asyncio.create_task(orchestrator.aclose(settings.shutdown_grace)))
+            closing.append(asyncio.create_task(close()))
+
+        async def close() -> None:
+            if before_close is not None:
+                await before_close()
+            await orchestrator.aclose(settings.shutdown_grace)
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -146,3 +156,18 @@ async def live_orchestrator(
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+
+
+async def recover_and_report(orchestrator: Orchestrator, settings: Settings) -> list[str]:
+    """Settle the runs a dead process left running, saying so on stderr, and resume them
+    (or dead-letter them, per the settings), as every command that runs workflows does
+    first; the adw_ids resumed."""
+    from adw_tui.runtime.recovery import recover_at_start
+
+    orphans, resumed = await recover_at_start(orchestrator, settings.recover_action)
+    for orphan in orphans:
+        error_console.print(
+            f"[yellow]run {orphan.adw_id} was left running ({safe_markup(orphan.reason)}): "
+            f"{settings.recover_action.replace('_', '-')}[/]"
+        )
+    return resumed

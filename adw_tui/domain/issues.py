@@ -112,6 +112,8 @@ class IssueSummary(BaseModel):
     state: IssueState = IssueState.OPEN
     created_at: datetime
     comments: int = Field(ge=0)
+    updated_at: datetime | None = None
+    """When anything of it last changed, where the tracker says (GitHub does)."""
 
 
 class PullRequest(BaseModel):

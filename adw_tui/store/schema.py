@@ -270,6 +270,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        12,
+        "deliveries: what a trigger (webhook, poller) acted on, so nothing starts twice",
+        """
+        CREATE TABLE deliveries (
+            delivery_id TEXT PRIMARY KEY,
+            source      TEXT NOT NULL,
+            event       TEXT NOT NULL,
+            action      TEXT,
+            issue       INTEGER,
+            workflow    TEXT,
+            outcome     TEXT NOT NULL,
+            adw_id      TEXT,
+            received_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX deliveries_by_time ON deliveries (received_at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

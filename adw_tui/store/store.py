@@ -40,6 +40,7 @@ from adw_tui.store.breakers import Breakers
 from adw_tui.store.claims import Claims
 from adw_tui.store.database import Database, Synchronous, now_iso
 from adw_tui.store.dead_letters import DeadLetters
+from adw_tui.store.deliveries import Deliveries
 from adw_tui.store.group_commit import SyncWriter
 from adw_tui.store.issues import Issues
 from adw_tui.store.leases import Leases
@@ -65,6 +66,7 @@ class Store:
         self.claims = Claims(database)
         self.breakers = Breakers(database)
         self.leases = Leases(database)
+        self.deliveries = Deliveries(database)
 
     @classmethod
     async def open(

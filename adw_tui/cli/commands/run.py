@@ -4,11 +4,9 @@ import argparse
 
 from adw_tui.cli.commands.show import print_run, run_json
 from adw_tui.cli.context import CliContext
-from adw_tui.cli.output import console, error_console, print_json
-from adw_tui.cli.progress import live_orchestrator
+from adw_tui.cli.output import console, print_json
+from adw_tui.cli.progress import live_orchestrator, recover_and_report
 from adw_tui.domain.models import RunStatus
-from adw_tui.domain.sanitize import safe_markup
-from adw_tui.runtime.recovery import recover_at_start
 
 
 async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
@@ -16,12 +14,7 @@ async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
         await context.open_store() as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,
     ):
-        orphans, resumed = await recover_at_start(orchestrator, context.settings.recover_action)
-        for orphan in orphans:
-            error_console.print(
-                f"[yellow]run {orphan.adw_id} was left running ({safe_markup(orphan.reason)}): "
-                f"{context.settings.recover_action.replace('_', '-')}[/]"
-            )
+        resumed = await recover_and_report(orchestrator, context.settings)
         adw_id = await orchestrator.launch(
             args.issue,
             workflow=args.workflow,

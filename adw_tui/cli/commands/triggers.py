@@ -1,0 +1,150 @@
+"""`adw webhook` and `adw poll`: the triggers, each with a live orchestrator that runs
+what they start, until SIGINT or SIGTERM (which closes the trigger first, then lets the
+running steps finish for up to the shutdown grace)."""
+
+import argparse
+import logging
+import sys
+
+from rich.markup import escape
+
+from adw_tui.cli.context import CliContext
+from adw_tui.cli.output import error_console
+from adw_tui.cli.progress import live_orchestrator, recover_and_report
+from adw_tui.config import Settings
+from adw_tui.domain.errors import AdwError
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.trackers.github import GitHubTracker
+from adw_tui.triggers.counters import TriggerCounters
+from adw_tui.triggers.dispatch import Dispatcher
+from adw_tui.triggers.poller import Poller
+from adw_tui.triggers.status import runtime_status
+from adw_tui.triggers.webhook import PATH, WebhookConfig, WebhookServer
+from adw_tui.triggers.workflow_names import trigger_workflows
+
+
+async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
+    settings = context.settings
+    secret = settings.webhook_secret
+    if secret is None and not args.insecure_no_signature:
+        raise AdwError(
+            "adw webhook needs the webhook's secret: set ADW_WEBHOOK_SECRET to the secret "
+            "given in the repository's Settings > Webhooks (or pass --insecure-no-signature "
+            "to accept unsigned deliveries, never on an address others can reach)"
+        )
+    if settings.tracker != "github":
+        raise AdwError(
+            "adw webhook takes GitHub's deliveries: set ADW_TRACKER=github (or pass "
+            "--tracker github before the command)"
+        )
+    workflows = trigger_workflows(context.repo, settings.webhook_default_workflow)
+    _log_to_stderr()
+    server: WebhookServer | None = None
+
+    async def close_listener() -> None:
+        if server is not None:
+            await server.stop()
+
+    async with (
+        await context.open_store() as store,
+        live_orchestrator(
+            store, context.repo, settings, before_close=close_listener
+        ) as orchestrator,
+    ):
+        await recover_and_report(orchestrator, settings)
+        tracker = orchestrator.tracker
+        repository = await tracker.repository() if isinstance(tracker, GitHubTracker) else None
+        counters = TriggerCounters("webhook")
+        server = WebhookServer(
+            store,
+            _dispatcher(orchestrator, counters),
+            WebhookConfig(
+                secret=secret.get_secret_value().encode() if secret else None,
+                workflows=workflows,
+                default_workflow=settings.webhook_default_workflow,
+                repository=repository,
+            ),
+            status=lambda: runtime_status(orchestrator, counters),
+        )
+        try:
+            address = await server.start(args.host, args.port)
+        except OSError as error:
+            raise AdwError(
+                f"cannot listen on {args.host}:{args.port}: {error.strerror or error}; "
+                "choose another --port"
+            ) from error
+        if secret is None:
+            error_console.print(
+                "[bold red]WARNING: --insecure-no-signature: deliveries are NOT checked; "
+                "anyone who can reach this address can start runs[/]"
+            )
+        _announce(
+            f"adw webhook: http://{address}{PATH} takes GitHub's issues and issue_comment "
+            f"deliveries for {repository}; /health and /status beside it",
+            settings,
+            workflows,
+        )
+        await server.stopped.wait()
+    return 0
+
+
+async def poll_issues(args: argparse.Namespace, context: CliContext) -> int:
+    settings = context.settings
+    workflows = trigger_workflows(context.repo, settings.webhook_default_workflow)
+    _log_to_stderr()
+    poller: Poller | None = None
+
+    async def stop_polling() -> None:
+        if poller is not None:
+            poller.stop()
+
+    async with (
+        await context.open_store() as store,
+        live_orchestrator(store, context.repo, settings, before_close=stop_polling) as orchestrator,
+    ):
+        await recover_and_report(orchestrator, settings)
+        counters = TriggerCounters("poll")
+        poller = Poller(
+            store,
+            orchestrator.tracker,
+            _dispatcher(orchestrator, counters),
+            workflows=workflows,
+            default_workflow=settings.webhook_default_workflow,
+            interval_s=args.interval,
+        )
+        _announce(
+            f"adw poll: the open issues of {orchestrator.tracker.where}, every {args.interval:g}s",
+            settings,
+            workflows,
+        )
+        await poller.run()
+    return 0
+
+
+def _dispatcher(orchestrator: Orchestrator, counters: TriggerCounters) -> Dispatcher:
+    async def launch(issue: int, workflow: str) -> str:
+        return await orchestrator.launch(issue, workflow=workflow)
+
+    return Dispatcher(orchestrator.store, launch, counters)
+
+
+def _announce(first_line: str, settings: Settings, workflows: frozenset[str]) -> None:
+    default = settings.webhook_default_workflow
+    error_console.print(
+        f"{escape(first_line)}\n"
+        f"  keywords: adw_<workflow> ({', '.join(sorted(workflows))}); an opened issue "
+        f"without one runs: {default or 'nothing (ADW_WEBHOOK_DEFAULT_WORKFLOW unset)'}\n"
+        "  ctrl+c stops",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+def _log_to_stderr() -> None:
+    """The triggers' log lines (each delivery, each launch, each failed poll) on stderr;
+    what they quote of an issue or payload is made safe where it is logged."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("adw_tui.triggers")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

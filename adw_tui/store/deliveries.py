@@ -1,0 +1,169 @@
+"""What a trigger (the webhook, the poller) acted on: one row per delivery, so that an event
+GitHub sends again, or an issue the poller sees again after a restart, never starts a
+second run.
+
+A row is taken before anything is started (`record_new`: insert-if-new, atomic, with its
+audit entry in the same transaction), and settled once the launch answered (`settle`).
+A process that dies between the two leaves the row `pending`: the event is not acted on
+again (at most once), and the row says so.
+"""
+
+import builtins
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from adw_tui.store.audit import audit_entry
+from adw_tui.store.database import Database, now_iso
+from adw_tui.store.group_commit import SyncWriter
+
+
+class DeliveryOutcome(StrEnum):
+    PENDING = "pending"
+    """Taken; the launch has not answered yet."""
+    STARTED = "started"
+    IGNORED = "ignored"
+    REFUSED = "refused"
+    """The runtime refused the launch (an active run of the workflow, an unknown issue)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_id: str
+    """GitHub's `X-GitHub-Delivery`, or the poller's `poll:<issue>:<comment id|opened>`."""
+    source: str
+    """`webhook` or `poll`."""
+    event: str
+    action: str | None = None
+    issue: int | None = None
+    workflow: str | None = None
+    outcome: DeliveryOutcome = DeliveryOutcome.PENDING
+    reason: str | None = None
+    """Why it was ignored or refused; None when a run started or is starting."""
+    adw_id: str | None = None
+    received_at: str | None = None
+
+
+class Deliveries:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def record_new(
+        self, delivery: Delivery, *, actor: str, detail: dict[str, Any] | None = None
+    ) -> bool:
+        """Insert `delivery` unless its id is known; True when it was new. The audit entry
+        (`trigger.<outcome>`, with `detail`) commits with it, and only when it was new."""
+
+        def insert(connection: SyncWriter) -> bool:
+            cursor = connection.execute(
+                "INSERT OR IGNORE INTO deliveries (delivery_id, source, event, action, issue, "
+                "workflow, outcome, adw_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    delivery.delivery_id,
+                    delivery.source,
+                    delivery.event,
+                    delivery.action,
+                    delivery.issue,
+                    delivery.workflow,
+                    _stored_outcome(delivery.outcome, delivery.reason),
+                    delivery.adw_id,
+                    delivery.received_at or now_iso(),
+                ),
+            )
+            if cursor.rowcount == 0:
+                return False
+            connection.execute(*_audit(delivery, actor, detail))
+            return True
+
+        return await self._db.write(insert)
+
+    async def settle(
+        self,
+        delivery: Delivery,
+        *,
+        actor: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write a taken delivery's outcome (and the run it started), audited."""
+
+        def update(connection: SyncWriter) -> None:
+            connection.execute(
+                "UPDATE deliveries SET outcome = ?, adw_id = ? WHERE delivery_id = ?",
+                (
+                    _stored_outcome(delivery.outcome, delivery.reason),
+                    delivery.adw_id,
+                    delivery.delivery_id,
+                ),
+            )
+            connection.execute(*_audit(delivery, actor, detail))
+
+        await self._db.write(update)
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM deliveries WHERE delivery_id = ?", (delivery_id,)
+        )
+        return None if row is None else _from_row(row)
+
+    async def known(self, delivery_ids: Sequence[str]) -> builtins.set[str]:
+        """Which of `delivery_ids` are recorded (one query per 500 ids)."""
+        found: set[str] = set()
+        for start in range(0, len(delivery_ids), 500):
+            chunk = delivery_ids[start : start + 500]
+            rows = await self._db.fetch_all(
+                "SELECT delivery_id FROM deliveries WHERE delivery_id IN "
+                f"({', '.join('?' for _ in chunk)})",
+                chunk,
+            )
+            found.update(row["delivery_id"] for row in rows)
+        return found
+
+    async def list(self, *, limit: int = 100) -> builtins.list[Delivery]:
+        """The newest first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM deliveries ORDER BY received_at DESC LIMIT ?", (limit,)
+        )
+        return [_from_row(row) for row in rows]
+
+
+def _from_row(row: sqlite3.Row) -> Delivery:
+    outcome, _, reason = str(row["outcome"]).partition(": ")
+    return Delivery(
+        delivery_id=row["delivery_id"],
+        source=row["source"],
+        event=row["event"],
+        action=row["action"],
+        issue=row["issue"],
+        workflow=row["workflow"],
+        outcome=DeliveryOutcome(outcome),
+        reason=reason or None,
+        adw_id=row["adw_id"],
+        received_at=row["received_at"],
+    )
+
+
+def _stored_outcome(outcome: DeliveryOutcome, reason: str | None) -> str:
+    """`ignored: a bot's comment`: the outcome and, when there is one, why."""
+    return f"{outcome}: {reason}" if reason else str(outcome)
+
+
+def _audit(
+    delivery: Delivery, actor: str, detail: dict[str, Any] | None
+) -> tuple[str, tuple[Any, ...]]:
+    return audit_entry(
+        actor=actor,
+        action=f"trigger.{delivery.outcome}",
+        adw_id=delivery.adw_id,
+        detail={
+            "delivery": delivery.delivery_id,
+            "source": delivery.source,
+            "event": delivery.event,
+            "action": delivery.action,
+            "issue": delivery.issue,
+            "workflow": delivery.workflow,
+            **({"reason": delivery.reason} if delivery.reason else {}),
+            **(detail or {}),
+        },
+    )

@@ -1,0 +1,146 @@
+"""`adw poll`'s poller against the loopback GitHub: new issues and keyword comments start
+runs once, even across a restart; an unchanged repository costs one conditional request."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from adw_tui.domain.issues import bot_comment
+from adw_tui.domain.models import RunStatus
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+from adw_tui.store.deliveries import DeliveryOutcome
+from adw_tui.triggers.counters import TriggerCounters
+from adw_tui.triggers.dispatch import Dispatcher
+from adw_tui.triggers.poller import Poller, PollerStopped
+from adw_tui.triggers.workflow_names import trigger_workflows
+from tests.fake_github import FakeGitHub
+from tests.triggers.conftest import github_orchestrator
+
+
+def poller_on(
+    orchestrator: Orchestrator, *, default: str | None = None, interval_s: float = 60
+) -> Poller:
+    async def launch(issue: int, workflow: str) -> str:
+        return await orchestrator.launch(issue, workflow=workflow)
+
+    store = orchestrator.store
+    return Poller(
+        store,
+        orchestrator.tracker,
+        Dispatcher(store, launch, TriggerCounters("poll")),
+        workflows=trigger_workflows(orchestrator.repo, default),
+        default_workflow=default,
+        interval_s=interval_s,
+    )
+
+
+async def run_ids(store: Store) -> list[str]:
+    return [
+        e.adw_id
+        for e in await store.audit.entries(limit=1000)
+        if e.action == "run.create" and e.adw_id
+    ]
+
+
+async def test_a_new_issue_starts_one_run_and_an_unchanged_poll_costs_one_304(
+    orchestrator: Orchestrator, github: FakeGitHub, store: Store
+) -> None:
+    for n in range(3):
+        github.add_issue(f"Old issue {n}", "no keyword")
+    number = github.add_issue("Add a slugify helper", "Slugs. adw_plan")
+    poller = poller_on(orchestrator)
+    [started] = [d for d in await poller.poll() if d.outcome is DeliveryOutcome.STARTED]
+    assert started.delivery_id == f"poll:{number}:opened"
+    assert started.adw_id is not None
+    assert (await orchestrator.wait(started.adw_id)).status is RunStatus.SUCCEEDED
+    assert poller.counters.ignored == 3  # the old issues: no keyword, no default
+
+    assert await poller.poll() == []  # the run's comments and labels: nothing to act on
+    before = len(github.log)
+    remaining = github.remaining
+    assert await poller.poll() == []
+    [call] = github.log[before:]
+    assert (call.method, call.path, call.status) == ("GET", "/repos/octo/hello/issues", 304)
+    assert call.query["sort"] == "updated"
+    assert github.remaining == remaining  # no rate limit spent
+    assert orchestrator.tracker.rate_budget is not None  # type: ignore[attr-defined]
+    assert await run_ids(store) == [started.adw_id]
+
+
+async def test_a_restart_does_not_start_the_same_run_again(
+    github: FakeGitHub, store: Store, repo: Path
+) -> None:
+    number = github.add_issue("Add a slugify helper", "adw_plan")
+    async with github_orchestrator(github, store, repo) as orchestrator:
+        [started] = await poller_on(orchestrator).poll()
+        assert started.adw_id is not None
+        await orchestrator.wait(started.adw_id)
+    github.add_issue("Another, with no keyword", "")
+    async with github_orchestrator(github, store, repo) as orchestrator:
+        restarted = poller_on(orchestrator)
+        taken = await restarted.poll()
+        assert [d.outcome for d in taken] == [DeliveryOutcome.IGNORED]  # only the new one
+        assert await restarted.poll() == []
+    assert await run_ids(store) == [started.adw_id]
+    assert number == 1
+
+
+async def test_a_persons_keyword_comment_starts_a_run_and_adws_own_does_not(
+    orchestrator: Orchestrator, github: FakeGitHub, store: Store
+) -> None:
+    number = github.add_issue("Add a slugify helper", "Words only.")
+    poller = poller_on(orchestrator)
+    assert [d.outcome for d in await poller.poll()] == [DeliveryOutcome.IGNORED]
+    github.add_comment(number, bot_comment("abcd1234", "ops", "adw_plan finished"))
+    github.add_comment(number, "adw_plan", login="dependabot[bot]")
+    assert await poller.poll() == []  # adw's own comment and a bot's are passed over
+    github.add_comment(number, "Please adw_plan this", login="alice")
+    github.add_comment(number, bot_comment("abcd1234", "ops", "a report after it"))
+    [started] = await poller.poll()  # the latest comment of a person, found behind adw's
+    assert started.outcome is DeliveryOutcome.STARTED
+    assert started.workflow == "plan"
+    audit = [e for e in await store.audit.entries() if e.action == "trigger.started"]
+    assert audit[0].actor == "github:alice"
+    assert started.adw_id is not None
+    await orchestrator.wait(started.adw_id)
+
+
+async def test_a_second_keyword_while_a_run_is_active_is_refused(
+    orchestrator: Orchestrator, github: FakeGitHub, store: Store
+) -> None:
+    number = github.add_issue("Add a slugify helper", "adw_plan")
+    poller = poller_on(orchestrator)
+    [first] = await poller.poll()
+    github.add_comment(number, "adw_plan again", login="alice")
+    [second] = await poller.poll()
+    assert second.outcome is DeliveryOutcome.REFUSED
+    assert second.reason is not None
+    assert "already has an active plan run" in second.reason
+    assert first.adw_id is not None
+    await orchestrator.wait(first.adw_id)
+
+
+async def test_github_failing_is_retried_and_a_bad_token_stops_the_poller(
+    orchestrator: Orchestrator, github: FakeGitHub
+) -> None:
+    github.add_issue("Add a slugify helper", "no keyword")
+    poller = poller_on(orchestrator, interval_s=0.01)
+    github.fail_next(502, "Server Error", times=2)
+    github.fail_next(401, "Bad credentials", path_contains="/issues")
+    with pytest.raises(PollerStopped) as stopped:
+        await asyncio.wait_for(poller.run(), 5)
+    assert poller.counters.errors == 2
+    message = str(stopped.value)
+    assert message.startswith("adw poll stopped: GitHub refused the token")
+    assert "GITHUB_PAT" in message
+
+
+async def test_the_poller_stops_when_asked(orchestrator: Orchestrator, github: FakeGitHub) -> None:
+    poller = poller_on(orchestrator, interval_s=30)
+    running = asyncio.create_task(poller.run())
+    await asyncio.sleep(0.2)
+    poller.stop()
+    await asyncio.wait_for(running, 2)
+    assert poller.counters.last_event_kind == "poll"
