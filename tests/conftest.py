@@ -2,6 +2,7 @@
 and an engine of the test's own."""
 
 import os
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +35,19 @@ def github() -> Iterator[FakeGitHub]:
     """The loopback GitHub, serving `octo/hello` to the token `tests.fake_github.TOKEN`."""
     with FakeGitHub(token=GITHUB_TOKEN) as server:
         yield server
+
+
+@pytest.fixture
+def origin(repo: Path, tmp_path: Path) -> Path:
+    """A bare repository set as `repo`'s `origin` (where runs push), holding its main."""
+    bare = tmp_path / "origin.git"
+    for argv in (
+        ["git", "init", "--bare", "--quiet", "--initial-branch=main", str(bare)],
+        ["git", "-C", str(repo), "remote", "add", "origin", str(bare)],
+        ["git", "-C", str(repo), "push", "--quiet", "origin", "main"],
+    ):
+        subprocess.run(argv, check=True, capture_output=True)
+    return bare
 
 
 @pytest.fixture

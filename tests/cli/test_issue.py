@@ -16,7 +16,7 @@ from tests.cli.test_cli import repo as repo  # the fixture: a git repository as 
 from tests.cli.test_cli import run_json
 
 ISSUE_KEYS = {"number", "title", "body", "state", "created_at", "comments"}
-ROW_KEYS = {"number", "title", "state", "comments", "created_at"}
+ROW_KEYS = {"number", "title", "state", "comments", "created_at", "updated_at"}
 COMMENT_KEYS = {"id", "author", "body", "created_at"}
 ADW = Path(sys.executable).parent / "adw"
 

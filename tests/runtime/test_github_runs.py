@@ -38,16 +38,6 @@ states:
 """
 
 
-@pytest.fixture
-def origin(repo: Path, tmp_path: Path) -> Path:
-    """A bare repository set as the sample repository's `origin`, holding its main."""
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "init", "--bare", "--quiet", "--initial-branch=main", str(bare))
-    git(repo, "remote", "add", "origin", str(bare))
-    git(repo, "push", "--quiet", "origin", "main")
-    return bare
-
-
 def orchestrator_on(github: FakeGitHub, store: Store, repo: Path) -> Orchestrator:
     settings = fast_settings(
         repo, tracker="github", github_repo=github.repository, github_api_url=github.api_url

@@ -4,7 +4,7 @@ deliveries (`@octokit/webhooks-examples`) pointed at the loopback GitHub's issue
 
 import copy
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,9 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.trackers.github import GitHubTracker
-from tests.fake_github import FakeGitHub
+from tests.fake_github import TOKEN, FakeGitHub
 from tests.github_packages import webhook_examples
 from tests.runtime.test_orchestrator import fast_settings
-
-TOKEN = "ghp_" + "w" * 36
 
 
 @pytest.fixture
@@ -33,12 +31,6 @@ async def store(repo: Path) -> AsyncIterator[Store]:
         yield opened
 
 
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=TOKEN) as server:
-        yield server
-
-
 def github_orchestrator(github: FakeGitHub, store: Store, repo: Path) -> Orchestrator:
     """An orchestrator whose tracker is the loopback GitHub, with the simulated agent."""
     settings = fast_settings(
@@ -49,7 +41,10 @@ def github_orchestrator(github: FakeGitHub, store: Store, repo: Path) -> Orchest
 
 
 @pytest.fixture
-async def orchestrator(github: FakeGitHub, store: Store, repo: Path) -> AsyncIterator[Orchestrator]:
+async def orchestrator(
+    github: FakeGitHub, store: Store, repo: Path, origin: Path
+) -> AsyncIterator[Orchestrator]:
+    """Runs end with their branch pushed to `origin` and a pull request."""
     async with github_orchestrator(github, store, repo) as opened:
         yield opened
 

@@ -13,8 +13,7 @@ import pytest
 
 from adw_tui.triggers.signature import sign
 from tests.cli.test_web import free_port, wait_for_page
-from tests.fake_github import FakeGitHub
-from tests.triggers.conftest import TOKEN
+from tests.fake_github import TOKEN, FakeGitHub
 
 ADW = Path(sys.executable).parent / "adw"
 SECRET = "a-webhook-secret-of-the-tests"
