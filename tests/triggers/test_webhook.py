@@ -25,6 +25,7 @@ from adw_tui.triggers.status import runtime_status
 from adw_tui.triggers.webhook import MAX_BODY_BYTES, WebhookConfig, WebhookServer
 from adw_tui.triggers.workflow_names import trigger_workflows
 from tests.fake_github import FakeGitHub
+from tests.runtime import sh
 from tests.triggers.conftest import comment_payload, github_orchestrator, opened_payload
 
 SECRET = b"webhook-secret-for-tests"
@@ -106,8 +107,11 @@ async def runs_of(store: Store) -> list[str]:
 
 
 async def test_an_opened_issue_with_a_keyword_starts_its_run(
-    webhook: Webhook, github: FakeGitHub, store: Store
+    webhook: Webhook, github: FakeGitHub, store: Store, origin: Path
 ) -> None:
+    """End to end: GitHub's delivery of a new issue ends with the run's branch on the
+    bare origin, the pull request opened with `Closes #N`, the `[ADW-AGENTS]` reports in
+    order, the label moved; a redelivery of the same id starts nothing."""
     number = github.add_issue("Add a slugify helper", "Slugs, please: adw_plan_iso")
     delivery = str(uuid.uuid4())
     answer = await webhook.post(
@@ -136,6 +140,32 @@ async def test_an_opened_issue_with_a_keyword_starts_its_run(
     assert started.detail["action"] == "opened"
     assert started.detail["issue"] == number
     assert webhook.server.counters.started == 1
+    # What GitHub and origin hold once the run is done.
+    state = (await store.load(settled.adw_id)).state.as_data()
+    [pull] = github.pulls.values()
+    assert pull["head"]["ref"] == state["branch_name"]
+    assert f"Closes #{number}" in pull["body"]
+    assert state["pr_number"] == pull["number"]
+    worktree = Path(state["worktree_path"])
+    assert sh(origin, "rev-parse", state["branch_name"]) == sh(worktree, "rev-parse", "HEAD")
+    reports = [comment["body"] for comment in github.comments[number]]
+    assert reports[0] == f"[ADW-AGENTS] {settled.adw_id}_ops: running workflow plan from classify"
+    steps = [body.split(": ", 1)[1] for body in reports[1:-1]]
+    assert steps == [
+        *("classify: succeeded", "name_branch: succeeded", "worktree: succeeded"),
+        *("plan: succeeded", "commit_plan: succeeded", "pull_request: succeeded"),
+        *("push: succeeded", "open_pr: succeeded"),
+    ]
+    assert reports[-1] == f"[ADW-AGENTS] {settled.adw_id}_ops: workflow plan ended: succeeded"
+    assert github.labels(number) == ["adw:succeeded"]
+    # GitHub redelivers the same delivery: acknowledged, nothing started.
+    again = await webhook.post(
+        "issues", opened_payload(github, number, "adw_plan_iso"), delivery=delivery
+    )
+    assert (again.status_code, again.json()) == (200, {"duplicate": True, "delivery": delivery})
+    await webhook.server.launches_done(10)
+    assert await runs_of(store) == [settled.adw_id]
+    assert len(github.pulls) == 1
 
 
 async def test_a_redelivery_starts_nothing_even_after_a_restart(
