@@ -46,6 +46,14 @@ class Delivery:
     received_at: str | None = None
 
 
+@dataclass(frozen=True)
+class DeliverySummary:
+    """What the triggers did since a moment: deliveries by outcome, and the newest one."""
+
+    counts: dict[DeliveryOutcome, int]
+    newest: Delivery | None
+
+
 class Deliveries:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -119,6 +127,19 @@ class Deliveries:
             )
             found.update(row["delivery_id"] for row in rows)
         return found
+
+    async def summary(self, since: str) -> DeliverySummary:
+        """Deliveries received at or after `since` (ISO time) by outcome, and the newest
+        delivery of all; two reads over the time index."""
+        outcome = "substr(outcome, 1, instr(outcome || ':', ':') - 1)"
+        rows = await self._db.fetch_all(
+            f"SELECT {outcome} AS kind, count(*) AS n FROM deliveries "
+            "WHERE received_at >= ? GROUP BY kind",
+            (since,),
+        )
+        counts = {DeliveryOutcome(row["kind"]): int(row["n"]) for row in rows}
+        newest = await self.list(limit=1)
+        return DeliverySummary(counts, newest[0] if newest else None)
 
     async def list(self, *, limit: int = 100) -> builtins.list[Delivery]:
         """The newest first."""

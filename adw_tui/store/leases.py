@@ -30,6 +30,9 @@ STALE_AFTER_S = 60.0
 class LeaseKind(StrEnum):
     SLOT = "slot"
     PORTS = "ports"
+    TRIGGER = "trigger"
+    """A trigger at work (`adw webhook`, `adw poll`): its `adw_id` column says what it is
+    (`webhook http://127.0.0.1:8001/gh-webhook`), so any dashboard can show it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +147,11 @@ class Leases:
             "SELECT * FROM leases WHERE kind = ? ORDER BY number", (kind,)
         )
         return [_lease(row) for row in rows]
+
+    async def live(self, kind: LeaseKind) -> builtins.list[Lease]:
+        """The leases of that kind whose holders are alive, by a read alone (the dead
+        ones stay in the table until the next take clears them)."""
+        return [lease for lease in await self.list(kind) if self._alive(lease)]
 
     async def admit_call(self, service: str, max_rate: float, period_s: float) -> float:
         """Record a call to `service` if fewer than `max_rate` were recorded (by any

@@ -1,11 +1,14 @@
 """`adw webhook` and `adw poll` as real processes: start, answer, signal, clean exit; and
 the refusals that keep them from starting unsafe or pointless."""
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -67,6 +70,12 @@ def test_an_unknown_default_workflow_is_refused(repo: Path, github: FakeGitHub) 
 
 
 @pytest.mark.slow
+def triggers_at_work(repo: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(repo / "agents" / "adw_state.db")) as database:
+        rows = database.execute("SELECT adw_id FROM leases WHERE kind = 'trigger'").fetchall()
+    return [row[0] for row in rows]
+
+
 def test_the_webhook_serves_until_signalled(repo: Path, github: FakeGitHub) -> None:
     port = free_port()
     server = subprocess.Popen(
@@ -92,10 +101,17 @@ def test_the_webhook_serves_until_signalled(repo: Path, github: FakeGitHub) -> N
         )
         assert answer.status_code == 200
         assert answer.json()["ignored"] == "ping starts no run"
+        # Every dashboard on the database sees it at work (a lease of its process).
+        at_work = [f"webhook http://127.0.0.1:{port}/gh-webhook"]
+        deadline = time.monotonic() + 10
+        while triggers_at_work(repo) != at_work and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert triggers_at_work(repo) == at_work
     finally:
         server.send_signal(signal.SIGTERM)
         _, stderr = server.communicate(timeout=30)
     assert server.returncode == 0, stderr
+    assert triggers_at_work(repo) == []  # withdrawn as it stopped
     assert f"http://127.0.0.1:{port}/gh-webhook" in stderr
     assert "Traceback" not in stderr
     assert SECRET not in stderr

@@ -1,5 +1,5 @@
 """The dashboard on a GitHub-tracked repository (the loopback GitHub): the rate-limit
-gauge, and a failed report on the issue said in a notification."""
+gauge, a failed report on the issue said in a notification, and the triggers' line."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,9 +9,12 @@ import pytest
 from adw_tui.config import Settings
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
+from adw_tui.store.deliveries import Delivery, DeliveryOutcome
 from adw_tui.trackers.github import GitHubTracker
+from adw_tui.triggers.presence import Announcement
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens.dashboard import ResourceGauges
+from adw_tui.tui.widgets.trigger_line import TriggerLine
 from tests.fake_github import TOKEN, FakeGitHub
 from tests.tui.conftest import record_notifications, until
 
@@ -56,3 +59,34 @@ async def test_the_gauges_show_githubs_budget_and_a_failed_report_is_told(
         told = next(n for n in notified if n["title"] == "tracker comment failed")
         assert told["message"].startswith(f"{adw_id}: GitHub failed POST /repos/octo/hello/")
         assert told["severity"] == "warning"
+
+
+async def test_the_trigger_line_shows_triggers_at_work_and_the_days_deliveries(
+    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+) -> None:
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        line = app.dashboard.query_one(TriggerLine)
+        assert not line.display  # nothing to say: no trigger, no delivery
+        async with Announcement(orchestrator, "webhook http://127.0.0.1:8001/gh-webhook"):
+            for number, (outcome, reason, adw_id) in enumerate(
+                [
+                    (DeliveryOutcome.IGNORED, "no adw_<workflow> keyword", None),
+                    (DeliveryOutcome.STARTED, None, "1a2b3c4d"),
+                ]
+            ):
+                delivery = Delivery(
+                    f"d-{number}", "webhook", "issues", "opened", issue=7, outcome=outcome,
+                    reason=reason, adw_id=adw_id, received_at=f"2099-01-01T00:00:0{number}+00:00",
+                )  # fmt: skip
+                assert await store.deliveries.record_new(delivery, actor="github:octocat")
+            await app.dashboard.refresh_runs(force=True)
+            await pilot.pause()
+            text = str(line.render())
+            assert line.display
+            assert text.startswith("triggers webhook http://127.0.0.1:8001/gh-webhook  last ")
+            assert " issues.opened #7 started 1a2b3c4d" in text
+            assert text.endswith("24h 1 started, 0 refused, 1 ignored")
+        await app.dashboard.refresh_runs(force=True)
+        await pilot.pause()
+        assert str(line.render()).startswith("triggers none at work  last ")

@@ -18,6 +18,7 @@ from adw_tui.trackers.github import GitHubTracker
 from adw_tui.triggers.counters import TriggerCounters
 from adw_tui.triggers.dispatch import Dispatcher
 from adw_tui.triggers.poller import Poller
+from adw_tui.triggers.presence import Announcement
 from adw_tui.triggers.status import runtime_status
 from adw_tui.triggers.webhook import PATH, WebhookConfig, WebhookServer
 from adw_tui.triggers.workflow_names import trigger_workflows
@@ -84,7 +85,8 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
             settings,
             workflows,
         )
-        await server.stopped.wait()
+        async with Announcement(orchestrator, f"webhook http://{address}{PATH}"):
+            await server.stopped.wait()
     return 0
 
 
@@ -117,7 +119,9 @@ async def poll_issues(args: argparse.Namespace, context: CliContext) -> int:
             settings,
             workflows,
         )
-        await poller.run()
+        where = f"poll {orchestrator.tracker.where} every {args.interval:g}s"
+        async with Announcement(orchestrator, where):
+            await poller.run()
     return 0
 
 

@@ -52,12 +52,14 @@ from adw_tui.runtime.events import (
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.transcript_tail import TranscriptFollower
 from adw_tui.store import Store
+from adw_tui.store.leases import LeaseKind
 from adw_tui.trackers.base import IssueTracker, RateLimited
 from adw_tui.tui import heap
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.widgets.agent_pane import AgentPane
+from adw_tui.tui.widgets.trigger_line import TriggerActivity, TriggerLine
 from adw_tui.tui.widgets.windowed_table import WindowedTable
 
 Cells = tuple[str | Text, ...]
@@ -68,6 +70,8 @@ TAIL_POLL_S = 0.25
 PANE_LINGER_S = 8.0
 # A pane needs about this many columns to be readable; the grid fits as many as it can.
 PANE_MIN_WIDTH = 60
+# The trigger line counts the deliveries of this long.
+TRIGGER_WINDOW = timedelta(days=1)
 
 COLUMNS = ("adw_id", "issue", "workflow", "step", "status", "elapsed", "cost", "pr")
 BREAKER_STYLES = {BreakerState.OPEN: "bold $error", BreakerState.HALF_OPEN: "$warning"}
@@ -182,6 +186,7 @@ class Dashboard(AdwScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield ResourceGauges(id="gauges", classes="bar")
+        yield TriggerLine(id="triggers", classes="bar")
         yield RunTable(
             ((column, column) for column in COLUMNS),
             self._listing,
@@ -237,6 +242,11 @@ class Dashboard(AdwScreen):
             memory_percent=snapshot.memory_percent,
             breakers=tuple(await self._store.breakers.list()),
             tracker_budget=_tracker_budget(self._orchestrator.tracker),
+        )
+        since = (self._clock() - TRIGGER_WINDOW).isoformat()
+        self.query_one(TriggerLine).activity = TriggerActivity(
+            tuple(lease.adw_id for lease in await self._store.leases.live(LeaseKind.TRIGGER)),
+            await self._store.deliveries.summary(since),
         )
 
     async def _reload_run(self, adw_id: str) -> RunRecord | None:
