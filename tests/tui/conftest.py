@@ -5,7 +5,7 @@ ids, so snapshots of every screen never change."""
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import time_machine
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from adw_tui.config import Settings, load_settings
 from adw_tui.domain.agent import AgentResult
@@ -135,6 +135,22 @@ async def dead_run(store: Store, orchestrator: Orchestrator) -> DeadLetter:
 async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
     await pilot.pause()
+
+
+def pressing(*keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """A snapshot's `run_before`: settle, press `keys`, settle, and stop every input's
+    cursor blinking (which hides it), so that the picture does not depend on when, in
+    the half-second blink, a loaded machine happens to take it."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press(*keys)
+        await settle(pilot)
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
+
+    return run
 
 
 # Fixed data: three runs written through the real store API at fixed times.

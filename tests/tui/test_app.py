@@ -21,6 +21,7 @@ from adw_tui.workflows.loader import get_workflow
 from tests.tui.conftest import (
     FIXED_SUCCEEDED,
     SnapCompare,
+    pressing,
     record_notifications,
     settle,
     until,
@@ -245,8 +246,8 @@ def test_snapshot_dashboard_80x24(snap_compare: SnapCompare, fixed_app: AdwApp):
 
 
 def test_snapshot_launch_dialog_80x24(snap_compare: SnapCompare, fixed_app: AdwApp):
-    assert snap_compare(fixed_app, terminal_size=(80, 24), press=["n"], run_before=settle)
+    assert snap_compare(fixed_app, terminal_size=(80, 24), run_before=pressing("n"))
 
 
 def test_snapshot_launch_dialog_120x40(snap_compare: SnapCompare, fixed_app: AdwApp):
-    assert snap_compare(fixed_app, terminal_size=(120, 40), press=["n", *"slug"], run_before=settle)
+    assert snap_compare(fixed_app, terminal_size=(120, 40), run_before=pressing("n", *"slug"))
