@@ -7,6 +7,7 @@ from typing import Any
 from adw_tui.config import process_redactor
 from adw_tui.domain.agent import AgentResult, ErrorClass
 from adw_tui.domain.errors import AdwError, TrackerError
+from adw_tui.domain.issues import PullRequest
 from adw_tui.domain.pull_requests import pull_request_body, pull_request_title
 from adw_tui.domain.workflow import Action, Condition, StepDef
 from adw_tui.runtime import git
@@ -102,9 +103,8 @@ async def _open_pr(services: RunServices, adw_id: str, state: dict[str, Any]) ->
     title = pull_request_title(state.get("issue_class"), number, str(state.get("issue_title", "")))
     body = pull_request_body(_description(state), number, adw_id)
     recorded = state.get("pr_number")
-    tracker = services.tracker
 
-    async def call() -> Any:
+    async def call(_: object) -> PullRequest:
         return await host.open_pull_request(
             head=_required(state, "branch_name"),
             base=_base(state),
@@ -113,8 +113,7 @@ async def _open_pr(services: RunServices, adw_id: str, state: dict[str, Any]) ->
             number=int(recorded) if recorded else None,
         )
 
-    async with services.resources.rate_limit(tracker.name):
-        pull = await services.breakers.call(tracker.name, call, adw_id=adw_id, step="open_pr")
+    pull = await services.call_tracker(call, adw_id=adw_id, step="open_pr")
     return {"pr_number": pull.number, "pr_url": pull.url}
 
 

@@ -264,16 +264,13 @@ class RunExecutor:
         number = state.get("issue_number")
         if not (number and str(number).isdigit()):
             return
-        tracker = self._services.tracker
         try:
-            async with self._services.resources.rate_limit(tracker.name):
-                await self._services.breakers.call(
-                    tracker.name,
-                    lambda: call(tracker, int(number)),
-                    adw_id=self._adw_id,
-                    step=action,
-                    wait=False,
-                )
+            await self._services.call_tracker(
+                lambda tracker: call(tracker, int(number)),
+                adw_id=self._adw_id,
+                step=action,
+                wait=False,
+            )
         except BreakerOpenError:
             return
         except TrackerError as error:

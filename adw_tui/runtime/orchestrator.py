@@ -138,10 +138,12 @@ class Orchestrator:
         if running is not None and not running.done():
             raise AdwError(f"run {adw_id} is already running in this process")
         if adw_id is None or not await self._exists(adw_id):
-            issue = await services.tracker.get_issue(issue_number)
+            adw_id = adw_id or new_adw_id()
+            issue = await services.call_tracker(
+                lambda tracker: tracker.get_issue(issue_number), adw_id=adw_id, step="launch"
+            )
             if not force:
                 await self._refuse_duplicate(issue.number, workflow)
-            adw_id = adw_id or new_adw_id()
             state = RunState.model_validate(
                 {
                     "adw_id": adw_id,

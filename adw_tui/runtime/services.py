@@ -1,10 +1,11 @@
 """What every run of one orchestrator shares."""
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from adw_tui.agents.engine import Engine
 from adw_tui.config import Settings
@@ -19,6 +20,7 @@ from adw_tui.store import Store
 from adw_tui.trackers.base import IssueTracker
 
 EngineFactory = Callable[[str, Mapping[str, str]], Engine]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,23 @@ class RunServices:
             sleep=self.sleep,
             clock=self.clock,
         )
+
+    async def call_tracker(
+        self,
+        call: Callable[[IssueTracker], Awaitable[T]],
+        *,
+        adw_id: str,
+        step: str,
+        wait: bool = True,
+    ) -> T:
+        """`call(tracker)` behind the tracker's rate limit and circuit breaker (named
+        after it, e.g. `github`). `wait=False` for best-effort calls: an open breaker
+        refuses them at once (BreakerOpenError) instead of holding the run."""
+        tracker = self.tracker
+        async with self.resources.rate_limit(tracker.name):
+            return await self.breakers.call(
+                tracker.name, lambda: call(tracker), adw_id=adw_id, step=step, wait=wait
+            )
 
     @property
     def output_dir(self) -> Path:

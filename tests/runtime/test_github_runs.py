@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from adw_tui.domain.errors import IssueNotFoundError
+from adw_tui.domain.errors import IssueNotFoundError, TrackerError
 from adw_tui.domain.models import RunStatus
+from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RuntimeEvent, TrackerFailed
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
@@ -38,9 +39,15 @@ states:
 """
 
 
-def orchestrator_on(github: FakeGitHub, store: Store, repo: Path) -> Orchestrator:
+def orchestrator_on(
+    github: FakeGitHub, store: Store, repo: Path, **overrides: object
+) -> Orchestrator:
     settings = fast_settings(
-        repo, tracker="github", github_repo=github.repository, github_api_url=github.api_url
+        repo,
+        tracker="github",
+        github_repo=github.repository,
+        github_api_url=github.api_url,
+        **overrides,
     )
     tracker = GitHubTracker(settings, repo, environ={"GITHUB_PAT": TOKEN, "PATH": ""})
     return Orchestrator(store, repo, settings, tracker=tracker)
@@ -168,3 +175,23 @@ async def test_once_githubs_breaker_opens_reports_are_skipped_not_waited_for(
     assert len(failures) == threshold
     assert len([e for e in github.log if e.status == 502]) == threshold
     assert (await store.breakers.get("github")).state.value == "open"
+
+
+async def test_a_launch_reads_its_issue_through_githubs_breaker(
+    github: FakeGitHub, store: Store, repo: Path
+) -> None:
+    """GitHub failing: each launch says why; once the `github` breaker opens, a launch is
+    refused at once, saying how to close it, and sends nothing."""
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    github.fail_next(502, "Bad Gateway", times=100, method="GET")
+    async with orchestrator_on(
+        github, store, repo, breaker_open_action="dead_letter"
+    ) as orchestrator:
+        for _ in range(fast_settings(repo).breaker_failure_threshold):
+            with pytest.raises(TrackerError, match="GitHub failed GET /repos/octo/hello/issues/1"):
+                await orchestrator.launch(number, workflow="plan")
+        sent = len(github.log)
+        with pytest.raises(BreakerOpenError, match="adw breakers reset github"):
+            await orchestrator.launch(number, workflow="plan")
+    assert len(github.log) == sent
+    assert await store.count_runs() == 0
