@@ -195,3 +195,26 @@ async def test_a_launch_reads_its_issue_through_githubs_breaker(
             await orchestrator.launch(number, workflow="plan")
     assert len(github.log) == sent
     assert await store.count_runs() == 0
+
+
+async def test_remote_failures_that_may_pass_are_retried_by_the_steps_policy(
+    github: FakeGitHub, store: Store, repo: Path, origin: Path, tmp_path: Path
+) -> None:
+    """GitHub failing once to open the pull request: tried again, the run succeeds. An
+    origin that cannot be reached: the push is tried as often as the policy allows, then
+    the run is a dead letter of class `network`, replayable once origin is back."""
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    github.fail_next(502, "Bad Gateway", path_contains="/pulls", method="POST")
+    async with orchestrator_on(github, store, repo) as orchestrator:
+        adw_id = await orchestrator.launch(number, workflow="plan")
+        assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+        assert len(github.pulls) == 1
+        git(repo, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+        second = github.add_issue("Add a title-case helper", "Title case.")
+        failing = await orchestrator.launch(second, workflow="plan")
+        assert (await orchestrator.wait(failing)).status is RunStatus.DEAD_LETTERED
+    [letter] = await store.dead_letters.list()
+    assert (letter.step, letter.error_class) == ("push", "network")
+    assert letter.attempts == fast_settings(repo).retry_max_attempts
+    assert "the push of" in letter.error_message
+    assert "check the network" in letter.error_message
