@@ -32,6 +32,8 @@ RUN_STATUSES = (
     "cancelled",
     "interrupted",
 )
+# Ended runs: their worktrees can go (a replay makes one again from the branch).
+PRUNABLE_STATUSES = RUN_STATUSES[2:]
 LETTER_STATUSES = ("pending", "replayed", "dropped")
 ISSUE_STATES = ("open", "closed", "all")
 TRACKERS = ("local", "github")
@@ -71,6 +73,7 @@ def build_parser() -> ArgumentParser:
         _add_migrate,
         _add_doctor,
         _add_workflows,
+        _add_worktrees,
         _add_triggers,
     ):
         add(commands.add_parser)
@@ -311,6 +314,56 @@ def _add_recover(add_parser: AddParser) -> None:
     )
     recover.add_argument("--json", action="store_true", help="print what was recovered as JSON")
     recover.set_defaults(handler="recover:recover_runs")
+
+
+def _add_worktrees(add_parser: AddParser) -> None:
+    worktrees = add_parser(
+        "worktrees", help="the runs' worktrees on disk: list them, remove them, prune old ones"
+    )
+    commands = worktrees.add_subparsers(dest="worktrees_command", metavar="COMMAND")
+    worktrees.set_defaults(handler="worktrees:list_worktrees", json=False, sizes=True)
+
+    ls = commands.add_parser(
+        "ls", help="path, run, branch, status, size, age and uncommitted work, oldest first"
+    )
+    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    ls.add_argument(
+        "--no-size", dest="sizes", action="store_false", help="skip measuring each on disk"
+    )
+    ls.set_defaults(handler="worktrees:list_worktrees")
+
+    prune = commands.add_parser(
+        "prune", help="remove the worktrees of ended runs (the runs and branches stay)"
+    )
+    prune.add_argument(
+        "--older-than",
+        default="7d",
+        metavar="AGE",
+        help="only runs last updated longer ago than this: 7d, 12h, 90m (default: 7d)",
+    )
+    prune.add_argument(
+        "--status",
+        default=",".join(PRUNABLE_STATUSES),
+        metavar="STATUS,...",
+        help=f"only runs in these statuses (default: {','.join(PRUNABLE_STATUSES)})",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    prune.add_argument(
+        "--force", action="store_true", help="also remove worktrees with uncommitted work"
+    )
+    prune.set_defaults(handler="worktrees:prune_worktrees")
+
+    rm = commands.add_parser(
+        "rm", help="remove one run's worktree (the run, its history and branch stay)"
+    )
+    rm.add_argument("adw_id", metavar="ADW_ID", help="the run")
+    rm.add_argument(
+        "--force",
+        action="store_true",
+        help="discard uncommitted work (and with --delete-branch, unmerged commits)",
+    )
+    rm.add_argument("--delete-branch", action="store_true", help="delete the run's branch too")
+    rm.set_defaults(handler="worktrees:remove_worktree")
 
 
 def _add_triggers(add_parser: AddParser) -> None:

@@ -72,15 +72,6 @@ def format_elapsed(delta: timedelta) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
-def format_age(delta: timedelta) -> str:
-    """How old something is, in its largest whole unit: `40s`, `52m`, `5h`, `3d`."""
-    seconds = max(int(delta.total_seconds()), 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def format_tokens(count: int) -> str:
     """A token count in at most five characters: `980`, `12.3k`, `4.5M`."""
     if count < 1000:

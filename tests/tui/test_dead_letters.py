@@ -13,11 +13,11 @@ from textual.pilot import Pilot
 from textual.widgets import Footer, HelpPanel, Markdown, Select, Static
 
 from adw_tui.config import Settings
+from adw_tui.domain.durations import format_age
 from adw_tui.domain.models import DeadLetter, DeadLetterStatus, NewDeadLetter, RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
-from adw_tui.tui.formatting import format_age
 from adw_tui.tui.screens.dead_letters import (
     DeadLettersScreen,
     LetterDetail,

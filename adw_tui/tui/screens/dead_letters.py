@@ -24,13 +24,14 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from adw_tui.domain.clock import Clock, utc_now
+from adw_tui.domain.durations import format_age
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import DeadLetter, DeadLetterFilter, DeadLetterStatus, RunStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.events import RunChanged, RuntimeEvent
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
-from adw_tui.tui.formatting import LETTER_STATUS_STYLES, format_age, theme_style, theme_text
+from adw_tui.tui.formatting import LETTER_STATUS_STYLES, theme_style, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.replay import replay_letter
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
