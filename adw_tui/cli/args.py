@@ -1,11 +1,13 @@
 """Argument types and the parser class shared by the subcommands."""
 
 import argparse
-import re
-from datetime import UTC, datetime, timedelta
+import contextlib
+from datetime import UTC, datetime
 from typing import NoReturn, Protocol
 
 from adw_tui.domain.clock import utc_now
+from adw_tui.domain.durations import parse_age
+from adw_tui.domain.errors import AdwError
 from adw_tui.domain.ids import ADW_ID_RULE, is_adw_id
 
 
@@ -57,16 +59,13 @@ def positive_float_arg(value: str) -> float:
 
 
 DEFAULT_LIMIT = 50
-_AGE = re.compile(r"(\d+)([smhdw])")
-_AGE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def since_arg(value: str) -> datetime:
     """A moment: an ISO date or time (UTC unless it names its offset), or an age before
     now (`30m`, `12h`, `7d`, `2w`)."""
-    age = _AGE.fullmatch(value.strip())
-    if age is not None:
-        return utc_now() - timedelta(seconds=int(age[1]) * _AGE_SECONDS[age[2]])
+    with contextlib.suppress(AdwError):
+        return utc_now() - parse_age(value)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,7 +56,7 @@ def runs(sample_repo: Path) -> tuple[str, str, str]:
     return asyncio.run(three_runs(sample_repo))
 
 
-def listed(repo: Path) -> dict[str, dict[str, object]]:
+def listed(repo: Path) -> dict[str, dict[str, Any]]:
     rows = json.loads(adw(repo, "worktrees", "ls", "--json").stdout)
     return {row["adw_id"]: row for row in rows}
 
@@ -74,7 +75,8 @@ def test_prune_and_rm_take_only_what_they_may(sample_repo: Path, runs: tuple[str
     assert set(rows) == {ended, in_use, dirty}
     assert [rows[i]["status"] for i in runs] == ["succeeded", "running", "succeeded"]
     assert [rows[i]["dirty"] for i in runs] == [False, False, True]
-    assert all(isinstance(rows[i]["size_bytes"], int) and rows[i]["size_bytes"] > 0 for i in runs)
+    sizes = [rows[i]["size_bytes"] for i in runs]
+    assert all(isinstance(size, int) and size > 0 for size in sizes), sizes
     table = adw(repo, "worktrees", "ls").stdout
     assert "3 worktrees" in table
     assert ended in table
