@@ -15,8 +15,6 @@ ALLOWED_ENV_NAMES = (
     "LC_ALL",
     "TMPDIR",
     "IS_SANDBOX",
-    "GITHUB_PAT",
-    "GH_TOKEN",
     "ANTHROPIC_*",
     "CLAUDE_CODE_*",
 )
@@ -26,7 +24,9 @@ def agent_environment(source: Mapping[str, str], extra_names: Iterable[str] = ()
     """The variables of `source` an agent may see: the allow-list plus `extra_names`.
 
     A name ending in `*` allows every variable with that prefix. Nothing else leaks to
-    the agent (no cloud credentials, no tokens of other tools).
+    the agent (no cloud credentials, no tokens of other tools; not GitHub's token
+    either: adw pushes and opens pull requests itself, and an agent reads issue text
+    that anyone may have written).
     """
     patterns = (*ALLOWED_ENV_NAMES, *extra_names)
     exact = {name for name in patterns if not name.endswith("*")}

@@ -15,10 +15,11 @@ from adw_tui.store import Store
 from tests.runtime import sh
 from tests.runtime.test_orchestrator import fast_settings
 
-ALLOWED = "allowed-pat-canary-7f3a9c"  # GITHUB_PAT: the agent sees it
-SHAPED = "ghp_" + "Canary0123456789abcdefXYZ"  # GH_TOKEN: seen, and a token shape
+ALLOWED = "allowed-key-canary-7f3a9c"  # ANTHROPIC_API_KEY: the agent sees it
+SHAPED = "ghp_" + "Canary0123456789abcdefXYZ"  # a token shape, in the text
 HIDDEN = "hidden-canary-c41e8b"  # not allow-listed: the agent never sees it
-CANARIES = (ALLOWED, SHAPED, HIDDEN, "Canary0123456789")
+PAT = "github-pat-canary-5d2e91"  # GITHUB_PAT, GH_TOKEN: never handed to an agent
+CANARIES = (ALLOWED, SHAPED, HIDDEN, PAT, "Canary0123456789")
 
 
 def raw_stream(path: Path) -> bool:
@@ -28,8 +29,9 @@ def raw_stream(path: Path) -> bool:
 async def test_a_leaking_agent_leaves_no_secret_in_the_database_or_agents_dir(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GITHUB_PAT", ALLOWED)
-    monkeypatch.setenv("GH_TOKEN", SHAPED)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ALLOWED)
+    monkeypatch.setenv("GITHUB_PAT", PAT)
+    monkeypatch.setenv("GH_TOKEN", PAT)
     monkeypatch.setenv("ADW_TEST_SECRET_TOKEN", HIDDEN)
     agents = repo / "agents"
     async with await Store.open(
@@ -44,12 +46,14 @@ async def test_a_leaking_agent_leaves_no_secret_in_the_database_or_agents_dir(
         await orchestrator.aclose()
         assert run.status in (RunStatus.FAILED, RunStatus.DEAD_LETTERED)
         [letter] = await store.dead_letters.list()
-        assert "[REDACTED:GITHUB_PAT]" in letter.error_message
+        assert "[REDACTED:ANTHROPIC_API_KEY]" in letter.error_message
 
     written = [path for path in agents.rglob("*") if path.is_file()]
     streams = [path for path in written if raw_stream(path)]
     assert streams
-    assert ALLOWED in "".join(path.read_text() for path in streams)  # the agent did leak
+    leaked = "".join(path.read_text() for path in streams)
+    assert ALLOWED in leaked  # the agent did leak what it saw
+    assert PAT not in leaked  # and never saw GitHub's token
     for path in written:
         if raw_stream(path):
             continue
