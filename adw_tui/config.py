@@ -163,6 +163,11 @@ class Settings(BaseModel):
         description="workflow a trigger runs for an opened issue naming no adw_<workflow> "
         "keyword; unset: such issues are ignored",
     )
+    trigger_associations: list[str] = Field(
+        default_factory=lambda: ["OWNER", "MEMBER", "COLLABORATOR"],
+        description="whose issues and comments may start runs on GitHub, by their relation "
+        "to the repository (JSON list; add CONTRIBUTOR, NONE, ... to widen)",
+    )
     breaker_failure_threshold: int = Field(
         default=5, ge=1, description="consecutive transient failures that open a breaker"
     )

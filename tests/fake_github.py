@@ -87,17 +87,23 @@ class FakeGitHub:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}{self.prefix}"
 
-    def add_issue(self, title: str, body: str | None = "", *, pull: bool = False) -> int:
-        """A new issue (or, with `pull`, a pull request as the issues API shows it)."""
+    def add_issue(
+        self, title: str, body: str | None = "", *, pull: bool = False, association: str = "OWNER"
+    ) -> int:
+        """A new issue (or, with `pull`, a pull request as the issues API shows it), by
+        an author of that `association` with the repository."""
         with self._lock:
             number = self._take_number()
             self.issues[number] = self._issue_json(number, title, body, pull=pull)
+            self.issues[number]["author_association"] = association
             self.comments[number] = []
             return number
 
-    def add_comment(self, number: int, body: str, *, login: str = "octocat") -> None:
+    def add_comment(
+        self, number: int, body: str, *, login: str = "octocat", association: str = "OWNER"
+    ) -> None:
         with self._lock:
-            self._comment(number, body, login)
+            self._comment(number, body, login, association)
 
     def labels(self, number: int) -> list[str]:
         return [label["name"] for label in self.issues[number]["labels"]]
@@ -332,6 +338,7 @@ class FakeGitHub:
             "body": body,
             "state": "open",
             "user": {"login": "octocat"},
+            "author_association": "OWNER",
             "labels": [],
             "comments": 0,
             "created_at": _time(number),
@@ -343,11 +350,14 @@ class FakeGitHub:
             issue["pull_request"] = {"url": url.replace("/issues/", "/pulls/")}
         return issue
 
-    def _comment(self, number: int, body: str, login: str) -> dict[str, Any]:
+    def _comment(
+        self, number: int, body: str, login: str, association: str = "OWNER"
+    ) -> dict[str, Any]:
         comment = {
             "id": self._take_id(),
             "body": body,
             "user": {"login": login},
+            "author_association": association,
             "created_at": _time(self._next_id),
             "updated_at": _time(self._next_id),
         }

@@ -52,6 +52,9 @@ class IssueComment(BaseModel):
     author: str
     body: str
     created_at: datetime
+    author_association: str | None = None
+    """The author's relation to the repository as GitHub says it (OWNER, MEMBER,
+    COLLABORATOR, CONTRIBUTOR, NONE, ...); None where the tracker has none (local)."""
 
     _clean_text = field_validator("body")(without_nul)
 
@@ -68,6 +71,9 @@ class Issue(BaseModel):
     state: IssueState = IssueState.OPEN
     created_at: datetime
     comments: list[IssueComment] = Field(default_factory=list)
+    author: str | None = None
+    author_association: str | None = None
+    """As `IssueComment.author_association`, of whoever opened the issue."""
 
     _clean_text = field_validator("title", "body")(without_nul)
 

@@ -47,6 +47,8 @@ class _Comment(_Json):
     body: str | None = None
     user: _User | None = None
     created_at: datetime
+    author_association: str = "NONE"
+    """Missing (which GitHub never leaves it) reads as no relation: never trusted."""
 
 
 class _Issue(_Json):
@@ -59,6 +61,8 @@ class _Issue(_Json):
     comments: int = 0
     labels: list[_Label] = []
     pull_request: dict[str, Any] | None = None
+    user: _User | None = None
+    author_association: str = "NONE"
 
     def summary(self) -> IssueSummary:
         return IssueSummary(
@@ -78,6 +82,8 @@ class _Issue(_Json):
             state=self.state,
             created_at=self.created_at,
             comments=comments,
+            author=self.user.login if self.user else None,
+            author_association=self.author_association,
         )
 
 
@@ -312,6 +318,7 @@ def _comment(item: Any) -> IssueComment:
         author=found.user.login if found.user else "ghost",
         body=found.body or "",
         created_at=found.created_at,
+        author_association=found.author_association,
     )
 
 

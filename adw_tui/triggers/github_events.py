@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adw_tui.domain.sanitize import terminal_safe
-from adw_tui.triggers.keywords import Choice, choose_for_comment, choose_for_issue
+from adw_tui.triggers.keywords import Choice, choose_for_comment, choose_for_issue, untrusted
 
 HANDLED = {"issues": "opened", "issue_comment": "created"}
 """The events that can start a run, and the one action of each that does."""
@@ -40,11 +40,13 @@ class _Issue(_Json):
     user: _User
     state: str = "open"
     pull_request: dict[str, Any] | None = None
+    author_association: str | None = None
 
 
 class _Comment(_Json):
     body: str | None = None
     user: _User
+    author_association: str | None = None
 
 
 class _Repository(_Json):
@@ -85,10 +87,12 @@ def read_event(
     workflows: Collection[str],
     default_workflow: str | None,
     repository: str | None,
+    trusted: Collection[str],
 ) -> GitHubEvent:
     """Read a delivery of `event` (the `X-GitHub-Event` header). Events and actions that
     start no run are read no further than their action; `repository` (`owner/name`),
-    when given, is the only one whose deliveries may start runs."""
+    when given, is the only one whose deliveries may start runs, and only text whose
+    author's association with it is `trusted` does."""
     payload = _json_object(body)
     if event not in HANDLED:
         return GitHubEvent(event, _action(payload, required=False), None, None, _ignore(event))
@@ -102,7 +106,9 @@ def read_event(
         raise PayloadError(_what_is_wrong(error)) from None
     sender = terminal_safe(parsed.sender.login[:NAME_CHARS])
     issue = parsed.issue
-    choice = _choose(parsed, workflows=workflows, default_workflow=default_workflow)
+    choice = _choose(
+        parsed, workflows=workflows, default_workflow=default_workflow, trusted=trusted
+    )
     named = parsed.repository.full_name
     if repository is not None and named.lower() != repository.lower():
         shown = terminal_safe(named[:NAME_CHARS])
@@ -111,7 +117,11 @@ def read_event(
 
 
 def _choose(
-    parsed: _IssuesEvent, *, workflows: Collection[str], default_workflow: str | None
+    parsed: _IssuesEvent,
+    *,
+    workflows: Collection[str],
+    default_workflow: str | None,
+    trusted: Collection[str],
 ) -> Choice:
     issue = parsed.issue
     if issue.pull_request is not None:
@@ -120,11 +130,17 @@ def _choose(
         if issue.state != "open":
             return Choice(ignored="a comment on a closed issue")
         comment = parsed.comment
+        refused = untrusted(comment.user.login, comment.author_association, trusted)
+        if refused is not None:
+            return refused
         return choose_for_comment(
             comment.body or "",
             by_bot=comment.user.is_bot or parsed.sender.is_bot,
             workflows=workflows,
         )
+    refused = untrusted(issue.user.login, issue.author_association, trusted)
+    if refused is not None:
+        return refused
     return choose_for_issue(
         issue.body or "",
         by_bot=issue.user.is_bot or parsed.sender.is_bot,

@@ -10,6 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from adw_tui.domain.issues import BOT_IDENTIFIER
+from adw_tui.domain.sanitize import terminal_safe
 
 # `adw_` at a word start, then a workflow name (the loader's NAME_PATTERN, any case), at a
 # word end. A name of over 64 characters is no keyword.
@@ -44,6 +45,22 @@ class Choice:
     workflow: str | None = None
     ignored: str | None = None
     """Why nothing runs (set exactly when `workflow` is None)."""
+
+
+def untrusted(
+    author: str | None, association: str | None, trusted: Collection[str]
+) -> Choice | None:
+    """Ignore text from someone GitHub does not count among the repository's trusted
+    (`trusted`: OWNER, MEMBER, COLLABORATOR by default): on a public repository anyone
+    can open an issue or comment, and a run executes an agent on that text. None (go
+    on) when trusted, or when the tracker says nothing of it (the local tracker)."""
+    if association is None or association.upper() in {name.upper() for name in trusted}:
+        return None
+    who = terminal_safe((author or "its author")[:100])
+    return Choice(
+        ignored=f"{who} is {terminal_safe(association[:30])} of the repository, not one of "
+        f"{', '.join(trusted)} (ADW_TRIGGER_ASSOCIATIONS)"
+    )
 
 
 def choose_for_issue(

@@ -26,7 +26,7 @@ from adw_tui.store.deliveries import Delivery, DeliveryOutcome
 from adw_tui.trackers.base import IssueTracker
 from adw_tui.trackers.github import GitHubTracker
 from adw_tui.triggers.dispatch import Dispatcher
-from adw_tui.triggers.keywords import Choice, choose_for_comment, choose_for_issue
+from adw_tui.triggers.keywords import Choice, choose_for_comment, choose_for_issue, untrusted
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class Poller:
         workflows: Collection[str],
         default_workflow: str | None,
         interval_s: float,
+        trusted: Collection[str] = ("OWNER", "MEMBER", "COLLABORATOR"),
     ) -> None:
         self._store = store
         self._tracker = tracker
@@ -55,6 +56,7 @@ class Poller:
         self._workflows = workflows
         self._default = default_workflow
         self._interval_s = interval_s
+        self._trusted = trusted
         self._seen: dict[int, Seen] = {}
         self._stop = asyncio.Event()
         self.counters = dispatcher.counters
@@ -125,7 +127,9 @@ class Poller:
         people = [c for c in issue.comments if not (c.from_bot or c.author.endswith("[bot]"))]
         if not people:
             key, event, action, actor = "opened", "issues", "opened", "poller"
-            choice: Choice = choose_for_issue(
+            choice: Choice = untrusted(
+                issue.author, issue.author_association, self._trusted
+            ) or choose_for_issue(
                 issue.body, by_bot=False, workflows=self._workflows, default=self._default
             )
             sender = None
@@ -134,7 +138,9 @@ class Poller:
             sender = terminal_safe(latest.author[:100])
             key, event, action = str(latest.id), "issue_comment", "created"
             actor = f"{self._tracker.name}:{sender}"
-            choice = choose_for_comment(latest.body, by_bot=False, workflows=self._workflows)
+            choice = untrusted(
+                latest.author, latest.author_association, self._trusted
+            ) or choose_for_comment(latest.body, by_bot=False, workflows=self._workflows)
         delivery = Delivery(
             delivery_id=f"poll:{issue.number}:{key}",
             source="poll",

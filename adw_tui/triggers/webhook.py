@@ -45,6 +45,8 @@ class WebhookConfig:
     default_workflow: str | None = None
     repository: str | None = None
     """`owner/name`: deliveries for another repository start nothing."""
+    trusted: tuple[str, ...] = ("OWNER", "MEMBER", "COLLABORATOR")
+    """Whose text may start runs, by GitHub's `author_association`."""
 
 
 class WebhookServer:
@@ -137,6 +139,7 @@ class WebhookServer:
                 workflows=config.workflows,
                 default_workflow=config.default_workflow,
                 repository=config.repository,
+                trusted=config.trusted,
             )
         except PayloadError as error:
             return await self._reject(request, 400, str(error))

@@ -107,6 +107,27 @@ async def test_a_persons_keyword_comment_starts_a_run_and_adws_own_does_not(
     await orchestrator.wait(started.adw_id)
 
 
+async def test_a_strangers_issue_or_comment_starts_nothing(
+    orchestrator: Orchestrator, github: FakeGitHub, store: Store
+) -> None:
+    number = github.add_issue("Add a slugify helper", "adw_plan", association="NONE")
+    poller = poller_on(orchestrator)
+    [ignored] = await poller.poll()
+    assert ignored.outcome is DeliveryOutcome.IGNORED
+    assert ignored.reason is not None
+    assert ignored.reason.startswith("octocat is NONE of the repository")
+    github.add_comment(number, "adw_plan please", login="mallory", association="CONTRIBUTOR")
+    [again] = await poller.poll()
+    assert again.reason is not None
+    assert again.reason.startswith("mallory is CONTRIBUTOR of the repository")
+    github.add_comment(number, "adw_plan", login="alice", association="COLLABORATOR")
+    [started] = await poller.poll()
+    assert started.outcome is DeliveryOutcome.STARTED
+    assert started.adw_id is not None
+    await orchestrator.wait(started.adw_id)
+    assert await run_ids(store) == [started.adw_id]
+
+
 async def test_a_second_keyword_while_a_run_is_active_is_refused(
     orchestrator: Orchestrator, github: FakeGitHub, store: Store
 ) -> None:

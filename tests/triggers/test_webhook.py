@@ -218,6 +218,31 @@ async def test_a_persons_keyword_comment_starts_a_run_and_bots_do_not(
     assert webhook.server.counters.ignored == 2
 
 
+async def test_only_the_repositorys_trusted_people_start_runs(
+    webhook: Webhook, github: FakeGitHub, store: Store
+) -> None:
+    """On a public repository anyone can open an issue or comment; a run executes an
+    agent on that text, so only owners, members and collaborators (by default) start one."""
+    number = github.add_issue("Add a slugify helper", "no keyword here")
+    stranger = opened_payload(github, number, "adw_plan")
+    stranger["issue"]["author_association"] = "NONE"
+    answer = await webhook.post("issues", stranger)
+    assert answer.status_code == 200
+    assert answer.json()["ignored"] == (
+        "Codertocat is NONE of the repository, not one of OWNER, MEMBER, COLLABORATOR "
+        "(ADW_TRIGGER_ASSOCIATIONS)"
+    )
+    contributor = comment_payload(github, number, "adw_plan")
+    contributor["comment"]["author_association"] = "CONTRIBUTOR"
+    ignored = (await webhook.post("issue_comment", contributor)).json()["ignored"]
+    assert "is CONTRIBUTOR of the repository" in ignored
+    member = comment_payload(github, number, "adw_plan")
+    member["comment"]["author_association"] = "MEMBER"
+    assert (await webhook.post("issue_comment", member)).status_code == 202
+    await webhook.server.launches_done(10)
+    assert len(await runs_of(store)) == 1
+
+
 async def test_an_issue_with_no_keyword_is_ignored_without_a_default(
     webhook: Webhook, github: FakeGitHub, store: Store
 ) -> None:

@@ -64,6 +64,7 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
                 workflows=workflows,
                 default_workflow=settings.webhook_default_workflow,
                 repository=repository,
+                trusted=tuple(settings.trigger_associations),
             ),
             status=lambda: runtime_status(orchestrator, counters),
         )
@@ -113,6 +114,7 @@ async def poll_issues(args: argparse.Namespace, context: CliContext) -> int:
             workflows=workflows,
             default_workflow=settings.webhook_default_workflow,
             interval_s=args.interval,
+            trusted=settings.trigger_associations,
         )
         _announce(
             f"adw poll: the open issues of {orchestrator.tracker.where}, every {args.interval:g}s",
