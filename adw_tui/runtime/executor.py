@@ -14,7 +14,7 @@ from typing import Any
 from adw_tui.config import process_redactor
 from adw_tui.domain.agent import ErrorClass
 from adw_tui.domain.control import LastError, RunControl
-from adw_tui.domain.errors import AdwError, TrackerError
+from adw_tui.domain.errors import AdwError
 from adw_tui.domain.issues import IssueMark
 from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
@@ -273,7 +273,7 @@ class RunExecutor:
             )
         except BreakerOpenError:
             return
-        except TrackerError as error:
+        except AdwError as error:  # the tracker down, or the issue gone since the launch
             logger.warning("run %s: the tracker's %s failed: %s", self._adw_id, action, error)
             self._services.bus.publish(TrackerFailed(self._adw_id, action, str(error)))
 

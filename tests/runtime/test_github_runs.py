@@ -218,3 +218,28 @@ async def test_remote_failures_that_may_pass_are_retried_by_the_steps_policy(
     assert letter.attempts == fast_settings(repo).retry_max_attempts
     assert "the push of" in letter.error_message
     assert "check the network" in letter.error_message
+
+
+async def test_an_issue_deleted_during_its_run_does_not_stop_it(
+    github: FakeGitHub, store: Store, repo: Path
+) -> None:
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    (repo / ".adw" / "workflows").mkdir(parents=True, exist_ok=True)
+    (repo / ".adw" / "workflows" / "classify.yaml").write_text(CLASSIFY_ONLY)
+    events: list[RuntimeEvent] = []
+    async with orchestrator_on(github, store, repo) as orchestrator:
+
+        async def watch() -> None:
+            async for event in orchestrator.subscribe():
+                events.append(event)
+
+        watcher = asyncio.create_task(watch())
+        adw_id = await orchestrator.launch(number, workflow="classify")
+        del github.issues[number]  # gone before the run marks it
+        run = await orchestrator.wait(adw_id)
+        await asyncio.sleep(0)
+        watcher.cancel()
+    assert run.status is RunStatus.SUCCEEDED
+    failed = [event for event in events if isinstance(event, TrackerFailed)]
+    assert [event.action for event in failed][:1] == ["label"]
+    assert failed[0].message.startswith(f"issue {number} not found")
