@@ -45,6 +45,17 @@ class RunExistsError(AdwError):
         self.adw_id = adw_id
 
 
+class ActiveRunError(AdwError):
+    """An issue already has a queued or running run of the workflow: at most one at once."""
+
+    def __init__(self, issue: str, workflow: str, adw_id: str, status: str) -> None:
+        super().__init__(
+            f"issue {issue} already has an active {workflow} run {adw_id} ({status}): wait "
+            "for it, or pass --force to start another"
+        )
+        self.adw_id = adw_id
+
+
 class StaleVersionError(AdwError):
     """A compare-and-set save lost the race: someone else wrote a newer version first."""
 

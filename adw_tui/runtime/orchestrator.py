@@ -12,7 +12,7 @@ from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
 from adw_tui.domain.control import RunControl
-from adw_tui.domain.errors import AdwError, DatabaseWriteError, RunClaimedError
+from adw_tui.domain.errors import ActiveRunError, AdwError, DatabaseWriteError, RunClaimedError
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import (
     DeadLetter,
@@ -162,6 +162,7 @@ class Orchestrator:
                 issue=str(issue.number),
                 actor=RUNTIME_ACTOR,
                 control=RunControl(engine=engine or services.settings.engine),
+                exclusive=not force,
             )
         else:
             await self._begin_segment(adw_id, workflow, definition.first_state)
@@ -477,12 +478,11 @@ class Orchestrator:
         return self._base
 
     async def _refuse_duplicate(self, issue: int, workflow: str) -> None:
+        """Refuse early, before anything is written (`create_run` checks again, in its
+        transaction, for a launch racing this one)."""
         run = await self.store.active_run_for(str(issue), workflow)
         if run is not None:
-            raise AdwError(
-                f"issue {issue} already has an active {workflow} run {run.adw_id} "
-                f"({run.status}): wait for it, or pass --force to start another"
-            )
+            raise ActiveRunError(str(issue), workflow, run.adw_id, run.status)
 
     async def _exists(self, adw_id: str) -> bool:
         try:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from adw_tui.domain.control import RunControl
 from adw_tui.domain.diff import StateChange, diff_versions
 from adw_tui.domain.errors import (
+    ActiveRunError,
     AdwError,
     RunActiveError,
     RunExistsError,
@@ -135,12 +136,23 @@ class Store:
         reason: str = "run created",
         git_head: str | None = None,
         control: RunControl | None = None,
+        exclusive: bool = False,
     ) -> RunRecord:
-        """Create a run with `state` (and `control`) as its version 1."""
+        """Create a run with `state` (and `control`) as its version 1. `exclusive`: refuse
+        (ActiveRunError) when `issue` has a queued or running run of `workflow`, checked
+        in the same write transaction, so two launches racing cannot both pass."""
         run_state = _as_state(state)
         now = now_iso()
 
         def create(connection: SyncWriter) -> None:
+            if exclusive and issue is not None:
+                active = connection.execute(
+                    "SELECT adw_id, status FROM runs WHERE issue = ? AND workflow = ? "
+                    "AND status IN (?, ?) LIMIT 1",
+                    (issue, workflow, RunStatus.QUEUED, RunStatus.RUNNING),
+                ).fetchone()
+                if active is not None:
+                    raise ActiveRunError(issue, workflow, active[0], active[1])
             try:
                 connection.execute(
                     "INSERT INTO runs (adw_id, issue, workflow, status, version, created_at, "

@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from adw_tui.config import Settings, load_settings
-from adw_tui.domain.errors import AdwError, IssueNotFoundError
+from adw_tui.domain.errors import ActiveRunError, AdwError, IssueNotFoundError
 from adw_tui.domain.models import (
     DeadLetter,
     DeadLetterFilter,
@@ -378,6 +378,25 @@ async def test_a_second_active_run_for_an_issue_is_refused_unless_forced(repo: P
     statuses = [(await orchestrator.wait(a)).status for a in (first, second, other_workflow)]
     await orchestrator.aclose()
     assert statuses == [RunStatus.SUCCEEDED] * 3
+
+
+async def test_launches_racing_for_one_issue_start_one_run(repo: Path, store: Store):
+    """Five launches at once (a webhook delivery and a poll, two processes): each reads
+    no active run before any has written one; the check in the write transaction lets
+    one through."""
+    issue = await store.issues.create("Add a slugify helper", "x")
+    async with Orchestrator(store, repo, fast_settings(repo)) as orchestrator:
+        launched = await asyncio.gather(
+            *(orchestrator.launch(issue.number, workflow="plan") for _ in range(5)),
+            return_exceptions=True,
+        )
+        started = [result for result in launched if isinstance(result, str)]
+        refused = [result for result in launched if isinstance(result, ActiveRunError)]
+        assert len(started) == 1
+        assert len(refused) == 4
+        assert refused[0].adw_id == started[0]
+        await orchestrator.wait(started[0])
+    assert await store.count_runs() == 1
 
 
 async def test_issue_text_cannot_break_the_prompt_that_frames_it(repo: Path, store: Store):
