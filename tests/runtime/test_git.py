@@ -258,14 +258,16 @@ async def test_adw_git_sees_only_allowed_variables(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(CANARY, "canary-value-1234")
-    monkeypatch.setenv("GITHUB_PAT", "allowed-value-5678")
+    monkeypatch.setenv("GITHUB_PAT", "github-token-5678")  # pushes get it another way
+    monkeypatch.setenv("IS_SANDBOX", "allowed-value-5678")
     dump = tmp_path / "alias-env.txt"
     sh(repo, "config", "alias.dumpenv", f"!env > '{dump}'")
     await git("dumpenv", cwd=repo)
     seen = dump.read_text()
     assert "canary-value-1234" not in seen
     assert CANARY not in seen
-    assert "GITHUB_PAT=allowed-value-5678" in seen
+    assert "github-token-5678" not in seen
+    assert "IS_SANDBOX=allowed-value-5678" in seen
     assert "GIT_TERMINAL_PROMPT=0" in seen
     assert "GIT_AUTHOR_NAME=ADW Test" in seen
 
