@@ -45,6 +45,13 @@ class RunExistsError(AdwError):
         self.adw_id = adw_id
 
 
+class ShuttingDownError(AdwError):
+    """The orchestrator is closing: it starts no new run (a later one may)."""
+
+    def __init__(self) -> None:
+        super().__init__("adw is shutting down: no new runs are started")
+
+
 class ActiveRunError(AdwError):
     """An issue already has a queued or running run of the workflow: at most one at once."""
 

@@ -12,7 +12,13 @@ from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
 from adw_tui.domain.control import RunControl
-from adw_tui.domain.errors import ActiveRunError, AdwError, DatabaseWriteError, RunClaimedError
+from adw_tui.domain.errors import (
+    ActiveRunError,
+    AdwError,
+    DatabaseWriteError,
+    RunClaimedError,
+    ShuttingDownError,
+)
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import (
     DeadLetter,
@@ -126,7 +132,7 @@ class Orchestrator:
         same workflow for the same issue is refused unless `force`.
         """
         if self._closing is not None:
-            raise AdwError("adw is shutting down: no new runs are started")
+            raise ShuttingDownError
         if model_set not in MODEL_SETS:
             raise AdwError(
                 f"unknown model set {model_set!r}: choose one of {', '.join(MODEL_SETS)}"

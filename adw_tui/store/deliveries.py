@@ -109,6 +109,25 @@ class Deliveries:
 
         await self._db.write(update)
 
+    async def release(self, delivery: Delivery, *, actor: str, reason: str) -> None:
+        """Forget a taken delivery whose launch failed in a way that may pass (GitHub
+        down, adw shutting down), so that its redelivery, or the next poll, acts on it;
+        audited (`trigger.released`, with why)."""
+
+        def delete(connection: SyncWriter) -> None:
+            connection.execute(
+                "DELETE FROM deliveries WHERE delivery_id = ?", (delivery.delivery_id,)
+            )
+            connection.execute(
+                *audit_entry(
+                    actor=actor,
+                    action="trigger.released",
+                    detail={"delivery": delivery.delivery_id, "reason": reason},
+                )
+            )
+
+        await self._db.write(delete)
+
     async def get(self, delivery_id: str) -> Delivery | None:
         row = await self._db.fetch_one(
             "SELECT * FROM deliveries WHERE delivery_id = ?", (delivery_id,)

@@ -8,8 +8,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from adw_tui.domain.errors import AdwError
+from adw_tui.domain.errors import (
+    AdwError,
+    DatabaseLockedError,
+    ShuttingDownError,
+    TrackerError,
+)
 from adw_tui.domain.sanitize import terminal_safe
+from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.store import Store
 from adw_tui.store.deliveries import Delivery, DeliveryOutcome
 from adw_tui.triggers.counters import TriggerCounters
@@ -21,6 +27,14 @@ Launcher = Callable[[int, str], Awaitable[str]]
 `launch` in adw; a stub in the webhook benchmark."""
 
 MESSAGE_CHARS = 300
+
+
+def may_pass(error: AdwError) -> bool:
+    """A launch failure that trying again later may get past: the tracker down or its
+    rate limit, its circuit breaker open, adw shutting down, the database busy."""
+    return (isinstance(error, TrackerError) and error.transient) or isinstance(
+        error, ShuttingDownError | DatabaseLockedError | BreakerOpenError
+    )
 
 
 class Dispatcher:
@@ -50,6 +64,8 @@ class Dispatcher:
         try:
             adw_id = await self._launch(delivery.issue, delivery.workflow)
         except AdwError as error:
+            if may_pass(error):
+                return await self._release(delivery, str(error), actor=actor)
             settled = self._refused(delivery, str(error))
         except Exception as error:  # a bug must not stop the trigger: recorded, logged
             logger.exception("launch for delivery %s failed", delivery.delivery_id)
@@ -66,6 +82,20 @@ class Dispatcher:
             )
         await self._store.deliveries.settle(settled, actor=actor, detail=detail)
         return settled
+
+    async def _release(self, delivery: Delivery, message: str, *, actor: str) -> Delivery:
+        """Not started, for a reason that may pass: the delivery is forgotten, so GitHub's
+        redelivery (or the next poll) tries again."""
+        reason = terminal_safe(message[:MESSAGE_CHARS])
+        self.counters.errors += 1
+        logger.warning(
+            "%s: issue #%s: not started, to be tried again: %s",
+            delivery.delivery_id,
+            delivery.issue,
+            reason,
+        )
+        await self._store.deliveries.release(delivery, actor=actor, reason=reason)
+        return replace(delivery, outcome=DeliveryOutcome.PENDING, reason=reason)
 
     def _refused(self, delivery: Delivery, message: str) -> Delivery:
         self.counters.refused += 1

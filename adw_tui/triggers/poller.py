@@ -58,6 +58,8 @@ class Poller:
         self._interval_s = interval_s
         self._trusted = trusted
         self._seen: dict[int, Seen] = {}
+        self._again: set[int] = set()
+        """Issues to look at again: their last look failed, or their run could not start."""
         self._stop = asyncio.Event()
         self.counters = dispatcher.counters
         self.counters.listening_on = tracker.where
@@ -66,41 +68,74 @@ class Poller:
         self._stop.set()
 
     async def run(self) -> None:
-        """Poll until `stop`. A transient failure (GitHub down, the network, a rate limit
-        held too long) is logged and the next poll tries again; any other tracker error
-        stops the poller with PollerStopped, its message saying what to fix."""
+        """Poll until `stop`. A failure that may pass (GitHub down, the network, a rate
+        limit held too long, the database busy) is logged and the next poll tries again;
+        the tracker refusing the poller itself (the token, the repository) stops it with
+        PollerStopped, its message saying what to fix."""
         while not self._stop.is_set():
             try:
                 await self.poll()
             except TrackerError as error:
                 if not error.transient:
                     raise PollerStopped(f"adw poll stopped: {error}") from error
-                self.counters.errors += 1
-                logger.warning("poll failed: %s; trying again in %gs", error, self._interval_s)
+                self._failed("poll", error)
+            except AdwError as error:
+                self._failed("poll", error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self._interval_s)
 
     async def poll(self) -> list[Delivery]:
-        """One look at the open issues; the deliveries it took (new ones only)."""
+        """One look at the open issues; the deliveries it took (new ones only).
+
+        An issue is remembered as seen only once it was dealt with, so one that failed
+        (or whose run could not start yet) is looked at again by the next poll; one that
+        cannot be read for good (transferred, made a pull request) is skipped until it
+        changes, and the rest of the poll goes on."""
         self.counters.saw("poll")
         changed = await self._changed_issues()
         opened = [f"poll:{issue.number}:opened" for issue in changed if issue.comments == 0]
         known = await self._store.deliveries.known(opened)
         taken: list[Delivery] = []
         for summary in changed:
+            if self._stop.is_set():
+                break
+            seen: Seen = (summary.updated_at, summary.comments)
             if summary.comments == 0 and f"poll:{summary.number}:opened" in known:
-                self._seen[summary.number] = (summary.updated_at, 0)
+                self._seen[summary.number] = seen
                 continue
-            delivery = await self._examine(summary)
-            if delivery is not None:
-                taken.append(delivery)
+            try:
+                delivery, seen = await self._examine(summary)
+            except TrackerError as error:
+                if error.status in (401, 403):  # the token: no issue can be read
+                    raise
+                self._failed(f"issue #{summary.number}", error)
+                if error.transient:
+                    self._again.add(summary.number)
+                    continue
+            except AdwError as error:
+                self._failed(f"issue #{summary.number}", error)
+                self._again.add(summary.number)  # the store: the next poll tries again
+                continue
+            else:
+                if delivery is not None:
+                    taken.append(delivery)
+                    if delivery.outcome is DeliveryOutcome.PENDING:
+                        self._again.add(summary.number)  # released: its run did not start
+                        continue
+            self._seen[summary.number] = seen
+            self._again.discard(summary.number)
         return taken
+
+    def _failed(self, what: str, error: AdwError) -> None:
+        self.counters.errors += 1
+        logger.warning("%s failed: %s; the next poll tries again", what, error)
 
     async def _changed_issues(self) -> list[IssueSummary]:
         """The open issues not seen as they are now; with the newest updates first, the
-        reading stops at the first issue seen before, unchanged (the rest are older)."""
+        reading stops at the first issue seen before, unchanged (the rest are older),
+        unless an issue is due to be looked at again (it may be older)."""
         tracker = self._tracker
-        ordered_by_update = isinstance(tracker, GitHubTracker)
+        ordered_by_update = isinstance(tracker, GitHubTracker) and not self._again
         listing: AsyncGenerator[IssueSummary, None] = (
             tracker.recently_updated()
             if isinstance(tracker, GitHubTracker)
@@ -116,14 +151,14 @@ class Poller:
                     break
         return changed
 
-    async def _examine(self, summary: IssueSummary) -> Delivery | None:
+    async def _examine(self, summary: IssueSummary) -> tuple[Delivery | None, Seen]:
         """Read the issue; take its opening or its latest comment if new, and launch the
-        run it asks for."""
+        run it asks for. The delivery taken (None: none new), and the issue as seen."""
         try:
             issue = await self._tracker.get_issue(summary.number)
         except IssueNotFoundError:
-            return None  # gone (or made a pull request) since the listing
-        self._seen[issue.number] = (summary.updated_at, len(issue.comments))
+            return None, (summary.updated_at, summary.comments)  # gone since the listing
+        seen: Seen = (summary.updated_at, len(issue.comments))
         people = [c for c in issue.comments if not (c.from_bot or c.author.endswith("[bot]"))]
         if not people:
             key, event, action, actor = "opened", "issues", "opened", "poller"
@@ -153,7 +188,7 @@ class Poller:
         )
         detail = {"sender": sender}
         if not await self._dispatcher.take(delivery, actor=actor, detail=detail):
-            return None
+            return None, seen
         if choice.workflow is None:
-            return delivery
-        return await self._dispatcher.launch(delivery, actor=actor, detail=detail)
+            return delivery, seen
+        return await self._dispatcher.launch(delivery, actor=actor, detail=detail), seen

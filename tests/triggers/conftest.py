@@ -31,10 +31,16 @@ async def store(repo: Path) -> AsyncIterator[Store]:
         yield opened
 
 
-def github_orchestrator(github: FakeGitHub, store: Store, repo: Path) -> Orchestrator:
+def github_orchestrator(
+    github: FakeGitHub, store: Store, repo: Path, **overrides: object
+) -> Orchestrator:
     """An orchestrator whose tracker is the loopback GitHub, with the simulated agent."""
     settings = fast_settings(
-        repo, tracker="github", github_repo=github.repository, github_api_url=github.api_url
+        repo,
+        tracker="github",
+        github_repo=github.repository,
+        github_api_url=github.api_url,
+        **overrides,
     )
     tracker = GitHubTracker(settings, repo, environ={"GITHUB_PAT": TOKEN, "PATH": ""})
     return Orchestrator(store, repo, settings, tracker=tracker)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from adw_tui.domain.breakers import Outcome
+from adw_tui.domain.clock import utc_now
 from adw_tui.domain.issues import bot_comment
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -16,6 +18,7 @@ from adw_tui.triggers.dispatch import Dispatcher
 from adw_tui.triggers.poller import Poller, PollerStopped
 from adw_tui.triggers.workflow_names import trigger_workflows
 from tests.fake_github import FakeGitHub
+from tests.runtime.test_orchestrator import fast_settings
 from tests.triggers.conftest import github_orchestrator
 
 
@@ -165,3 +168,47 @@ async def test_the_poller_stops_when_asked(orchestrator: Orchestrator, github: F
     poller.stop()
     await asyncio.wait_for(running, 2)
     assert poller.counters.last_event_kind == "poll"
+
+
+async def test_an_issue_that_fails_mid_poll_is_looked_at_again_the_rest_are_not_held_up(
+    orchestrator: Orchestrator, github: FakeGitHub, store: Store
+) -> None:
+    numbers = [github.add_issue(f"Issue {n}", "no keyword") for n in range(3)]
+    github.fail_next(502, "Bad Gateway", path_contains=f"/issues/{numbers[1]}", method="GET")
+    poller = poller_on(orchestrator)
+    first = await poller.poll()
+    assert sorted(d.issue for d in first if d.issue is not None) == [numbers[0], numbers[2]]
+    assert poller.counters.errors == 1
+    # Issue 2 is newer than nothing it missed: the next poll reads on to it anyway.
+    [again] = await poller.poll()
+    assert again.issue == numbers[1]
+    assert await poller.poll() == []
+
+
+async def test_a_launch_that_may_pass_is_tried_again_by_the_next_poll(
+    github: FakeGitHub, store: Store, repo: Path, origin: Path
+) -> None:
+    """GitHub's breaker open when the run would start: the delivery is forgotten, not
+    recorded as refused, and the poll after the breaker closes starts the run."""
+    number = github.add_issue("Add a slugify helper", "adw_plan")
+    policy = fast_settings(repo).breaker_policy()
+    for _ in range(policy.failure_threshold):
+        await store.breakers.record(
+            "github", Outcome.FAILURE, now=utc_now(), policy=policy, actor="test"
+        )
+    async with github_orchestrator(
+        github, store, repo, breaker_open_action="dead_letter"
+    ) as orchestrator:
+        poller = poller_on(orchestrator)
+        [released] = await poller.poll()
+        assert released.outcome is DeliveryOutcome.PENDING
+        assert released.reason is not None
+        assert "adw breakers reset github" in released.reason
+        assert await store.deliveries.get(f"poll:{number}:opened") is None
+        await store.breakers.reset("github", now=utc_now(), actor="test")
+        [started] = await poller.poll()
+        assert started.outcome is DeliveryOutcome.STARTED
+        assert started.adw_id is not None
+        await orchestrator.wait(started.adw_id)
+    actions = [e.action for e in await store.audit.entries(limit=100)]
+    assert "trigger.released" in actions
