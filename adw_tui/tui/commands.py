@@ -5,6 +5,8 @@ What they name (issues, runs, letters) is read once each time the palette opens,
 typing searches a snapshot instead of querying the store per keystroke.
 """
 
+import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -12,10 +14,13 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from adw_tui.domain.errors import AdwError
 from adw_tui.domain.issues import IssueState
 from adw_tui.domain.models import DeadLetterFilter, DeadLetterStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.tui.replay import replay_letter
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from adw_tui.tui.app import AdwApp
@@ -23,6 +28,8 @@ if TYPE_CHECKING:
 
 PALETTE_ISSUES = 1000
 """The newest open issues "Launch a workflow for issue" offers."""
+ISSUES_WAIT_S = 5.0
+"""How long the palette waits for the tracker's issues before it opens without them."""
 PALETTE_RUNS = 1000
 """The most recently updated runs "Jump to run" offers (older ones: `adw show ID`)."""
 PALETTE_LETTERS = 1000
@@ -72,16 +79,7 @@ class AdwCommands(Provider):
                 True,
             ),
         ]
-        async for issue in app.orchestrator.tracker.issues(
-            state=IssueState.OPEN, limit=PALETTE_ISSUES
-        ):
-            commands.append(
-                PaletteCommand(
-                    f"Launch a workflow for issue #{issue.number}: {terminal_safe(issue.title)}",
-                    partial(app.open_launch, issue.number),
-                    "choose the workflow, model set and engine",
-                )
-            )
+        commands += await _issue_commands(app)
         for run in await store.list_runs(limit=PALETTE_RUNS):
             issue_part = f"#{run.issue} " if run.issue else ""
             commands.append(
@@ -127,3 +125,26 @@ class AdwCommands(Provider):
             score = matcher.match(command.text)
             if score > 0:
                 yield Hit(score, matcher.highlight(command.text), command.run, help=command.help)
+
+
+async def _issue_commands(app: "AdwApp") -> list[PaletteCommand]:
+    """A launch command per open issue of the tracker; none when the tracker cannot
+    answer in time (GitHub down or rate-limited): the palette's other commands still
+    come, and the reason is logged."""
+    found: list[PaletteCommand] = []
+    try:
+        async with asyncio.timeout(ISSUES_WAIT_S):
+            async for issue in app.orchestrator.tracker.issues(
+                state=IssueState.OPEN, limit=PALETTE_ISSUES
+            ):
+                found.append(
+                    PaletteCommand(
+                        f"Launch a workflow for issue #{issue.number}: "
+                        f"{terminal_safe(issue.title)}",
+                        partial(app.open_launch, issue.number),
+                        "choose the workflow, model set and engine",
+                    )
+                )
+    except (AdwError, TimeoutError) as error:
+        logger.warning("the palette lists no issues: %s", error or "the tracker took too long")
+    return found

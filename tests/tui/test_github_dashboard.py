@@ -14,9 +14,11 @@ from adw_tui.trackers.github import GitHubTracker
 from adw_tui.triggers.presence import Announcement
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens.dashboard import ResourceGauges
+from adw_tui.tui.screens.dead_letters import DeadLettersScreen
 from adw_tui.tui.widgets.trigger_line import TriggerLine
 from tests.fake_github import TOKEN, FakeGitHub
 from tests.tui.conftest import record_notifications, until
+from tests.tui.test_navigation import run_palette_command
 
 
 @pytest.fixture
@@ -90,3 +92,17 @@ async def test_the_trigger_line_shows_triggers_at_work_and_the_days_deliveries(
         await app.dashboard.refresh_runs(force=True)
         await pilot.pause()
         assert str(line.render()).startswith("triggers none at work  last ")
+
+
+async def test_the_palette_opens_without_githubs_issues_when_github_fails(
+    github: FakeGitHub,
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    github_orchestrator: Orchestrator,
+) -> None:
+    github.fail_next(500, "Server Error", times=10, path_contains="/issues", method="GET")
+    app = create_app(store, repo, settings, orchestrator=github_orchestrator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_palette_command(pilot, "dead")
+        assert isinstance(app.screen, DeadLettersScreen)
