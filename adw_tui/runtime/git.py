@@ -11,10 +11,12 @@ aborted and reported.
 """
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
 import shlex
+import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,16 @@ from adw_tui.agents.environment import agent_environment
 from adw_tui.domain.errors import AdwError
 
 DEFAULT_HINT = "run it there yourself to see git's full output"
+PUSH_TIMEOUT_S = 300.0
+"""The longest a push may take before it counts as failed (and is tried again)."""
+_AUTH_FAILURES = (
+    "Authentication failed",
+    "could not read Username",
+    "could not read Password",
+    "Permission denied (publickey",
+    "The requested URL returned error: 401",
+    "The requested URL returned error: 403",
+)
 _ZERO_SHA = "0" * 40
 
 
@@ -106,6 +118,12 @@ class MergeConflictError(GitError):
         self.conflicts = conflicts
 
 
+class GitTimeoutError(GitError):
+    def __init__(self, args: Iterable[str], cwd: Path, timeout_s: float) -> None:
+        command = shlex.join(["git", *args])
+        super().__init__(f"`{command}` did not finish in {timeout_s:g}s in {cwd}", cwd=cwd)
+
+
 class NoRemoteError(GitError):
     def __init__(self, remote: str, cwd: Path) -> None:
         super().__init__(
@@ -132,6 +150,18 @@ class PushRejectedError(GitError):
         super().__init__(f"{remote} rejected the push of {branch!r} ({detail}): {why}", cwd=cwd)
         self.branch = branch
         self.moved = moved
+
+
+class PushAuthError(GitError):
+    """The remote did not take git's credentials: trying again changes nothing."""
+
+    def __init__(self, branch: str, remote: str, cwd: Path, detail: str) -> None:
+        super().__init__(
+            f"{remote} refused the credentials for the push of {branch!r} ({detail}): give "
+            "git access to it (for GitHub over https, a GITHUB_PAT that may write Contents; "
+            "over ssh, a key in ssh-agent), then replay the run",
+            cwd=cwd,
+        )
 
 
 class PushFailedError(GitError):
@@ -213,10 +243,14 @@ def git_environment() -> dict[str, str]:
     }
 
 
-async def run_git(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> GitResult:
+async def run_git(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout_s: float | None = None
+) -> GitResult:
     """Run `git *args` in `cwd` and return what happened, whatever the exit code. `env`
     adds variables to git's environment (never to its arguments, which any user can
-    read in the process list)."""
+    read in the process list). Git runs in a session of its own, without a terminal, so
+    nothing it starts (ssh) can stop to ask for a password; past `timeout_s` its process
+    group is killed and a GitTimeoutError raised."""
     if not cwd.is_dir():
         raise GitError(
             f"cannot run `{shlex.join(['git', *args])}` in {cwd}: the directory does not exist; "
@@ -233,10 +267,18 @@ async def run_git(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH: install git", cwd=cwd) from None
-    stdout, stderr = await process.communicate()
+    try:
+        async with asyncio.timeout(timeout_s):
+            stdout, stderr = await process.communicate()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+        raise GitTimeoutError(args, cwd, timeout_s or 0.0) from None
     return GitResult(
         args=args,
         cwd=cwd,
@@ -491,10 +533,24 @@ async def push(
     if await remote_url(cwd, remote) is None:
         raise NoRemoteError(remote, cwd)
     ref = f"refs/heads/{branch}"
-    result = await run_git("push", "--porcelain", remote, f"{ref}:{ref}", cwd=cwd, env=env)
+    batch = {"GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND") or "ssh -o BatchMode=yes"}
+    try:
+        result = await run_git(
+            "push",
+            "--porcelain",
+            remote,
+            f"{ref}:{ref}",
+            cwd=cwd,
+            env={**batch, **(env or {})},
+            timeout_s=PUSH_TIMEOUT_S,
+        )
+    except GitTimeoutError:
+        raise PushFailedError(branch, remote, cwd, f"no answer in {PUSH_TIMEOUT_S:g}s") from None
     if result.ok:
         return
     said = result.stdout + result.stderr
+    if any(marker in said for marker in _AUTH_FAILURES):
+        raise PushAuthError(branch, remote, cwd, result.detail())
     if "[remote rejected]" in said:
         declined = re.search(r"\[remote rejected\][^(\n]*\(([^)\n]*)\)", said)
         reason = declined[1] if declined else result.detail()

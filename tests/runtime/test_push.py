@@ -1,18 +1,23 @@
 """Pushing a run's branch to a real bare `origin`: never forced, and each way it can fail
 named with what to do."""
 
+import time
 from pathlib import Path
 
 import pytest
 
 from adw_tui.runtime.git import (
+    GitTimeoutError,
     NoRemoteError,
+    PushAuthError,
     PushFailedError,
     PushRejectedError,
     head,
     push,
     remote_url,
+    run_git,
 )
+from tests.fake_github import FakeGitHub
 from tests.runtime import commit_file, make_repo, sh
 
 
@@ -77,3 +82,23 @@ async def test_no_origin_and_an_unreachable_one_say_what_to_do(repo: Path, tmp_p
         await push(repo, "main")
     assert "the push of 'main' to origin failed" in str(raised.value)
     assert "check the network" in str(raised.value)
+
+
+async def test_a_remote_that_refuses_the_credentials_is_not_tried_again(
+    repo: Path, github: FakeGitHub
+) -> None:
+    """An https remote answering 401 (the loopback GitHub, asked without its token): git
+    cannot ask for a password, and the push fails for good, saying what to give it."""
+    sh(repo, "remote", "add", "origin", f"{github.api_url}/octo/hello.git")
+    with pytest.raises(PushAuthError) as raised:
+        await push(repo, "main")
+    assert "origin refused the credentials for the push of 'main'" in str(raised.value)
+    assert "GITHUB_PAT" in str(raised.value)
+
+
+async def test_a_git_that_hangs_is_stopped_with_its_children(repo: Path) -> None:
+    sh(repo, "config", "alias.nap", "!sleep 30")
+    started = time.monotonic()
+    with pytest.raises(GitTimeoutError, match=r"`git nap` did not finish in 0.5s"):
+        await run_git("nap", cwd=repo, timeout_s=0.5)
+    assert time.monotonic() - started < 10
