@@ -15,9 +15,11 @@ from adw_tui.trackers.local import LocalTracker
 from tests.cli.test_cli import repo as repo  # the fixture: a git repository as the cwd
 from tests.cli.test_cli import run_json
 
-ISSUE_KEYS = {"number", "title", "body", "state", "created_at", "comments"}
+# author and author_association: GitHub's; null for the local tracker's issues.
+ISSUE_KEYS = {"number", "title", "body", "state", "created_at", "comments", "author"}
+ISSUE_KEYS |= {"author_association"}
 ROW_KEYS = {"number", "title", "state", "comments", "created_at", "updated_at"}
-COMMENT_KEYS = {"id", "author", "body", "created_at"}
+COMMENT_KEYS = {"id", "author", "body", "created_at", "author_association"}
 ADW = Path(sys.executable).parent / "adw"
 
 
