@@ -143,6 +143,12 @@ class Settings(BaseModel):
         ge=0,
         description="longest wait, in seconds, for GitHub's rate limit before a call fails",
     )
+    report_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds a report on a run's issue (a comment, a label) may hold the run, "
+        "waiting out a rate limit say, before it is skipped",
+    )
     label_running: str = Field(
         default="adw:running", min_length=1, description="label of an issue a run works on"
     )

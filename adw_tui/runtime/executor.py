@@ -5,6 +5,7 @@ versioned with its state, so a run continues from its last completed step, and r
 the state back to an older version also rewinds where the run goes next.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -265,14 +266,20 @@ class RunExecutor:
         if not (number and str(number).isdigit()):
             return
         try:
-            await self._services.call_tracker(
-                lambda tracker: call(tracker, int(number)),
-                adw_id=self._adw_id,
-                step=action,
-                wait=False,
-            )
+            async with asyncio.timeout(self._services.settings.report_timeout):
+                await self._services.call_tracker(
+                    lambda tracker: call(tracker, int(number)),
+                    adw_id=self._adw_id,
+                    step=action,
+                    wait=False,
+                )
         except BreakerOpenError:
             return
+        except TimeoutError:
+            waited = self._services.settings.report_timeout
+            message = f"no answer in {waited:g}s (a rate limit, or the network): skipped"
+            logger.warning("run %s: the tracker's %s: %s", self._adw_id, action, message)
+            self._services.bus.publish(TrackerFailed(self._adw_id, action, message))
         except AdwError as error:  # the tracker down, or the issue gone since the launch
             logger.warning("run %s: the tracker's %s failed: %s", self._adw_id, action, error)
             self._services.bus.publish(TrackerFailed(self._adw_id, action, str(error)))

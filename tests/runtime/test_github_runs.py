@@ -243,3 +243,28 @@ async def test_an_issue_deleted_during_its_run_does_not_stop_it(
     failed = [event for event in events if isinstance(event, TrackerFailed)]
     assert [event.action for event in failed][:1] == ["label"]
     assert failed[0].message.startswith(f"issue {number} not found")
+
+
+async def test_a_report_held_by_a_rate_limit_is_skipped_not_waited_for(
+    github: FakeGitHub, store: Store, repo: Path
+) -> None:
+    """GitHub's secondary rate limit on comments says to wait a minute: the run's
+    reports give up after ADW_REPORT_TIMEOUT, say so, and the run goes on."""
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    (repo / ".adw" / "workflows").mkdir(parents=True, exist_ok=True)
+    (repo / ".adw" / "workflows" / "classify.yaml").write_text(CLASSIFY_ONLY)
+    github.fail_next(
+        403,
+        "You have exceeded a secondary rate limit",
+        headers={"Retry-After": "60"},
+        times=100,
+        path_contains="/comments",
+        method="POST",
+    )
+    started = asyncio.get_running_loop().time()
+    async with orchestrator_on(github, store, repo, report_timeout=0.3) as orchestrator:
+        adw_id = await orchestrator.launch(number, workflow="classify")
+        run = await orchestrator.wait(adw_id)
+    assert run.status is RunStatus.SUCCEEDED
+    assert asyncio.get_running_loop().time() - started < 20
+    assert github.labels(number) == ["adw:succeeded"]
