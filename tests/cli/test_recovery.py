@@ -88,11 +88,11 @@ def repo(sample_repo: Path) -> Path:
     return sample_repo
 
 
-def start_run(repo: Path) -> subprocess.Popen[str]:
+def start_run(repo: Path, delay: str = "0.05") -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(ADW), "run", "1", "--workflow", "plan_build", "--engine", "sim"],
         cwd=repo,
-        env=environ(ADW_SIM_DELAY="0.05", ADW_SHUTDOWN_GRACE="30"),
+        env=environ(ADW_SIM_DELAY=delay, ADW_SHUTDOWN_GRACE="30"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -134,7 +134,9 @@ def group_alive(pgid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("after", [1, 4, 7])
 def test_orchestrator_killed_mid_step_then_recovered(repo: Path, after: int):
-    run = start_run(repo)
+    # Slower lines than the other tests': the agent must still be mid-step once the
+    # test has seen it start and killed its orchestrator, on a loaded machine too.
+    run = start_run(repo, delay="0.12")
     adw_id, pgid = running_attempt(repo, after)
     run.kill()  # SIGKILL: no cleanup of any kind
     run.wait(timeout=10)
