@@ -22,9 +22,15 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from adw_tui.config import Settings
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+from adw_tui.trackers.github import GitHubTracker
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 TOKEN = "ghp_" + "t" * 36
@@ -421,3 +427,19 @@ def _handler(github: FakeGitHub) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PATCH = do_DELETE = _serve
 
     return Handler
+
+
+def github_orchestrator(
+    github: FakeGitHub, store: Store, repo: Path, settings: Settings
+) -> Orchestrator:
+    """An orchestrator on `repo` whose tracker is `github`, with `settings` pointed at it
+    and its token (use it as `async with`)."""
+    pointed = settings.model_copy(
+        update={
+            "tracker": "github",
+            "github_repo": github.repository,
+            "github_api_url": github.api_url,
+        }
+    )
+    tracker = GitHubTracker(pointed, repo, environ={"GITHUB_PAT": TOKEN, "PATH": ""})
+    return Orchestrator(store, repo, pointed, tracker=tracker)

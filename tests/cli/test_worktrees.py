@@ -4,9 +4,7 @@ work refused unless forced, the runs and their history kept."""
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +13,8 @@ import pytest
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
+from tests.cli.test_listings import adw
 from tests.runtime.test_orchestrator import fast_settings
-
-ADW = Path(sys.executable).parent / "adw"
-
-
-def adw(repo: Path, *argv: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ADW_")}
-    done = subprocess.run(
-        [str(ADW), *argv],
-        cwd=repo,
-        env=env | {"COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == code, done.stdout + done.stderr
-    return done
 
 
 async def three_runs(repo: Path) -> tuple[str, str, str]:

@@ -14,8 +14,7 @@ from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RuntimeEvent, TrackerFailed
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
-from adw_tui.trackers.github import GitHubTracker
-from tests.fake_github import TOKEN, FakeGitHub
+from tests.fake_github import TOKEN, FakeGitHub, github_orchestrator
 from tests.runtime import sh as git
 from tests.runtime.test_orchestrator import fast_settings
 
@@ -42,15 +41,7 @@ states:
 def orchestrator_on(
     github: FakeGitHub, store: Store, repo: Path, **overrides: object
 ) -> Orchestrator:
-    settings = fast_settings(
-        repo,
-        tracker="github",
-        github_repo=github.repository,
-        github_api_url=github.api_url,
-        **overrides,
-    )
-    tracker = GitHubTracker(settings, repo, environ={"GITHUB_PAT": TOKEN, "PATH": ""})
-    return Orchestrator(store, repo, settings, tracker=tracker)
+    return github_orchestrator(github, store, repo, fast_settings(repo, **overrides))
 
 
 async def test_a_run_reports_on_its_github_issue(

@@ -14,8 +14,8 @@ import pytest
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
-from adw_tui.trackers.github import GitHubTracker
-from tests.fake_github import TOKEN, FakeGitHub
+from tests.fake_github import FakeGitHub
+from tests.fake_github import github_orchestrator as orchestrator_on
 from tests.github_packages import webhook_examples
 from tests.runtime.test_orchestrator import fast_settings
 
@@ -35,15 +35,7 @@ def github_orchestrator(
     github: FakeGitHub, store: Store, repo: Path, **overrides: object
 ) -> Orchestrator:
     """An orchestrator whose tracker is the loopback GitHub, with the simulated agent."""
-    settings = fast_settings(
-        repo,
-        tracker="github",
-        github_repo=github.repository,
-        github_api_url=github.api_url,
-        **overrides,
-    )
-    tracker = GitHubTracker(settings, repo, environ={"GITHUB_PAT": TOKEN, "PATH": ""})
-    return Orchestrator(store, repo, settings, tracker=tracker)
+    return orchestrator_on(github, store, repo, fast_settings(repo, **overrides))
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from adw_tui.config import Settings
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.store.deliveries import Delivery, DeliveryOutcome
-from adw_tui.trackers.github import GitHubTracker
 from adw_tui.triggers.presence import Announcement
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens.dashboard import ResourceGauges
 from adw_tui.tui.screens.dead_letters import DeadLettersScreen
 from adw_tui.tui.widgets.trigger_line import TriggerLine
-from tests.fake_github import TOKEN, FakeGitHub
+from tests.fake_github import FakeGitHub
+from tests.fake_github import github_orchestrator as orchestrator_on
 from tests.tui.conftest import record_notifications, until
 from tests.tui.test_navigation import run_palette_command
 
@@ -25,15 +25,7 @@ from tests.tui.test_navigation import run_palette_command
 async def github_orchestrator(
     github: FakeGitHub, store: Store, repo: Path, settings: Settings
 ) -> AsyncIterator[Orchestrator]:
-    settings = settings.model_copy(
-        update={
-            "tracker": "github",
-            "github_repo": github.repository,
-            "github_api_url": github.api_url,
-        }
-    )
-    tracker = GitHubTracker(settings, repo, environ={"GITHUB_PAT": TOKEN, "PATH": ""})
-    async with Orchestrator(store, repo, settings, tracker=tracker) as orchestrator:
+    async with orchestrator_on(github, store, repo, settings) as orchestrator:
         yield orchestrator
 
 
