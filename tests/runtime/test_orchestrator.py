@@ -194,7 +194,8 @@ async def test_twenty_runs_share_five_slots(repo: Path, store: Store):
     await sampler
     await orchestrator.aclose()
 
-    assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 20
+    letters = [(d.step, d.error_class, d.error_message) for d in await store.dead_letters.list()]
+    assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 20, letters
     assert 2 <= most_alive <= 5
     states = [(await store.load(adw_id)).state for adw_id in launched]
     ports = [(s.backend_port, s.frontend_port) for s in states]
