@@ -86,6 +86,19 @@ class Settings(BaseModel):
     copy_files: list[str] = Field(
         default_factory=lambda: [".env"], description="files copied into each new worktree"
     )
+    trees_dir: str | None = Field(
+        default=None,
+        description="where run worktrees go (relative to the repository, or absolute); "
+        "default: <repo>/trees",
+    )
+    worktree_setup: str | None = Field(
+        default=None,
+        description="shell command run in each new worktree before its first step (install "
+        "dependencies, copy env files); default: .adw/hooks/worktree-setup if it exists",
+    )
+    worktree_setup_timeout: float = Field(
+        default=600.0, gt=0, description="seconds the worktree set-up may take"
+    )
     backend_port_start: int = Field(default=9100, ge=1024, le=65000)
     frontend_port_start: int = Field(default=9200, ge=1024, le=65000)
     port_count: int = Field(default=15, ge=1, le=1000, description="port pairs to hand out")
@@ -187,6 +200,10 @@ class Settings(BaseModel):
         default="wait",
         description="a step refused by an open breaker waits for it, or dead-letters at once",
     )
+
+    def trees_path(self, repo: Path) -> Path:
+        """The directory of run worktrees: `trees_dir` (relative to `repo`), else trees/."""
+        return repo / (self.trees_dir or "trees")
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy of every step that does not override it."""

@@ -15,6 +15,7 @@ from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.ports import write_ports_env
 from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices
+from adw_tui.runtime.worktree_setup import LOG_NAME, run_setup, setup_command
 from adw_tui.trackers.base import PullRequestHost
 
 ActionCall = Callable[[], Awaitable[dict[str, Any]]]
@@ -135,14 +136,28 @@ def _description(state: dict[str, Any]) -> str:
 async def _setup_worktree(
     services: RunServices, adw_id: str, state: dict[str, Any]
 ) -> dict[str, Any]:
-    """Create (or reuse) trees/<adw_id> on the run's branch, with a port pair of its own.
+    """Create (or reuse) trees/<adw_id> on the run's branch, with a port pair of its own;
+    a new one gets the worktree set-up hook run in it (see `worktree_setup`).
 
     A workflow that starts with its worktree has no agent-named branch yet: the branch is
     then `default_branch_name`, saved so that later steps (merge, pull request) use it."""
     branch = state.get("branch_name") or default_branch_name(adw_id, state.get("issue_number"))
+    new = not services.worktrees.path_for(adw_id).exists()
     path = await services.worktrees.ensure(adw_id, str(branch), _base(state))
     ports = await services.ports.allocate(adw_id)
     write_ports_env(path, ports)
+    settings = services.settings
+    command = setup_command(services.repo, settings)
+    if new and command is not None:
+        await run_setup(
+            command,
+            path,
+            adw_id=adw_id,
+            ports=ports,
+            log=services.output_dir / adw_id / LOG_NAME,
+            timeout_s=settings.worktree_setup_timeout,
+            agent_env=settings.agent_env,
+        )
     return {
         "branch_name": str(branch),
         "worktree_path": str(path),

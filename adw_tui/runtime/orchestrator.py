@@ -42,7 +42,7 @@ from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.rollback import rollback_run
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.store_failures import interrupt_unsaved
-from adw_tui.runtime.worktrees import WorktreeManager
+from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
 from adw_tui.store import Store
 from adw_tui.store.leases import Holder
 from adw_tui.trackers.base import IssueTracker
@@ -82,7 +82,7 @@ class Orchestrator:
             repo=repo,
             settings=settings,
             tracker=tracker or tracker_for(settings, store, repo),
-            worktrees=WorktreeManager(repo, copy_files=settings.copy_files),
+            worktrees=worktree_manager(repo, settings),
             ports=PortAllocator(
                 store.leases,
                 holder=self.holder,
@@ -109,6 +109,11 @@ class Orchestrator:
     def tracker(self) -> IssueTracker:
         """Where issues come from (the configured tracker unless given another)."""
         return self._services.tracker
+
+    @property
+    def worktrees(self) -> WorktreeManager:
+        """The manager of the repository's run worktrees (where `ADW_TREES_DIR` says)."""
+        return self._services.worktrees
 
     @property
     def repo(self) -> Path:

@@ -40,9 +40,15 @@ class RecoveredRun(BaseModel):
 
 
 async def recover_orphans(
-    store: Store, repo: Path, *, stale_after_s: float = 120.0
+    store: Store,
+    repo: Path,
+    *,
+    stale_after_s: float = 120.0,
+    worktrees: WorktreeManager | None = None,
 ) -> list[RecoveredRun]:
-    """Find and settle every orphaned run; they end `interrupted`."""
+    """Find and settle every orphaned run; they end `interrupted`. `worktrees`: where
+    the runs' worktrees are (default: `<repo>/trees`)."""
+    worktrees = worktrees or WorktreeManager(repo)
     recovered = []
     for run in await store.list_runs(status=RunStatus.RUNNING):
         reason = _orphaned(run, stale_after_s)
@@ -52,7 +58,7 @@ async def recover_orphans(
         state = (await store.load(run.adw_id)).state
         worktree = "none yet"
         if state.worktree_path:
-            status = await WorktreeManager(repo).validate(run.adw_id, state.worktree_path)
+            status = await worktrees.validate(run.adw_id, state.worktree_path)
             worktree = "ok" if status.valid else status.message
         await store.set_status(
             run.adw_id,
@@ -183,6 +189,6 @@ async def recover_at_start(
     left behind, then resume them (or dead-letter them, per `action`). Returns the
     settled runs and the adw_ids resumed."""
     store = orchestrator.store
-    orphans = await recover_orphans(store, orchestrator.repo)
+    orphans = await recover_orphans(store, orchestrator.repo, worktrees=orchestrator.worktrees)
     runs = [await store.get_run(orphan.adw_id) for orphan in orphans]
     return orphans, await settle_interrupted(orchestrator, runs, action)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from adw_tui.config import Settings
 from adw_tui.runtime.git import (
     DirtyWorktreeError,
     GitError,
@@ -31,7 +32,13 @@ from adw_tui.runtime.ports import PORTS_ENV_FILE
 AGENTS_DIR = "agents"
 """The repository's directory of agent output (prompts, transcripts) and the database."""
 
-__all__ = ["WorktreeError", "WorktreeInfo", "WorktreeManager", "WorktreeStatus"]
+__all__ = [
+    "WorktreeError",
+    "WorktreeInfo",
+    "WorktreeManager",
+    "WorktreeStatus",
+    "worktree_manager",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +227,14 @@ class WorktreeManager:
         if _under(self.trees_dir, self.repo) and self.trees_dir != self.repo:
             patterns.append(f"/{self.trees_dir.relative_to(self.repo).as_posix()}/")
         return patterns
+
+
+def worktree_manager(repo: Path, settings: Settings) -> WorktreeManager:
+    """The manager of `repo`'s run worktrees as the settings place them (`ADW_TREES_DIR`)
+    and fill them (`copy_files`)."""
+    return WorktreeManager(
+        repo, trees_dir=settings.trees_path(repo), copy_files=settings.copy_files
+    )
 
 
 def _same_path(a: Path, b: Path) -> bool:

@@ -11,11 +11,14 @@ from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.sanitize import safe_markup
 from adw_tui.runtime.recovery import recover_orphans, resumable_runs, settle_interrupted
+from adw_tui.runtime.worktrees import worktree_manager
 
 
 async def recover_runs(args: argparse.Namespace, context: CliContext) -> int:
     async with await context.open_store(create=False) as store:
-        recovered = await recover_orphans(store, context.repo)
+        recovered = await recover_orphans(
+            store, context.repo, worktrees=worktree_manager(context.repo, context.settings)
+        )
         runs = await resumable_runs(store)
         if args.json:
             print_json({"recovered": recovered, "resumable": [run.adw_id for run in runs]})

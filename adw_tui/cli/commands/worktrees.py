@@ -19,7 +19,7 @@ from adw_tui.runtime.worktree_lifecycle import (
 from adw_tui.runtime.worktree_lifecycle import (
     remove_worktree as remove_one,
 )
-from adw_tui.runtime.worktrees import WorktreeManager
+from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
 
 ACTOR = "cli"
 
@@ -112,7 +112,7 @@ async def remove_worktree(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def _manager(context: CliContext) -> WorktreeManager:
-    return WorktreeManager(context.repo, copy_files=context.settings.copy_files)
+    return worktree_manager(context.repo, context.settings)
 
 
 def _statuses(text: str) -> list[RunStatus]:
