@@ -156,6 +156,11 @@ class Settings(BaseModel):
         ge=0,
         description="longest wait, in seconds, for GitHub's rate limit before a call fails",
     )
+    notify_command: str | None = Field(
+        default=None,
+        description="shell command run for each run that ends or waits, with the event as "
+        "one JSON line on stdin (notify-send, a Slack webhook, ntfy)",
+    )
     report_timeout: float = Field(
         default=60.0,
         gt=0,

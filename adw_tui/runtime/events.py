@@ -7,7 +7,7 @@ status change.
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -132,12 +132,16 @@ class EventBus:
         self._limit = subscriber_limit
         self._redactor = redactor or Redactor()
         self._subscribers: list[_Subscriber] = []
+        self.listeners: list[Callable[[RuntimeEvent], None]] = []
+        """Called with each event as it is published; they must not block (start a task)."""
 
     def publish(self, event: RuntimeEvent) -> None:
-        """Send `event`, its text redacted, to every subscriber."""
+        """Send `event`, its text redacted, to every subscriber and listener."""
         event = redact_event(event, self._redactor)
         for subscriber in self._subscribers:
             subscriber.push(event)
+        for listener in self.listeners:
+            listener(event)
 
     async def subscribe(self) -> AsyncIterator[RuntimeEvent]:
         """Events from now on, until the consumer stops iterating."""

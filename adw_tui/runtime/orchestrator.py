@@ -36,6 +36,7 @@ from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
 from adw_tui.runtime.issue_text import issue_state
 from adw_tui.runtime.models import MODEL_SETS
+from adw_tui.runtime.notify_command import CommandNotifier
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
@@ -77,6 +78,13 @@ class Orchestrator:
             rate_limits=settings.rate_limits,
         )
         self.resources.on_change.append(self._publish_queue)
+        self._notifier = (
+            CommandNotifier(settings.notify_command, settings.agent_env)
+            if settings.notify_command
+            else None
+        )
+        if self._notifier is not None:
+            self.bus.listeners.append(self._notifier)
         self._services = RunServices(
             store=store,
             repo=repo,
@@ -371,6 +379,8 @@ class Orchestrator:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        if self._notifier is not None:
+            await self._notifier.drain()
         if self._owns_tracker:
             await self._services.tracker.aclose()
 

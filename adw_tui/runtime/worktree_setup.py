@@ -10,12 +10,11 @@ the output's last lines.
 """
 
 import asyncio
-import contextlib
 import os
-import signal
 from pathlib import Path
 
 from adw_tui.agents.environment import agent_environment
+from adw_tui.agents.process import kill_process_tree
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.sanitize import terminal_safe
@@ -24,6 +23,7 @@ from adw_tui.runtime.ports import PortPair
 HOOK = Path(".adw") / "hooks" / "worktree-setup"
 LOG_NAME = "worktree-setup.log"
 TAIL_LINES = 5
+KILL_GRACE_S = 2.0
 
 
 def setup_command(repo: Path, settings: Settings) -> list[str] | None:
@@ -73,9 +73,7 @@ async def run_setup(
             async with asyncio.timeout(timeout_s):
                 code = await process.wait()
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+            await kill_process_tree(process, grace_s=KILL_GRACE_S)
             raise AdwError(
                 f"the worktree set-up did not finish in {timeout_s:g}s "
                 f"(ADW_WORKTREE_SETUP_TIMEOUT); its output is in {log}"

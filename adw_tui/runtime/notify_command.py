@@ -1,0 +1,106 @@
+"""`ADW_NOTIFY_COMMAND`: a command of the operator's, run once per event that may want a
+person (a run succeeded, failed, became a dead letter, or waits on an open breaker),
+with the event as one JSON line on its stdin: for `notify-send`, a Slack webhook, ntfy.
+
+The command is the operator's own setting, so it runs through the shell; what it is
+given is adw's event (ids, statuses, adw's messages, redacted), never run as code. One
+command at a time, each within a time limit; a command that fails or hangs is logged and
+never holds a run.
+"""
+
+import asyncio
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from adw_tui.agents.environment import agent_environment
+from adw_tui.agents.process import kill_process_tree
+from adw_tui.domain.models import RunStatus
+from adw_tui.runtime.events import RunChanged, RuntimeEvent, RunWaiting
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_TIMEOUT_S = 10.0
+KILL_GRACE_S = 1.0
+_ENDINGS = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.DEAD_LETTERED}
+
+
+def notice_for(event: RuntimeEvent) -> dict[str, Any] | None:
+    """The JSON object of an event a person may want to hear of; None for the rest."""
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    if isinstance(event, RunChanged) and event.status in _ENDINGS:
+        return {
+            "event": f"run.{event.status}",
+            "adw_id": event.adw_id,
+            "detail": event.detail,
+            "at": at,
+        }
+    if isinstance(event, RunWaiting):
+        return {
+            "event": "run.waiting",
+            "adw_id": event.adw_id,
+            "detail": f"{event.step}: {event.reason}",
+            "wait_s": event.wait_s,
+            "at": at,
+        }
+    return None
+
+
+class CommandNotifier:
+    """An event bus listener: each notice starts a run of the command in the background;
+    `drain` waits (a while) for those still running, so that a run's last notice is
+    sent before adw exits."""
+
+    def __init__(self, command: str, agent_env: list[str]) -> None:
+        self._command = command
+        self._agent_env = agent_env
+        self._sending: set[asyncio.Task[bool]] = set()
+
+    def __call__(self, event: RuntimeEvent) -> None:
+        notice = notice_for(event)
+        if notice is None:
+            return
+        task = asyncio.create_task(run_notify_command(self._command, notice, self._agent_env))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def drain(self, timeout_s: float = NOTIFY_TIMEOUT_S + KILL_GRACE_S) -> None:
+        if self._sending:
+            await asyncio.wait(set(self._sending), timeout=timeout_s)
+
+
+async def run_notify_command(command: str, notice: dict[str, Any], agent_env: list[str]) -> bool:
+    """One run of the command with `notice` on stdin; whether it exited 0 in time."""
+    line = (json.dumps(notice, ensure_ascii=True) + "\n").encode()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "/bin/sh",
+            "-c",
+            command,
+            env=agent_environment(os.environ, agent_env),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as error:
+        logger.warning("ADW_NOTIFY_COMMAND cannot start: %s", error)
+        return False
+    try:
+        async with asyncio.timeout(NOTIFY_TIMEOUT_S):
+            _, stderr = await process.communicate(line)
+    except TimeoutError:
+        await kill_process_tree(process, grace_s=KILL_GRACE_S)
+        logger.warning(
+            "ADW_NOTIFY_COMMAND took over %gs for %s: stopped", NOTIFY_TIMEOUT_S, notice["event"]
+        )
+        return False
+    if process.returncode != 0:
+        said = stderr.decode("utf-8", errors="replace").strip()[-300:]
+        logger.warning(
+            "ADW_NOTIFY_COMMAND exited %s for %s: %s", process.returncode, notice["event"], said
+        )
+        return False
+    return True
