@@ -64,7 +64,7 @@ DEFAULT_LIMIT = 50
 def since_arg(value: str) -> datetime:
     """A moment: an ISO date or time (UTC unless it names its offset), or an age before
     now (`30m`, `12h`, `7d`, `2w`)."""
-    with contextlib.suppress(AdwError):
+    with contextlib.suppress(AdwError, OverflowError):
         return utc_now() - parse_age(value)
     try:
         moment = datetime.fromisoformat(value)

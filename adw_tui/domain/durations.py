@@ -23,4 +23,9 @@ def parse_age(text: str) -> timedelta:
     parts = _PART.findall(text.strip())
     if not parts or "".join(f"{n}{u}" for n, u in parts) != text.strip():
         raise AdwError(f"{text!r} is not an age: use a number and a unit, such as 7d, 12h or 90m")
-    return timedelta(**{_UNITS[unit]: int(n) for n, unit in parts})
+    try:
+        return timedelta(**{_UNITS[unit]: int(n) for n, unit in parts})
+    except OverflowError:
+        raise AdwError(
+            f"{text!r} is longer than any age adw can count: use a shorter one"
+        ) from None

@@ -15,7 +15,7 @@ from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.ports import write_ports_env
 from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices
-from adw_tui.runtime.worktree_setup import LOG_NAME, run_setup, setup_command
+from adw_tui.runtime.worktree_setup import LOG_NAME, SETUP_DONE, run_setup, setup_command
 from adw_tui.trackers.base import PullRequestHost
 
 ActionCall = Callable[[], Awaitable[dict[str, Any]]]
@@ -148,7 +148,10 @@ async def _setup_worktree(
     write_ports_env(path, ports)
     settings = services.settings
     command = setup_command(services.repo, settings)
-    if new and command is not None:
+    done = services.output_dir / adw_id / SETUP_DONE
+    if new:
+        done.unlink(missing_ok=True)
+    if command is not None and not done.exists():  # new, or its set-up failed before
         await run_setup(
             command,
             path,
@@ -158,6 +161,7 @@ async def _setup_worktree(
             timeout_s=settings.worktree_setup_timeout,
             agent_env=settings.agent_env,
         )
+        done.touch()
     return {
         "branch_name": str(branch),
         "worktree_path": str(path),

@@ -275,10 +275,12 @@ async def run_git(
         async with asyncio.timeout(timeout_s):
             stdout, stderr = await process.communicate()
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
         raise GitTimeoutError(args, cwd, timeout_s or 0.0) from None
+    finally:
+        if process.returncode is None:  # timed out, or the caller was cancelled
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await asyncio.shield(process.wait())
     return GitResult(
         args=args,
         cwd=cwd,
@@ -533,7 +535,12 @@ async def push(
     if await remote_url(cwd, remote) is None:
         raise NoRemoteError(remote, cwd)
     ref = f"refs/heads/{branch}"
-    batch = {"GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND") or "ssh -o BatchMode=yes"}
+    # ssh never asks for a password here; the operator's own ssh command (the variable,
+    # or the repository's core.sshCommand, say with a deploy key) is left as it is.
+    configured = os.environ.get("GIT_SSH_COMMAND") or await _optional(
+        "config", "--get", "core.sshCommand", cwd=cwd
+    )
+    batch = {} if configured else {"GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
     try:
         result = await run_git(
             "push",

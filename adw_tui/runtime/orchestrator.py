@@ -79,9 +79,7 @@ class Orchestrator:
         )
         self.resources.on_change.append(self._publish_queue)
         self._notifier = (
-            CommandNotifier(settings.notify_command, settings.agent_env)
-            if settings.notify_command
-            else None
+            CommandNotifier(settings.notify_command) if settings.notify_command else None
         )
         if self._notifier is not None:
             self.bus.listeners.append(self._notifier)
@@ -163,6 +161,8 @@ class Orchestrator:
             )
             if not force:
                 await self._refuse_duplicate(issue.number, workflow)
+            if self._closing is not None:  # closed while the issue was read
+                raise ShuttingDownError
             state = RunState.model_validate(
                 {
                     "adw_id": adw_id,
@@ -184,6 +184,8 @@ class Orchestrator:
                 exclusive=not force,
             )
         else:
+            if self._closing is not None:
+                raise ShuttingDownError
             await self._begin_segment(adw_id, workflow, definition.first_state)
             await services.store.claims.requeue(adw_id, actor=RUNTIME_ACTOR, workflow=workflow)
             engine = engine or await self._engine_of(adw_id)

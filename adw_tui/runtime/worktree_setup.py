@@ -22,6 +22,8 @@ from adw_tui.runtime.ports import PortPair
 
 HOOK = Path(".adw") / "hooks" / "worktree-setup"
 LOG_NAME = "worktree-setup.log"
+SETUP_DONE = "worktree-setup.done"
+"""Beside the log once the set-up succeeded: a replay after a failed one runs it again."""
 TAIL_LINES = 5
 KILL_GRACE_S = 2.0
 
@@ -73,11 +75,13 @@ async def run_setup(
             async with asyncio.timeout(timeout_s):
                 code = await process.wait()
         except TimeoutError:
-            await kill_process_tree(process, grace_s=KILL_GRACE_S)
             raise AdwError(
                 f"the worktree set-up did not finish in {timeout_s:g}s "
                 f"(ADW_WORKTREE_SETUP_TIMEOUT); its output is in {log}"
             ) from None
+        finally:
+            if process.returncode is None:  # timed out, or the run was cancelled
+                await asyncio.shield(kill_process_tree(process, grace_s=KILL_GRACE_S))
     if code != 0:
         raise AdwError(
             f"the worktree set-up exited {code} in {worktree}: {_tail(log)} "

@@ -94,7 +94,17 @@ class Dispatcher:
             delivery.issue,
             reason,
         )
-        await self._store.deliveries.release(delivery, actor=actor, reason=reason)
+        try:
+            await self._store.deliveries.release(delivery, actor=actor, reason=reason)
+        except AdwError as error:  # the database busy too: said, the row stays pending
+            logger.error(
+                "%s: could not forget the delivery (%s): a redelivery of it starts nothing; "
+                "start its run by hand (`adw run %s --workflow %s`)",
+                delivery.delivery_id,
+                error,
+                delivery.issue,
+                delivery.workflow,
+            )
         return replace(delivery, outcome=DeliveryOutcome.PENDING, reason=reason)
 
     def _refused(self, delivery: Delivery, message: str) -> Delivery:

@@ -106,8 +106,8 @@ class Poller:
             try:
                 delivery, seen = await self._examine(summary)
             except TrackerError as error:
-                if error.status in (401, 403):  # the token: no issue can be read
-                    raise
+                if error.status == 401 or (error.status == 403 and not error.transient):
+                    raise  # the token: no issue can be read
                 self._failed(f"issue #{summary.number}", error)
                 if error.transient:
                     self._again.add(summary.number)
@@ -142,13 +142,17 @@ class Poller:
             else tracker.issues(state=IssueState.OPEN)
         )
         changed: list[IssueSummary] = []
+        listed: set[int] = set()
         async with contextlib.aclosing(listing):
             async for summary in listing:
+                listed.add(summary.number)
                 unchanged = self._seen.get(summary.number) == (summary.updated_at, summary.comments)
                 if not unchanged:
                     changed.append(summary)
                 elif ordered_by_update and summary.updated_at is not None:
                     break
+            else:  # read to the end: an issue closed since it failed is no longer due
+                self._again &= listed
         return changed
 
     async def _examine(self, summary: IssueSummary) -> tuple[Delivery | None, Seen]:

@@ -104,6 +104,8 @@ def test_prune_and_rm_take_only_what_they_may(sample_repo: Path, runs: tuple[str
 def test_bad_arguments_say_what_to_write(sample_repo: Path, runs: tuple[str, str, str]):
     repo = sample_repo
     assert "is not an age" in adw(repo, "worktrees", "prune", "--older-than", "7x", code=1).stderr
+    huge = adw(repo, "worktrees", "prune", "--older-than", "99999999999d", code=1).stderr
+    assert "longer than any age adw can count" in huge
     unknown = adw(repo, "worktrees", "prune", "--status", "done", code=1).stderr
     assert "unknown run status 'done' in --status" in unknown
     assert "not found" in adw(repo, "worktrees", "rm", "0000beef", code=1).stderr

@@ -57,6 +57,12 @@ async def test_a_failing_hook_fails_the_worktree_step_with_its_output(
     assert letter.step == "worktree"
     assert "the worktree set-up exited 3" in letter.error_message
     assert "npm ERR! missing script: install" in letter.error_message
+    # Fixed, then replayed: the set-up runs in the worktree the failed run left.
+    write_hook(repo, HOOK)
+    async with Orchestrator(store, repo, fast_settings(repo)) as runs:
+        assert await runs.replay(letter.id) == adw_id
+        assert (await runs.wait(adw_id)).status is RunStatus.SUCCEEDED
+    assert (repo / "trees" / adw_id / "setup-ran-here.txt").is_file()
 
 
 async def test_the_setting_wins_and_a_hook_that_is_not_executable_says_so(
