@@ -13,9 +13,10 @@ import tomllib
 from pathlib import Path
 
 import tomli_w
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.modeling import Model
 
 PREFERENCES_FILE = "tui.toml"
 THEMES_DIR = "themes"
@@ -31,7 +32,7 @@ def config_dir() -> Path:
     return base / "adw"
 
 
-class Preferences(BaseModel):
+class Preferences(Model):
     theme: str | None = None
     keymap: dict[str, str] = Field(
         default_factory=dict, description="binding id -> comma-separated keys"
