@@ -39,6 +39,7 @@ from adw_tui.tui.screens.history import HistoryScreen
 from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, WorkflowChoice
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.screens.workflows import WorkflowsScreen
+from adw_tui.tui.screens.worktrees import WorktreesScreen
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 from adw_tui.workflows.loader import load_workflows_report
 
@@ -47,6 +48,7 @@ Startup = Callable[[Orchestrator], Awaitable[None]]
 # The other sections' modes, named after the actions that open them (`d`, `w`).
 DEAD_LETTERS_MODE = "dead_letters"
 WORKFLOWS_MODE = "workflows"
+WORKTREES_MODE = "worktrees"
 LAUNCH_ISSUES = 1000
 """The newest open issues the launch dialog lists (older ones: type the number)."""
 
@@ -76,6 +78,7 @@ class AdwApp(App[None]):
         Binding("h", "history", "History", id="app.history"),
         Binding("d", "dead_letters", "Dead letters", id="app.dead_letters"),
         Binding("w", "workflows", "Workflows", id="app.workflows"),
+        Binding("W", "worktrees", "Worktrees", id="app.worktrees"),
         Binding("f1", "toggle_help", "Help", id="app.help"),
     ]
 
@@ -118,6 +121,7 @@ class AdwApp(App[None]):
                 self.store, self.orchestrator, clock=self.clock
             ),
             WORKFLOWS_MODE: lambda: WorkflowsScreen(self.repo),
+            WORKTREES_MODE: lambda: WorktreesScreen(self.store, self.orchestrator, self.clock),
         }
 
     def _load_preferences(self) -> Preferences:
@@ -294,7 +298,7 @@ class AdwApp(App[None]):
         footer."""
         if action == "history":
             return self.selected_run is not None
-        if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE):
+        if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE, WORKTREES_MODE):
             return self.current_mode != action
         return True
 
@@ -316,6 +320,9 @@ class AdwApp(App[None]):
 
     async def action_workflows(self) -> None:
         await self.switch_mode(WORKFLOWS_MODE)
+
+    async def action_worktrees(self) -> None:
+        await self.switch_mode(WORKTREES_MODE)
 
     async def on_workflows_screen_launch_requested(
         self, message: WorkflowsScreen.LaunchRequested
