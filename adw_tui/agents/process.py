@@ -7,8 +7,10 @@ import os
 import signal
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 STDERR_TAIL_BYTES = 16 * 1024
 
@@ -61,6 +63,8 @@ async def kill_process_tree(process: asyncio.subprocess.Process, grace_s: float)
     """SIGTERM the process group and every descendant, SIGKILL what is left after
     `grace_s`, and reap the leader. Safe to call when the process has already exited
     (its group may still hold children it left behind)."""
+    import psutil  # here: a kill is rare, and every agent call starts sooner without it
+
     descendants = _descendants(process.pid)
     _signal_all(process.pid, descendants, signal.SIGTERM)
     with contextlib.suppress(TimeoutError):
@@ -71,14 +75,18 @@ async def kill_process_tree(process: asyncio.subprocess.Process, grace_s: float)
     await asyncio.to_thread(psutil.wait_procs, alive, timeout=grace_s)
 
 
-def _descendants(pid: int) -> list[psutil.Process]:
+def _descendants(pid: int) -> "list[psutil.Process]":
+    import psutil
+
     try:
         return psutil.Process(pid).children(recursive=True)
     except psutil.Error:
         return []
 
 
-def _signal_all(group: int, processes: list[psutil.Process], sig: signal.Signals) -> None:
+def _signal_all(group: int, processes: "list[psutil.Process]", sig: signal.Signals) -> None:
+    import psutil
+
     # The leader started a session, so its pid is the group id; processes that left the
     # group (setsid, double fork) are signalled one by one.
     with contextlib.suppress(ProcessLookupError, PermissionError):
