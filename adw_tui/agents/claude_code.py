@@ -30,6 +30,7 @@ class ClaudeCodeEngine:
     """
 
     name = "claude"
+    resumes_sessions = True  # `--resume SESSION`
 
     def __init__(
         self,

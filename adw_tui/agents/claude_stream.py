@@ -117,6 +117,7 @@ class ClaudeStreamParser:
                 line=number,
                 detail={
                     "model": model,
+                    "session_id": _text(value, "session_id"),
                     "cwd": _text(value, "cwd"),
                     "version": _text(value, "claude_code_version"),
                     "permission_mode": _text(value, "permissionMode"),

@@ -20,6 +20,10 @@ class Engine(Protocol):
     """
 
     name: str
+    resumes_sessions: bool
+    """True when a call can go on with an earlier call's session
+    (`AgentRequest.resume_session_id`): a paused step then continues its conversation
+    instead of starting the step again."""
 
     def check_installed(self) -> str | None:
         """None when the engine can run, else a message saying what to install or set."""

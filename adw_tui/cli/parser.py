@@ -31,9 +31,10 @@ RUN_STATUSES = (
     "dead_lettered",
     "cancelled",
     "interrupted",
+    "paused",
 )
 # Ended runs: their worktrees can go (a replay makes one again from the branch).
-PRUNABLE_STATUSES = RUN_STATUSES[2:]
+PRUNABLE_STATUSES = ("succeeded", "failed", "dead_lettered", "cancelled", "interrupted")
 LETTER_STATUSES = ("pending", "replayed", "dropped")
 ISSUE_STATES = ("open", "closed", "all")
 TRACKERS = ("local", "github")

@@ -21,6 +21,9 @@ class RunStatus(StrEnum):
     DEAD_LETTERED = "dead_lettered"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+    # Stopped by an operator to free its slot, to go on later from the step it was in
+    # (see `adw_tui.runtime.pausing`): not active, not final, never resumed by recovery.
+    PAUSED = "paused"
 
     @property
     def is_final(self) -> bool:
@@ -90,6 +93,9 @@ class RunRecord(Model):
     owner: str | None = Field(default=None, description="host:pid of the executing process")
     heartbeat_at: datetime | None = None
     pr_number: int | None = Field(default=None, description="the pull request it opened")
+    requested: str | None = Field(
+        default=None, description="what another process asked of its owner (pause)"
+    )
 
 
 class StateVersion(Model):

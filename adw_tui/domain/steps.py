@@ -14,6 +14,9 @@ class StepStatus(StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Stopped by a pause of its run; the run goes on with this step, from the attempt's
+    # session where the engine can resume one.
+    PAUSED = "paused"
 
 
 class StepAttempt(Model):

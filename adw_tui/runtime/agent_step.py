@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from adw_tui.agents.engine import Engine
-from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult, ErrorClass
+from adw_tui.domain.agent import (
+    AgentEvent,
+    AgentEventKind,
+    AgentRequest,
+    AgentResult,
+    ErrorClass,
+)
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import StepDef, substitute
@@ -42,7 +48,11 @@ class AgentStep:
         visit: int,
         engine: str,
         engine_env: dict[str, str],
+        resume_session: str | None = None,
     ) -> None:
+        """`resume_session`: the session of this step's attempt a pause stopped; the
+        visit's first call goes on with it when the engine can resume sessions (a retry
+        after that starts afresh, should the session be lost)."""
         self._services = services
         self._adw_id = adw_id
         self._name = name
@@ -50,6 +60,7 @@ class AgentStep:
         self._visit = visit
         self._engine_name = step.engine or engine
         self._engine_env = engine_env
+        self._resume_session = resume_session
         self._open_attempt: AttemptEnd | None = None
 
     async def run(self, state: dict[str, Any]) -> StepOutcome:
@@ -166,6 +177,8 @@ class AgentStep:
         which is recorded as a failed attempt), call the agent, and tell the breaker how
         the call went."""
         engine = self._services.engines(self._engine_name, self._engine_env)
+        if attempt == 1 and self._resume_session and engine.resumes_sessions:
+            request = request.model_copy(update={"resume_session_id": self._resume_session})
         gate = self._services.breakers
         try:
             await gate.wait_until_allowed(engine.name, adw_id=self._adw_id, step=self._name)
@@ -206,6 +219,9 @@ class AgentStep:
             ):
                 async for item in stream:
                     if isinstance(item, AgentEvent):
+                        if item.kind is AgentEventKind.INIT and item.detail.get("session_id"):
+                            session = str(item.detail["session_id"])
+                            await services.store.steps.set_session(attempt_id, session)
                         services.bus.publish(AgentActivity(self._adw_id, self._name, item))
                     else:
                         result = item

@@ -57,6 +57,8 @@ class RunExecutor:
         self._engine_env = engine_env or {}
         self._stopping = stopping
         self._worktree_checked = False
+        self._paused: tuple[str, str] | None = None
+        """(step, session) where a pause stopped the run, until that step runs again."""
 
     async def execute(self) -> RunStatus:
         """Run from the recorded position to a terminal state; return the final status."""
@@ -69,6 +71,7 @@ class RunExecutor:
         await self._mark(state, IssueMark.RUNNING)
         await self._comment(state, "ops", f"running workflow {self._workflow.name} from {current}")
         hooks = await git.hooks_fingerprint(self._services.repo)
+        self._paused = await store.steps.paused_session(self._adw_id)
         while True:
             step = self._workflow.states[current]
             if step.terminal:
@@ -152,6 +155,7 @@ class RunExecutor:
         if step.action is not None:
             outcome = await run_action(self._services, self._adw_id, step, state)
             return await self._recorded(name, visit, outcome)
+        paused, self._paused = self._paused, None
         agent_step = AgentStep(
             self._services,
             self._adw_id,
@@ -160,6 +164,7 @@ class RunExecutor:
             visit=visit,
             engine=self._engine,
             engine_env=self._engine_env,
+            resume_session=paused[1] if paused and paused[0] == name else None,
         )
         return await agent_step.run(state)
 

@@ -2,11 +2,12 @@
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
@@ -29,6 +30,7 @@ from adw_tui.domain.models import (
     RunState,
     RunStatus,
 )
+from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime import git
 from adw_tui.runtime.attempt_transcripts import attempt_transcript
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
@@ -37,6 +39,7 @@ from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
 from adw_tui.runtime.issue_text import issue_state
 from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.runtime.notify_command import CommandNotifier
+from adw_tui.runtime.pausing import REQUEST_POLL_S, pause_elsewhere, refuse_pause, refuse_resume
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
@@ -51,6 +54,8 @@ from adw_tui.trackers.configured import tracker_for
 from adw_tui.workflows.loader import get_workflow
 
 HEARTBEAT_INTERVAL_S = 10.0
+
+logger = logging.getLogger(__name__)
 
 
 class Orchestrator:
@@ -105,6 +110,8 @@ class Orchestrator:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._closing: asyncio.Future[None] | None = None
         self._cancelled: set[str] = set()  # runs an operator cancelled
+        self._pausing: dict[str, str] = {}  # runs being paused here, and by whom
+        self._requests: asyncio.Task[None] | None = None  # see `_answer_pause_requests`
         self._base: str | None = None
 
     @property
@@ -200,6 +207,10 @@ class Orchestrator:
         task = asyncio.create_task(self._drive(adw_id, executor), name=adw_id)
         task.add_done_callback(self._forget)
         self._tasks[adw_id] = task
+        if self._requests is None:
+            self._requests = asyncio.create_task(
+                self._answer_pause_requests(), name="adw-pause-requests"
+            )
         return adw_id
 
     async def replay(
@@ -295,13 +306,46 @@ class Orchestrator:
         return await self.store.get_run(adw_id)
 
     async def cancel(self, adw_id: str) -> None:
+        """Stop a run this process executes (its agent is killed), or a paused run."""
         task = self._tasks.get(adw_id)
         if task is None or task.done():
-            raise AdwError(f"run {adw_id} is not running in this process")
+            run = await self.store.get_run(adw_id)
+            if run.status is not RunStatus.PAUSED:
+                raise AdwError(f"run {adw_id} is not running in this process")
+            await self.store.set_status(
+                adw_id, RunStatus.CANCELLED, actor="operator", current_step=run.current_step
+            )
+            self.bus.publish(RunChanged(adw_id, RunStatus.CANCELLED))
+            return
         self._cancelled.add(adw_id)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+    async def pause(self, adw_id: str, *, actor: str = "operator") -> RunRecord:
+        """Pause a running run, here or in the process that executes it (see
+        `runtime.pausing`): its step is stopped, its slot freed, and it stays `paused`,
+        across restarts too, until `resume`. Returns the run as the pause left it."""
+        task = self._tasks.get(adw_id)
+        run = await self.store.get_run(adw_id)
+        if task is None or task.done() or run.owner != self.owner:
+            return await pause_elsewhere(self.store, adw_id, actor=actor)
+        refuse_pause(run)
+        self._pausing[adw_id] = actor
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self._pausing.pop(adw_id, None)  # the run ended before the pause reached it
+        return await self.store.get_run(adw_id)
+
+    async def resume(self, adw_id: str, *, engine_env: Mapping[str, str] | None = None) -> str:
+        """Queue a paused run again: with a slot it goes on with the step it was paused
+        in (from that step's session where the engine can). Returns its adw_id."""
+        run = await self.store.get_run(adw_id)
+        refuse_resume(run)
+        return await self.launch(
+            int(run.issue or 0), workflow=run.workflow, adw_id=adw_id, engine_env=engine_env
+        )
 
     async def retry(self, adw_id: str, *, engine_env: Mapping[str, str] | None = None) -> str:
         """Run a stopped run again from where it stopped; returns its adw_id.
@@ -378,9 +422,10 @@ class Orchestrator:
         running = list(self._tasks.values())
         if running and grace_s > 0:
             await asyncio.wait(running, timeout=grace_s)
-        for task in running:
+        stopping: list[asyncio.Task[Any]] = [*running, *filter(None, [self._requests])]
+        for task in stopping:
             task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.gather(*stopping, return_exceptions=True)
         if self._notifier is not None:
             await self._notifier.drain()
         if self._owns_tracker:
@@ -404,6 +449,12 @@ class Orchestrator:
                 heartbeat = asyncio.create_task(self._heartbeat(adw_id))
                 try:
                     return await executor.execute()
+                except asyncio.CancelledError:
+                    actor = self._pausing.pop(adw_id, None)
+                    if actor is None:
+                        raise
+                    # Still claimed: no other process sees it running without an owner.
+                    return await asyncio.shield(self._settle_pause(adw_id, actor))
                 finally:
                     heartbeat.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -452,6 +503,31 @@ class Orchestrator:
         finally:
             # The worktree stays for inspection; its ports go back to the pool.
             await asyncio.shield(self._services.ports.release(adw_id))
+
+    async def _settle_pause(self, adw_id: str, actor: str) -> RunStatus:
+        """The run's step was stopped by a pause: its open attempt ends `paused` (keeping
+        its session), the run `paused` at that step."""
+        store = self.store
+        step = (await store.get_run(adw_id)).current_step
+        await store.steps.close_running(
+            adw_id, error=f"paused by {actor}", status=StepStatus.PAUSED
+        )
+        await store.set_status(adw_id, RunStatus.PAUSED, actor=actor, current_step=step)
+        self.bus.publish(RunChanged(adw_id, RunStatus.PAUSED))
+        return RunStatus.PAUSED
+
+    async def _answer_pause_requests(self) -> None:
+        """Pause the runs this process executes that another process asked to pause (see
+        `runtime.pausing`), every `REQUEST_POLL_S` while any run is here."""
+        while True:
+            await asyncio.sleep(REQUEST_POLL_S)
+            if not self._tasks:
+                continue
+            try:
+                for adw_id in await self.store.claims.pause_requests(self.owner):
+                    await self.pause(adw_id, actor="pause request")
+            except Exception:  # the run ended meanwhile, the database failed: ask again
+                logger.exception("pause requests not answered")
 
     async def _begin_segment(self, adw_id: str, workflow: str, first_state: str) -> None:
         """Another workflow on an existing run (the original's `adw_test_iso.py N ID`): a

@@ -2,8 +2,9 @@
 removing them one by one (`rm`) or by age and status (`prune`).
 
 Removing a worktree keeps the run, its history and (unless asked) its branch: a replay
-makes the worktree again from the branch. Nothing of a run that is queued or running is
-touched, and a worktree with uncommitted work is refused unless forced.
+makes the worktree again from the branch. Nothing of a run that is queued, running or
+paused (it goes on in its worktree) is touched, and a worktree with uncommitted work is
+refused unless forced.
 """
 
 import asyncio
@@ -19,8 +20,8 @@ from adw_tui.runtime import git
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 
-ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
-"""Statuses whose worktree is in use: never removed."""
+ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED})
+"""Statuses whose worktree is in use (a paused run goes on in it): never removed."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ async def remove_worktree(
         if current.status in ACTIVE:
             raise AdwError(
                 f"run {worktree.adw_id} is {current.status}: its worktree is in use; cancel "
-                "the run (or wait for it) before removing it"
+                "the run (or wait for it; resume a paused one) before removing it"
             )
     branch = worktree.branch if delete_branch else None
     discard = force if discard_commits is None else discard_commits

@@ -1,4 +1,5 @@
-"""Which process executes a run: claimed by compare-and-set, kept alive by heartbeats."""
+"""Which process executes a run: claimed by compare-and-set, kept alive by heartbeats,
+and asked through its row to pause it (`requested`, which the owner polls)."""
 
 from typing import NoReturn
 
@@ -8,6 +9,7 @@ from adw_tui.store.audit import record_audit
 from adw_tui.store.database import Database, Writer, now_iso
 
 CLAIMABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
+PAUSE_REQUEST = "pause"
 
 
 class Claims:
@@ -49,11 +51,34 @@ class Claims:
             )
 
     async def release(self, adw_id: str, owner: str) -> None:
-        """Drop the claim (the run's status stays as its executor left it)."""
+        """Drop the claim (the run's status stays as its executor left it), and with it
+        any request to the owner it did not act on: it no longer executes the run."""
         async with self._db.transaction() as connection:
             await connection.execute(
-                "UPDATE runs SET owner = NULL WHERE adw_id = ? AND owner = ?", (adw_id, owner)
+                "UPDATE runs SET owner = NULL, requested = NULL WHERE adw_id = ? AND owner = ?",
+                (adw_id, owner),
             )
+
+    async def request_pause(self, adw_id: str, *, actor: str) -> None:
+        """Ask the process executing the run to pause it (see `pause_requests`); only a
+        running run with an owner can be asked, else RunClaimedError (or not found)
+        says what the run is."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE runs SET requested = ? "
+                "WHERE adw_id = ? AND status = ? AND owner IS NOT NULL",
+                (PAUSE_REQUEST, adw_id, RunStatus.RUNNING),
+            )
+            if cursor.rowcount == 0:
+                await _raise_for(connection, adw_id)
+            await record_audit(connection, actor=actor, action="run.pause_request", adw_id=adw_id)
+
+    async def pause_requests(self, owner: str) -> list[str]:
+        """The runs `owner` executes that it is asked to pause."""
+        rows = await self._db.fetch_all(
+            "SELECT adw_id FROM runs WHERE owner = ? AND requested = ?", (owner, PAUSE_REQUEST)
+        )
+        return [str(row["adw_id"]) for row in rows]
 
 
 async def _raise_for(connection: Writer, adw_id: str) -> NoReturn:

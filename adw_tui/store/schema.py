@@ -288,6 +288,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX deliveries_by_time ON deliveries (received_at);
         """,
     ),
+    Migration(
+        13,
+        "a request to the process executing a run (pause), which that process polls",
+        """
+        ALTER TABLE runs ADD COLUMN requested TEXT;
+        CREATE INDEX runs_requested ON runs (owner) WHERE requested IS NOT NULL;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

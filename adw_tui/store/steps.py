@@ -86,6 +86,14 @@ class StepAttempts:
                 "UPDATE step_attempts SET pgid = ? WHERE id = ?", (pgid, attempt_id)
             )
 
+    async def set_session(self, attempt_id: int, session_id: str) -> None:
+        """The agent's session as soon as it says it, so that a step stopped before its
+        end (a pause) can go on from it."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "UPDATE step_attempts SET session_id = ? WHERE id = ?", (session_id, attempt_id)
+            )
+
     async def finish(
         self,
         attempt_id: int,
@@ -99,15 +107,30 @@ class StepAttempts:
             partial(write_attempt_end, end=AttemptEnd(attempt_id, status, result, error))
         )
 
-    async def close_running(self, adw_id: str, *, error: str) -> None:
-        """Close the run's attempts still open as failed with `error`: the run was stopped
-        while they ran, so no state version will ever close them."""
+    async def close_running(
+        self, adw_id: str, *, error: str, status: StepStatus = StepStatus.FAILED
+    ) -> None:
+        """Close the run's attempts still open as `status` (failed, or paused) with
+        `error`: the run was stopped while they ran, so no state version will ever close
+        them."""
         async with self._db.transaction() as connection:
             await connection.execute(
                 "UPDATE step_attempts SET status = ?, finished_at = ?, error_message = ? "
                 "WHERE adw_id = ? AND status = ?",
-                (StepStatus.FAILED, now_iso(), error, adw_id, StepStatus.RUNNING),
+                (status, now_iso(), error, adw_id, StepStatus.RUNNING),
             )
+
+    async def paused_session(self, adw_id: str) -> tuple[str, str] | None:
+        """(step, session id) of the run's last attempt when a pause stopped it with a
+        session: where and from what the run goes on."""
+        row = await self._db.fetch_one(
+            "SELECT step, status, session_id FROM step_attempts WHERE adw_id = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (adw_id,),
+        )
+        if row is None or row["status"] != StepStatus.PAUSED or not row["session_id"]:
+            return None
+        return str(row["step"]), str(row["session_id"])
 
     async def for_run(self, adw_id: str) -> list[StepAttempt]:
         rows = await self._db.fetch_all(

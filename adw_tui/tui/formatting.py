@@ -25,6 +25,7 @@ RUN_STATUS_STYLES = {
     RunStatus.DEAD_LETTERED: "bold $secondary",
     RunStatus.CANCELLED: "$warning",
     RunStatus.INTERRUPTED: "$warning",
+    RunStatus.PAUSED: "italic $warning",
 }
 STEP_STATUS_STYLES = {
     StepStatus.RUNNING: "bold $accent",
@@ -32,6 +33,7 @@ STEP_STATUS_STYLES = {
     StepStatus.REJECTED: "$warning",
     StepStatus.FAILED: "bold $error",
     StepStatus.SKIPPED: "dim",
+    StepStatus.PAUSED: "italic $warning",
 }
 LETTER_STATUS_STYLES = {
     DeadLetterStatus.PENDING: RUN_STATUS_STYLES[RunStatus.DEAD_LETTERED],

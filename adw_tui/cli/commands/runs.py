@@ -21,6 +21,7 @@ STATUS_STYLES = {
     RunStatus.DEAD_LETTERED: "magenta",
     RunStatus.CANCELLED: "yellow",
     RunStatus.INTERRUPTED: "yellow",
+    RunStatus.PAUSED: "yellow",
 }
 
 

@@ -19,7 +19,12 @@ from adw_tui.domain.steps import StepAttempt, StepStatus
 from adw_tui.runtime import rollback
 from adw_tui.store import Store
 
-STEP_STYLES = {StepStatus.FAILED: "red", StepStatus.REJECTED: "yellow", StepStatus.SKIPPED: "dim"}
+STEP_STYLES = {
+    StepStatus.FAILED: "red",
+    StepStatus.REJECTED: "yellow",
+    StepStatus.SKIPPED: "dim",
+    StepStatus.PAUSED: "yellow",
+}
 CHANGE_STYLES = {ChangeKind.ADDED: "green", ChangeKind.REMOVED: "red", ChangeKind.CHANGED: "yellow"}
 
 

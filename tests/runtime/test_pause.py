@@ -1,0 +1,124 @@
+"""Pausing and resuming runs with real simulated agents: the step stopped (its process
+group gone), the slot given to the next run, the run paused across a restart of adw,
+and resumed from its step with the step's session."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from adw_tui.domain.errors import AdwError
+from adw_tui.domain.models import RunStatus
+from adw_tui.domain.steps import StepStatus
+from adw_tui.runtime.events import RunChanged
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.recovery import recover_at_start
+from adw_tui.store import Store
+from tests.runtime.pause_runs import (
+    SLOW,
+    TWO_STEPS,
+    agent_started,
+    next_event,
+    sim_agents,
+    write_two_steps,
+)
+from tests.runtime.test_orchestrator import fast_settings
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_a_paused_run_frees_its_slot_stays_paused_across_a_restart_and_goes_on(
+    repo: Path, store: Store
+):
+    write_two_steps(repo)
+    settings = fast_settings(repo, max_concurrent=1)
+    first, second = [await store.issues.create(f"Feature {n}", "x") for n in range(2)]
+    orchestrator = Orchestrator(store, repo, settings)
+    paused_id = await orchestrator.launch(first.number, workflow=TWO_STEPS, engine_env=SLOW)
+    await next_event(orchestrator.bus, agent_started(paused_id, "classify"))
+    waiting_id = await orchestrator.launch(second.number, workflow=TWO_STEPS)
+    assert (await store.get_run(waiting_id)).status is RunStatus.QUEUED  # one slot, taken
+
+    waiting_runs = next_event(
+        orchestrator.bus,
+        lambda e: isinstance(e, RunChanged) and (e.adw_id, e.status) == (waiting_id, "running"),
+    )
+    paused = await orchestrator.pause(paused_id)
+
+    assert paused.status is RunStatus.PAUSED
+    assert (paused.current_step, paused.owner) == ("classify", None)
+    [attempt] = await store.steps.for_run(paused_id)
+    assert (attempt.status, attempt.error_message) == (StepStatus.PAUSED, "paused by operator")
+    assert attempt.session_id
+    assert attempt.pgid
+    assert not _group_alive(attempt.pgid)  # the step's agent is stopped, all of it
+    await waiting_runs  # its slot went to the queued run
+    assert (await orchestrator.wait(waiting_id)).status is RunStatus.SUCCEEDED
+    assert (await orchestrator.wait(paused_id)).status is RunStatus.PAUSED
+    await orchestrator.aclose()
+
+    # A restart of adw: a new store and orchestrator on the same database.
+    async with await Store.open(store.path) as reopened:
+        async with Orchestrator(reopened, repo, settings) as restarted:
+            orphans, resumed = await recover_at_start(restarted, "resume")
+            assert (orphans, resumed) == ([], [])
+            assert (await reopened.get_run(paused_id)).status is RunStatus.PAUSED
+
+            agent = next_event(restarted.bus, agent_started(paused_id, "classify"))
+            assert await restarted.resume(paused_id, engine_env=SLOW) == paused_id
+            await agent
+            [resumed_agent] = sim_agents()
+            assert ["--resume", attempt.session_id] == _after(
+                resumed_agent.cmdline(), "--resume", 2
+            )
+            done = await restarted.wait(paused_id)
+
+        assert done.status is RunStatus.SUCCEEDED
+        attempts = await reopened.steps.for_run(paused_id)
+        assert [(a.step, a.status) for a in attempts] == [
+            ("classify", StepStatus.PAUSED),
+            ("classify", StepStatus.SUCCEEDED),
+            ("name_branch", StepStatus.SUCCEEDED),
+        ]
+        assert attempts[1].session_id == attempt.session_id
+        actions = [(e.actor, e.action) for e in await reopened.audit.entries(adw_id=paused_id)]
+        assert ("operator", "run.status") in actions
+
+
+def _after(argv: list[str], flag: str, length: int) -> list[str]:
+    index = argv.index(flag)
+    return argv[index : index + length]
+
+
+async def test_what_cannot_be_paused_or_resumed_is_refused_and_left_alone(repo: Path, store: Store):
+    write_two_steps(repo)
+    issues = [await store.issues.create(f"Feature {n}", "x") for n in range(3)]
+    async with Orchestrator(store, repo, fast_settings(repo, max_concurrent=1)) as orchestrator:
+        finished = await orchestrator.launch(issues[0].number, workflow=TWO_STEPS)
+        await orchestrator.wait(finished)
+        with pytest.raises(AdwError, match=rf"run {finished} is succeeded: only a running run"):
+            await orchestrator.pause(finished)
+        with pytest.raises(AdwError, match=rf"run {finished} is succeeded: only a paused run"):
+            await orchestrator.resume(finished)
+
+        running = await orchestrator.launch(issues[1].number, workflow=TWO_STEPS, engine_env=SLOW)
+        await next_event(orchestrator.bus, agent_started(running, "classify"))
+        queued = await orchestrator.launch(issues[2].number, workflow=TWO_STEPS)
+        with pytest.raises(AdwError, match="is queued: only a running run can be paused; it holds"):
+            await orchestrator.pause(queued)
+        with pytest.raises(AdwError, match="is running: only a paused run can be resumed"):
+            await orchestrator.resume(running)
+        await orchestrator.pause(running)
+        with pytest.raises(AdwError, match="already paused: `adw resume"):
+            await orchestrator.pause(running)
+        assert (await orchestrator.wait(queued)).status is RunStatus.SUCCEEDED
+
+        await orchestrator.cancel(running)  # a paused run can be cancelled
+    assert (await store.get_run(running)).status is RunStatus.CANCELLED
+    assert (await store.get_run(finished)).status is RunStatus.SUCCEEDED
