@@ -67,6 +67,7 @@ def build_parser() -> ArgumentParser:
         _add_run,
         _add_runs,
         _add_recover,
+        _add_pause,
         _add_dlq,
         _add_breakers,
         _add_issue,
@@ -315,6 +316,25 @@ def _add_recover(add_parser: AddParser) -> None:
     )
     recover.add_argument("--json", action="store_true", help="print what was recovered as JSON")
     recover.set_defaults(handler="recover:recover_runs")
+
+
+def _add_pause(add_parser: AddParser) -> None:
+    pause = add_parser("pause", help="pause a running run: its step stops, its slot is freed")
+    pause.add_argument("adw_id", type=adw_id_arg)
+    pause.add_argument(
+        "--wait",
+        type=positive_float_arg,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for the process running it to pause it (default: 30)",
+    )
+    pause.set_defaults(handler="pause:pause_run")
+
+    resume = add_parser(
+        "resume", help="go on with a paused run here, from the step it was paused in"
+    )
+    resume.add_argument("adw_id", type=adw_id_arg)
+    resume.set_defaults(handler="pause:resume_run")
 
 
 def _add_worktrees(add_parser: AddParser) -> None:

@@ -12,8 +12,10 @@ from adw_tui.domain.agent import AgentEventKind
 from adw_tui.runtime.events import AgentActivity, EventBus, RuntimeEvent
 
 TWO_STEPS = "two_steps"
-# Each line of the simulated agent paced, so that a step runs for a few seconds.
-SLOW = {"ADW_SIM_DELAY": "0.3"}
+# The first step's agent says who it is (its `init` line), then hangs until stopped.
+HANGS = {"ADW_SIM_FAULTS": "classify_issue=hang"}
+# Each line of the simulated agent paced, so that a step runs for a second or two.
+SLOW = {"ADW_SIM_DELAY": "0.5"}
 
 
 def write_two_steps(repo: Path) -> None:

@@ -15,6 +15,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
 from tests.runtime.pause_runs import (
+    HANGS,
     SLOW,
     TWO_STEPS,
     agent_started,
@@ -40,7 +41,7 @@ async def test_a_paused_run_frees_its_slot_stays_paused_across_a_restart_and_goe
     settings = fast_settings(repo, max_concurrent=1)
     first, second = [await store.issues.create(f"Feature {n}", "x") for n in range(2)]
     orchestrator = Orchestrator(store, repo, settings)
-    paused_id = await orchestrator.launch(first.number, workflow=TWO_STEPS, engine_env=SLOW)
+    paused_id = await orchestrator.launch(first.number, workflow=TWO_STEPS, engine_env=HANGS)
     await next_event(orchestrator.bus, agent_started(paused_id, "classify"))
     waiting_id = await orchestrator.launch(second.number, workflow=TWO_STEPS)
     assert (await store.get_run(waiting_id)).status is RunStatus.QUEUED  # one slot, taken
@@ -107,7 +108,7 @@ async def test_what_cannot_be_paused_or_resumed_is_refused_and_left_alone(repo: 
         with pytest.raises(AdwError, match=rf"run {finished} is succeeded: only a paused run"):
             await orchestrator.resume(finished)
 
-        running = await orchestrator.launch(issues[1].number, workflow=TWO_STEPS, engine_env=SLOW)
+        running = await orchestrator.launch(issues[1].number, workflow=TWO_STEPS, engine_env=HANGS)
         await next_event(orchestrator.bus, agent_started(running, "classify"))
         queued = await orchestrator.launch(issues[2].number, workflow=TWO_STEPS)
         with pytest.raises(AdwError, match="is queued: only a running run can be paused; it holds"):
