@@ -31,6 +31,7 @@ from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
 from adw_tui.tui.commands import AdwCommands
 from adw_tui.tui.notify import notify_text
+from adw_tui.tui.pausing import pause_or_resume
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
 from adw_tui.tui.screens.base import DASHBOARD_MODE, AdwScreen, OpenRun
 from adw_tui.tui.screens.dashboard import Dashboard
@@ -76,6 +77,7 @@ class AdwApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("n", "launch", "Launch", id="app.launch"),
         Binding("h", "history", "History", id="app.history"),
+        Binding("p", "pause_resume", "Pause/resume", id="app.pause_resume"),
         Binding("d", "dead_letters", "Dead letters", id="app.dead_letters"),
         Binding("w", "workflows", "Workflows", id="app.workflows"),
         Binding("W", "worktrees", "Worktrees", id="app.worktrees"),
@@ -293,10 +295,10 @@ class AdwApp(App[None]):
         return screen.selected_run if isinstance(screen, AdwScreen) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """History needs a run to be about, and a section is not opened from within
+        """History and pausing need a run to be about, and a section is not opened from within
         itself: where an action does not apply, its key is off and hidden from the
         footer."""
-        if action == "history":
+        if action in ("history", "pause_resume"):
             return self.selected_run is not None
         if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE, WORKTREES_MODE):
             return self.current_mode != action
@@ -314,6 +316,16 @@ class AdwApp(App[None]):
         adw_id = self.selected_run
         if adw_id is not None:
             await self.push_screen(HistoryScreen(self.store, self.orchestrator, adw_id, self.clock))
+
+    def action_pause_resume(self) -> None:
+        adw_id = self.selected_run
+        if adw_id is not None:
+            self.run_worker(
+                pause_or_resume(self, self.orchestrator, adw_id),
+                name="pause-resume",
+                group="run-action",
+                exit_on_error=False,
+            )
 
     async def action_dead_letters(self) -> None:
         await self.switch_mode(DEAD_LETTERS_MODE)

@@ -125,6 +125,7 @@ worktree diff. It updates while the run goes on.
 - `D` (shift+d): switch between the transcript and the diff (or click the tabs)
 - `c`: cancel the run (it asks first); its agent is killed
 - `t`: retry: replay a dead letter, or resume a cancelled or interrupted run
+- `p`: pause the run (its step stops, its slot is freed), or resume a paused one
 - `y`: copy the worktree's path
 - `r`: read everything again; `escape`: back
 """
