@@ -335,7 +335,7 @@ class Orchestrator:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        self._pausing.pop(adw_id, None)  # the run ended before the pause reached it
+        self._pausing.pop(adw_id, None)  # left when the task had ended before the cancel
         return await self.store.get_run(adw_id)
 
     async def resume(self, adw_id: str, *, engine_env: Mapping[str, str] | None = None) -> str:
@@ -465,6 +465,9 @@ class Orchestrator:
             self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING, str(claimed)))
             raise
         except asyncio.CancelledError:
+            if self._pausing.pop(adw_id, None) is not None:
+                # The pause came as the run ended: the status it ended with stands.
+                raise
             # Cancelled by an operator; otherwise stopped with this process (then it can
             # resume).
             operator = adw_id in self._cancelled
@@ -525,7 +528,8 @@ class Orchestrator:
                 continue
             try:
                 for adw_id in await self.store.claims.pause_requests(self.owner):
-                    await self.pause(adw_id, actor="pause request")
+                    if adw_id in self._tasks:
+                        await self.pause(adw_id, actor="pause request")
             except Exception:  # the run ended meanwhile, the database failed: ask again
                 logger.exception("pause requests not answered")
 
