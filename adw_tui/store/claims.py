@@ -10,6 +10,9 @@ from adw_tui.store.database import Database, Writer, now_iso
 
 CLAIMABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
 PAUSE_REQUEST = "pause"
+# Polled twice a second by every orchestrator with runs: through the partial index
+# `runs_requested`, it reads only the rows with a request.
+PAUSE_REQUESTS_SQL = "SELECT adw_id FROM runs WHERE owner = ? AND requested = ?"
 
 
 class Claims:
@@ -75,9 +78,7 @@ class Claims:
 
     async def pause_requests(self, owner: str) -> list[str]:
         """The runs `owner` executes that it is asked to pause."""
-        rows = await self._db.fetch_all(
-            "SELECT adw_id FROM runs WHERE owner = ? AND requested = ?", (owner, PAUSE_REQUEST)
-        )
+        rows = await self._db.fetch_all(PAUSE_REQUESTS_SQL, (owner, PAUSE_REQUEST))
         return [str(row["adw_id"]) for row in rows]
 
 

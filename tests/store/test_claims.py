@@ -1,12 +1,14 @@
 """Claims: exactly one process executes a run."""
 
 import asyncio
+import sqlite3
 
 import pytest
 
 from adw_tui.domain.errors import RunClaimedError, RunNotFoundError
 from adw_tui.domain.models import RunStatus
 from adw_tui.store import Store
+from adw_tui.store.claims import PAUSE_REQUEST, PAUSE_REQUESTS_SQL
 from tests.conftest import MakeRun
 
 
@@ -39,3 +41,32 @@ async def test_requeue_refuses_a_running_run_and_release_frees_it(store: Store, 
     assert (await store.get_run(run.adw_id)).status is RunStatus.QUEUED
     with pytest.raises(RunNotFoundError):
         await store.claims.claim("deadbeef", "a:1")
+
+
+async def test_a_pause_request_reaches_the_owner_alone_until_it_lets_the_run_go(
+    store: Store, make_run: MakeRun
+):
+    run = await make_run()
+    with pytest.raises(RunClaimedError, match=f"run {run.adw_id} is queued"):
+        await store.claims.request_pause(run.adw_id, actor="cli")  # nobody runs it yet
+    with pytest.raises(RunNotFoundError):
+        await store.claims.request_pause("deadbeef", actor="cli")
+    await store.claims.claim(run.adw_id, "a:1")
+    assert await store.claims.pause_requests("a:1") == []
+
+    await store.claims.request_pause(run.adw_id, actor="cli")
+
+    assert (await store.get_run(run.adw_id)).requested == PAUSE_REQUEST
+    assert await store.claims.pause_requests("a:1") == [run.adw_id]
+    assert await store.claims.pause_requests("b:2") == []
+    await store.claims.release(run.adw_id, "a:1")
+    assert (await store.get_run(run.adw_id)).requested is None
+    assert await store.claims.pause_requests("a:1") == []
+
+
+async def test_the_pause_requests_are_read_through_their_index(store: Store):
+    with sqlite3.connect(store.path) as connection:
+        plan = connection.execute(
+            f"EXPLAIN QUERY PLAN {PAUSE_REQUESTS_SQL}", ("a:1", PAUSE_REQUEST)
+        ).fetchall()
+    assert "USING INDEX runs_requested" in " ".join(str(row[-1]) for row in plan)
