@@ -214,7 +214,10 @@ class AgentStep:
 
         try:
             async with (
-                services.resources.rate_limit(engine.name),
+                services.resources.rate_limit(
+                    engine.name,
+                    on_wait=services.rate_limit_waits(self._adw_id, self._name, engine.name),
+                ),
                 aclosing(engine.run(request, on_start=started)) as stream,
             ):
                 async for item in stream:

@@ -9,6 +9,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any
 
 from adw_tui.domain.agent import AgentEvent
@@ -41,14 +42,23 @@ class StepFinished:
     detail: str = ""
 
 
+class WaitKind(StrEnum):
+    """What holds a run's step back."""
+
+    BREAKER = "breaker"
+    RATE_LIMIT = "rate_limit"
+
+
 @dataclass(frozen=True, slots=True)
 class RunWaiting:
-    """A run's step is held back (by an open circuit breaker) for `wait_s` seconds."""
+    """A run's step is held back (by an open circuit breaker, or a spent rate limit) for
+    `wait_s` seconds; it goes on when its step's agent (or call) starts."""
 
     adw_id: str
     step: str
     reason: str
     wait_s: float
+    kind: WaitKind = WaitKind.BREAKER
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,8 @@ class QueueChanged:
     # Queued runs a free slot of this process awaits, held back because other processes
     # on the database hold every slot of the limit.
     held_elsewhere: tuple[str, ...] = ()
+    # The same, held back because system memory is over the limit.
+    waiting_for_memory: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

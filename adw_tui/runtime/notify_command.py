@@ -19,7 +19,7 @@ from typing import Any
 
 from adw_tui.agents.process import kill_process_tree
 from adw_tui.domain.models import RunStatus
-from adw_tui.runtime.events import RunChanged, RuntimeEvent, RunWaiting
+from adw_tui.runtime.events import RunChanged, RuntimeEvent, RunWaiting, WaitKind
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def notice_for(event: RuntimeEvent) -> dict[str, Any] | None:
             "detail": event.detail,
             "at": at,
         }
-    if isinstance(event, RunWaiting):
+    if isinstance(event, RunWaiting) and event.kind is WaitKind.BREAKER:
         return {
             "event": "run.waiting",
             "adw_id": event.adw_id,

@@ -601,5 +601,6 @@ class Orchestrator:
                 tuple(snapshot.running),
                 snapshot.slots_total,
                 tuple(snapshot.waiting_for_other_processes),
+                tuple(snapshot.waiting_for_memory),
             )
         )

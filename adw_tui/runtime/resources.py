@@ -124,14 +124,19 @@ class ResourceManager:
             await asyncio.shield(self._release(adw_id))
 
     @contextlib.asynccontextmanager
-    async def rate_limit(self, service: str) -> AsyncIterator[None]:
+    async def rate_limit(
+        self, service: str, *, on_wait: Callable[[float], None] | None = None
+    ) -> AsyncIterator[None]:
         """`async with manager.rate_limit("claude"):` waits until the service's window has
-        room for one more call; services without a configured limit are unlimited."""
+        room for one more call; services without a configured limit are unlimited.
+        `on_wait(wait_s)` is told before each wait (so a view can say why a run waits)."""
         limit = self._rate_limits.get(service)
         while limit is not None:
             wait_s = await self._leases.admit_call(service, *limit)
             if not wait_s:
                 break
+            if on_wait is not None:
+                on_wait(wait_s)
             await asyncio.sleep(wait_s)
         yield
 

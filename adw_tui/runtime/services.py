@@ -11,7 +11,7 @@ from adw_tui.agents.engine import Engine
 from adw_tui.config import Settings
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.runtime.breakers import BreakerGate
-from adw_tui.runtime.events import EventBus
+from adw_tui.runtime.events import EventBus, RunWaiting, WaitKind
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager
 from adw_tui.runtime.retry import Sleep
@@ -62,10 +62,20 @@ class RunServices:
         after it, e.g. `github`). `wait=False` for best-effort calls: an open breaker
         refuses them at once (BreakerOpenError) instead of holding the run."""
         tracker = self.tracker
-        async with self.resources.rate_limit(tracker.name):
+        on_wait = self.rate_limit_waits(adw_id, step, tracker.name)
+        async with self.resources.rate_limit(tracker.name, on_wait=on_wait):
             return await self.breakers.call(
                 tracker.name, lambda: call(tracker), adw_id=adw_id, step=step, wait=wait
             )
+
+    def rate_limit_waits(self, adw_id: str, step: str, service: str) -> Callable[[float], None]:
+        """What tells live views that the run's step waits for `service`'s rate limit."""
+
+        def tell(wait_s: float) -> None:
+            reason = f"the {service} rate limit is spent"
+            self.bus.publish(RunWaiting(adw_id, step, reason, wait_s, WaitKind.RATE_LIMIT))
+
+        return tell
 
     @property
     def output_dir(self) -> Path:

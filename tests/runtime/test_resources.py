@@ -318,13 +318,18 @@ async def test_a_failing_listener_does_not_keep_a_slot(store: Store) -> None:
 async def test_rate_limits_apply_per_service(store: Store) -> None:
     manager = make_manager(store, rate_limits={"claude": (5, 0.5)})
 
+    waits: list[float] = []
+
     async def acquire(service: str) -> None:
-        async with manager.rate_limit(service):
+        async with manager.rate_limit(service, on_wait=waits.append):
             pass
 
     started = time.monotonic()
     await asyncio.gather(*(acquire("claude") for _ in range(10)))
     limited_s = time.monotonic() - started
+    assert waits  # the calls past the fifth were told how long they wait
+    assert all(0 < wait <= 0.5 for wait in waits)
+    waits.clear()
 
     started = time.monotonic()
     await asyncio.gather(*(acquire("github") for _ in range(100)))
@@ -332,6 +337,7 @@ async def test_rate_limits_apply_per_service(store: Store) -> None:
 
     assert limited_s >= 0.45
     assert unlimited_s < 0.1
+    assert waits == []
 
 
 @pytest.fixture

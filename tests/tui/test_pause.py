@@ -1,5 +1,5 @@
 """`p` on the dashboard: pause the selected run (its agent stopped, its slot given to the
-next run), `p` again to resume it; the runs table says `paused` meanwhile."""
+next run), `p` again to resume it; the runs table says what each run waits for."""
 
 import os
 from collections.abc import AsyncIterator
@@ -12,9 +12,16 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.app import create_app
-from adw_tui.tui.screens.dashboard import RunTable
+from adw_tui.tui.screens.dashboard import COLUMNS, RunTable
 from tests.runtime.pause_runs import HANGS, TWO_STEPS, agent_started, next_event, write_two_steps
 from tests.tui.conftest import notice, record_notifications, until
+
+
+def waiting(table: RunTable, adw_id: str) -> str | None:
+    """The run's `waiting` cell; None while the run is not in the table."""
+    if adw_id not in table.rows:
+        return None
+    return str(table.get_row(adw_id)[COLUMNS.index("waiting")])
 
 
 @pytest.fixture
@@ -43,6 +50,10 @@ async def test_p_pauses_the_selected_run_and_p_again_resumes_it(
         adw_id = await orchestrator.launch(first.number, workflow=TWO_STEPS, engine_env=HANGS)
         await next_event(orchestrator.bus, agent_started(adw_id, "classify"))
         await until(pilot, lambda: app.selected_run == adw_id)
+        other = await orchestrator.launch(second.number, workflow=TWO_STEPS)
+        await until(pilot, lambda: str(waiting(table, other)).startswith("slot #1 · "))
+        assert waiting(table, adw_id) == "working"
+        assert app.selected_run == adw_id  # the cursor stays on its run
 
         await pilot.press("p")
 
@@ -52,12 +63,12 @@ async def test_p_pauses_the_selected_run_and_p_again_resumes_it(
         assert attempt.pgid is not None
         with pytest.raises(ProcessLookupError):
             os.killpg(attempt.pgid, 0)
-        await until(pilot, lambda: "paused" in str(table.get_row(adw_id)))
+        await until(pilot, lambda: str(waiting(table, adw_id)).startswith("paused · "))
         # Its slot is free: the next run takes it and ends while this one waits.
-        other = await orchestrator.launch(second.number, workflow=TWO_STEPS)
         assert (await orchestrator.wait(other)).status is RunStatus.SUCCEEDED
         await until(pilot, lambda: "succeeded" in str(table.get_row(other)))
-        assert app.selected_run == adw_id  # the cursor stayed on its run
+        assert waiting(table, other) == ""
+        assert app.selected_run == adw_id
 
         await pilot.press("p")
 

@@ -48,6 +48,7 @@ from adw_tui.runtime.events import (
     StepFinished,
     StepStarted,
     TrackerFailed,
+    WaitKind,
 )
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.transcript_tail import TranscriptFollower
@@ -58,6 +59,7 @@ from adw_tui.tui import heap
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
+from adw_tui.tui.waits import RunWaits
 from adw_tui.tui.widgets.agent_pane import AgentPane
 from adw_tui.tui.widgets.trigger_line import TriggerActivity, TriggerLine
 from adw_tui.tui.widgets.windowed_table import WindowedTable
@@ -73,7 +75,7 @@ PANE_MIN_WIDTH = 60
 # The trigger line counts the deliveries of this long.
 TRIGGER_WINDOW = timedelta(days=1)
 
-COLUMNS = ("adw_id", "issue", "workflow", "step", "status", "elapsed", "cost", "pr")
+COLUMNS = ("adw_id", "issue", "workflow", "step", "status", "waiting", "elapsed", "cost", "pr")
 BREAKER_STYLES = {BreakerState.OPEN: "bold $error", BreakerState.HALF_OPEN: "$warning"}
 
 
@@ -182,6 +184,8 @@ class Dashboard(AdwScreen):
         self._ended: list[TranscriptFollower] = []
         """Followed runs that ended: polled once more for their last lines."""
         self._pane_removals: dict[str, Timer] = {}
+        self._waits = RunWaits(clock)
+        """Why this process's runs wait, from the runtime's events."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -267,6 +271,8 @@ class Dashboard(AdwScreen):
         by the thousand, too many for a message each). What shows at once is done here: a
         pane's buffer, a pane's title, the gauges; what the store has to say is read next,
         in the order the events came."""
+        for adw_id in self._waits.handle(event):
+            self._show_wait(adw_id)
         if isinstance(event, AgentActivity):
             pane = self._panes.get(event.adw_id)
             if pane is not None:
@@ -281,6 +287,8 @@ class Dashboard(AdwScreen):
                 self._ensure_pane(event.adw_id)
             elif event.status.is_final:
                 self._schedule_pane_removal(event.adw_id)
+            elif event.status is RunStatus.PAUSED and event.adw_id in self._panes:
+                self._panes[event.adw_id].border_subtitle = "paused: p resumes it"
             self.call_next(self._run_changed, event)
         elif isinstance(event, QueueChanged):
             gauges = self.query_one(ResourceGauges)
@@ -291,7 +299,7 @@ class Dashboard(AdwScreen):
                 slots_total=event.slots_total,
                 held_elsewhere=len(event.held_elsewhere),
             )
-        elif isinstance(event, RunWaiting):
+        elif isinstance(event, RunWaiting) and event.kind is WaitKind.BREAKER:
             notify_text(
                 self,
                 f"{event.adw_id} {event.step} waits {event.wait_s:.0f}s: {event.reason}",
@@ -331,6 +339,19 @@ class Dashboard(AdwScreen):
         if letter is None:
             return ""
         return f": {letter.error_class} at {letter.step}: {letter.error_message}"
+
+    def _show_wait(self, adw_id: str) -> None:
+        """The run's row and pane say what it waits for now (or that it no longer does)."""
+        row = self._table.row_of(adw_id)
+        if row is not None:
+            self._table.update_row(row)
+        pane = self._panes.get(adw_id)
+        wait = self._waits.get(adw_id)
+        if pane is not None and wait is None:
+            pane.border_subtitle = ""
+        elif pane is not None and wait is not None:
+            since = wait.since.astimezone()
+            pane.border_subtitle = f"waits since {since:%H:%M:%S}: {wait.reason}"
 
     # Runs other processes execute
 
@@ -430,6 +451,7 @@ class Dashboard(AdwScreen):
             run.workflow,
             run.current_step or "",
             theme_text(str(run.status), RUN_STATUS_STYLES[run.status], self.app.theme_variables),
+            self._waits.cell(run, self._clock()),
             format_elapsed(elapsed(run, self._clock())),
             f"${run.cost_usd:.4f}",
             f"#{run.pr_number}" if run.pr_number else "",
