@@ -260,6 +260,9 @@ class AgentStep:
         status = StepStatus.SUCCEEDED if result.success else StepStatus.FAILED
         error = None if result.success else f"{result.error_class}: {result.error_message}"
         self._open_attempt = AttemptEnd(attempt_id, status, result, error)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            return  # stopped (a pause, a cancel, a shutdown): the run's change says so
         if not result.success:  # a successful call is announced once its output is judged
             self._services.bus.publish(
                 StepFinished(self._adw_id, self._name, status, result.cost_usd, error or "")

@@ -10,7 +10,7 @@ import pytest
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
-from adw_tui.runtime.events import RunChanged
+from adw_tui.runtime.events import RunChanged, RuntimeEvent, StepFinished
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
@@ -41,6 +41,8 @@ async def test_a_paused_run_frees_its_slot_stays_paused_across_a_restart_and_goe
     settings = fast_settings(repo, max_concurrent=1)
     first, second = [await store.issues.create(f"Feature {n}", "x") for n in range(2)]
     orchestrator = Orchestrator(store, repo, settings)
+    events: list[RuntimeEvent] = []
+    orchestrator.bus.listeners.append(events.append)
     paused_id = await orchestrator.launch(first.number, workflow=TWO_STEPS, engine_env=HANGS)
     await next_event(orchestrator.bus, agent_started(paused_id, "classify"))
     waiting_id = await orchestrator.launch(second.number, workflow=TWO_STEPS)
@@ -59,6 +61,14 @@ async def test_a_paused_run_frees_its_slot_stays_paused_across_a_restart_and_goe
     assert attempt.session_id
     assert attempt.pgid
     assert not _group_alive(attempt.pgid)  # the step's agent is stopped, all of it
+    # Told as paused, not as a failed step.
+    told = [
+        (type(e), e.status)
+        for e in events
+        if isinstance(e, RunChanged | StepFinished) and e.adw_id == paused_id
+    ]
+    assert told[-1] == (RunChanged, RunStatus.PAUSED)
+    assert (StepFinished, StepStatus.FAILED) not in told
     await waiting_runs  # its slot went to the queued run
     assert (await orchestrator.wait(waiting_id)).status is RunStatus.SUCCEEDED
     assert (await orchestrator.wait(paused_id)).status is RunStatus.PAUSED
