@@ -10,7 +10,7 @@ import pytest
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
-from adw_tui.runtime.events import RunChanged, RuntimeEvent, StepFinished
+from adw_tui.runtime.events import QueueChanged, RunChanged, RuntimeEvent, StepFinished
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
@@ -133,3 +133,23 @@ async def test_what_cannot_be_paused_or_resumed_is_refused_and_left_alone(repo: 
         await orchestrator.cancel(running)  # a paused run can be cancelled
     assert (await store.get_run(running)).status is RunStatus.CANCELLED
     assert (await store.get_run(finished)).status is RunStatus.SUCCEEDED
+
+
+async def test_a_resumed_run_waits_for_memory_like_any_other(repo: Path, store: Store):
+    write_two_steps(repo)
+    issue = await store.issues.create("Feature", "x")
+    async with Orchestrator(store, repo, fast_settings(repo)) as orchestrator:
+        adw_id = await orchestrator.launch(issue.number, workflow=TWO_STEPS, engine_env=HANGS)
+        await next_event(orchestrator.bus, agent_started(adw_id, "classify"))
+        await orchestrator.pause(adw_id)
+
+    # System memory is always over a limit of 0%: the gate holds the run back.
+    async with Orchestrator(store, repo, fast_settings(repo, memory_limit_percent=0.0)) as full:
+        held = next_event(
+            full.bus, lambda e: isinstance(e, QueueChanged) and adw_id in e.waiting_for_memory
+        )
+        await full.resume(adw_id)
+        await held
+        assert (await store.get_run(adw_id)).status is RunStatus.QUEUED
+        assert sim_agents() == []
+    assert (await store.get_run(adw_id)).status is RunStatus.INTERRUPTED  # closed while queued
