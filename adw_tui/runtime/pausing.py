@@ -54,13 +54,10 @@ def refuse_resume(run: RunRecord) -> None:
     """A clear AdwError unless the run is paused."""
     if run.status is RunStatus.PAUSED:
         return
-    if run.status.is_active:
-        why = "it is not paused"
-    elif run.status is RunStatus.SUCCEEDED:
-        why = "it succeeded"
-    else:
-        why = f"retry it instead (`adw run --adw-id {run.adw_id}`, or t in its detail)"
-    raise AdwError(f"run {run.adw_id} is {run.status}: only a paused run can be resumed; {why}")
+    message = f"run {run.adw_id} is {run.status}: only a paused run can be resumed"
+    if run.status.is_active or run.status is RunStatus.SUCCEEDED:
+        raise AdwError(message)
+    raise AdwError(f"{message}; t in its detail retries it")
 
 
 async def pause_elsewhere(

@@ -12,7 +12,7 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.app import create_app
-from adw_tui.tui.screens.dashboard import COLUMNS, RunTable
+from adw_tui.tui.screens.dashboard import COLUMNS, Dashboard, RunTable
 from tests.runtime.pause_runs import HANGS, TWO_STEPS, agent_started, next_event, write_two_steps
 from tests.tui.conftest import notice, record_notifications, until
 
@@ -64,6 +64,9 @@ async def test_p_pauses_the_selected_run_and_p_again_resumes_it(
         with pytest.raises(ProcessLookupError):
             os.killpg(attempt.pgid, 0)
         await until(pilot, lambda: str(waiting(table, adw_id)).startswith("paused · "))
+        dashboard = app.screen
+        assert isinstance(dashboard, Dashboard)
+        assert dashboard.panes[adw_id].border_subtitle == "paused: p resumes it"
         # Its slot is free: the next run takes it and ends while this one waits.
         assert (await orchestrator.wait(other)).status is RunStatus.SUCCEEDED
         await until(pilot, lambda: "succeeded" in str(table.get_row(other)))
