@@ -53,12 +53,14 @@ class ShuttingDownError(AdwError):
 
 
 class ActiveRunError(AdwError):
-    """An issue already has a queued or running run of the workflow: at most one at once."""
+    """An issue already has a queued, running or paused run of the workflow: at most one
+    at once."""
 
     def __init__(self, issue: str, workflow: str, adw_id: str, status: str) -> None:
+        wait = f"resume it (`adw resume {adw_id}`)" if status == "paused" else "wait for it"
         super().__init__(
-            f"issue {issue} already has an active {workflow} run {adw_id} ({status}): wait "
-            "for it, or pass --force to start another"
+            f"issue {issue} already has an active {workflow} run {adw_id} ({status}): "
+            f"{wait}, or pass --force to start another"
         )
         self.adw_id = adw_id
 

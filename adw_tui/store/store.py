@@ -49,6 +49,10 @@ from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 
 StateData = RunState | Mapping[str, Any]
+# A run in these statuses is its issue's run of its workflow: a second one is refused
+# unless forced (a paused run goes on later: it would race the second one).
+HOLDS_ISSUE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
+_HOLDING = ", ".join("?" for _ in HOLDS_ISSUE)
 StateChangeFn = Callable[[dict[str, Any]], StateData]
 
 
@@ -138,7 +142,7 @@ class Store:
         exclusive: bool = False,
     ) -> RunRecord:
         """Create a run with `state` (and `control`) as its version 1. `exclusive`: refuse
-        (ActiveRunError) when `issue` has a queued or running run of `workflow`, checked
+        (ActiveRunError) when `issue` has a queued, running or paused run of `workflow`, checked
         in the same write transaction, so two launches racing cannot both pass."""
         run_state = _as_state(state)
         now = now_iso()
@@ -147,8 +151,8 @@ class Store:
             if exclusive and issue is not None:
                 active = connection.execute(
                     "SELECT adw_id, status FROM runs WHERE issue = ? AND workflow = ? "
-                    "AND status IN (?, ?) LIMIT 1",
-                    (issue, workflow, RunStatus.QUEUED, RunStatus.RUNNING),
+                    f"AND status IN ({_HOLDING}) LIMIT 1",
+                    (issue, workflow, *HOLDS_ISSUE),
                 ).fetchone()
                 if active is not None:
                     raise ActiveRunError(issue, workflow, active[0], active[1])
@@ -236,11 +240,12 @@ class Store:
         return None if row is None or row[0] is None else str(row[0])
 
     async def active_run_for(self, issue: str, workflow: str) -> RunRecord | None:
-        """A queued or running run of `workflow` for `issue`, if there is one (one indexed
-        lookup, however many runs there are)."""
+        """A queued, running or paused run of `workflow` for `issue`, if there is one (one
+        indexed lookup, however many runs there are)."""
         row = await self._db.fetch_one(
-            "SELECT * FROM runs WHERE issue = ? AND workflow = ? AND status IN (?, ?) LIMIT 1",
-            (issue, workflow, RunStatus.QUEUED, RunStatus.RUNNING),
+            f"SELECT * FROM runs WHERE issue = ? AND workflow = ? AND status IN ({_HOLDING}) "
+            "LIMIT 1",
+            (issue, workflow, *HOLDS_ISSUE),
         )
         return None if row is None else RunRecord.model_validate(dict(row))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adw_tui.domain.errors import AdwError
+from adw_tui.domain.errors import ActiveRunError, AdwError
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.events import QueueChanged, RunChanged, RuntimeEvent, StepFinished
@@ -128,6 +128,8 @@ async def test_what_cannot_be_paused_or_resumed_is_refused_and_left_alone(repo: 
         await orchestrator.pause(running)
         with pytest.raises(AdwError, match="already paused: `adw resume"):
             await orchestrator.pause(running)
+        with pytest.raises(ActiveRunError, match=rf"run {running} \(paused\): resume it"):
+            await orchestrator.launch(issues[1].number, workflow=TWO_STEPS)
         assert (await orchestrator.wait(queued)).status is RunStatus.SUCCEEDED
 
         await orchestrator.cancel(running)  # a paused run can be cancelled
