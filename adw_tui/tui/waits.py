@@ -8,7 +8,7 @@ each run and when it began. A paused run says so by its status, since its last u
 of a run another process executes only the status is known.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from adw_tui.domain.clock import Clock
@@ -29,9 +29,11 @@ WAIT_LABELS = {WaitKind.BREAKER: "breaker", WaitKind.RATE_LIMIT: "rate limit"}
 
 @dataclass(frozen=True)
 class Wait:
-    """One run's wait: a short label (the table's cell), the whole reason (the pane's),
-    since when, and whether it is a wait in the queue (which the queue's changes end)."""
+    """One run's wait: what for (`kind`), a short label (the table's cell: the kind and,
+    for a slot, the place in the queue), the whole reason (the pane's), since when, and
+    whether it is a wait in the queue (which the queue's changes end)."""
 
+    kind: str
     label: str
     reason: str
     since: datetime
@@ -54,9 +56,9 @@ class RunWaits:
         if isinstance(event, QueueChanged):
             return self._queue(event)
         if isinstance(event, RunWaiting):
-            label = WAIT_LABELS[event.kind]
+            kind = WAIT_LABELS[event.kind]
             reason = f"{event.step}: {event.reason} (up to {event.wait_s:.0f}s)"
-            return self._set(event.adw_id, Wait(label, reason, self._clock(), queued=False))
+            return self._set(event.adw_id, Wait(kind, kind, reason, self._clock(), queued=False))
         if isinstance(event, AgentActivity | StepFinished | RunChanged):
             wait = self._waits.get(event.adw_id)
             ended = isinstance(event, RunChanged) and not event.status.is_active
@@ -86,15 +88,17 @@ class RunWaits:
         for adw_id in changed:
             del self._waits[adw_id]
         memory, elsewhere = set(event.waiting_for_memory), set(event.held_elsewhere)
+        now = self._clock()
         for position, adw_id in enumerate(event.queued, start=1):
             if adw_id in memory:
-                wait = Wait("memory", "system memory is over the limit", self._clock(), True)
+                reason = "system memory is over the limit"
+                wait = Wait("memory", "memory", reason, now, queued=True)
             elif adw_id in elsewhere:
                 reason = "other processes on the database hold every slot"
-                wait = Wait("other processes", reason, self._clock(), True)
+                wait = Wait("other processes", "other processes", reason, now, queued=True)
             else:
                 reason = f"a slot: #{position} in the queue"
-                wait = Wait(f"slot #{position}", reason, self._clock(), True)
+                wait = Wait("slot", f"slot #{position}", reason, now, queued=True)
             changed |= self._set(adw_id, wait)
         return changed
 
@@ -102,14 +106,9 @@ class RunWaits:
         """Record the wait; one of the same kind keeps its start (a run moving up the
         queue has waited for a slot since it was queued)."""
         before = self._waits.get(adw_id)
-        if before is not None and _kind(before) == _kind(wait):
+        if before is not None and before.kind == wait.kind:
             if before.label == wait.label:
                 return set()
-            wait = Wait(wait.label, wait.reason, before.since, wait.queued)
+            wait = replace(wait, since=before.since)
         self._waits[adw_id] = wait
         return {adw_id}
-
-
-def _kind(wait: Wait) -> str:
-    """The label without the queue position."""
-    return wait.label.split(" #")[0]
