@@ -3,10 +3,16 @@ group gone), the slot given to the next run, the run paused across a restart of 
 and resumed from its step with the step's session."""
 
 import os
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from adw_tui.agents.claude_code import SimulatedClaudeEngine
+from adw_tui.agents.engine import Engine
+from adw_tui.agents.registry import ENGINES
+from adw_tui.config import Settings
 from adw_tui.domain.errors import ActiveRunError, AdwError
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
@@ -155,3 +161,38 @@ async def test_a_resumed_run_waits_for_memory_like_any_other(repo: Path, store: 
         assert (await store.get_run(adw_id)).status is RunStatus.QUEUED
         assert sim_agents() == []
     assert (await store.get_run(adw_id)).status is RunStatus.INTERRUPTED  # closed while queued
+
+
+@pytest.fixture
+def forgetful_engine(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The name of an engine, registered for the test, that cannot resume a session."""
+
+    def build(settings: Settings, environ: Mapping[str, str] | None) -> Engine:
+        engine = SimulatedClaudeEngine(extra_env=settings.agent_env, environ=environ)
+        engine.name, engine.resumes_sessions = "forgetful", False
+        return engine
+
+    monkeypatch.setitem(
+        ENGINES, "forgetful", replace(ENGINES["sim"], name="forgetful", build=build)
+    )
+    return "forgetful"
+
+
+async def test_an_engine_without_sessions_starts_the_paused_step_again(
+    repo: Path, store: Store, forgetful_engine: str
+):
+    write_two_steps(repo)
+    issue = await store.issues.create("Feature", "x")
+    async with Orchestrator(store, repo, fast_settings(repo)) as orchestrator:
+        adw_id = await orchestrator.launch(
+            issue.number, workflow=TWO_STEPS, engine=forgetful_engine, engine_env=HANGS
+        )
+        await next_event(orchestrator.bus, agent_started(adw_id, "classify"))
+        await orchestrator.pause(adw_id)
+        agent = next_event(orchestrator.bus, agent_started(adw_id, "classify"))
+        await orchestrator.resume(adw_id, engine_env=SLOW)
+        await agent
+        [again] = sim_agents()
+        assert "--resume" not in again.cmdline()
+        assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+    assert [a.engine for a in await store.steps.for_run(adw_id)] == [forgetful_engine] * 3
