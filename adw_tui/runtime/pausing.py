@@ -7,7 +7,9 @@ attempt is closed `paused` with the agent's session id, the run becomes `paused`
 slot goes back to the queue. Resuming queues the run again: once it has a slot (and the
 memory gate lets it start) it goes on with the step it was in, its first call resuming
 that session where the engine can (`Engine.resumes_sessions`: Claude Code's `--resume`,
-which the simulated agent mimics); an engine that cannot starts the step again.
+which the simulated agent mimics); an engine that cannot starts the step again. The
+resumed call is sent the step's prompt again: the agent sees what it already did and is
+asked the same thing, so its answer is judged as the step's like any other.
 
 Why not SIGSTOP the agent and SIGCONT it later: a stopped agent keeps its memory (the
 slot would be freed, the memory not); its API connection times out while it is stopped,

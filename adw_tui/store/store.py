@@ -49,11 +49,11 @@ from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 
 StateData = RunState | Mapping[str, Any]
+StateChangeFn = Callable[[dict[str, Any]], StateData]
 # A run in these statuses is its issue's run of its workflow: a second one is refused
 # unless forced (a paused run goes on later: it would race the second one).
 HOLDS_ISSUE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
 _HOLDING = ", ".join("?" for _ in HOLDS_ISSUE)
-StateChangeFn = Callable[[dict[str, Any]], StateData]
 
 
 class Store:
