@@ -47,15 +47,23 @@ class RunExecutor:
         engine: str,
         engine_env: dict[str, str] | None = None,
         stopping: Callable[[], bool] = lambda: False,
+        pausing: Callable[[], bool] = lambda: False,
     ) -> None:
         """`stopping()` is asked before each step: when true the run stops there,
-        interrupted and resumable, instead of starting the step."""
+        interrupted and resumable, instead of starting the step. `pausing()` too: when
+        true `execute` returns `paused` there, for the caller to record (a pause that
+        comes while a built-in action runs waits for it here: see `in_action`)."""
         self._services = services
         self._adw_id = adw_id
         self._workflow = workflow
         self._engine = engine
         self._engine_env = engine_env or {}
         self._stopping = stopping
+        self._pausing = pausing
+        self.in_action = False
+        """True while a built-in action (git, the set-up hook, the tracker) runs: stopping
+        one half-way could leave a worktree or a push half done, so a pause waits for
+        the step to end; any other moment can be cancelled."""
         self._worktree_checked = False
         self._paused: tuple[str, str] | None = None
         """(step, session) where a pause stopped the run, until that step runs again."""
@@ -82,6 +90,8 @@ class RunExecutor:
                 )
                 self._services.bus.publish(RunChanged(self._adw_id, RunStatus.INTERRUPTED))
                 return RunStatus.INTERRUPTED
+            if self._pausing():
+                return RunStatus.PAUSED
             outcome = await self._visit(current, step, state, control)
             state.update(outcome.saves)
             if outcome.status in (StepStatus.FAILED, StepStatus.REJECTED):
@@ -153,7 +163,11 @@ class RunExecutor:
             skipped = replace(StepOutcome.skipped(step), error=f"skipped: {step.when} is false")
             return await self._recorded(name, visit, skipped)
         if step.action is not None:
-            outcome = await run_action(self._services, self._adw_id, step, state)
+            self.in_action = True
+            try:
+                outcome = await run_action(self._services, self._adw_id, step, state)
+            finally:
+                self.in_action = False
             return await self._recorded(name, visit, outcome)
         paused, self._paused = self._paused, None
         agent_step = AgentStep(

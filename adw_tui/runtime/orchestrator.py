@@ -54,6 +54,7 @@ from adw_tui.trackers.configured import tracker_for
 from adw_tui.workflows.loader import get_workflow
 
 HEARTBEAT_INTERVAL_S = 10.0
+PAUSING_AFTER_ACTION = "pausing once its action ends"
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class Orchestrator:
             sleep=sleep,
         )
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
+        self._executors: dict[str, RunExecutor] = {}  # of the runs in `_tasks`
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._closing: asyncio.Future[None] | None = None
         self._cancelled: set[str] = set()  # runs an operator cancelled
@@ -203,10 +205,12 @@ class Orchestrator:
             engine=engine or services.settings.engine,
             engine_env=dict(engine_env or {}),
             stopping=lambda: self._closing is not None,
+            pausing=lambda: adw_id in self._pausing,
         )
         task = asyncio.create_task(self._drive(adw_id, executor), name=adw_id)
         task.add_done_callback(self._forget)
         self._tasks[adw_id] = task
+        self._executors[adw_id] = executor
         if self._requests is None:
             self._requests = asyncio.create_task(
                 self._answer_pause_requests(), name="adw-pause-requests"
@@ -331,12 +335,19 @@ class Orchestrator:
         if task is None or task.done() or run.owner != self.owner:
             return await pause_elsewhere(self.store, adw_id, actor=actor)
         refuse_pause(run)
-        self._pausing[adw_id] = actor
-        task.cancel()
+        self._start_pause(adw_id, actor)
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        self._pausing.pop(adw_id, None)  # left when the task had ended before the cancel
         return await self.store.get_run(adw_id)
+
+    def _start_pause(self, adw_id: str, actor: str) -> None:
+        """Stop the run's step now, or, while a built-in action runs, once it has ended
+        (see `RunExecutor.in_action`); `_drive` records the pause."""
+        self._pausing[adw_id] = actor
+        if self._executors[adw_id].in_action:
+            self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING, PAUSING_AFTER_ACTION))
+        else:
+            self._tasks[adw_id].cancel()
 
     async def resume(self, adw_id: str, *, engine_env: Mapping[str, str] | None = None) -> str:
         """Queue a paused run again: with a slot it goes on with the step it was paused
@@ -436,6 +447,8 @@ class Orchestrator:
         is seen by whoever waits for it, and is not reported again when nobody does)."""
         if self._tasks.get(task.get_name()) is task:
             del self._tasks[task.get_name()]
+            del self._executors[task.get_name()]
+            self._pausing.pop(task.get_name(), None)  # a pause the run ended before
         if not task.cancelled():
             task.exception()
 
@@ -448,13 +461,7 @@ class Orchestrator:
                 self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING))
                 heartbeat = asyncio.create_task(self._heartbeat(adw_id))
                 try:
-                    return await executor.execute()
-                except asyncio.CancelledError:
-                    actor = self._pausing.pop(adw_id, None)
-                    if actor is None:
-                        raise
-                    # Still claimed: no other process sees it running without an owner.
-                    return await asyncio.shield(self._settle_pause(adw_id, actor))
+                    return await self._execute(adw_id, executor)
                 finally:
                     heartbeat.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -507,11 +514,26 @@ class Orchestrator:
             # The worktree stays for inspection; its ports go back to the pool.
             await asyncio.shield(self._services.ports.release(adw_id))
 
+    async def _execute(self, adw_id: str, executor: RunExecutor) -> RunStatus:
+        """The run executed (claimed by this process) until it ends or is paused: a
+        pause's cancel, or the executor stopping for a pause, is recorded here, while the
+        run is still claimed (no other process sees it running without an owner)."""
+        try:
+            status = await executor.execute()
+        except asyncio.CancelledError:
+            if adw_id not in self._pausing:
+                raise
+            status = RunStatus.PAUSED
+        if status is not RunStatus.PAUSED:
+            return status
+        return await asyncio.shield(self._settle_pause(adw_id, self._pausing.pop(adw_id)))
+
     async def _settle_pause(self, adw_id: str, actor: str) -> RunStatus:
-        """The run's step was stopped by a pause: its open attempt ends `paused` (keeping
-        its session), the run `paused` at that step."""
+        """The run was stopped by a pause: its open attempt, if any, ends `paused` (keeping
+        its session), the run `paused` at the step it goes on with."""
         store = self.store
-        step = (await store.get_run(adw_id)).current_step
+        loaded = await store.load(adw_id)
+        step = loaded.control.next_state or loaded.run.current_step
         await store.steps.close_running(
             adw_id, error=f"paused by {actor}", status=StepStatus.PAUSED
         )
@@ -528,8 +550,8 @@ class Orchestrator:
                 continue
             try:
                 for adw_id in await self.store.claims.pause_requests(self.owner):
-                    if adw_id in self._tasks:
-                        await self.pause(adw_id, actor="pause request")
+                    if adw_id in self._tasks and adw_id not in self._pausing:
+                        self._start_pause(adw_id, "pause request")
             except Exception:  # the run ended meanwhile, the database failed: ask again
                 logger.exception("pause requests not answered")
 

@@ -2,10 +2,12 @@
 group gone), the slot given to the next run, the run paused across a restart of adw,
 and resumed from its step with the step's session."""
 
+import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,8 +19,9 @@ from adw_tui.domain.errors import ActiveRunError, AdwError
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.events import QueueChanged, RunChanged, RuntimeEvent, StepFinished
-from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.orchestrator import PAUSING_AFTER_ACTION, Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
+from adw_tui.runtime.worktree_setup import SETUP_DONE
 from adw_tui.store import Store
 from tests.runtime.pause_runs import (
     HANGS,
@@ -196,3 +199,54 @@ async def test_an_engine_without_sessions_starts_the_paused_step_again(
         assert "--resume" not in again.cmdline()
         assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
     assert [a.engine for a in await store.steps.for_run(adw_id)] == [forgetful_engine] * 3
+
+
+async def test_a_pause_during_a_built_in_action_waits_for_it_to_end(
+    repo: Path, store: Store, tmp_path: Path
+):
+    """Stopping git or the set-up hook half-way could leave the worktree half made: the
+    run is paused once its action has ended, before its next step."""
+    (repo / ".adw" / "workflows").mkdir(parents=True)
+    (repo / ".adw" / "workflows" / "setup_first.yaml").write_text(
+        "name: setup_first\n"
+        "states:\n"
+        "  worktree: {action: setup_worktree, on_success: classify}\n"
+        "  classify:\n"
+        "    command: /classify_issue\n"
+        "    agent: issue_classifier\n"
+        '    args: ["${issue_json}"]\n'
+        "    on_success: complete\n"
+        "  complete: {terminal: true}\n"
+        "  dead_letter: {terminal: true, action: record_failure}\n"
+    )
+    # The set-up hook says it runs, then waits until the test lets it end.
+    started, release = tmp_path / "started", tmp_path / "release"
+    os.mkfifo(started)
+    os.mkfifo(release)
+    hook = f"echo started > {started} && cat {release}"
+    issue = await store.issues.create("Feature", "x")
+    settings = fast_settings(repo, worktree_setup=hook)
+    async with Orchestrator(store, repo, settings) as orchestrator:
+        adw_id = await orchestrator.launch(issue.number, workflow="setup_first")
+        await asyncio.to_thread(started.read_text)  # the hook runs
+        deferred = next_event(
+            orchestrator.bus,
+            lambda e: isinstance(e, RunChanged) and e.detail == PAUSING_AFTER_ACTION,
+        )
+        pausing = asyncio.create_task(orchestrator.pause(adw_id))
+        either: list[asyncio.Future[Any]] = [deferred, pausing]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        assert not pausing.done()  # the hook still runs: the pause waits for it
+        await asyncio.to_thread(release.write_text, "go\n")
+        paused = await pausing
+
+        assert paused.status is RunStatus.PAUSED
+        assert paused.current_step == "classify"  # where it goes on
+        attempts = await store.steps.for_run(adw_id)
+        assert [(a.step, a.status) for a in attempts] == [("worktree", StepStatus.SUCCEEDED)]
+        assert (repo / "agents" / adw_id / SETUP_DONE).exists()
+
+        await orchestrator.resume(adw_id)
+        assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+    steps = [(a.step, a.status) for a in await store.steps.for_run(adw_id)]
+    assert steps == [("worktree", StepStatus.SUCCEEDED), ("classify", StepStatus.SUCCEEDED)]
