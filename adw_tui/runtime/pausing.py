@@ -5,8 +5,10 @@ How a run is paused, for every engine: its step is stopped cleanly (the agent's 
 group gets SIGTERM, then SIGKILL after the engine's grace, as on a cancel), the step's
 attempt is closed `paused` with the agent's session id, the run becomes `paused` and its
 slot goes back to the queue. A built-in action (git, the set-up hook, the tracker) is
-not stopped half-way: the run is paused when it has ended, before its next step. Resuming queues the run again: once it has a slot (and the
-memory gate lets it start) it goes on with the step it was in, its first call resuming
+not stopped half-way: the run is paused when it has ended, before its next step.
+
+Resuming queues the run again: once it has a slot (and the memory gate lets it start)
+it goes on with the step it was in, its first call resuming
 that session where the engine can (`Engine.resumes_sessions`: Claude Code's `--resume`,
 which the simulated agent mimics); an engine that cannot starts the step again. The
 resumed call is sent the step's prompt again: the agent sees what it already did and is

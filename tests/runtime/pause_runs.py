@@ -76,7 +76,7 @@ def sim_agents() -> list[psutil.Process]:
     agents = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if "adw_tui.agents.sim" in child.cmdline() and child.status() != "zombie":
+            if "adw_tui.agents.sim" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
                 agents.append(child)
         except psutil.Error:
             continue
