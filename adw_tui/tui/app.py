@@ -29,6 +29,7 @@ from adw_tui.runtime.events import RuntimeEvent
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
+from adw_tui.tui import stepping_in
 from adw_tui.tui.commands import AdwCommands
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
@@ -39,6 +40,7 @@ from adw_tui.tui.screens.history import HistoryScreen
 from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, WorkflowChoice
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.screens.workflows import WorkflowsScreen
+from adw_tui.tui.stepping_in import ForegroundRunner, SuspendingRunner
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 from adw_tui.workflows.loader import load_workflows_report
 
@@ -76,8 +78,14 @@ class AdwApp(App[None]):
         Binding("h", "history", "History", id="app.history"),
         Binding("d", "dead_letters", "Dead letters", id="app.dead_letters"),
         Binding("w", "workflows", "Workflows", id="app.workflows"),
+        Binding("a", "attach", "Attach", id="app.attach"),
+        Binding("s", "shell", "Shell", id="app.shell"),
+        Binding("P", "push", "Push", id="app.push"),
+        Binding("o", "open_run", "Open PR/branch", id="app.open"),
         Binding("f1", "toggle_help", "Help", id="app.help"),
     ]
+    RUN_ACTIONS = frozenset({"history", "attach", "shell", "push", "open_run"})
+    """The actions on the selected run: off where no run is selected."""
 
     def __init__(
         self,
@@ -90,6 +98,7 @@ class AdwApp(App[None]):
         startup: Startup | None = None,
         recover_on_start: bool = False,
         config: Path | None = None,
+        runner: ForegroundRunner | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -105,6 +114,8 @@ class AdwApp(App[None]):
         self.preferences = self._load_preferences()
         self._register_themes()
         self.clock = clock
+        self.runner: ForegroundRunner = runner or SuspendingRunner()
+        """What hands the terminal to a person's command (attach, shell)."""
         self.runtime_events: Signal[RuntimeEvent] = Signal(self, "runtime-events")
         """Every runtime event, for the screens that show them to subscribe to."""
         for mode, screen in self._sections().items():
@@ -289,10 +300,10 @@ class AdwApp(App[None]):
         return screen.selected_run if isinstance(screen, AdwScreen) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """History needs a run to be about, and a section is not opened from within
-        itself: where an action does not apply, its key is off and hidden from the
-        footer."""
-        if action == "history":
+        """History, attach, shell, push and open need a run to be about, and a section
+        is not opened from within itself: where an action does not apply, its key is
+        off and hidden from the footer."""
+        if action in self.RUN_ACTIONS:
             return self.selected_run is not None
         if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE):
             return self.current_mode != action
@@ -310,6 +321,24 @@ class AdwApp(App[None]):
         adw_id = self.selected_run
         if adw_id is not None:
             await self.push_screen(HistoryScreen(self.store, self.orchestrator, adw_id, self.clock))
+
+    # Stepping in (see tui.stepping_in)
+
+    async def action_attach(self) -> None:
+        if (adw_id := self.selected_run) is not None:
+            await stepping_in.attach(self, adw_id)
+
+    async def action_shell(self) -> None:
+        if (adw_id := self.selected_run) is not None:
+            await stepping_in.shell(self, adw_id)
+
+    def action_push(self) -> None:
+        if (adw_id := self.selected_run) is not None:
+            self.run_worker(stepping_in.push(self, adw_id), name="push", group="push")
+
+    async def action_open_run(self) -> None:
+        if (adw_id := self.selected_run) is not None:
+            await stepping_in.open_in_browser(self, adw_id)
 
     async def action_dead_letters(self) -> None:
         await self.switch_mode(DEAD_LETTERS_MODE)
@@ -339,11 +368,13 @@ def create_app(
     startup: Startup | None = None,
     recover_on_start: bool = False,
     config: Path | None = None,
+    runner: ForegroundRunner | None = None,
 ) -> AdwApp:
     """The dashboard on `repo`. `clock` (default: the UTC wall clock) is what elapsed
     times count to; `startup` runs once the dashboard is up (`adw demo` launches its
     issues there); `recover_on_start` settles runs a dead process left behind first;
-    `config` is the user config directory (default: `config_dir()`)."""
+    `config` is the user config directory (default: `config_dir()`); `runner` hands the
+    terminal to attach's and shell's commands (default: the dashboard suspended)."""
     return AdwApp(
         store,
         repo,
@@ -353,4 +384,5 @@ def create_app(
         startup=startup,
         recover_on_start=recover_on_start,
         config=config,
+        runner=runner,
     )
