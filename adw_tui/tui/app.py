@@ -78,11 +78,12 @@ class AdwApp(App[None]):
         Binding("h", "history", "History", id="app.history"),
         Binding("d", "dead_letters", "Dead letters", id="app.dead_letters"),
         Binding("w", "workflows", "Workflows", id="app.workflows"),
+        Binding("f1", "toggle_help", "Help", id="app.help"),
+        # Last: the footer cuts what does not fit from its end, and Help must stay.
         Binding("a", "attach", "Attach", id="app.attach"),
         Binding("s", "shell", "Shell", id="app.shell"),
         Binding("P", "push", "Push", id="app.push"),
         Binding("o", "open_run", "Open PR/branch", id="app.open"),
-        Binding("f1", "toggle_help", "Help", id="app.help"),
     ]
     RUN_ACTIONS = frozenset({"history", "attach", "shell", "push", "open_run"})
     """The actions on the selected run: off where no run is selected."""
