@@ -30,6 +30,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
 from adw_tui.tui import stepping_in
+from adw_tui.tui.alerts import TerminalAlerts
 from adw_tui.tui.commands import AdwCommands
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
@@ -113,6 +114,8 @@ class AdwApp(App[None]):
         self.config_dir = config or config_dir()
         self._problems: list[AdwError] = []
         self.preferences = self._load_preferences()
+        self.alerts = TerminalAlerts.of(self, self.preferences.notifications)
+        """The bell and desktop notifications of run endings and waits (tui.toml)."""
         self._register_themes()
         self.clock = clock
         self.runner: ForegroundRunner = runner or SuspendingRunner()
@@ -159,6 +162,7 @@ class AdwApp(App[None]):
 
     def on_mount(self) -> None:
         self._apply_keymap()
+        self.alerts.follow_suspension()
         for problem in self._problems:
             notify_text(self, str(problem), title="configuration", severity="warning", timeout=10)
         self.theme_changed_signal.subscribe(self, lambda _theme: self._persist_theme())

@@ -1,0 +1,37 @@
+"""The dashboard on a new sample repository in `sys.argv[1]`, launching two runs once it
+is up: a `plan` that succeeds and, once it has, a `plan_build` whose agent fails with an
+auth error at `implement` (a dead letter). tests/tui/test_alerts.py runs it on a
+pseudo-terminal and reads the alerts it writes."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+from adw_tui.config import load_settings
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.sample_repo import FAILING_ENGINE_ENV, create_sample_repo
+from adw_tui.store import Store
+from adw_tui.tui.app import create_app
+
+
+async def main(directory: Path) -> None:
+    repo = await create_sample_repo(directory)
+    settings = load_settings(repo).model_copy(update={"engine": "sim", "retry_initial": 0.01})
+
+    async def startup(orchestrator: Orchestrator) -> None:
+        store = orchestrator.store
+        good = await store.issues.create("Add a slugify helper", "Turn titles into slugs.")
+        await orchestrator.wait(await orchestrator.launch(good.number, workflow="plan"))
+        bad = await store.issues.create("Add a title helper", "Title-case a string.")
+        await orchestrator.launch(bad.number, workflow="plan_build", engine_env=FAILING_ENGINE_ENV)
+
+    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        app = create_app(store, repo, settings, startup=startup)
+        try:
+            await app.run_async()
+        finally:
+            await app.close_runtime()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1])))
