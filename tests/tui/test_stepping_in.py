@@ -3,9 +3,12 @@ runner (in place of the suspended terminal) the command a person would get, and 
 takeover is recorded; each refusal is a toast and nothing else; `P` pushes the run's
 branch to a real bare repository; `o` opens the pull request, else the branch's page."""
 
+import asyncio
+import os
 import subprocess
 from pathlib import Path
 
+import pyte
 import pytest
 from textual.app import App
 
@@ -13,9 +16,12 @@ from adw_tui.config import Settings
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.handover import Handover
 from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
 from adw_tui.tui.screens.run_detail import RunDetailScreen
+from bench.pty_app import COLUMNS, ROWS, PtyChild
+from tests.cli.test_stepping_in import ADW, prepared, recorded, recorder
 from tests.runtime.session_runs import (
     CLAUDE_SESSION,
     add_claude_session,
@@ -201,3 +207,40 @@ async def test_push_sends_the_branch_to_a_bare_origin_and_o_opens_its_page(
         await pilot.press("o")
         await notice(pilot, notified, "opening")
     assert opened == [f"https://github.com/octo/textkit/tree/{branch}"]
+
+
+@pytest.mark.slow
+def test_s_suspends_the_real_dashboard_for_the_shell_and_comes_back(tmp_path: Path):
+    """The real runner on a real terminal: the dashboard hands the terminal to `$SHELL`
+    (which sends Ctrl-C's signal to its process group), and draws itself again after."""
+    sample_repo = asyncio.run(create_sample_repo(tmp_path / "textkit"))
+    adw_id, worktree = asyncio.run(prepared(sample_repo, claude=False))
+    script, out = recorder(tmp_path)
+    ours = [key for key in os.environ if key.startswith("ADW_") or key == "CLAUDE_CODE_PATH"]
+    child = PtyChild(
+        [ADW, "--repo", str(sample_repo)],
+        cwd=tmp_path,
+        env={"SHELL": str(script), "ADW_CONFIG_DIR": str(tmp_path / "config")},
+        unset=ours,
+    )
+    screen = pyte.Screen(COLUMNS, ROWS)
+    stream = pyte.ByteStream(screen)
+    pressed = quit_sent = False
+    try:
+        for chunk in child.output(60, quiet_s=0.3):
+            stream.feed(chunk)
+            shown = "\n".join(screen.display)
+            if chunk:
+                continue
+            if not pressed and adw_id in shown:
+                child.type(b"s")
+                pressed = True
+            elif pressed and not quit_sent and "back from a shell" in shown:
+                child.type(b"q")
+                quit_sent = True
+    finally:
+        code = child.close()
+    assert quit_sent, shown
+    assert code == 0
+    cwd, _, tty, env = recorded(out)
+    assert (Path(cwd), tty, env["ADW_ID"]) == (worktree, True, adw_id)
