@@ -74,9 +74,19 @@ async def _step_in(
     except AdwError as error:
         notify_text(app, str(error), title=f"no {kind}", severity="error", timeout=10)
         return
-    version = await app.orchestrator.handed_back(
-        handover, exit_code=code, started=started, ended=utc_now(), actor=OPERATOR
-    )
+    try:
+        version = await app.orchestrator.handed_back(
+            handover, exit_code=code, started=started, ended=utc_now(), actor=OPERATOR
+        )
+    except AdwError as error:
+        notify_text(
+            app,
+            f"back from {handover.what} (exit {code}), but it could not be recorded: {error}",
+            title=f"run {adw_id}",
+            severity="error",
+            timeout=10,
+        )
+        return
     recorded = f"; version {version} of its history says so" if version else ""
     notify_text(
         app,
