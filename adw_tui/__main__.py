@@ -1,7 +1,5 @@
 """`python -m adw_tui` runs the `adw` command."""
 
-import sys
+from adw_tui.cli import run
 
-from adw_tui.cli import main
-
-sys.exit(main())
+run()

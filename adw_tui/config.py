@@ -17,9 +17,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 
 from adw_tui.domain.breakers import BreakerOpenAction, BreakerPolicy
+from adw_tui.domain.modeling import Model
 from adw_tui.domain.redaction import Redactor
 from adw_tui.domain.workflow import DEFAULT_NON_RETRYABLE, ErrorClassName, RetryPolicy
 
@@ -35,7 +36,7 @@ def process_redactor() -> Redactor:
 ENV_PREFIX = "ADW_"
 
 
-class Settings(BaseModel):
+class Settings(Model):
     """Process-wide settings; command-line flags override them. `load_settings` reads
     them; `Settings()` is the defaults alone."""
 

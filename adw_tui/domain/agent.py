@@ -7,8 +7,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import AdwId
 
 
@@ -59,7 +60,7 @@ _TRANSIENT = frozenset(
 )
 
 
-class AgentRequest(BaseModel):
+class AgentRequest(Model):
     """One call of an agent CLI."""
 
     prompt: str
@@ -122,7 +123,7 @@ class AgentEvent(NamedTuple):
     detail: Mapping[str, Any] = MappingProxyType({})
 
 
-class AgentResult(BaseModel):
+class AgentResult(Model):
     """How an agent call ended."""
 
     success: bool

@@ -21,7 +21,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from adw_tui.domain.modeling import Model
 
 BreakerOpenAction = Literal["wait", "dead_letter"]
 """What a step does when its breaker refuses it: wait for the cool-down, or fail at once."""
@@ -41,7 +43,7 @@ class Outcome(StrEnum):
     NEUTRAL = "neutral"  # a permanent error or an interrupted call: nothing learned
 
 
-class BreakerPolicy(BaseModel):
+class BreakerPolicy(Model):
     model_config = ConfigDict(frozen=True)
 
     failure_threshold: int = Field(ge=1, description="consecutive transient failures to open")
@@ -50,7 +52,7 @@ class BreakerPolicy(BaseModel):
     probe_timeout_s: float = Field(gt=0, description="seconds before a silent probe is lost")
 
 
-class Breaker(BaseModel):
+class Breaker(Model):
     """One breaker's state; a name never seen is a closed breaker with no history."""
 
     model_config = ConfigDict(frozen=True)

@@ -7,10 +7,12 @@ workflow's data, so a step's `save` can never overwrite it and a prompt never se
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from adw_tui.domain.modeling import Model
 
 
-class LastError(BaseModel):
+class LastError(Model):
     """The failure that sent the run to its failure state: what its dead letter says."""
 
     step: str | None = None
@@ -20,7 +22,7 @@ class LastError(BaseModel):
     request: dict[str, Any] = Field(default_factory=dict)
 
 
-class RunControl(BaseModel):
+class RunControl(Model):
     """Where a run is in its workflow. `next_state` None: the run has not finished a
     step yet and starts at the workflow's first state."""
 

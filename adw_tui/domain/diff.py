@@ -5,8 +5,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
-
+from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import StateVersion
 
 
@@ -21,7 +20,7 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-class StateChange(BaseModel):
+class StateChange(Model):
     """One changed leaf; `path` is dotted (`a.b`) with list indexes in brackets (`a[2]`)."""
 
     path: str

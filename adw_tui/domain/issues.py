@@ -5,9 +5,10 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from adw_tui.domain.command_templates import JS_SPACE
+from adw_tui.domain.modeling import Model
 
 BOT_IDENTIFIER = "[ADW-AGENTS]"
 _TAG_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -47,7 +48,7 @@ class IssueMark(StrEnum):
     FAILED = "failed"
 
 
-class IssueComment(BaseModel):
+class IssueComment(Model):
     id: int
     author: str
     body: str
@@ -64,7 +65,7 @@ class IssueComment(BaseModel):
         return BOT_IDENTIFIER in self.body
 
 
-class Issue(BaseModel):
+class Issue(Model):
     number: int = Field(ge=1)
     title: str
     body: str = ""
@@ -110,7 +111,7 @@ class Issue(BaseModel):
         return _DEFUSED_BANG.sub("\\\\u0021", fenced.translate(_TAG_ESCAPES))
 
 
-class IssueSummary(BaseModel):
+class IssueSummary(Model):
     """An issue as a listing shows it: no body, and how many comments it has."""
 
     number: int = Field(ge=1)
@@ -122,7 +123,7 @@ class IssueSummary(BaseModel):
     """When anything of it last changed, where the tracker says (GitHub does)."""
 
 
-class PullRequest(BaseModel):
+class PullRequest(Model):
     """A pull request a run opened (or updated) on the tracker that hosts the repository."""
 
     number: int = Field(ge=1)

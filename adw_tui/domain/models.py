@@ -4,10 +4,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from adw_tui.domain.control import RunControl
 from adw_tui.domain.ids import ADW_ID_PATTERN
+from adw_tui.domain.modeling import Model
 
 AdwId = Annotated[str, StringConstraints(pattern=ADW_ID_PATTERN)]
 
@@ -37,7 +38,7 @@ _FINAL_STATUSES = frozenset(
 )
 
 
-class RunState(BaseModel):
+class RunState(Model):
     """The data a workflow carries from step to step.
 
     A superset of the original ADW `adw_state.json` fields; steps may add any other key,
@@ -74,7 +75,7 @@ class RunState(BaseModel):
         return self.model_dump(mode="json")
 
 
-class RunRecord(BaseModel):
+class RunRecord(Model):
     """One run: its identity, where it is, and the number of its newest state version."""
 
     adw_id: AdwId
@@ -91,7 +92,7 @@ class RunRecord(BaseModel):
     pr_number: int | None = Field(default=None, description="the pull request it opened")
 
 
-class StateVersion(BaseModel):
+class StateVersion(Model):
     """One immutable version of a run's state and the runtime's control of it.
 
     `parent` is the version this one was derived from: the previous version for an
@@ -109,7 +110,7 @@ class StateVersion(BaseModel):
     created_at: datetime
 
 
-class VersionInfo(BaseModel):
+class VersionInfo(Model):
     """A state version without its data: one line of a run's history."""
 
     version: int
@@ -120,7 +121,7 @@ class VersionInfo(BaseModel):
     git_head: str | None = None
 
 
-class RunWithState(BaseModel):
+class RunWithState(Model):
     run: RunRecord
     state: RunState
     control: RunControl = Field(default_factory=RunControl)
@@ -132,7 +133,7 @@ class DeadLetterStatus(StrEnum):
     DROPPED = "dropped"
 
 
-class Replay(BaseModel):
+class Replay(Model):
     """One replay of a dead letter: the run went on from `from_step` with the state
     written as `state_version`."""
 
@@ -145,7 +146,7 @@ class Replay(BaseModel):
     replayed_at: datetime
 
 
-class NewDeadLetter(BaseModel):
+class NewDeadLetter(Model):
     """What a caller hands the store to dead-letter a run."""
 
     adw_id: AdwId
@@ -169,7 +170,7 @@ class DeadLetter(NewDeadLetter):
     replays: list[Replay] = Field(default_factory=list)
 
 
-class DeadLetterFilter(BaseModel):
+class DeadLetterFilter(Model):
     """Which dead letters a view shows or a bulk replay takes: each field that is set
     narrows the selection, None matches anything."""
 
@@ -187,7 +188,7 @@ class DeadLetterFilter(BaseModel):
         )
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     """Who did what, when: every operator action and every state-changing event."""
 
     id: int

@@ -3,7 +3,9 @@
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import Field
+
+from adw_tui.domain.modeling import Model
 
 
 class StepStatus(StrEnum):
@@ -14,7 +16,7 @@ class StepStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-class StepAttempt(BaseModel):
+class StepAttempt(Model):
     id: int
     adw_id: str
     step: str
@@ -36,7 +38,7 @@ class StepAttempt(BaseModel):
     pgid: int | None = None
 
 
-class StepSummary(BaseModel):
+class StepSummary(Model):
     """One visit of a step, its attempts folded: a line of `adw show`'s timeline."""
 
     step: str
@@ -53,9 +55,9 @@ class StepSummary(BaseModel):
     started_at: datetime | None = None
     """When the visit's first attempt started (a running visit's elapsed time counts
     from it)."""
-    attempt_ids: list[int] = []
+    attempt_ids: list[int] = Field(default_factory=list)
     """The store ids of the visit's attempts, in order (each keeps its own transcript)."""
-    attempt_engines: list[str | None] = []
+    attempt_engines: list[str | None] = Field(default_factory=list)
     """The engine of each of those attempts (its transcript is in that engine's format)."""
 
     @classmethod

@@ -26,9 +26,10 @@ import re
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from adw_tui.domain.agent import ErrorClass
+from adw_tui.domain.modeling import Model
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 # The sections of the improved plan command; a plan file has each as a `## ` heading.
@@ -103,7 +104,7 @@ def _known_error_class(name: str) -> str:
 ErrorClassName = Annotated[str, AfterValidator(_known_error_class)]
 
 
-class RetryPolicy(BaseModel):
+class RetryPolicy(Model):
     """How a step's agent call is retried: capped exponential backoff plus random jitter.
 
     The wait after attempt n fails is `min(initial_interval * backoff_coefficient **
@@ -125,7 +126,7 @@ class RetryPolicy(BaseModel):
     )
 
 
-class RetryOverrides(BaseModel):
+class RetryOverrides(Model):
     """A step's `retry:` mapping: the fields it sets replace the defaults' values."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -148,7 +149,7 @@ DEFAULT_MAX_VISITS = 10
 """The visits a state without `max_visits` gets: no loop goes round for ever."""
 
 
-class StepDef(BaseModel):
+class StepDef(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str = ""
@@ -217,7 +218,7 @@ class StepDef(BaseModel):
         return {match for text in texts for match in _VARIABLE.findall(text)}
 
 
-class WorkflowDef(BaseModel):
+class WorkflowDef(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=NAME_PATTERN)

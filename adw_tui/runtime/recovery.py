@@ -16,9 +16,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import psutil
-from pydantic import BaseModel
 
 from adw_tui.domain.clock import utc_now
+from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import NewDeadLetter, RunRecord, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.executor import RUNTIME_ACTOR
@@ -29,7 +29,7 @@ from adw_tui.store import Store
 RECOVERY_ACTOR = "recovery"
 
 
-class RecoveredRun(BaseModel):
+class RecoveredRun(Model):
     adw_id: str
     workflow: str
     issue: str | None

@@ -21,8 +21,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict, Field
 
+from adw_tui.domain.modeling import Model
 from adw_tui.runtime.memory import system_memory_percent
 from adw_tui.store.leases import Holder, LeaseKind, Leases
 
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 MemoryProbe = Callable[[], float]
 
 
-class ResourceSnapshot(BaseModel):
+class ResourceSnapshot(Model):
     """Who runs and who waits, in order: what a view shows as the queue."""
 
     model_config = ConfigDict(frozen=True)
@@ -45,7 +46,7 @@ class ResourceSnapshot(BaseModel):
     # The runs at the head of `queued` that a free slot awaits but memory holds back.
     waiting_for_memory: list[str]
     # The same, when it is other processes on the database that hold every slot.
-    waiting_for_other_processes: list[str] = []
+    waiting_for_other_processes: list[str] = Field(default_factory=list)
     # System memory at the last check (each attempted grant, each poll while held back);
     # None before the first.
     memory_percent: float | None

@@ -120,12 +120,14 @@ async def remove_worktree(
     *,
     force: bool = False,
     delete_branch: bool = False,
+    discard_commits: bool | None = None,
     actor: str,
 ) -> Removed:
     """Remove the run's worktree (refused for a run in use, and for uncommitted work
     unless `force`), and with `delete_branch` its branch (one with commits the main
-    worktree's HEAD lacks only with `force`: refused before anything is removed). The
-    run and its history stay; the removal is audited."""
+    worktree's HEAD lacks only with `discard_commits`, which is `force` unless given:
+    refused before anything is removed). The run and its history stay; the removal is
+    audited."""
     if worktree.run is not None:
         current = await store.get_run(worktree.adw_id)  # it may have started since
         if current.status in ACTIVE:
@@ -134,11 +136,12 @@ async def remove_worktree(
                 "the run (or wait for it) before removing it"
             )
     branch = worktree.branch if delete_branch else None
-    if branch and not force and not await _merged(manager.repo, branch):
+    discard = force if discard_commits is None else discard_commits
+    if branch and not discard and not await _merged(manager.repo, branch):
         raise AdwError(
             f"branch {branch} of run {worktree.adw_id} has commits that are in no other "
-            "branch here: push or merge them first, or add --force to delete it anyway "
-            "(losing them); nothing was removed"
+            f"branch here: push or merge them first, or delete it anyway (losing them) with "
+            f"`adw worktrees rm {worktree.adw_id} --delete-branch --force`; nothing was removed"
         )
     await manager.remove(worktree.adw_id, force=force)
     if branch:

@@ -10,10 +10,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from adw_tui.domain.errors import RunExistsError
 from adw_tui.domain.ids import ADW_ID_RULE, is_adw_id
+from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import RunState, RunStatus
 from adw_tui.store.store import Store
 
@@ -28,7 +29,7 @@ class LegacyOutcome(StrEnum):
     FOREIGN = "foreign"
 
 
-class LegacyFileResult(BaseModel):
+class LegacyFileResult(Model):
     path: Path
     outcome: LegacyOutcome
     adw_id: str | None = None

@@ -14,8 +14,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from pydantic import BaseModel
-
 from adw_tui.domain.control import RunControl
 from adw_tui.domain.diff import StateChange, diff_versions
 from adw_tui.domain.errors import (
@@ -27,6 +25,7 @@ from adw_tui.domain.errors import (
     StaleVersionError,
     VersionNotFoundError,
 )
+from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import (
     RunRecord,
     RunState,
@@ -524,7 +523,7 @@ class Store:
         )
 
 
-class StoreHealth(BaseModel):
+class StoreHealth(Model):
     schema_version: int
     journal_mode: str
     integrity: list[str]

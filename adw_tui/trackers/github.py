@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from adw_tui.config import Settings
 from adw_tui.domain.errors import IssueNotFoundError, TrackerError
@@ -26,11 +26,12 @@ from adw_tui.domain.issues import (
     IssueSummary,
     PullRequest,
 )
+from adw_tui.domain.modeling import Model
 from adw_tui.trackers.github_api import GitHubApi, RateBudget
 from adw_tui.trackers.github_setup import github_token, origin_repository
 
 
-class _Json(BaseModel):
+class _Json(Model):
     model_config = ConfigDict(extra="ignore")
 
 
@@ -59,7 +60,7 @@ class _Issue(_Json):
     created_at: datetime
     updated_at: datetime | None = None
     comments: int = 0
-    labels: list[_Label] = []
+    labels: list[_Label] = Field(default_factory=list)
     pull_request: dict[str, Any] | None = None
     user: _User | None = None
     author_association: str = "NONE"

@@ -7,8 +7,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
+from adw_tui.domain.modeling import Model
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.triggers.keywords import Choice, choose_for_comment, choose_for_issue, untrusted
 
@@ -21,7 +22,7 @@ class PayloadError(ValueError):
     """The delivery cannot be read; the message says what is missing or wrong."""
 
 
-class _Json(BaseModel):
+class _Json(Model):
     model_config = ConfigDict(extra="ignore")
 
 

@@ -41,6 +41,7 @@ from adw_tui.tui.screens.history import HistoryScreen
 from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, WorkflowChoice
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.screens.workflows import WorkflowsScreen
+from adw_tui.tui.screens.worktrees import WorktreesScreen
 from adw_tui.tui.stepping_in import ForegroundRunner, SuspendingRunner
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 from adw_tui.workflows.loader import load_workflows_report
@@ -50,6 +51,7 @@ Startup = Callable[[Orchestrator], Awaitable[None]]
 # The other sections' modes, named after the actions that open them (`d`, `w`).
 DEAD_LETTERS_MODE = "dead_letters"
 WORKFLOWS_MODE = "workflows"
+WORKTREES_MODE = "worktrees"
 LAUNCH_ISSUES = 1000
 """The newest open issues the launch dialog lists (older ones: type the number)."""
 
@@ -79,6 +81,7 @@ class AdwApp(App[None]):
         Binding("h", "history", "History", id="app.history"),
         Binding("d", "dead_letters", "Dead letters", id="app.dead_letters"),
         Binding("w", "workflows", "Workflows", id="app.workflows"),
+        Binding("W", "worktrees", "Worktrees", id="app.worktrees"),
         Binding("f1", "toggle_help", "Help", id="app.help"),
         # Last: the footer cuts what does not fit from its end, and Help must stay.
         Binding("a", "attach", "Attach", id="app.attach"),
@@ -133,6 +136,7 @@ class AdwApp(App[None]):
                 self.store, self.orchestrator, clock=self.clock
             ),
             WORKFLOWS_MODE: lambda: WorkflowsScreen(self.repo),
+            WORKTREES_MODE: lambda: WorktreesScreen(self.store, self.orchestrator, self.clock),
         }
 
     def _load_preferences(self) -> Preferences:
@@ -310,7 +314,7 @@ class AdwApp(App[None]):
         off and hidden from the footer."""
         if action in self.RUN_ACTIONS:
             return self.selected_run is not None
-        if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE):
+        if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE, WORKTREES_MODE):
             return self.current_mode != action
         return True
 
@@ -350,6 +354,9 @@ class AdwApp(App[None]):
 
     async def action_workflows(self) -> None:
         await self.switch_mode(WORKFLOWS_MODE)
+
+    async def action_worktrees(self) -> None:
+        await self.switch_mode(WORKTREES_MODE)
 
     async def on_workflows_screen_launch_requested(
         self, message: WorkflowsScreen.LaunchRequested

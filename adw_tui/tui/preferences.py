@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.modeling import Model
 
 PREFERENCES_FILE = "tui.toml"
 THEMES_DIR = "themes"
@@ -33,7 +34,7 @@ def config_dir() -> Path:
     return base / "adw"
 
 
-class Notifications(BaseModel):
+class Notifications(Model):
     """Which events ring the terminal's bell and ask it for a desktop notification."""
 
     model_config = ConfigDict(extra="forbid")  # a misspelt switch is named, not ignored
@@ -49,7 +50,7 @@ class Notifications(BaseModel):
     """A run waiting for a person (a step held back by an open circuit breaker)."""
 
 
-class Preferences(BaseModel):
+class Preferences(Model):
     theme: str | None = None
     keymap: dict[str, str] = Field(
         default_factory=dict, description="binding id -> comma-separated keys"

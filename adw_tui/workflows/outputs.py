@@ -16,9 +16,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.modeling import Model
 from adw_tui.domain.workflow import StepOutput
 
 ISSUE_CLASSES = ("/feature", "/bug", "/chore")
@@ -44,7 +45,7 @@ class OutputError(AdwError):
     transient: ClassVar[bool] = True
 
 
-class TestResult(BaseModel):
+class TestResult(Model):
     """One entry of `/test`'s JSON list (the original ADW format)."""
 
     __test__ = False  # not a pytest test class, despite the name
@@ -63,7 +64,7 @@ class Severity(StrEnum):
     BLOCKER = "blocker"
 
 
-class ReviewIssue(BaseModel):
+class ReviewIssue(Model):
     model_config = ConfigDict(extra="ignore")
 
     review_issue_number: int
@@ -73,15 +74,15 @@ class ReviewIssue(BaseModel):
     screenshot_path: str = ""
 
 
-class ReviewResult(BaseModel):
+class ReviewResult(Model):
     """`/review`'s JSON object (the original ADW format)."""
 
     model_config = ConfigDict(extra="ignore")
 
     success: bool
     review_summary: str = ""
-    review_issues: list[ReviewIssue] = []
-    screenshots: list[str] = []
+    review_issues: list[ReviewIssue] = Field(default_factory=list)
+    screenshots: list[str] = Field(default_factory=list)
 
     @property
     def blockers(self) -> list[ReviewIssue]:

@@ -7,12 +7,12 @@ import shutil
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
+from adw_tui.domain.modeling import Model
 from adw_tui.domain.sanitize import safe_markup
 
 GIB = 1024**3
@@ -26,7 +26,7 @@ class Level(StrEnum):
     FAIL = "fail"
 
 
-class Check(BaseModel):
+class Check(Model):
     name: str
     level: Level
     detail: str

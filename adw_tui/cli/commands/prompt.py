@@ -4,14 +4,17 @@ adw_slash_command.py)."""
 import argparse
 from contextlib import aclosing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adw_tui.agents.registry import engine_for
 from adw_tui.cli.context import CliContext
-from adw_tui.cli.output import console, error_console, print_json
-from adw_tui.cli.transcript import TranscriptPrinter
+from adw_tui.cli.output import print_json
 from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.ids import new_adw_id
+
+if TYPE_CHECKING:
+    from adw_tui.cli.transcript import TranscriptPrinter
 
 
 async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
@@ -31,20 +34,30 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
         max_turns=args.max_turns,
     )
     engine = engine_for(args.engine, context.settings)
-    printer = TranscriptPrinter(error_console if args.json else console)
+    printer: TranscriptPrinter | None = None
     result: AgentResult | None = None
     async with aclosing(engine.run(request)) as stream:
         async for item in stream:
+            printer = printer or _printer(to_stderr=args.json)
             if isinstance(item, AgentEvent):
                 printer.event(item)
             else:
                 result = item
     if result is None:
         raise AdwError(f"the {engine.name} engine ended without a result")
-    printer.result(result, str(request.run_dir))
+    (printer or _printer(to_stderr=args.json)).result(result, str(request.run_dir))
     if args.json:
         print_json(result)
     return 0 if result.success else 1
+
+
+def _printer(*, to_stderr: bool) -> "TranscriptPrinter":
+    """The terminal's printer, made when the agent's first line arrives: rich is imported
+    then, while the agent is already starting, rather than before it could start."""
+    from adw_tui.cli.output import console, error_console
+    from adw_tui.cli.transcript import TranscriptPrinter
+
+    return TranscriptPrinter(error_console if to_stderr else console)
 
 
 def _output_root(context: CliContext, cwd: Path) -> Path:

@@ -11,6 +11,7 @@ from adw_tui.domain.durations import format_age, parse_age
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.sanitize import safe_markup
+from adw_tui.domain.sizes import format_size
 from adw_tui.runtime.worktree_lifecycle import (
     RunWorktree,
     prunable,
@@ -39,14 +40,14 @@ async def list_worktrees(args: argparse.Namespace, context: CliContext) -> int:
             worktree.adw_id,
             str(worktree.status or "no run"),
             safe_markup(worktree.branch or "(detached)"),
-            _size(worktree.size_bytes),
+            format_size(worktree.size_bytes),
             format_age(worktree.age),
             "[yellow]dirty[/]" if worktree.dirty else "",
             safe_markup(str(worktree.path)),
         )
     console.print(table)
     total = sum(worktree.size_bytes or 0 for worktree in found)
-    console.print(f"{len(found)} worktrees" + (f", {_size(total)}" if args.sizes else ""))
+    console.print(f"{len(found)} worktrees" + (f", {format_size(total)}" if args.sizes else ""))
     return 0
 
 
@@ -104,7 +105,7 @@ async def remove_worktree(args: argparse.Namespace, context: CliContext) -> int:
         )
     kept = "deleted" if removed.branch_deleted else "kept"
     console.print(
-        f"removed {safe_markup(str(worktree.path))} ({_size(worktree.size_bytes)}); "
+        f"removed {safe_markup(str(worktree.path))} ({format_size(worktree.size_bytes)}); "
         f"run {args.adw_id} and its history kept, branch "
         f"{safe_markup(worktree.branch or '(none)')} {kept}"
     )
@@ -124,20 +125,6 @@ def _statuses(text: str) -> list[RunStatus]:
             known = ", ".join(status.value for status in RunStatus)
             raise AdwError(f"unknown run status {name!r} in --status: use {known}") from None
     return statuses
-
-
-def _size(size_bytes: int | None) -> str:
-    """`812 B`, `4.2 MiB`; empty when not measured."""
-    if size_bytes is None:
-        return ""
-    if size_bytes < 1024:
-        return f"{size_bytes} B"
-    size = size_bytes / 1024
-    for unit in ("KiB", "MiB"):
-        if size < 1024:
-            return f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
 
 
 def _as_json(worktree: RunWorktree) -> dict[str, object]:
