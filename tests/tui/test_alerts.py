@@ -50,14 +50,15 @@ def test_each_switch_is_read_from_tui_toml_and_a_misspelt_one_is_named(tmp_path:
         Preferences.load(tmp_path)
 
 
-@pytest.mark.slow
-def test_the_dashboard_alerts_once_per_run_ending_on_a_real_terminal(tmp_path: Path):
+def alerts_of(tmp_path: Path, scenario: str, toml: str) -> tuple[list[str], int]:
+    """The OSC 9 texts and the bells the dashboard writes to its terminal in `scenario`
+    (see tests/tui/alerts_app.py), with `toml` as tui.toml, until half a second after
+    its first dead letter's alert (then `q`)."""
     config = tmp_path / "config"
     config.mkdir()
-    # A dead letter alerts; a success rings nothing (its switch is off).
-    (config / PREFERENCES_FILE).write_text("[notifications]\nsucceeded = false\n")
+    (config / PREFERENCES_FILE).write_text(toml)
     child = PtyChild(
-        [sys.executable, "-m", "tests.tui.alerts_app", str(tmp_path / "repo")],
+        [sys.executable, "-m", "tests.tui.alerts_app", str(tmp_path / "repo"), scenario],
         cwd=ROOT,
         env={"ADW_CONFIG_DIR": str(config), "ADW_SIM_STATE_DIR": str(tmp_path / "sim")},
         unset=["ADW_MAX_CONCURRENT", "ADW_SIM_DELAY", "ADW_SIM_FAULTS", "ADW_DB", "ADW_TRACKER"],
@@ -67,16 +68,33 @@ def test_the_dashboard_alerts_once_per_run_ending_on_a_real_terminal(tmp_path: P
     try:
         for chunk in child.output(90, quiet_s=0.5):
             data += chunk
-            if not chunk and not quit_sent and b"\x1b]9;" in data:
+            if not chunk and not quit_sent and b"dead-lettered" in data:
                 child.type(b"q")  # after a quiet half second more: every alert is out
                 quit_sent = True
     finally:
         child.close()
     osc9 = [body.decode() for number, body in OSC.findall(bytes(data)) if number == b"9"]
+    return osc9, OSC.sub(b"", bytes(data)).count(b"\x07")
+
+
+@pytest.mark.slow
+def test_the_dashboard_alerts_once_per_run_ending_on_a_real_terminal(tmp_path: Path):
+    # A dead letter alerts; a success rings nothing (its switch is off).
+    osc9, bells = alerts_of(tmp_path, "endings", "[notifications]\nsucceeded = false\n")
     assert len(osc9) == 1, osc9
     assert re.fullmatch(
         r"adw: run dead-lettered: \w{8} \(#2 plan_build\) is a dead letter: .*", osc9[0]
     )
     assert "implement" in osc9[0]
-    bells = OSC.sub(b"", bytes(data)).count(b"\x07")
     assert bells == 1
+
+
+@pytest.mark.slow
+def test_a_run_waiting_on_a_breaker_alerts_once_per_step(tmp_path: Path):
+    osc9, bells = alerts_of(tmp_path, "breaker", "[notifications]\nbell = false\n")
+    waiting, ended = osc9
+    assert re.fullmatch(
+        r"adw: run waiting: \w{8} classify waits 0s: breaker sim is open .*", waiting
+    )
+    assert ended.startswith("adw: run dead-lettered: ")
+    assert bells == 0
