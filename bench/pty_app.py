@@ -79,10 +79,12 @@ class PtyChild:
         """Send `keys` as if typed at the terminal."""
         os.write(self.master, keys)
 
-    def close(self) -> None:
-        """Close the terminal and reap the child (which has ended or been killed)."""
+    def close(self) -> int:
+        """Close the terminal and reap the child (which has ended or been killed); its
+        exit code (negative: the signal that ended it)."""
         os.close(self.master)
-        os.waitpid(self.pid, 0)
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status)
 
     def stop(self) -> None:
         """Kill the child if it is still running (it is not reaped before `close`), then

@@ -65,6 +65,12 @@ class ClaudeCodeEngine:
     def environment(self) -> dict[str, str]:
         return agent_environment(self._environ, self._extra_env)
 
+    def interactive_resume(self, session_id: str) -> list[str]:
+        """The command line of Claude Code's own interactive session, resumed where the
+        agent left `session_id`, for a person to go on with it (`adw attach`). No
+        permission flag: the person answers its questions."""
+        return [*self.executable(), "--resume", session_id]
+
     def command(self, request: AgentRequest) -> list[str]:
         """The command line; the prompt is not on it (see the class docstring)."""
         argv = [

@@ -1,6 +1,7 @@
 """The engines adw can drive, as a table: name -> how to build it from the settings, the
-parser of its transcript lines, and what it is. Adding an engine is its module (the
-engine and its stream parser) and one entry here."""
+parser of its transcript lines, how a person resumes one of its sessions, and what it
+is. Adding an engine is its module (the engine and its stream parser) and one entry
+here."""
 
 import os
 from collections.abc import Callable, Mapping
@@ -25,6 +26,19 @@ class EngineEntry:
     parser: Callable[[str | None], StreamParser]
     """A parser for the lines of a transcript this engine wrote; the argument is the
     agent's working directory, left out of the paths shown in tool calls."""
+    resume: Callable[[Settings, Environ, str], "Interactive"] | str
+    """How a person takes over one of its sessions (`adw attach`): the interactive
+    command resuming a session id; or, for an engine without an interactive mode, why
+    not (a sentence saying what to do instead)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Interactive:
+    """An engine's interactive session: its command line and the environment it gets
+    (the allow-listed one its agents get)."""
+
+    argv: list[str]
+    env: dict[str, str]
 
 
 def _claude(settings: Settings, environ: Environ) -> Engine:
@@ -34,6 +48,14 @@ def _claude(settings: Settings, environ: Environ) -> Engine:
         environ=environ,
         kill_grace_s=settings.kill_grace,
     )
+
+
+def _claude_resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
+    engine = ClaudeCodeEngine(extra_env=settings.agent_env, environ=environ)
+    problem = engine.check_installed()
+    if problem is not None:
+        raise AdwError(problem)
+    return Interactive(engine.interactive_resume(session_id), engine.environment())
 
 
 def _sim(settings: Settings, environ: Environ) -> Engine:
@@ -46,10 +68,19 @@ ENGINES: dict[str, EngineEntry] = {
     entry.name: entry
     for entry in (
         EngineEntry(
-            "claude", "Claude Code (`claude -p`, stream-json)", _claude, ClaudeStreamParser
+            "claude",
+            "Claude Code (`claude -p`, stream-json)",
+            _claude,
+            ClaudeStreamParser,
+            _claude_resume,
         ),
         EngineEntry(
-            "sim", "the simulated agent: Claude Code's stream, no model", _sim, ClaudeStreamParser
+            "sim",
+            "the simulated agent: Claude Code's stream, no model",
+            _sim,
+            ClaudeStreamParser,
+            "the simulated agent has no interactive mode (its sessions exist only in its "
+            "transcripts): open a shell in the run's worktree instead (`s`, `adw shell`)",
         ),
     )
 }
@@ -70,6 +101,17 @@ def parser_for(engine: str | None, cwd: str | None = None) -> StreamParser:
     """A parser for a transcript the engine called `engine` wrote (None: an attempt from
     before the engine was recorded)."""
     return _entry(engine or DEFAULT_TRANSCRIPT_ENGINE).parser(cwd)
+
+
+def interactive_resume(
+    name: str, settings: Settings, session_id: str, env: Mapping[str, str] | None = None
+) -> Interactive:
+    """The interactive command of engine `name` resuming `session_id` (see `engine_for`
+    for `env`); an AdwError naming the engine when it has no interactive mode."""
+    entry = _entry(name)
+    if isinstance(entry.resume, str):
+        raise AdwError(f"engine {name}: {entry.resume}")
+    return entry.resume(settings, {**os.environ, **env} if env else None, session_id)
 
 
 def _entry(name: str) -> EngineEntry:

@@ -76,6 +76,7 @@ def build_parser() -> ArgumentParser:
         _add_doctor,
         _add_workflows,
         _add_worktrees,
+        _add_stepping_in,
         _add_triggers,
     ):
         add(commands.add_parser)
@@ -385,6 +386,21 @@ def _add_worktrees(add_parser: AddParser) -> None:
     )
     rm.add_argument("--delete-branch", action="store_true", help="delete the run's branch too")
     rm.set_defaults(handler="worktrees:remove_worktree")
+
+
+def _add_stepping_in(add_parser: AddParser) -> None:
+    attach = add_parser(
+        "attach",
+        help="resume the run's latest agent session interactively, in its worktree",
+    )
+    attach.add_argument("adw_id", metavar="ADW_ID", type=adw_id_arg, help="the run")
+    attach.set_defaults(handler="stepping_in:attach_run")
+
+    shell = add_parser(
+        "shell", help="open $SHELL in the run's worktree, with the run's ports in its env"
+    )
+    shell.add_argument("adw_id", metavar="ADW_ID", type=adw_id_arg, help="the run")
+    shell.set_defaults(handler="stepping_in:open_shell")
 
 
 def _add_triggers(add_parser: AddParser) -> None:

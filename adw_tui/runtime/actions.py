@@ -89,12 +89,22 @@ def _host(services: RunServices) -> PullRequestHost:
 
 async def _push(services: RunServices, state: dict[str, Any]) -> dict[str, Any]:
     """Push the run's branch to origin (never forced), with the tracker's credentials."""
+    _host(services)
     worktree = Path(_required(state, "worktree_path"))
-    branch = _required(state, "branch_name")
-    url = await git.remote_url(worktree)
-    env = await _host(services).push_environment(url) if url else {}
-    await git.push(worktree, branch, env=env)
+    await push_branch(services, worktree, _required(state, "branch_name"))
     return {"pushed_head": await git.head(worktree)}
+
+
+async def push_branch(services: RunServices, cwd: Path, branch: str) -> None:
+    """Push `branch` from the repository at `cwd` to origin, never forced: the `push`
+    action's push, and the dashboard's `P`. With the tracker's credentials when it hosts
+    the repository, else with git's own (an SSH key, a credential helper)."""
+    tracker = services.tracker
+    url = await git.remote_url(cwd)
+    env = (
+        await tracker.push_environment(url) if url and isinstance(tracker, PullRequestHost) else {}
+    )
+    await git.push(cwd, branch, env=env)
 
 
 async def _open_pr(services: RunServices, adw_id: str, state: dict[str, Any]) -> dict[str, Any]:

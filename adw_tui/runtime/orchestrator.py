@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -33,8 +34,10 @@ from adw_tui.domain.models import (
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime import git
 from adw_tui.runtime.attempt_transcripts import attempt_transcript
+from adw_tui.runtime.branch_actions import Pushed, push_run_branch, run_web_url
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
+from adw_tui.runtime.handover import Handover, plan_attach, plan_shell, record_return
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
 from adw_tui.runtime.issue_text import issue_state
 from adw_tui.runtime.models import MODEL_SETS
@@ -393,6 +396,34 @@ class Orchestrator:
         forked from the base branch."""
         state = (await self.store.load(adw_id)).state
         return await run_worktree_diff(adw_id, state, self._services.repo)
+
+    # Stepping in: a person takes over (see runtime.handover)
+
+    async def plan_attach(self, adw_id: str) -> Handover:
+        """The engine's interactive session resuming the run's latest agent session, in
+        its worktree; an AdwError saying why not (a running run, no session, no
+        worktree, an engine without an interactive mode)."""
+        return await plan_attach(self.store, adw_id, self._services.settings)
+
+    async def plan_shell(self, adw_id: str) -> Handover:
+        """The operator's shell in the run's worktree, with the run's ports."""
+        return await plan_shell(self.store, adw_id, os.environ)
+
+    async def handed_back(
+        self, handover: Handover, *, exit_code: int, started: datetime, ended: datetime, actor: str
+    ) -> int | None:
+        """Record that a person took the run over (see `runtime.handover.record_return`)."""
+        return await record_return(
+            self.store, handover, exit_code=exit_code, started=started, ended=ended, actor=actor
+        )
+
+    async def push_branch(self, adw_id: str, *, actor: str) -> Pushed:
+        """Push the run's branch to origin, never forced (see `runtime.branch_actions`)."""
+        return await push_run_branch(self._services, adw_id, actor=actor)
+
+    async def web_url(self, adw_id: str) -> str:
+        """The run's pull request, else its branch on origin's web site."""
+        return await run_web_url(self._services, adw_id)
 
     def transcript_path(self, adw_id: str, agent: str) -> Path:
         """The raw stream (`raw_output.jsonl`) of the run's latest call of `agent`: each

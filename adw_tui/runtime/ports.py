@@ -133,12 +133,17 @@ class PortAllocator:
         return reasons
 
 
+def ports_env(pair: PortPair) -> dict[str, str]:
+    """The variables of a run's `.ports.env`."""
+    return {
+        "BACKEND_PORT": str(pair.backend),
+        "FRONTEND_PORT": str(pair.frontend),
+        "VITE_BACKEND_URL": f"http://localhost:{pair.backend}",
+    }
+
+
 def write_ports_env(worktree: Path, pair: PortPair) -> Path:
     """Write `.ports.env` into the worktree, as the original ADW did, and return its path."""
     path = worktree / PORTS_ENV_FILE
-    path.write_text(
-        f"BACKEND_PORT={pair.backend}\n"
-        f"FRONTEND_PORT={pair.frontend}\n"
-        f"VITE_BACKEND_URL=http://localhost:{pair.backend}\n"
-    )
+    path.write_text("".join(f"{name}={value}\n" for name, value in ports_env(pair).items()))
     return path

@@ -457,6 +457,56 @@ class Store:
 
         return await self._db.write(fork)
 
+    async def record_takeover(
+        self,
+        adw_id: str,
+        *,
+        reason: str,
+        actor: str,
+        detail: dict[str, Any],
+        git_head: str | None = None,
+    ) -> int | None:
+        """Record that a person worked on the run by hand (`adw attach`): an audit entry
+        `run.attach` and, in the same transaction, a version of the run's history with
+        the same state and control, `reason` and the worktree's HEAD after, so the
+        history shows where the person took over (and rollback can go back before it).
+
+        A run that became queued or running meanwhile gets the audit entry alone: a
+        version would move the run under its executor's feet. Returns the new version,
+        or None when none was written."""
+
+        def record(connection: SyncWriter) -> int | None:
+            run = connection.execute(
+                "SELECT status FROM runs WHERE adw_id = ?", (adw_id,)
+            ).fetchone()
+            if run is None:
+                raise RunNotFoundError(adw_id)
+            new_version: int | None = None
+            if not RunStatus(run["status"]).is_active:
+                current, data = _current(connection, adw_id)
+                new_version = current + 1
+                _insert_version(
+                    connection,
+                    _as_state(data, adw_id),
+                    new_version,
+                    current,
+                    None,
+                    reason=reason,
+                    actor=actor,
+                    git_head=git_head,
+                )
+            connection.execute(
+                *audit_entry(
+                    actor=actor,
+                    action="run.attach",
+                    adw_id=adw_id,
+                    detail={**detail, "version": new_version},
+                )
+            )
+            return new_version
+
+        return await self._db.write(record)
+
     # Health
 
     async def health(self) -> "StoreHealth":

@@ -29,6 +29,8 @@ from adw_tui.runtime.events import RuntimeEvent
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
+from adw_tui.tui import stepping_in
+from adw_tui.tui.alerts import TerminalAlerts
 from adw_tui.tui.commands import AdwCommands
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.pausing import pause_or_resume
@@ -41,6 +43,7 @@ from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, Wo
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.screens.workflows import WorkflowsScreen
 from adw_tui.tui.screens.worktrees import WorktreesScreen
+from adw_tui.tui.stepping_in import ForegroundRunner, SuspendingRunner
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 from adw_tui.workflows.loader import load_workflows_report
 
@@ -82,7 +85,14 @@ class AdwApp(App[None]):
         Binding("w", "workflows", "Workflows", id="app.workflows"),
         Binding("W", "worktrees", "Worktrees", id="app.worktrees"),
         Binding("f1", "toggle_help", "Help", id="app.help"),
+        # Last: the footer cuts what does not fit from its end, and Help must stay.
+        Binding("a", "attach", "Attach", id="app.attach"),
+        Binding("s", "shell", "Shell", id="app.shell"),
+        Binding("P", "push", "Push", id="app.push"),
+        Binding("o", "open_run", "Open PR/branch", id="app.open"),
     ]
+    RUN_ACTIONS = frozenset({"history", "pause_resume", "attach", "shell", "push", "open_run"})
+    """The actions on the selected run: off where no run is selected."""
 
     def __init__(
         self,
@@ -95,6 +105,7 @@ class AdwApp(App[None]):
         startup: Startup | None = None,
         recover_on_start: bool = False,
         config: Path | None = None,
+        runner: ForegroundRunner | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -108,8 +119,12 @@ class AdwApp(App[None]):
         self.config_dir = config or config_dir()
         self._problems: list[AdwError] = []
         self.preferences = self._load_preferences()
+        self.alerts = TerminalAlerts.of(self, self.preferences.notifications)
+        """The bell and desktop notifications of run endings and waits (tui.toml)."""
         self._register_themes()
         self.clock = clock
+        self.runner: ForegroundRunner = runner or SuspendingRunner()
+        """What hands the terminal to a person's command (attach, shell)."""
         self.runtime_events: Signal[RuntimeEvent] = Signal(self, "runtime-events")
         """Every runtime event, for the screens that show them to subscribe to."""
         for mode, screen in self._sections().items():
@@ -153,6 +168,7 @@ class AdwApp(App[None]):
 
     def on_mount(self) -> None:
         self._apply_keymap()
+        self.alerts.follow_suspension()
         for problem in self._problems:
             notify_text(self, str(problem), title="configuration", severity="warning", timeout=10)
         self.theme_changed_signal.subscribe(self, lambda _theme: self._persist_theme())
@@ -295,10 +311,10 @@ class AdwApp(App[None]):
         return screen.selected_run if isinstance(screen, AdwScreen) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """History and pausing need a run to be about, and a section is not opened from within
-        itself: where an action does not apply, its key is off and hidden from the
-        footer."""
-        if action in ("history", "pause_resume"):
+        """History, attach, shell, push and open need a run to be about, and a section
+        is not opened from within itself: where an action does not apply, its key is
+        off and hidden from the footer."""
+        if action in self.RUN_ACTIONS:
             return self.selected_run is not None
         if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE, WORKTREES_MODE):
             return self.current_mode != action
@@ -326,6 +342,24 @@ class AdwApp(App[None]):
                 group="run-action",
                 exit_on_error=False,
             )
+
+    # Stepping in (see tui.stepping_in)
+
+    async def action_attach(self) -> None:
+        if (adw_id := self.selected_run) is not None:
+            await stepping_in.attach(self, adw_id)
+
+    async def action_shell(self) -> None:
+        if (adw_id := self.selected_run) is not None:
+            await stepping_in.shell(self, adw_id)
+
+    def action_push(self) -> None:
+        if (adw_id := self.selected_run) is not None:
+            self.run_worker(stepping_in.push(self, adw_id), name="push", group="push")
+
+    async def action_open_run(self) -> None:
+        if (adw_id := self.selected_run) is not None:
+            await stepping_in.open_in_browser(self, adw_id)
 
     async def action_dead_letters(self) -> None:
         await self.switch_mode(DEAD_LETTERS_MODE)
@@ -358,11 +392,13 @@ def create_app(
     startup: Startup | None = None,
     recover_on_start: bool = False,
     config: Path | None = None,
+    runner: ForegroundRunner | None = None,
 ) -> AdwApp:
     """The dashboard on `repo`. `clock` (default: the UTC wall clock) is what elapsed
     times count to; `startup` runs once the dashboard is up (`adw demo` launches its
     issues there); `recover_on_start` settles runs a dead process left behind first;
-    `config` is the user config directory (default: `config_dir()`)."""
+    `config` is the user config directory (default: `config_dir()`); `runner` hands the
+    terminal to attach's and shell's commands (default: the dashboard suspended)."""
     return AdwApp(
         store,
         repo,
@@ -372,4 +408,5 @@ def create_app(
         startup=startup,
         recover_on_start=recover_on_start,
         config=config,
+        runner=runner,
     )

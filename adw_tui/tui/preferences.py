@@ -3,17 +3,19 @@
 They live in the user's config directory (`$ADW_CONFIG_DIR`, else
 `$XDG_CONFIG_HOME/adw`, else `~/.config/adw`):
 
-- `tui.toml`: `theme = "adw-light"` (written when the theme is switched) and a
-  `[keymap]` table of binding id -> keys, e.g. `"app.launch" = "ctrl+n"`;
+- `tui.toml`: `theme = "adw-light"` (written when the theme is switched), a
+  `[keymap]` table of binding id -> keys, e.g. `"app.launch" = "ctrl+n"`, and a
+  `[notifications]` table switching the terminal's alerts (`Notifications`);
 - `themes/*.toml`: extra themes, in the format of the bundled ones.
 """
 
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 import tomli_w
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.modeling import Model
@@ -32,11 +34,28 @@ def config_dir() -> Path:
     return base / "adw"
 
 
+class Notifications(Model):
+    """Which events ring the terminal's bell and ask it for a desktop notification."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt switch is named, not ignored
+
+    bell: bool = True
+    desktop: Literal["osc9", "osc777", "off"] = "osc9"
+    """The desktop-notification escape: OSC 9 (iTerm2, WezTerm, Ghostty, kitty,
+    Windows Terminal...), OSC 777 (urxvt, foot, Konsole...) or none."""
+    succeeded: bool = True
+    failed: bool = True
+    dead_letter: bool = True
+    waiting: bool = True
+    """A run waiting for a person (a step held back by an open circuit breaker)."""
+
+
 class Preferences(Model):
     theme: str | None = None
     keymap: dict[str, str] = Field(
         default_factory=dict, description="binding id -> comma-separated keys"
     )
+    notifications: Notifications = Field(default_factory=Notifications)
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "Preferences":

@@ -428,3 +428,34 @@ async def test_set_status_moves_the_run_and_is_audited(store: Store, make_run: M
     with pytest.raises(RunNotFoundError):
         await store.set_status(UNKNOWN_RUN, RunStatus.FAILED, actor="runner")
     assert len(await store.audit.entries()) == 2
+
+
+async def test_a_takeover_is_a_version_of_the_same_state_and_an_audit_entry(
+    store: Store, make_run: MakeRun
+) -> None:
+    run = await make_run(issue_number="1", branch_name="b")
+    await store.set_status(run.adw_id, RunStatus.FAILED, actor="test")
+    before = await store.load(run.adw_id)
+    detail = {"step": "build", "exit_code": 0}
+    version = await store.record_takeover(
+        run.adw_id, reason="operator took over build", actor="operator", detail=detail
+    )
+    assert version == before.run.version + 1
+    after = await store.get_version(run.adw_id, version)
+    assert (after.state, after.control) == (before.state, before.control)
+    assert (after.parent, after.actor, after.reason) == (
+        before.run.version,
+        "operator",
+        "operator took over build",
+    )
+    (entry, *_) = await store.audit.entries(adw_id=run.adw_id)
+    assert (entry.action, entry.detail) == ("run.attach", {**detail, "version": version})
+
+    # A run that started meanwhile keeps its versions to its executor: the entry alone.
+    await store.set_status(run.adw_id, RunStatus.RUNNING, actor="test")
+    assert await store.record_takeover(run.adw_id, reason="r", actor="operator", detail={}) is None
+    assert (await store.get_run(run.adw_id)).version == version
+    (entry, *_) = await store.audit.entries(adw_id=run.adw_id)
+    assert (entry.action, entry.detail) == ("run.attach", {"version": None})
+    with pytest.raises(RunNotFoundError):
+        await store.record_takeover(UNKNOWN_RUN, reason="r", actor="operator", detail={})

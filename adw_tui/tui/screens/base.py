@@ -17,6 +17,7 @@ from textual.signal import Signal
 from adw_tui.runtime.events import RuntimeEvent
 
 if TYPE_CHECKING:
+    from adw_tui.tui.alerts import TerminalAlerts
     from adw_tui.tui.app import AdwApp
 
 DASHBOARD_MODE = "dashboard"
@@ -49,6 +50,11 @@ class AdwScreen(Screen[None]):
     def runtime_events(self) -> Signal[RuntimeEvent]:
         """The app's signal of runtime events."""
         return cast("AdwApp", self.app).runtime_events
+
+    @property
+    def alerts(self) -> "TerminalAlerts":
+        """The app's terminal alerts (bell, desktop notifications)."""
+        return cast("AdwApp", self.app).alerts
 
     def follow(
         self, signal: Signal[T], callback: Callable[[T], object], *, immediate: bool = False

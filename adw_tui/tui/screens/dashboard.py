@@ -29,6 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.content import Content
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.theme import Theme
 from textual.timer import Timer
@@ -56,6 +57,7 @@ from adw_tui.store import Store
 from adw_tui.store.leases import LeaseKind
 from adw_tui.trackers.base import IssueTracker, RateLimited
 from adw_tui.tui import heap
+from adw_tui.tui.alerts import AlertKind
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
@@ -300,12 +302,9 @@ class Dashboard(AdwScreen):
                 held_elsewhere=len(event.held_elsewhere),
             )
         elif isinstance(event, RunWaiting) and event.kind is WaitKind.BREAKER:
-            notify_text(
-                self,
-                f"{event.adw_id} {event.step} waits {event.wait_s:.0f}s: {event.reason}",
-                title="run waiting",
-                severity="warning",
-            )
+            message = f"{event.adw_id} {event.step} waits {event.wait_s:.0f}s: {event.reason}"
+            notify_text(self, message, title="run waiting", severity="warning")
+            self.alerts.waiting(event.adw_id, event.step, "run waiting", message)
         elif isinstance(event, TrackerFailed):
             notify_text(
                 self,
@@ -320,18 +319,20 @@ class Dashboard(AdwScreen):
         label = event.adw_id if run is None else f"{event.adw_id} (#{run.issue} {run.workflow})"
         detail = f": {event.detail}" if event.detail else ""
         if event.status is RunStatus.SUCCEEDED:
-            notify_text(self, f"{label} succeeded", title="run succeeded")
+            self._tell(AlertKind.SUCCEEDED, "run succeeded", f"{label} succeeded")
         elif event.status is RunStatus.FAILED:
-            notify_text(self, f"{label} failed{detail}", title="run failed", severity="error")
+            self._tell(AlertKind.FAILED, "run failed", f"{label} failed{detail}")
         elif event.status is RunStatus.DEAD_LETTERED:
             if not event.detail:
                 detail = await self._dead_letter_reason(event.adw_id)
-            notify_text(
-                self,
-                f"{label} is a dead letter{detail}",
-                title="run dead-lettered",
-                severity="error",
-            )
+            message = f"{label} is a dead letter{detail}"
+            self._tell(AlertKind.DEAD_LETTER, "run dead-lettered", message)
+
+    def _tell(self, kind: AlertKind, title: str, message: str) -> None:
+        """A run's ending: a toast, and the terminal's alerts."""
+        severity: SeverityLevel = "information" if kind is AlertKind.SUCCEEDED else "error"
+        notify_text(self, message, title=title, severity=severity)
+        self.alerts.alert(kind, title, message)
 
     async def _dead_letter_reason(self, adw_id: str) -> str:
         """What the run's newest pending dead letter says: error class, step, message."""

@@ -28,6 +28,7 @@ from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunState, RunStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.domain.steps import StepStatus, StepSummary
+from adw_tui.domain.web_urls import pull_request_url
 from adw_tui.runtime.events import RunChanged, RuntimeEvent, StepFinished, StepStarted
 from adw_tui.runtime.inspection import WorktreeDiff
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -127,6 +128,8 @@ worktree diff. It updates while the run goes on.
 - `t`: retry: replay a dead letter, or resume a cancelled or interrupted run
 - `p`: pause the run (its step stops, its slot is freed), or resume a paused one
 - `y`: copy the worktree's path
+- `a`: attach to the agent's last session; `s`: a shell in the worktree;
+  `P` (shift+p): push the branch; `o`: open the pull request, else the branch
 - `r`: read everything again; `escape`: back
 """
 
@@ -139,7 +142,6 @@ worktree diff. It updates while the run goes on.
         Binding("c", "cancel_run", "Cancel run", id="run_detail.cancel"),
         Binding("t", "retry", "Retry", id="run_detail.retry"),
         Binding("y", "copy_path", "Copy path", id="run_detail.copy_path"),
-        Binding("o", "open_pull_request", "Open PR", id="run_detail.open_pr"),
         Binding("r", "reload", "Reload", id="run_detail.reload"),
     ]
 
@@ -243,7 +245,7 @@ worktree diff. It updates while the run goes on.
             terminal_safe(state.worktree_path or "none yet"),
         ]
         if run.pr_number is not None:
-            url = _pull_request_url(state)
+            url = pull_request_url(state)
             parts += [("  pull request ", "dim"), (f"#{run.pr_number}", "bold")]
             if url is not None:
                 parts += [" ", terminal_safe(url), (" (o opens it)", "dim")]
@@ -432,9 +434,7 @@ worktree diff. It updates while the run goes on.
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`[` `]` are shown only for a step tried more than once, and greyed out at its
-        first or last try; `o` only for a run with a pull request."""
-        if action == "open_pull_request":
-            return self._state is not None and _pull_request_url(self._state) is not None
+        first or last try."""
         if action != "attempt":
             return True
         summary = self._shown_summary()
@@ -521,20 +521,6 @@ worktree diff. It updates while the run goes on.
             return
         self.app.copy_to_clipboard(path)
         notify_text(self, path, title="worktree path copied")
-
-    def action_open_pull_request(self) -> None:
-        url = _pull_request_url(self._state) if self._state else None
-        if url is None:
-            return
-        self.app.open_url(url)
-        notify_text(self, url, title="opening the pull request")
-
-
-def _pull_request_url(state: RunState) -> str | None:
-    """The `pr_url` the run's `open_pr` saved, if it is one to hand a browser (it came
-    from the tracker's answer): http(s) only."""
-    url = (state.model_extra or {}).get("pr_url")
-    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
 def _marker(run: RunRecord) -> tuple[object, ...]:
