@@ -394,6 +394,11 @@ def _add_stepping_in(add_parser: AddParser) -> None:
         help="resume the run's latest agent session interactively, in its worktree",
     )
     attach.add_argument("adw_id", metavar="ADW_ID", type=adw_id_arg, help="the run")
+    attach.add_argument(
+        "--resume",
+        action="store_true",
+        help="a running run is paused first; resume it here when you leave the session",
+    )
     attach.set_defaults(handler="stepping_in:attach_run")
 
     shell = add_parser(

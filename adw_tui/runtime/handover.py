@@ -52,11 +52,17 @@ class Handover:
         return f"{self.engine} session {self.session_id} of step {self.step}"
 
 
-async def plan_attach(store: Store, adw_id: str, settings: Settings) -> Handover:
+async def plan_attach(
+    store: Store, adw_id: str, settings: Settings, *, running: bool = False
+) -> Handover:
     """The engine's interactive session resuming the run's latest agent session, in its
-    worktree, with the allow-listed environment the engine gives its agents."""
+    worktree, with the allow-listed environment the engine gives its agents.
+
+    `running` plans for a running run, to refuse what would fail before it is paused
+    for the attach (which then plans again: the pause may record a newer session)."""
     loaded = await store.load(adw_id)
-    refuse_active(loaded.run)
+    if not running:
+        refuse_active(loaded.run)
     attempts = await store.steps.for_run(adw_id)
     last = next((attempt for attempt in reversed(attempts) if attempt.session_id), None)
     if last is None or last.session_id is None:
@@ -87,13 +93,11 @@ async def plan_attach(store: Store, adw_id: str, settings: Settings) -> Handover
 
 def refuse_active(run: RunRecord) -> None:
     """Attach only to a run nothing executes: its agent would answer the same session.
-
-    The hook for pausing: once a running run can be paused, pause it here (and offer to
-    resume it on return) instead of refusing."""
+    (The dashboard's `a` and `adw attach` pause a running run first.)"""
     if run.status is RunStatus.RUNNING:
         raise AdwError(
-            f"run {run.adw_id} is running: pause it first, then attach (until adw can "
-            "pause a run: wait for it to stop, or cancel it and attach to what it left)"
+            f"run {run.adw_id} is running: pause it first (p, `adw pause {run.adw_id}`), "
+            "then attach"
         )
     if run.status is RunStatus.QUEUED:
         raise AdwError(

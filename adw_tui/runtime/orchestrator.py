@@ -399,11 +399,11 @@ class Orchestrator:
 
     # Stepping in: a person takes over (see runtime.handover)
 
-    async def plan_attach(self, adw_id: str) -> Handover:
+    async def plan_attach(self, adw_id: str, *, running: bool = False) -> Handover:
         """The engine's interactive session resuming the run's latest agent session, in
-        its worktree; an AdwError saying why not (a running run, no session, no
-        worktree, an engine without an interactive mode)."""
-        return await plan_attach(self.store, adw_id, self._services.settings)
+        its worktree; an AdwError saying why not (a running run unless `running`, no
+        session, no worktree, an engine without an interactive mode)."""
+        return await plan_attach(self.store, adw_id, self._services.settings, running=running)
 
     async def plan_shell(self, adw_id: str) -> Handover:
         """The operator's shell in the run's worktree, with the run's ports."""

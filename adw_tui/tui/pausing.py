@@ -17,9 +17,7 @@ async def pause_or_resume(node: DOMNode, orchestrator: Orchestrator, adw_id: str
     try:
         run = await orchestrator.store.get_run(adw_id)
         if run.status is RunStatus.PAUSED:
-            await orchestrator.resume(adw_id)
-            message = f"run {adw_id} queued to go on with step {run.current_step or '?'}"
-            notify_text(node, message, title="resumed")
+            await resume_paused(node, orchestrator, adw_id)
             return
         run = await orchestrator.pause(adw_id, actor=PAUSE_ACTOR)
     except AdwError as error:
@@ -31,3 +29,15 @@ async def pause_or_resume(node: DOMNode, orchestrator: Orchestrator, adw_id: str
     else:
         message = f"run {adw_id} ended {run.status} before it could be paused"
         notify_text(node, message, title="not paused", severity="warning")
+
+
+async def resume_paused(node: DOMNode, orchestrator: Orchestrator, adw_id: str) -> None:
+    """Queue the paused run again, and say so (or why not)."""
+    try:
+        run = await orchestrator.store.get_run(adw_id)
+        await orchestrator.resume(adw_id)
+    except AdwError as error:
+        notify_text(node, str(error), title="not resumed", severity="error", timeout=8)
+        return
+    message = f"run {adw_id} queued to go on with step {run.current_step or '?'}"
+    notify_text(node, message, title="resumed")

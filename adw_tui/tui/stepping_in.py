@@ -13,9 +13,12 @@ from textual.app import App, SuspendNotSupported
 
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.foreground import run_in_foreground
 from adw_tui.runtime.handover import Handover
 from adw_tui.tui.notify import notify_text
+from adw_tui.tui.pausing import resume_paused
+from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 
 if TYPE_CHECKING:
     from adw_tui.tui.app import AdwApp
@@ -52,7 +55,45 @@ class SuspendingRunner:
 
 
 async def attach(app: "AdwApp", adw_id: str) -> None:
-    await _step_in(app, adw_id, "attach", app.orchestrator.plan_attach)
+    """Attach to the run's agent session; a running run is paused first, once the
+    operator confirms, and resumed on return if they ticked so."""
+    try:
+        run = await app.orchestrator.store.get_run(adw_id)
+        if run.status is RunStatus.RUNNING:
+            await app.orchestrator.plan_attach(adw_id, running=True)
+    except AdwError as error:
+        notify_text(app, str(error), title="no attach", severity="error", timeout=10)
+        return
+    if run.status is not RunStatus.RUNNING:
+        await _step_in(app, adw_id, "attach", app.orchestrator.plan_attach)
+        return
+
+    async def pause_and_attach(confirmation: Confirmation | None) -> None:
+        if confirmation is None:
+            return
+        try:
+            paused = await app.orchestrator.pause(adw_id, actor=OPERATOR)
+        except AdwError as error:
+            notify_text(app, str(error), title="no attach", severity="error", timeout=10)
+            return
+        if paused.status is not RunStatus.PAUSED:
+            notify_text(app, f"run {adw_id} ended {paused.status}", title="no attach")
+            return
+        await _step_in(app, adw_id, "attach", app.orchestrator.plan_attach)
+        if confirmation.option:
+            await resume_paused(app, app.orchestrator, adw_id)
+
+    app.push_screen(
+        ConfirmScreen(
+            "Attach to a running run",
+            f"Run {adw_id} is running. Pause it (its step stops, its session is kept, its "
+            "slot goes to the queue) and attach to its agent's session?",
+            confirm_label="Pause and attach",
+            option="resume the run when I am back",
+            option_default=True,
+        ),
+        pause_and_attach,
+    )
 
 
 async def shell(app: "AdwApp", adw_id: str) -> None:

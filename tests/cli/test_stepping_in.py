@@ -16,6 +16,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from bench.pty_app import PtyChild
 from tests.cli.test_listings import adw
+from tests.runtime.pause_runs import agent_started, next_event
 from tests.runtime.session_runs import (
     CLAUDE_SESSION,
     add_claude_session,
@@ -114,6 +115,38 @@ def test_attach_resumes_the_claude_session_in_the_worktree(sample_repo: Path, tm
     assert audit[0] == "run.attach"
 
 
+async def test_attach_pauses_a_running_run_first(
+    sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """This process runs the run (Claude Code's engine driving the simulated CLI, hanging
+    in its plan step); `adw attach` in a terminal has it paused, attaches to the paused
+    step's session, and leaves the run paused; a resume here then finishes it."""
+    monkeypatch.setenv("CLAUDE_CODE_PATH", str(Path(sys.executable).with_name("adw-sim")))
+    settings = fast_settings(sample_repo, engine="claude", agent_env=["ADW_SIM_*"])
+    script, out = recorder(tmp_path)
+    hangs = {"ADW_SIM_FAULTS": "feature=hang,chore=hang,bug=hang"}
+    async with (
+        await Store.open(sample_repo / "agents" / "adw_state.db") as store,
+        Orchestrator(store, sample_repo, settings) as orchestrator,
+    ):
+        issue = await store.issues.create("Feature", "x")
+        adw_id = await orchestrator.launch(issue.number, workflow="plan", engine_env=hangs)
+        await next_event(orchestrator.bus, agent_started(adw_id, "plan"))
+        env = {"CLAUDE_CODE_PATH": str(script), "ANTHROPIC_API_KEY": "sk-test"}
+        code, printed = await asyncio.to_thread(
+            in_pty, sample_repo, tmp_path, "attach", adw_id, env=env
+        )
+        assert code == 3, printed
+        assert f"run {adw_id} paused in step plan" in printed
+        assert f"`adw resume {adw_id}` goes on" in " ".join(printed.split())
+        assert (await store.get_run(adw_id)).status is RunStatus.PAUSED
+        [paused] = [a for a in await store.steps.for_run(adw_id) if a.step == "plan"]
+        worktree = await worktree_of(store, adw_id)
+        assert recorded(out)[:2] == (str(worktree), f"--resume {paused.session_id}")
+        await orchestrator.resume(adw_id)
+        assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+
+
 def test_shell_opens_in_the_worktree_with_the_runs_ports(sample_repo: Path, tmp_path: Path):
     adw_id, worktree = asyncio.run(prepared(sample_repo, claude=False))
     script, out = recorder(tmp_path)
@@ -144,14 +177,14 @@ def test_each_refusal_says_why_and_writes_nothing(sample_repo: Path, tmp_path: P
     assert "engine sim: the simulated agent has no interactive mode" in refused
     assert "adw shell" in refused
 
-    async def running_with_a_session() -> None:
+    async def queued_with_a_session() -> None:
         async with await Store.open(sample_repo / "agents" / "adw_state.db") as store:
             await add_claude_session(store, simulated)
-            await store.set_status(simulated, RunStatus.RUNNING, actor="test")
+            await store.set_status(simulated, RunStatus.QUEUED, actor="test")
 
-    asyncio.run(running_with_a_session())
+    asyncio.run(queued_with_a_session())
     refused = adw(sample_repo, "attach", simulated, code=1).stderr
-    assert f"run {simulated} is running: pause it first" in refused
+    assert f"run {simulated} is queued and about to run" in refused
 
     asyncio.run(_set_status(sample_repo, simulated, RunStatus.SUCCEEDED))
     adw(sample_repo, "worktrees", "rm", simulated)

@@ -6,6 +6,7 @@ branch to a real bare repository; `o` opens the pull request, else the branch's 
 import asyncio
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pyte
@@ -20,8 +21,10 @@ from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
 from adw_tui.tui.screens.run_detail import RunDetailScreen
+from adw_tui.tui.widgets.confirm import ConfirmScreen
 from bench.pty_app import COLUMNS, ROWS, PtyChild
 from tests.cli.test_stepping_in import ADW, prepared, recorded, recorder
+from tests.runtime.pause_runs import agent_started, next_event
 from tests.runtime.session_runs import (
     CLAUDE_SESSION,
     add_claude_session,
@@ -29,6 +32,9 @@ from tests.runtime.session_runs import (
     worktree_of,
 )
 from tests.tui.conftest import notice, record_notifications, settle, until
+
+PLAN_HANGS = {"ADW_SIM_FAULTS": "feature=hang,chore=hang,bug=hang"}
+"""The plan step's agent (whatever the issue's class) says who it is, then hangs."""
 
 
 class RecordingRunner:
@@ -136,6 +142,7 @@ async def test_refusals_are_toasts_and_the_dashboard_goes_on(
     repo: Path,
     settings: Settings,
     orchestrator: Orchestrator,
+    claude: Path,
     monkeypatch: pytest.MonkeyPatch,
 ):
     adw_id = await finished_run(store, orchestrator)
@@ -152,9 +159,11 @@ async def test_refusals_are_toasts_and_the_dashboard_goes_on(
         await add_claude_session(store, adw_id)
         await store.set_status(adw_id, RunStatus.RUNNING, actor="test")
         notified.clear()
-        await pilot.press("a")
-        refused = await notice(pilot, notified, "no attach")
-        assert refused["message"].startswith(f"run {adw_id} is running: pause it first")
+        await pilot.press("a")  # a running run: asked first, and declined
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await settle(pilot)
+        assert (await store.get_run(adw_id)).status is RunStatus.RUNNING
         await store.set_status(adw_id, RunStatus.SUCCEEDED, actor="test")
 
         await orchestrator.worktrees.remove(adw_id, force=True)
@@ -166,6 +175,38 @@ async def test_refusals_are_toasts_and_the_dashboard_goes_on(
         await until(pilot, lambda: any(n["message"] == "runs reloaded" for n in notified))
     assert runner.handed == []
     assert (await store.get_run(adw_id)).version == versions
+
+
+async def test_a_on_a_running_run_pauses_it_attaches_and_resumes_it(
+    store: Store, repo: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """The run's agent is Claude Code's engine driving the simulated CLI (so its session
+    is a Claude session), hanging in its plan step (in the worktree) until paused."""
+    simulator = Path(sys.executable).with_name("adw-sim")
+    monkeypatch.setenv("CLAUDE_CODE_PATH", str(simulator))
+    claude_settings = settings.model_copy(update={"engine": "claude", "agent_env": ["ADW_SIM_*"]})
+    runner = RecordingRunner()
+    async with Orchestrator(store, repo, claude_settings) as orchestrator:
+        issue = await store.issues.create("Feature", "x")
+        app = app_with(store, repo, claude_settings, orchestrator, runner)
+        notified = record_notifications(app, monkeypatch)
+        async with app.run_test(size=(120, 40)) as pilot:
+            adw_id = await orchestrator.launch(issue.number, workflow="plan", engine_env=PLAN_HANGS)
+            await next_event(orchestrator.bus, agent_started(adw_id, "plan"))
+            await until(pilot, lambda: app.selected_run == adw_id)
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) or bool(notified), 20)
+            assert isinstance(app.screen, ConfirmScreen), notified
+            await pilot.press("y")  # "resume the run when I am back" is ticked
+            await notice(pilot, notified, "resumed")
+            assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+    (handover,) = runner.handed
+    [paused] = [a for a in await store.steps.for_run(adw_id) if a.step == "plan"][:1]
+    assert paused.session_id is not None
+    assert handover.argv == [str(simulator), "--resume", paused.session_id]
+    assert handover.cwd == await worktree_of(store, adw_id)
+    actions = [entry.action for entry in await store.audit.entries(adw_id=adw_id)]
+    assert "run.attach" in actions
 
 
 async def test_push_sends_the_branch_to_a_bare_origin_and_o_opens_its_page(

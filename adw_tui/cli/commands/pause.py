@@ -33,12 +33,17 @@ async def pause_run(args: argparse.Namespace, context: CliContext) -> int:
 
 
 async def resume_run(args: argparse.Namespace, context: CliContext) -> int:
+    return await resume_here(args.adw_id, context)
+
+
+async def resume_here(adw_id: str, context: CliContext) -> int:
+    """Run the paused run here until it ends (or is paused again), with live progress."""
     async with (
         await context.open_store(create=False) as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,
     ):
-        await orchestrator.resume(args.adw_id)
-        run = await orchestrator.wait(args.adw_id)
-        await print_run(store, args.adw_id, stream=console)
+        await orchestrator.resume(adw_id)
+        run = await orchestrator.wait(adw_id)
+        await print_run(store, adw_id, stream=console)
     # Paused again (from elsewhere) is no failure: the run is where it was left.
     return 0 if run.status in (RunStatus.SUCCEEDED, RunStatus.PAUSED) else 1
