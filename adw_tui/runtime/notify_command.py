@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 WITHHELD = frozenset({"GITHUB_PAT", "GH_TOKEN", "ADW_WEBHOOK_SECRET"})
 NOTIFY_TIMEOUT_S = 10.0
 KILL_GRACE_S = 1.0
-_ENDINGS = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.DEAD_LETTERED}
+_TOLD = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.DEAD_LETTERED, RunStatus.PAUSED}
+"""The statuses a person hears of: the endings, and a pause (the run waits for them)."""
 
 
 def operator_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -38,7 +39,7 @@ def operator_environment(environ: Mapping[str, str]) -> dict[str, str]:
 def notice_for(event: RuntimeEvent) -> dict[str, Any] | None:
     """The JSON object of an event a person may want to hear of; None for the rest."""
     at = datetime.now(UTC).isoformat(timespec="seconds")
-    if isinstance(event, RunChanged) and event.status in _ENDINGS:
+    if isinstance(event, RunChanged) and event.status in _TOLD:
         return {
             "event": f"run.{event.status}",
             "adw_id": event.adw_id,

@@ -11,6 +11,7 @@ from adw_tui.config import Settings
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
+from adw_tui.tui.alerts import AlertKind
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens.dashboard import COLUMNS, Dashboard, RunTable
 from tests.runtime.pause_runs import HANGS, TWO_STEPS, agent_started, next_event, write_two_steps
@@ -55,6 +56,10 @@ async def test_p_pauses_the_selected_run_and_p_again_resumes_it(
         assert waiting(table, adw_id) == "working"
         assert app.selected_run == adw_id  # the cursor stays on its run
 
+        dashboard = app.screen
+        assert isinstance(dashboard, Dashboard)
+        alerted: list[tuple[AlertKind, str, str]] = []
+        monkeypatch.setattr(dashboard.alerts, "alert", lambda *alert: alerted.append(alert))
         await pilot.press("p")
 
         paused = await notice(pilot, notified, "paused")
@@ -64,8 +69,13 @@ async def test_p_pauses_the_selected_run_and_p_again_resumes_it(
         with pytest.raises(ProcessLookupError):
             os.killpg(attempt.pgid, 0)
         await until(pilot, lambda: str(waiting(table, adw_id)).startswith("paused · "))
-        dashboard = app.screen
-        assert isinstance(dashboard, Dashboard)
+        await until(pilot, lambda: any(kind is AlertKind.WAITING for kind, _, _ in alerted))
+        assert [(title, body) for kind, title, body in alerted if kind is AlertKind.WAITING] == [
+            (
+                "run paused",
+                f"{adw_id} (#{first.number} {TWO_STEPS}) paused in step classify: p resumes it",
+            )
+        ]
         assert dashboard.panes[adw_id].border_subtitle == "paused: p resumes it"
         # Its slot is free: the next run takes it and ends while this one waits.
         assert (await orchestrator.wait(other)).status is RunStatus.SUCCEEDED

@@ -327,6 +327,11 @@ class Dashboard(AdwScreen):
                 detail = await self._dead_letter_reason(event.adw_id)
             message = f"{label} is a dead letter{detail}"
             self._tell(AlertKind.DEAD_LETTER, "run dead-lettered", message)
+        elif event.status is RunStatus.PAUSED:
+            # No toast: `p` says so already; a pause from elsewhere shows in the table.
+            step = run.current_step if run is not None else None
+            message = f"{label} paused in step {step or '?'}: p resumes it"
+            self.alerts.alert(AlertKind.WAITING, "run paused", message)
 
     def _tell(self, kind: AlertKind, title: str, message: str) -> None:
         """A run's ending: a toast, and the terminal's alerts."""
