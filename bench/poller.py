@@ -28,7 +28,7 @@ from adw_tui.domain.issues import IssueState
 from adw_tui.store import Store
 from adw_tui.trackers.github import GitHubTracker
 from adw_tui.triggers.counters import TriggerCounters
-from adw_tui.triggers.dispatch import Dispatcher
+from adw_tui.triggers.dispatch import Dispatcher, Launch
 from adw_tui.triggers.poller import Poller
 from adw_tui.workflows.loader import load_workflows
 from bench.common import Target, machine_figures, print_report, quick_requested, targets_table
@@ -38,7 +38,7 @@ ISSUES = 500
 TOKEN = "ghp_" + "b" * 36
 
 
-async def _no_launch(issue: int, workflow: str) -> str:
+async def _no_launch(request: Launch) -> None:
     raise AssertionError("no issue of the benchmark asks for a run")
 
 

@@ -17,6 +17,7 @@ from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import RunRecord
 from adw_tui.store import Store
+from adw_tui.store.group_commit import SyncWriter
 from tests.fake_github import TOKEN as GITHUB_TOKEN
 from tests.fake_github import FakeGitHub
 
@@ -77,6 +78,20 @@ async def create_run(
     return await store.create_run(
         {"adw_id": adw_id or new_adw_id(), **state}, workflow=workflow, actor=actor
     )
+
+
+@pytest.fixture
+def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size (in writes) of every group the store commits from here on."""
+    sizes: list[int] = []
+    run_group = SyncWriter.run_group
+
+    def counted(self: SyncWriter, writes: list[Any]) -> list[Any]:
+        sizes.append(len(writes))
+        return run_group(self, writes)
+
+    monkeypatch.setattr(SyncWriter, "run_group", counted)
+    return sizes
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
 from adw_tui.store import Store
+from adw_tui.store.group_commit import Write
 from adw_tui.store.leases import Holder
 from adw_tui.trackers.base import IssueTracker
 from adw_tui.trackers.configured import tracker_for
@@ -147,12 +148,14 @@ class Orchestrator:
         adw_id: str | None = None,
         engine_env: Mapping[str, str] | None = None,
         force: bool = False,
+        with_run: Write[None] | None = None,
     ) -> str:
         """Queue a run of `workflow` for the issue and return its adw_id at once.
 
         With the adw_id of an existing run, that run continues from its last completed
         step instead, by default with the engine it last used. A second active run of the
-        same workflow for the same issue is refused unless `force`.
+        same workflow for the same issue is refused unless `force`. `with_run` is written
+        in the transaction that creates a new run (a trigger's delivery settled with it).
         """
         if self._closing is not None:
             raise ShuttingDownError
@@ -194,8 +197,14 @@ class Orchestrator:
                 actor=RUNTIME_ACTOR,
                 control=RunControl(engine=engine or services.settings.engine),
                 exclusive=not force,
+                with_run=with_run,
             )
         else:
+            if with_run is not None:
+                raise AdwError(
+                    f"run {adw_id} already exists: a run started with a delivery needs an id "
+                    "of its own"
+                )
             if self._closing is not None:
                 raise ShuttingDownError
             await self._begin_segment(adw_id, workflow, definition.first_state)

@@ -3,9 +3,11 @@ GitHub sends again, or an issue the poller sees again after a restart, never sta
 second run.
 
 A row is taken before anything is started (`record_new`: insert-if-new, atomic, with its
-audit entry in the same transaction), and settled once the launch answered (`settle`).
-A process that dies between the two leaves the row `pending`: the event is not acted on
-again (at most once), and the row says so.
+audit entry in the same transaction), and settled once the launch answered: as started
+inside the transaction that creates its run (`settling`, given to `Store.create_run`), so
+a delivery that starts a run costs one write of its own; as refused by a write of its own
+(`settle`). A process that dies between the two leaves the row `pending`: the event is
+not acted on again (at most once), and the row says so.
 """
 
 import builtins
@@ -17,7 +19,7 @@ from typing import Any
 
 from adw_tui.store.audit import audit_entry
 from adw_tui.store.database import Database, now_iso
-from adw_tui.store.group_commit import SyncWriter
+from adw_tui.store.group_commit import SyncWriter, Write
 
 
 class DeliveryOutcome(StrEnum):
@@ -94,20 +96,8 @@ class Deliveries:
         actor: str,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Write a taken delivery's outcome (and the run it started), audited."""
-
-        def update(connection: SyncWriter) -> None:
-            connection.execute(
-                "UPDATE deliveries SET outcome = ?, adw_id = ? WHERE delivery_id = ?",
-                (
-                    _stored_outcome(delivery.outcome, delivery.reason),
-                    delivery.adw_id,
-                    delivery.delivery_id,
-                ),
-            )
-            connection.execute(*_audit(delivery, actor, detail))
-
-        await self._db.write(update)
+        """Write a taken delivery's outcome (and the run it started), audited, on its own."""
+        await self._db.write(settling(delivery, actor=actor, detail=detail))
 
     async def release(self, delivery: Delivery, *, actor: str, reason: str) -> None:
         """Forget a taken delivery whose launch failed in a way that may pass (GitHub
@@ -166,6 +156,27 @@ class Deliveries:
             "SELECT * FROM deliveries ORDER BY received_at DESC LIMIT ?", (limit,)
         )
         return [_from_row(row) for row in rows]
+
+
+def settling(
+    delivery: Delivery, *, actor: str, detail: dict[str, Any] | None = None
+) -> Write[None]:
+    """The write of a taken delivery's outcome (and the run it started), audited: run on
+    its own (`Deliveries.settle`), or in the transaction that creates the run it started
+    (`Store.create_run(with_run=...)`), which commits or undoes both together."""
+
+    def update(connection: SyncWriter) -> None:
+        connection.execute(
+            "UPDATE deliveries SET outcome = ?, adw_id = ? WHERE delivery_id = ?",
+            (
+                _stored_outcome(delivery.outcome, delivery.reason),
+                delivery.adw_id,
+                delivery.delivery_id,
+            ),
+        )
+        connection.execute(*_audit(delivery, actor, detail))
+
+    return update
 
 
 def _from_row(row: sqlite3.Row) -> Delivery:

@@ -41,7 +41,7 @@ from adw_tui.store.claims import Claims
 from adw_tui.store.database import Database, Synchronous, now_iso
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.deliveries import Deliveries
-from adw_tui.store.group_commit import SyncWriter
+from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.issues import Issues
 from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
@@ -140,10 +140,13 @@ class Store:
         git_head: str | None = None,
         control: RunControl | None = None,
         exclusive: bool = False,
+        with_run: Write[None] | None = None,
     ) -> RunRecord:
         """Create a run with `state` (and `control`) as its version 1. `exclusive`: refuse
-        (ActiveRunError) when `issue` has a queued, running or paused run of `workflow`, checked
-        in the same write transaction, so two launches racing cannot both pass."""
+        (ActiveRunError) when `issue` has a queued, running or paused run of `workflow`,
+        checked in the same write transaction, so two launches racing cannot both pass.
+        `with_run` is written in that transaction too (a trigger's delivery settled as
+        started: no write of its own): the run and it commit, or fail, together."""
         run_state = _as_state(state)
         now = now_iso()
 
@@ -182,6 +185,8 @@ class Store:
                     detail={"workflow": workflow, "issue": issue},
                 )
             )
+            if with_run is not None:
+                with_run(connection)
 
         await self._db.write(create)
         return await self.get_run(run_state.adw_id)

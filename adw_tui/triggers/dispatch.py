@@ -1,11 +1,16 @@
 """The one path from "a trigger saw something" to a run: record the delivery if it is new
 (else it is a duplicate), and for one that asks for a run, launch it and record what the
 runtime answered. The webhook and the poller both go through here, so "a trigger acted on
-this" has one home: the store's `deliveries` table, with its audit entries."""
+this" has one home: the store's `deliveries` table, with its audit entries.
+
+A delivery that starts a run is written once on its own, when it is taken: the run's id
+is chosen before the launch, and the transaction creating the run settles the delivery
+as started with it. Only a launch that fails costs a second write (refused, or released
+to be tried again)."""
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from adw_tui.domain.errors import (
@@ -14,17 +19,47 @@ from adw_tui.domain.errors import (
     ShuttingDownError,
     TrackerError,
 )
+from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.breakers import BreakerOpenError
+from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
-from adw_tui.store.deliveries import Delivery, DeliveryOutcome
+from adw_tui.store.deliveries import Delivery, DeliveryOutcome, settling
+from adw_tui.store.group_commit import Write
 from adw_tui.triggers.counters import TriggerCounters
 
 logger = logging.getLogger(__name__)
 
-Launcher = Callable[[int, str], Awaitable[str]]
-"""Start a run of a workflow (2nd) for an issue (1st); its adw_id. The orchestrator's
-`launch` in adw; a stub in the webhook benchmark."""
+
+@dataclass(frozen=True)
+class Launch:
+    """The run a delivery asks for: a new run `adw_id` of `workflow` for `issue`, whose
+    creation writes `with_run` (the delivery settled as started) in its transaction."""
+
+    issue: int
+    workflow: str
+    adw_id: str
+    with_run: Write[None]
+
+
+Launcher = Callable[[Launch], Awaitable[object]]
+"""Start the run of a `Launch`, raising AdwError when it is refused: the orchestrator's
+(`launcher_of`) in adw; a stub in the webhook benchmark."""
+
+
+def launcher_of(orchestrator: Orchestrator) -> Launcher:
+    """The orchestrator's `launch`, as the triggers ask for runs."""
+
+    async def launch(request: Launch) -> str:
+        return await orchestrator.launch(
+            request.issue,
+            workflow=request.workflow,
+            adw_id=request.adw_id,
+            with_run=request.with_run,
+        )
+
+    return launch
+
 
 MESSAGE_CHARS = 300
 
@@ -56,23 +91,26 @@ class Dispatcher:
         return True
 
     async def launch(self, delivery: Delivery, *, actor: str, detail: dict[str, Any]) -> Delivery:
-        """Start the run a taken delivery asks for and settle it: started with its adw_id,
-        or refused with the runtime's message (an active run of the workflow, a missing
-        issue, GitHub down). Never raises for what the launch raised."""
+        """Start the run a taken delivery asks for, settling it as started with the run,
+        or else settle it: refused with the runtime's message (an active run of the
+        workflow, a missing issue), or released when that may pass (GitHub down). Never
+        raises for what the launch raised."""
         assert delivery.issue is not None
         assert delivery.workflow is not None
+        adw_id = new_adw_id()
+        started = replace(delivery, outcome=DeliveryOutcome.STARTED, adw_id=adw_id)
+        with_run = settling(started, actor=actor, detail=detail)
         try:
-            adw_id = await self._launch(delivery.issue, delivery.workflow)
+            await self._launch(Launch(delivery.issue, delivery.workflow, adw_id, with_run))
         except AdwError as error:
             if may_pass(error):
                 return await self._release(delivery, str(error), actor=actor)
-            settled = self._refused(delivery, str(error))
+            refused = self._refused(delivery, str(error))
         except Exception as error:  # a bug must not stop the trigger: recorded, logged
             logger.exception("launch for delivery %s failed", delivery.delivery_id)
-            settled = self._refused(delivery, f"internal error: {type(error).__name__}: {error}")
+            refused = self._refused(delivery, f"internal error: {type(error).__name__}: {error}")
         else:
             self.counters.started += 1
-            settled = replace(delivery, outcome=DeliveryOutcome.STARTED, adw_id=adw_id)
             logger.info(
                 "%s: issue #%d: started %s run %s",
                 delivery.delivery_id,
@@ -80,8 +118,9 @@ class Dispatcher:
                 delivery.workflow,
                 adw_id,
             )
-        await self._store.deliveries.settle(settled, actor=actor, detail=detail)
-        return settled
+            return started
+        await self._store.deliveries.settle(refused, actor=actor, detail=detail)
+        return refused
 
     async def _release(self, delivery: Delivery, message: str, *, actor: str) -> Delivery:
         """Not started, for a reason that may pass: the delivery is forgotten, so GitHub's

@@ -256,6 +256,23 @@ async def test_continue_a_run_from_its_last_completed_step(repo: Path, store: St
     assert len(classify_visits) == 1  # completed steps did not run again
 
 
+async def test_what_a_trigger_writes_with_a_run_is_never_written_with_an_existing_one(
+    repo: Path, store: Store
+):
+    """A delivery's settle goes with a new run only: given the id of a run that exists
+    (a collision of random ids), the launch is refused and nothing is written."""
+    issue = await store.issues.create("Add a slugify helper", "x")
+    existing = await store.create_run({"adw_id": "0a1b2c3d"}, workflow="plan", actor="test")
+    written: list[object] = []
+    async with Orchestrator(store, repo, fast_settings(repo)) as orchestrator:
+        with pytest.raises(AdwError, match="run 0a1b2c3d already exists"):
+            await orchestrator.launch(
+                issue.number, workflow="plan", adw_id="0a1b2c3d", with_run=written.append
+            )
+    assert written == []
+    assert await store.get_run("0a1b2c3d") == existing
+
+
 async def test_an_agent_over_its_memory_limit_is_stopped(repo: Path, store: Store):
     issue = await store.issues.create("Add a slugify helper", "x")
     # A Python agent holds well over 16 MB; sample often, and pace it so it lives long

@@ -3,27 +3,9 @@ saves that queued meanwhile, each undone alone when it fails."""
 
 import asyncio
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from adw_tui.domain.errors import StaleVersionError
 from adw_tui.store import Store
-from adw_tui.store.group_commit import SyncWriter
-
-
-@pytest.fixture
-def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The size of every group committed."""
-    sizes: list[int] = []
-    run_group = SyncWriter.run_group
-
-    def counted(self: SyncWriter, writes: list[Any]) -> list[Any]:
-        sizes.append(len(writes))
-        return run_group(self, writes)
-
-    monkeypatch.setattr(SyncWriter, "run_group", counted)
-    return sizes
 
 
 async def test_concurrent_saves_commit_together(db_path: Path, groups: list[int]) -> None:

@@ -14,7 +14,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.store.deliveries import DeliveryOutcome
 from adw_tui.triggers.counters import TriggerCounters
-from adw_tui.triggers.dispatch import Dispatcher
+from adw_tui.triggers.dispatch import Dispatcher, launcher_of
 from adw_tui.triggers.poller import Poller, PollerStopped
 from adw_tui.triggers.workflow_names import trigger_workflows
 from tests.fake_github import FakeGitHub
@@ -25,14 +25,11 @@ from tests.triggers.conftest import github_orchestrator
 def poller_on(
     orchestrator: Orchestrator, *, default: str | None = None, interval_s: float = 60
 ) -> Poller:
-    async def launch(issue: int, workflow: str) -> str:
-        return await orchestrator.launch(issue, workflow=workflow)
-
     store = orchestrator.store
     return Poller(
         store,
         orchestrator.tracker,
-        Dispatcher(store, launch, TriggerCounters("poll")),
+        Dispatcher(store, launcher_of(orchestrator), TriggerCounters("poll")),
         workflows=trigger_workflows(orchestrator.repo, default),
         default_workflow=default,
         interval_s=interval_s,

@@ -19,7 +19,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.store.deliveries import Delivery, DeliveryOutcome
 from adw_tui.triggers.counters import TriggerCounters
-from adw_tui.triggers.dispatch import Dispatcher
+from adw_tui.triggers.dispatch import Dispatcher, launcher_of
 from adw_tui.triggers.signature import sign
 from adw_tui.triggers.status import runtime_status
 from adw_tui.triggers.webhook import MAX_BODY_BYTES, WebhookConfig, WebhookServer
@@ -75,12 +75,9 @@ async def start_webhook(
 ) -> WebhookServer:
     counters = TriggerCounters("webhook")
 
-    async def launch(issue: int, workflow: str) -> str:
-        return await orchestrator.launch(issue, workflow=workflow)
-
     server = WebhookServer(
         orchestrator.store,
-        Dispatcher(orchestrator.store, launch, counters),
+        Dispatcher(orchestrator.store, launcher_of(orchestrator), counters),
         WebhookConfig(
             secret=secret,
             workflows=trigger_workflows(orchestrator.repo, default_workflow),

@@ -16,7 +16,7 @@ from adw_tui.domain.errors import AdwError
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.trackers.github import GitHubTracker
 from adw_tui.triggers.counters import TriggerCounters
-from adw_tui.triggers.dispatch import Dispatcher
+from adw_tui.triggers.dispatch import Dispatcher, launcher_of
 from adw_tui.triggers.poller import Poller
 from adw_tui.triggers.presence import Announcement
 from adw_tui.triggers.status import runtime_status
@@ -128,10 +128,7 @@ async def poll_issues(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def _dispatcher(orchestrator: Orchestrator, counters: TriggerCounters) -> Dispatcher:
-    async def launch(issue: int, workflow: str) -> str:
-        return await orchestrator.launch(issue, workflow=workflow)
-
-    return Dispatcher(orchestrator.store, launch, counters)
+    return Dispatcher(orchestrator.store, launcher_of(orchestrator), counters)
 
 
 def _announce(first_line: str, settings: Settings, workflows: frozenset[str]) -> None:
