@@ -409,8 +409,28 @@ def parse_worktree_list(porcelain: str) -> list[WorktreeInfo]:
 
 
 async def worktree_list(repo: Path) -> list[WorktreeInfo]:
-    """Every worktree of the repository, the main worktree first."""
-    return parse_worktree_list(await git("worktree", "list", "--porcelain", cwd=repo))
+    """Every worktree of the repository, the main worktree first.
+
+    Git reads each worktree's administrative files, which another process's `git worktree
+    add` (a second `adw run`) writes one after the other: caught half-made, the listing
+    fails ("failed to read .git/worktrees/<id>/commondir"). That is read again, a few
+    times, a moment later."""
+    # here: most commands never list worktrees, and all of them import this module
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
+
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(_half_made_worktree),
+        stop=stop_after_attempt(5),
+        wait=wait_random(0.01, 0.1),
+        reraise=True,
+    ):
+        with attempt:
+            listed = await git("worktree", "list", "--porcelain", cwd=repo)
+    return parse_worktree_list(listed)
+
+
+def _half_made_worktree(error: BaseException) -> bool:
+    return isinstance(error, GitCommandError) and "failed to read .git/worktrees/" in str(error)
 
 
 async def main_worktree(repo: Path) -> Path:

@@ -130,7 +130,8 @@ def test_twelve_processes_share_three_slots(sample_repo: Path) -> None:
         for run in runs:
             run.kill()
 
-    assert [run.returncode for run in runs] == [0] * PROCESSES, errors
+    failed = [error for run, error in zip(runs, errors, strict=True) if run.returncode != 0]
+    assert not failed, failed[0][-3000:]
     with sqlite3.connect(db_path) as db:
         statuses = db.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
         left = db.execute("SELECT count(*) FROM leases").fetchone()[0]

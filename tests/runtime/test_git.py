@@ -1,5 +1,6 @@
 """adw_tui.runtime.git against real repositories: every query, the merge, and every error."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from adw_tui.runtime.git import (
     parse_worktree_list,
     run_git,
     top_level,
+    worktree_list,
 )
 from adw_tui.runtime.worktrees import WorktreeManager
 from tests.runtime import commit_file, isolate_git, make_repo, sh
@@ -219,6 +221,26 @@ def test_parse_worktree_list() -> None:
         WorktreeInfo(Path("/r/trees/x"), None, "b" * 40),
         WorktreeInfo(Path("/r/trees/y"), "y/z", None, prunable=True),
     ]
+
+
+async def test_a_worktree_being_added_elsewhere_is_listed_once_made(repo: Path) -> None:
+    """Another process's `git worktree add` caught half-way: its `commondir` made but not
+    yet written, which makes git's listing fail until it is."""
+    admin = repo / ".git" / "worktrees" / "half"
+    admin.mkdir(parents=True)
+    (admin / "gitdir").write_text(f"{repo / 'trees' / 'half' / '.git'}\n")
+    (admin / "commondir").write_text("")
+    with pytest.raises(GitCommandError, match="failed to read"):
+        await git("worktree", "list", "--porcelain", cwd=repo)
+
+    async def finish() -> None:
+        await asyncio.sleep(0.05)
+        (admin / "commondir").write_text("../..\n")
+
+    finishing = asyncio.create_task(finish())
+    listed = await worktree_list(repo)
+    await finishing
+    assert [entry.path.name for entry in listed] == [repo.name, "half"]
 
 
 async def test_ensure_excluded_appends_once(repo: Path) -> None:
