@@ -109,3 +109,30 @@ def test_bad_arguments_say_what_to_write(sample_repo: Path, runs: tuple[str, str
     unknown = adw(repo, "worktrees", "prune", "--status", "done", code=1).stderr
     assert "unknown run status 'done' in --status" in unknown
     assert "not found" in adw(repo, "worktrees", "rm", "0000beef", code=1).stderr
+
+
+async def run_in_every_status(repo: Path) -> dict[RunStatus, str]:
+    """One finished `plan` run for each status, then set to it (its worktree made)."""
+    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        async with Orchestrator(store, repo, fast_settings(repo, max_concurrent=4)) as runtime:
+            issues = [
+                await store.issues.create(f"Add helper {status}", "x") for status in RunStatus
+            ]
+            ids = [await runtime.launch(issue.number, workflow="plan") for issue in issues]
+            for adw_id in ids:
+                assert (await runtime.wait(adw_id)).status is RunStatus.SUCCEEDED
+        for status, adw_id in zip(RunStatus, ids, strict=True):
+            await store.set_status(adw_id, status, actor="test")
+    return dict(zip(RunStatus, ids, strict=True))
+
+
+def test_prune_takes_ended_runs_only_whatever_status_it_is_asked_for(sample_repo: Path):
+    runs = asyncio.run(run_in_every_status(sample_repo))
+    in_use = {RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED}
+    every = ",".join(RunStatus)
+    pruned = adw(sample_repo, "worktrees", "prune", "--older-than", "0s", "--status", every)
+    assert f"{len(RunStatus) - len(in_use)} removed, 0 kept" in pruned.stdout
+    assert set(listed(sample_repo)) == {runs[status] for status in in_use}
+    for status in in_use:
+        refused = adw(sample_repo, "worktrees", "rm", runs[status], "--force", code=1).stderr
+        assert f"run {runs[status]} is {status}: its worktree is in use" in refused
