@@ -89,7 +89,7 @@ def _host(services: RunServices) -> PullRequestHost:
 
 async def _push(services: RunServices, state: dict[str, Any]) -> dict[str, Any]:
     """Push the run's branch to origin (never forced), with the tracker's credentials."""
-    _host(services)
+    _host(services)  # the action refuses a tracker that hosts no repository
     worktree = Path(_required(state, "worktree_path"))
     await push_branch(services, worktree, _required(state, "branch_name"))
     return {"pushed_head": await git.head(worktree)}

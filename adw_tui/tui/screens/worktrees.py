@@ -1,12 +1,14 @@
 """The run worktrees on disk, as `adw worktrees ls` lists them, and removing one.
 
-The listing comes first without sizes (git and the store answer at once), then again with
-each worktree's size on disk, which walks its files in a thread. Removal goes through
+The listing comes first without sizes (git and the store answer at once), then each
+worktree's size on disk fills in, its files walked in a thread. Removal goes through
 the same code as `adw worktrees rm` (`worktree_lifecycle`): never the worktree of a run
 in use, uncommitted work only when the operator confirms losing it, the run and its
 history kept, the removal audited.
 """
 
+import asyncio
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -22,7 +24,12 @@ from adw_tui.domain.errors import AdwError
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.domain.sizes import format_size
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.worktree_lifecycle import RunWorktree, remove_worktree, run_worktrees
+from adw_tui.runtime.worktree_lifecycle import (
+    RunWorktree,
+    remove_worktree,
+    run_worktrees,
+    size_on_disk,
+)
 from adw_tui.store import Store
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, theme_text
 from adw_tui.tui.notify import notify_text
@@ -97,15 +104,22 @@ From a shell: `adw worktrees ls`, `adw worktrees prune --older-than 7d`.
 
     @work(exclusive=True, group="worktrees-listing")
     async def reload(self) -> None:
-        """List the worktrees, then list them again with their sizes."""
+        """List the worktrees, then measure each one's size on disk (in a thread)."""
         try:
-            for measure in (False, True):
-                found = await run_worktrees(
-                    self._store, self._orchestrator.worktrees, now=self._clock(), measure=measure
-                )
-                self._show(found, measured=measure)
+            found = await run_worktrees(
+                self._store, self._orchestrator.worktrees, now=self._clock(), measure=False
+            )
         except AdwError as error:
             notify_text(self, str(error), title="worktrees not listed", severity="error")
+            return
+        self._show(found, measured=False)
+        measured = [
+            replace(worktree, size_bytes=await asyncio.to_thread(size_on_disk, worktree.path))
+            if worktree.path.exists()
+            else worktree
+            for worktree in found
+        ]
+        self._show(measured, measured=True)
 
     def _show(self, found: list[RunWorktree], *, measured: bool) -> None:
         table = self.query_one(RowTable)
