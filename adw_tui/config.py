@@ -36,6 +36,33 @@ def process_redactor() -> Redactor:
 ENV_PREFIX = "ADW_"
 
 
+ModelSetName = Literal["base", "heavy"]
+
+# The original ADW's model sets for Claude Code (and the sim, which speaks its aliases);
+# for the other engines, a cheaper and a stronger model of their own vendor.
+DEFAULT_ENGINE_MODELS: dict[str, dict[ModelSetName, str]] = {
+    "claude": {"base": "sonnet", "heavy": "opus"},
+    "sim": {"base": "sonnet", "heavy": "opus"},
+    "codex": {"base": "gpt-5.1-codex-mini", "heavy": "gpt-5.1-codex"},
+    "gemini": {"base": "gemini-2.5-flash", "heavy": "gemini-2.5-pro"},
+    "opencode": {"base": "anthropic/claude-sonnet-4-5", "heavy": "anthropic/claude-opus-4-5"},
+}
+# List prices, US dollars per million input / output tokens. A model is priced by the
+# longest of these names it contains (`gpt-5.1-codex-mini` before `gpt-5.1-codex`).
+DEFAULT_MODEL_PRICES: dict[str, tuple[float, float]] = {
+    "opus": (5.0, 25.0),
+    "sonnet": (3.0, 15.0),
+    "haiku": (1.0, 5.0),
+    "gpt-5.1-codex": (1.25, 10.0),
+    "gpt-5.1-codex-mini": (0.25, 2.0),
+    "gpt-5": (1.25, 10.0),
+    "gpt-5-mini": (0.25, 2.0),
+    "gemini-2.5-pro": (1.25, 10.0),
+    "gemini-2.5-flash": (0.30, 2.50),
+    "gemini-2.5-flash-lite": (0.10, 0.40),
+}
+
+
 class Settings(Model):
     """Process-wide settings; command-line flags override them. `load_settings` reads
     them; `Settings()` is the defaults alone."""
@@ -137,7 +164,20 @@ class Settings(Model):
     shutdown_grace: float = Field(
         default=30.0, ge=0, description="seconds running steps get to finish on SIGINT/SIGTERM"
     )
-    engine: Literal["claude", "sim"] = Field(default="claude", description="default agent engine")
+    engine: Literal["claude", "sim", "codex", "gemini", "opencode"] = Field(
+        default="claude", description="default agent engine"
+    )
+    engine_models: dict[str, dict[ModelSetName, str]] = Field(
+        default_factory=dict,
+        description="the model of each model set (base, heavy) per engine, over the defaults "
+        'of `adw config`, e.g. {"codex": {"base": "gpt-5.1-codex-mini", "heavy": "gpt-5.1-codex"}}',
+    )
+    model_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="US dollars per million input and output tokens by model (an id or a part "
+        "of one), over the built-in list prices; prices the calls of engines that report no "
+        'cost, e.g. {"gpt-5.1-codex": [1.25, 10]}',
+    )
     tracker: Literal["local", "github"] = Field(
         default="local",
         description="where issues come from: local (kept in the database) or github",
@@ -206,6 +246,16 @@ class Settings(Model):
         default="wait",
         description="a step refused by an open breaker waits for it, or dead-letters at once",
     )
+
+    def model_set(self, engine: str) -> dict[ModelSetName, str]:
+        """The models of `engine`'s base and heavy sets: the configured ones over the
+        defaults."""
+        return {**DEFAULT_ENGINE_MODELS.get(engine, {}), **self.engine_models.get(engine, {})}
+
+    def price_table(self) -> dict[str, tuple[float, float]]:
+        """Prices per million (input, output) tokens: the configured ones over the list
+        prices."""
+        return {**DEFAULT_MODEL_PRICES, **self.model_prices}
 
     def trees_path(self, repo: Path) -> Path:
         """The directory of run worktrees: `trees_dir` (relative to `repo`), else trees/."""

@@ -130,6 +130,9 @@ class AgentResult(Model):
     output: str = ""
     session_id: str | None = None
     cost_usd: float = 0.0
+    cost_estimated: bool = False
+    """True when adw priced the tokens itself (`agents.pricing`): the engine reports no
+    cost of its own."""
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0

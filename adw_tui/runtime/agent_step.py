@@ -96,7 +96,12 @@ class AgentStep:
             prompt=prompt,
             adw_id=self._adw_id,
             agent_name=step.agent,
-            model=step.model or model_for(command.lstrip("/"), str(state.get("model_set"))),
+            model=step.model
+            or model_for(
+                command.lstrip("/"),
+                str(state.get("model_set")),
+                settings.model_set(self._engine_name),
+            ),
             cwd=cwd,
             output_dir=self._services.output_dir,
             timeout_s=step.timeout or settings.agent_timeout,

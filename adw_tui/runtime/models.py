@@ -1,7 +1,9 @@
-"""Which model an agent step uses: the original ADW's model sets."""
+"""Which model an agent step uses: the original ADW's model sets, per engine."""
 
-BASE_MODEL = "sonnet"
-HEAVY_MODEL = "opus"
+from collections.abc import Mapping
+
+from adw_tui.config import ModelSetName
+
 # Under the `heavy` set these commands get the stronger model, as in the original ADW.
 HEAVY_COMMANDS = frozenset(
     {"implement", "resolve_failed_test", "document", "feature", "bug", "chore", "patch"}
@@ -9,8 +11,9 @@ HEAVY_COMMANDS = frozenset(
 MODEL_SETS = ("base", "heavy")
 
 
-def model_for(command: str, model_set: str) -> str:
-    """`command` is the template name without its slash."""
+def model_for(command: str, model_set: str, models: Mapping[ModelSetName, str]) -> str:
+    """`command` is the template name without its slash; `models` the engine's model of
+    each set (`Settings.model_set`)."""
     if model_set == "heavy" and command in HEAVY_COMMANDS:
-        return HEAVY_MODEL
-    return BASE_MODEL
+        return models["heavy"]
+    return models["base"]
