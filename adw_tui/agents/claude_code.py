@@ -31,6 +31,7 @@ class ClaudeCodeEngine:
 
     name = "claude"
     resumes_sessions = True  # `--resume SESSION`
+    expands_commands = True
 
     def __init__(
         self,

@@ -25,6 +25,10 @@ class Engine(Protocol):
     (`AgentRequest.resume_session_id`): a paused step then continues its conversation
     instead of starting the step again."""
 
+    expands_commands: bool
+    """True when the agent expands a repository's `.claude/commands/<name>.md` for a
+    `/name args` prompt itself (Claude Code); adw expands it for the others."""
+
     def check_installed(self) -> str | None:
         """None when the engine can run, else a message saying what to install or set."""
         ...

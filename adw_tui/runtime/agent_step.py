@@ -79,7 +79,7 @@ class AgentStep:
             values = _variables(state)
             command = substitute(step.command, values)
             args = [substitute(arg, values) for arg in step.args]
-            prompt = render_command(command, args, cwd)
+            prompt = render_command(command, args, cwd, agent_expands=self._agent_expands())
             sections = command_sections(command, cwd)
         except KeyError as missing:
             return StepOutcome.failed(
@@ -168,6 +168,10 @@ class AgentStep:
             attempts=attempts,
             request=replay,
         )
+
+    def _agent_expands(self) -> bool:
+        """Whether this step's engine expands a repository's command templates itself."""
+        return self._services.engines(self._engine_name, self._engine_env).expands_commands
 
     async def _call_with_retries(self, request: AgentRequest) -> tuple[AgentResult, int]:
         """The step's retry policy (its `retry`/`max_retries` over the settings' defaults)

@@ -94,13 +94,21 @@ def command_sections(command: str, worktree: Path) -> tuple[str, ...]:
     return declared_sections(template) if template is not None else ()
 
 
-def render_command(command: str, args: list[str], worktree: Path) -> str:
-    """The prompt for `command` (e.g. `/implement`) with `args`, to run in `worktree`."""
+def render_command(
+    command: str, args: list[str], worktree: Path, *, agent_expands: bool = True
+) -> str:
+    """The prompt for `command` (e.g. `/implement`) with `args`, to run in `worktree`.
+
+    A repository's own template is left for the agent to expand (`/name args`) when it
+    reads `.claude/commands` itself (`agent_expands`, Claude Code); for any other engine
+    adw expands it here, with the same rules, so a workflow runs the same on every
+    engine."""
     name = command_name(command)
     arguments = quote_arguments(args)
-    if repo_template(name, worktree) is not None:
+    own = repo_template(name, worktree)
+    if own is not None and agent_expands:
         return f"/{name} {arguments}" if arguments else f"/{name}"
-    template = bundled_template(name)
+    template = own.read_text(encoding="utf-8") if own is not None else bundled_template(name)
     if template is None:
         raise TemplateError(
             f"no template for /{name}: add {COMMANDS_DIR / name.replace(':', '/')}.md"

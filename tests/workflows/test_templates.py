@@ -93,6 +93,23 @@ def test_a_repository_template_is_sent_as_a_slash_command(tmp_path: Path) -> Non
     assert render_command("/team:check", ["a", "b c"], tmp_path) == "/team:check a 'b c'"
 
 
+def test_a_repository_template_is_expanded_by_adw_for_an_engine_that_cannot(
+    tmp_path: Path,
+) -> None:
+    commands = tmp_path / ".claude" / "commands"
+    (commands / "team").mkdir(parents=True)
+    (commands / "implement.md").write_text("---\ndescription: x\n---\nImplement $0 then $1\n")
+    (commands / "team" / "check.md").write_text("Check\n")
+    prompt = render_command("/implement", ["specs/a.md", "b c"], tmp_path, agent_expands=False)
+    assert prompt == (
+        "<command-message>implement</command-message>\n<command-name>/implement</command-name>\n"
+        "<command-args>specs/a.md 'b c'</command-args>\nImplement specs/a.md then b c\n"
+    )
+    # The repository's template wins over a bundled one of the same name.
+    assert "Check" in render_command("/team:check", [], tmp_path, agent_expands=False)
+    assert "Implement specs/a.md" not in render_command("/implement", ["x"], tmp_path)
+
+
 def test_a_bundled_template_is_expanded_with_the_claude_code_markers(tmp_path: Path) -> None:
     issue = json.dumps({**ISSUE, "title": "Don't panic"})
     quoted = "'" + issue.replace("'", "'\"'\"'") + "'"
