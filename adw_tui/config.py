@@ -20,6 +20,7 @@ from typing import Any, Literal, get_origin
 from pydantic import ConfigDict, Field, SecretStr
 
 from adw_tui.domain.breakers import BreakerOpenAction, BreakerPolicy
+from adw_tui.domain.model_sets import ModelSetName
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.redaction import Redactor
 from adw_tui.domain.workflow import DEFAULT_NON_RETRYABLE, ErrorClassName, RetryPolicy
@@ -35,8 +36,6 @@ def process_redactor() -> Redactor:
 
 ENV_PREFIX = "ADW_"
 
-
-ModelSetName = Literal["base", "heavy"]
 
 # The original ADW's model sets for Claude Code (and the sim, which speaks its aliases);
 # for the other engines, a cheaper and a stronger model of their own vendor.

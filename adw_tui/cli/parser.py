@@ -18,7 +18,7 @@ from adw_tui.cli.args import (
     positive_float_arg,
     positive_int_arg,
 )
-from adw_tui.runtime.models import MODEL_SETS
+from adw_tui.domain.model_sets import MODEL_SETS
 
 # The values of RunStatus, DeadLetterStatus and IssueState, written out: the domain
 # models import pydantic, which `--help` and `--version` do not need

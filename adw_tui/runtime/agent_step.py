@@ -16,6 +16,7 @@ from adw_tui.domain.agent import (
     ErrorClass,
 )
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.model_sets import model_for
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import StepDef, substitute
 from adw_tui.runtime.attempt_transcripts import keep_attempt_transcript
@@ -23,7 +24,6 @@ from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import AgentActivity, StepFinished, StepStarted
 from adw_tui.runtime.issue_text import place_issue_file
 from adw_tui.runtime.memory import AgentMemoryGuard
-from adw_tui.runtime.models import model_for
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices

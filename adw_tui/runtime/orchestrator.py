@@ -22,6 +22,7 @@ from adw_tui.domain.errors import (
     ShuttingDownError,
 )
 from adw_tui.domain.ids import new_adw_id
+from adw_tui.domain.model_sets import MODEL_SETS
 from adw_tui.domain.models import (
     DeadLetter,
     DeadLetterFilter,
@@ -40,7 +41,6 @@ from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.handover import Handover, plan_attach, plan_shell, record_return
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
 from adw_tui.runtime.issue_text import issue_state
-from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.runtime.notify_command import CommandNotifier
 from adw_tui.runtime.pausing import REQUEST_POLL_S, pause_elsewhere, refuse_pause, refuse_resume
 from adw_tui.runtime.ports import PortAllocator
