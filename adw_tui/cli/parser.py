@@ -425,6 +425,13 @@ def _add_triggers(add_parser: AddParser) -> None:
     )
     webhook.set_defaults(handler="triggers:serve_webhook")
 
+    serve = add_parser(
+        "serve", help="serve /metrics (Prometheus), /status and /health for the database"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=9464, help="port (default: 9464)")
+    serve.set_defaults(handler="serve:serve_status")
+
     poll = add_parser("poll", help="start runs for new issues and keyword comments, polling")
     poll.add_argument(
         "--interval",

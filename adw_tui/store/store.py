@@ -47,6 +47,7 @@ from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
 from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
+from adw_tui.store.tallies import Tallies, read_tallies
 
 StateData = RunState | Mapping[str, Any]
 StateChangeFn = Callable[[dict[str, Any]], StateData]
@@ -243,6 +244,11 @@ class Store:
         moves it, read off the runs_by_update index."""
         row = await self._db.fetch_one("SELECT max(updated_at) FROM runs")
         return None if row is None or row[0] is None else str(row[0])
+
+    async def tallies(self) -> Tallies:
+        """Runs by workflow and status, agent calls, tokens, cost and durations, summed
+        (for the metrics)."""
+        return await read_tallies(self._db)
 
     async def active_run_for(self, issue: str, workflow: str) -> RunRecord | None:
         """A queued, running or paused run of `workflow` for `issue`, if there is one (one

@@ -67,6 +67,7 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
                 trusted=tuple(settings.trigger_associations),
             ),
             status=lambda: runtime_status(orchestrator, counters),
+            resources=orchestrator.resources.snapshot,
         )
         try:
             address = await server.start(args.host, args.port)
@@ -82,7 +83,7 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
             )
         _announce(
             f"adw webhook: http://{address}{PATH} takes GitHub's issues and issue_comment "
-            f"deliveries for {repository}; /health and /status beside it",
+            f"deliveries for {repository}; /health, /status and /metrics beside it",
             settings,
             workflows,
         )
