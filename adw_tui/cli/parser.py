@@ -17,6 +17,7 @@ from adw_tui.cli.args import (
     adw_id_arg,
     positive_float_arg,
     positive_int_arg,
+    since_arg,
 )
 from adw_tui.domain.model_sets import MODEL_SETS
 
@@ -424,6 +425,19 @@ def _add_triggers(add_parser: AddParser) -> None:
         help="accept deliveries without checking X-Hub-Signature-256 (no ADW_WEBHOOK_SECRET)",
     )
     webhook.set_defaults(handler="triggers:serve_webhook")
+
+    kpis = add_parser(
+        "kpis", help="success rates, cost and duration per workflow, model set and issue class"
+    )
+    kpis.add_argument(
+        "--since",
+        type=since_arg,
+        metavar="WHEN",
+        help="only runs created since WHEN: a date or time (2026-01-31; UTC) or an age (7d)",
+    )
+    kpis.add_argument("--workflow", metavar="W", help="only the runs of workflow W")
+    kpis.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    kpis.set_defaults(handler="kpis:show_kpis")
 
     serve = add_parser(
         "serve", help="serve /metrics (Prometheus), /status and /health for the database"

@@ -25,6 +25,7 @@ from adw_tui.domain.errors import (
     StaleVersionError,
     VersionNotFoundError,
 )
+from adw_tui.domain.kpis import RunOutcome, StepFailures
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import (
     RunRecord,
@@ -43,6 +44,7 @@ from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.deliveries import Deliveries
 from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.issues import Issues
+from adw_tui.store.kpis import run_outcomes, step_failures
 from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
 from adw_tui.store.schema import apply_migrations
@@ -249,6 +251,20 @@ class Store:
         """Runs by workflow and status, agent calls, tokens, cost and durations, summed
         (for the metrics)."""
         return await read_tallies(self._db)
+
+    async def run_outcomes(
+        self, *, since: datetime | None = None, workflow: str | None = None
+    ) -> list[RunOutcome]:
+        """One row per run created since `since` (of `workflow`), for the KPIs."""
+        return await run_outcomes(self._db, since=stored_time(since), workflow=workflow)
+
+    async def step_failures(
+        self, *, since: datetime | None = None, workflow: str | None = None, limit: int = 10
+    ) -> list[StepFailures]:
+        """The steps of runs created since `since` whose attempts failed most."""
+        return await step_failures(
+            self._db, since=stored_time(since), workflow=workflow, limit=limit
+        )
 
     async def active_run_for(self, issue: str, workflow: str) -> RunRecord | None:
         """A queued, running or paused run of `workflow` for `issue`, if there is one (one
