@@ -246,6 +246,24 @@ class Settings(Model):
         description="a step refused by an open breaker waits for it, or dead-letters at once",
     )
 
+    log_format: Literal["json", "console"] | None = Field(
+        default=None,
+        description="stderr's log lines: json (the default of adw webhook, poll and serve) "
+        "or console (plain lines; the default of the other commands); agents/adw.log is "
+        "always JSON",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        description="the least level logged (the interactive commands show only warnings "
+        "and errors on stderr); DEBUG adds every agent event",
+    )
+    log_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="size at which agents/adw.log rotates"
+    )
+    log_backups: int = Field(
+        default=5, ge=0, description="rotated agents/adw.log files kept (adw.log.1 newest)"
+    )
+
     def model_set(self, engine: str) -> dict[ModelSetName, str]:
         """The models of `engine`'s base and heavy sets: the configured ones over the
         defaults."""

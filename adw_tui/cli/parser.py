@@ -426,6 +426,13 @@ def _add_triggers(add_parser: AddParser) -> None:
     )
     webhook.set_defaults(handler="triggers:serve_webhook")
 
+    logs = add_parser("logs", help="a run's lines of the structured log (agents/adw.log)")
+    logs.add_argument("adw_id", type=adw_id_arg, metavar="ADW_ID")
+    logs.add_argument(
+        "--follow", "-f", action="store_true", help="then print new lines as they come (Ctrl-C)"
+    )
+    logs.set_defaults(handler="logs:show_logs")
+
     kpis = add_parser(
         "kpis", help="success rates, cost and duration per workflow, model set and issue class"
     )

@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
+from structlog.contextvars import bind_contextvars
+
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
@@ -47,6 +49,7 @@ from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.rollback import rollback_run
+from adw_tui.runtime.run_log import RunLog
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
@@ -93,6 +96,7 @@ class Orchestrator:
         )
         if self._notifier is not None:
             self.bus.listeners.append(self._notifier)
+        self.bus.listeners.append(RunLog(self._workflow_of))
         self._services = RunServices(
             store=store,
             repo=repo,
@@ -446,6 +450,11 @@ class Orchestrator:
         kept = attempt_transcript(self._services.output_dir / adw_id / agent, attempt_id)
         return kept if kept.is_file() else None
 
+    def _workflow_of(self, adw_id: str) -> str | None:
+        """The workflow of a run this process executes."""
+        executor = self._executors.get(adw_id)
+        return executor.workflow_name if executor is not None else None
+
     def running(self) -> list[str]:
         """The runs this process has launched and not yet finished, queued ones included."""
         return list(self._tasks)
@@ -493,6 +502,9 @@ class Orchestrator:
             task.exception()
 
     async def _drive(self, adw_id: str, executor: RunExecutor) -> RunStatus:
+        # This task's log lines, the standard library's included, name the run (the
+        # binding stays in the task: it runs in a copy of the launching context).
+        bind_contextvars(adw_id=adw_id, workflow=executor.workflow_name)
         store = self.store
         self.bus.publish(RunChanged(adw_id, RunStatus.QUEUED))
         try:
