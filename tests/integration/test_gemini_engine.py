@@ -10,6 +10,8 @@ for the calls adw stops, that no process of the call is left.
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import aclosing
@@ -297,3 +299,35 @@ async def test_a_silent_api_hits_the_idle_timeout_and_the_tree_is_killed(
     assert call.kinds() in ([K.INIT], []), call.describe()
     assert len(api.requests) <= 1
     assert_nothing_left(call.tree, request.cwd)
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def test_adw_prompt_with_engine_gemini(
+    api: FakeGemini, gemini_bin: Path, git_repo: Path, home: Path
+) -> None:
+    """`adw prompt --engine gemini`: the engine's base model, the live transcript of the
+    tool call, and the estimated cost marked as such."""
+    api.script = [
+        Call("write_file", {"file_path": "notes/hi.txt", "content": "hi\n"}),
+        Text("Wrote notes/hi.txt"),
+    ]
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("ADW_")}
+    environ.update(gemini_env(api.base_url, home, ADW_GEMINI_PATH=str(gemini_bin)))
+    environ["COLUMNS"] = "200"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "adw"), "prompt", "--engine", "gemini", "Write it"],
+        cwd=git_repo,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "→ write_file notes/hi.txt" in done.stdout
+    assert "Wrote notes/hi.txt" in done.stdout
+    assert "✔ done in 2 turns · ~$0.0" in done.stdout
+    assert (git_repo / "notes" / "hi.txt").read_text() == "hi\n"
+    assert api.models == [GEMINI_MODEL, GEMINI_MODEL]
