@@ -25,6 +25,7 @@ from adw_tui.agents.environment import agent_environment
 from adw_tui.agents.gemini_stream import GeminiStreamParser
 from adw_tui.agents.runner import run_cli_agent
 from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
+from adw_tui.domain.errors import AdwError
 
 PATH_VARIABLE = "ADW_GEMINI_PATH"
 # What Gemini CLI reads beyond adw's allow-list: its key and home (GEMINI_API_KEY,
@@ -43,7 +44,8 @@ class GeminiEngine:
     size meets the limit of one argument and no prompt shows in `ps`. `--approval-mode
     yolo` approves every tool call; `--skip-trust` trusts the worktree for the call (its
     `.gemini/settings.json` and GEMINI.md apply, as a checkout's `.claude` does for
-    Claude Code)."""
+    Claude Code). `AgentRequest.max_turns` is not applied: the CLI has no flag for it
+    (only the setting `model.maxSessionTurns`)."""
 
     name = "gemini"
     resumes_sessions = True  # `--resume SESSION`, in the same working directory
@@ -79,11 +81,18 @@ class GeminiEngine:
 
     def environment(self) -> dict[str, str]:
         """The allow-listed environment, plus GEMINI_CLI_HOME when adw keeps the CLI's
-        home (see the module docstring); its settings file is written first."""
+        home (see the module docstring); its settings file is written first (an AdwError
+        saying what to do when it cannot be)."""
         env = agent_environment(self._environ, (*GEMINI_ENV, *self._extra_env))
         home = adw_gemini_home(self._environ)
         if home is not None:
-            write_settings(home, gemini_settings(env, self._api_attempts))
+            try:
+                write_settings(home, gemini_settings(env, self._api_attempts))
+            except OSError as error:
+                raise AdwError(
+                    f"cannot write Gemini CLI's settings in {home}: {error.strerror or error}; "
+                    "set GEMINI_CLI_HOME to a home of your own, or write ~/.gemini/settings.json"
+                ) from error
             env["GEMINI_CLI_HOME"] = str(home)
         return env
 
@@ -111,6 +120,12 @@ class GeminiEngine:
 
     def run(self, request: AgentRequest, *, on_start: StartHook | None = None) -> AgentStream:
         problem = self.check_installed()
+        env: dict[str, str] = {}
+        if problem is None:
+            try:
+                env = self.environment()
+            except AdwError as error:
+                problem = str(error)
         if problem is not None:
             return _only(
                 AgentResult(
@@ -120,7 +135,7 @@ class GeminiEngine:
         return run_cli_agent(
             request,
             self.command(request),
-            self.environment(),
+            env,
             GeminiStreamParser(str(request.cwd), self._prices),
             stdin=request.prompt.encode(),
             kill_grace_s=self._kill_grace_s,

@@ -139,6 +139,19 @@ async def test_a_missing_cli_says_what_to_install(tmp_path: Path) -> None:
     assert not (tmp_path / "agents").exists()
 
 
+async def test_a_home_adw_cannot_write_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("a file, not a folder")
+    source = environ(tmp_path, XDG_STATE_HOME=str(tmp_path / "state"))
+    engine = GeminiEngine(binary="/bin/true", environ=source)
+    [result] = [item async for item in engine.run(request(tmp_path))]
+    assert isinstance(result, AgentResult)
+    assert result.error_class is ErrorClass.NOT_INSTALLED
+    assert result.error_message.startswith(
+        f"cannot write Gemini CLI's settings in {tmp_path}/state/adw/gemini: "
+    )
+    assert "GEMINI_CLI_HOME" in result.error_message
+
+
 def test_the_registry_builds_it_with_the_price_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
