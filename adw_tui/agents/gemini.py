@@ -8,8 +8,10 @@ state directory), whose settings.json adw writes and owns; the sessions of its c
 kept there too, so that a call can be resumed. That file holds no secret: the key stays
 in `GEMINI_API_KEY`, in the environment. It selects API-key auth when that variable is
 set (the CLI cannot tell from the environment alone when `GOOGLE_GEMINI_BASE_URL` points
-at a proxy), switches telemetry and update checks off, and caps the CLI's own attempts
-at the API (`general.maxAttempts`, see `API_ATTEMPTS`).
+at a proxy), switches telemetry and update checks off, keeps the `.env` files of the
+worktree and its parents out of the agent's environment (the CLI loads the nearest one
+otherwise), and caps the CLI's own attempts at the API (`general.maxAttempts`, see
+`API_ATTEMPTS`).
 """
 
 import json
@@ -165,6 +167,9 @@ def gemini_settings(env: Mapping[str, str], api_attempts: int) -> dict[str, Any]
         },
         "privacy": {"usageStatisticsEnabled": False},
         "telemetry": {"enabled": False},
+        # No `.env` of the worktree or above it (the repository's own, often holding
+        # secrets) joins the agent's environment: adw's allow-list decides what it sees.
+        "advanced": {"ignoreLocalEnv": True},
     }
     if env.get("GEMINI_API_KEY"):
         settings["security"] = {"auth": {"selectedType": "gemini-api-key"}}

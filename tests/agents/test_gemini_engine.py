@@ -91,6 +91,7 @@ def test_adw_keeps_a_home_for_the_cli_with_settings_and_no_key(tmp_path: Path) -
         },
         "privacy": {"usageStatisticsEnabled": False},
         "telemetry": {"enabled": False},
+        "advanced": {"ignoreLocalEnv": True},
         "security": {"auth": {"selectedType": "gemini-api-key"}},
     }
     assert [p.name for p in settings_file.parent.iterdir()] == ["settings.json"]

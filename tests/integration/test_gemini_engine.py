@@ -186,26 +186,41 @@ async def test_a_plain_answer(
     assert GEMINI_API_KEY not in settings.read_text()
 
 
-async def test_a_write_file_call_writes_in_the_working_directory(
+async def test_tool_calls_run_in_the_working_directory(
     api: FakeGemini, make_engine: MakeEngine, request_for: Callable[..., AgentRequest]
 ) -> None:
     request = request_for("Create notes/hello.txt")
+    # A repository's .env (often secrets) stays out of the agent's environment.
+    (request.cwd / ".env").write_text("LEAKED_SECRET=from-dotenv\n")
+    shell = 'echo "[$LEAKED_SECRET][$GEMINI_API_KEY]" > seen.txt'
     api.script = [
         Call("write_file", {"file_path": "notes/hello.txt", "content": "hello from the model\n"}),
+        Call("run_shell_command", {"command": shell, "description": "look around"}),
         Text("Wrote notes/hello.txt"),
     ]
     call = await run_call(make_engine(api.base_url), request)
 
     assert call.result.success, call.describe()
     assert (request.cwd / "notes" / "hello.txt").read_text() == "hello from the model\n"
-    assert call.kinds() == [K.INIT, K.TOOL_USE, K.TOOL_RESULT, K.TEXT, K.RESULT], call.describe()
-    [(name, _, failed)] = tool_pairs(call)
-    assert (name, failed) == ("write_file", False)
-    assert call.of(K.TOOL_USE)[0].text == "notes/hello.txt"
+    assert (request.cwd / "seen.txt").read_text() == f"[][{GEMINI_API_KEY}]\n"
+    assert call.kinds() == [
+        K.INIT,
+        K.TOOL_USE,
+        K.TOOL_RESULT,
+        K.TOOL_USE,
+        K.TOOL_RESULT,
+        K.TEXT,
+        K.RESULT,
+    ], call.describe()
+    assert [(name, failed) for name, _, failed in tool_pairs(call)] == [
+        ("write_file", False),
+        ("run_shell_command", False),
+    ]
+    assert [e.text for e in call.of(K.TOOL_USE)] == ["notes/hello.txt", shell]
     assert call.result.output == "Wrote notes/hello.txt"
-    assert call.result.num_turns == 2
-    assert len(api.requests) == 2
-    assert is_function_response(api.requests[1])
+    assert call.result.num_turns == 3
+    assert len(api.requests) == 3
+    assert all(is_function_response(body) for body in api.requests[1:])
 
 
 async def test_a_session_is_resumed(
