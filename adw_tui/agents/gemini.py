@@ -43,7 +43,8 @@ give up in about 15 s: adw's retry policy, with its backoff and breaker, does th
 class GeminiEngine:
     """One `gemini` process per call, the prompt on its standard input (`-p ""`: the
     CLI takes stdin as the prompt and appends `-p`'s text, here none), so that no prompt
-    size meets the limit of one argument and no prompt shows in `ps`. `--approval-mode
+    size meets the limit of one argument and no prompt shows in `ps` (the CLI reads up
+    to 8 MiB of stdin, and cuts a longer prompt with a warning). `--approval-mode
     yolo` approves every tool call; `--skip-trust` trusts the worktree for the call (its
     `.gemini/settings.json` and GEMINI.md apply, as a checkout's `.claude` does for
     Claude Code). `AgentRequest.max_turns` is not applied: the CLI has no flag for it
