@@ -55,6 +55,7 @@ _EXIT_CLASSES = {
     130: ErrorClass.CRASHED,  # FATAL_CANCELLATION_ERROR
 }
 _API_ERROR = "[API Error: "
+_KEY_REJECTED = ("API_KEY_INVALID", "API key not valid", "API key expired")
 _NETWORK_MARKERS = ("fetch failed", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND")
 # A session `--resume` cannot find (exit 42): worth a retry, which starts afresh.
 _LOST_SESSION = "Error resuming session"
@@ -238,10 +239,12 @@ class GeminiStreamParser:
         result = self._result
         if result is not None and text(result, "status") == "success":
             return ErrorClass.NONE if ending.exit_code in (0, None) else ErrorClass.CRASHED
+        said = f"{self._result_message()}\n{ending.stderr_tail}"
         status = self._api_status(ending)
         if status is not None:
+            if any(marker in said for marker in _KEY_REJECTED):
+                return ErrorClass.AUTH  # the Gemini API answers a bad key with a 400
             return http_status_class(status)
-        said = f"{self._result_message()}\n{ending.stderr_tail}"
         if any(marker in said for marker in _NETWORK_MARKERS):
             return ErrorClass.NETWORK
         if _LOST_SESSION in ending.stderr_tail:

@@ -127,6 +127,25 @@ def test_auth_failures_say_what_to_check() -> None:
     assert "GEMINI_API_KEY" in result.error_message
 
 
+def test_a_rejected_key_is_an_auth_failure_though_the_api_answers_400() -> None:
+    body = {
+        "error": {
+            "code": 400,
+            "message": "API key not valid. Please pass a valid API key.",
+            "status": "INVALID_ARGUMENT",
+            "details": [{"reason": "API_KEY_INVALID", "domain": "googleapis.com"}],
+        }
+    }
+    message = f"[API Error: {json.dumps(body)}]"
+    line = {"type": "result", "status": "error", "error": {"type": "unknown", "message": message}}
+    _, result = parse_lines(line, exit_code=144)
+    assert result.error_class is ErrorClass.AUTH
+    assert result.error_message.startswith(
+        "INVALID_ARGUMENT: API key not valid. Please pass a valid API key. "
+        "(HTTP 400, exit code 144): check GEMINI_API_KEY"
+    )
+
+
 def test_the_exit_code_alone_names_the_status_when_the_message_quotes_no_body() -> None:
     line = {"type": "result", "status": "error", "error": {"type": "unknown", "message": "boom"}}
     _, result = parse_lines(line, exit_code=503 % 256)
