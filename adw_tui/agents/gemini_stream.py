@@ -107,22 +107,22 @@ class GeminiStreamParser:
     def events(self, line: ParsedLine) -> list[AgentEvent]:
         if isinstance(line, BadLine):
             return [bad_line_event(line)]
-        value, number_ = line.value, line.number
+        value, at = line.value, line.number
         kind = value.get("type")
         if kind == "init":
-            return [self._init(value, number_)]
+            return [self._init(value, at)]
         if kind == "message":
-            return self._message(value, number_)
+            return self._message(value, at)
         if kind == "tool_use":
-            return [self._tool_use(value, number_)]
+            return [self._tool_use(value, at)]
         if kind == "tool_result":
-            return [self._tool_result(value, number_)]
+            return [self._tool_result(value, at)]
         if kind == "error":
-            return [self._error(value, number_)]
+            return [self._error(value, at)]
         if kind == "result":
             self._result = value
-            return [_result_event(value, number_)]
-        return [unknown_event(kind, number_)]
+            return [_result_event(value, at)]
+        return [unknown_event(kind, at)]
 
     def _init(self, value: dict[str, Any], line: int) -> AgentEvent:
         self.session_id = text(value, "session_id") or self.session_id
@@ -217,7 +217,7 @@ class GeminiStreamParser:
     def _cost(self, stats: dict[str, Any]) -> float | None:
         """The estimated cost of the tokens of each model the call used (cached input at
         the input price: an estimate errs high); None when no model has a price."""
-        if self._prices is None:
+        if self._prices is None or not stats:  # no stats: what the call used is unknown
             return None
         models = obj(stats, "models") or ({self._model: stats} if self._model else {})
         costs = [
