@@ -158,8 +158,9 @@ def test_silent_retries_cut_off_by_adw_are_its_timeout(case: str) -> None:
     events, result = parse_fixture(case, exit_code=-15, limit=ErrorClass.IDLE_TIMEOUT)
     assert [e.kind for e in events] == [Kind.INIT]
     assert result.error_class is ErrorClass.IDLE_TIMEOUT
-    assert result.error_message == ("stopped by the no-output timeout; the process tree was killed")
+    assert result.error_message == "stopped by the no-output timeout; the process tree was killed"
     assert result.session_id
+    assert (result.cost_usd, result.cost_estimated) == (0.0, False)  # unknown, not free
 
 
 STDERR_NOISE = (
