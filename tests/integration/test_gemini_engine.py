@@ -308,7 +308,7 @@ async def test_a_silent_api_hits_the_idle_timeout_and_the_tree_is_killed(
     # Gemini CLI waits on a silent API (and retries a failing one) without a word on
     # stdout: adw's no-output timeout ends the call.
     api.script = [NeverAnswer()]
-    request = request_for("hi", idle_timeout_s=5, timeout_s=30)
+    request = request_for("hi", idle_timeout_s=3, timeout_s=30)
     call = await run_call(make_engine(api.base_url), request, watch=True)
 
     result = call.result
