@@ -304,10 +304,13 @@ def gemini_bin() -> Path:
 
 def gemini_env(base_url: str, home: Path, **extra: str) -> dict[str, str]:
     """A whole environment (nothing inherited but PATH) for Gemini CLI against `base_url`:
-    HOME and the state directory (where adw keeps the CLI's home) in `home`."""
+    HOME, the state directory (where adw keeps the CLI's home) and TMPDIR (where the CLI
+    writes a report of each API error) in `home`."""
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
     return {
         "HOME": str(home),
         "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "TMPDIR": str(home / "tmp"),
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "GEMINI_API_KEY": GEMINI_API_KEY,
         "GOOGLE_GEMINI_BASE_URL": base_url,

@@ -267,6 +267,7 @@ async def test_http_errors_are_classified(
     api: FakeGemini,
     make_engine: MakeEngine,
     request_for: Callable[..., AgentRequest],
+    home: Path,
     status: int,
     exit_code: int,
     error_class: ErrorClass,
@@ -284,6 +285,8 @@ async def test_http_errors_are_classified(
     assert call.kinds() == [K.INIT, K.RESULT]
     assert call.of(K.RESULT)[0].is_error
     assert len(api.requests) == 1  # one attempt: adw's retry policy does the rest
+    # The CLI's report of the error (with the conversation) goes to TMPDIR.
+    assert list((home / "tmp").glob("gemini-client-error-*.json"))
 
 
 async def test_a_refused_connection_is_a_network_error(
