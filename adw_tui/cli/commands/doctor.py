@@ -46,6 +46,13 @@ async def run_doctor(args: argparse.Namespace, context: CliContext) -> int:
             "CLAUDE_CODE_PATH; the simulated agent works without it",
         ),
         await _binary_check(
+            "gemini",
+            os.environ.get("ADW_GEMINI_PATH") or "gemini",
+            Level.WARN,
+            "install it with `npm install -g @google/gemini-cli` or set ADW_GEMINI_PATH; "
+            "needed only for --engine gemini",
+        ),
+        await _binary_check(
             "gh", "gh", Level.WARN, "needed only for the GitHub tracker (install GitHub CLI)"
         ),
         _repo_check(context),
