@@ -11,21 +11,14 @@ from typing import Any
 
 from adw_tui.agents.engine import ProcessEnding
 from adw_tui.agents.jsonl import BadLine, ParsedLine
+from adw_tui.agents.stream_fields import clip as _clip
+from adw_tui.agents.stream_fields import dict_of as _dict
+from adw_tui.agents.stream_fields import fold as fold  # re-exported
+from adw_tui.agents.stream_fields import http_status_class, limit_message
+from adw_tui.agents.stream_fields import number_of as _number
+from adw_tui.agents.stream_fields import text_of as _text
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentResult, ErrorClass
 
-SUMMARY_CHARS = 120
-FOLDED_LINES = 3
-
-_STATUS_CLASSES = {
-    400: ErrorClass.INVALID_REQUEST,
-    401: ErrorClass.AUTH,
-    402: ErrorClass.AUTH,
-    403: ErrorClass.AUTH,
-    404: ErrorClass.INVALID_REQUEST,
-    413: ErrorClass.INVALID_REQUEST,
-    422: ErrorClass.INVALID_REQUEST,
-    429: ErrorClass.RATE_LIMIT,
-}
 _ASSISTANT_ERROR_CLASSES = {
     "authentication_failed": ErrorClass.AUTH,
     "billing_error": ErrorClass.AUTH,
@@ -278,9 +271,7 @@ class ClaudeStreamParser:
             return ErrorClass.NONE if ending.exit_code in (0, None) else ErrorClass.CRASHED
         status = _number(result, "api_error_status")
         if isinstance(status, int):
-            return _STATUS_CLASSES.get(
-                status, ErrorClass.OVERLOADED if status >= 500 else ErrorClass.INVALID_REQUEST
-            )
+            return http_status_class(status)
         if self._assistant_error in _ASSISTANT_ERROR_CLASSES:
             return _ASSISTANT_ERROR_CLASSES[self._assistant_error]
         if self._rate_limited:
@@ -297,8 +288,7 @@ class ClaudeStreamParser:
             return ""
         retries = f" after {self._retries} API retries" if self._retries else ""
         if error_class in (ErrorClass.TIMEOUT, ErrorClass.IDLE_TIMEOUT):
-            which = "whole-call" if error_class is ErrorClass.TIMEOUT else "no-output"
-            return f"stopped by the {which} timeout{retries}; the process tree was killed"
+            return f"{limit_message(error_class)}{retries}; the process tree was killed"
         if self._result is None:
             last_stderr = ending.stderr_tail.strip().splitlines()[-1:] or ["no stderr"]
             return (
@@ -306,24 +296,6 @@ class ClaudeStreamParser:
                 f"{_clip(last_stderr[0])}"
             )
         return _clip(_failure_text(self._result)) + retries
-
-
-def _text(value: dict[str, Any], key: str) -> str | None:
-    """`value[key]` when it is a string, else None."""
-    field = value.get(key)
-    return field if isinstance(field, str) else None
-
-
-def _number(value: dict[str, Any], key: str) -> int | float | None:
-    """`value[key]` when it is a number (not a bool), else None."""
-    field = value.get(key)
-    return field if isinstance(field, int | float) and not isinstance(field, bool) else None
-
-
-def _dict(value: dict[str, Any], key: str) -> dict[str, Any]:
-    """`value[key]` when it is an object, else an empty one."""
-    field = value.get(key)
-    return field if isinstance(field, dict) else {}
 
 
 def _failure_text(result: dict[str, Any]) -> str:
@@ -335,14 +307,6 @@ def _failure_text(result: dict[str, Any]) -> str:
     return text if isinstance(text, str) and text else str(result.get("subtype") or "error")
 
 
-def fold(text: str, lines: int = FOLDED_LINES) -> str:
-    """The first `lines` lines of `text`, then how many more there were."""
-    all_lines = text.splitlines()
-    if len(all_lines) <= lines:
-        return text
-    return "\n".join([*all_lines[:lines], f"… ({len(all_lines) - lines} more lines)"])
-
-
 def _tool_result_text(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -351,7 +315,3 @@ def _tool_result_text(content: Any) -> str:
             str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
         )
     return json.dumps(content) if content is not None else ""
-
-
-def _clip(text: str, limit: int = SUMMARY_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
