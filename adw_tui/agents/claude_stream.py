@@ -11,10 +11,16 @@ from typing import Any
 
 from adw_tui.agents.engine import ProcessEnding
 from adw_tui.agents.jsonl import BadLine, ParsedLine
+from adw_tui.agents.stream_fields import (
+    bad_line_event,
+    cwd_prefix,
+    http_status_class,
+    limit_message,
+    tool_subject,
+)
 from adw_tui.agents.stream_fields import clip as _clip
 from adw_tui.agents.stream_fields import dict_of as _dict
 from adw_tui.agents.stream_fields import fold as fold  # re-exported
-from adw_tui.agents.stream_fields import http_status_class, limit_message
 from adw_tui.agents.stream_fields import number_of as _number
 from adw_tui.agents.stream_fields import text_of as _text
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentResult, ErrorClass
@@ -56,7 +62,7 @@ class ClaudeStreamParser:
     """
 
     def __init__(self, cwd: str | None = None) -> None:
-        self._cwd = cwd.rstrip("/") + "/" if cwd else None
+        self._cwd = cwd_prefix(cwd)
         self.session_id: str | None = None
         self._result: dict[str, Any] | None = None
         self._assistant_error: str | None = None
@@ -66,15 +72,7 @@ class ClaudeStreamParser:
 
     def events(self, line: ParsedLine) -> list[AgentEvent]:
         if isinstance(line, BadLine):
-            return [
-                AgentEvent(
-                    AgentEventKind.UNKNOWN,
-                    f"line {line.number}: {line.reason}",
-                    is_error=True,
-                    line=line.number,
-                    detail={"problem": line.reason, "size": line.size},
-                )
-            ]
+            return [bad_line_event(line)]
         value, number = line.value, line.number
         session_id = value.get("session_id")
         if isinstance(session_id, str):
@@ -223,17 +221,8 @@ class ClaudeStreamParser:
         )
 
     def _tool_summary(self, name: str, tool_input: Any) -> str:
-        if not isinstance(tool_input, dict):
-            return name
-        subject = tool_input.get(_TOOL_SUBJECT.get(name, ""))
-        if subject is None:
-            subject = next((v for v in tool_input.values() if isinstance(v, str)), None)
-        if subject is None:
-            return name
-        text = str(subject)
-        if self._cwd and text.startswith(self._cwd):
-            text = text[len(self._cwd) :]
-        return _clip(text.splitlines()[0] if text else text)
+        subject = tool_subject(tool_input, _TOOL_SUBJECT.get(name, ""), self._cwd)
+        return name if subject is None else subject
 
     def finish(self, ending: ProcessEnding) -> AgentResult:
         result = self._result or {}

@@ -6,11 +6,13 @@ here."""
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
 from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.engine import Engine, StreamParser
 from adw_tui.agents.names import ENGINE_NAMES as ENGINE_NAMES  # re-exported
+from adw_tui.agents.opencode import OpenCodeEngine, OpenCodeStreamParser
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
 
@@ -50,18 +52,42 @@ def _claude(settings: Settings, environ: Environ) -> Engine:
     )
 
 
-def _claude_resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
-    engine = ClaudeCodeEngine(extra_env=settings.agent_env, environ=environ)
+class _Resumable(Protocol):
+    """An engine with an interactive mode a person can resume a session in."""
+
+    def check_installed(self) -> str | None: ...
+    def environment(self) -> dict[str, str]: ...
+    def interactive_resume(self, session_id: str) -> list[str]: ...
+
+
+def _interactive(engine: _Resumable, session_id: str) -> Interactive:
     problem = engine.check_installed()
     if problem is not None:
         raise AdwError(problem)
     return Interactive(engine.interactive_resume(session_id), engine.environment())
 
 
+def _claude_resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
+    return _interactive(ClaudeCodeEngine(extra_env=settings.agent_env, environ=environ), session_id)
+
+
 def _sim(settings: Settings, environ: Environ) -> Engine:
     return SimulatedClaudeEngine(
         extra_env=settings.agent_env, environ=environ, kill_grace_s=settings.kill_grace
     )
+
+
+def _opencode(settings: Settings, environ: Environ) -> Engine:
+    return OpenCodeEngine(
+        prices=settings.price_table(),
+        extra_env=settings.agent_env,
+        environ=environ,
+        kill_grace_s=settings.kill_grace,
+    )
+
+
+def _opencode_resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
+    return _interactive(OpenCodeEngine(extra_env=settings.agent_env, environ=environ), session_id)
 
 
 ENGINES: dict[str, EngineEntry] = {
@@ -81,6 +107,13 @@ ENGINES: dict[str, EngineEntry] = {
             ClaudeStreamParser,
             "the simulated agent has no interactive mode (its sessions exist only in its "
             "transcripts): open a shell in the run's worktree instead (`s`, `adw shell`)",
+        ),
+        EngineEntry(
+            "opencode",
+            "OpenCode (`opencode run`, JSON events)",
+            _opencode,
+            OpenCodeStreamParser,
+            _opencode_resume,
         ),
     )
 }

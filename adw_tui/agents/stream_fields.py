@@ -7,7 +7,8 @@ an odd line still becomes its event (or an `unknown` one) and never raises.
 
 from typing import Any
 
-from adw_tui.domain.agent import ErrorClass
+from adw_tui.agents.jsonl import BadLine
+from adw_tui.domain.agent import AgentEvent, AgentEventKind, ErrorClass
 
 SUMMARY_CHARS = 120
 FOLDED_LINES = 3
@@ -66,3 +67,36 @@ def limit_message(limit: ErrorClass) -> str:
     """Why adw stopped a call: TIMEOUT or IDLE_TIMEOUT."""
     which = "whole-call" if limit is ErrorClass.TIMEOUT else "no-output"
     return f"stopped by the {which} timeout"
+
+
+def bad_line_event(line: BadLine) -> AgentEvent:
+    """A line that is not a JSON object, shown as a warning (the stream goes on)."""
+    return AgentEvent(
+        AgentEventKind.UNKNOWN,
+        f"line {line.number}: {line.reason}",
+        is_error=True,
+        line=line.number,
+        detail={"problem": line.reason, "size": line.size},
+    )
+
+
+def cwd_prefix(cwd: str | None) -> str | None:
+    """`cwd` ending in one `/`, to cut from the paths a tool call names."""
+    return cwd.rstrip("/") + "/" if cwd else None
+
+
+def tool_subject(tool_input: Any, key: str | None, cwd: str | None) -> str | None:
+    """What a tool call works on, as one clipped line: `tool_input[key]`, else its first
+    string field, a path under `cwd` (a `cwd_prefix`) made relative; None when the input
+    names nothing."""
+    if not isinstance(tool_input, dict):
+        return None
+    subject = tool_input.get(key) if key is not None else None
+    if subject is None:
+        subject = next((v for v in tool_input.values() if isinstance(v, str)), None)
+    if subject is None:
+        return None
+    text = str(subject)
+    if cwd and text.startswith(cwd):
+        text = text[len(cwd) :]
+    return clip(text.splitlines()[0] if text else text)

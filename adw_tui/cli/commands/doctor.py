@@ -46,6 +46,13 @@ async def run_doctor(args: argparse.Namespace, context: CliContext) -> int:
             "CLAUDE_CODE_PATH; the simulated agent works without it",
         ),
         await _binary_check(
+            "opencode",
+            os.environ.get("ADW_OPENCODE_PATH") or "opencode",
+            Level.WARN,
+            "install it with `npm install -g opencode-ai` or set ADW_OPENCODE_PATH; "
+            "needed only for --engine opencode",
+        ),
+        await _binary_check(
             "gh", "gh", Level.WARN, "needed only for the GitHub tracker (install GitHub CLI)"
         ),
         _repo_check(context),
