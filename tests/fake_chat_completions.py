@@ -1,7 +1,8 @@
 """A scripted, deterministic OpenAI-compatible Chat Completions API on loopback, for tests
 of agent CLIs that speak it (OpenCode through `@ai-sdk/openai-compatible`).
 
-    with FakeChatCompletions([ToolUse("write", {"filePath": p, "content": "hi\\n"}), Text("ok")]) as api:
+    script = [ToolUse("write", {"filePath": p, "content": "hi\\n"}), Text("ok")]
+    with FakeChatCompletions(script) as api:
         # point the CLI's provider at api.base_url (ends in /v1); each agent turn takes the
         # next turn of the script
         assert api.agent_requests[-1]["messages"][-1]["role"] == "tool"
@@ -61,6 +62,9 @@ USAGE = {
     "prompt_tokens_details": {"cached_tokens": 20},
 }
 
+TITLE = Text("Fake title")
+"""The default answer to side requests (OpenCode's session title)."""
+
 
 def has_tools(body: dict[str, Any]) -> bool:
     """True for the agent's own turns (they carry the tool list), False for side requests."""
@@ -73,9 +77,7 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            str(part.get("text", "")) for part in content if isinstance(part, dict)
-        )
+        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     return ""
 
 
@@ -163,7 +165,7 @@ class FakeChatCompletions:
         script: Iterable[Turn] = (),
         *,
         respond: Callable[[dict[str, Any]], Answer | None] | None = None,
-        side_answer: Turn = Text("Fake title"),
+        side_answer: Turn = TITLE,
     ) -> None:
         self.script: list[Turn] = list(script)
         self.respond = respond
