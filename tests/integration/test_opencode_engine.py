@@ -20,12 +20,9 @@ import pytest
 
 from adw_tui.agents.opencode import OpenCodeEngine
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
+from tests.fake_anthropic import Answer, HttpError, Text, ToolUse
 from tests.fake_chat_completions import (
-    Answer,
     FakeChatCompletions,
-    HttpError,
-    Text,
-    ToolUse,
     is_tool_result,
     message_text,
     request_text,
