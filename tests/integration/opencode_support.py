@@ -99,6 +99,11 @@ def opencode_env(base_url: str, home: Path, binary: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     return {
         "HOME": str(home),
+        # Set, so that a host's own XDG_* (which the engine lets through) are not used.
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "ADW_OPENCODE_PATH": str(binary),
         "OPENCODE_CONFIG_CONTENT": provider_config(base_url),
