@@ -11,9 +11,11 @@ import pytest
 from adw_tui.agents.engine import ProcessEnding
 from adw_tui.agents.jsonl import JsonlSplitter
 from adw_tui.agents.opencode import OpenCodeEngine, OpenCodeStreamParser
-from adw_tui.agents.registry import parser_for
-from adw_tui.agents.transcript import event_markup
+from adw_tui.agents.registry import interactive_resume, parser_for
+from adw_tui.agents.transcript import event_markup, result_markup
+from adw_tui.config import Settings
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
+from adw_tui.domain.errors import AdwError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "opencode"
 Kind = AgentEventKind
@@ -74,6 +76,14 @@ def test_no_cost_reported_is_estimated_from_the_price_table():
     # (80 input + 20 cached) tokens at $1, 50 output tokens at $2, per million
     assert result.cost_usd == pytest.approx((100 * 1.0 + 50 * 2.0) / 1_000_000)
     assert result.cost_estimated
+
+
+def test_the_closing_line_says_the_cost_is_an_estimate():
+    _, result = parse_bytes(fixture("plain"))
+    assert "$0.0002 (estimated) ·" in result_markup(result, "/runs/x")
+    assert "(estimated)" not in result_markup(
+        result.model_copy(update={"cost_estimated": False}), ""
+    )
 
 
 def test_an_unpriced_model_has_no_estimate():
@@ -224,6 +234,20 @@ def test_transcript_readers_use_this_parser():
     assert shown[3] == "Wrote out.txt."
     error = [e for line in JsonlSplitter().feed(fixture("e429")) for e in parser.events(line)]
     assert "scripted 429" in (event_markup(error[-1]) or "")
+
+
+def test_attach_resumes_the_session_in_opencodes_own_interface(tmp_path: Path):
+    binary = tmp_path / "opencode"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    env = {"ADW_OPENCODE_PATH": str(binary), "OPENCODE_CONFIG": "/c.json"}
+    interactive = interactive_resume("opencode", Settings(), "ses_1", env)
+    assert interactive.argv == [str(binary), "--session", "ses_1"]
+    assert interactive.env["OPENCODE_CONFIG"] == "/c.json"
+    assert "ADW_OPENCODE_PATH" not in interactive.env
+    missing = {"ADW_OPENCODE_PATH": str(tmp_path / "missing")}
+    with pytest.raises(AdwError, match="npm install -g opencode-ai"):
+        interactive_resume("opencode", Settings(), "ses_1", missing)
 
 
 def test_command_line(tmp_path: Path):
