@@ -23,6 +23,10 @@ PRICED_MODEL = "fake/fake-priced"
 PRICED_COST = {"input": 3.0, "output": 15.0}
 KEY_VARIABLE = "FAKE_PROVIDER_KEY"
 KEY = "sk-fake-opencode"
+AGENT_ENV = [KEY_VARIABLE, "npm_config_offline"]
+"""What the engine must let through in these tests (`extra_env`, `agent_env`): the key,
+and npm's offline switch, which stops OpenCode's background install of its plugin
+package into its config directory (it fetches from registry.npmjs.org otherwise)."""
 
 
 def find_opencode() -> tuple[Path | None, str]:
@@ -94,7 +98,7 @@ def opencode_env(base_url: str, home: Path, binary: Path) -> dict[str, str]:
     """A whole environment (nothing inherited but PATH) for the engine: HOME keeps the
     real ~/.config/opencode and ~/.local/share/opencode out of the test, the provider
     comes from `OPENCODE_CONFIG_CONTENT` (no file in the repository), and the models
-    catalogue is not fetched. The engine lets `KEY_VARIABLE` through only when asked
+    catalogue is not fetched. The engine lets `AGENT_ENV` through only when asked
     (`extra_env`)."""
     home.mkdir(parents=True, exist_ok=True)
     return {
@@ -108,5 +112,6 @@ def opencode_env(base_url: str, home: Path, binary: Path) -> dict[str, str]:
         "ADW_OPENCODE_PATH": str(binary),
         "OPENCODE_CONFIG_CONTENT": provider_config(base_url),
         "OPENCODE_DISABLE_MODELS_FETCH": "1",
+        "npm_config_offline": "true",
         KEY_VARIABLE: KEY,
     }

@@ -28,8 +28,8 @@ from tests.fake_chat_completions import (
     request_text,
 )
 from tests.integration.opencode_support import (
+    AGENT_ENV,
     KEY,
-    KEY_VARIABLE,
     MODEL,
     PRICED_COST,
     PRICED_MODEL,
@@ -105,9 +105,7 @@ class Call:
 
 
 def make_engine(environ: dict[str, str]) -> OpenCodeEngine:
-    return OpenCodeEngine(
-        environ=environ, extra_env=[KEY_VARIABLE], prices=PRICES, kill_grace_s=2.0
-    )
+    return OpenCodeEngine(environ=environ, extra_env=AGENT_ENV, prices=PRICES, kill_grace_s=2.0)
 
 
 def make_request(repo: Path, tmp_path: Path, prompt: str, **fields: Any) -> AgentRequest:
@@ -135,9 +133,16 @@ async def run_call(engine: OpenCodeEngine, request: AgentRequest) -> Call:
     return Call(events, result)
 
 
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One HOME for the module's calls: OpenCode's first start in a new one (its
+    database, its config folder) takes about twice as long as the next."""
+    return tmp_path_factory.mktemp("opencode-home")
+
+
 @pytest.fixture
-def engine(api: FakeChatCompletions, tmp_path: Path, opencode_bin: Path) -> OpenCodeEngine:
-    return make_engine(opencode_env(api.base_url, tmp_path / "home", opencode_bin))
+def engine(api: FakeChatCompletions, home: Path, opencode_bin: Path) -> OpenCodeEngine:
+    return make_engine(opencode_env(api.base_url, home, opencode_bin))
 
 
 def requests_for(api: FakeChatCompletions, prompt: str) -> list[dict[str, Any]]:
@@ -259,14 +264,14 @@ async def test_http_errors_are_classified(
 
 @pytest.mark.slow
 async def test_refused_connection_is_a_network_error(
-    git_repo: Path, tmp_path: Path, opencode_bin: Path
+    git_repo: Path, tmp_path: Path, home: Path, opencode_bin: Path
 ) -> None:
     """OpenCode retries a refused connection 5 times, 2 s to 30 s apart (no header to
     shorten them): about 90 s before it gives up."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = opencode_env("unused", tmp_path / "home", opencode_bin)
+    env = opencode_env("unused", home, opencode_bin)
     env["OPENCODE_CONFIG_CONTENT"] = provider_config(f"http://127.0.0.1:{port}/v1")
     call = await run_call(make_engine(env), make_request(git_repo, tmp_path, "PLAIN: hello?"))
     result = call.result

@@ -21,7 +21,7 @@ from adw_tui.runtime.transcript_tail import TranscriptTail
 from adw_tui.store import Store
 from tests.fake_anthropic import Answer, HttpError, Text, ToolUse
 from tests.fake_chat_completions import FakeChatCompletions, is_tool_result, request_text
-from tests.integration.opencode_support import KEY_VARIABLE, MODEL, opencode_bin, opencode_env
+from tests.integration.opencode_support import AGENT_ENV, MODEL, opencode_bin, opencode_env
 from tests.integration.test_opencode_engine import working_directory
 from tests.integration.test_workflow_claude import (
     COMMANDS,
@@ -96,7 +96,7 @@ async def test_workflow_with_engine_opencode(
         update={
             "engine_models": {"opencode": {"base": MODEL, "heavy": MODEL}},
             "model_prices": {"fake-model": (1.0, 2.0)},
-            "agent_env": [KEY_VARIABLE],
+            "agent_env": AGENT_ENV,
         }
     )
     orchestrator = Orchestrator(store, repo, settings)
