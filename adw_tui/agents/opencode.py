@@ -142,6 +142,16 @@ class OpenCodeEngine:
         return argv
 
     def run(self, request: AgentRequest, *, on_start: StartHook | None = None) -> AgentStream:
+        if "/" not in request.model:
+            return _ended(
+                AgentResult(
+                    success=False,
+                    error_class=ErrorClass.INVALID_REQUEST,
+                    error_message=f"OpenCode names a model provider/model (e.g. "
+                    f"anthropic/claude-sonnet-4-5), not {request.model!r}: set the opencode "
+                    "models of engine_models in the settings, or pass --model",
+                )
+            )
         parser = OpenCodeStreamParser(str(request.cwd), model=request.model, prices=self._prices)
         return run_cli_engine(
             self.check_installed(),
@@ -153,6 +163,11 @@ class OpenCodeEngine:
             kill_grace_s=self._kill_grace_s,
             on_start=on_start,
         )
+
+
+async def _ended(result: AgentResult) -> AgentStream:
+    """A call that ends before it starts, with `result`."""
+    yield result
 
 
 class OpenCodeStreamParser:

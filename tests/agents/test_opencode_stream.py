@@ -292,3 +292,20 @@ def test_environment_and_install_check():
     assert "'opencode-x' not found" in problem
     assert "npm install -g opencode-ai" in problem
     assert "ADW_OPENCODE_PATH" in problem
+
+
+async def test_a_model_without_its_provider_is_refused(tmp_path: Path):
+    engine = OpenCodeEngine(binary="/opt/opencode", environ={"PATH": "/bin"})
+    request = AgentRequest(
+        prompt="hi",
+        adw_id="4e1f2a9c",
+        agent_name="a",
+        model="sonnet",
+        cwd=tmp_path,
+        output_dir=tmp_path / "agents",
+    )
+    [result] = [item async for item in engine.run(request)]
+    assert isinstance(result, AgentResult)
+    assert result.error_class is ErrorClass.INVALID_REQUEST
+    assert "provider/model" in result.error_message
+    assert "'sonnet'" in result.error_message

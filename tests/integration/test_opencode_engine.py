@@ -8,6 +8,7 @@ AgentEvents, the AgentResult, the files the agent wrote.
 """
 
 import asyncio
+import json
 import re
 import socket
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from adw_tui.agents.opencode import OpenCodeEngine
+from adw_tui.cli import main
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
 from tests.fake_anthropic import Answer, HttpError, Text, ToolUse
 from tests.fake_chat_completions import (
@@ -260,6 +262,31 @@ async def test_http_errors_are_classified(
     assert [e.kind for e in call.events] == [K.INIT, K.ERROR]
     assert call.events[1].is_error
     assert len(requests_for(api, prompt)) == requests
+
+
+def test_adw_prompt_with_engine_opencode(
+    api: FakeChatCompletions,
+    home: Path,
+    opencode_bin: Path,
+    git_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`adw prompt --engine opencode` takes the model from the settings' opencode set."""
+    for name, value in opencode_env(api.base_url, home, opencode_bin).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ADW_ENGINE_MODELS", json.dumps({"opencode": {"base": MODEL}}))
+    monkeypatch.setenv("ADW_AGENT_ENV", json.dumps(AGENT_ENV))
+    monkeypatch.chdir(git_repo)
+    prompt = "PLAIN: hello from adw prompt"
+    assert main(["prompt", "--engine", "opencode", "--json", prompt]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["output"] == "Hello from the fake server."
+    assert result["cost_estimated"] is False  # no prices for fake-model in these settings
+    assert "Hello from the fake server." in captured.err  # the live transcript
+    [body] = requests_for(api, prompt)
+    assert body["model"] == "fake-model"
 
 
 @pytest.mark.slow
