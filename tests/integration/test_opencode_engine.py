@@ -8,6 +8,7 @@ AgentEvents, the AgentResult, the files the agent wrote.
 """
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -22,7 +23,7 @@ import pytest
 from adw_tui.agents.opencode import OpenCodeEngine
 from adw_tui.cli import main
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
-from tests.fake_anthropic import Answer, HttpError, Text, ToolUse
+from tests.fake_anthropic import Answer, HttpError, NeverAnswer, Text, ToolUse
 from tests.fake_chat_completions import (
     FakeChatCompletions,
     is_tool_result,
@@ -39,6 +40,7 @@ from tests.integration.opencode_support import (
     opencode_env,
     provider_config,
 )
+from tests.integration.test_claude_engine import live_group_members
 
 __all__ = ["opencode_bin"]  # the fixture, imported for the tests below
 
@@ -73,6 +75,8 @@ def respond(body: dict[str, Any]) -> Answer:
             return Text("Wrote out.txt.")
         target = working_directory(body) / "out.txt"
         return ToolUse("write", {"filePath": str(target), "content": OUT_TEXT})
+    if kind == "SILENT":
+        return NeverAnswer()
     if kind == "REMEMBER":
         return Text("Noted.")
     if kind == "RECALL":
@@ -262,6 +266,31 @@ async def test_http_errors_are_classified(
     assert [e.kind for e in call.events] == [K.INIT, K.ERROR]
     assert call.events[1].is_error
     assert len(requests_for(api, prompt)) == requests
+
+
+async def test_stopping_a_call_kills_its_process_tree(
+    api: FakeChatCompletions, engine: OpenCodeEngine, git_repo: Path, tmp_path: Path
+) -> None:
+    """The model never answers; the caller stops listening: OpenCode's whole process group
+    is killed (the same runner, and kill, as Claude Code's)."""
+    prompt = "SILENT: wait"
+    pids: list[int] = []
+    stream = engine.run(make_request(git_repo, tmp_path, prompt), on_start=pids.append)
+
+    async def listen() -> None:
+        async for _ in stream:
+            pass
+
+    async with aclosing(stream):
+        listening = asyncio.create_task(listen())
+        async with asyncio.timeout(120):
+            while not requests_for(api, prompt):  # noqa: ASYNC110 - the server thread fills it
+                await asyncio.sleep(0.1)
+        assert live_group_members(pids[0]) != []
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
+    assert live_group_members(pids[0]) == []
 
 
 def test_adw_prompt_with_engine_opencode(
