@@ -142,7 +142,8 @@ class OpenCodeEngine:
         return argv
 
     def run(self, request: AgentRequest, *, on_start: StartHook | None = None) -> AgentStream:
-        if "/" not in request.model:
+        problem = self.check_installed()
+        if problem is None and "/" not in request.model:
             return _ended(
                 AgentResult(
                     success=False,
@@ -154,7 +155,7 @@ class OpenCodeEngine:
             )
         parser = OpenCodeStreamParser(str(request.cwd), model=request.model, prices=self._prices)
         return run_cli_engine(
-            self.check_installed(),
+            problem,
             request,
             self.command(request),
             self.environment(),

@@ -206,6 +206,12 @@ def test_a_limit_wins():
     assert result.error_message.startswith("stopped by the no-output timeout")
 
 
+def test_reasoning_is_thinking():
+    reasoning = {"type": "reasoning", "sessionID": "ses_1", "part": {"text": "Let me see."}}
+    events, _ = parse_lines(reasoning, step_finish("stop"))
+    assert [(e.kind, e.text) for e in events[1:]] == [(Kind.THINKING, "Let me see.")]
+
+
 def test_odd_lines_never_raise():
     events, result = parse_bytes(
         b'not json\n{"type": "mystery"}\n{"type": "text", "part": 3}\n'
@@ -295,7 +301,10 @@ def test_environment_and_install_check():
 
 
 async def test_a_model_without_its_provider_is_refused(tmp_path: Path):
-    engine = OpenCodeEngine(binary="/opt/opencode", environ={"PATH": "/bin"})
+    binary = tmp_path / "opencode"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    engine = OpenCodeEngine(binary=str(binary), environ={"PATH": "/bin"})
     request = AgentRequest(
         prompt="hi",
         adw_id="4e1f2a9c",
