@@ -13,6 +13,7 @@ from adw_tui.agents.engine import ProcessEnding
 from adw_tui.agents.jsonl import BadLine, ParsedLine
 from adw_tui.agents.stream_fields import (
     bad_line_event,
+    cwd_prefix,
     fold,
     http_status_class,
     stopped_message,
@@ -62,7 +63,7 @@ class ClaudeStreamParser:
     """
 
     def __init__(self, cwd: str | None = None) -> None:
-        self._cwd = cwd.rstrip("/") + "/" if cwd else None
+        self._cwd = cwd_prefix(cwd)
         self.session_id: str | None = None
         self._result: dict[str, Any] | None = None
         self._assistant_error: str | None = None

@@ -28,6 +28,7 @@ from adw_tui.agents.pricing import estimate_cost
 from adw_tui.agents.stream_fields import (
     bad_line_event,
     clip,
+    cwd_prefix,
     fold,
     http_status_class,
     number,
@@ -94,7 +95,7 @@ class GeminiStreamParser:
     def __init__(
         self, cwd: str | None = None, prices: Mapping[str, tuple[float, float]] | None = None
     ) -> None:
-        self._cwd = cwd.rstrip("/") + "/" if cwd else None
+        self._cwd = cwd_prefix(cwd)
         self._prices = prices
         self.session_id: str | None = None
         self._model: str | None = None

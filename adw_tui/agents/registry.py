@@ -4,7 +4,7 @@ is. Adding an engine is its module (the engine and its stream parser) and one en
 here."""
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,6 +14,7 @@ from adw_tui.agents.engine import Engine, StreamParser
 from adw_tui.agents.gemini import GeminiEngine
 from adw_tui.agents.gemini_stream import GeminiStreamParser
 from adw_tui.agents.names import ENGINE_NAMES as ENGINE_NAMES  # re-exported
+from adw_tui.agents.opencode import OpenCodeEngine, OpenCodeStreamParser
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
 
@@ -78,17 +79,42 @@ def _sim(settings: Settings, environ: Environ) -> Engine:
     )
 
 
-def _gemini(settings: Settings, environ: Environ) -> Engine:
-    return GeminiEngine(
-        prices=settings.price_table(),
-        extra_env=settings.agent_env,
-        environ=environ,
-        kill_grace_s=settings.kill_grace,
-    )
+class _ResumableEngine(Engine, _Resumable, Protocol):
+    """An engine a person can also take a session of over."""
 
 
-def _gemini_resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
-    return _interactive(GeminiEngine(extra_env=settings.agent_env, environ=environ), session_id)
+class _CliEngine(Protocol):
+    """The constructor of an engine that prices its tokens from the settings' table."""
+
+    def __call__(
+        self,
+        *,
+        prices: Mapping[str, tuple[float, float]] | None = None,
+        extra_env: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+        kill_grace_s: float = 5.0,
+    ) -> "_ResumableEngine": ...
+
+
+def _priced(make: _CliEngine) -> Callable[[Settings, Environ], Engine]:
+    """How the registry builds such an engine from the settings."""
+
+    def build(settings: Settings, environ: Environ) -> Engine:
+        return make(
+            prices=settings.price_table(),
+            extra_env=settings.agent_env,
+            environ=environ,
+            kill_grace_s=settings.kill_grace,
+        )
+
+    return build
+
+
+def _resumed(make: _CliEngine) -> Callable[[Settings, Environ, str], Interactive]:
+    def resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
+        return _interactive(make(extra_env=settings.agent_env, environ=environ), session_id)
+
+    return resume
 
 
 ENGINES: dict[str, EngineEntry] = {
@@ -112,9 +138,16 @@ ENGINES: dict[str, EngineEntry] = {
         EngineEntry(
             "gemini",
             "Gemini CLI (`gemini -p`, stream-json; cost estimated from the price table)",
-            _gemini,
+            _priced(GeminiEngine),
             GeminiStreamParser,
-            _gemini_resume,
+            _resumed(GeminiEngine),
+        ),
+        EngineEntry(
+            "opencode",
+            "OpenCode (`opencode run`, JSON events; its cost, else estimated)",
+            _priced(OpenCodeEngine),
+            OpenCodeStreamParser,
+            _resumed(OpenCodeEngine),
         ),
     )
 }

@@ -72,6 +72,11 @@ def unknown_event(kind: Any, line: int) -> AgentEvent:
     )
 
 
+def cwd_prefix(cwd: str | None) -> str | None:
+    """`cwd` ending in one `/`, to cut from the paths a tool call names."""
+    return cwd.rstrip("/") + "/" if cwd else None
+
+
 def tool_summary(tool_input: Any, subject_key: str | None, cwd_prefix: str | None) -> str | None:
     """What a tool call works on, in one clipped line: the input field `subject_key` (else
     the first string field), with the agent's working directory (`cwd_prefix`, ending in

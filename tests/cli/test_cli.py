@@ -228,7 +228,16 @@ def test_corrupt_database_is_reported_and_left_alone(
 def test_doctor_reports_each_check(seeded: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["doctor", "--json"]) == 0
     checks = {check["name"]: check for check in json.loads(capsys.readouterr().out)}
-    assert set(checks) == {"git", "claude", "gemini", "gh", "repository", "database", "disk"}
+    assert set(checks) == {
+        "git",
+        "claude",
+        "gemini",
+        "opencode",
+        "gh",
+        "repository",
+        "database",
+        "disk",
+    }
     assert checks["git"]["level"] == "ok"
     assert checks["database"]["level"] == "ok"
     assert "1 runs, 1 pending dead letters" in checks["database"]["detail"]
