@@ -29,6 +29,8 @@ class RunOutcome:
     cost_usd: float
     agent_calls: int
     tokens: int
+    day: str = ""
+    """The UTC date it was created on, `2026-12-07`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +116,35 @@ def _kpi(group: tuple[str, ...], runs: list[RunOutcome]) -> Kpi:
         cost_usd=sum(run.cost_usd for run in runs),
         tokens=sum(run.tokens for run in runs),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """The runs created on one day: how many, how many decided and succeeded, the spend."""
+
+    day: str
+    runs: int
+    decided: int
+    succeeded: int
+    cost_usd: float
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.succeeded / self.decided if self.decided else None
+
+
+def by_day(outcomes: Iterable[RunOutcome]) -> list[Day]:
+    """The runs' figures per day of creation, oldest first (days without runs left out)."""
+    days: dict[str, list[RunOutcome]] = {}
+    for outcome in outcomes:
+        days.setdefault(outcome.day, []).append(outcome)
+    return [
+        Day(
+            day=day,
+            runs=len(runs),
+            decided=sum(run.status in DECIDED for run in runs),
+            succeeded=sum(run.status == "succeeded" for run in runs),
+            cost_usd=sum(run.cost_usd for run in runs),
+        )
+        for day, runs in sorted(days.items())
+    ]

@@ -10,10 +10,11 @@ SELECT r.workflow,
        COALESCE(json_extract(v.data, '$.model_set'), 'base'),
        COALESCE(json_extract(v.data, '$.issue_class'), ''),
        r.status,
-       (julianday(r.updated_at) - julianday(r.created_at)) * 86400.0,
+       round((julianday(r.updated_at) - julianday(r.created_at)) * 86400.0, 3),
        r.cost_usd,
        COALESCE(calls.count, 0),
-       COALESCE(calls.tokens, 0)
+       COALESCE(calls.tokens, 0),
+       substr(r.created_at, 1, 10)
 FROM runs AS r
 JOIN state_versions AS v ON v.adw_id = r.adw_id AND v.version = r.version
 LEFT JOIN (
@@ -50,6 +51,7 @@ async def run_outcomes(
             cost_usd=row[5],
             agent_calls=row[6],
             tokens=row[7],
+            day=row[8],
         )
         for row in await db.fetch_all(_OUTCOMES, params)
     ]

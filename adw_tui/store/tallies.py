@@ -75,7 +75,8 @@ async def read_tallies(db: Database) -> Tallies:
     # out its start-up, and built-in steps have none.
     durations = await db.fetch_all(
         f"SELECT step, COUNT(*), SUM(seconds), {_BUCKET_SUMS} FROM ("
-        "SELECT step, (julianday(finished_at) - julianday(started_at)) * 86400.0 AS seconds "
+        "SELECT step, round((julianday(finished_at) - julianday(started_at)) * 86400.0, 3) "
+        "AS seconds "
         "FROM step_attempts WHERE finished_at IS NOT NULL"
         ") GROUP BY step ORDER BY step"
     )
