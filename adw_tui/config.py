@@ -246,6 +246,18 @@ class Settings(Model):
         description="a step refused by an open breaker waits for it, or dead-letters at once",
     )
 
+    run_budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="US dollars a run may spend: past it, the run is stopped before its next "
+        "agent call and dead-lettered (error class budget; replay it after raising this)",
+    )
+    daily_budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="US dollars all runs may spend in a day (UTC): past it, new runs wait in "
+        "the queue (as `budget`) until the next day or a raise",
+    )
     log_format: Literal["json", "console"] | None = Field(
         default=None,
         description="stderr's log lines: json (the default of adw webhook, poll and serve) "

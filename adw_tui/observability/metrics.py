@@ -144,9 +144,14 @@ def _resource_families(resources: ResourceSnapshot) -> Iterator[Metric]:
     waiting = GaugeMetricFamily(
         "adw_queue_depth", "Runs of this process waiting for a slot, by reason", labels=["reason"]
     )
-    held = len(resources.waiting_for_memory) + len(resources.waiting_for_other_processes)
-    waiting.add_metric(["memory"], len(resources.waiting_for_memory))
-    waiting.add_metric(["other_processes"], len(resources.waiting_for_other_processes))
+    held_lists = {
+        "memory": resources.waiting_for_memory,
+        "other_processes": resources.waiting_for_other_processes,
+        "budget": resources.waiting_for_budget,
+    }
+    for reason, held_runs in held_lists.items():
+        waiting.add_metric([reason], len(held_runs))
+    held = sum(len(held_runs) for held_runs in held_lists.values())
     waiting.add_metric(["slot"], len(resources.queued) - held)
     yield waiting
 

@@ -15,6 +15,7 @@ from structlog.contextvars import bind_contextvars
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
+from adw_tui.domain.clock import Clock, start_of_day, utc_now
 from adw_tui.domain.control import RunControl
 from adw_tui.domain.errors import (
     ActiveRunError,
@@ -46,7 +47,7 @@ from adw_tui.runtime.issue_text import issue_state
 from adw_tui.runtime.notify_command import CommandNotifier
 from adw_tui.runtime.pausing import REQUEST_POLL_S, pause_elsewhere, refuse_pause, refuse_resume
 from adw_tui.runtime.ports import PortAllocator
-from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
+from adw_tui.runtime.resources import DailyBudget, ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.rollback import rollback_run
 from adw_tui.runtime.run_log import RunLog
@@ -77,9 +78,11 @@ class Orchestrator:
         *,
         tracker: IssueTracker | None = None,
         sleep: Sleep = asyncio.sleep,
+        clock: Clock = utc_now,
     ) -> None:
         """`tracker` defaults to the one the settings choose (and is then closed with the
-        orchestrator); `sleep` is the clock retry backoff waits on; tests pass a fake one."""
+        orchestrator); `sleep` is the clock retry backoff waits on, `clock` the one that
+        says which day the daily budget counts; tests pass fake ones."""
         self._owns_tracker = tracker is None
         self.bus = EventBus(redactor=store.redactor)
         self.holder = Holder.this_process()
@@ -89,6 +92,13 @@ class Orchestrator:
             max_concurrent=settings.max_concurrent,
             memory_limit_percent=settings.memory_limit_percent,
             rate_limits=settings.rate_limits,
+            daily_budget=(
+                DailyBudget(
+                    settings.daily_budget_usd, lambda: store.spent_since(start_of_day(clock()))
+                )
+                if settings.daily_budget_usd is not None
+                else None
+            ),
         )
         self.resources.on_change.append(self._publish_queue)
         self._notifier = (
@@ -127,6 +137,10 @@ class Orchestrator:
     @property
     def store(self) -> Store:
         return self._services.store
+
+    @property
+    def settings(self) -> Settings:
+        return self._services.settings
 
     @property
     def tracker(self) -> IssueTracker:
@@ -676,5 +690,6 @@ class Orchestrator:
                 snapshot.slots_total,
                 tuple(snapshot.waiting_for_other_processes),
                 tuple(snapshot.waiting_for_memory),
+                tuple(snapshot.waiting_for_budget),
             )
         )

@@ -252,6 +252,15 @@ class Store:
         (for the metrics)."""
         return await read_tallies(self._db)
 
+    async def spent_since(self, moment: datetime) -> float:
+        """US dollars spent by the agent calls started since `moment`, by every run."""
+        row = await self._db.fetch_one(
+            "SELECT COALESCE(SUM(cost_usd), 0) FROM step_attempts WHERE started_at >= ?",
+            (stored_time(moment),),
+        )
+        assert row is not None
+        return float(row[0])
+
     async def run_outcomes(
         self, *, since: datetime | None = None, workflow: str | None = None
     ) -> list[RunOutcome]:

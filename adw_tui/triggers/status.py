@@ -23,6 +23,7 @@ async def runtime_status(orchestrator: Orchestrator, *triggers: TriggerCounters)
             "used": snapshot.slots_used,
             "waiting_for_memory": snapshot.waiting_for_memory,
             "waiting_for_other_processes": snapshot.waiting_for_other_processes,
+            "waiting_for_budget": snapshot.waiting_for_budget,
         },
         "memory_percent": system_memory_percent(),
         "breakers": breaker_report(breakers),
