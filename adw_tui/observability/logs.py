@@ -28,6 +28,7 @@ from structlog.typing import Processor
 
 from adw_tui.config import process_redactor
 from adw_tui.domain.sanitize import terminal_safe
+from adw_tui.runtime.run_log import RUN_CONTEXT
 
 LOG_FILE = "adw.log"
 LogFormat = Literal["json", "console"]
@@ -83,6 +84,7 @@ def _number(level: str) -> int:
 def _shared_processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
+        add_run_context,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="at"),
@@ -117,6 +119,16 @@ def leading_keys(
         **{key: event[key] for key in LEADING if key in event},
         **{key: value for key, value in event.items() if key not in LEADING},
     }
+
+
+def add_run_context(
+    logger: object, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The run the line was written for (`adw_tui.runtime.run_log.RUN_CONTEXT`), unless
+    the line names one itself."""
+    for key, value in RUN_CONTEXT.get().items():
+        event.setdefault(key, value)
+    return event
 
 
 def redact_secrets(

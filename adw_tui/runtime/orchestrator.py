@@ -10,8 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
-from structlog.contextvars import bind_contextvars
-
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
@@ -50,7 +48,7 @@ from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import DailyBudget, ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.rollback import rollback_run
-from adw_tui.runtime.run_log import RunLog
+from adw_tui.runtime.run_log import RunLog, bind_run
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
@@ -518,7 +516,7 @@ class Orchestrator:
     async def _drive(self, adw_id: str, executor: RunExecutor) -> RunStatus:
         # This task's log lines, the standard library's included, name the run (the
         # binding stays in the task: it runs in a copy of the launching context).
-        bind_contextvars(adw_id=adw_id, workflow=executor.workflow_name)
+        bind_run(adw_id, executor.workflow_name)
         store = self.store
         self.bus.publish(RunChanged(adw_id, RunStatus.QUEUED))
         try:

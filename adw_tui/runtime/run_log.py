@@ -11,7 +11,9 @@ configured nothing loses nothing it had.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 from adw_tui.domain.agent import AgentEventKind
@@ -27,6 +29,21 @@ from adw_tui.runtime.events import (
 )
 
 logger = logging.getLogger("adw_tui.runs")
+
+RUN_CONTEXT: ContextVar[Mapping[str, str]] = ContextVar(
+    "adw_run_context", default=MappingProxyType({})
+)
+"""The run a task works for (`adw_id`, `workflow`): set by the run's task, so that every
+log line written inside it, the standard library's included, names the run (the log
+configuration adds it to each line). A plain context variable, not structlog's: the
+runtime does not import the logging pipeline, which a process may never configure."""
+
+
+def bind_run(adw_id: str, workflow: str) -> None:
+    """Name the run in the current task's log lines (a task has a copy of the context it
+    was made in, so the binding stays in it)."""
+    RUN_CONTEXT.set(MappingProxyType({"adw_id": adw_id, "workflow": workflow}))
+
 
 _AGENT_WARNINGS = frozenset({AgentEventKind.RETRY, AgentEventKind.RATE_LIMIT, AgentEventKind.ERROR})
 """What an agent meets on the way (its failed result is the step's failure line)."""
