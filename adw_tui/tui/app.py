@@ -109,8 +109,10 @@ class AdwApp(App[None]):
         recover_on_start: bool = False,
         config: Path | None = None,
         runner: ForegroundRunner | None = None,
+        on_first_frame: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self._on_first_frame = on_first_frame
         self.store = store
         self.repo = repo
         self.settings = settings
@@ -171,6 +173,10 @@ class AdwApp(App[None]):
         return screen
 
     def on_mount(self) -> None:
+        if self._on_first_frame is not None:
+            # After the first frame: what it does (configuring the logs) imports modules
+            # the dashboard need not wait for.
+            self.call_after_refresh(self._on_first_frame)
         self._apply_keymap()
         self.alerts.follow_suspension()
         for problem in self._problems:
@@ -400,12 +406,14 @@ def create_app(
     recover_on_start: bool = False,
     config: Path | None = None,
     runner: ForegroundRunner | None = None,
+    on_first_frame: Callable[[], None] | None = None,
 ) -> AdwApp:
     """The dashboard on `repo`. `clock` (default: the UTC wall clock) is what elapsed
     times count to; `startup` runs once the dashboard is up (`adw demo` launches its
     issues there); `recover_on_start` settles runs a dead process left behind first;
     `config` is the user config directory (default: `config_dir()`); `runner` hands the
-    terminal to attach's and shell's commands (default: the dashboard suspended)."""
+    terminal to attach's and shell's commands (default: the dashboard suspended);
+    `on_first_frame` is called once the first frame is drawn."""
     return AdwApp(
         store,
         repo,
@@ -416,4 +424,5 @@ def create_app(
         recover_on_start=recover_on_start,
         config=config,
         runner=runner,
+        on_first_frame=on_first_frame,
     )

@@ -16,21 +16,37 @@ Startup = Callable[[Orchestrator], Awaitable[None]]
 
 
 async def run_tui(args: argparse.Namespace, context: CliContext) -> int:
-    context.start_logging("screen")
     async with await context.open_store() as store:
-        await open_dashboard(store, context.repo, context.settings)
+        await open_dashboard(
+            store,
+            context.repo,
+            context.settings,
+            on_first_frame=lambda: context.start_logging("screen"),
+        )
     return 0
 
 
 async def open_dashboard(
-    store: Store, repo: Path, settings: Settings, *, startup: Startup | None = None
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    *,
+    startup: Startup | None = None,
+    on_first_frame: Callable[[], None] | None = None,
 ) -> None:
     """Run the dashboard until the user quits. It first settles runs a dead process left
     running, as `adw run` does; runs still going when it quits end `interrupted`
     (resumable with `adw recover`)."""
     from adw_tui.tui.app import create_app
 
-    app = create_app(store, repo, settings, startup=startup, recover_on_start=True)
+    app = create_app(
+        store,
+        repo,
+        settings,
+        startup=startup,
+        recover_on_start=True,
+        on_first_frame=on_first_frame,
+    )
     try:
         await app.run_async()
     finally:
