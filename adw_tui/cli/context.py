@@ -87,11 +87,13 @@ class CliContext:
             return explicit.expanduser().resolve()
         return self.repo / DB_RELATIVE_PATH
 
-    def start_logging(self, audience: "Audience", *, log_dir: Path | None = None) -> None:
+    def start_observability(self, audience: "Audience", *, log_dir: Path | None = None) -> None:
         """This command's structured logs (`adw_tui.observability.logs`): to `adw.log`
-        in `log_dir` (default: beside the database), and to stderr as `audience`
-        wants."""
+        in `log_dir` (default: beside the database), and to stderr as `audience` wants;
+        and its traces (`adw_tui.observability.traces`): to the OTLP endpoint the
+        environment names, else to `traces.jsonl` beside the log."""
         from adw_tui.observability.logs import configure_logging
+        from adw_tui.observability.traces import configure_tracing
 
         settings = self.settings
         if log_dir is None:
@@ -107,6 +109,7 @@ class CliContext:
             max_bytes=settings.log_max_bytes,
             backups=settings.log_backups,
         )
+        configure_tracing(log_dir)
 
     async def open_store(self, *, create: bool = True) -> "Store":
         from adw_tui.store import Store  # not every command needs the store (`adw prompt`)

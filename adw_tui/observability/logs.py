@@ -13,12 +13,10 @@ write holds a lock on `adw.log.lock`, reopens the file when another process rota
 and rotates it when it has grown past `ADW_LOG_MAX_BYTES`.
 """
 
-import fcntl
 import logging
 import os
 import sys
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import MutableMapping
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +26,7 @@ from structlog.typing import Processor
 
 from adw_tui.config import process_redactor
 from adw_tui.domain.sanitize import terminal_safe
+from adw_tui.observability.file_lock import FileLock
 from adw_tui.runtime.run_log import RUN_CONTEXT
 
 LOG_FILE = "adw.log"
@@ -157,12 +156,11 @@ class SharedRotatingFileHandler(RotatingFileHandler):
 
     def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
         super().__init__(path, maxBytes=max_bytes, backupCount=backups, delay=True)
-        self._lock_path = path.with_name(path.name + ".lock")
-        self._lock_fd: int | None = None
+        self._lock = FileLock(path.with_name(path.name + ".lock"))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            with self._file_lock():
+            with self._lock.held():
                 self._reopen_if_rotated()
                 super().emit(record)
         except OSError:
@@ -170,20 +168,7 @@ class SharedRotatingFileHandler(RotatingFileHandler):
 
     def close(self) -> None:
         super().close()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-
-    @contextmanager
-    def _file_lock(self) -> Iterator[None]:
-        if self._lock_fd is None:
-            self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        self._lock.close()
 
     def _reopen_if_rotated(self) -> None:
         """Another process renamed the file away (rotated it): write to the new one."""

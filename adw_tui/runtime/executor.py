@@ -27,6 +27,7 @@ from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RunChanged, StepFinished, TrackerFailed
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.services import RunServices
+from adw_tui.runtime.tracing import annotate, span
 from adw_tui.store.steps import AttemptEnd
 from adw_tui.trackers.base import IssueTracker, post_status
 
@@ -96,7 +97,9 @@ class RunExecutor:
                 return RunStatus.INTERRUPTED
             if self._pausing():
                 return RunStatus.PAUSED
-            outcome = await self._visit(current, step, state, control)
+            with span(f"step {current}", {"adw.step": current, "adw.id": self._adw_id}) as visit:
+                outcome = await self._visit(current, step, state, control)
+                annotate(visit, {"adw.step.status": str(outcome.status)})
             state.update(outcome.saves)
             if outcome.status in (StepStatus.FAILED, StepStatus.REJECTED):
                 control.last_error = LastError(

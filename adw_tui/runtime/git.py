@@ -23,6 +23,7 @@ from pathlib import Path
 
 from adw_tui.agents.environment import agent_environment
 from adw_tui.domain.errors import AdwError
+from adw_tui.runtime.tracing import span
 
 DEFAULT_HINT = "run it there yourself to see git's full output"
 PUSH_TIMEOUT_S = 300.0
@@ -257,6 +258,13 @@ async def run_git(
             "check the path",
             cwd=cwd,
         )
+    with span(f"git {args[0] if args else ''}", {"git.args": shlex.join(args)}):
+        return await _run_git(args, cwd, env, timeout_s)
+
+
+async def _run_git(
+    args: tuple[str, ...], cwd: Path, env: Mapping[str, str] | None, timeout_s: float | None
+) -> GitResult:
     try:
         process = await asyncio.create_subprocess_exec(
             "git",

@@ -51,6 +51,7 @@ from adw_tui.runtime.rollback import rollback_run
 from adw_tui.runtime.run_log import RunLog, bind_run
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.store_failures import interrupt_unsaved
+from adw_tui.runtime.tracing import annotate, span
 from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
 from adw_tui.store import Store
 from adw_tui.store.group_commit import Write
@@ -525,7 +526,13 @@ class Orchestrator:
                 self.bus.publish(RunChanged(adw_id, RunStatus.RUNNING))
                 heartbeat = asyncio.create_task(self._heartbeat(adw_id))
                 try:
-                    return await self._execute(adw_id, executor)
+                    with span(
+                        f"run {executor.workflow_name}",
+                        {"adw.id": adw_id, "adw.workflow": executor.workflow_name},
+                    ) as run_span:
+                        status = await self._execute(adw_id, executor)
+                        annotate(run_span, {"adw.status": str(status)})
+                        return status
                 finally:
                     heartbeat.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

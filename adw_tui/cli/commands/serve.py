@@ -12,7 +12,7 @@ from adw_tui.observability.status import store_status
 
 
 async def serve_status(args: argparse.Namespace, context: CliContext) -> int:
-    context.start_logging("daemon")
+    context.start_observability("daemon")
     async with await context.open_store(create=False) as store:
         app = status_app(store, lambda: store_status(store))
         try:

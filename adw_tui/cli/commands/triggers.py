@@ -37,7 +37,7 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
             "--tracker github before the command)"
         )
     workflows = trigger_workflows(context.repo, settings.webhook_default_workflow)
-    context.start_logging("daemon")
+    context.start_observability("daemon")
     server: WebhookServer | None = None
 
     async def close_listener() -> None:
@@ -93,7 +93,7 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
 async def poll_issues(args: argparse.Namespace, context: CliContext) -> int:
     settings = context.settings
     workflows = trigger_workflows(context.repo, settings.webhook_default_workflow)
-    context.start_logging("daemon")
+    context.start_observability("daemon")
     poller: Poller | None = None
 
     async def stop_polling() -> None:

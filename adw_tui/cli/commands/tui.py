@@ -21,7 +21,7 @@ async def run_tui(args: argparse.Namespace, context: CliContext) -> int:
             store,
             context.repo,
             context.settings,
-            on_first_frame=lambda: context.start_logging("screen"),
+            on_first_frame=lambda: context.start_observability("screen"),
         )
     return 0
 
