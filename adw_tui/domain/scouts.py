@@ -136,6 +136,11 @@ class ScoutReport(Model):
     detail: str = Field(description="why it was skipped; empty when done")
     files: int = Field(ge=0, description="the ranges it named that were kept")
 
+    @property
+    def gap(self) -> str:
+        """The line `key_findings.gaps` gives a scout that gave nothing."""
+        return f"{self.agent} ({self.engine}): {self.status}: {self.detail}"
+
 
 class DroppedFile(Model):
     """A path a scout named that the plan does not get, and why."""

@@ -68,7 +68,7 @@ class AgentStep:
         assert step.agent is not None
         cwd = Path(state["worktree_path"]) if state.get("worktree_path") else self._services.repo
         try:
-            values = _variables(state)
+            values = state_variables(state)
             command = substitute(step.command, values)
             args = [substitute(arg, values) for arg in step.args]
             prompt = render_command(command, args, cwd, agent_expands=self._agent_expands())
@@ -244,7 +244,7 @@ class AgentStep:
             )
 
 
-def _variables(state: dict[str, Any]) -> dict[str, str]:
+def state_variables(state: dict[str, Any]) -> dict[str, str]:
     """State values as prompt text (strings as they are, the rest as JSON); absent and
     null values are left out, so a template that needs one fails with its name."""
     return {
