@@ -155,6 +155,41 @@ def run_tests(ctx: Context, args: str) -> str:
     return json.dumps([entry], indent=2)
 
 
+SCOUT_FILES = 5
+_SCOUT_WORD = re.compile(r"[a-z][a-z0-9]{3,}")
+
+
+def scout(ctx: Context, args: str) -> str:
+    """List the tracked files (for real, with git) and answer, in the scout's JSON
+    format, those whose path shares a word with the issue's title (the first files when
+    none does), each read from its first line to its last."""
+    _, issue, _ = _issue_args(args, 0, "/scout <issue_json>")
+    listing = ctx.tools.bash(
+        "git ls-files", "List the repository's files", preface="Let me see what is here."
+    )
+    names = [name for name in listing.content.splitlines() if (ctx.cwd / name).is_file()]
+    words = set(_SCOUT_WORD.findall(issue.title.lower()))
+    matching = [name for name in names if words & set(_SCOUT_WORD.findall(name.lower()))]
+    files = [
+        {
+            "path": name,
+            "offset": 0,
+            "limit": len(
+                (ctx.cwd / name).read_text(encoding="utf-8", errors="replace").splitlines()
+            ),
+            "reason": "its path shares a word with the issue's title"
+            if matching
+            else "a tracked file",
+        }
+        for name in (matching or names)[:SCOUT_FILES]
+    ]
+    findings = {
+        "summary": f"{len(files)} of {len(names)} tracked files look relevant.",
+        "recommendations": "Read the listed ranges before planning.",
+    }
+    return json.dumps({"files": files, "key_findings": findings}, indent=2)
+
+
 def resolve_failed_test(ctx: Context, args: str) -> str:
     failed = split_json_args(args, what="the failed test").value
     name = failed.get("test_name") or "the failing test"
@@ -303,4 +338,5 @@ COMMANDS: dict[str, Handler] = {
     "document": document,
     "commit": commit,
     "pull_request": pull_request,
+    "scout": scout,
 }
