@@ -133,7 +133,7 @@ async def test_hung_malformed_and_editing_scouts_are_skipped_reset_and_recorded(
         ("scout_sim_4", StepStatus.SUCCEEDED),
     ]
     for attempt in attempts:
-        assert (repo / "agents" / adw_id / attempt.agent / "raw_output.jsonl").is_file()
+        assert (repo / "agents" / adw_id / str(attempt.agent) / "raw_output.jsonl").is_file()
 
 
 async def test_a_step_with_no_answer_fails_and_still_writes_the_aggregate(
