@@ -202,6 +202,16 @@ class Settings(Model):
         description="seconds a scout may run before it is skipped (never retried), unless "
         "its own `timeout` or its step's says otherwise",
     )
+    docs_fetch_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="seconds the `fetch_docs` action gives each documentation link of an issue",
+    )
+    docs_fetch_private: bool = Field(
+        default=False,
+        description="let `fetch_docs` fetch links to loopback, private and link-local "
+        "addresses (an issue's author chooses the links: keep it off for public trackers)",
+    )
     tracker: Literal["local", "github"] = Field(
         default="local",
         description="where issues come from: local (kept in the database) or github",

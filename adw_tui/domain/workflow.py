@@ -72,6 +72,8 @@ class Action(StrEnum):
     MERGE = "merge"
     PUSH = "push"
     OPEN_PR = "open_pr"
+    # Check a plan's inputs (the issue, the scouts' file) and fetch the issue's links.
+    FETCH_DOCS = "fetch_docs"
     RECORD_FAILURE = "record_failure"
 
 

@@ -33,7 +33,8 @@ MAX_PROBLEMS = 3
 
 # What `${...}` can read in every run, before any step saved anything. Steps add their
 # `save` names; a run continued by a single-phase workflow also keeps earlier saves
-# (`relevant_files`: a scout step's, which `plan_w_docs` continues from).
+# (`relevant_files`: a scout step's, which `plan_w_docs` continues from; `documentation`:
+# the `fetch_docs` action's).
 RUN_VARIABLES = frozenset(
     {
         "adw_id",
@@ -49,6 +50,7 @@ RUN_VARIABLES = frozenset(
         "model_set",
         "base_branch",
         "relevant_files",
+        "documentation",
     }
 )
 

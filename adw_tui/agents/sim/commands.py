@@ -98,6 +98,19 @@ def planner(issue_class: str) -> Handler:
     return plan
 
 
+def plan_with_docs(ctx: Context, args: str) -> str:
+    """/plan_w_docs: read the scouts' file and the documentation (stopping when either
+    is missing, as the template says), then plan as the issue's class does."""
+    usage = "/plan_w_docs <issue_number> <adw_id> <issue_json> <relevant_files> <documentation>"
+    _, issue, inputs = _issue_args(args, 2, usage)
+    if len(inputs) < 2:
+        raise ArgumentError(f"usage: {usage}")
+    for name in inputs[:2]:
+        if ctx.tools.read(name, preface=f"Reading {name}.") is None:
+            raise CommandError(f"input missing: {name} cannot be read")
+    return planner(issue.issue_class)(ctx, args)
+
+
 def _inside(name: str) -> bool:
     path = PurePosixPath(name)
     return not path.is_absolute() and ".." not in path.parts
@@ -339,4 +352,5 @@ COMMANDS: dict[str, Handler] = {
     "commit": commit,
     "pull_request": pull_request,
     "scout": scout,
+    "plan_w_docs": plan_with_docs,
 }
