@@ -173,3 +173,46 @@ async def test_an_unknown_engine_fails_the_step_naming_the_scout(repo: Path, sto
     assert status is RunStatus.DEAD_LETTERED
     [letter] = await store.dead_letters.list()
     assert "scout 2 (nope): unknown engine 'nope'" in letter.error_message
+
+
+async def test_scout_plan_build_plans_from_the_scouts_and_the_linked_docs(
+    repo: Path, store: Store, docs_server: str
+) -> None:
+    body = f"See {docs_server}/guide and {docs_server}/missing."
+    issue = await store.issues.create("Count words in the words helper", body)
+    settings = settings_for(
+        repo,
+        scouts=[ScoutSpec(engine="sim"), ScoutSpec(engine="sim", model="haiku")],
+        docs_fetch_private=True,
+    )
+    orchestrator = Orchestrator(store, repo, settings)
+    try:
+        adw_id = await orchestrator.launch(issue.number, workflow="scout_plan_build")
+        run = await orchestrator.wait(adw_id)
+    finally:
+        await orchestrator.aclose()
+    assert run.status is RunStatus.SUCCEEDED
+    state = (await store.load(adw_id)).state.as_data()
+    docs = Path(state["documentation"]).read_text()
+    assert "```untrusted\nThe guide says: count with split().\n```" in docs
+    assert f"## {docs_server}/missing\n\nNot fetched: HTTP 404." in docs
+    plan = Path(state["worktree_path"]) / state["plan_file"]
+    assert plan.is_file()
+    [prompt] = (repo / "agents" / adw_id / "sdlc_planner" / "prompts").iterdir()
+    assert "<command-name>/plan_w_docs</command-name>" in prompt.read_text()
+    assert state["relevant_files"] in prompt.read_text()
+
+
+async def test_plan_w_docs_stops_when_the_run_has_no_scouts_file(repo: Path, store: Store) -> None:
+    issue = await store.issues.create("Count words", "x")
+    orchestrator = Orchestrator(store, repo, settings_for(repo))
+    try:
+        adw_id = await orchestrator.launch(issue.number, workflow="plan_w_docs")
+        run = await orchestrator.wait(adw_id)
+    finally:
+        await orchestrator.aclose()
+    assert run.status is RunStatus.DEAD_LETTERED
+    [letter] = await store.dead_letters.list()
+    assert letter.step == "docs"
+    assert "plan_w_docs needs the scouts' relevant_files.json" in letter.error_message
+    assert not (repo / "agents" / adw_id / "sdlc_planner").exists()  # no planner was called
