@@ -49,7 +49,6 @@ from adw_tui.runtime.models import model_for
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.scout_guard import tree_state, undo_changes
 from adw_tui.runtime.services import RunServices
-from adw_tui.store.steps import AttemptEnd
 from adw_tui.workflows.scout_answers import MalformedAnswer, check_answer, parse_answer
 from adw_tui.workflows.templates import command_name, render_command
 
@@ -78,7 +77,6 @@ class _Ended:
     report: ScoutReport
     finding: ScoutFinding | None = None
     dropped: tuple[DroppedFile, ...] = ()
-    end: AttemptEnd | None = None
     cost_usd: float = 0.0
 
 
@@ -103,8 +101,7 @@ class ScoutStep:
         self._engine_env = engine_env
 
     async def run(self, state: dict[str, Any]) -> StepOutcome:
-        """The visit's outcome; every scout's attempt stays open (`pending`) for the
-        executor to close with the state version."""
+        """The visit's outcome; each scout's attempt was closed as it ended."""
         step = self._step
         if not state.get("worktree_path"):
             return StepOutcome.failed(
@@ -204,10 +201,15 @@ class ScoutStep:
         )
         error = None if status is StepStatus.SUCCEEDED else ended.report.detail
         self._tell(scout, ended.report.status, ended.report.detail)
-        end = AttemptEnd(
-            attempt_id, status, result, f"{ended.report.status}: {error}" if error else None
+        # Closed now, not with the state version: the scouts end one by one, and views
+        # show each as it ends.
+        await self._services.store.steps.finish(
+            attempt_id,
+            status,
+            result=result,
+            error=f"{ended.report.status}: {error}" if error else None,
         )
-        return _Ended(ended.report, ended.finding, ended.dropped, end, result.cost_usd)
+        return _Ended(ended.report, ended.finding, ended.dropped, result.cost_usd)
 
     def _judge(self, scout: _Scout, result: AgentResult) -> _Ended:
         """How the scout ended, from its call's result and its answer."""
@@ -293,14 +295,11 @@ class ScoutStep:
 
     def _outcome(self, ended: list[_Ended], path: Path) -> StepOutcome:
         step = self._step
-        pending = tuple(item.end for item in ended if item.end is not None)
         cost = sum(item.cost_usd for item in ended)
         answered = [item for item in ended if item.report.status is ScoutStatus.DONE]
         if answered:
             saves = {step.save: str(path)} if step.save else {}
-            outcome = StepOutcome(
-                StepStatus.SUCCEEDED, step.on_success, saves, attempts=len(ended), pending=pending
-            )
+            outcome = StepOutcome(StepStatus.SUCCEEDED, step.on_success, saves, attempts=len(ended))
         else:
             reasons = "; ".join(f"{item.report.agent}: {item.report.status}" for item in ended)
             outcome = StepOutcome(
@@ -310,7 +309,6 @@ class ScoutStep:
                 error_class="bad_output",
                 attempts=len(ended),
                 request={"relevant_files": str(path)},
-                pending=pending,
             )
         detail = f"{len(answered)}/{len(ended)} scouts answered"
         self._services.bus.publish(

@@ -134,6 +134,9 @@ async def test_hung_malformed_and_editing_scouts_are_skipped_reset_and_recorded(
     ]
     for attempt in attempts:
         assert (repo / "agents" / adw_id / str(attempt.agent) / "raw_output.jsonl").is_file()
+    # The timeline folds the scouts side by side: the step succeeded, as one scout did.
+    [summary] = [line for line in await store.steps.timeline(adw_id) if line.step == "scout"]
+    assert (summary.status, summary.attempts, summary.error) == (StepStatus.SUCCEEDED, 4, None)
 
 
 async def test_a_step_with_no_answer_fails_and_still_writes_the_aggregate(
