@@ -18,6 +18,7 @@ from adw_tui.domain.scouts import RelevantFiles, ScoutStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.scout_step import relevant_files_path
 from adw_tui.store import Store
+from adw_tui.workflows.scout_answers import shipped_schema
 from tests.fake_anthropic import Answer, FakeAnthropic, NeverAnswer, Text, request_text
 from tests.integration.conftest import offline_env
 from tests.runtime.test_scouts import scouting_workflow
@@ -92,14 +93,7 @@ async def test_claude_and_simulated_scouts_side_by_side(
 
     assert run.status is RunStatus.SUCCEEDED
     text = relevant_files_path(repo / "agents", adw_id).read_text()
-    assert_valid(
-        json.loads(text),
-        json.loads(
-            (
-                Path(__file__).parents[2] / "adw_tui" / "workflows" / "relevant_files.schema.json"
-            ).read_text()
-        ),
-    )
+    assert_valid(json.loads(text), json.loads(shipped_schema()))
     aggregate = RelevantFiles.model_validate_json(text)
     assert [(r.agent, r.status) for r in aggregate.scouts] == [
         ("scout_claude_1", ScoutStatus.DONE),
