@@ -14,13 +14,15 @@ written either way, naming in `key_findings.gaps` every scout that gave nothing.
 """
 
 import asyncio
+import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from adw_tui.agents.engine import Engine
+from adw_tui.config import process_redactor
 from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.errors import AdwError
@@ -56,7 +58,8 @@ logger = logging.getLogger(__name__)
 
 SCOUT_DIR = "scout"
 RELEVANT_FILES = "relevant_files.json"
-_TIMED_OUT = (ErrorClass.TIMEOUT, ErrorClass.IDLE_TIMEOUT)
+QUOTE_CHARS = 120
+"""The start of a malformed answer its scout's report quotes (the whole is its transcript)."""
 
 
 def relevant_files_path(output_dir: Path, adw_id: str) -> Path:
@@ -209,13 +212,16 @@ class ScoutStep:
             result=result,
             error=f"{ended.report.status}: {error}" if error else None,
         )
-        return _Ended(ended.report, ended.finding, ended.dropped, result.cost_usd)
+        return replace(ended, cost_usd=result.cost_usd)
 
     def _judge(self, scout: _Scout, result: AgentResult) -> _Ended:
         """How the scout ended, from its call's result and its answer."""
         agent = scout.request.agent_name
 
         def report(status: ScoutStatus, detail: str = "", files: int = 0) -> ScoutReport:
+            # The detail quotes the agent (its error, its answer): it goes into the
+            # aggregate, which the planner reads, so no secret may be in it.
+            detail = process_redactor().text(detail)
             model = scout.request.model
             return ScoutReport(
                 agent=agent,
@@ -226,16 +232,20 @@ class ScoutStep:
                 files=files,
             )
 
-        if result.error_class in _TIMED_OUT:
+        if result.error_class is ErrorClass.TIMEOUT:
             waited = scout.request.timeout_s or 0.0
             return _Ended(report(ScoutStatus.TIMEOUT, f"no answer within {waited:g}s: stopped"))
+        if result.error_class is ErrorClass.IDLE_TIMEOUT:
+            quiet = scout.request.idle_timeout_s or 0.0
+            return _Ended(report(ScoutStatus.TIMEOUT, f"silent for {quiet:g}s: stopped"))
         if not result.success:
             detail = f"{result.error_class}: {result.error_message}"
             return _Ended(report(ScoutStatus.FAILED, detail))
         try:
             answer = parse_answer(result.output)
         except MalformedAnswer as error:
-            return _Ended(report(ScoutStatus.MALFORMED, str(error)))
+            quoted = json.dumps(result.output.strip()[:QUOTE_CHARS], ensure_ascii=False)
+            return _Ended(report(ScoutStatus.MALFORMED, f"{error}; it answered {quoted}"))
         checked = check_answer(agent, answer, scout.request.cwd)
         files = len(checked.finding.files)
         return _Ended(

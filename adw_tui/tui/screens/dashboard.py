@@ -285,7 +285,9 @@ class Dashboard(AdwScreen):
             if pane is not None:
                 pane.push(event.event)
         elif isinstance(event, ScoutChanged):
-            self._scouts.changed(event, self._ensure_pane(event.adw_id))
+            run_pane = self._ensure_pane(event.adw_id)
+            run_pane.set_title(event.adw_id, event.step, "scouts")
+            self._scouts.changed(event, run_pane)
         elif isinstance(event, StepStarted):
             if self._scouts.get(event.adw_id, event.agent) is None:  # not a scout's start
                 self._scouts.remove_run(event.adw_id)
