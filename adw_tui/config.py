@@ -20,6 +20,7 @@ from typing import Any, Literal, get_origin
 from pydantic import ConfigDict, Field, SecretStr
 
 from adw_tui.domain.breakers import BreakerOpenAction, BreakerPolicy
+from adw_tui.domain.model_sets import ModelSetName
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.redaction import Redactor
 from adw_tui.domain.scouts import DEFAULT_SCOUT_TIMEOUT, ScoutSpec
@@ -36,8 +37,6 @@ def process_redactor() -> Redactor:
 
 ENV_PREFIX = "ADW_"
 
-
-ModelSetName = Literal["base", "heavy"]
 
 # The original ADW's model sets for Claude Code (and the sim, which speaks its aliases);
 # for the other engines, a cheaper and a stronger model of their own vendor.
@@ -279,6 +278,36 @@ class Settings(Model):
     breaker_open_action: BreakerOpenAction = Field(
         default="wait",
         description="a step refused by an open breaker waits for it, or dead-letters at once",
+    )
+
+    run_budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="US dollars a run may spend: past it, the run is stopped before its next "
+        "agent call and dead-lettered (error class budget; replay it after raising this)",
+    )
+    daily_budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="US dollars all runs may spend in a day (UTC): past it, new runs wait in "
+        "the queue (as `budget`) until the next day or a raise",
+    )
+    log_format: Literal["json", "console"] | None = Field(
+        default=None,
+        description="stderr's log lines: json (the default of adw webhook, poll and serve) "
+        "or console (plain lines; the default of the other commands); agents/adw.log is "
+        "always JSON",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        description="the least level logged (the interactive commands show only warnings "
+        "and errors on stderr); DEBUG adds every agent event",
+    )
+    log_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="size at which agents/adw.log rotates"
+    )
+    log_backups: int = Field(
+        default=5, ge=0, description="rotated agents/adw.log files kept (adw.log.1 newest)"
     )
 
     def model_set(self, engine: str) -> dict[ModelSetName, str]:

@@ -56,7 +56,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,7 @@ from rich.table import Table
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
 from adw_tui.agents.claude_stream import ClaudeStreamParser
-from adw_tui.agents.engine import ProcessEnding
+from adw_tui.agents.engine import ProcessEnding, StreamParser
 from adw_tui.agents.jsonl import JsonlSplitter
 from adw_tui.agents.runner import CHUNK_BYTES, RAW_OUTPUT_FILE
 from adw_tui.agents.sim.output import encode
@@ -260,10 +260,11 @@ class TranscriptFacts:
     line_bytes_max: int
 
 
-def write_transcript(path: Path, count: int) -> TranscriptFacts:
+def write_transcript(path: Path, lines: Iterable[bytes]) -> TranscriptFacts:
+    """Write `lines` (without their newlines) to `path`; what they are like."""
     sizes: list[int] = []
     with path.open("wb") as file:
-        for line in transcript(count):
+        for line in lines:
             file.write(line + b"\n")
             sizes.append(len(line) + 1)
     cuts = statistics.quantiles(sizes, n=100, method="inclusive")
@@ -290,10 +291,13 @@ def json_loads_pass(path: Path, _raw: Path) -> tuple[int, int]:
     return lines, lines
 
 
-def reader_parser_pass(path: Path, raw: Path) -> tuple[int, int]:
-    """(lines, events) of the runner's per-chunk work, without the subprocess."""
+def reader_parser_pass(
+    path: Path, raw: Path, parser: StreamParser | None = None
+) -> tuple[int, int]:
+    """(lines, events) of the runner's per-chunk work, without the subprocess, with
+    `parser` (default: Claude Code's)."""
     splitter = JsonlSplitter()
-    parser = ClaudeStreamParser(CWD)
+    parser = parser or ClaudeStreamParser(CWD)
     events = 0
     with path.open("rb") as source, raw.open("wb") as raw_file:
         while chunk := source.read(CHUNK_BYTES):
@@ -570,7 +574,7 @@ def measure_all(params: Params) -> Figures:
     with tempfile.TemporaryDirectory(prefix="adw-bench-stream-") as tmp:
         root = Path(tmp)
         path = root / "transcript.jsonl"
-        facts = write_transcript(path, params.lines)
+        facts = write_transcript(path, transcript(params.lines))
         passes: dict[str, PassFn] = {
             "json_loads": json_loads_pass,
             "reader_parser": reader_parser_pass,

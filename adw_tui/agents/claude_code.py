@@ -4,13 +4,12 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from contextlib import aclosing
 
 from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.engine import AgentStream, StartHook
 from adw_tui.agents.environment import agent_environment
-from adw_tui.agents.runner import run_cli_agent
-from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
+from adw_tui.agents.runner import run_cli_engine
+from adw_tui.domain.agent import AgentRequest
 
 SKIP_PERMISSIONS = "--dangerously-skip-permissions"
 
@@ -96,14 +95,9 @@ class ClaudeCodeEngine:
             argv += ["--mcp-config", str(mcp_config)]
         return argv
 
-    async def run(self, request: AgentRequest, *, on_start: StartHook | None = None) -> AgentStream:
-        problem = self.check_installed()
-        if problem is not None:
-            yield AgentResult(
-                success=False, error_class=ErrorClass.NOT_INSTALLED, error_message=problem
-            )
-            return
-        stream = run_cli_agent(
+    def run(self, request: AgentRequest, *, on_start: StartHook | None = None) -> AgentStream:
+        return run_cli_engine(
+            self.check_installed(),
             request,
             self.command(request),
             self.environment(),
@@ -112,10 +106,6 @@ class ClaudeCodeEngine:
             kill_grace_s=self._kill_grace_s,
             on_start=on_start,
         )
-        # aclosing: when our caller stops early, the runner's cleanup runs now, not at GC.
-        async with aclosing(stream):
-            async for item in stream:
-                yield item
 
 
 class SimulatedClaudeEngine(ClaudeCodeEngine):

@@ -11,21 +11,21 @@ from typing import Any
 
 from adw_tui.agents.engine import ProcessEnding
 from adw_tui.agents.jsonl import BadLine, ParsedLine
+from adw_tui.agents.stream_fields import (
+    bad_line_event,
+    cwd_prefix,
+    fold,
+    http_status_class,
+    stopped_message,
+    tool_summary,
+    unknown_event,
+)
+from adw_tui.agents.stream_fields import clip as _clip
+from adw_tui.agents.stream_fields import number as _number
+from adw_tui.agents.stream_fields import obj as _dict
+from adw_tui.agents.stream_fields import text as _text
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentResult, ErrorClass
 
-SUMMARY_CHARS = 120
-FOLDED_LINES = 3
-
-_STATUS_CLASSES = {
-    400: ErrorClass.INVALID_REQUEST,
-    401: ErrorClass.AUTH,
-    402: ErrorClass.AUTH,
-    403: ErrorClass.AUTH,
-    404: ErrorClass.INVALID_REQUEST,
-    413: ErrorClass.INVALID_REQUEST,
-    422: ErrorClass.INVALID_REQUEST,
-    429: ErrorClass.RATE_LIMIT,
-}
 _ASSISTANT_ERROR_CLASSES = {
     "authentication_failed": ErrorClass.AUTH,
     "billing_error": ErrorClass.AUTH,
@@ -63,7 +63,7 @@ class ClaudeStreamParser:
     """
 
     def __init__(self, cwd: str | None = None) -> None:
-        self._cwd = cwd.rstrip("/") + "/" if cwd else None
+        self._cwd = cwd_prefix(cwd)
         self.session_id: str | None = None
         self._result: dict[str, Any] | None = None
         self._assistant_error: str | None = None
@@ -73,15 +73,7 @@ class ClaudeStreamParser:
 
     def events(self, line: ParsedLine) -> list[AgentEvent]:
         if isinstance(line, BadLine):
-            return [
-                AgentEvent(
-                    AgentEventKind.UNKNOWN,
-                    f"line {line.number}: {line.reason}",
-                    is_error=True,
-                    line=line.number,
-                    detail={"problem": line.reason, "size": line.size},
-                )
-            ]
+            return [bad_line_event(line)]
         value, number = line.value, line.number
         session_id = value.get("session_id")
         if isinstance(session_id, str):
@@ -98,14 +90,7 @@ class ClaudeStreamParser:
         if kind == "result":
             self._result = value
             return [self._result_event(value, number)]
-        return [
-            AgentEvent(
-                AgentEventKind.UNKNOWN,
-                f"{_clip(str(kind))} line",
-                line=number,
-                detail={"type": kind if isinstance(kind, str) else None},
-            )
-        ]
+        return [unknown_event(kind, number)]
 
     def _system(self, value: dict[str, Any], number: int) -> AgentEvent:
         subtype = _text(value, "subtype")
@@ -230,17 +215,7 @@ class ClaudeStreamParser:
         )
 
     def _tool_summary(self, name: str, tool_input: Any) -> str:
-        if not isinstance(tool_input, dict):
-            return name
-        subject = tool_input.get(_TOOL_SUBJECT.get(name, ""))
-        if subject is None:
-            subject = next((v for v in tool_input.values() if isinstance(v, str)), None)
-        if subject is None:
-            return name
-        text = str(subject)
-        if self._cwd and text.startswith(self._cwd):
-            text = text[len(self._cwd) :]
-        return _clip(text.splitlines()[0] if text else text)
+        return tool_summary(tool_input, _TOOL_SUBJECT.get(name), self._cwd) or name
 
     def finish(self, ending: ProcessEnding) -> AgentResult:
         result = self._result or {}
@@ -278,9 +253,7 @@ class ClaudeStreamParser:
             return ErrorClass.NONE if ending.exit_code in (0, None) else ErrorClass.CRASHED
         status = _number(result, "api_error_status")
         if isinstance(status, int):
-            return _STATUS_CLASSES.get(
-                status, ErrorClass.OVERLOADED if status >= 500 else ErrorClass.INVALID_REQUEST
-            )
+            return http_status_class(status)
         if self._assistant_error in _ASSISTANT_ERROR_CLASSES:
             return _ASSISTANT_ERROR_CLASSES[self._assistant_error]
         if self._rate_limited:
@@ -297,8 +270,7 @@ class ClaudeStreamParser:
             return ""
         retries = f" after {self._retries} API retries" if self._retries else ""
         if error_class in (ErrorClass.TIMEOUT, ErrorClass.IDLE_TIMEOUT):
-            which = "whole-call" if error_class is ErrorClass.TIMEOUT else "no-output"
-            return f"stopped by the {which} timeout{retries}; the process tree was killed"
+            return stopped_message(error_class, retries)
         if self._result is None:
             last_stderr = ending.stderr_tail.strip().splitlines()[-1:] or ["no stderr"]
             return (
@@ -306,24 +278,6 @@ class ClaudeStreamParser:
                 f"{_clip(last_stderr[0])}"
             )
         return _clip(_failure_text(self._result)) + retries
-
-
-def _text(value: dict[str, Any], key: str) -> str | None:
-    """`value[key]` when it is a string, else None."""
-    field = value.get(key)
-    return field if isinstance(field, str) else None
-
-
-def _number(value: dict[str, Any], key: str) -> int | float | None:
-    """`value[key]` when it is a number (not a bool), else None."""
-    field = value.get(key)
-    return field if isinstance(field, int | float) and not isinstance(field, bool) else None
-
-
-def _dict(value: dict[str, Any], key: str) -> dict[str, Any]:
-    """`value[key]` when it is an object, else an empty one."""
-    field = value.get(key)
-    return field if isinstance(field, dict) else {}
 
 
 def _failure_text(result: dict[str, Any]) -> str:
@@ -335,14 +289,6 @@ def _failure_text(result: dict[str, Any]) -> str:
     return text if isinstance(text, str) and text else str(result.get("subtype") or "error")
 
 
-def fold(text: str, lines: int = FOLDED_LINES) -> str:
-    """The first `lines` lines of `text`, then how many more there were."""
-    all_lines = text.splitlines()
-    if len(all_lines) <= lines:
-        return text
-    return "\n".join([*all_lines[:lines], f"… ({len(all_lines) - lines} more lines)"])
-
-
 def _tool_result_text(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -351,7 +297,3 @@ def _tool_result_text(content: Any) -> str:
             str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
         )
     return json.dumps(content) if content is not None else ""
-
-
-def _clip(text: str, limit: int = SUMMARY_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -4,13 +4,17 @@ is. Adding an engine is its module (the engine and its stream parser) and one en
 here."""
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
 from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.engine import Engine, StreamParser
+from adw_tui.agents.gemini import GeminiEngine
+from adw_tui.agents.gemini_stream import GeminiStreamParser
 from adw_tui.agents.names import ENGINE_NAMES as ENGINE_NAMES  # re-exported
+from adw_tui.agents.opencode import OpenCodeEngine, OpenCodeStreamParser
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
 
@@ -50,18 +54,67 @@ def _claude(settings: Settings, environ: Environ) -> Engine:
     )
 
 
-def _claude_resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
-    engine = ClaudeCodeEngine(extra_env=settings.agent_env, environ=environ)
+class _Resumable(Protocol):
+    """An engine whose CLI has an interactive mode that resumes a session."""
+
+    def check_installed(self) -> str | None: ...
+    def interactive_resume(self, session_id: str) -> list[str]: ...
+    def environment(self) -> dict[str, str]: ...
+
+
+def _interactive(engine: _Resumable, session_id: str) -> Interactive:
     problem = engine.check_installed()
     if problem is not None:
         raise AdwError(problem)
     return Interactive(engine.interactive_resume(session_id), engine.environment())
 
 
+def _claude_resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
+    return _interactive(ClaudeCodeEngine(extra_env=settings.agent_env, environ=environ), session_id)
+
+
 def _sim(settings: Settings, environ: Environ) -> Engine:
     return SimulatedClaudeEngine(
         extra_env=settings.agent_env, environ=environ, kill_grace_s=settings.kill_grace
     )
+
+
+class _ResumableEngine(Engine, _Resumable, Protocol):
+    """An engine a person can also take a session of over."""
+
+
+class _CliEngine(Protocol):
+    """The constructor of an engine that prices its tokens from the settings' table."""
+
+    def __call__(
+        self,
+        *,
+        prices: Mapping[str, tuple[float, float]] | None = None,
+        extra_env: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+        kill_grace_s: float = 5.0,
+    ) -> "_ResumableEngine": ...
+
+
+def _priced(make: _CliEngine) -> Callable[[Settings, Environ], Engine]:
+    """How the registry builds such an engine from the settings."""
+
+    def build(settings: Settings, environ: Environ) -> Engine:
+        return make(
+            prices=settings.price_table(),
+            extra_env=settings.agent_env,
+            environ=environ,
+            kill_grace_s=settings.kill_grace,
+        )
+
+    return build
+
+
+def _resumed(make: _CliEngine) -> Callable[[Settings, Environ, str], Interactive]:
+    def resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
+        return _interactive(make(extra_env=settings.agent_env, environ=environ), session_id)
+
+    return resume
 
 
 ENGINES: dict[str, EngineEntry] = {
@@ -81,6 +134,20 @@ ENGINES: dict[str, EngineEntry] = {
             ClaudeStreamParser,
             "the simulated agent has no interactive mode (its sessions exist only in its "
             "transcripts): open a shell in the run's worktree instead (`s`, `adw shell`)",
+        ),
+        EngineEntry(
+            "gemini",
+            "Gemini CLI (`gemini -p`, stream-json; cost estimated from the price table)",
+            _priced(GeminiEngine),
+            GeminiStreamParser,
+            _resumed(GeminiEngine),
+        ),
+        EngineEntry(
+            "opencode",
+            "OpenCode (`opencode run`, JSON events; its cost, else estimated)",
+            _priced(OpenCodeEngine),
+            OpenCodeStreamParser,
+            _resumed(OpenCodeEngine),
         ),
     )
 }

@@ -78,6 +78,33 @@ def _start_failure(
     return AgentResult(success=False, error_class=error_class, error_message=message)
 
 
+async def run_cli_engine(
+    problem: str | None,
+    request: AgentRequest,
+    argv: list[str],
+    env: Mapping[str, str],
+    parser: StreamParser,
+    *,
+    stdin: bytes | None = None,
+    kill_grace_s: float = 5.0,
+    on_start: StartHook | None = None,
+) -> AgentStream:
+    """An engine's `run`: a NOT_INSTALLED result when `problem` (its `check_installed`)
+    says the CLI is missing, else `run_cli_agent`'s stream."""
+    if problem is not None:
+        yield AgentResult(
+            success=False, error_class=ErrorClass.NOT_INSTALLED, error_message=problem
+        )
+        return
+    stream = run_cli_agent(
+        request, argv, env, parser, stdin=stdin, kill_grace_s=kill_grace_s, on_start=on_start
+    )
+    # aclosing: when our caller stops early, the runner's cleanup runs now, not at GC.
+    async with aclosing(stream):
+        async for item in stream:
+            yield item
+
+
 async def run_cli_agent(
     request: AgentRequest,
     argv: list[str],

@@ -62,8 +62,10 @@ def result_markup(result: AgentResult, run_dir: str) -> str:
     """The closing line: what it cost and where its files are, or why it failed."""
     if result.success:
         turns = f"{result.num_turns} turn{'' if result.num_turns == 1 else 's'}"
+        # `~`: adw priced the tokens itself (the engine reports no cost).
+        cost = f"{'~' if result.cost_estimated else ''}${result.cost_usd:.4f}"
         return (
-            f"[{Tone.SUCCESS}]✔ done[/] in {turns} · ${result.cost_usd:.4f} · "
+            f"[{Tone.SUCCESS}]✔ done[/] in {turns} · {cost} · "
             f"{result.duration_ms / 1000:.1f}s · session {result.session_id or '-'} · "
             f"{safe_markup(run_dir)}"
         )

@@ -17,6 +17,7 @@ from adw_tui.domain.errors import AdwError, DatabaseMissingError
 from adw_tui.runtime.git import NO_HOOKS, git_environment
 
 if TYPE_CHECKING:
+    from adw_tui.observability.logs import Audience
     from adw_tui.store import Store
     from adw_tui.trackers.base import IssueTracker
 
@@ -85,6 +86,27 @@ class CliContext:
         if explicit is not None:
             return explicit.expanduser().resolve()
         return self.repo / DB_RELATIVE_PATH
+
+    def start_logging(self, audience: "Audience", *, log_dir: Path | None = None) -> None:
+        """This command's structured logs (`adw_tui.observability.logs`): to `adw.log`
+        in `log_dir` (default: beside the database), and to stderr as `audience`
+        wants."""
+        from adw_tui.observability.logs import configure_logging
+
+        settings = self.settings
+        if log_dir is None:
+            try:
+                log_dir = self.db_path.parent
+            except AdwError:  # outside a repository, with no --db: stderr alone
+                log_dir = None
+        configure_logging(
+            log_dir,
+            audience,
+            level=settings.log_level,
+            stderr_format=settings.log_format,
+            max_bytes=settings.log_max_bytes,
+            backups=settings.log_backups,
+        )
 
     async def open_store(self, *, create: bool = True) -> "Store":
         from adw_tui.store import Store  # not every command needs the store (`adw prompt`)

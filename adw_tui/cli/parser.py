@@ -17,8 +17,9 @@ from adw_tui.cli.args import (
     adw_id_arg,
     positive_float_arg,
     positive_int_arg,
+    since_arg,
 )
-from adw_tui.runtime.models import MODEL_SETS
+from adw_tui.domain.model_sets import MODEL_SETS
 
 # The values of RunStatus, DeadLetterStatus and IssueState, written out: the domain
 # models import pydantic, which `--help` and `--version` do not need
@@ -208,7 +209,9 @@ def _add_prompt(add_parser: AddParser) -> None:
     prompt = add_parser("prompt", help="run one agent call and show it live")
     prompt.add_argument("text", metavar="TEXT", help="the prompt, or `/command args`")
     prompt.add_argument("--engine", choices=ENGINE_NAMES, default="claude")
-    prompt.add_argument("--model", default="sonnet", help="model alias or id (default: sonnet)")
+    prompt.add_argument(
+        "--model", help="model alias or id (default: the engine's base model, sonnet for claude)"
+    )
     prompt.add_argument("--cwd", type=Path, help="where the agent works (default: here)")
     prompt.add_argument("--agent-name", default="ops", help="output folder name (default: ops)")
     prompt.add_argument(
@@ -218,7 +221,7 @@ def _add_prompt(add_parser: AddParser) -> None:
         "--idle-timeout", type=positive_float_arg, help="seconds without output (default 600)"
     )
     prompt.add_argument("--max-turns", type=positive_int_arg)
-    prompt.add_argument("--resume", metavar="SESSION_ID", help="continue a Claude session")
+    prompt.add_argument("--resume", metavar="SESSION_ID", help="continue an agent's session")
     prompt.add_argument(
         "--json", action="store_true", help="print the result as JSON (transcript to stderr)"
     )
@@ -424,6 +427,33 @@ def _add_triggers(add_parser: AddParser) -> None:
         help="accept deliveries without checking X-Hub-Signature-256 (no ADW_WEBHOOK_SECRET)",
     )
     webhook.set_defaults(handler="triggers:serve_webhook")
+
+    logs = add_parser("logs", help="a run's lines of the structured log (agents/adw.log)")
+    logs.add_argument("adw_id", type=adw_id_arg, metavar="ADW_ID")
+    logs.add_argument(
+        "--follow", "-f", action="store_true", help="then print new lines as they come (Ctrl-C)"
+    )
+    logs.set_defaults(handler="logs:show_logs")
+
+    kpis = add_parser(
+        "kpis", help="success rates, cost and duration per workflow, model set and issue class"
+    )
+    kpis.add_argument(
+        "--since",
+        type=since_arg,
+        metavar="WHEN",
+        help="only runs created since WHEN: a date or time (2026-01-31; UTC) or an age (7d)",
+    )
+    kpis.add_argument("--workflow", metavar="W", help="only the runs of workflow W")
+    kpis.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    kpis.set_defaults(handler="kpis:show_kpis")
+
+    serve = add_parser(
+        "serve", help="serve /metrics (Prometheus), /status and /health for the database"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=9464, help="port (default: 9464)")
+    serve.set_defaults(handler="serve:serve_status")
 
     poll = add_parser("poll", help="start runs for new issues and keyword comments, polling")
     poll.add_argument(

@@ -9,13 +9,13 @@ from typing import Any
 from adw_tui.agents.engine import Engine
 from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.model_sets import model_for
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import StepDef, substitute
 from adw_tui.runtime.agent_call import open_attempt, stream_call
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import StepFinished
 from adw_tui.runtime.issue_text import place_issue_file
-from adw_tui.runtime.models import model_for
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices

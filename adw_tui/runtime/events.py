@@ -93,6 +93,8 @@ class QueueChanged:
     held_elsewhere: tuple[str, ...] = ()
     # The same, held back because system memory is over the limit.
     waiting_for_memory: tuple[str, ...] = ()
+    # The same, held back because the day's spend has reached the daily budget.
+    waiting_for_budget: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,10 @@ class RunExecutor:
         self._paused: tuple[str, str] | None = None
         """(step, session) where a pause stopped the run, until that step runs again."""
 
+    @property
+    def workflow_name(self) -> str:
+        return self._workflow.name
+
     async def execute(self) -> RunStatus:
         """Run from the recorded position to a terminal state; return the final status."""
         store = self._services.store

@@ -10,9 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
+from structlog.contextvars import bind_contextvars
+
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.config import Settings
+from adw_tui.domain.clock import Clock, start_of_day, utc_now
 from adw_tui.domain.control import RunControl
 from adw_tui.domain.errors import (
     ActiveRunError,
@@ -22,6 +25,7 @@ from adw_tui.domain.errors import (
     ShuttingDownError,
 )
 from adw_tui.domain.ids import new_adw_id
+from adw_tui.domain.model_sets import MODEL_SETS
 from adw_tui.domain.models import (
     DeadLetter,
     DeadLetterFilter,
@@ -40,13 +44,13 @@ from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.handover import Handover, plan_attach, plan_shell, record_return
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
 from adw_tui.runtime.issue_text import issue_state
-from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.runtime.notify_command import CommandNotifier
 from adw_tui.runtime.pausing import REQUEST_POLL_S, pause_elsewhere, refuse_pause, refuse_resume
 from adw_tui.runtime.ports import PortAllocator
-from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
+from adw_tui.runtime.resources import DailyBudget, ResourceManager, ResourceSnapshot
 from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.rollback import rollback_run
+from adw_tui.runtime.run_log import RunLog
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
@@ -74,9 +78,11 @@ class Orchestrator:
         *,
         tracker: IssueTracker | None = None,
         sleep: Sleep = asyncio.sleep,
+        clock: Clock = utc_now,
     ) -> None:
         """`tracker` defaults to the one the settings choose (and is then closed with the
-        orchestrator); `sleep` is the clock retry backoff waits on; tests pass a fake one."""
+        orchestrator); `sleep` is the clock retry backoff waits on, `clock` the one that
+        says which day the daily budget counts; tests pass fake ones."""
         self._owns_tracker = tracker is None
         self.bus = EventBus(redactor=store.redactor)
         self.holder = Holder.this_process()
@@ -86,6 +92,13 @@ class Orchestrator:
             max_concurrent=settings.max_concurrent,
             memory_limit_percent=settings.memory_limit_percent,
             rate_limits=settings.rate_limits,
+            daily_budget=(
+                DailyBudget(
+                    settings.daily_budget_usd, lambda: store.spent_since(start_of_day(clock()))
+                )
+                if settings.daily_budget_usd is not None
+                else None
+            ),
         )
         self.resources.on_change.append(self._publish_queue)
         self._notifier = (
@@ -93,6 +106,7 @@ class Orchestrator:
         )
         if self._notifier is not None:
             self.bus.listeners.append(self._notifier)
+        self.bus.listeners.append(RunLog(self._workflow_of))
         self._services = RunServices(
             store=store,
             repo=repo,
@@ -123,6 +137,10 @@ class Orchestrator:
     @property
     def store(self) -> Store:
         return self._services.store
+
+    @property
+    def settings(self) -> Settings:
+        return self._services.settings
 
     @property
     def tracker(self) -> IssueTracker:
@@ -446,6 +464,11 @@ class Orchestrator:
         kept = attempt_transcript(self._services.output_dir / adw_id / agent, attempt_id)
         return kept if kept.is_file() else None
 
+    def _workflow_of(self, adw_id: str) -> str | None:
+        """The workflow of a run this process executes."""
+        executor = self._executors.get(adw_id)
+        return executor.workflow_name if executor is not None else None
+
     def running(self) -> list[str]:
         """The runs this process has launched and not yet finished, queued ones included."""
         return list(self._tasks)
@@ -493,6 +516,9 @@ class Orchestrator:
             task.exception()
 
     async def _drive(self, adw_id: str, executor: RunExecutor) -> RunStatus:
+        # This task's log lines, the standard library's included, name the run (the
+        # binding stays in the task: it runs in a copy of the launching context).
+        bind_contextvars(adw_id=adw_id, workflow=executor.workflow_name)
         store = self.store
         self.bus.publish(RunChanged(adw_id, RunStatus.QUEUED))
         try:
@@ -664,5 +690,6 @@ class Orchestrator:
                 snapshot.slots_total,
                 tuple(snapshot.waiting_for_other_processes),
                 tuple(snapshot.waiting_for_memory),
+                tuple(snapshot.waiting_for_budget),
             )
         )

@@ -4,8 +4,9 @@ on the database (`adw_tui.store.leases`), so `max_concurrent` holds for the repo
 not for each `adw` process.
 
 One dispatcher task per manager admits the head of the queue when this process runs
-fewer than `max_concurrent`, system memory is below the limit *and* a slot lease can be
-taken in the database (fewer than `max_concurrent` held by all processes). The queue is
+fewer than `max_concurrent`, system memory is below the limit, the day's spend is below
+the daily budget (when there is one) *and* a slot lease can be taken in the database
+(fewer than `max_concurrent` held by all processes). The queue is
 strictly FIFO within the process: while memory or other processes hold the head back, no
 later run overtakes it, and the dispatcher re-checks every `memory_poll_s` or
 `claim_poll_s`. Across processes there is no order: whichever asks first after a slot is
@@ -17,7 +18,7 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,6 +31,21 @@ from adw_tui.store.leases import Holder, LeaseKind, Leases
 logger = logging.getLogger(__name__)
 
 MemoryProbe = Callable[[], float]
+BUDGET_POLL_S = 60.0
+"""How often a queue held by the daily budget looks at the spend again (the day may have
+turned, or a budget raised in another process's settings does not reach this one)."""
+
+
+@dataclass(frozen=True)
+class DailyBudget:
+    """US dollars every run may spend in a UTC day, and how much has been (the store's
+    `spent_since` the day's start)."""
+
+    limit_usd: float
+    spent_today: Callable[[], Awaitable[float]]
+
+    async def exhausted(self) -> bool:
+        return await self.spent_today() >= self.limit_usd
 
 
 class ResourceSnapshot(Model):
@@ -47,6 +63,8 @@ class ResourceSnapshot(Model):
     waiting_for_memory: list[str]
     # The same, when it is other processes on the database that hold every slot.
     waiting_for_other_processes: list[str] = Field(default_factory=list)
+    # The same, when the day's spend has reached the daily budget.
+    waiting_for_budget: list[str] = Field(default_factory=list)
     # System memory at the last check (each attempted grant, each poll while held back);
     # None before the first.
     memory_percent: float | None
@@ -66,6 +84,7 @@ class _HeldBack(StrEnum):
 
     MEMORY = "memory"
     ELSEWHERE = "elsewhere"
+    BUDGET = "budget"
 
 
 class ResourceManager:
@@ -89,6 +108,7 @@ class ResourceManager:
         rate_limits: Mapping[str, tuple[float, float]] | None = None,
         memory_probe: MemoryProbe = system_memory_percent,
         holder: Holder | None = None,
+        daily_budget: DailyBudget | None = None,
     ) -> None:
         """`rate_limits` maps a service name to (max_rate, time_period_s): up to max_rate
         calls per period by all processes together (a sliding window in the database)."""
@@ -101,6 +121,7 @@ class ResourceManager:
         self._claim_poll_s = claim_poll_s
         self._memory_probe = memory_probe
         self._rate_limits = dict(rate_limits or {})
+        self._daily_budget = daily_budget
         self._running: list[str] = []
         self._waiters: deque[_Waiter] = deque()
         self._memory_percent: float | None = None
@@ -171,6 +192,7 @@ class ResourceManager:
             waiting_for_other_processes=(
                 held_back if self._held_back == _HeldBack.ELSEWHERE else []
             ),
+            waiting_for_budget=held_back if self._held_back == _HeldBack.BUDGET else [],
             memory_percent=self._memory_percent,
         )
 
@@ -231,6 +253,8 @@ class ResourceManager:
         if held_back is _HeldBack.ELSEWHERE:
             # Jittered, so processes waiting on each other do not ask in lockstep.
             return self._claim_poll_s * random.uniform(0.5, 1.5)
+        if held_back is _HeldBack.BUDGET:
+            return BUDGET_POLL_S
         return None
 
     async def _admit(self) -> _HeldBack | None:
@@ -240,6 +264,8 @@ class ResourceManager:
             self._memory_percent = self._memory_probe()
             if self._memory_percent >= self._memory_limit:
                 return _HeldBack.MEMORY
+            if self._daily_budget is not None and await self._daily_budget.exhausted():
+                return _HeldBack.BUDGET
             waiter = self._waiters[0]
             try:
                 taken = await self._take_slot(waiter.adw_id)

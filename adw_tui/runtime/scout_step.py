@@ -26,6 +26,7 @@ from adw_tui.config import process_redactor
 from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.model_sets import model_for
 from adw_tui.domain.scouts import (
     DroppedFile,
     KeyFindings,
@@ -47,7 +48,6 @@ from adw_tui.runtime.agent_step import state_variables
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import ScoutChanged, StepFinished
 from adw_tui.runtime.issue_text import place_issue_file
-from adw_tui.runtime.models import model_for
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.scout_guard import tree_state, undo_changes
 from adw_tui.runtime.services import RunServices

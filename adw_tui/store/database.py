@@ -15,7 +15,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,8 @@ from adw_tui.store.group_commit import GroupCommit, T, Write, redacted
 
 Synchronous = Literal["FULL", "NORMAL"]
 Params = Sequence[Any]
+ReadParams = Sequence[Any] | Mapping[str, Any]
+"""Positional (`?`) or named (`:name`) parameters of a read."""
 
 
 def now_iso() -> str:
@@ -171,7 +173,7 @@ class Database:
                 await self._writer.rollback()
             raise
 
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[sqlite3.Row]:
         with _translate_errors(self.path, self.busy_timeout_s):
             return list(await self._reader.execute_fetchall(sql, params))
 
@@ -187,7 +189,7 @@ class Database:
                 while rows := await cursor.fetchmany(size):
                     yield list(rows)
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetch_one(self, sql: str, params: ReadParams = ()) -> sqlite3.Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 

@@ -296,6 +296,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX runs_requested ON runs (owner) WHERE requested IS NOT NULL;
         """,
     ),
+    Migration(
+        14,
+        "agent calls by start, for the day's spend (the daily budget)",
+        """
+        CREATE INDEX step_attempts_by_start ON step_attempts (started_at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -25,6 +25,7 @@ from adw_tui.domain.errors import (
     StaleVersionError,
     VersionNotFoundError,
 )
+from adw_tui.domain.kpis import RunOutcome, StepFailures
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import (
     RunRecord,
@@ -43,10 +44,12 @@ from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.deliveries import Deliveries
 from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.issues import Issues
+from adw_tui.store.kpis import run_outcomes, step_failures
 from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
 from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
+from adw_tui.store.tallies import Tallies, read_tallies
 
 StateData = RunState | Mapping[str, Any]
 StateChangeFn = Callable[[dict[str, Any]], StateData]
@@ -243,6 +246,34 @@ class Store:
         moves it, read off the runs_by_update index."""
         row = await self._db.fetch_one("SELECT max(updated_at) FROM runs")
         return None if row is None or row[0] is None else str(row[0])
+
+    async def tallies(self) -> Tallies:
+        """Runs by workflow and status, agent calls, tokens, cost and durations, summed
+        (for the metrics)."""
+        return await read_tallies(self._db)
+
+    async def spent_since(self, moment: datetime) -> float:
+        """US dollars spent by the agent calls started since `moment`, by every run."""
+        row = await self._db.fetch_one(
+            "SELECT COALESCE(SUM(cost_usd), 0) FROM step_attempts WHERE started_at >= ?",
+            (stored_time(moment),),
+        )
+        assert row is not None
+        return float(row[0])
+
+    async def run_outcomes(
+        self, *, since: datetime | None = None, workflow: str | None = None
+    ) -> list[RunOutcome]:
+        """One row per run created since `since` (of `workflow`), for the KPIs."""
+        return await run_outcomes(self._db, since=stored_time(since), workflow=workflow)
+
+    async def step_failures(
+        self, *, since: datetime | None = None, workflow: str | None = None, limit: int = 10
+    ) -> list[StepFailures]:
+        """The steps of runs created since `since` whose attempts failed most."""
+        return await step_failures(
+            self._db, since=stored_time(since), workflow=workflow, limit=limit
+        )
 
     async def active_run_for(self, issue: str, workflow: str) -> RunRecord | None:
         """A queued, running or paused run of `workflow` for `issue`, if there is one (one

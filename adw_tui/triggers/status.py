@@ -3,6 +3,7 @@ budget, and the triggers' counters."""
 
 from typing import Any
 
+from adw_tui.observability.status import breaker_report
 from adw_tui.runtime.memory import system_memory_percent
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.trackers.github import GitHubTracker
@@ -22,17 +23,10 @@ async def runtime_status(orchestrator: Orchestrator, *triggers: TriggerCounters)
             "used": snapshot.slots_used,
             "waiting_for_memory": snapshot.waiting_for_memory,
             "waiting_for_other_processes": snapshot.waiting_for_other_processes,
+            "waiting_for_budget": snapshot.waiting_for_budget,
         },
         "memory_percent": system_memory_percent(),
-        "breakers": [
-            {
-                "name": breaker.name,
-                "state": str(breaker.state),
-                "consecutive_failures": breaker.consecutive_failures,
-                "opened_at": breaker.opened_at.isoformat() if breaker.opened_at else None,
-            }
-            for breaker in breakers
-        ],
+        "breakers": breaker_report(breakers),
         "github_rate_limit": None
         if budget is None
         else {

@@ -11,14 +11,12 @@ made safe before it reaches a log. aiohttp does the HTTP/1.1 parsing.
 import asyncio
 import logging
 import re
-import socket
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
 from adw_tui.domain.sanitize import terminal_safe
+from adw_tui.observability.server import ResourcesNow, StatusReport, listen, status_app
 from adw_tui.store import Store
 from adw_tui.store.deliveries import Delivery, DeliveryOutcome
 from adw_tui.triggers.dispatch import Dispatcher
@@ -32,9 +30,7 @@ MAX_BODY_BYTES = 25 * 1024 * 1024
 """GitHub caps a delivery's payload at 25 MB."""
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 SHUTDOWN_S = 5.0
-"""Longest wait, on stop, for open connections and for launches under way."""
-
-StatusReport = Callable[[], Awaitable[dict[str, Any]]]
+"""Longest wait, on stop, for launches under way."""
 
 
 @dataclass(frozen=True)
@@ -57,44 +53,30 @@ class WebhookServer:
         config: WebhookConfig,
         *,
         status: StatusReport,
+        resources: ResourcesNow | None = None,
     ) -> None:
+        """`status` answers `/status`; `resources` gives `/metrics` this process's queue
+        and slots."""
         self._store = store
         self._dispatcher = dispatcher
         self._config = config
         self._status = status
+        self._resources = resources
         self.counters = dispatcher.counters
         self._launches: set[asyncio.Task[Delivery]] = set()
         self._runner: web.AppRunner | None = None
         self.stopped = asyncio.Event()
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_json_errors])
+        """The deliveries' route beside the status API's (`/health`, `/status`,
+        `/metrics`)."""
+        app = status_app(self._store, self._status, self._resources, client_max_size=MAX_BODY_BYTES)
         app.router.add_post(PATH, self._delivery)
-        app.router.add_get("/health", _health)
-        app.router.add_get("/status", self._report)
         return app
 
     async def start(self, host: str, port: int) -> str:
         """Listen on `host:port` (0: a free port); the address listened on."""
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
-        self._runner = web.AppRunner(
-            self.app(), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_S
-        )
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
-        bound_host, bound_port = sock.getsockname()[:2]
-        address = (
-            f"[{bound_host}]:{bound_port}"
-            if family == socket.AF_INET6
-            else f"{bound_host}:{bound_port}"
-        )
+        self._runner, address = await listen(self.app(), host, port)
         self.counters.listening_on = address
         return address
 
@@ -183,27 +165,6 @@ class WebhookServer:
             detail={"status": status, "reason": reason, "delivery": delivery, "event": event},
         )
         return web.json_response({"error": reason}, status=status)
-
-    async def _report(self, request: web.Request) -> web.Response:
-        return web.json_response(await self._status())
-
-
-async def _health(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
-@web.middleware
-async def _json_errors(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Unknown paths (404) and wrong methods (405) answered as JSON, like the rest."""
-    try:
-        return await handler(request)
-    except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
-        return web.json_response({"error": error.reason}, status=error.status, headers=headers)
 
 
 def _shown(text: str | None) -> str | None:

@@ -39,6 +39,7 @@ from adw_tui.tui.screens.base import DASHBOARD_MODE, AdwScreen, OpenRun
 from adw_tui.tui.screens.dashboard import Dashboard
 from adw_tui.tui.screens.dead_letters import DeadLettersScreen
 from adw_tui.tui.screens.history import HistoryScreen
+from adw_tui.tui.screens.kpis import KpisScreen
 from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, WorkflowChoice
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.screens.workflows import WorkflowsScreen
@@ -53,6 +54,7 @@ Startup = Callable[[Orchestrator], Awaitable[None]]
 DEAD_LETTERS_MODE = "dead_letters"
 WORKFLOWS_MODE = "workflows"
 WORKTREES_MODE = "worktrees"
+KPIS_MODE = "kpis"
 LAUNCH_ISSUES = 1000
 """The newest open issues the launch dialog lists (older ones: type the number)."""
 
@@ -84,6 +86,7 @@ class AdwApp(App[None]):
         Binding("d", "dead_letters", "Dead letters", id="app.dead_letters"),
         Binding("w", "workflows", "Workflows", id="app.workflows"),
         Binding("W", "worktrees", "Worktrees", id="app.worktrees"),
+        Binding("k", "kpis", "KPIs", id="app.kpis"),
         Binding("f1", "toggle_help", "Help", id="app.help"),
         # Last: the footer cuts what does not fit from its end, and Help must stay.
         Binding("a", "attach", "Attach", id="app.attach"),
@@ -139,6 +142,7 @@ class AdwApp(App[None]):
             ),
             WORKFLOWS_MODE: lambda: WorkflowsScreen(self.repo),
             WORKTREES_MODE: lambda: WorktreesScreen(self.store, self.orchestrator, self.clock),
+            KPIS_MODE: lambda: KpisScreen(self.store, self.clock),
         }
 
     def _load_preferences(self) -> Preferences:
@@ -316,7 +320,7 @@ class AdwApp(App[None]):
         off and hidden from the footer."""
         if action in self.RUN_ACTIONS:
             return self.selected_run is not None
-        if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE, WORKTREES_MODE):
+        if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE, WORKTREES_MODE, KPIS_MODE):
             return self.current_mode != action
         return True
 
@@ -369,6 +373,9 @@ class AdwApp(App[None]):
 
     async def action_worktrees(self) -> None:
         await self.switch_mode(WORKTREES_MODE)
+
+    async def action_kpis(self) -> None:
+        await self.switch_mode(KPIS_MODE)
 
     async def on_workflows_screen_launch_requested(
         self, message: WorkflowsScreen.LaunchRequested

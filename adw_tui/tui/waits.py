@@ -88,11 +88,15 @@ class RunWaits:
         for adw_id in changed:
             del self._waits[adw_id]
         memory, elsewhere = set(event.waiting_for_memory), set(event.held_elsewhere)
+        budget = set(event.waiting_for_budget)
         now = self._clock()
         for position, adw_id in enumerate(event.queued, start=1):
             if adw_id in memory:
                 reason = "system memory is over the limit"
                 wait = Wait("memory", "memory", reason, now, queued=True)
+            elif adw_id in budget:
+                reason = "today's spend has reached the daily budget (ADW_DAILY_BUDGET_USD)"
+                wait = Wait("budget", "budget", reason, now, queued=True)
             elif adw_id in elsewhere:
                 reason = "other processes on the database hold every slot"
                 wait = Wait("other processes", "other processes", reason, now, queued=True)

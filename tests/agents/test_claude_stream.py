@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from adw_tui.agents.claude_stream import ClaudeStreamParser, fold
+from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.engine import ProcessEnding
 from adw_tui.agents.jsonl import JsonlSplitter
+from adw_tui.agents.stream_fields import fold
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentResult, ErrorClass
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "claude"

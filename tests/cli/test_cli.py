@@ -228,10 +228,39 @@ def test_corrupt_database_is_reported_and_left_alone(
 def test_doctor_reports_each_check(seeded: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["doctor", "--json"]) == 0
     checks = {check["name"]: check for check in json.loads(capsys.readouterr().out)}
-    assert set(checks) == {"git", "claude", "gh", "repository", "database", "disk"}
+    assert set(checks) == {
+        "git",
+        "claude",
+        "gemini",
+        "opencode",
+        "gh",
+        "repository",
+        "database",
+        "disk",
+    }
     assert checks["git"]["level"] == "ok"
     assert checks["database"]["level"] == "ok"
     assert "1 runs, 1 pending dead letters" in checks["database"]["detail"]
+
+
+def test_doctor_shows_the_gemini_cli_version(
+    seeded: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    gemini = seeded / "bin" / "gemini"
+    gemini.parent.mkdir()
+    gemini.write_text("#!/bin/sh\necho 0.61.0\n")
+    gemini.chmod(0o755)
+    monkeypatch.setenv("ADW_GEMINI_PATH", str(gemini))
+    assert main(["doctor", "--json"]) == 0
+    checks = {check["name"]: check for check in json.loads(capsys.readouterr().out)}
+    assert checks["gemini"] == {"name": "gemini", "level": "ok", "detail": f"0.61.0 ({gemini})"}
+
+    monkeypatch.setenv("ADW_GEMINI_PATH", str(seeded / "bin" / "nothing"))
+    assert main(["doctor", "--json"]) == 0  # a warning: only --engine gemini needs it
+    checks = {check["name"]: check for check in json.loads(capsys.readouterr().out)}
+    assert checks["gemini"]["level"] == "warn"
+    assert "npm install -g @google/gemini-cli" in checks["gemini"]["detail"]
+    assert "ADW_GEMINI_PATH" in checks["gemini"]["detail"]
 
 
 def test_migrate_imports_and_reports(repo: Path, capsys: pytest.CaptureFixture[str]):

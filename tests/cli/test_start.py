@@ -77,7 +77,6 @@ def test_runs_imports_no_textual_rich_or_engine(repo: Path):
         "adw_tui.agents.names",
         "adw_tui.agents.environment",
         "adw_tui.runtime.git",
-        "adw_tui.runtime.models",
     }
 
 

@@ -252,3 +252,67 @@ def run_claude(claude_bin: Path, git_repo: Path, claude_home: Path) -> RunClaude
         )
 
     return run
+
+
+GEMINI_MODEL = "gemini-2.5-flash"
+GEMINI_API_KEY = "fake-gemini-key"
+
+
+def find_gemini() -> tuple[Path | None, str]:
+    """The Gemini CLI to test (`ADW_GEMINI_PATH`, else the one `.ci/run` installs, else
+    `gemini` on PATH) and where it came from, or None and why there is none."""
+    configured = os.environ.get("ADW_GEMINI_PATH")
+    if configured:
+        path = Path(configured)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path, "ADW_GEMINI_PATH"
+        return None, f"ADW_GEMINI_PATH={configured} is not an executable file"
+    local = PROJECT_ROOT / ".ci/node/node_modules/.bin/gemini"
+    if local.is_file() and os.access(local, os.X_OK):
+        return local, str(local.relative_to(PROJECT_ROOT))
+    on_path = shutil.which("gemini")
+    if on_path:
+        return Path(on_path), "PATH"
+    return None, (
+        "no Gemini CLI: set ADW_GEMINI_PATH, run .ci/run (it installs one into .ci/node/), "
+        "or put `gemini` on PATH"
+    )
+
+
+@pytest.fixture(scope="session")
+def gemini_bin() -> Path:
+    """The real `gemini` CLI, checked with `--version`; skipped (failed under CI) if absent."""
+    path, origin = find_gemini()
+    problem = None if path is not None else origin
+    if path is not None:
+        try:
+            done = subprocess.run(
+                [str(path), "--version"], capture_output=True, text=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problem = f"{path} --version failed: {exc}"
+        else:
+            if done.returncode != 0 or not done.stdout.strip():
+                problem = f"{path} --version gave {done.returncode}: {done.stdout}{done.stderr}"
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the real Gemini CLI is unusable: {problem}")
+        pytest.skip(problem)
+    assert path is not None
+    return path
+
+
+def gemini_env(base_url: str, home: Path, **extra: str) -> dict[str, str]:
+    """A whole environment (nothing inherited but PATH) for Gemini CLI against `base_url`:
+    HOME, the state directory (where adw keeps the CLI's home) and TMPDIR (where the CLI
+    writes a report of each API error) in `home`."""
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    return {
+        "HOME": str(home),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "TMPDIR": str(home / "tmp"),
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "GEMINI_API_KEY": GEMINI_API_KEY,
+        "GOOGLE_GEMINI_BASE_URL": base_url,
+        **extra,
+    }

@@ -85,6 +85,7 @@ async def start_webhook(
             repository="octo/hello",
         ),
         status=lambda: runtime_status(orchestrator, counters),
+        resources=orchestrator.resources.snapshot,
     )
     await server.start("127.0.0.1", 0)
     return server
@@ -391,6 +392,11 @@ async def test_health_status_and_unknown_routes(webhook: Webhook, github: FakeGi
     assert trigger["listening_on"] == url.removeprefix("http://")
     assert trigger["last_event_kind"] == "ping"
     assert trigger["ignored"] == 1
+    metrics = await client.get(f"{url}/metrics")
+    assert metrics.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    # The runtime's own slots and queue, beside what the database recorded.
+    assert f"adw_slots {float(status['slots']['total'])}" in metrics.text
+    assert 'adw_queue_depth{reason="slot"} 0.0' in metrics.text
     missing = await client.get(f"{url}/nowhere")
     assert missing.status_code == 404
     assert missing.json() == {"error": "Not Found"}

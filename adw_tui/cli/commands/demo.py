@@ -23,6 +23,7 @@ async def run_demo(args: argparse.Namespace, context: CliContext) -> int:
     directory = (args.dir or Path(tempfile.mkdtemp(prefix="adw-demo-"))).expanduser().resolve()
     repo = await create_sample_repo(directory)
     settings = load_settings(repo).model_copy(update={"engine": "sim", "retry_initial": 0.2})
+    context.start_logging("interactive" if args.headless else "screen", log_dir=repo / "agents")
     if not args.headless:
         return await _demo_dashboard(repo, settings)
     error_console.print(f"sample repository: [bold]{safe_markup(str(repo))}[/]")

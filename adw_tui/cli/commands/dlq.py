@@ -117,6 +117,7 @@ async def drop_letter(args: argparse.Namespace, context: CliContext) -> int:
 
 
 async def replay_letters(args: argparse.Namespace, context: CliContext) -> int:
+    context.start_logging("interactive")
     from rich.table import Table
 
     from adw_tui.cli.progress import live_orchestrator  # the runtime: only replays need it

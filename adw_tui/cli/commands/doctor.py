@@ -35,6 +35,14 @@ class Check(Model):
 LEVEL_STYLES = {Level.OK: "green", Level.WARN: "yellow", Level.FAIL: "bold red"}
 
 
+AGENT_CLIS = (
+    ("gemini", "ADW_GEMINI_PATH", "@google/gemini-cli"),
+    ("opencode", "ADW_OPENCODE_PATH", "opencode-ai"),
+)
+"""The engines' CLIs besides Claude Code: name, the variable naming the binary, the npm
+package."""
+
+
 async def run_doctor(args: argparse.Namespace, context: CliContext) -> int:
     checks = [
         await _binary_check("git", "git", Level.FAIL, "install git: every run uses a worktree"),
@@ -45,6 +53,16 @@ async def run_doctor(args: argparse.Namespace, context: CliContext) -> int:
             "install it with `npm install -g @anthropic-ai/claude-code` or set "
             "CLAUDE_CODE_PATH; the simulated agent works without it",
         ),
+        *[
+            await _binary_check(
+                name,
+                os.environ.get(variable) or name,
+                Level.WARN,
+                f"install it with `npm install -g {package}` or set {variable}; "
+                f"needed only for --engine {name}",
+            )
+            for name, variable, package in AGENT_CLIS
+        ],
         await _binary_check(
             "gh", "gh", Level.WARN, "needed only for the GitHub tracker (install GitHub CLI)"
         ),

@@ -38,6 +38,7 @@ async def resume_run(args: argparse.Namespace, context: CliContext) -> int:
 
 async def resume_here(adw_id: str, context: CliContext) -> int:
     """Run the paused run here until it ends (or is paused again), with live progress."""
+    context.start_logging("interactive")
     async with (
         await context.open_store(create=False) as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,

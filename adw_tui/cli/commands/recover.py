@@ -15,6 +15,7 @@ from adw_tui.runtime.worktrees import worktree_manager
 
 
 async def recover_runs(args: argparse.Namespace, context: CliContext) -> int:
+    context.start_logging("interactive")
     async with await context.open_store(create=False) as store:
         recovered = await recover_orphans(
             store, context.repo, worktrees=worktree_manager(context.repo, context.settings)

@@ -10,6 +10,7 @@ from adw_tui.domain.models import RunStatus
 
 
 async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
+    context.start_logging("interactive")
     async with (
         await context.open_store() as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,

@@ -3,8 +3,6 @@ what they start, until SIGINT or SIGTERM (which closes the trigger first, then l
 running steps finish for up to the shutdown grace)."""
 
 import argparse
-import logging
-import sys
 
 from rich.markup import escape
 
@@ -39,7 +37,7 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
             "--tracker github before the command)"
         )
     workflows = trigger_workflows(context.repo, settings.webhook_default_workflow)
-    _log_to_stderr()
+    context.start_logging("daemon")
     server: WebhookServer | None = None
 
     async def close_listener() -> None:
@@ -67,6 +65,7 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
                 trusted=tuple(settings.trigger_associations),
             ),
             status=lambda: runtime_status(orchestrator, counters),
+            resources=orchestrator.resources.snapshot,
         )
         try:
             address = await server.start(args.host, args.port)
@@ -82,7 +81,7 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
             )
         _announce(
             f"adw webhook: http://{address}{PATH} takes GitHub's issues and issue_comment "
-            f"deliveries for {repository}; /health and /status beside it",
+            f"deliveries for {repository}; /health, /status and /metrics beside it",
             settings,
             workflows,
         )
@@ -94,7 +93,7 @@ async def serve_webhook(args: argparse.Namespace, context: CliContext) -> int:
 async def poll_issues(args: argparse.Namespace, context: CliContext) -> int:
     settings = context.settings
     workflows = trigger_workflows(context.repo, settings.webhook_default_workflow)
-    _log_to_stderr()
+    context.start_logging("daemon")
     poller: Poller | None = None
 
     async def stop_polling() -> None:
@@ -141,13 +140,3 @@ def _announce(first_line: str, settings: Settings, workflows: frozenset[str]) ->
         soft_wrap=True,
         highlight=False,
     )
-
-
-def _log_to_stderr() -> None:
-    """The triggers' log lines (each delivery, each launch, each failed poll) on stderr;
-    what they quote of an issue or payload is made safe where it is logged."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    logger = logging.getLogger("adw_tui.triggers")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)

@@ -16,6 +16,7 @@ Startup = Callable[[Orchestrator], Awaitable[None]]
 
 
 async def run_tui(args: argparse.Namespace, context: CliContext) -> int:
+    context.start_logging("screen")
     async with await context.open_store() as store:
         await open_dashboard(store, context.repo, context.settings)
     return 0

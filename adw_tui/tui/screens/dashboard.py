@@ -37,7 +37,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Static
 
 from adw_tui.domain.breakers import Breaker, BreakerState
-from adw_tui.domain.clock import Clock
+from adw_tui.domain.clock import Clock, start_of_day
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.runtime.events import (
@@ -96,6 +96,10 @@ class Gauges:
     breakers: tuple[Breaker, ...] = ()
     tracker_budget: tuple[str, str] | None = None
     """The tracker's name and its rate-limit gauge, for a tracker whose calls are metered."""
+    spent_today: float = 0.0
+    """US dollars the agent calls started today (UTC) cost, every run's."""
+    daily_budget: float | None = None
+    held_by_budget: bool = False
 
 
 def elapsed(run: RunRecord, now: datetime) -> timedelta:
@@ -129,7 +133,20 @@ class ResourceGauges(Widget):
             ),
             ("  breakers ", "dim"),
             Content(", ").join(breakers) if breakers else ("all closed", "$success"),
+            *self._spend(),
             *self._budget(),
+        )
+
+    def _spend(self) -> tuple[tuple[str, str], ...]:
+        """Today's spend, against the daily budget when there is one."""
+        gauges = self.gauges
+        if gauges.daily_budget is None:
+            return (("  today ", "dim"), (f"${gauges.spent_today:.2f}", "bold"))
+        style = "$error" if gauges.spent_today >= gauges.daily_budget else "bold"
+        return (
+            ("  today ", "dim"),
+            (f"${gauges.spent_today:.2f} of ${gauges.daily_budget:.2f}", style),
+            (" (new runs wait)" if gauges.held_by_budget else "", "$warning"),
         )
 
     def _budget(self) -> tuple[tuple[str, str], ...]:
@@ -253,6 +270,9 @@ class Dashboard(AdwScreen):
             memory_percent=snapshot.memory_percent,
             breakers=tuple(await self._store.breakers.list()),
             tracker_budget=_tracker_budget(self._orchestrator.tracker),
+            spent_today=await self._store.spent_since(start_of_day(self._clock())),
+            daily_budget=self._orchestrator.settings.daily_budget_usd,
+            held_by_budget=bool(snapshot.waiting_for_budget),
         )
         since = (self._clock() - TRIGGER_WINDOW).isoformat()
         self.query_one(TriggerLine).activity = TriggerActivity(

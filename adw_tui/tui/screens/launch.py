@@ -17,8 +17,8 @@ from textual.widgets.option_list import Option
 
 from adw_tui.agents.registry import ENGINE_NAMES
 from adw_tui.domain.issues import IssueSummary
+from adw_tui.domain.model_sets import MODEL_SETS
 from adw_tui.domain.sanitize import terminal_safe
-from adw_tui.runtime.models import MODEL_SETS
 from adw_tui.tui.notify import notify_text
 
 NEW_ISSUE = "new"

@@ -1,14 +1,18 @@
-"""Which model an agent step uses: the original ADW's model sets, per engine."""
+"""Which model an agent step uses: the original ADW's model sets, per engine.
+
+Plain Python, no pydantic: the argument parser imports the set names.
+"""
 
 from collections.abc import Mapping
+from typing import Literal
 
-from adw_tui.config import ModelSetName
+ModelSetName = Literal["base", "heavy"]
 
 # Under the `heavy` set these commands get the stronger model, as in the original ADW.
 HEAVY_COMMANDS = frozenset(
     {"implement", "resolve_failed_test", "document", "feature", "bug", "chore", "patch"}
 )
-MODEL_SETS = ("base", "heavy")
+MODEL_SETS: tuple[ModelSetName, ...] = ("base", "heavy")
 
 
 def model_for(command: str, model_set: str, models: Mapping[ModelSetName, str]) -> str:
