@@ -62,6 +62,9 @@ class StepSummary(Model):
     """The store ids of the visit's attempts, in order (each keeps its own transcript)."""
     attempt_engines: list[str | None] = Field(default_factory=list)
     """The engine of each of those attempts (its transcript is in that engine's format)."""
+    attempt_agents: list[str | None] = Field(default_factory=list)
+    """The agent of each of those attempts (its transcript's folder): one agent for a
+    step's retries, one each for a scout step's scouts."""
 
     @classmethod
     def of(cls, attempts: list[StepAttempt]) -> "StepSummary":
@@ -87,6 +90,7 @@ class StepSummary(Model):
             started_at=attempts[0].started_at,
             attempt_ids=[attempt.id for attempt in attempts],
             attempt_engines=[attempt.engine for attempt in attempts],
+            attempt_agents=[attempt.agent for attempt in attempts],
         )
 
 

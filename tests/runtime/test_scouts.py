@@ -137,6 +137,10 @@ async def test_hung_malformed_and_editing_scouts_are_skipped_reset_and_recorded(
     # The timeline folds the scouts side by side: the step succeeded, as one scout did.
     [summary] = [line for line in await store.steps.timeline(adw_id) if line.step == "scout"]
     assert (summary.status, summary.attempts, summary.error) == (StepStatus.SUCCEEDED, 4, None)
+    # Each attempt's transcript is its own scout's (what the run detail shows for it).
+    for agent, attempt_id in zip(summary.attempt_agents, summary.attempt_ids, strict=True):
+        kept = repo / "agents" / adw_id / str(agent) / "attempts" / f"{attempt_id}.jsonl"
+        assert '"type":"system"' in kept.read_text()
 
 
 async def test_a_step_with_no_answer_fails_and_still_writes_the_aggregate(
