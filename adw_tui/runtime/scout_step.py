@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,7 @@ class ScoutStep:
         await place_issue_file(state, cwd, self._services.output_dir / self._adw_id)
         before = await tree_state(cwd)
         try:
-            ended = await asyncio.gather(*(self._scout(scout) for scout in scouts))
+            ended = await _together([self._scout(scout) for scout in scouts])
         finally:  # stopped half-way (a pause, a cancel) too: the worktree is put back
             changes = await undo_changes(cwd, before)
         if changes is not None:
@@ -325,3 +326,17 @@ class ScoutStep:
             StepFinished(self._adw_id, self._name, outcome.status, cost, outcome.error or detail)
         )
         return outcome
+
+
+async def _together(calls: list[Coroutine[Any, Any, _Ended]]) -> list[_Ended]:
+    """Every call's result, run at once. Should one raise (the store failing, say), the
+    others are stopped (their agents killed) before the error goes on: no scout outlives
+    its step."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
