@@ -3,9 +3,11 @@ subprocesses (one per scout), the real store. The scouts differ by model alone, 
 simulated agent's faults are narrowed to a model (`scout@<model>=<fault>`), so one
 fixture makes a scout hang, another answer off format and another edit the worktree."""
 
+import asyncio
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.scout_step import relevant_files_path
 from adw_tui.store import Store
 from adw_tui.workflows.scout_answers import shipped_schema
+from tests.runtime.pause_runs import sim_agents
 from tests.workflows.json_schema import assert_valid
 
 HANG_TIMEOUT_S = 2.0
@@ -223,3 +226,30 @@ async def test_plan_w_docs_stops_when_the_run_has_no_scouts_file(repo: Path, sto
     assert letter.step == "docs"
     assert "plan_w_docs needs the scouts' relevant_files.json" in letter.error_message
     assert not (repo / "agents" / adw_id / "sdlc_planner").exists()  # no planner was called
+
+
+async def test_a_pause_stops_every_scout_and_puts_the_worktree_back(
+    repo: Path, store: Store
+) -> None:
+    scouting_workflow(repo, [{"engine": "sim", "model": "hangs"}] * 3)
+    issue = await store.issues.create("Count words", "x")
+    async with Orchestrator(store, repo, settings_for(repo)) as orchestrator:
+        adw_id = await orchestrator.launch(
+            issue.number, workflow="scouting", engine_env={"ADW_SIM_FAULTS": FAULTS}
+        )
+        await until_true(lambda: len(sim_agents()) == 3)  # the three scouts run at once
+        run = await orchestrator.pause(adw_id)
+    assert run.status is RunStatus.PAUSED
+    assert sim_agents() == []
+    attempts = [a for a in await store.steps.for_run(adw_id) if a.step == "scout"]
+    assert len(attempts) == 3
+    assert all(a.status is not StepStatus.RUNNING for a in attempts)
+    worktree = Path((await store.load(adw_id)).state.as_data()["worktree_path"])
+    assert git_status(worktree) == ""
+
+
+async def until_true(condition: Callable[[], bool], within_s: float = 20) -> None:
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
