@@ -23,6 +23,7 @@ from adw_tui.domain.breakers import BreakerOpenAction, BreakerPolicy
 from adw_tui.domain.model_sets import ModelSetName
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.redaction import Redactor
+from adw_tui.domain.scouts import DEFAULT_SCOUT_TIMEOUT, ScoutSpec
 from adw_tui.domain.workflow import DEFAULT_NON_RETRYABLE, ErrorClassName, RetryPolicy
 
 CONFIG_FILE = Path(".adw") / "config.toml"
@@ -46,6 +47,14 @@ DEFAULT_ENGINE_MODELS: dict[str, dict[ModelSetName, str]] = {
     "gemini": {"base": "gemini-2.5-flash", "heavy": "gemini-2.5-pro"},
     "opencode": {"base": "anthropic/claude-sonnet-4-5", "heavy": "anthropic/claude-opus-4-5"},
 }
+# The seed's scouts, in its order: what `scale: N` takes the first N of.
+DEFAULT_SCOUTS = (
+    ScoutSpec(engine="gemini", model="gemini-2.5-flash"),
+    ScoutSpec(engine="opencode"),
+    ScoutSpec(engine="gemini", model="gemini-2.5-flash-lite"),
+    ScoutSpec(engine="codex"),
+    ScoutSpec(engine="claude", model="haiku"),
+)
 # List prices, US dollars per million input / output tokens. A model is priced by the
 # longest of these names it contains (`gpt-5.1-codex-mini` before `gpt-5.1-codex`).
 DEFAULT_MODEL_PRICES: dict[str, tuple[float, float]] = {
@@ -176,6 +185,31 @@ class Settings(Model):
         description="US dollars per million input and output tokens by model (an id or a part "
         "of one), over the built-in list prices; prices the calls of engines that report no "
         'cost, e.g. {"gpt-5.1-codex": [1.25, 10]}',
+    )
+    scouts: list[ScoutSpec] = Field(
+        default_factory=lambda: list(DEFAULT_SCOUTS),
+        min_length=1,
+        description="the scouts a workflow's `scale: N` scout step runs: the first N of this "
+        "list, round robin past its end (JSON list of {engine, model, timeout}; model: the "
+        "engine's base model when left out; timeout: `scout_timeout` when left out), e.g. "
+        '[{"engine": "gemini", "model": "gemini-2.5-flash"}, {"engine": "claude", "model": '
+        '"haiku"}]',
+    )
+    scout_timeout: float = Field(
+        default=DEFAULT_SCOUT_TIMEOUT,
+        gt=0,
+        description="seconds a scout may run before it is skipped (never retried), unless "
+        "its own `timeout` or its step's says otherwise",
+    )
+    docs_fetch_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="seconds the `fetch_docs` action gives each documentation link of an issue",
+    )
+    docs_fetch_private: bool = Field(
+        default=False,
+        description="let `fetch_docs` fetch links to loopback, private and link-local "
+        "addresses (an issue's author chooses the links: keep it off for public trackers)",
     )
     tracker: Literal["local", "github"] = Field(
         default="local",

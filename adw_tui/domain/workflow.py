@@ -12,6 +12,11 @@ A step either sends a prompt template (`command`) to an agent, or runs a built-i
 - `on_exhausted`: it was entered more than `max_visits` times (a fix-and-retest loop that
   does not converge); defaults to `on_failure`.
 
+A scout step (`scouts: [...]` or `scale: N`) sends its `command` (default `/scout`) to
+several agents at once, each on its own engine, and merges their answers (see
+`domain.scouts`); it is never retried, so it takes no `retry`, `agent`, `engine` or
+`model` of its own.
+
 A step with `when` runs only if its condition holds, and otherwise goes straight to
 `on_success`. A terminal step ends the run; `action: record_failure` on it dead-letters
 the run.
@@ -30,6 +35,7 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from adw_tui.domain.agent import ErrorClass
 from adw_tui.domain.modeling import Model
+from adw_tui.domain.scouts import MAX_SCALE, ScoutSpec
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 # The sections of the improved plan command; a plan file has each as a `## ` heading.
@@ -66,6 +72,8 @@ class Action(StrEnum):
     MERGE = "merge"
     PUSH = "push"
     OPEN_PR = "open_pr"
+    # Check a plan's inputs (the issue, the scouts' file) and fetch the issue's links.
+    FETCH_DOCS = "fetch_docs"
     RECORD_FAILURE = "record_failure"
 
 
@@ -173,9 +181,23 @@ class StepDef(Model):
     on_exhausted: str | None = None
     terminal: bool = False
     action: Action | None = None
+    scouts: list[ScoutSpec] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SCALE,
+        description="a scout step's scouts, run in parallel: [{engine, model, timeout}]",
+    )
+    scale: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SCALE,
+        description="a scout step of the settings' first `scale` scouts (round robin)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if self.is_scout:
+            return self._consistent_scout()
         if self.retry is not None and self.command is None:
             raise ValueError("`retry` applies to agent calls: only a command state has one")
         if self.terminal:
@@ -193,6 +215,39 @@ class StepDef(Model):
         if self.on_success is None:
             raise ValueError("a non-terminal state needs `on_success`")
         return self
+
+    def _consistent_scout(self) -> Self:
+        if self.scouts is not None and self.scale is not None:
+            raise ValueError(
+                "a scout state takes `scouts` (a list) or `scale` (a number), not both"
+            )
+        given = [
+            name
+            for name in ("agent", "engine", "model", "action", "retry", "max_retries")
+            if getattr(self, name) is not None
+        ]
+        if self.terminal:
+            given.append("terminal")
+        if given:
+            raise ValueError(
+                f"a scout state has no {', '.join(given)}: each scout names its engine and "
+                "model in `scouts`, and a scout is never retried"
+            )
+        if self.output is not StepOutput.TEXT:
+            raise ValueError("a scout state's output is its relevant_files.json: drop `output`")
+        if self.on_success is None:
+            raise ValueError("a non-terminal state needs `on_success`")
+        return self
+
+    @property
+    def is_scout(self) -> bool:
+        """True for a scout step (`scouts` or `scale`)."""
+        return self.scouts is not None or self.scale is not None
+
+    @property
+    def scout_command(self) -> str:
+        """The prompt template a scout step sends: its `command`, else `/scout`."""
+        return self.command or "/scout"
 
     @property
     def visit_limit(self) -> int:

@@ -11,6 +11,7 @@ from adw_tui.domain.issues import PullRequest
 from adw_tui.domain.pull_requests import pull_request_body, pull_request_title
 from adw_tui.domain.workflow import Action, Condition, StepDef
 from adw_tui.runtime import git
+from adw_tui.runtime.docs_fetch import fetch_docs
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.ports import write_ports_env
 from adw_tui.runtime.retry import call_with_retry
@@ -27,6 +28,8 @@ async def run_action(
     try:
         if step.action is Action.SETUP_WORKTREE:
             return StepOutcome.succeeded(step, await _setup_worktree(services, adw_id, state))
+        if step.action is Action.FETCH_DOCS:
+            return StepOutcome.succeeded(step, await fetch_docs(services, adw_id, state))
         if step.action is Action.MERGE:
             await git.merge(services.repo, _required(state, "branch_name"), _base(state))
             return StepOutcome.succeeded(step)

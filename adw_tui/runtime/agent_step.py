@@ -2,28 +2,20 @@
 
 import asyncio
 import json
-from contextlib import aclosing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from adw_tui.agents.engine import Engine
-from adw_tui.domain.agent import (
-    AgentEvent,
-    AgentEventKind,
-    AgentRequest,
-    AgentResult,
-    ErrorClass,
-)
+from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.model_sets import model_for
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import StepDef, substitute
-from adw_tui.runtime.attempt_transcripts import keep_attempt_transcript
+from adw_tui.runtime.agent_call import open_attempt, stream_call
 from adw_tui.runtime.breakers import BreakerOpenError
-from adw_tui.runtime.events import AgentActivity, StepFinished, StepStarted
+from adw_tui.runtime.events import StepFinished
 from adw_tui.runtime.issue_text import place_issue_file
-from adw_tui.runtime.memory import AgentMemoryGuard
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.retry import call_with_retry
 from adw_tui.runtime.services import RunServices
@@ -76,7 +68,7 @@ class AgentStep:
         assert step.agent is not None
         cwd = Path(state["worktree_path"]) if state.get("worktree_path") else self._services.repo
         try:
-            values = _variables(state)
+            values = state_variables(state)
             command = substitute(step.command, values)
             args = [substitute(arg, values) for arg in step.args]
             prompt = render_command(command, args, cwd, agent_expands=self._agent_expands())
@@ -204,63 +196,30 @@ class AgentStep:
         return result
 
     async def _run_engine(self, engine: Engine, request: AgentRequest, attempt: int) -> AgentResult:
-        services = self._services
         attempt_id = await self._start_attempt(request, attempt, engine.name)
         result = AgentResult(
             success=False, error_class=ErrorClass.NO_RESULT, error_message="no result"
         )
-        settings = services.settings
-        guard = AgentMemoryGuard(
-            settings.agent_memory_limit_mb * 2**20, settings.memory_sample_interval
-        )
-        pgid_saved: asyncio.Future[None] | None = None
-
-        def started(pid: int) -> None:
-            nonlocal pgid_saved
-            guard.watch(pid)
-            keep_attempt_transcript(request.run_dir, attempt_id)
-            pgid_saved = asyncio.ensure_future(services.store.steps.set_pgid(attempt_id, pid))
-
         try:
-            async with (
-                services.resources.rate_limit(
-                    engine.name,
-                    on_wait=services.rate_limit_waits(self._adw_id, self._name, engine.name),
-                ),
-                aclosing(engine.run(request, on_start=started)) as stream,
-            ):
-                async for item in stream:
-                    if isinstance(item, AgentEvent):
-                        if item.kind is AgentEventKind.INIT and item.detail.get("session_id"):
-                            session = str(item.detail["session_id"])
-                            await services.store.steps.set_session(attempt_id, session)
-                        services.bus.publish(AgentActivity(self._adw_id, self._name, item))
-                    else:
-                        result = item
-            result = guard.verdict(result)
+            result = await stream_call(
+                self._services, self._adw_id, self._name, engine, request, attempt_id
+            )
         finally:
-            guard.stop()
-            if pgid_saved is not None:
-                await pgid_saved
             await self._finish_attempt(attempt_id, result)
         return result
 
     async def _start_attempt(self, request: AgentRequest, attempt: int, engine: str) -> int:
         """Open the attempt's timeline entry; returns its id."""
         await self._close_retried_attempt()
-        attempt_id = await self._services.store.steps.start(
+        return await open_attempt(
+            self._services,
             self._adw_id,
             self._name,
             visit=self._visit,
             attempt=attempt,
-            agent=request.agent_name,
+            request=request,
             engine=engine,
-            model=request.model,
         )
-        self._services.bus.publish(
-            StepStarted(self._adw_id, self._name, request.agent_name, attempt)
-        )
-        return attempt_id
 
     async def _finish_attempt(self, attempt_id: int, result: AgentResult) -> None:
         """Keep the attempt open until we know whether it is the visit's last: a retried
@@ -285,7 +244,7 @@ class AgentStep:
             )
 
 
-def _variables(state: dict[str, Any]) -> dict[str, str]:
+def state_variables(state: dict[str, Any]) -> dict[str, str]:
     """State values as prompt text (strings as they are, the rest as JSON); absent and
     null values are left out, so a template that needs one fails with its name."""
     return {

@@ -15,6 +15,7 @@ from typing import Any
 from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.redaction import Redactor
+from adw_tui.domain.scouts import ScoutStatus
 from adw_tui.domain.steps import StepStatus
 
 
@@ -66,6 +67,20 @@ class AgentActivity:
     adw_id: str
     step: str
     event: AgentEvent
+    agent: str | None = None
+    """The agent that did it: tells the parallel scouts of one step apart."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoutChanged:
+    """A scout of a scout step started (`running`) or ended (`done`, or skipped and why)."""
+
+    adw_id: str
+    step: str
+    agent: str
+    engine: str
+    status: ScoutStatus
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +113,7 @@ RuntimeEvent = (
     | StepFinished
     | RunWaiting
     | AgentActivity
+    | ScoutChanged
     | QueueChanged
     | TrackerFailed
 )

@@ -26,6 +26,7 @@ from adw_tui.runtime.agent_step import AgentStep
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RunChanged, StepFinished, TrackerFailed
 from adw_tui.runtime.outcome import StepOutcome
+from adw_tui.runtime.scout_step import ScoutStep
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.tracing import annotate, span
 from adw_tui.store.steps import AttemptEnd
@@ -176,6 +177,16 @@ class RunExecutor:
             finally:
                 self.in_action = False
             return await self._recorded(name, visit, outcome)
+        if step.is_scout:
+            scout_step = ScoutStep(
+                self._services,
+                self._adw_id,
+                name,
+                step,
+                visit=visit,
+                engine_env=self._engine_env,
+            )
+            return await scout_step.run(state)
         paused, self._paused = self._paused, None
         agent_step = AgentStep(
             self._services,

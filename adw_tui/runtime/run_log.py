@@ -1,6 +1,6 @@
 """A structured log line for each thing a run does, from the runtime's events: runs
-queued, running and ended, steps started and finished, waits, agent retries and errors,
-failed tracker calls; at DEBUG, every agent event too.
+queued, running and ended, steps started and finished, scouts started and ended, waits,
+agent retries and errors, failed tracker calls; at DEBUG, every agent event too.
 
 Each line carries what is known of the run where it happened: `adw_id`, `workflow`,
 `step`, `attempt`, `agent` and the agent's `session_id` (from its init event), so that
@@ -17,12 +17,14 @@ from types import MappingProxyType
 from typing import Any
 
 from adw_tui.domain.agent import AgentEventKind
+from adw_tui.domain.scouts import ScoutStatus
 from adw_tui.runtime.events import (
     AgentActivity,
     QueueChanged,
     RunChanged,
     RuntimeEvent,
     RunWaiting,
+    ScoutChanged,
     StepFinished,
     StepStarted,
     TrackerFailed,
@@ -89,6 +91,18 @@ class RunLog:
                 event.adw_id,
                 f"step.{event.status}",
                 cost_usd=event.cost_usd,
+                **({"detail": event.detail} if event.detail else {}),
+            )
+        elif isinstance(event, ScoutChanged):
+            ended_well = event.status in (ScoutStatus.RUNNING, ScoutStatus.DONE)
+            self._log(
+                logging.INFO if ended_well else logging.WARNING,
+                event.adw_id,
+                "scout.running" if event.status is ScoutStatus.RUNNING else "scout.ended",
+                step=event.step,
+                scout=event.agent,
+                engine=event.engine,
+                status=str(event.status),
                 **({"detail": event.detail} if event.detail else {}),
             )
         elif isinstance(event, RunWaiting):

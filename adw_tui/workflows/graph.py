@@ -93,6 +93,8 @@ def step_details(step: StepDef) -> list[str]:
     if step.command is not None:
         saved = f" → ${{{step.save}}}" if step.save else ""
         details.append(f"output: {step.output}{saved}")
+    if step.scouts is not None:
+        details.append(f"scouts: {', '.join(scout.label for scout in step.scouts)}")
     optional: dict[str, Any] = {
         "when": step.when,
         "model": step.model,
@@ -100,6 +102,7 @@ def step_details(step: StepDef) -> list[str]:
         "timeout": step.timeout,
         "max_retries": step.max_retries or None,
         "max_visits": step.max_visits,
+        "scale": step.scale,
     }
     details.extend(f"{key}: {value}" for key, value in optional.items() if value is not None)
     return details
@@ -289,6 +292,8 @@ class _Layout:
             runs = f"ends the run: {ending}"
         elif step.action is not None:
             runs = f"action: {step.action}"
+        elif step.is_scout:
+            runs = f"scouts: {step.scout_command}"
         else:
             runs = step.command or ""
         facts = [_words([Span(runs, Role.RUNS)])]

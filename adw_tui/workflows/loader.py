@@ -32,7 +32,9 @@ BUILTIN_SOURCE = "built-in"
 MAX_PROBLEMS = 3
 
 # What `${...}` can read in every run, before any step saved anything. Steps add their
-# `save` names; a run continued by a single-phase workflow also keeps earlier saves.
+# `save` names; a run continued by a single-phase workflow also keeps earlier saves
+# (`relevant_files`: a scout step's, which `plan_w_docs` continues from; `documentation`:
+# the `fetch_docs` action's).
 RUN_VARIABLES = frozenset(
     {
         "adw_id",
@@ -47,6 +49,8 @@ RUN_VARIABLES = frozenset(
         "frontend_port",
         "model_set",
         "base_branch",
+        "relevant_files",
+        "documentation",
     }
 )
 

@@ -114,7 +114,7 @@ def check_output(
             stripped = text.strip()
             return CheckedOutput(stripped, True, _first_line(stripped))
         case StepOutput.JSON:
-            value = _find_json(text, _ANY_JSON, "a JSON value")
+            value = find_json(text, _ANY_JSON, "a JSON value")
             return CheckedOutput(_compact(value), True, _first_line(_compact(value)))
         case StepOutput.CLASSIFICATION:
             issue_class = _classification(text)
@@ -148,7 +148,7 @@ def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _find_json(text: str, shapes: tuple[type, ...], expected: str) -> Any:
+def find_json(text: str, shapes: tuple[type, ...], expected: str) -> Any:
     """The whole of `text` if it is JSON, else its first object or array, of one of `shapes`.
 
     Each `{` or `[` is tried in turn, so prose, code fences and bracketed words before the
@@ -269,7 +269,7 @@ def _plan_file(text: str, worktree: Path, sections: Sequence[str]) -> str:
 
 def _test_results(text: str) -> CheckedOutput:
     expected = "a JSON list of {test_name, passed, execution_command, test_purpose, error}"
-    value = _find_json(text, (list,), expected)
+    value = find_json(text, (list,), expected)
     results = _validated(_TEST_RESULTS, value, expected, text)
     failed = [result.test_name for result in results if not result.passed]
     summary = f"{len(results) - len(failed)}/{len(results)} passed"
@@ -281,7 +281,7 @@ def _test_results(text: str) -> CheckedOutput:
 
 def _review(text: str) -> CheckedOutput:
     expected = "a JSON object {success, review_summary, review_issues, screenshots}"
-    value = _find_json(text, (dict,), expected)
+    value = find_json(text, (dict,), expected)
     review = _validated(_REVIEW, value, expected, text)
     blockers = len(review.blockers)
     counts = f"{len(review.review_issues)} issues, {blockers} blocking"

@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 
 from adw_tui.agents.sim.cli import read_stdin
-from adw_tui.agents.sim.faults import CJK_LINE, HOSTILE_TEXT
+from adw_tui.agents.sim.faults import (
+    CJK_LINE,
+    HOSTILE_TEXT,
+    OFF_FORMAT_TEXT,
+    Fault,
+    parse_faults,
+    select_fault,
+)
 from adw_tui.domain.workflow import PLAN_SECTIONS as WORKFLOW_PLAN_SECTIONS
 
 SIM = [sys.executable, "-m", "adw_tui.agents.sim"]
@@ -725,3 +732,48 @@ def test_max_turns_fault(sim: Sim) -> None:
 def test_faults_for_other_commands_do_not_apply(sim: Sim) -> None:
     run = sim(f"/classify_issue {ISSUE_JSON}", faults="test=fail_always,implement=crash")
     assert_well_formed(run)
+
+
+# Scouts: `/scout`, and faults narrowed to a model (`scout@<model>=<fault>`) that make
+# one of several scouts answer off format or edit the worktree.
+
+SCOUT = f"/scout '{ISSUE_JSON}'"
+
+
+def test_scout_answers_the_tracked_files_sharing_a_word_with_the_title(
+    sim: Sim, repo: Path
+) -> None:
+    (repo / "toggle.py").write_text("a\nb\nc\n")
+    (repo / "untracked_toggle.py").write_text("x\n")
+    subprocess.run(["git", "add", "toggle.py"], cwd=repo, check=True)
+    answer = json.loads(sim(SCOUT).result["result"])
+    assert answer["files"] == [
+        {
+            "path": "toggle.py",
+            "offset": 0,
+            "limit": 3,
+            "reason": "its path shares a word with the issue's title",
+        }
+    ]
+    assert answer["key_findings"]["summary"] == "1 of 2 tracked files look relevant."
+
+
+def test_faults_narrowed_to_a_model(sim: Sim, repo: Path) -> None:
+    faults = "scout@garbled=off_format,scout@vandal=stray_edit"
+    assert sim(SCOUT, "--model", "garbled", faults=faults).result["result"] == OFF_FORMAT_TEXT
+    assert json.loads(sim(SCOUT, "--model", "sonnet", faults=faults).result["result"])["files"]
+    answer = sim(SCOUT, "--model", "vandal", faults=faults).result["result"]
+    assert json.loads(answer)["files"]  # it answers, having edited the worktree
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+    assert status.splitlines() == [" M README.md", "?? STRAY.md"]
+
+
+def test_a_model_rule_wins_over_the_command_rule_which_wins_over_any() -> None:
+    rules = parse_faults("*=crash,scout=hang,scout@slow=off_format,*@fast=auth")
+    assert select_fault(rules, "scout", "slow") is Fault.OFF_FORMAT
+    assert select_fault(rules, "scout", "other") is Fault.HANG
+    assert select_fault(rules, "feature", "fast") is Fault.AUTH
+    assert select_fault(rules, "feature", "other") is Fault.CRASH
+    assert select_fault(rules, "feature") is Fault.CRASH

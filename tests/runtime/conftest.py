@@ -1,10 +1,12 @@
 """The runtime's end-to-end fixtures: the demo's sample repository and its database.
 (test_git.py and test_worktrees.py define a bare `repo` of their own.)"""
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
@@ -19,3 +21,37 @@ async def repo(tmp_path: Path) -> Path:
 async def store(repo: Path) -> AsyncIterator[Store]:
     async with await Store.open(repo / "agents" / "adw_state.db") as opened:
         yield opened
+
+
+@pytest.fixture
+async def docs_server() -> AsyncIterator[str]:
+    """A loopback documentation site: `/guide` (text), `/big` (1 MB), `/slow` (answers
+    after 30 s), `/moved` (a redirect to `/guide`); anything else is 404."""
+
+    async def guide(_: web.Request) -> web.Response:
+        return web.Response(text="The guide says: count with split().")
+
+    async def big(_: web.Request) -> web.Response:
+        return web.Response(text="x" * 2**20)
+
+    async def slow(_: web.Request) -> web.Response:
+        await asyncio.sleep(30)
+        return web.Response(text="late")
+
+    async def moved(_: web.Request) -> web.Response:
+        raise web.HTTPFound("/guide")
+
+    app = web.Application()
+    app.router.add_get("/guide", guide)
+    app.router.add_get("/big", big)
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/moved", moved)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)  # the slow handler is not awaited
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

@@ -32,6 +32,8 @@ BUILTINS = {
     "plan_build_review",
     "plan_build_test_review",
     "plan_build_document",
+    "scout_plan_build",
+    "plan_w_docs",
 }
 # Each composite runs these single-phase workflows' main lines in order, then opens the PR.
 COMPOSITES = {

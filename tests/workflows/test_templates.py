@@ -38,6 +38,8 @@ BUILTIN_COMMANDS = {
     "document",
     "commit",
     "pull_request",
+    "scout",
+    "plan_w_docs",
 }
 
 
@@ -147,7 +149,7 @@ def test_every_command_of_the_builtins_is_bundled() -> None:
     assert set(bundled_commands()) == BUILTIN_COMMANDS
 
 
-@pytest.mark.parametrize("command", ["feature", "bug", "chore"])
+@pytest.mark.parametrize("command", ["feature", "bug", "chore", "plan_w_docs"])
 def test_plan_templates_ask_for_the_eight_sections_and_the_path(command: str) -> None:
     template = bundled_template(command)
     assert template is not None
@@ -156,7 +158,7 @@ def test_plan_templates_ask_for_the_eight_sections_and_the_path(command: str) ->
     assert "specs/issue-<issue_number>-adw-<adw_id>-sdlc_planner-<slug>.md" in template
 
 
-@pytest.mark.parametrize("command", ["feature", "bug", "chore"])
+@pytest.mark.parametrize("command", ["feature", "bug", "chore", "plan_w_docs"])
 def test_plan_templates_declare_the_eight_sections(command: str, repo: Path) -> None:
     assert command_sections(f"/{command}", repo) == PLAN_SECTIONS
 

@@ -98,6 +98,19 @@ def planner(issue_class: str) -> Handler:
     return plan
 
 
+def plan_with_docs(ctx: Context, args: str) -> str:
+    """/plan_w_docs: read the scouts' file and the documentation (stopping when either
+    is missing, as the template says), then plan as the issue's class does."""
+    usage = "/plan_w_docs <issue_number> <adw_id> <issue_json> <relevant_files> <documentation>"
+    _, issue, inputs = _issue_args(args, 2, usage)
+    if len(inputs) < 2:
+        raise ArgumentError(f"usage: {usage}")
+    for name in inputs[:2]:
+        if ctx.tools.read(name, preface=f"Reading {name}.") is None:
+            raise CommandError(f"input missing: {name} cannot be read")
+    return planner(issue.issue_class)(ctx, args)
+
+
 def _inside(name: str) -> bool:
     path = PurePosixPath(name)
     return not path.is_absolute() and ".." not in path.parts
@@ -153,6 +166,41 @@ def run_tests(ctx: Context, args: str) -> str:
             "error": None if passed else "\n".join(outcome.content.splitlines()[-20:]),
         }
     return json.dumps([entry], indent=2)
+
+
+SCOUT_FILES = 5
+_SCOUT_WORD = re.compile(r"[a-z][a-z0-9]{3,}")
+
+
+def scout(ctx: Context, args: str) -> str:
+    """List the tracked files (for real, with git) and answer, in the scout's JSON
+    format, those whose path shares a word with the issue's title (the first files when
+    none does), each read from its first line to its last."""
+    _, issue, _ = _issue_args(args, 0, "/scout <issue_json>")
+    listing = ctx.tools.bash(
+        "git ls-files", "List the repository's files", preface="Let me see what is here."
+    )
+    names = [name for name in listing.content.splitlines() if (ctx.cwd / name).is_file()]
+    words = set(_SCOUT_WORD.findall(issue.title.lower()))
+    matching = [name for name in names if words & set(_SCOUT_WORD.findall(name.lower()))]
+    files = [
+        {
+            "path": name,
+            "offset": 0,
+            "limit": len(
+                (ctx.cwd / name).read_text(encoding="utf-8", errors="replace").splitlines()
+            ),
+            "reason": "its path shares a word with the issue's title"
+            if matching
+            else "a tracked file",
+        }
+        for name in (matching or names)[:SCOUT_FILES]
+    ]
+    findings = {
+        "summary": f"{len(files)} of {len(names)} tracked files look relevant.",
+        "recommendations": "Read the listed ranges before planning.",
+    }
+    return json.dumps({"files": files, "key_findings": findings}, indent=2)
 
 
 def resolve_failed_test(ctx: Context, args: str) -> str:
@@ -303,4 +351,6 @@ COMMANDS: dict[str, Handler] = {
     "document": document,
     "commit": commit,
     "pull_request": pull_request,
+    "scout": scout,
+    "plan_w_docs": plan_with_docs,
 }

@@ -1,8 +1,12 @@
 """Fault injection: `ADW_SIM_FAULTS="implement=fail_once,*=rate_limit"`.
 
 Each pair maps a command name (`*` for any, free-form prompts included) to a fault; the
-first pair naming the command wins, then the first `*` pair. Faults mirror what the real
-CLI does in each failure, so an orchestrator can be tested against all of them.
+first pair naming the command wins, then the first `*` pair. A name may be narrowed to
+the calls of one model, `scout@slow=hang`: the parallel agents of one step (scouts) run
+the same command and differ by model alone. `command@model` wins over `command`, which
+wins over `*@model` and `*`. Faults mirror what the real CLI does in each failure, so an
+orchestrator can be tested against all of them; `off_format` and `stray_edit` are an
+agent's misbehaviour rather than a failure.
 """
 
 import fcntl
@@ -17,6 +21,7 @@ from pathlib import Path
 
 from adw_tui.agents.sim.session import Session, ToolOutcome
 from adw_tui.agents.sim.stream import Outcome, api_error_message, api_retry_message
+from adw_tui.agents.sim.tools import Toolbox
 
 EXIT_CRASH = 3
 # Over 11 MB, past the line limits of naive readers (asyncio's default is 64 KiB).
@@ -44,6 +49,7 @@ HOSTILE_TEXT = "\n".join(
         "carriage: 50%\rcarriage: done",
     )
 )
+OFF_FORMAT_TEXT = "I had a look around; the code seems fine and well organised."
 # 150 different wide characters: every one of them must reach the screen.
 CJK_LINE = "".join(chr(0x4E00 + 3 * index) for index in range(150))
 
@@ -61,6 +67,8 @@ class Fault(StrEnum):
     MAX_TURNS = "max_turns"
     LEAK = "leak"  # prints its whole environment, then fails with it: tests redaction
     HOSTILE = "hostile"  # says HOSTILE_TEXT, a tool returns it, says CJK_LINE; carries on
+    OFF_FORMAT = "off_format"  # succeeds with prose instead of the command's answer
+    STRAY_EDIT = "stray_edit"  # edits README.md (creates STRAY.md too), then carries on
 
 
 @dataclass(frozen=True)
@@ -107,8 +115,10 @@ def parse_faults(spec: str) -> list[tuple[str, Fault]]:
     return rules
 
 
-def select_fault(rules: list[tuple[str, Fault]], command: str) -> Fault | None:
-    for wanted in (command, "*"):
+def select_fault(rules: list[tuple[str, Fault]], command: str, model: str = "") -> Fault | None:
+    """The fault for `command` called with `model` (see the module's docstring)."""
+    narrowed = (f"{command}@{model}", command, f"*@{model}", "*") if model else (command, "*")
+    for wanted in narrowed:
         for rule_command, fault in rules:
             if rule_command == wanted and wanted:
                 return fault
@@ -229,6 +239,16 @@ def inject(fault: Fault, session: Session, *, command: str, ledger: FailOnceLedg
         session.say("Starting on it.")
         session.fail_max_turns()
         return 1
+    if fault is Fault.OFF_FORMAT:
+        session.succeed(OFF_FORMAT_TEXT)
+        return 0
+    if fault is Fault.STRAY_EDIT:
+        tools = Toolbox(session, session.invocation.cwd)
+        readme = tools.path("README.md")
+        before = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+        tools.write("README.md", before + "\nA stray edit (simulated fault).\n")
+        tools.write("STRAY.md", "A stray file (simulated fault).\n")
+        return None
     if fault is Fault.MALFORMED:
         session.on_first_turn(lambda: session.emit_raw(MALFORMED_LINE))
     elif fault is Fault.HUGE:

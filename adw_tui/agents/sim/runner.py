@@ -70,7 +70,7 @@ def run(invocation: Invocation, knobs: Knobs, sink: Sink | None = None) -> int:
         )
     )
     try:
-        fault = select_fault(parse_faults(knobs.faults), command)
+        fault = select_fault(parse_faults(knobs.faults), command, invocation.model)
         stopped = (
             inject(fault, session, command=command, ledger=FailOnceLedger(knobs.state_dir))
             if fault

@@ -46,6 +46,7 @@ from adw_tui.runtime.events import (
     RunChanged,
     RuntimeEvent,
     RunWaiting,
+    ScoutChanged,
     StepFinished,
     StepStarted,
     TrackerFailed,
@@ -60,9 +61,11 @@ from adw_tui.tui import heap
 from adw_tui.tui.alerts import AlertKind
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
+from adw_tui.tui.scout_panes import ScoutPanes
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.waits import RunWaits
 from adw_tui.tui.widgets.agent_pane import AgentPane
+from adw_tui.tui.widgets.scout_pane import ScoutPane
 from adw_tui.tui.widgets.trigger_line import TriggerActivity, TriggerLine
 from adw_tui.tui.widgets.windowed_table import WindowedTable
 
@@ -205,6 +208,8 @@ class Dashboard(AdwScreen):
         self._pane_removals: dict[str, Timer] = {}
         self._waits = RunWaits(clock)
         """Why this process's runs wait, from the runtime's events."""
+        self._scouts = ScoutPanes(lambda: self.query_one("#panes", Grid))
+        """A pane per scout of the runs' scout steps, beside the run's own."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -296,11 +301,17 @@ class Dashboard(AdwScreen):
         for adw_id in self._waits.handle(event):
             self._show_wait(adw_id)
         if isinstance(event, AgentActivity):
-            pane = self._panes.get(event.adw_id)
+            pane = self._scouts.get(event.adw_id, event.agent) or self._panes.get(event.adw_id)
             if pane is not None:
                 pane.push(event.event)
+        elif isinstance(event, ScoutChanged):
+            run_pane = self._ensure_pane(event.adw_id)
+            run_pane.set_title(event.adw_id, event.step, "scouts")
+            self._scouts.changed(event, run_pane)
         elif isinstance(event, StepStarted):
-            self._ensure_pane(event.adw_id).set_title(event.adw_id, event.step, event.agent)
+            if self._scouts.get(event.adw_id, event.agent) is None:  # not a scout's start
+                self._scouts.remove_run(event.adw_id)
+                self._ensure_pane(event.adw_id).set_title(event.adw_id, event.step, event.agent)
             self.call_next(self._reload_run, event.adw_id)
         elif isinstance(event, StepFinished):
             self.call_next(self._reload_run, event.adw_id)
@@ -434,6 +445,7 @@ class Dashboard(AdwScreen):
 
         async def remove() -> None:
             self._pane_removals.pop(adw_id, None)
+            self._scouts.remove_run(adw_id)
             pane = self._panes.pop(adw_id, None)
             if pane is not None:
                 if self.maximized is pane:
@@ -447,6 +459,10 @@ class Dashboard(AdwScreen):
     def panes(self) -> dict[str, AgentPane]:
         """The panes on screen by adw_id (a copy)."""
         return dict(self._panes)
+
+    def scout_panes(self, adw_id: str) -> list[ScoutPane]:
+        """The scout panes of run `adw_id`, in the order its scouts started."""
+        return self._scouts.of_run(adw_id)
 
     @property
     def selected_run(self) -> str | None:

@@ -321,7 +321,7 @@ worktree diff. It updates while the run goes on.
         last = index == tries - 1
         running = last and summary.status is StepStatus.RUNNING and not self._run.status.is_final
         transcript = self.query_one(TranscriptFile)
-        agent = summary.agent
+        agent = _agent_of(summary, index)
         attempt = f"try {index + 1} of {tries}" if tries > 1 else None
         session = f"session {summary.session_id}" if summary.session_id and last else None
         transcript.border_title = plain_title(summary.step, agent, attempt, session)
@@ -357,7 +357,7 @@ worktree diff. It updates while the run goes on.
         """The file holding the transcript of the visit's attempt `index`, or None and
         why there is none. Each attempt keeps its own file; runs from before they did
         have only each agent's latest call."""
-        agent = summary.agent
+        agent = _agent_of(summary, index)
         if agent is None:
             return None, f"{summary.step} called no agent: no transcript"
         if summary.attempt_ids:
@@ -526,6 +526,13 @@ worktree diff. It updates while the run goes on.
 def _marker(run: RunRecord) -> tuple[object, ...]:
     """What moves when anything of the run changes."""
     return run.updated_at, run.status, run.version
+
+
+def _agent_of(summary: StepSummary, index: int) -> str | None:
+    """The agent of the visit's attempt `index`: a scout step's attempts are each of
+    another agent."""
+    agents = summary.attempt_agents
+    return agents[index] if index < len(agents) else summary.agent
 
 
 def _engine_of(summary: StepSummary, index: int) -> str | None:
