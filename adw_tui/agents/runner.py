@@ -116,7 +116,9 @@ async def run_cli_agent(
     on_start: StartHook | None = None,
 ) -> AgentStream:
     """`stdin`, when given, is written to the agent's standard input (then closed) while
-    its output is read; without it the agent's stdin is /dev/null."""
+    its output is read; without it the agent's stdin is /dev/null. The request's own
+    variables (`AgentRequest.env`) join the engine's environment `env`."""
+    env = {**env, **request.env}
     run_dir = prepare_run_dir(request)
     loop = asyncio.get_running_loop()
     started = loop.time()

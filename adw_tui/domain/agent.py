@@ -39,6 +39,10 @@ class ErrorClass(StrEnum):
     # "dead_letter"). Permanent for the retry policy: retrying at once is what a breaker
     # exists to prevent.
     BREAKER_OPEN = "breaker_open"
+    # Not made: the run has spent its budget (ADW_RUN_BUDGET_USD). The run is
+    # dead-lettered whatever its workflow says a failure leads to; a replay, once the
+    # budget is raised, goes on from the step.
+    BUDGET = "budget"
 
     @property
     def transient(self) -> bool:
@@ -73,6 +77,11 @@ class AgentRequest(Model):
     idle_timeout_s: float | None = Field(default=600.0, gt=0, description="no output for this")
     resume_session_id: str | None = None
     max_turns: int | None = Field(default=None, ge=1)
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="variables this call's agent gets beyond its engine's allow-listed "
+        "environment: the run's context (ADW_ID, ADW_AGENT, TRACEPARENT)",
+    )
 
     @property
     def run_dir(self) -> Path:

@@ -99,6 +99,7 @@ DEFAULT_NON_RETRYABLE = (
     "max_turns",
     "memory_limit",
     "breaker_open",
+    "budget",
 )
 
 

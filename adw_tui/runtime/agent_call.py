@@ -10,6 +10,7 @@ Closing the attempt is the caller's: it knows when (with the state version).
 
 import asyncio
 from contextlib import aclosing
+from typing import TYPE_CHECKING
 
 from adw_tui.agents.engine import Engine
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
@@ -17,6 +18,10 @@ from adw_tui.runtime.attempt_transcripts import keep_attempt_transcript
 from adw_tui.runtime.events import AgentActivity, StepStarted
 from adw_tui.runtime.memory import AgentMemoryGuard
 from adw_tui.runtime.services import RunServices
+from adw_tui.runtime.tracing import agent_environment, annotate, event, fail, span
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 
 async def open_attempt(
@@ -52,7 +57,61 @@ async def stream_call(
     attempt_id: int,
 ) -> AgentResult:
     """Run `request` on `engine` as attempt `attempt_id` of `step`; its result (a call
-    that ended without one is `no_result`, one over its memory limit `memory_limit`)."""
+    that ended without one is `no_result`, one over its memory limit `memory_limit`), in a
+    span of its own (see `adw_tui.runtime.tracing`); not made at all, `budget`, when the
+    run has spent its budget."""
+    settings = services.settings
+    agent = request.agent_name
+    budget = settings.run_budget_usd
+    if budget is not None:
+        spent = (await services.store.get_run(adw_id)).cost_usd
+        if spent >= budget:
+            return AgentResult(
+                success=False,
+                error_class=ErrorClass.BUDGET,
+                error_message=f"run {adw_id} has spent ${spent:.2f} of its ${budget:.2f} budget "
+                "(ADW_RUN_BUDGET_USD): raise it, then replay the dead letter",
+            )
+    with span(
+        f"agent {agent}",
+        {
+            "adw.id": adw_id,
+            "adw.step": step,
+            "adw.agent": agent,
+            "adw.engine": engine.name,
+            "adw.model": request.model,
+        },
+    ) as call:
+        request = request.model_copy(
+            update={"env": {**request.env, **agent_environment(adw_id, agent)}}
+        )
+        result = await _stream(services, adw_id, step, engine, request, attempt_id, call)
+        annotate(call, _result_attributes(result))
+        if not result.success:
+            fail(call, f"{result.error_class}: {result.error_message}")
+        return result
+
+
+def _result_attributes(result: AgentResult) -> dict[str, str | int | float | bool]:
+    return {
+        "adw.error_class": str(result.error_class),
+        "adw.session_id": result.session_id or "",
+        "adw.tokens.input": result.input_tokens,
+        "adw.tokens.output": result.output_tokens,
+        "adw.cost_usd": result.cost_usd,
+        "adw.cost_estimated": result.cost_estimated,
+    }
+
+
+async def _stream(
+    services: RunServices,
+    adw_id: str,
+    step: str,
+    engine: Engine,
+    request: AgentRequest,
+    attempt_id: int,
+    call: "Span | None",
+) -> AgentResult:
     result = AgentResult(success=False, error_class=ErrorClass.NO_RESULT, error_message="no result")
     settings = services.settings
     guard = AgentMemoryGuard(
@@ -76,6 +135,8 @@ async def stream_call(
         ):
             async for item in stream:
                 if isinstance(item, AgentEvent):
+                    if item.kind is AgentEventKind.RETRY:
+                        event(call, "retry", {"text": item.text})
                     if item.kind is AgentEventKind.INIT and item.detail.get("session_id"):
                         session = str(item.detail["session_id"])
                         await services.store.steps.set_session(attempt_id, session)

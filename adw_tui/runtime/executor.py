@@ -111,6 +111,9 @@ class RunExecutor:
                     request=outcome.request,
                 )
             next_state = outcome.next_state or self._failure_state()
+            if outcome.error_class == ErrorClass.BUDGET:
+                # Spent: no fix-up step of the workflow's may call an agent either.
+                next_state = self._failure_state()
             control.next_state = next_state
             version = await store.save(
                 self._adw_id,

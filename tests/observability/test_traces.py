@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from adw_tui.agents.claude_code import ClaudeCodeEngine
+from adw_tui.agents.registry import ENGINES
 from adw_tui.config import load_settings
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime import tracing
@@ -104,3 +107,71 @@ def test_adw_run_writes_the_runs_tree_as_otlp_json_lines(tmp_path: Path) -> None
     assert {span["parentSpanId"] for span in steps} == {run["spanId"]}
     in_run = [span for span in spans if span["traceId"] == run["traceId"]]
     assert any(span["name"].startswith("git ") for span in in_run)  # inside the steps
+
+
+STREAM = (
+    {"type": "system", "subtype": "init", "session_id": "s-1", "model": "m"},
+    {
+        "type": "result",
+        "subtype": "success",
+        "is_error": False,
+        "result": "done",
+        "session_id": "s-1",
+        "total_cost_usd": 0,
+        "num_turns": 1,
+        "duration_ms": 1,
+    },
+)
+
+
+def env_dumping_cli(dump: Path) -> str:
+    """A CLI that writes its environment to `dump`, then answers as Claude Code does."""
+    answer = "".join(f"echo '{json.dumps(line)}'\n" for line in STREAM)
+    return f'#!/bin/sh\nenv > "{dump}"\ncat > /dev/null\n{answer}'
+
+
+async def test_an_agent_call_gets_the_runs_context_and_its_spans_traceparent(
+    tmp_path: Path, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dump = tmp_path / "env.txt"
+    cli = tmp_path / "agent-cli"
+    cli.write_text(env_dumping_cli(dump))
+    cli.chmod(0o755)
+    monkeypatch.setitem(
+        ENGINES,
+        "env_dumping",
+        replace(
+            ENGINES["claude"],
+            name="env_dumping",
+            build=lambda settings, environ: ClaudeCodeEngine(binary=str(cli), environ=environ),
+        ),
+    )
+    repo = await create_sample_repo(tmp_path / "repo")
+    (repo / ".adw" / "workflows").mkdir(parents=True)
+    (repo / ".adw" / "workflows" / "one_call.yaml").write_text(
+        "name: one_call\nstates:\n"
+        "  ask:\n    command: /hello\n    agent: greeter\n    on_success: complete\n"
+        "  complete: {terminal: true}\n"
+        "  dead_letter: {terminal: true, action: record_failure}\n"
+    )
+    (repo / ".claude" / "commands").mkdir(parents=True)
+    (repo / ".claude" / "commands" / "hello.md").write_text("Say hello.\n")
+    settings = load_settings(repo).model_copy(update={"engine": "env_dumping"})
+    async with (
+        await Store.open(repo / "agents" / "adw_state.db") as store,
+        Orchestrator(store, repo, settings) as orchestrator,
+    ):
+        issue = await store.issues.create("Greet", "x")
+        adw_id = await orchestrator.launch(issue.number, workflow="one_call")
+        assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+    seen = dict(line.split("=", 1) for line in dump.read_text().splitlines() if "=" in line)
+    assert seen["ADW_ID"] == adw_id
+    assert seen["ADW_AGENT"] == "greeter"
+    [call] = [span for span in spans.get_finished_spans() if span.name == "agent greeter"]
+    assert call.context is not None
+    _version, trace_id, span_id, _flags = seen["TRACEPARENT"].split("-")
+    assert trace_id == f"{call.context.trace_id:032x}"
+    assert span_id == f"{call.context.span_id:016x}"  # the agent call's own span
+    assert call.attributes is not None
+    assert call.attributes["adw.engine"] == "claude"  # what the engine calls itself
+    assert call.attributes["adw.session_id"] == "s-1"

@@ -46,3 +46,28 @@ async def test_past_the_daily_budget_new_runs_wait_until_the_next_day(
         woken = await orchestrator.launch(third.number, workflow="plan")
         assert (await asyncio.wait_for(orchestrator.wait(held), 60)).status is RunStatus.SUCCEEDED
         assert (await orchestrator.wait(woken)).status is RunStatus.SUCCEEDED
+
+
+async def test_past_its_budget_a_run_is_dead_lettered_and_replays_once_raised(
+    repo: Path, store: Store
+) -> None:
+    tight = load_settings(repo).model_copy(
+        update={"engine": "sim", "run_budget_usd": 0.0001, "retry_initial": 0.01}
+    )
+    issue = await store.issues.create("Add slugify", "x")
+    async with Orchestrator(store, repo, tight) as orchestrator:
+        adw_id = await orchestrator.launch(issue.number, workflow="plan")
+        assert (await orchestrator.wait(adw_id)).status is RunStatus.DEAD_LETTERED
+    [letter] = await store.dead_letters.list()
+    assert letter.error_class == "budget"
+    assert "raise it, then replay" in letter.error_message
+    attempts = await store.steps.for_run(adw_id)
+    # The first call ran (nothing was spent before it); the next was never made.
+    assert [a.status for a in attempts[:2]] == ["succeeded", "failed"]
+    assert attempts[1].error_class == "budget"
+    assert len([a for a in attempts if a.error_class == "budget"]) == 1  # not retried
+
+    raised = tight.model_copy(update={"run_budget_usd": 10.0})
+    async with Orchestrator(store, repo, raised) as orchestrator:
+        await orchestrator.replay(letter.id)
+        assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
