@@ -5,10 +5,11 @@ a time, in one process, timed from the first launch to the last run's end. The s
 batch runs twice per round, each in a fresh process (logging is process-wide):
 - off: no logging configured (the runtime's log listener finds nothing enabled);
 - on: what `adw webhook` has: structured logs to `agents/adw.log` and JSON lines on
-  stderr (to /dev/null here), and the status API's `/metrics` scraped every second
-  during the batch, as Prometheus would.
+  stderr (to /dev/null here), traces to `agents/traces.jsonl` (a span per run, step,
+  agent call, git, worktree and tracker call), and the status API's `/metrics` scraped
+  every second during the batch, as Prometheus would.
 Rounds alternate (off, on, off, on, ...); the figure is the median of the rounds'
-ratios. Target: on / off <= 1.05. (Traces are not yet built.)
+ratios. Target: on / off <= 1.05.
 
 Run: `uv run python -m bench.observability [--quick]`. A table, then one JSON line.
 """
@@ -30,6 +31,7 @@ from rich.table import Table
 from adw_tui.config import load_settings
 from adw_tui.observability.logs import configure_logging
 from adw_tui.observability.server import listen, status_app
+from adw_tui.observability.traces import configure_tracing
 from adw_tui.observability.status import store_status
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.sample_repo import create_sample_repo
@@ -45,8 +47,10 @@ async def batch(directory: Path, observed: bool) -> float:
     """Seconds for the batch; with `observed`, logs on and `/metrics` scraped."""
     repo = await create_sample_repo(directory / "repo")
     settings = load_settings(repo).model_copy(update={"engine": "sim", "max_concurrent": 15})
+    provider = None
     if observed:
         configure_logging(repo / "agents", "daemon")
+        provider = configure_tracing(repo / "agents", {})
     async with (
         await Store.open(repo / "agents" / "adw_state.db") as store,
         Orchestrator(store, repo, settings) as orchestrator,
@@ -62,6 +66,8 @@ async def batch(directory: Path, observed: bool) -> float:
         launched = [await orchestrator.launch(issue.number, workflow="plan") for issue in issues]
         for adw_id in launched:
             await orchestrator.wait(adw_id)
+        if provider is not None:
+            provider.shutdown()  # the last spans written: inside the figure
         elapsed = time.perf_counter() - started
         if scraper is not None:
             scraper.cancel()

@@ -15,6 +15,7 @@ from adw_tui.runtime.events import EventBus, RunWaiting, WaitKind
 from adw_tui.runtime.ports import PortAllocator
 from adw_tui.runtime.resources import ResourceManager
 from adw_tui.runtime.retry import Sleep
+from adw_tui.runtime.tracing import span
 from adw_tui.runtime.worktrees import AGENTS_DIR, WorktreeManager
 from adw_tui.store import Store
 from adw_tui.trackers.base import IssueTracker
@@ -63,10 +64,11 @@ class RunServices:
         refuses them at once (BreakerOpenError) instead of holding the run."""
         tracker = self.tracker
         on_wait = self.rate_limit_waits(adw_id, step, tracker.name)
-        async with self.resources.rate_limit(tracker.name, on_wait=on_wait):
-            return await self.breakers.call(
-                tracker.name, lambda: call(tracker), adw_id=adw_id, step=step, wait=wait
-            )
+        with span(f"tracker {step}", {"adw.id": adw_id, "adw.tracker": tracker.name}):
+            async with self.resources.rate_limit(tracker.name, on_wait=on_wait):
+                return await self.breakers.call(
+                    tracker.name, lambda: call(tracker), adw_id=adw_id, step=step, wait=wait
+                )
 
     def rate_limit_waits(self, adw_id: str, step: str, service: str) -> Callable[[float], None]:
         """What tells live views that the run's step waits for `service`'s rate limit."""

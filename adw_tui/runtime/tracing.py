@@ -8,14 +8,18 @@ nothing at all and the API is not even imported: it would cost every start, the
 dashboard's first frame included, some 50 ms.
 """
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
 Attributes = Mapping[str, str | int | float | bool]
+P = ParamSpec("P")
+T = TypeVar("T")
+S = TypeVar("S")
 
 _tracer: "Tracer | None" = None
 
@@ -40,6 +44,26 @@ def span(name: str, attributes: Attributes | None = None) -> Iterator["Span | No
         return
     with _tracer.start_as_current_span(name, attributes=dict(attributes or {})) as current:
         yield current
+
+
+def run_span(
+    name: str,
+) -> Callable[
+    [Callable[Concatenate[S, str, P], Awaitable[T]]], Callable[Concatenate[S, str, P], Awaitable[T]]
+]:
+    """A method whose first argument is a run's adw_id, made a span `name` of that run."""
+
+    def decorate(
+        method: Callable[Concatenate[S, str, P], Awaitable[T]],
+    ) -> Callable[Concatenate[S, str, P], Awaitable[T]]:
+        @functools.wraps(method)
+        async def traced(self: S, adw_id: str, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            with span(name, {"adw.id": adw_id}):
+                return await method(self, adw_id, *args, **kwargs)
+
+        return traced
+
+    return decorate
 
 
 def annotate(current: "Span | None", attributes: Attributes) -> None:

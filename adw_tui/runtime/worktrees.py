@@ -28,6 +28,7 @@ from adw_tui.runtime.git import (
     worktree_list,
 )
 from adw_tui.runtime.ports import PORTS_ENV_FILE
+from adw_tui.runtime.tracing import run_span
 
 AGENTS_DIR = "agents"
 """The repository's directory of agent output (prompts, transcripts) and the database."""
@@ -97,6 +98,7 @@ class WorktreeManager:
             )
         return self.trees_dir / adw_id
 
+    @run_span("worktree create")
     async def create(self, adw_id: str, branch: str, base: str) -> Path:
         """Add the run's worktree on a new `branch` starting at `base` and return its path.
 
@@ -168,6 +170,7 @@ class WorktreeManager:
             message=_describe(adw_id, path, state_path, on_disk, entry),
         )
 
+    @run_span("worktree remove")
     async def remove(self, adw_id: str, *, force: bool = False) -> None:
         """Remove the run's worktree (its branch is kept) and prune git's records.
 

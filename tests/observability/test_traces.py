@@ -66,6 +66,12 @@ async def test_a_runs_steps_and_git_calls_are_spans_of_its_trace(
     gits = [span for span in finished if span.name.startswith("git ")]
     assert any(span.parent is not None and span.parent.span_id in step_ids for span in gits)
     assert {span.context.trace_id for span in steps if span.context} == {run.context.trace_id}
+    in_run = {
+        span.name
+        for span in finished
+        if span.context and span.context.trace_id == run.context.trace_id
+    }
+    assert {"worktree create", "tracker comment", "agent issue_classifier"} <= in_run
 
 
 def _spans(path: Path) -> list[dict[str, Any]]:
