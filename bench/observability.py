@@ -31,8 +31,8 @@ from rich.table import Table
 from adw_tui.config import load_settings
 from adw_tui.observability.logs import configure_logging
 from adw_tui.observability.server import listen, status_app
-from adw_tui.observability.traces import configure_tracing
 from adw_tui.observability.status import store_status
+from adw_tui.observability.traces import configure_tracing
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
