@@ -435,6 +435,16 @@ def _add_triggers(add_parser: AddParser) -> None:
     )
     logs.set_defaults(handler="logs:show_logs")
 
+    experiments = add_parser(
+        "experiments", help="A/B experiments: each variant's runs, success and P(best)"
+    )
+    experiments.add_argument(
+        "verb", nargs="?", choices=("show",), help="`show NAME`: one experiment"
+    )
+    experiments.add_argument("name", nargs="?", metavar="NAME")
+    experiments.add_argument("--json", action="store_true", help="print them as JSON")
+    experiments.set_defaults(handler="experiments:show_experiments")
+
     kpis = add_parser(
         "kpis", help="success rates, cost and duration per workflow, model set and issue class"
     )

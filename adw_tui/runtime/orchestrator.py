@@ -39,6 +39,7 @@ from adw_tui.runtime.attempt_transcripts import attempt_transcript
 from adw_tui.runtime.branch_actions import Pushed, push_run_branch, run_web_url
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
+from adw_tui.runtime.experiments import Experiments
 from adw_tui.runtime.handover import Handover, plan_attach, plan_shell, record_return
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
 from adw_tui.runtime.issue_text import issue_state
@@ -132,6 +133,7 @@ class Orchestrator:
         self._pausing: dict[str, str] = {}  # runs being paused here, and by whom
         self._requests: asyncio.Task[None] | None = None  # see `_answer_pause_requests`
         self._base: str | None = None
+        self.experiments = Experiments(repo)
 
     @property
     def store(self) -> Store:
@@ -181,12 +183,21 @@ class Orchestrator:
                 f"unknown model set {model_set!r}: choose one of {', '.join(MODEL_SETS)}"
             )
         services = self._services
+        new_run = adw_id is None or not await self._exists(adw_id)
+        # A new run of an experiment's workflow takes one of its variants.
+        assignment = await self.experiments.assign(services.store, workflow) if new_run else None
+        if assignment is not None:
+            variant = assignment.choice.variant
+            workflow = variant.workflow or workflow
+            engine = variant.engine or engine
+            model_set = variant.model_set or model_set
+            engine_env = {**variant.env, **(engine_env or {})}
         definition = get_workflow(workflow, services.repo).definition
         base = await self._base_branch()
         running = self._tasks.get(adw_id or "")
         if running is not None and not running.done():
             raise AdwError(f"run {adw_id} is already running in this process")
-        if adw_id is None or not await self._exists(adw_id):
+        if new_run:
             adw_id = adw_id or new_adw_id()
             issue = await services.call_tracker(
                 lambda tracker: tracker.get_issue(issue_number), adw_id=adw_id, step="launch"
@@ -205,6 +216,7 @@ class Orchestrator:
                         issue, services.settings.max_issue_bytes, services.output_dir / adw_id
                     ),
                     "base_branch": base,
+                    **({"experiment": assignment.as_state()} if assignment else {}),
                 }
             )
             await services.store.create_run(
@@ -217,6 +229,7 @@ class Orchestrator:
                 with_run=with_run,
             )
         else:
+            assert adw_id is not None  # not a new run: an existing one's id
             if with_run is not None:
                 raise AdwError(
                     f"run {adw_id} already exists: a run started with a delivery needs an id "
@@ -227,6 +240,7 @@ class Orchestrator:
             await self._begin_segment(adw_id, workflow, definition.first_state)
             await services.store.claims.requeue(adw_id, actor=RUNTIME_ACTOR, workflow=workflow)
             engine = engine or await self._engine_of(adw_id)
+        assert adw_id is not None  # a new run was given one, an existing run has one
         executor = RunExecutor(
             services,
             adw_id,
