@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
 from adw_tui.agents.claude_stream import ClaudeStreamParser
+from adw_tui.agents.codex import CodexEngine, CodexStreamParser
 from adw_tui.agents.engine import Engine, StreamParser
 from adw_tui.agents.names import ENGINE_NAMES as ENGINE_NAMES  # re-exported
 from adw_tui.config import Settings
@@ -51,7 +52,12 @@ def _claude(settings: Settings, environ: Environ) -> Engine:
 
 
 def _claude_resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
-    engine = ClaudeCodeEngine(extra_env=settings.agent_env, environ=environ)
+    return _interactive(ClaudeCodeEngine(extra_env=settings.agent_env, environ=environ), session_id)
+
+
+def _interactive(engine: ClaudeCodeEngine | CodexEngine, session_id: str) -> Interactive:
+    """`engine`'s interactive session resuming `session_id`; an AdwError saying what to
+    install when its CLI is missing."""
     problem = engine.check_installed()
     if problem is not None:
         raise AdwError(problem)
@@ -62,6 +68,20 @@ def _sim(settings: Settings, environ: Environ) -> Engine:
     return SimulatedClaudeEngine(
         extra_env=settings.agent_env, environ=environ, kill_grace_s=settings.kill_grace
     )
+
+
+def _codex(settings: Settings, environ: Environ) -> Engine:
+    return CodexEngine(
+        sandbox=settings.codex_sandbox,
+        prices=settings.price_table(),
+        extra_env=settings.agent_env,
+        environ=environ,
+        kill_grace_s=settings.kill_grace,
+    )
+
+
+def _codex_resume(settings: Settings, environ: Environ, session_id: str) -> Interactive:
+    return _interactive(CodexEngine(extra_env=settings.agent_env, environ=environ), session_id)
 
 
 ENGINES: dict[str, EngineEntry] = {
@@ -81,6 +101,13 @@ ENGINES: dict[str, EngineEntry] = {
             ClaudeStreamParser,
             "the simulated agent has no interactive mode (its sessions exist only in its "
             "transcripts): open a shell in the run's worktree instead (`s`, `adw shell`)",
+        ),
+        EngineEntry(
+            "codex",
+            "OpenAI Codex (`codex exec --json`); cost estimated from its tokens",
+            _codex,
+            CodexStreamParser,
+            _codex_resume,
         ),
     )
 }

@@ -208,7 +208,9 @@ def _add_prompt(add_parser: AddParser) -> None:
     prompt = add_parser("prompt", help="run one agent call and show it live")
     prompt.add_argument("text", metavar="TEXT", help="the prompt, or `/command args`")
     prompt.add_argument("--engine", choices=ENGINE_NAMES, default="claude")
-    prompt.add_argument("--model", default="sonnet", help="model alias or id (default: sonnet)")
+    prompt.add_argument(
+        "--model", help="model alias or id (default: the engine's base model, sonnet for claude)"
+    )
     prompt.add_argument("--cwd", type=Path, help="where the agent works (default: here)")
     prompt.add_argument("--agent-name", default="ops", help="output folder name (default: ops)")
     prompt.add_argument(
@@ -218,7 +220,7 @@ def _add_prompt(add_parser: AddParser) -> None:
         "--idle-timeout", type=positive_float_arg, help="seconds without output (default 600)"
     )
     prompt.add_argument("--max-turns", type=positive_int_arg)
-    prompt.add_argument("--resume", metavar="SESSION_ID", help="continue a Claude session")
+    prompt.add_argument("--resume", metavar="SESSION_ID", help="continue an agent's session")
     prompt.add_argument(
         "--json", action="store_true", help="print the result as JSON (transcript to stderr)"
     )

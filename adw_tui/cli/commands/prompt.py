@@ -25,7 +25,7 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
         prompt=args.text,
         adw_id=new_adw_id(),
         agent_name=args.agent_name,
-        model=args.model,
+        model=args.model or context.settings.model_set(args.engine)["base"],
         cwd=cwd,
         output_dir=_output_root(context, cwd),
         timeout_s=args.timeout or context.settings.agent_timeout,
