@@ -254,8 +254,10 @@ class Settings(Model):
 
     def model_set(self, engine: str) -> dict[ModelSetName, str]:
         """The models of `engine`'s base and heavy sets: the configured ones over the
-        defaults."""
-        return {**DEFAULT_ENGINE_MODELS.get(engine, {}), **self.engine_models.get(engine, {})}
+        defaults. An engine without defaults of its own (one a test registers) gets
+        Claude Code's aliases, as the simulated agent does."""
+        defaults = DEFAULT_ENGINE_MODELS.get(engine, DEFAULT_ENGINE_MODELS["claude"])
+        return {**defaults, **self.engine_models.get(engine, {})}
 
     def price_table(self) -> dict[str, tuple[float, float]]:
         """Prices per million (input, output) tokens: the configured ones over the list
