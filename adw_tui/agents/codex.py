@@ -21,7 +21,7 @@ import os
 import re
 import shlex
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from adw_tui.agents.claude_stream import _STATUS_CLASSES, _clip, _dict, _number, _text, fold
@@ -197,8 +197,9 @@ class CodexStreamParser:
             ]
         value, number = line.value, line.number
         kind = value.get("type")
-        if kind in ("item.started", "item.updated", "item.completed"):
-            return self._item(str(kind).removeprefix("item."), _dict(value, "item"), number)
+        done = _ITEM_STAGES.get(kind) if isinstance(kind, str) else None
+        if done is not None:
+            return self._item(done, _dict(value, "item"), number)
         if kind == "thread.started":
             return [self._thread_started(value, number)]
         if kind == "error":
@@ -275,10 +276,13 @@ class CodexStreamParser:
 
     # -- items ----------------------------------------------------------------------------
 
-    def _item(self, stage: str, item: dict[str, Any], number: int) -> list[AgentEvent]:
-        item_type = _text(item, "type")
+    def _item(self, done: bool, item: dict[str, Any], number: int) -> list[AgentEvent]:
+        """An `item.started` / `item.updated` line, or (`done`) an `item.completed`."""
+        item_type = _text(item, "type") or ""
         item_id = _text(item, "id")
-        done = stage == "completed"
+        tool = _TOOLS.get(item_type)
+        if tool is not None:
+            return self._tool(tool, item_type, item, item_id, done, number)
         if item_type == "agent_message" or item_type == "plan":
             if not done:
                 return []
@@ -290,16 +294,26 @@ class CodexStreamParser:
             return [AgentEvent(K.WARNING, _text(item, "message") or "warning", line=number)]
         if item_type == "todo_list":
             return self._todo_list(item, item_id, done, number)
-        tool = _TOOLS.get(item_type or "")
-        if tool is None:
-            return [
-                AgentEvent(
-                    K.UNKNOWN,
-                    f"{_clip(str(item_type))} item",
-                    line=number,
-                    detail={"type": "item", "item_type": item_type},
-                )
-            ]
+        return [
+            AgentEvent(
+                K.UNKNOWN,
+                f"{_clip(item_type)} item",
+                line=number,
+                detail={"type": "item", "item_type": item_type or None},
+            )
+        ]
+
+    def _tool(
+        self,
+        tool: "_Subject",
+        item_type: str,
+        item: dict[str, Any],
+        item_id: str | None,
+        done: bool,
+        number: int,
+    ) -> list[AgentEvent]:
+        """A tool call when first seen (also when only its completion is), its result
+        when completed."""
         events: list[AgentEvent] = []
         if item_id is None or item_id not in self._started:
             if item_id is not None:
@@ -309,7 +323,7 @@ class CodexStreamParser:
                 AgentEvent(K.TOOL_USE, subject, tool_name=name, tool_id=item_id, line=number)
             )
         if done:
-            text, failed = _tool_outcome(item_type or "", item)
+            text, failed = _tool_outcome(item_type, item)
             events.append(
                 AgentEvent(K.TOOL_RESULT, fold(text), tool_id=item_id, is_error=failed, line=number)
             )
@@ -531,7 +545,10 @@ def _first_line(text: str) -> str:
     return _clip(text.splitlines()[0] if text else text)
 
 
-_TOOLS = {
+_ITEM_STAGES = {"item.started": False, "item.updated": False, "item.completed": True}
+_Subject = Callable[[CodexStreamParser, dict[str, Any]], tuple[str, str]]
+"""A tool item's name and one-line summary."""
+_TOOLS: dict[str, _Subject] = {
     "command_execution": CodexStreamParser._command,
     "file_change": CodexStreamParser._file_change,
     "mcp_tool_call": CodexStreamParser._mcp_call,

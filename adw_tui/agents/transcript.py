@@ -63,8 +63,9 @@ def result_markup(result: AgentResult, run_dir: str) -> str:
     """The closing line: what it cost and where its files are, or why it failed."""
     if result.success:
         turns = f"{result.num_turns} turn{'' if result.num_turns == 1 else 's'}"
+        estimate = "~" if result.cost_estimated else ""  # priced by adw from tokens
         return (
-            f"[{Tone.SUCCESS}]✔ done[/] in {turns} · ${result.cost_usd:.4f} · "
+            f"[{Tone.SUCCESS}]✔ done[/] in {turns} · {estimate}${result.cost_usd:.4f} · "
             f"{result.duration_ms / 1000:.1f}s · session {result.session_id or '-'} · "
             f"{safe_markup(run_dir)}"
         )

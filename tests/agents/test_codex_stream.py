@@ -12,7 +12,7 @@ from adw_tui.agents.codex import CodexEngine, CodexStreamParser, classify_messag
 from adw_tui.agents.engine import ProcessEnding
 from adw_tui.agents.jsonl import JsonlSplitter
 from adw_tui.agents.registry import parser_for
-from adw_tui.agents.transcript import event_markup
+from adw_tui.agents.transcript import event_markup, result_markup
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "codex"
@@ -86,6 +86,7 @@ def test_a_plain_answer():
     assert result.exit_code == 0
     assert result.retries == 0
     assert "(estimated)" in events[-1].text
+    assert f"· ~${result.cost_usd:.4f} ·" in result_markup(result, "agents/x/y")
     assert "100 tokens in, 50 out" in events[-1].text
 
 
