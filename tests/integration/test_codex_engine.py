@@ -40,6 +40,7 @@ from tests.fake_openai import (
 )
 from tests.integration.conftest import PROJECT_ROOT
 from tests.integration.test_claude_engine import Call, ProcessTree, assert_nothing_left, free_port
+from tests.integration.test_workflow_claude import git
 
 ADW_ID = "5c0dec0d"
 AGENT = "sdlc_implementor"
@@ -442,11 +443,6 @@ GREETING = "greetings/hello.md"
 GREET_TEMPLATE = (
     "Write a greeting for issue $0, titled {$1}, to {path}, then answer with its path.\n"
 )
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 @pytest.fixture
