@@ -92,6 +92,11 @@ class Settings(Model):
         description="--permission-mode for Claude Code; unset runs with "
         "--dangerously-skip-permissions, as the original ADW did",
     )
+    codex_sandbox: Literal["read-only", "workspace-write", "danger-full-access"] | None = Field(
+        default=None,
+        description="--sandbox for Codex; unset runs it with "
+        "--dangerously-bypass-approvals-and-sandbox, as Claude Code runs without permission checks",
+    )
     agent_env: list[str] = Field(
         default_factory=list,
         description="extra environment variables agents may see (JSON list; `PREFIX_*` allowed)",

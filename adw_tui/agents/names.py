@@ -6,4 +6,4 @@ control) into every command, even `adw --version`. The registry checks at import
 its table has exactly these names, in this order.
 """
 
-ENGINE_NAMES = ("claude", "sim", "gemini", "opencode")
+ENGINE_NAMES = ("claude", "sim", "codex", "gemini", "opencode")

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
 from adw_tui.agents.claude_stream import ClaudeStreamParser
+from adw_tui.agents.codex import CodexEngine, CodexStreamParser
 from adw_tui.agents.engine import Engine, StreamParser
 from adw_tui.agents.gemini import GeminiEngine
 from adw_tui.agents.gemini_stream import GeminiStreamParser
@@ -117,6 +118,16 @@ def _resumed(make: _CliEngine) -> Callable[[Settings, Environ, str], Interactive
     return resume
 
 
+def _codex(settings: Settings, environ: Environ) -> Engine:
+    return CodexEngine(
+        sandbox=settings.codex_sandbox,
+        prices=settings.price_table(),
+        extra_env=settings.agent_env,
+        environ=environ,
+        kill_grace_s=settings.kill_grace,
+    )
+
+
 ENGINES: dict[str, EngineEntry] = {
     entry.name: entry
     for entry in (
@@ -134,6 +145,13 @@ ENGINES: dict[str, EngineEntry] = {
             ClaudeStreamParser,
             "the simulated agent has no interactive mode (its sessions exist only in its "
             "transcripts): open a shell in the run's worktree instead (`s`, `adw shell`)",
+        ),
+        EngineEntry(
+            "codex",
+            "OpenAI Codex (`codex exec --json`; cost estimated from the price table)",
+            _codex,
+            CodexStreamParser,
+            _resumed(CodexEngine),
         ),
         EngineEntry(
             "gemini",

@@ -44,11 +44,41 @@ def clip(line: str, limit: int = SUMMARY_CHARS) -> str:
 
 
 def fold(text: str, lines: int = FOLDED_LINES) -> str:
-    """The first `lines` lines of `text`, then how many more there were."""
-    all_lines = text.splitlines()
-    if len(all_lines) <= lines:
+    """The first `lines` lines of `text`, then how many more there were (lines as
+    `str.splitlines` counts them).
+
+    A tool's output is often long and broken only by `\n`: then the fold is found with
+    `find` and the rest counted with `count`, never splitting the whole output into a
+    list (which cost as much as parsing its line)."""
+    if lines < 1 or not _breaks_only_at_newlines(text):
+        all_lines = text.splitlines()
+        if len(all_lines) <= lines:
+            return text
+        return "\n".join([*all_lines[:lines], f"… ({len(all_lines) - lines} more lines)"])
+    end = -1
+    for _ in range(lines):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return text
+    rest = len(text) - end - 1
+    if not rest:
         return text
-    return "\n".join([*all_lines[:lines], f"… ({len(all_lines) - lines} more lines)"])
+    more = text.count("\n", end + 1) + (text[-1] != "\n")
+    return f"{text[:end]}\n… ({more} more lines)"
+
+
+def _breaks_only_at_newlines(text: str) -> bool:
+    """True when `str.splitlines` would break `text` at "\n" alone (each `in` is a C
+    scan; a regex, or `any` over the characters, costs several times more)."""
+    return (
+        text.isascii()
+        and "\r" not in text
+        and "\x0b" not in text
+        and "\x0c" not in text
+        and "\x1c" not in text
+        and "\x1d" not in text
+        and "\x1e" not in text
+    )
 
 
 def bad_line_event(line: BadLine) -> AgentEvent:

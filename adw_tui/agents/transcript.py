@@ -33,6 +33,7 @@ _STYLES = {
     AgentEventKind.TOOL_USE: (Tone.TOOL, "→"),
     AgentEventKind.RETRY: (Tone.WARNING, "↻"),
     AgentEventKind.RATE_LIMIT: (Tone.WARNING, "⏳"),
+    AgentEventKind.WARNING: (Tone.WARNING, "!"),
     AgentEventKind.ERROR: (Tone.ERROR, "✖"),
 }
 

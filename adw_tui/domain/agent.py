@@ -105,6 +105,8 @@ class AgentEventKind(StrEnum):
     TOOL_RESULT = "tool_result"
     RETRY = "retry"
     RATE_LIMIT = "rate_limit"
+    WARNING = "warning"
+    """Something the agent reports that does not stop it (Codex's error items)."""
     ERROR = "error"
     RESULT = "result"
     UNKNOWN = "unknown"

@@ -253,3 +253,30 @@ def test_error_classes_transient_or_permanent():
     permanent |= {ErrorClass.NOT_INSTALLED, ErrorClass.MEMORY_LIMIT, ErrorClass.NONE}
     permanent |= {ErrorClass.BREAKER_OPEN, ErrorClass.PROMPT_TOO_LONG, ErrorClass.WORKTREE_MISSING}
     assert {c for c in ErrorClass if not c.transient} == permanent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "one",
+        "a\nb\nc",
+        "a\nb\nc\n",
+        "a\nb\nc\nd",
+        "a\nb\nc\nd\n",
+        "a\nb\nc\n\n\n",
+        "\n\n\n\n",
+        "a\r\nb\r\nc\r\nd\r\n",
+        "a\nb\rc\nd",
+        "a\nb\nc\x0bd\x1ce",
+        "a\nb\nc\u2028d\x85e",
+        "é\nb\nc\nd",
+        "".join(f"line {i}\n" for i in range(500)),
+    ],
+)
+def test_fold_counts_lines_as_splitlines_does(text: str):
+    lines = text.splitlines()
+    expected = (
+        text if len(lines) <= 3 else "\n".join([*lines[:3], f"… ({len(lines) - 3} more lines)"])
+    )
+    assert fold(text) == expected

@@ -117,5 +117,5 @@ async def test_each_attempt_is_read_by_its_own_engines_parser(tmp_path: Path, sh
 
 
 def test_an_unknown_engine_is_named_with_the_known_ones() -> None:
-    with pytest.raises(AdwError, match="unknown engine 'codex': choose one of claude, sim"):
-        parser_for("codex")
+    with pytest.raises(AdwError, match="unknown engine 'nonesuch': choose one of claude, sim"):
+        parser_for("nonesuch")

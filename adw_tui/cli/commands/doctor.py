@@ -36,6 +36,7 @@ LEVEL_STYLES = {Level.OK: "green", Level.WARN: "yellow", Level.FAIL: "bold red"}
 
 
 AGENT_CLIS = (
+    ("codex", "ADW_CODEX_PATH", "@openai/codex"),
     ("gemini", "ADW_GEMINI_PATH", "@google/gemini-cli"),
     ("opencode", "ADW_OPENCODE_PATH", "opencode-ai"),
 )
