@@ -251,7 +251,12 @@ def test_tool_results_are_folded_and_errors_flagged():
 def test_error_classes_transient_or_permanent():
     permanent = {ErrorClass.AUTH, ErrorClass.INVALID_REQUEST, ErrorClass.MAX_TURNS}
     permanent |= {ErrorClass.NOT_INSTALLED, ErrorClass.MEMORY_LIMIT, ErrorClass.NONE}
-    permanent |= {ErrorClass.BREAKER_OPEN, ErrorClass.PROMPT_TOO_LONG, ErrorClass.WORKTREE_MISSING}
+    permanent |= {
+        ErrorClass.BREAKER_OPEN,
+        ErrorClass.PROMPT_TOO_LONG,
+        ErrorClass.WORKTREE_MISSING,
+        ErrorClass.BUDGET,
+    }
     assert {c for c in ErrorClass if not c.transient} == permanent
 
 

@@ -231,6 +231,7 @@ def test_doctor_reports_each_check(seeded: Path, capsys: pytest.CaptureFixture[s
     assert set(checks) == {
         "git",
         "claude",
+        "codex",
         "gemini",
         "opencode",
         "gh",
