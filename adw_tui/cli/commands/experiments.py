@@ -34,7 +34,7 @@ async def show_experiments(args: argparse.Namespace, context: CliContext) -> int
             [
                 {
                     **experiment.model_dump(mode="json"),
-                    "variants_now": [asdict(p) for p in results[name]],
+                    "posteriors": [asdict(posterior) for posterior in results[name]],
                 }
                 for name, experiment in experiments.items()
             ]
