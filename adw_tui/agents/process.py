@@ -3,6 +3,7 @@ their whole process tree (their environment comes from `adw_tui.agents.environme
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ async def start_agent_process(
 ) -> asyncio.subprocess.Process:
     """Start `argv` in a new session (its own process group), stdout and stderr piped;
     stdin piped too when `stdin` (see `feed_stdin`), else /dev/null."""
-    return await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
         env=dict(env),
@@ -29,6 +30,30 @@ async def start_agent_process(
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
     )
+    _widen_stdout(process)
+    return process
+
+
+STDOUT_PIPE_BYTES = 1024 * 1024
+
+
+def _widen_stdout(process: asyncio.subprocess.Process) -> None:
+    """Give the agent's stdout pipe 1 MiB (Linux's default ceiling) instead of 64 KiB.
+
+    A Node.js CLI that ends with `process.exit()` loses what it had not yet written to a
+    full pipe: Gemini CLI, echoing a 200 KB prompt back as one line, was seen to end its
+    stream mid-line when adw was slow to read. The bigger buffer holds such a line whole.
+    Best effort: elsewhere (no F_SETPIPE_SZ, a lower limit) the pipe stays as it is.
+    """
+    # asyncio's own handle on the pipes it made: the one way to reach the pipe's fd.
+    transport = getattr(process, "_transport", None)
+    pipe = transport.get_pipe_transport(1) if transport is not None else None
+    file = pipe.get_extra_info("pipe") if pipe is not None else None
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if file is None or set_size is None:
+        return
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(file.fileno(), set_size, STDOUT_PIPE_BYTES)
 
 
 async def feed_stdin(writer: asyncio.StreamWriter, data: bytes) -> None:
