@@ -38,9 +38,9 @@ from bench.stream import (
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 SOURCES = {
     "claude": "claude-2.1.328-tool-call-success.jsonl",
-    "codex": "transcript-tool.jsonl",
-    "gemini": "transcript-tool.jsonl",
-    "opencode": "transcript-tool.jsonl",
+    "codex": "codex-0.171.0-tool.jsonl",
+    "gemini": "gemini-0.61.0-tool.jsonl",
+    "opencode": "opencode-1.18.33-tool.jsonl",
 }
 """The captured transcript each engine's figure is built from; the sim writes Claude
 Code's stream, measured as Claude's."""

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adw_tui.agents.names import ENGINE_NAMES
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.experiments import Choice, Experiment, choose, takes_part
+from adw_tui.domain.experiments import Choice, Experiment, choose, takes_part, tallies
 from adw_tui.store import Store
 
 EXPERIMENTS_FILE = Path(".adw") / "experiments.yaml"
@@ -70,8 +70,8 @@ class Experiments:
         experiment = self._by_workflow().get(workflow)
         if experiment is None or not takes_part(experiment, self._rng):
             return None
-        tallies = await store.experiment_tallies(experiment.name)
-        return Assignment(experiment.name, choose(experiment, tallies, self._rng))
+        runs = await store.experiment_runs(experiment.name)
+        return Assignment(experiment.name, choose(experiment, tallies(experiment, runs), self._rng))
 
     def _by_workflow(self) -> dict[str, Experiment]:
         try:

@@ -25,7 +25,7 @@ from adw_tui.domain.errors import (
     StaleVersionError,
     VersionNotFoundError,
 )
-from adw_tui.domain.experiments import Tally as ExperimentTally
+from adw_tui.domain.experiments import DecidedRun
 from adw_tui.domain.kpis import RunOutcome, StepFailures
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import (
@@ -262,18 +262,19 @@ class Store:
         assert row is not None
         return float(row[0])
 
-    async def experiment_tallies(self, experiment: str) -> dict[str, ExperimentTally]:
-        """The decided runs of each variant of `experiment`: succeeded, and failed or
-        dead-lettered (their latest state names the variant)."""
+    async def experiment_runs(self, experiment: str) -> list[DecidedRun]:
+        """The decided runs (succeeded; failed or dead-lettered) of `experiment`, with
+        their variant (from their latest state), cost and wall time."""
         rows = await self._db.fetch_all(
-            "SELECT json_extract(v.data, '$.experiment.variant'), "
-            "SUM(r.status = 'succeeded'), SUM(r.status IN ('failed', 'dead_lettered')) "
+            "SELECT json_extract(v.data, '$.experiment.variant'), r.status = 'succeeded', "
+            "r.cost_usd, (julianday(r.updated_at) - julianday(r.created_at)) * 86400.0 "
             "FROM runs AS r JOIN state_versions AS v "
             "ON v.adw_id = r.adw_id AND v.version = r.version "
-            "WHERE json_extract(v.data, '$.experiment.name') = ? GROUP BY 1",
+            "WHERE json_extract(v.data, '$.experiment.name') = ? "
+            "AND r.status IN ('succeeded', 'failed', 'dead_lettered')",
             (experiment,),
         )
-        return {str(row[0]): ExperimentTally(int(row[1]), int(row[2])) for row in rows}
+        return [DecidedRun(str(row[0]), bool(row[1]), row[2], row[3]) for row in rows]
 
     async def run_outcomes(
         self, *, since: datetime | None = None, workflow: str | None = None

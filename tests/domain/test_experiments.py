@@ -7,7 +7,16 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from adw_tui.domain.experiments import Experiment, Tally, Variant, choose, posteriors
+from adw_tui.domain.experiments import (
+    DecidedRun,
+    Experiment,
+    Tally,
+    Variant,
+    choose,
+    posteriors,
+    reward,
+    tallies,
+)
 
 
 def experiment(mode: str = "thompson", **weights: float) -> Experiment:
@@ -35,7 +44,7 @@ def simulate(trial: Experiment, rates: dict[str, float], runs: int, seed: int) -
         given[name] += 1
         before = tallies[name]
         won = rng.random() < rates[name]
-        tallies[name] = Tally(before.succeeded + won, before.failed + (not won))
+        tallies[name] = Tally(before.runs + 1, before.succeeded + won, before.reward + won)
     return given
 
 
@@ -64,13 +73,13 @@ def test_the_fixed_split_follows_the_weights() -> None:
 
 
 def test_a_choice_keeps_what_was_drawn_for_each_variant() -> None:
-    choice = choose(experiment(), {"a": Tally(9, 1)}, random.Random(0))
+    choice = choose(experiment(), {"a": Tally(10, 9, 9.0)}, random.Random(0))
     assert set(choice.draws) == {"a", "b"}
     assert choice.variant.name == max(choice.draws, key=lambda name: choice.draws[name])
 
 
 def test_posteriors_say_which_variant_is_likely_best() -> None:
-    better, worse = posteriors(experiment(), {"a": Tally(40, 10), "b": Tally(20, 30)})
+    better, worse = posteriors(experiment(), {"a": Tally(50, 40, 40.0), "b": Tally(50, 20, 20.0)})
     assert better.mean == pytest.approx(41 / 52)
     assert better.low < better.mean < better.high
     assert better.p_best > 0.99
@@ -87,3 +96,39 @@ def test_an_experiment_needs_two_distinct_variants() -> None:
         Experiment(name="x", workflow="sdlc", variants=[Variant(name="a")])
     with pytest.raises(ValidationError, match="variant names repeat"):
         Experiment(name="x", workflow="sdlc", variants=[Variant(name="a"), Variant(name="a")])
+
+
+def test_each_metric_scores_a_decided_run() -> None:
+    def scored(metric: str, **fields: object) -> float:
+        trial = Experiment.model_validate(
+            {
+                "name": "t",
+                "workflow": "w",
+                "variants": [{"name": "a"}, {"name": "b"}],
+                "metric": metric,
+                "cost_scale_usd": 4.0,
+                "duration_scale_s": 100.0,
+                **fields,
+            }
+        )
+        return reward(trial, DecidedRun("a", succeeded=True, cost_usd=1.0, duration_s=25.0))
+
+    assert scored("success") == 1.0
+    assert scored("cost") == 0.75
+    assert scored("duration") == 0.75
+    assert scored("mix", weights={"success": 2, "cost": 1, "duration": 1}) == 0.875
+    trial = experiment()
+    assert reward(trial, DecidedRun("a", succeeded=False, cost_usd=0.0, duration_s=1.0)) == 0.0
+    counted = tallies(trial, [DecidedRun("a", True, 0, 0), DecidedRun("a", False, 0, 0)])
+    assert counted == {"a": Tally(runs=2, succeeded=1, reward=1.0)}
+
+
+def test_the_cheaper_of_two_equally_successful_variants_wins_on_cost() -> None:
+    trial = Experiment.model_validate(
+        {"name": "t", "workflow": "w", "variants": [{"name": "a"}, {"name": "b"}], "metric": "cost"}
+    )
+    runs = [DecidedRun("a", True, 0.5, 60) for _ in range(30)]
+    runs += [DecidedRun("b", True, 4.0, 60) for _ in range(30)]
+    cheap, dear = posteriors(trial, tallies(trial, runs))
+    assert cheap.p_best > 0.99
+    assert cheap.succeeded == dear.succeeded == 30

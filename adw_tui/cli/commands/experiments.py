@@ -10,7 +10,7 @@ from rich.table import Table
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.experiments import Experiment, Posterior, posteriors
+from adw_tui.domain.experiments import Experiment, Posterior, posteriors, tallies
 from adw_tui.domain.sanitize import safe_markup
 from adw_tui.runtime.experiments import EXPERIMENTS_FILE, Experiments
 
@@ -27,8 +27,8 @@ async def show_experiments(args: argparse.Namespace, context: CliContext) -> int
     results: dict[str, list[Posterior]] = {}
     async with context.existing_store() as store:
         for name, experiment in experiments.items():
-            tallies = await store.experiment_tallies(name) if store is not None else {}
-            results[name] = posteriors(experiment, tallies)
+            runs = await store.experiment_runs(name) if store is not None else []
+            results[name] = posteriors(experiment, tallies(experiment, runs))
     if args.json:
         print_json(
             [
