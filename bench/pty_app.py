@@ -5,6 +5,7 @@ Textual's Linux driver, compositor and output thread do their real work; the par
 what the app writes to the terminal.
 """
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -84,6 +85,10 @@ class PtyChild:
         exit code (negative: the signal that ended it)."""
         os.close(self.master)
         _, status = os.waitpid(self.pid, 0)
+        # What it left running in its process group (Gemini CLI's relaunched Node, say)
+        # goes too: a test leaves no process behind.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
         return os.waitstatus_to_exitcode(status)
 
     def stop(self) -> None:

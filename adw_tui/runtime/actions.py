@@ -11,7 +11,6 @@ from adw_tui.domain.issues import PullRequest
 from adw_tui.domain.pull_requests import pull_request_body, pull_request_title
 from adw_tui.domain.workflow import Action, Condition, StepDef
 from adw_tui.runtime import git
-from adw_tui.runtime.docs_fetch import fetch_docs
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.ports import write_ports_env
 from adw_tui.runtime.retry import call_with_retry
@@ -29,6 +28,9 @@ async def run_action(
         if step.action is Action.SETUP_WORKTREE:
             return StepOutcome.succeeded(step, await _setup_worktree(services, adw_id, state))
         if step.action is Action.FETCH_DOCS:
+            # Imported here: httpx and the fetch cost every start of the runtime ~80 ms.
+            from adw_tui.runtime.docs_fetch import fetch_docs
+
             return StepOutcome.succeeded(step, await fetch_docs(services, adw_id, state))
         if step.action is Action.MERGE:
             await git.merge(services.repo, _required(state, "branch_name"), _base(state))
