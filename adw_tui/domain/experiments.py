@@ -23,6 +23,8 @@ from adw_tui.domain.model_sets import ModelSetName
 from adw_tui.domain.modeling import Model
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+STEP_MODELS = "step_models"
+"""The run-state key of a variant's models per step, which win over the workflow's."""
 SUMMARY_DRAWS = 20_000
 """Draws from each posterior for the intervals and P(best) (Monte Carlo; seeded, so the
 same outcomes always print the same figures)."""
@@ -38,6 +40,9 @@ class Variant(Model):
     workflow: str | None = Field(default=None, pattern=NAME_PATTERN)
     model_set: ModelSetName | None = None
     engine: str | None = None
+    models: dict[str, str] = Field(
+        default_factory=dict, description="a model per step name, over the workflow's own"
+    )
     env: dict[str, str] = Field(
         default_factory=dict, description="extra variables its agents get (ADW_SIM_FAULTS)"
     )

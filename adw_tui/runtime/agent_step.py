@@ -9,6 +9,7 @@ from typing import Any
 from adw_tui.agents.engine import Engine
 from adw_tui.domain.agent import AgentRequest, AgentResult, ErrorClass
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.experiments import STEP_MODELS
 from adw_tui.domain.model_sets import model_for
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import StepDef, substitute
@@ -88,7 +89,8 @@ class AgentStep:
             prompt=prompt,
             adw_id=self._adw_id,
             agent_name=step.agent,
-            model=step.model
+            model=_overridden_model(state, self._name)
+            or step.model
             or model_for(
                 command.lstrip("/"),
                 str(state.get("model_set")),
@@ -252,3 +254,11 @@ def state_variables(state: dict[str, Any]) -> dict[str, str]:
         for key, value in state.items()
         if value is not None
     }
+
+
+def _overridden_model(state: dict[str, Any], step: str) -> str | None:
+    """The model an experiment's variant gives `step` (the run's `step_models`), which
+    wins over the workflow's own."""
+    models = state.get(STEP_MODELS)
+    model = models.get(step) if isinstance(models, dict) else None
+    return model if isinstance(model, str) and model else None

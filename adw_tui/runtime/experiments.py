@@ -24,7 +24,14 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adw_tui.agents.names import ENGINE_NAMES
 from adw_tui.domain.errors import AdwError
-from adw_tui.domain.experiments import Choice, Experiment, choose, takes_part, tallies
+from adw_tui.domain.experiments import (
+    STEP_MODELS,
+    Choice,
+    Experiment,
+    choose,
+    takes_part,
+    tallies,
+)
 from adw_tui.store import Store
 
 EXPERIMENTS_FILE = Path(".adw") / "experiments.yaml"
@@ -45,13 +52,16 @@ class Assignment:
     experiment: str
     choice: Choice
 
-    def as_state(self) -> dict[str, Any]:
-        """Kept in the run's state: the experiment, the variant and the draws."""
-        return {
+    def state(self) -> dict[str, Any]:
+        """What the run's first state gets: the experiment, the variant and the draws
+        (`experiment`), and the variant's models per step (`step_models`)."""
+        variant = self.choice.variant
+        recorded = {
             "name": self.experiment,
-            "variant": self.choice.variant.name,
+            "variant": variant.name,
             "draws": {name: round(value, 4) for name, value in self.choice.draws.items()},
         }
+        return {"experiment": recorded, **({STEP_MODELS: variant.models} if variant.models else {})}
 
 
 class Experiments:

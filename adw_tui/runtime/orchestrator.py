@@ -216,7 +216,7 @@ class Orchestrator:
                         issue, services.settings.max_issue_bytes, services.output_dir / adw_id
                     ),
                     "base_branch": base,
-                    **({"experiment": assignment.as_state()} if assignment else {}),
+                    **(assignment.state() if assignment else {}),
                 }
             )
             await services.store.create_run(

@@ -67,3 +67,24 @@ async def test_a_broken_experiments_file_stops_the_launch(repo: Path, store: Sto
         issue = await store.issues.create("Feature", "x")
         with pytest.raises(AdwError, match=r"\.adw/experiments\.yaml: experiments\.0\.variants"):
             await orchestrator.launch(issue.number, workflow="plan")
+
+
+async def test_a_variants_model_for_a_step_wins_over_the_workflows(
+    repo: Path, store: Store
+) -> None:
+    (repo / ".adw" / "workflows").mkdir(parents=True)
+    (repo / ".adw" / "workflows" / "classify_only.yaml").write_text(CLASSIFY)
+    (repo / EXPERIMENTS_FILE).write_text(
+        "experiments:\n  - name: models\n    workflow: classify_only\n    mode: fixed\n"
+        "    variants:\n      - {name: small, models: {classify: haiku}}\n"
+        "      - {name: big, models: {classify: opus}}\n"
+    )
+    settings = load_settings(repo).model_copy(update={"engine": "sim"})
+    async with Orchestrator(store, repo, settings) as orchestrator:
+        for number in range(4):
+            issue = await store.issues.create(f"Feature {number}", "x")
+            adw_id = await orchestrator.launch(issue.number, workflow="classify_only")
+            await orchestrator.wait(adw_id)
+            variant = (await store.load(adw_id)).state.as_data()["experiment"]["variant"]
+            [attempt] = await store.steps.for_run(adw_id)
+            assert attempt.model == {"small": "haiku", "big": "opus"}[variant]
