@@ -52,13 +52,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import urlsplit
+
+from tests.loopback_server import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ def _output_tokens(answer: Text | ToolUse) -> int:
     return max(1, size // 4)
 
 
-class FakeAnthropic:
+class FakeAnthropic(LoopbackServer):
     """The scripted server; use it as a context manager (it listens from `__enter__` on)."""
 
     def __init__(
@@ -234,6 +234,7 @@ class FakeAnthropic:
         side_answer: Turn = Text("done"),
         split_side_requests: bool = True,
     ) -> None:
+        super().__init__()
         self.script: list[Turn] = list(script)
         """The turns not yet used; the next agent request takes `script[0]`."""
         self.respond = respond
@@ -245,56 +246,24 @@ class FakeAnthropic:
         """What each of `requests` was answered with (same index)."""
         self.side_requests: list[dict[str, Any]] = []
         """The bodies among `requests` without `tools`, answered with `side_answer`."""
-        self.log: list[LoggedRequest] = []
         """Every HTTP request received, of any method and path, in order."""
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
         self._message_ids = itertools.count(1)
         self._request_ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    thread_name = "fake-anthropic"
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_class(self)
 
     @property
     def base_url(self) -> str:
         """`http://127.0.0.1:PORT`, the value for `ANTHROPIC_BASE_URL`."""
-        if self._server is None:
-            raise RuntimeError("FakeAnthropic is not started; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.root_url()}"
 
     @property
     def agent_requests(self) -> list[dict[str, Any]]:
         """The bodies of `requests` that were agent turns (not side requests)."""
         return [r for r in self.requests if not any(r is s for s in self.side_requests)]
-
-    def __enter__(self) -> Self:
-        server = _Server(("127.0.0.1", 0), _handler_class(self))
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-anthropic",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop serving and release every `NeverAnswer` connection; safe to call twice."""
-        self._closed.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def answer_for(self, body: dict[str, Any]) -> Answer:
         """Record a `POST /v1/messages` body and choose its answer."""
@@ -315,18 +284,6 @@ class FakeAnthropic:
             answer = turn if isinstance(turn, ANSWER_TYPES) else turn(body)
             self.answers.append(answer)
             return answer
-
-    def _record(self, entry: LoggedRequest) -> None:
-        with self._lock:
-            self.log.append(entry)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client killed mid-answer is what these tests do on purpose; stay quiet about it.
-        pass
 
 
 def _handler_class(api: FakeAnthropic) -> type[BaseHTTPRequestHandler]:

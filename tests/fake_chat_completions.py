@@ -35,11 +35,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.fake_anthropic import (
@@ -52,8 +50,8 @@ from tests.fake_anthropic import (
     ToolUse,
     Turn,
     _halves,
-    _Server,
 )
+from tests.loopback_server import LoopbackServer
 
 USAGE = {
     "prompt_tokens": 100,
@@ -157,7 +155,7 @@ def error_json(error: HttpError) -> dict[str, Any]:
     return {"error": {"message": message, "type": error.error_type, "code": error.error_type}}
 
 
-class FakeChatCompletions:
+class FakeChatCompletions(LoopbackServer):
     """The scripted server; use it as a context manager (it listens from `__enter__` on)."""
 
     def __init__(
@@ -167,59 +165,29 @@ class FakeChatCompletions:
         respond: Callable[[dict[str, Any]], Answer | None] | None = None,
         side_answer: Turn = TITLE,
     ) -> None:
+        super().__init__()
         self.script: list[Turn] = list(script)
         self.respond = respond
         self.side_answer = side_answer
         self.requests: list[dict[str, Any]] = []
         self.answers: list[Answer] = []
         self.side_requests: list[dict[str, Any]] = []
-        self.log: list[LoggedRequest] = []
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
         self._ids = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+
+    thread_name = "fake-chat-completions"
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_class(self)
 
     @property
     def base_url(self) -> str:
         """`http://127.0.0.1:PORT/v1`, the provider's `baseURL`."""
-        if self._server is None:
-            raise RuntimeError("FakeChatCompletions is not started; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return f"{self.root_url()}/v1"
 
     @property
     def agent_requests(self) -> list[dict[str, Any]]:
         """The bodies of `requests` that were agent turns (not side requests)."""
         return [r for r in self.requests if not any(r is s for s in self.side_requests)]
-
-    def __enter__(self) -> Self:
-        self._server = _Server(("127.0.0.1", 0), _handler_class(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-chat-completions",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop serving and release every `NeverAnswer` connection; safe to call twice."""
-        self._closed.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def answer_for(self, body: dict[str, Any]) -> Answer:
         """Record a request body and choose its answer."""
@@ -240,10 +208,6 @@ class FakeChatCompletions:
             answer = turn if isinstance(turn, ANSWER_TYPES) else turn(body)
             self.answers.append(answer)
             return answer
-
-    def _record(self, entry: LoggedRequest) -> None:
-        with self._lock:
-            self.log.append(entry)
 
 
 def _handler_class(api: FakeChatCompletions) -> type[BaseHTTPRequestHandler]:

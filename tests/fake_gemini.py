@@ -39,15 +39,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.fake_anthropic import LoggedRequest, NeverAnswer
+from tests.loopback_server import LoopbackServer
 
 PROMPT_TOKENS = 100
 CACHED_TOKENS = 20
@@ -149,7 +148,7 @@ def response_json(answer: Text | Call, *, number: int, model: str) -> dict[str, 
     }
 
 
-class FakeGemini:
+class FakeGemini(LoopbackServer):
     """The scripted server; use it as a context manager (it listens from `__enter__` on)."""
 
     def __init__(
@@ -159,26 +158,24 @@ class FakeGemini:
         respond: Callable[[dict[str, Any]], Answer | None] | None = None,
         side_answer: Turn = Text("done"),
     ) -> None:
+        super().__init__()
         self.script: list[Turn] = list(script)
         self.respond = respond
         self.side_answer = side_answer
         self.requests: list[dict[str, Any]] = []
         self.models: list[str] = []
         self.answers: list[Answer] = []
-        self.log: list[LoggedRequest] = []
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
         self._numbers = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    thread_name = "fake-gemini"
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_class(self)
 
     @property
     def base_url(self) -> str:
         """`http://127.0.0.1:PORT`, the value for `GOOGLE_GEMINI_BASE_URL`."""
-        if self._server is None:
-            raise RuntimeError("FakeGemini is not started; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.root_url()}"
 
     def reset(self, script: Iterable[Turn] = (), respond: Responder | None = None) -> None:
         """A new script and responder, and empty records: one server serves many tests
@@ -190,35 +187,6 @@ class FakeGemini:
             self.models.clear()
             self.answers.clear()
             self.log.clear()
-
-    def __enter__(self) -> Self:
-        server = _Server(("127.0.0.1", 0), _handler_class(self))
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-gemini",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop serving and release every `NeverAnswer` connection; safe to call twice."""
-        self._closed.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def answer_for(self, model: str, body: dict[str, Any]) -> Answer:
         """Record a model request and choose its answer."""
@@ -238,17 +206,6 @@ class FakeGemini:
             answer = turn if isinstance(turn, ANSWER_TYPES) else turn(body)
             self.answers.append(answer)
             return answer
-
-    def _record(self, entry: LoggedRequest) -> None:
-        with self._lock:
-            self.log.append(entry)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client killed mid-answer is what these tests do on purpose
 
 
 def _handler_class(api: FakeGemini) -> type[BaseHTTPRequestHandler]:

@@ -31,15 +31,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.fake_anthropic import LoggedRequest, NeverAnswer
+from tests.loopback_server import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -210,7 +209,7 @@ def _call_events(
     return done
 
 
-class FakeResponses:
+class FakeResponses(LoopbackServer):
     """The scripted server; use it as a context manager (it listens from `__enter__` on)."""
 
     def __init__(
@@ -220,6 +219,7 @@ class FakeResponses:
         respond: Callable[[dict[str, Any]], Answer | None] | None = None,
         usage: Usage = Usage(),
     ) -> None:
+        super().__init__()
         self.script: list[Turn] = list(script)
         """The turns not yet used; the next request takes `script[0]`."""
         self.respond = respond
@@ -228,49 +228,17 @@ class FakeResponses:
         self.requests: list[dict[str, Any]] = []
         """Every `POST /v1/responses` body, in order of arrival."""
         self.answers: list[Answer] = []
-        self.log: list[LoggedRequest] = []
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    thread_name = "fake-openai"
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_class(self)
 
     @property
     def base_url(self) -> str:
         """`http://127.0.0.1:PORT/v1`, the provider's `base_url`."""
-        if self._server is None:
-            raise RuntimeError("FakeResponses is not started; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
-
-    def __enter__(self) -> Self:
-        server = _Server(("127.0.0.1", 0), _handler_class(self))
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-responses",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop serving and release every `NeverAnswer` connection; safe to call twice."""
-        self._closed.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        return f"{self.root_url()}/v1"
 
     def answer_for(self, body: dict[str, Any]) -> Answer:
         with self._lock:
@@ -286,13 +254,6 @@ class FakeResponses:
             answer = turn if isinstance(turn, ANSWER_TYPES) else turn(body)
             self.answers.append(answer)
             return answer
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client killed mid-answer is what some tests do on purpose
 
 
 def _handler_class(api: FakeResponses) -> type[BaseHTTPRequestHandler]:
