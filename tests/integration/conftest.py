@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integration.real_clis import NODE_BIN, find_cli, usable_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLAUDE_MODEL = "claude-sonnet-4-5"
@@ -40,45 +41,19 @@ def _local_install() -> Path:
 
 def find_claude() -> tuple[Path | None, str]:
     """The binary to test and where it came from, or None and why there is none."""
-    configured = os.environ.get("CLAUDE_CODE_PATH")
-    if configured:
-        path = Path(configured)
-        if path.is_file() and os.access(path, os.X_OK):
-            return path, "CLAUDE_CODE_PATH"
-        return None, f"CLAUDE_CODE_PATH={configured} is not an executable file"
-    local = _local_install()
-    if local.is_file() and os.access(local, os.X_OK):
-        return local, str(local.relative_to(PROJECT_ROOT))
-    on_path = shutil.which("claude")
-    if on_path:
-        return Path(on_path), "PATH"
-    return None, (
+    return find_cli(
+        "CLAUDE_CODE_PATH",
+        "claude",
+        _local_install(),
         "no Claude Code binary: set CLAUDE_CODE_PATH, run .ci/run (it installs one into "
-        ".ci/node/), or put `claude` on PATH"
+        ".ci/node/), or put `claude` on PATH",
     )
 
 
 @pytest.fixture(scope="session")
 def claude_bin() -> Path:
     """The real `claude` binary, checked with `--version`; skipped (failed under CI) if absent."""
-    path, origin = find_claude()
-    problem = None if path is not None else origin
-    if path is not None:
-        try:
-            done = subprocess.run(
-                [str(path), "--version"], capture_output=True, text=True, timeout=30, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            problem = f"{path} --version failed: {exc}"
-        else:
-            if done.returncode != 0 or "Claude Code" not in done.stdout:
-                problem = f"{path} --version gave {done.returncode}: {done.stdout}{done.stderr}"
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the real Claude Code CLI is unusable: {problem}")
-        pytest.skip(problem)
-    assert path is not None
-    return path
+    return usable_cli(find_claude(), "Claude Code CLI", lambda out: "Claude Code" in out)
 
 
 @pytest.fixture
@@ -261,45 +236,19 @@ GEMINI_API_KEY = "fake-gemini-key"
 def find_gemini() -> tuple[Path | None, str]:
     """The Gemini CLI to test (`ADW_GEMINI_PATH`, else the one `.ci/run` installs, else
     `gemini` on PATH) and where it came from, or None and why there is none."""
-    configured = os.environ.get("ADW_GEMINI_PATH")
-    if configured:
-        path = Path(configured)
-        if path.is_file() and os.access(path, os.X_OK):
-            return path, "ADW_GEMINI_PATH"
-        return None, f"ADW_GEMINI_PATH={configured} is not an executable file"
-    local = PROJECT_ROOT / ".ci/node/node_modules/.bin/gemini"
-    if local.is_file() and os.access(local, os.X_OK):
-        return local, str(local.relative_to(PROJECT_ROOT))
-    on_path = shutil.which("gemini")
-    if on_path:
-        return Path(on_path), "PATH"
-    return None, (
+    return find_cli(
+        "ADW_GEMINI_PATH",
+        "gemini",
+        NODE_BIN / "gemini",
         "no Gemini CLI: set ADW_GEMINI_PATH, run .ci/run (it installs one into .ci/node/), "
-        "or put `gemini` on PATH"
+        "or put `gemini` on PATH",
     )
 
 
 @pytest.fixture(scope="session")
 def gemini_bin() -> Path:
     """The real `gemini` CLI, checked with `--version`; skipped (failed under CI) if absent."""
-    path, origin = find_gemini()
-    problem = None if path is not None else origin
-    if path is not None:
-        try:
-            done = subprocess.run(
-                [str(path), "--version"], capture_output=True, text=True, timeout=60, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            problem = f"{path} --version failed: {exc}"
-        else:
-            if done.returncode != 0 or not done.stdout.strip():
-                problem = f"{path} --version gave {done.returncode}: {done.stdout}{done.stderr}"
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the real Gemini CLI is unusable: {problem}")
-        pytest.skip(problem)
-    assert path is not None
-    return path
+    return usable_cli(find_gemini(), "Gemini CLI", lambda out: bool(out.strip()))
 
 
 def gemini_env(base_url: str, home: Path, **extra: str) -> dict[str, str]:

@@ -8,13 +8,12 @@ that need it are skipped, or fail when `CI` is set: CI must never pass by skippi
 
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import PROJECT_ROOT
+from tests.integration.real_clis import find_cli, usable_cli
 
 LOCAL_INSTALL = PROJECT_ROOT / ".ci/node/node_modules/.bin/opencode"
 MODEL = "fake/fake-model"
@@ -31,20 +30,12 @@ package into its config directory (it fetches from registry.npmjs.org otherwise)
 
 def find_opencode() -> tuple[Path | None, str]:
     """The binary to test and where it came from, or None and why there is none."""
-    configured = os.environ.get("ADW_OPENCODE_PATH")
-    if configured:
-        path = Path(configured)
-        if path.is_file() and os.access(path, os.X_OK):
-            return path, "ADW_OPENCODE_PATH"
-        return None, f"ADW_OPENCODE_PATH={configured} is not an executable file"
-    if LOCAL_INSTALL.is_file() and os.access(LOCAL_INSTALL, os.X_OK):
-        return LOCAL_INSTALL, str(LOCAL_INSTALL.relative_to(PROJECT_ROOT))
-    on_path = shutil.which("opencode")
-    if on_path:
-        return Path(on_path), "PATH"
-    return None, (
+    return find_cli(
+        "ADW_OPENCODE_PATH",
+        "opencode",
+        LOCAL_INSTALL,
         "no OpenCode binary: set ADW_OPENCODE_PATH, run .ci/run (it installs opencode-ai "
-        "into .ci/node/), or put `opencode` on PATH"
+        "into .ci/node/), or put `opencode` on PATH",
     )
 
 
@@ -52,24 +43,7 @@ def find_opencode() -> tuple[Path | None, str]:
 def opencode_bin() -> Path:
     """The real `opencode` binary, checked with `--version`; skipped (failed under CI) if
     absent."""
-    path, origin = find_opencode()
-    problem = None if path is not None else origin
-    if path is not None:
-        try:
-            done = subprocess.run(
-                [str(path), "--version"], capture_output=True, text=True, timeout=60, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            problem = f"{path} --version failed: {exc}"
-        else:
-            if done.returncode != 0 or not done.stdout.strip():
-                problem = f"{path} --version gave {done.returncode}: {done.stdout}{done.stderr}"
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the real OpenCode CLI is unusable: {problem}")
-        pytest.skip(problem)
-    assert path is not None
-    return path
+    return usable_cli(find_opencode(), "OpenCode CLI", lambda out: bool(out.strip()))
 
 
 def provider_config(base_url: str) -> str:

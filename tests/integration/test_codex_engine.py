@@ -10,8 +10,6 @@ tests are skipped, or fail when `CI` is set.
 
 import asyncio
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
@@ -38,7 +36,7 @@ from tests.fake_openai import (
     function_outputs,
     user_texts,
 )
-from tests.integration.conftest import PROJECT_ROOT
+from tests.integration.real_clis import NODE_BIN, find_cli, usable_cli
 from tests.integration.test_claude_engine import Call, ProcessTree, assert_nothing_left, free_port
 from tests.integration.test_workflow_claude import git
 
@@ -50,40 +48,19 @@ API_KEY_VARIABLE = "OPENAI_API_KEY"
 K = AgentEventKind
 
 
-def find_codex() -> tuple[str | None, str]:
-    configured = os.environ.get("ADW_CODEX_PATH")
-    if configured:
-        return configured, "ADW_CODEX_PATH"
-    local = PROJECT_ROOT / ".ci/node/node_modules/.bin/codex"
-    if local.exists():
-        return str(local), str(local.relative_to(PROJECT_ROOT))
-    on_path = shutil.which("codex")
-    if on_path:
-        return on_path, "PATH"
-    return None, "no Codex CLI: set ADW_CODEX_PATH, run .ci/run, or put `codex` on PATH"
+def find_codex() -> tuple[Path | None, str]:
+    return find_cli(
+        "ADW_CODEX_PATH",
+        "codex",
+        NODE_BIN / "codex",
+        "no Codex CLI: set ADW_CODEX_PATH, run .ci/run, or put `codex` on PATH",
+    )
 
 
 @pytest.fixture(scope="session")
 def codex_bin() -> str:
     """The real `codex`, checked with `--version`; skipped (failed under CI) if absent."""
-    path, origin = find_codex()
-    problem = None if path is not None else origin
-    if path is not None:
-        try:
-            done = subprocess.run(
-                [path, "--version"], capture_output=True, text=True, timeout=30, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            problem = f"{path} ({origin}) --version failed: {exc}"
-        else:
-            if done.returncode != 0 or "codex-cli" not in done.stdout:
-                problem = f"{path} --version gave {done.returncode}: {done.stdout}{done.stderr}"
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the real Codex CLI is unusable: {problem}")
-        pytest.skip(problem)
-    assert path is not None
-    return path
+    return str(usable_cli(find_codex(), "Codex CLI", lambda out: "codex-cli" in out))
 
 
 def codex_env(base_url: str, root: Path, **extra: str) -> dict[str, str]:
