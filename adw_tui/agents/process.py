@@ -52,7 +52,8 @@ def _widen_stdout(process: asyncio.subprocess.Process) -> None:
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
     if file is None or set_size is None:
         return
-    with contextlib.suppress(OSError):
+    # An agent that already ended may have had its pipe read to the end and closed.
+    with contextlib.suppress(OSError, ValueError):
         fcntl.fcntl(file.fileno(), set_size, STDOUT_PIPE_BYTES)
 
 

@@ -90,8 +90,8 @@ async def test_the_metrics_add_up_what_the_database_recorded(store: Store) -> No
     duration = "adw_step_attempt_duration_seconds"
     assert samples[(f"{duration}_count", plan)] == 2
     # Wall time, from the attempt's start to its end (these took well under a second),
-    # not the agent's own figure.
-    assert 0 < samples[(f"{duration}_sum", plan)] < 5
+    # not the agents' own 42 s each.
+    assert samples[(f"{duration}_sum", plan)] < 5
     assert samples[(f"{duration}_bucket", (("le", "1"), *plan))] == 2
     assert samples[(f"{duration}_bucket", (("le", "+Inf"), *plan))] == 2
     assert samples[(f"{duration}_count", (("step", "worktree"),))] == 1
