@@ -31,6 +31,12 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(2, (os.cpu_count() or 1) * 3 // 2)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that mostly wait (`starts_early`: a real CLI's own retry back-off) go first,
+    so that the others fill their wait instead of waiting on them at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("starts_early") is None)
+
+
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
     """The loopback GitHub, serving `octo/hello` to the token `tests.fake_github.TOKEN`."""

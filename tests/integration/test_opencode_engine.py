@@ -319,6 +319,7 @@ def test_adw_prompt_with_engine_opencode(
 
 
 @pytest.mark.slow
+@pytest.mark.starts_early
 async def test_refused_connection_is_a_network_error(
     git_repo: Path, tmp_path: Path, home: Path, opencode_bin: Path
 ) -> None:
