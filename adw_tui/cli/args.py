@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import NoReturn, Protocol
 
@@ -102,3 +103,26 @@ def add_listing_options(
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print a JSON list")
     form.add_argument("--jsonl", action="store_true", help="print one JSON object a line")
+
+
+def at_least_two_arg(value: str) -> int:
+    number = positive_int_arg(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError(f"at least 2 runs to compare, got {value}")
+    return number
+
+
+def names_arg(known: Sequence[str], what: str) -> Callable[[str], list[str]]:
+    """A comma-separated list of `known` names (`claude,sim`)."""
+
+    def names(value: str) -> list[str]:
+        chosen = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in known]
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(unknown) or repr(value)}: "
+                f"choose among {', '.join(known)}"
+            )
+        return chosen
+
+    return names

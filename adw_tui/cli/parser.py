@@ -15,6 +15,8 @@ from adw_tui.cli.args import (
     ArgumentParser,
     add_listing_options,
     adw_id_arg,
+    at_least_two_arg,
+    names_arg,
     positive_float_arg,
     positive_int_arg,
     since_arg,
@@ -266,7 +268,36 @@ def _add_run(add_parser: AddParser) -> None:
         "--force", action="store_true", help="start even if the issue has an active run of it"
     )
     run.add_argument("--json", action="store_true", help="print the final run as JSON")
+    run.add_argument(
+        "--best-of",
+        type=at_least_two_arg,
+        metavar="N",
+        help="start N runs of the issue side by side, then compare them (`adw choose` one)",
+    )
+    run.add_argument(
+        "--engines",
+        type=names_arg(ENGINE_NAMES, "engine"),
+        metavar="A,B",
+        help="with --best-of: the runs' engines, in turn (default: --engine's)",
+    )
+    run.add_argument(
+        "--model-sets",
+        type=names_arg(MODEL_SETS, "model set"),
+        metavar="A,B",
+        help="with --best-of: the runs' model sets, in turn (default: --model-set's)",
+    )
     run.set_defaults(handler="run:run_workflow")
+
+    compare = add_parser("compare", help="runs side by side: tests, review, diff, cost, time")
+    compare.add_argument(
+        "adw_ids", type=adw_id_arg, nargs="+", metavar="ADW_ID", help="runs (one: its group)"
+    )
+    compare.add_argument("--json", action="store_true", help="print them as JSON")
+    compare.set_defaults(handler="best_of:compare_runs")
+
+    choose = add_parser("choose", help="choose the run of a best-of group whose branch goes on")
+    choose.add_argument("adw_id", type=adw_id_arg, metavar="ADW_ID")
+    choose.set_defaults(handler="best_of:choose_run")
 
 
 def _add_tui(add_parser: AddParser) -> None:

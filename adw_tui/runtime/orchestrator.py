@@ -168,8 +168,10 @@ class Orchestrator:
         engine_env: Mapping[str, str] | None = None,
         force: bool = False,
         with_run: Write[None] | None = None,
+        state: Mapping[str, Any] | None = None,
     ) -> str:
-        """Queue a run of `workflow` for the issue and return its adw_id at once.
+        """Queue a run of `workflow` for the issue and return its adw_id at once; `state`
+        joins a new run's first state (a best-of-N group).
 
         With the adw_id of an existing run, that run continues from its last completed
         step instead, by default with the engine it last used. A second active run of the
@@ -206,7 +208,7 @@ class Orchestrator:
                 await self._refuse_duplicate(issue.number, workflow)
             if self._closing is not None:  # closed while the issue was read
                 raise ShuttingDownError
-            state = RunState.model_validate(
+            first = RunState.model_validate(
                 {
                     "adw_id": adw_id,
                     "issue_number": str(issue.number),
@@ -217,10 +219,11 @@ class Orchestrator:
                     ),
                     "base_branch": base,
                     **(assignment.state() if assignment else {}),
+                    **(state or {}),
                 }
             )
             await services.store.create_run(
-                state,
+                first,
                 workflow=workflow,
                 issue=str(issue.number),
                 actor=RUNTIME_ACTOR,

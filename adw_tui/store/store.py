@@ -262,6 +262,17 @@ class Store:
         assert row is not None
         return float(row[0])
 
+    async def runs_in_group(self, group: str) -> list[str]:
+        """The runs of a best-of group (their latest state names it), in their order."""
+        rows = await self._db.fetch_all(
+            "SELECT r.adw_id FROM runs AS r JOIN state_versions AS v "
+            "ON v.adw_id = r.adw_id AND v.version = r.version "
+            "WHERE json_extract(v.data, '$.best_of.group') = ? "
+            "ORDER BY json_extract(v.data, '$.best_of.index')",
+            (group,),
+        )
+        return [str(row[0]) for row in rows]
+
     async def experiment_runs(self, experiment: str) -> list[DecidedRun]:
         """The decided runs (succeeded; failed or dead-lettered) of `experiment`, with
         their variant (from their latest state), cost and wall time."""

@@ -6,10 +6,17 @@ from adw_tui.cli.commands.show import print_run, run_json
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.cli.progress import live_orchestrator, recover_and_report
+from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunStatus
 
 
 async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
+    if args.best_of:
+        from adw_tui.cli.commands.best_of import run_best_of
+
+        return await run_best_of(args, context)
+    if args.engines or args.model_sets:
+        raise AdwError("--engines and --model-sets go with --best-of N")
     context.start_observability("interactive")
     async with (
         await context.open_store() as store,

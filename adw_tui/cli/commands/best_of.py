@@ -1,0 +1,110 @@
+"""`adw run ISSUE --best-of N`, `adw compare ID...` and `adw choose ID`: several runs of
+one issue side by side, compared, and the winner chosen (see `adw_tui.runtime.best_of`)."""
+
+import argparse
+from dataclasses import asdict
+from datetime import timedelta
+from itertools import cycle, islice
+
+from rich.table import Table
+
+from adw_tui.cli.context import CliContext
+from adw_tui.cli.output import console, print_json
+from adw_tui.cli.progress import live_orchestrator, recover_and_report
+from adw_tui.domain.durations import format_age
+from adw_tui.domain.ids import new_adw_id
+from adw_tui.domain.sanitize import safe_markup
+from adw_tui.runtime.best_of import Candidate, choose, compare, group_members, group_state
+
+ACTOR = "cli"
+
+
+async def run_best_of(args: argparse.Namespace, context: CliContext) -> int:
+    """N runs of the issue at once, engines and model sets in turn; then the comparison.
+    Exit 0 when at least one succeeded."""
+    size = args.best_of
+    engines = list(islice(cycle(args.engines or [args.engine]), size))
+    model_sets = list(islice(cycle(args.model_sets or [args.model_set]), size))
+    group = new_adw_id()
+    context.start_observability("interactive")
+    async with (
+        await context.open_store() as store,
+        live_orchestrator(store, context.repo, context.settings) as orchestrator,
+    ):
+        await recover_and_report(orchestrator, context.settings)
+        launched = [
+            await orchestrator.launch(
+                args.issue,
+                workflow=args.workflow,
+                engine=engine,
+                model_set=model_set,
+                force=True,
+                state=group_state(group, index, size),
+            )
+            for index, (engine, model_set) in enumerate(zip(engines, model_sets, strict=True), 1)
+        ]
+        runs = [await orchestrator.wait(adw_id) for adw_id in launched]
+        candidates = await compare(store, context.repo, launched)
+    _show(candidates, as_json=args.json)
+    if not args.json:
+        console.print("Choose the one whose branch goes on: [bold]adw choose ADW_ID[/]")
+    return 0 if any(run.status == "succeeded" for run in runs) else 1
+
+
+async def compare_runs(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store(create=False) as store:
+        adw_ids = args.adw_ids
+        if len(adw_ids) == 1:  # one run: its whole best-of group
+            adw_ids = await group_members(store, adw_ids[0])
+        _show(await compare(store, context.repo, adw_ids), as_json=args.json)
+    return 0
+
+
+async def choose_run(args: argparse.Namespace, context: CliContext) -> int:
+    async with await context.open_store(create=False) as store:
+        members = await choose(store, args.adw_id, actor=ACTOR)
+        await store.audit.record(
+            actor=ACTOR, action="best_of.choose", adw_id=args.adw_id, detail={"group": members}
+        )
+    others = [adw_id for adw_id in members if adw_id != args.adw_id]
+    console.print(
+        f"{args.adw_id} chosen; {', '.join(others) or 'no other run'} marked not chosen "
+        "(kept). Push its branch with `P` in the dashboard, or go on with it: "
+        f"`adw run ISSUE --workflow ship --adw-id {args.adw_id}`."
+    )
+    return 0
+
+
+def _show(candidates: list[Candidate], *, as_json: bool) -> None:
+    if as_json:
+        print_json([asdict(candidate) for candidate in candidates])
+        return
+    table = Table(title="Side by side")
+    for column in (
+        "run",
+        "status",
+        "engine",
+        "set",
+        "tests",
+        "review",
+        "diff",
+        "cost",
+        "took",
+        "chosen",
+    ):
+        table.add_column(column)
+    for c in candidates:
+        chosen = {True: "[green]chosen[/]", False: "not chosen", None: ""}[c.chosen]
+        table.add_row(
+            c.adw_id,
+            safe_markup(c.status),
+            safe_markup(c.engine),
+            safe_markup(c.model_set),
+            c.tests,
+            safe_markup(c.review),
+            f"{c.files} files +{c.insertions} -{c.deletions}",
+            f"${c.cost_usd:.2f}",
+            format_age(timedelta(seconds=c.duration_s)),
+            chosen,
+        )
+    console.print(table)

@@ -1,0 +1,64 @@
+"""Best-of-N from the command line, on real simulated runs: two runs of one issue side
+by side, compared (tests, review, diff, cost, time), and one chosen, the other kept and
+marked not chosen."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ADW = [sys.executable, "-m", "adw_tui"]
+
+
+def adw(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ADW_")}
+    return subprocess.run(
+        [*ADW, "--repo", str(repo), *argv],
+        env={**env, "ADW_ENGINE": "sim", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_two_runs_side_by_side_then_one_chosen(sample_repo: Path) -> None:
+    assert adw(sample_repo, "issue", "new", "--title", "Add slugify", "--body", "x").returncode == 0
+    ran = adw(
+        sample_repo, "run", "1", "--workflow", "plan", "--best-of", "2",
+        "--engines", "sim", "--model-sets", "base,heavy", "--json",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    first, second = json.loads(ran.stdout)
+    assert [first["model_set"], second["model_set"]] == ["base", "heavy"]
+    assert {first["status"], second["status"]} == {"succeeded"}
+    assert first["engine"] == "sim"
+    assert first["files"] >= 1  # the plan, committed on its branch
+    assert first["branch"] != second["branch"]  # a worktree and a branch each
+    assert first["chosen"] is None
+
+    chosen = adw(sample_repo, "choose", second["adw_id"])
+    assert chosen.returncode == 0, chosen.stderr
+    assert f"{first['adw_id']} marked not chosen (kept)" in chosen.stdout
+    compared = json.loads(adw(sample_repo, "compare", first["adw_id"], "--json").stdout)
+    assert [(c["adw_id"], c["chosen"]) for c in compared] == [
+        (first["adw_id"], False),
+        (second["adw_id"], True),
+    ]
+    table = adw(sample_repo, "compare", first["adw_id"], second["adw_id"])
+    assert "not chosen" in table.stdout
+    history = adw(sample_repo, "history", first["adw_id"])
+    assert f"not chosen: {second['adw_id']} was" in history.stdout
+
+
+def test_choosing_needs_a_group_and_the_lists_need_best_of(sample_repo: Path) -> None:
+    assert adw(sample_repo, "issue", "new", "--title", "Add slugify", "--body", "x").returncode == 0
+    single = adw(sample_repo, "run", "1", "--workflow", "plan", "--json")
+    adw_id = json.loads(single.stdout)["adw_id"]
+    refused = adw(sample_repo, "choose", adw_id)
+    assert refused.returncode == 1
+    assert "is of no best-of group" in refused.stderr
+    misused = adw(sample_repo, "run", "1", "--engines", "sim,claude")
+    assert misused.returncode == 1
+    assert "--engines and --model-sets go with --best-of N" in misused.stderr
+    assert adw(sample_repo, "run", "1", "--best-of", "1").returncode == 2
