@@ -83,6 +83,16 @@ class Experiments:
         runs = await store.experiment_runs(experiment.name)
         return Assignment(experiment.name, choose(experiment, tallies(experiment, runs), self._rng))
 
+    def in_turn(self, workflow: str, index: int) -> Assignment | None:
+        """The `index`-th variant (from 0, round robin) of the experiment on `workflow`,
+        not drawn: a best-of group tries the variants side by side, and the operator's
+        choice among them is their outcome (see `Store.experiment_runs`)."""
+        experiment = self._by_workflow().get(workflow)
+        if experiment is None:
+            return None
+        variant = experiment.variants[index % len(experiment.variants)]
+        return Assignment(experiment.name, Choice(variant, {}))
+
     def _by_workflow(self) -> dict[str, Experiment]:
         try:
             mtime = self._path.stat().st_mtime

@@ -169,9 +169,14 @@ class Orchestrator:
         force: bool = False,
         with_run: Write[None] | None = None,
         state: Mapping[str, Any] | None = None,
+        variant_in_turn: int | None = None,
+        experiment: bool = True,
     ) -> str:
         """Queue a run of `workflow` for the issue and return its adw_id at once; `state`
-        joins a new run's first state (a best-of-N group).
+        joins a new run's first state (a best-of-N group). A new run of an experiment's
+        workflow takes a variant drawn by the experiment, or with `variant_in_turn` the
+        variant of that number (a best-of group trying them all); `experiment=False`:
+        none.
 
         With the adw_id of an existing run, that run continues from its last completed
         step instead, by default with the engine it last used. A second active run of the
@@ -187,7 +192,13 @@ class Orchestrator:
         services = self._services
         new_run = adw_id is None or not await self._exists(adw_id)
         # A new run of an experiment's workflow takes one of its variants.
-        assignment = await self.experiments.assign(services.store, workflow) if new_run else None
+        assignment = None
+        if new_run and experiment:
+            assignment = (
+                self.experiments.in_turn(workflow, variant_in_turn)
+                if variant_in_turn is not None
+                else await self.experiments.assign(services.store, workflow)
+            )
         if assignment is not None:
             variant = assignment.choice.variant
             workflow = variant.workflow or workflow

@@ -274,15 +274,20 @@ class Store:
         return [str(row[0]) for row in rows]
 
     async def experiment_runs(self, experiment: str) -> list[DecidedRun]:
-        """The decided runs (succeeded; failed or dead-lettered) of `experiment`, with
-        their variant (from their latest state), cost and wall time."""
+        """The decided runs of `experiment`, with their variant (from their latest
+        state), cost and wall time: a run of a best-of group the operator chose among
+        succeeded if chosen and failed if not; any other, when it succeeded, failed or
+        was dead-lettered."""
         rows = await self._db.fetch_all(
-            "SELECT json_extract(v.data, '$.experiment.variant'), r.status = 'succeeded', "
+            "SELECT json_extract(v.data, '$.experiment.variant'), "
+            "COALESCE(json_extract(v.data, '$.best_of.chosen'), r.status = 'succeeded'), "
             "r.cost_usd, (julianday(r.updated_at) - julianday(r.created_at)) * 86400.0 "
             "FROM runs AS r JOIN state_versions AS v "
             "ON v.adw_id = r.adw_id AND v.version = r.version "
             "WHERE json_extract(v.data, '$.experiment.name') = ? "
-            "AND r.status IN ('succeeded', 'failed', 'dead_lettered')",
+            "AND (json_extract(v.data, '$.best_of.chosen') IS NOT NULL "
+            "OR (json_extract(v.data, '$.best_of.group') IS NULL "
+            "AND r.status IN ('succeeded', 'failed', 'dead_lettered')))",
             (experiment,),
         )
         return [DecidedRun(str(row[0]), bool(row[1]), row[2], row[3]) for row in rows]

@@ -62,3 +62,25 @@ def test_choosing_needs_a_group_and_the_lists_need_best_of(sample_repo: Path) ->
     assert misused.returncode == 1
     assert "--engines and --model-sets go with --best-of N" in misused.stderr
     assert adw(sample_repo, "run", "1", "--best-of", "1").returncode == 2
+
+
+def test_a_groups_choice_is_what_its_experiment_learns(sample_repo: Path) -> None:
+    (sample_repo / ".adw").mkdir(exist_ok=True)
+    (sample_repo / ".adw" / "experiments.yaml").write_text(
+        "experiments:\n  - name: sets\n    workflow: plan\n    variants:\n"
+        "      - {name: light, model_set: base}\n      - {name: strong, model_set: heavy}\n"
+    )
+    assert adw(sample_repo, "issue", "new", "--title", "Add slugify", "--body", "x").returncode == 0
+    ran = adw(sample_repo, "run", "1", "--workflow", "plan", "--best-of", "2", "--json")
+    assert ran.returncode == 0, ran.stderr
+    light, strong = json.loads(ran.stdout)  # the variants in turn, not drawn
+    assert (light["model_set"], strong["model_set"]) == ("base", "heavy")
+    # Both succeeded, but nothing is learnt until the operator chooses.
+    [before] = json.loads(adw(sample_repo, "experiments", "--json").stdout)
+    assert [p["runs"] for p in before["posteriors"]] == [0, 0]
+    assert adw(sample_repo, "choose", strong["adw_id"]).returncode == 0
+    [after] = json.loads(adw(sample_repo, "experiments", "show", "sets", "--json").stdout)
+    assert [(p["variant"], p["runs"], p["succeeded"]) for p in after["posteriors"]] == [
+        ("light", 1, 0),
+        ("strong", 1, 1),
+    ]

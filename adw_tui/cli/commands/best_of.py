@@ -40,6 +40,11 @@ async def run_best_of(args: argparse.Namespace, context: CliContext) -> int:
                 model_set=model_set,
                 force=True,
                 state=group_state(group, index, size),
+                # Engines or model sets named: those are compared. Else, with an
+                # experiment on the workflow, its variants side by side, and the choice
+                # among them is what it learns.
+                variant_in_turn=index - 1,
+                experiment=not (args.engines or args.model_sets),
             )
             for index, (engine, model_set) in enumerate(zip(engines, model_sets, strict=True), 1)
         ]
