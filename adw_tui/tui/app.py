@@ -92,8 +92,11 @@ class AdwApp(App[None]):
         Binding("s", "shell", "Shell", id="app.shell"),
         Binding("P", "push", "Push", id="app.push"),
         Binding("o", "open_run", "Open PR/branch", id="app.open"),
+        Binding("b", "best_of", "Best of", id="app.best_of"),
     ]
-    RUN_ACTIONS = frozenset({"history", "pause_resume", "attach", "shell", "push", "open_run"})
+    RUN_ACTIONS = frozenset(
+        {"history", "pause_resume", "attach", "shell", "push", "open_run", "best_of"}
+    )
     """The actions on the selected run: off where no run is selected."""
 
     def __init__(
@@ -341,6 +344,14 @@ class AdwApp(App[None]):
         adw_id = self.selected_run
         if adw_id is not None:
             await self.push_screen(HistoryScreen(self.store, self.orchestrator, adw_id, self.clock))
+
+    async def action_best_of(self) -> None:
+        """The selected run's best-of group side by side (a run of none: itself)."""
+        adw_id = self.selected_run
+        if adw_id is not None:
+            from adw_tui.tui.screens.compare import CompareScreen
+
+            await self.push_screen(CompareScreen(self.store, self.repo, adw_id))
 
     def action_pause_resume(self) -> None:
         adw_id = self.selected_run
