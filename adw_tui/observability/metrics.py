@@ -87,8 +87,16 @@ def _run_families(tallies: Tallies) -> Iterator[Metric]:
         per_workflow[count.workflow] = per_workflow.get(count.workflow, 0) + count.runs
     for workflow, runs in per_workflow.items():
         created.add_metric([workflow], runs)
+    finished = CounterMetricFamily(
+        "adw_runs_finished",
+        "Runs that ended, by workflow and final status (a replayed run can end again)",
+        labels=["workflow", "status"],
+    )
+    for count in tallies.finished:
+        finished.add_metric([count.workflow, count.status], count.runs)
     yield created
     yield by_status
+    yield finished
 
 
 def _call_families(tallies: Tallies) -> Iterator[Metric]:
@@ -154,6 +162,14 @@ def _resource_families(resources: ResourceSnapshot) -> Iterator[Metric]:
     held = sum(len(held_runs) for held_runs in held_lists.values())
     waiting.add_metric(["slot"], len(resources.queued) - held)
     yield waiting
+    waits = CounterMetricFamily(
+        "adw_rate_limit_waits",
+        "Times a call of this process waited for a service's rate limit, by service",
+        labels=["service"],
+    )
+    for service, count in sorted(resources.rate_limit_waits.items()):
+        waits.add_metric([service], count)
+    yield waits
 
 
 class _Families(Collector):

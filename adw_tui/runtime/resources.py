@@ -65,6 +65,8 @@ class ResourceSnapshot(Model):
     waiting_for_other_processes: list[str] = Field(default_factory=list)
     # The same, when the day's spend has reached the daily budget.
     waiting_for_budget: list[str] = Field(default_factory=list)
+    # How often a call of this process waited for a service's rate limit, by service.
+    rate_limit_waits: dict[str, int] = Field(default_factory=dict)
     # System memory at the last check (each attempted grant, each poll while held back);
     # None before the first.
     memory_percent: float | None
@@ -122,6 +124,7 @@ class ResourceManager:
         self._memory_probe = memory_probe
         self._rate_limits = dict(rate_limits or {})
         self._daily_budget = daily_budget
+        self._rate_limit_waits: dict[str, int] = {}
         self._running: list[str] = []
         self._waiters: deque[_Waiter] = deque()
         self._memory_percent: float | None = None
@@ -156,6 +159,7 @@ class ResourceManager:
             wait_s = await self._leases.admit_call(service, *limit)
             if not wait_s:
                 break
+            self._rate_limit_waits[service] = self._rate_limit_waits.get(service, 0) + 1
             if on_wait is not None:
                 on_wait(wait_s)
             await asyncio.sleep(wait_s)
@@ -193,6 +197,7 @@ class ResourceManager:
                 held_back if self._held_back == _HeldBack.ELSEWHERE else []
             ),
             waiting_for_budget=held_back if self._held_back == _HeldBack.BUDGET else [],
+            rate_limit_waits=dict(self._rate_limit_waits),
             memory_percent=self._memory_percent,
         )
 

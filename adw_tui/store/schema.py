@@ -303,6 +303,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX step_attempts_by_start ON step_attempts (started_at);
         """,
     ),
+    Migration(
+        15,
+        "audit entries by action, for the runs that ended (the metrics' counter)",
+        """
+        CREATE INDEX audit_log_by_action ON audit_log (action);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -2,9 +2,9 @@
 
 Read from the database at each scrape rather than counted in memory: every process that
 runs workflows (the dashboard, `adw run`, the webhook) writes here, so any one of them,
-or `adw serve` alone, reports them all, and a restart loses nothing. Runs and attempts
-are never deleted, so the sums only grow (Prometheus counters); the number of runs in
-each status moves both ways (a gauge).
+or `adw serve` alone, reports them all, and a restart loses nothing. Runs, attempts and
+audit entries are never deleted, so the sums only grow (Prometheus counters); the number
+of runs in each status moves both ways (a gauge).
 """
 
 from dataclasses import dataclass
@@ -50,6 +50,9 @@ class DurationHistogram:
 @dataclass(frozen=True, slots=True)
 class Tallies:
     runs: list[RunCount]
+    finished: list[RunCount]
+    """How often runs ended in each final status, by workflow (a run replayed after a
+    failure can end twice), from the audit log's record of each ending."""
     calls: list[CallTally]
     durations: list[DurationHistogram]
 
@@ -62,6 +65,14 @@ async def read_tallies(db: Database) -> Tallies:
     runs = await db.fetch_all(
         "SELECT workflow, status, COUNT(*) FROM runs GROUP BY workflow, status "
         "ORDER BY workflow, status"
+    )
+    finished = await db.fetch_all(
+        "SELECT r.workflow, CASE WHEN a.action = 'dead_letter.add' THEN 'dead_lettered' "
+        "ELSE json_extract(a.detail, '$.status') END, COUNT(*) "
+        "FROM audit_log AS a JOIN runs AS r ON r.adw_id = a.adw_id "
+        "WHERE a.action = 'dead_letter.add' OR (a.action = 'run.status' AND "
+        "json_extract(a.detail, '$.status') IN ('succeeded', 'failed', 'cancelled')) "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
     )
     calls = await db.fetch_all(
         # An agent's attempt without an engine is from before engines were recorded:
@@ -82,6 +93,7 @@ async def read_tallies(db: Database) -> Tallies:
     )
     return Tallies(
         runs=[RunCount(row[0], row[1], row[2]) for row in runs],
+        finished=[RunCount(row[0], row[1], row[2]) for row in finished],
         calls=[CallTally(row[0], row[1], row[2], row[3], row[4], row[5]) for row in calls],
         durations=[
             DurationHistogram(

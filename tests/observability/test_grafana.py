@@ -36,6 +36,7 @@ async def test_every_panel_queries_a_metric_adw_serves(store: Store) -> None:
     served = {family.name for family in families} | {
         sample.name for family in families for sample in family.samples
     }
+    served |= {f"{family.name}_total" for family in families if family.type == "counter"}
     dashboard = json.loads(DASHBOARD.read_text())
     queried = {
         name

@@ -70,12 +70,16 @@ async def test_the_metrics_add_up_what_the_database_recorded(store: Store) -> No
         queued=["b", "c"],
         waiting_for_memory=["b"],
         memory_percent=50.0,
+        rate_limit_waits={"claude": 3},
     )
     text = exposition(await read_snapshot(store, resources)).decode()
     samples = _samples(text)
     assert samples[("adw_runs_created_total", (("workflow", "sdlc"),))] == 2
     assert samples[("adw_runs", (("status", "succeeded"), ("workflow", "sdlc")))] == 1
     assert samples[("adw_runs", (("status", "queued"), ("workflow", "plan")))] == 1
+    finished = "adw_runs_finished_total"
+    assert samples[(finished, (("status", "succeeded"), ("workflow", "sdlc")))] == 1
+    assert samples[("adw_rate_limit_waits_total", (("service", "claude"),))] == 3
     calls = "adw_agent_calls_total"
     assert samples[(calls, (("engine", "claude"), ("error_class", "none")))] == 1
     assert samples[(calls, (("engine", "claude"), ("error_class", "rate_limit")))] == 1

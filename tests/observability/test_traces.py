@@ -93,7 +93,7 @@ def test_adw_run_writes_the_runs_tree_as_otlp_json_lines(tmp_path: Path) -> None
     env["ADW_ENGINE"] = "sim"
     for argv in (
         ["issue", "new", "--title", "Slugs", "--body", "x"],
-        ["run", "1", "--workflow", "plan"],
+        ["run", "1", "--workflow", "sdlc"],
     ):
         done = subprocess.run(
             [sys.executable, "-m", "adw_tui", *argv],
@@ -105,11 +105,14 @@ def test_adw_run_writes_the_runs_tree_as_otlp_json_lines(tmp_path: Path) -> None
         )
         assert done.returncode == 0, done.stderr
     spans = _spans(repo / "agents" / "traces.jsonl")
-    [run] = [span for span in spans if span["name"] == "run plan"]
+    [run] = [span for span in spans if span["name"] == "run sdlc"]
     assert "parentSpanId" not in run or not run["parentSpanId"]
     assert len(run["traceId"]) == 32  # hex, as OTLP/JSON writes ids
     steps = [span for span in spans if span["name"].startswith("step ")]
-    assert steps
+    # Every step of the sdlc, each visit a child of the run's span.
+    assert {"step plan", "step implement", "step test", "step review", "step document"} <= {
+        span["name"] for span in steps
+    }
     assert {span["parentSpanId"] for span in steps} == {run["spanId"]}
     in_run = [span for span in spans if span["traceId"] == run["traceId"]]
     assert any(span["name"].startswith("git ") for span in in_run)  # inside the steps
