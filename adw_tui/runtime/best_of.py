@@ -10,13 +10,46 @@ recorded (their test results, the review's verdict) and what their branches chan
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.ids import new_adw_id
 from adw_tui.runtime import git
 from adw_tui.store import Store
 
+if TYPE_CHECKING:
+    from adw_tui.runtime.orchestrator import Orchestrator
+
 BEST_OF = "best_of"
+
+
+async def launch_group(
+    orchestrator: "Orchestrator",
+    issue: int,
+    *,
+    workflow: str,
+    size: int,
+    engines: Sequence[str | None] = (None,),
+    model_sets: Sequence[str] = ("base",),
+    try_variants: bool = True,
+) -> list[str]:
+    """Queue `size` runs of `issue` side by side as one group, the engines and model sets
+    taken in turn; with `try_variants` and an experiment on the workflow, its variants in
+    turn instead (the choice among them is what it learns). Returns their adw_ids."""
+    group = new_adw_id()
+    return [
+        await orchestrator.launch(
+            issue,
+            workflow=workflow,
+            engine=engines[index % len(engines)],
+            model_set=model_sets[index % len(model_sets)],
+            force=True,
+            state=group_state(group, index + 1, size),
+            variant_in_turn=index,
+            experiment=try_variants,
+        )
+        for index in range(size)
+    ]
 
 
 def group_state(group: str, index: int, size: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from adw_tui.config import Settings
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.issues import IssueState
+from adw_tui.runtime.best_of import launch_group
 from adw_tui.runtime.events import RuntimeEvent
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
@@ -303,16 +304,33 @@ class AdwApp(App[None]):
                 number = created.number
             else:
                 number = request.issue
-            adw_id = await self.orchestrator.launch(
-                number,
-                workflow=request.workflow,
-                engine=request.engine,
-                model_set=request.model_set,
-            )
+            if request.best_of > 1:
+                launched = await launch_group(
+                    self.orchestrator,
+                    number,
+                    workflow=request.workflow,
+                    size=request.best_of,
+                    engines=[request.engine],
+                    model_sets=[request.model_set],
+                )
+            else:
+                launched = [
+                    await self.orchestrator.launch(
+                        number,
+                        workflow=request.workflow,
+                        engine=request.engine,
+                        model_set=request.model_set,
+                    )
+                ]
         except AdwError as error:
             notify_text(self, str(error), title="not launched", severity="error", timeout=8)
             return
-        notify_text(self, f"{adw_id}: {request.workflow} for issue #{number}", title="launched")
+        group = f" (best of {len(launched)}: `b` compares them)" if len(launched) > 1 else ""
+        notify_text(
+            self,
+            f"{', '.join(launched)}: {request.workflow} for issue #{number}{group}",
+            title="launched",
+        )
 
     # The other screens
 

@@ -3,7 +3,7 @@ choosing one after a confirmation."""
 
 from pathlib import Path
 
-from textual.widgets import Static
+from textual.widgets import Select, Static
 
 from adw_tui.config import Settings
 from adw_tui.domain.models import RunStatus
@@ -13,6 +13,7 @@ from adw_tui.store import Store
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens.compare import CompareScreen
 from adw_tui.tui.screens.dashboard import Dashboard
+from adw_tui.tui.screens.launch import LaunchScreen
 from adw_tui.tui.widgets.confirm import ConfirmScreen
 from adw_tui.tui.widgets.row_table import RowTable
 from tests.tui.conftest import until
@@ -62,3 +63,28 @@ async def test_a_group_side_by_side_and_one_chosen(
         assert (rows[runs[0]][9], rows[runs[1]][9]) == ("not chosen", "chosen")
     chosen = (await store.load(runs[1])).state.as_data()["best_of"]["chosen"]
     assert chosen is True
+
+
+async def test_the_launch_dialog_starts_a_best_of_group(
+    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+) -> None:
+    await store.issues.create("Add a slugify helper", "Slugs.")
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        dialog = app.screen
+        assert isinstance(dialog, LaunchScreen)
+        await pilot.press(*"slug", "enter")
+        dialog.query_one("#launch-workflow", Select).value = "plan"
+        dialog.query_one("#launch-best-of", Select).value = 2
+        await pilot.pause()
+        await pilot.click("#launch-ok")
+        await until(pilot, lambda: len(app.orchestrator.running()) == 2)
+        launched = app.orchestrator.running()
+        for adw_id in launched:
+            await orchestrator.wait(adw_id)
+        groups = {
+            (await store.load(adw_id)).state.as_data()["best_of"]["group"] for adw_id in launched
+        }
+        assert len(groups) == 1  # one group of two

@@ -4,7 +4,6 @@ one issue side by side, compared, and the winner chosen (see `adw_tui.runtime.be
 import argparse
 from dataclasses import asdict
 from datetime import timedelta
-from itertools import cycle, islice
 
 from rich.table import Table
 
@@ -12,9 +11,8 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.cli.progress import live_orchestrator, recover_and_report
 from adw_tui.domain.durations import format_age
-from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.sanitize import safe_markup
-from adw_tui.runtime.best_of import Candidate, choose, compare, group_members, group_state
+from adw_tui.runtime.best_of import Candidate, choose, compare, group_members, launch_group
 
 ACTOR = "cli"
 
@@ -22,32 +20,24 @@ ACTOR = "cli"
 async def run_best_of(args: argparse.Namespace, context: CliContext) -> int:
     """N runs of the issue at once, engines and model sets in turn; then the comparison.
     Exit 0 when at least one succeeded."""
-    size = args.best_of
-    engines = list(islice(cycle(args.engines or [args.engine]), size))
-    model_sets = list(islice(cycle(args.model_sets or [args.model_set]), size))
-    group = new_adw_id()
+    named = bool(args.engines or args.model_sets)
     context.start_observability("interactive")
     async with (
         await context.open_store() as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,
     ):
         await recover_and_report(orchestrator, context.settings)
-        launched = [
-            await orchestrator.launch(
-                args.issue,
-                workflow=args.workflow,
-                engine=engine,
-                model_set=model_set,
-                force=True,
-                state=group_state(group, index, size),
-                # Engines or model sets named: those are compared. Else, with an
-                # experiment on the workflow, its variants side by side, and the choice
-                # among them is what it learns.
-                variant_in_turn=index - 1,
-                experiment=not (args.engines or args.model_sets),
-            )
-            for index, (engine, model_set) in enumerate(zip(engines, model_sets, strict=True), 1)
-        ]
+        # Engines or model sets named: those are compared. Else, with an experiment on
+        # the workflow, its variants side by side, and the choice is what it learns.
+        launched = await launch_group(
+            orchestrator,
+            args.issue,
+            workflow=args.workflow,
+            size=args.best_of,
+            engines=args.engines or [args.engine],
+            model_sets=args.model_sets or [args.model_set],
+            try_variants=not named,
+        )
         runs = [await orchestrator.wait(adw_id) for adw_id in launched]
         candidates = await compare(store, context.repo, launched)
     _show(candidates, as_json=args.json)

@@ -40,6 +40,11 @@ class LaunchRequest:
     workflow: str
     engine: str
     model_set: str = "base"
+    best_of: int = 1
+    """More than 1: that many runs side by side, a best-of group (`b` compares them)."""
+
+
+MAX_BEST_OF = 5
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,15 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
                             value=self._engine,
                             allow_blank=False,
                             id="launch-engine",
+                            compact=True,
+                        )
+                    with Vertical():
+                        yield Label("runs", classes="launch-label")
+                        yield Select(
+                            [("1", 1), *((f"best of {n}", n) for n in range(2, MAX_BEST_OF + 1))],
+                            value=1,
+                            allow_blank=False,
+                            id="launch-best-of",
                             compact=True,
                         )
             with Horizontal(id="launch-buttons"):
@@ -244,5 +258,6 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
                 workflow,
                 str(self.query_one("#launch-engine", Select).value),
                 str(self.query_one("#launch-model-set", Select).value),
+                int(str(self.query_one("#launch-best-of", Select).value)),
             )
         )
