@@ -225,7 +225,32 @@ def test_corrupt_database_is_reported_and_left_alone(
     assert db.read_bytes() == b"this is not sqlite" * 100
 
 
-def test_doctor_reports_each_check(seeded: Path, capsys: pytest.CaptureFixture[str]):
+CLI_VARIABLES = {
+    "claude": ("CLAUDE_CODE_PATH", "2.1.328 (Claude Code)", "@anthropic-ai/claude-code"),
+    "codex": ("ADW_CODEX_PATH", "codex-cli 0.171.0", "@openai/codex"),
+    "gemini": ("ADW_GEMINI_PATH", "0.61.0", "@google/gemini-cli"),
+    "opencode": ("ADW_OPENCODE_PATH", "1.18.33", "opencode-ai"),
+}
+
+
+@pytest.fixture
+def fake_clis(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Every agent CLI `adw doctor` checks, as a script printing its version (the real
+    ones cost seconds of CPU each to say it)."""
+    scripts = {}
+    for name, (variable, version, _package) in CLI_VARIABLES.items():
+        script = seeded / "bin" / name
+        script.parent.mkdir(exist_ok=True)
+        script.write_text(f"#!/bin/sh\necho '{version}'\n")
+        script.chmod(0o755)
+        monkeypatch.setenv(variable, str(script))
+        scripts[name] = script
+    return scripts
+
+
+def test_doctor_reports_each_check(
+    fake_clis: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["doctor", "--json"]) == 0
     checks = {check["name"]: check for check in json.loads(capsys.readouterr().out)}
     assert set(checks) == {
@@ -242,26 +267,25 @@ def test_doctor_reports_each_check(seeded: Path, capsys: pytest.CaptureFixture[s
     assert checks["git"]["level"] == "ok"
     assert checks["database"]["level"] == "ok"
     assert "1 runs, 1 pending dead letters" in checks["database"]["detail"]
+    for name, script in fake_clis.items():
+        version = CLI_VARIABLES[name][1]
+        assert checks[name] == {"name": name, "level": "ok", "detail": f"{version} ({script})"}
 
 
-def test_doctor_shows_the_gemini_cli_version(
-    seeded: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-):
-    gemini = seeded / "bin" / "gemini"
-    gemini.parent.mkdir()
-    gemini.write_text("#!/bin/sh\necho 0.61.0\n")
-    gemini.chmod(0o755)
-    monkeypatch.setenv("ADW_GEMINI_PATH", str(gemini))
-    assert main(["doctor", "--json"]) == 0
+def test_doctor_says_how_to_install_a_missing_agent_cli(
+    fake_clis: dict[str, Path],
+    seeded: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for variable, _version, _package in CLI_VARIABLES.values():
+        monkeypatch.setenv(variable, str(seeded / "bin" / "nothing"))
+    assert main(["doctor", "--json"]) == 0  # warnings: only their engines need them
     checks = {check["name"]: check for check in json.loads(capsys.readouterr().out)}
-    assert checks["gemini"] == {"name": "gemini", "level": "ok", "detail": f"0.61.0 ({gemini})"}
-
-    monkeypatch.setenv("ADW_GEMINI_PATH", str(seeded / "bin" / "nothing"))
-    assert main(["doctor", "--json"]) == 0  # a warning: only --engine gemini needs it
-    checks = {check["name"]: check for check in json.loads(capsys.readouterr().out)}
-    assert checks["gemini"]["level"] == "warn"
-    assert "npm install -g @google/gemini-cli" in checks["gemini"]["detail"]
-    assert "ADW_GEMINI_PATH" in checks["gemini"]["detail"]
+    for name, (variable, _version, package) in CLI_VARIABLES.items():
+        assert checks[name]["level"] == "warn"
+        assert f"npm install -g {package}" in checks[name]["detail"]
+        assert variable in checks[name]["detail"]
 
 
 def test_migrate_imports_and_reports(repo: Path, capsys: pytest.CaptureFixture[str]):
