@@ -132,11 +132,12 @@ def group_alive(pgid: int) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("after", [1, 4, 7])
-def test_orchestrator_killed_mid_step_then_recovered(repo: Path, after: int):
+@pytest.mark.parametrize(("after", "delay"), [(1, "0.3"), (4, "0.12"), (7, "0.12")])
+def test_orchestrator_killed_mid_step_then_recovered(repo: Path, after: int, delay: str):
     # Slower lines than the other tests': the agent must still be mid-step once the
-    # test has seen it start and killed its orchestrator, on a loaded machine too.
-    run = start_run(repo, delay="0.12")
+    # test has seen it start and killed its orchestrator, on a loaded machine too. The
+    # second call (naming the branch) writes three lines only: slower still.
+    run = start_run(repo, delay=delay)
     adw_id, pgid = running_attempt(repo, after)
     run.kill()  # SIGKILL: no cleanup of any kind
     run.wait(timeout=10)
