@@ -79,9 +79,15 @@ async def test_the_launch_dialog_starts_a_best_of_group(
         dialog.query_one("#launch-workflow", Select).value = "plan"
         dialog.query_one("#launch-best-of", Select).value = 2
         await pilot.pause()
-        await pilot.click("#launch-ok")
-        await until(pilot, lambda: len(app.orchestrator.running()) == 2)
-        launched = app.orchestrator.running()
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: app.screen is not dialog)
+        launched: list[str] = []
+        for _ in range(600):  # the group's runs, as the store has them (within 30 s)
+            launched = [run.adw_id for run in await store.list_runs()]
+            if len(launched) == 2:
+                break
+            await pilot.pause(0.05)
+        assert len(launched) == 2
         for adw_id in launched:
             await orchestrator.wait(adw_id)
         groups = {
