@@ -9,6 +9,9 @@ a new workflow has, the rate alone says little.
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+
+from adw_tui.domain.durations import format_age
 
 DECIDED = frozenset({"succeeded", "failed", "dead_lettered"})
 """The statuses that say whether a run worked; cancelled, interrupted, paused and active
@@ -53,6 +56,38 @@ class Kpi:
     @property
     def success_rate(self) -> float | None:
         return self.succeeded / self.decided if self.decided else None
+
+
+FIGURE_LABELS = ("runs", "ok", "rate", "95%", "calls/ok", "p50", "p95", "$/ok", "$")
+"""The columns of `figures`, as `adw kpis` and the KPI screen head them."""
+
+
+def figures(kpi: Kpi) -> tuple[str, ...]:
+    """A KPI row's figures as `adw kpis` and the KPI screen show them (`FIGURE_LABELS`);
+    `-` where there is nothing to show."""
+
+    def maybe(value: float | None, form: str) -> str:
+        return "-" if value is None else form.format(value)
+
+    def duration(seconds: float | None) -> str:
+        return "-" if seconds is None else format_age(timedelta(seconds=seconds))
+
+    interval = (
+        f"{kpi.success_low:.0%}-{kpi.success_high:.0%}"
+        if kpi.success_low is not None and kpi.success_high is not None
+        else "-"
+    )
+    return (
+        str(kpi.runs),
+        f"{kpi.succeeded}/{kpi.decided}",
+        maybe(kpi.success_rate, "{:.0%}"),
+        interval,
+        maybe(kpi.agent_calls_per_success, "{:.1f}"),
+        duration(kpi.p50_duration_s),
+        duration(kpi.p95_duration_s),
+        maybe(kpi.cost_per_success_usd, "${:.2f}"),
+        f"${kpi.cost_usd:.2f}",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,8 @@ def breaker_report(breakers: list[Breaker]) -> list[dict[str, Any]]:
 async def store_status(store: Store) -> dict[str, Any]:
     """What `adw serve` reports: the runs in each status (of every process on the
     database), the breakers and the machine's memory."""
-    tallies = await store.tallies()
     by_status: dict[str, int] = {}
-    for count in tallies.runs:
+    for count in await store.run_counts():
         by_status[count.status] = by_status.get(count.status, 0) + count.runs
     return {
         "ok": True,

@@ -3,6 +3,7 @@
 import asyncio
 import json
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ class AgentStep:
             values = state_variables(state)
             command = substitute(step.command, values)
             args = [substitute(arg, values) for arg in step.args]
-            prompt = render_command(command, args, cwd, agent_expands=self._agent_expands())
+            prompt = render_command(command, args, cwd, agent_expands=self._engine.expands_commands)
             sections = command_sections(command, cwd)
         except KeyError as missing:
             return StepOutcome.failed(
@@ -163,9 +164,10 @@ class AgentStep:
             request=replay,
         )
 
-    def _agent_expands(self) -> bool:
-        """Whether this step's engine expands a repository's command templates itself."""
-        return self._services.engines(self._engine_name, self._engine_env).expands_commands
+    @cached_property
+    def _engine(self) -> Engine:
+        """This visit's engine: made once, used for the prompt and for every attempt."""
+        return self._services.engines(self._engine_name, self._engine_env)
 
     async def _call_with_retries(self, request: AgentRequest) -> tuple[AgentResult, int]:
         """The step's retry policy (its `retry`/`max_retries` over the settings' defaults)
@@ -179,7 +181,7 @@ class AgentStep:
         """One attempt behind the engine's circuit breaker: wait for it (or be refused,
         which is recorded as a failed attempt), call the agent, and tell the breaker how
         the call went."""
-        engine = self._services.engines(self._engine_name, self._engine_env)
+        engine = self._engine
         if attempt == 1 and self._resume_session and engine.resumes_sessions:
             request = request.model_copy(update={"resume_session_id": self._resume_session})
         gate = self._services.breakers

@@ -9,9 +9,11 @@ recorded (their test results, the review's verdict) and what their branches chan
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from adw_tui.domain.durations import format_age
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.runtime import git
@@ -76,6 +78,26 @@ class Candidate:
     deletions: int
     branch: str
     chosen: bool | None
+
+
+COLUMNS = ("run", "status", "engine", "set", "tests", "review", "diff", "cost", "took")
+"""The comparison's columns (`figures`), before whether a run was chosen."""
+
+
+def figures(candidate: Candidate) -> tuple[str, ...]:
+    """A candidate as `adw compare` and the best-of screen show it (`COLUMNS`), as plain
+    text: the views make it safe for their terminal."""
+    return (
+        candidate.adw_id,
+        candidate.status,
+        candidate.engine,
+        candidate.model_set,
+        candidate.tests,
+        candidate.review,
+        f"{candidate.files} files +{candidate.insertions} -{candidate.deletions}",
+        f"${candidate.cost_usd:.2f}",
+        format_age(timedelta(seconds=candidate.duration_s)),
+    )
 
 
 async def compare(store: Store, repo: Path, adw_ids: Sequence[str]) -> list[Candidate]:

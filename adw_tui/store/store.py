@@ -50,7 +50,7 @@ from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
 from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
-from adw_tui.store.tallies import Tallies, read_tallies
+from adw_tui.store.tallies import RunCount, Tallies, read_run_counts, read_tallies
 
 StateData = RunState | Mapping[str, Any]
 StateChangeFn = Callable[[dict[str, Any]], StateData]
@@ -247,6 +247,10 @@ class Store:
         moves it, read off the runs_by_update index."""
         row = await self._db.fetch_one("SELECT max(updated_at) FROM runs")
         return None if row is None or row[0] is None else str(row[0])
+
+    async def run_counts(self) -> list[RunCount]:
+        """How many runs are in each status now, by workflow."""
+        return await read_run_counts(self._db)
 
     async def tallies(self) -> Tallies:
         """Runs by workflow and status, agent calls, tokens, cost and durations, summed

@@ -60,12 +60,18 @@ class Tallies:
 _BUCKET_SUMS = ", ".join(f"SUM(seconds <= {bound})" for bound in DURATION_BUCKETS_S)
 
 
-async def read_tallies(db: Database) -> Tallies:
-    """The tallies, each query one pass over its table in one read."""
-    runs = await db.fetch_all(
+async def read_run_counts(db: Database) -> list[RunCount]:
+    """How many runs are in each status now, by workflow."""
+    rows = await db.fetch_all(
         "SELECT workflow, status, COUNT(*) FROM runs GROUP BY workflow, status "
         "ORDER BY workflow, status"
     )
+    return [RunCount(row[0], row[1], row[2]) for row in rows]
+
+
+async def read_tallies(db: Database) -> Tallies:
+    """The tallies, each query one pass over its table in one read."""
+    runs = await read_run_counts(db)
     finished = await db.fetch_all(
         "SELECT r.workflow, CASE WHEN a.action = 'dead_letter.add' THEN 'dead_lettered' "
         "ELSE json_extract(a.detail, '$.status') END, COUNT(*) "
@@ -92,7 +98,7 @@ async def read_tallies(db: Database) -> Tallies:
         ") GROUP BY step ORDER BY step"
     )
     return Tallies(
-        runs=[RunCount(row[0], row[1], row[2]) for row in runs],
+        runs=runs,
         finished=[RunCount(row[0], row[1], row[2]) for row in finished],
         calls=[CallTally(row[0], row[1], row[2], row[3], row[4], row[5]) for row in calls],
         durations=[

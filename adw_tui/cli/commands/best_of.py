@@ -3,16 +3,22 @@ one issue side by side, compared, and the winner chosen (see `adw_tui.runtime.be
 
 import argparse
 from dataclasses import asdict
-from datetime import timedelta
 
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
 from adw_tui.cli.progress import live_orchestrator, recover_and_report
-from adw_tui.domain.durations import format_age
 from adw_tui.domain.sanitize import safe_markup
-from adw_tui.runtime.best_of import Candidate, choose, compare, group_members, launch_group
+from adw_tui.runtime.best_of import (
+    COLUMNS,
+    Candidate,
+    choose,
+    compare,
+    figures,
+    group_members,
+    launch_group,
+)
 
 ACTOR = "cli"
 
@@ -74,32 +80,8 @@ def _show(candidates: list[Candidate], *, as_json: bool) -> None:
     if as_json:
         print_json([asdict(candidate) for candidate in candidates])
         return
-    table = Table(title="Side by side")
-    for column in (
-        "run",
-        "status",
-        "engine",
-        "set",
-        "tests",
-        "review",
-        "diff",
-        "cost",
-        "took",
-        "chosen",
-    ):
-        table.add_column(column)
-    for c in candidates:
-        chosen = {True: "[green]chosen[/]", False: "not chosen", None: ""}[c.chosen]
-        table.add_row(
-            c.adw_id,
-            safe_markup(c.status),
-            safe_markup(c.engine),
-            safe_markup(c.model_set),
-            c.tests,
-            safe_markup(c.review),
-            f"{c.files} files +{c.insertions} -{c.deletions}",
-            f"${c.cost_usd:.2f}",
-            format_age(timedelta(seconds=c.duration_s)),
-            chosen,
-        )
+    table = Table(*COLUMNS, "chosen", title="Side by side")
+    for candidate in candidates:
+        chosen = {True: "[green]chosen[/]", False: "not chosen", None: ""}[candidate.chosen]
+        table.add_row(*(safe_markup(cell) for cell in figures(candidate)), chosen)
     console.print(table)

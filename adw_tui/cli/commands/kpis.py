@@ -4,15 +4,13 @@ steps that fail most."""
 
 import argparse
 from dataclasses import asdict
-from datetime import timedelta
 
 from rich.table import Table
 
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, print_json
-from adw_tui.domain.durations import format_age
 from adw_tui.domain.errors import DatabaseMissingError
-from adw_tui.domain.kpis import Kpi, RunOutcome, StepFailures, summarise
+from adw_tui.domain.kpis import FIGURE_LABELS, Kpi, RunOutcome, StepFailures, figures, summarise
 from adw_tui.domain.sanitize import safe_markup
 
 
@@ -61,22 +59,10 @@ def _kpi_json(kpi: Kpi, names: tuple[str, ...]) -> dict[str, object]:
 
 def _kpi_table(*group_columns: str, rows: list[Kpi], title: str) -> Table:
     table = Table(*group_columns, title=title)
-    for column in ("runs", "ok", "rate", "95%", "calls/ok", "p50", "p95", "$/ok", "$", "tokens"):
+    for column in (*FIGURE_LABELS, "tokens"):
         table.add_column(column, justify="right", no_wrap=True)
     for kpi in rows:
-        table.add_row(
-            *(safe_markup(part) for part in kpi.group),
-            str(kpi.runs),
-            f"{kpi.succeeded}/{kpi.decided}",
-            _number(kpi.success_rate, "{:.0%}"),
-            _interval(kpi),
-            _number(kpi.agent_calls_per_success, "{:.1f}"),
-            _duration(kpi.p50_duration_s),
-            _duration(kpi.p95_duration_s),
-            _number(kpi.cost_per_success_usd, "${:.2f}"),
-            f"${kpi.cost_usd:.2f}",
-            f"{kpi.tokens:,}",
-        )
+        table.add_row(*(safe_markup(part) for part in kpi.group), *figures(kpi), f"{kpi.tokens:,}")
     return table
 
 
@@ -90,17 +76,3 @@ def _failures_table(failures: list[StepFailures]) -> Table:
             str(failure.failures),
         )
     return table
-
-
-def _interval(kpi: Kpi) -> str:
-    if kpi.success_low is None or kpi.success_high is None:
-        return "-"
-    return f"{kpi.success_low:.0%}-{kpi.success_high:.0%}"
-
-
-def _number(value: float | None, form: str) -> str:
-    return "-" if value is None else form.format(value)
-
-
-def _duration(seconds: float | None) -> str:
-    return "-" if seconds is None else format_age(timedelta(seconds=seconds))

@@ -1,7 +1,6 @@
 """A best-of group side by side (`b` on one of its runs): what `adw compare` prints, and
 `c` to choose the run whose branch goes on (as `adw choose`, after a confirmation)."""
 
-from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -11,10 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
-from adw_tui.domain.durations import format_age
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.sanitize import terminal_safe
-from adw_tui.runtime.best_of import Candidate, choose, compare, group_members
+from adw_tui.runtime.best_of import COLUMNS as FIGURE_COLUMNS
+from adw_tui.runtime.best_of import Candidate, choose, compare, figures, group_members
 from adw_tui.store import Store
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
@@ -22,37 +21,18 @@ from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.row_table import RowTable
 
 ACTOR = "tui"
-COLUMNS = (
-    ("run", "run"),
-    ("status", "status"),
-    ("engine", "engine"),
-    ("set", "set"),
-    ("tests", "tests"),
-    ("review", "review"),
-    ("diff", "diff"),
-    ("cost", "cost"),
-    ("took", "took"),
-    ("chosen", "chosen"),
-)
+COLUMNS = tuple((label, label) for label in (*FIGURE_COLUMNS, "chosen"))
+CHOSEN: dict[bool | None, Text | str] = {
+    True: Text("chosen", style="bold green"),
+    False: Text("not chosen"),
+    None: "",
+}
 
 
 def candidate_cells(candidate: Candidate) -> tuple[Text | str, ...]:
-    chosen: dict[bool | None, Text | str] = {
-        True: Text("chosen", style="bold green"),
-        False: Text("not chosen"),
-        None: "",
-    }
     return (
-        candidate.adw_id,
-        candidate.status,
-        Text(terminal_safe(candidate.engine)),
-        candidate.model_set,
-        candidate.tests,
-        Text(terminal_safe(candidate.review)),
-        f"{candidate.files} files +{candidate.insertions} -{candidate.deletions}",
-        f"${candidate.cost_usd:.2f}",
-        format_age(timedelta(seconds=candidate.duration_s)),
-        chosen[candidate.chosen],
+        *(Text(terminal_safe(cell)) for cell in figures(candidate)),
+        CHOSEN[candidate.chosen],
     )
 
 

@@ -19,8 +19,7 @@ from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
 from adw_tui.domain.clock import Clock, utc_now
-from adw_tui.domain.durations import format_age
-from adw_tui.domain.kpis import DECIDED, Day, Kpi, RunOutcome, by_day, summarise
+from adw_tui.domain.kpis import DECIDED, FIGURE_LABELS, Day, RunOutcome, by_day, figures, summarise
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.store import Store
 from adw_tui.tui.screens.base import AdwScreen
@@ -31,42 +30,8 @@ WINDOWS: tuple[tuple[str, timedelta | None], ...] = (
     ("30 days", timedelta(days=30)),
     ("all time", None),
 )
-FIGURES = (
-    ("runs", "runs"),
-    ("ok", "ok"),
-    ("rate", "rate"),
-    ("interval", "95%"),
-    ("calls", "calls/ok"),
-    ("p50", "p50"),
-    ("p95", "p95"),
-    ("per_success", "$/ok"),
-    ("cost", "$"),
-)
+FIGURES = tuple((label, label) for label in FIGURE_LABELS)
 """(key, label) of the figure columns both tables share."""
-
-
-def figure_cells(kpi: Kpi) -> tuple[str, ...]:
-    """A KPI row's figures, as `adw kpis` prints them."""
-    interval = (
-        f"{kpi.success_low:.0%}-{kpi.success_high:.0%}"
-        if kpi.success_low is not None and kpi.success_high is not None
-        else "-"
-    )
-    return (
-        str(kpi.runs),
-        f"{kpi.succeeded}/{kpi.decided}",
-        "-" if kpi.success_rate is None else f"{kpi.success_rate:.0%}",
-        interval,
-        "-" if kpi.agent_calls_per_success is None else f"{kpi.agent_calls_per_success:.1f}",
-        _duration(kpi.p50_duration_s),
-        _duration(kpi.p95_duration_s),
-        "-" if kpi.cost_per_success_usd is None else f"${kpi.cost_per_success_usd:.2f}",
-        f"${kpi.cost_usd:.2f}",
-    )
-
-
-def _duration(seconds: float | None) -> str:
-    return "-" if seconds is None else format_age(timedelta(seconds=seconds))
 
 
 class KpisScreen(AdwScreen):
@@ -162,7 +127,7 @@ From a shell: `adw kpis --since 7d` (`--json` for scripts).
             table.clear()
             for kpi in kpis:
                 group = tuple(terminal_safe(part) for part in kpi.group)
-                table.add_row(*group, *figure_cells(kpi), key="/".join(kpi.group))
+                table.add_row(*group, *figures(kpi), key="/".join(kpi.group))
 
     def _show_charts(self, outcomes: Sequence[RunOutcome]) -> None:
         days = by_day(outcomes)
