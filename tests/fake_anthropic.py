@@ -58,7 +58,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.loopback_server import LoopbackServer
+from tests.loopback_server import LoopbackServer, next_turn
 
 
 @dataclass(frozen=True)
@@ -274,13 +274,7 @@ class FakeAnthropic(LoopbackServer):
                 self.side_requests.append(body)
                 turn = self.side_answer
             else:
-                chosen = self.respond(body) if self.respond is not None else None
-                if chosen is not None:
-                    turn = chosen
-                elif self.script:
-                    turn = self.script.pop(0)
-                else:
-                    turn = Text("done")
+                turn = next_turn(body, self.respond, self.script, Text("done"))
             answer = turn if isinstance(turn, ANSWER_TYPES) else turn(body)
             self.answers.append(answer)
             return answer

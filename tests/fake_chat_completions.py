@@ -51,7 +51,7 @@ from tests.fake_anthropic import (
     Turn,
     _halves,
 )
-from tests.loopback_server import LoopbackServer
+from tests.loopback_server import LoopbackServer, next_turn
 
 USAGE = {
     "prompt_tokens": 100,
@@ -198,13 +198,7 @@ class FakeChatCompletions(LoopbackServer):
                 self.side_requests.append(body)
                 turn = self.side_answer
             else:
-                chosen = self.respond(body) if self.respond is not None else None
-                if chosen is not None:
-                    turn = chosen
-                elif self.script:
-                    turn = self.script.pop(0)
-                else:
-                    turn = Text("done")
+                turn = next_turn(body, self.respond, self.script, Text("done"))
             answer = turn if isinstance(turn, ANSWER_TYPES) else turn(body)
             self.answers.append(answer)
             return answer

@@ -46,7 +46,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.fake_anthropic import LoggedRequest, NeverAnswer
-from tests.loopback_server import LoopbackServer
+from tests.loopback_server import LoopbackServer, next_turn
 
 PROMPT_TOKENS = 100
 CACHED_TOKENS = 20
@@ -193,16 +193,11 @@ class FakeGemini(LoopbackServer):
         with self._lock:
             self.requests.append(body)
             self.models.append(model)
-            turn: Turn
-            chosen = self.respond(body) if self.respond is not None and body.get("tools") else None
-            if not body.get("tools"):
-                turn = self.side_answer
-            elif chosen is not None:
-                turn = chosen
-            elif self.script:
-                turn = self.script.pop(0)
-            else:
-                turn = Text("done")
+            turn: Turn = (
+                next_turn(body, self.respond, self.script, Text("done"))
+                if body.get("tools")
+                else self.side_answer
+            )
             answer = turn if isinstance(turn, ANSWER_TYPES) else turn(body)
             self.answers.append(answer)
             return answer

@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.fake_anthropic import LoggedRequest, NeverAnswer
-from tests.loopback_server import LoopbackServer
+from tests.loopback_server import LoopbackServer, next_turn
 
 
 @dataclass(frozen=True)
@@ -243,14 +243,7 @@ class FakeResponses(LoopbackServer):
     def answer_for(self, body: dict[str, Any]) -> Answer:
         with self._lock:
             self.requests.append(body)
-            chosen = self.respond(body) if self.respond is not None else None
-            turn: Turn
-            if chosen is not None:
-                turn = chosen
-            elif self.script:
-                turn = self.script.pop(0)
-            else:
-                turn = Reply("done")
+            turn: Turn = next_turn(body, self.respond, self.script, Reply("done"))
             answer = turn if isinstance(turn, ANSWER_TYPES) else turn(body)
             self.answers.append(answer)
             return answer

@@ -2,9 +2,10 @@
 free loopback port, started and stopped as a context manager, and a log of requests."""
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -71,3 +72,20 @@ class LoopbackServer:
     def _record(self, entry: Any) -> None:
         with self._lock:
             self.log.append(entry)
+
+
+Turn = TypeVar("Turn")
+
+
+def next_turn(
+    body: dict[str, Any],
+    respond: Callable[[dict[str, Any]], Turn | None] | None,
+    script: list[Turn],
+    default: Turn,
+) -> Turn:
+    """The turn answering `body` (the caller holds its lock): what `respond` chooses,
+    else the script's next turn, else `default`."""
+    chosen = respond(body) if respond is not None else None
+    if chosen is not None:
+        return chosen
+    return script.pop(0) if script else default
