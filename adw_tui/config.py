@@ -77,8 +77,10 @@ class Settings(Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    db: Path | None = Field(
-        default=None, description="State database; default <repo>/agents/adw_state.db"
+    db: str | None = Field(
+        default=None,
+        description="State database: a file, or a postgresql:// DSN; default "
+        "<repo>/agents/adw_state.db",
     )
     busy_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to wait for another process's write lock"

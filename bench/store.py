@@ -61,7 +61,7 @@ from rich.table import Table
 
 from adw_tui.domain.errors import StaleVersionError
 from adw_tui.store import Store
-from adw_tui.store.database import now_iso
+from adw_tui.store.backend import now_iso
 from bench.common import Target, filesystem_of, print_report, targets_table
 
 State = dict[str, Any]

@@ -72,6 +72,12 @@ async def store(db_path: Path) -> AsyncIterator[Store]:
         await opened.close()
 
 
+def sqlite_file(store: Store) -> Path:
+    """The file of a SQLite store (for a test that reads or changes it directly)."""
+    assert isinstance(store.path, Path), f"a SQLite store, not {store.path}"
+    return store.path
+
+
 async def create_run(
     store: Store,
     adw_id: str | None = None,

@@ -19,6 +19,7 @@ from adw_tui.runtime.git import NO_HOOKS, git_environment
 if TYPE_CHECKING:
     from adw_tui.observability.logs import Audience
     from adw_tui.store import Store
+    from adw_tui.store.location import DatabaseLocation
     from adw_tui.trackers.base import IssueTracker
 
 DB_RELATIVE_PATH = Path("agents") / "adw_state.db"
@@ -32,7 +33,7 @@ class CliContext:
     """Paths resolved from `--repo`, `--db`, the environment and the working directory."""
 
     repo_option: Path | None = None
-    db_option: Path | None = None
+    db_option: str | None = None
     tracker_option: str | None = None
     cwd: Path = field(default_factory=Path.cwd)
 
@@ -80,12 +81,24 @@ class CliContext:
         return top_level
 
     @cached_property
-    def db_path(self) -> Path:
-        """`--db`, else `ADW_DB`, else `<repo>/agents/adw_state.db`."""
+    def db_path(self) -> "DatabaseLocation":
+        """`--db`, else `ADW_DB`, else `<repo>/agents/adw_state.db`: a file, or a
+        PostgreSQL DSN (`postgresql://...`; shown masked)."""
+        from adw_tui.store.location import database_location
+
         explicit = self.db_option or self.settings.db
         if explicit is not None:
-            return explicit.expanduser().resolve()
+            return database_location(explicit)
         return self.repo / DB_RELATIVE_PATH
+
+    @property
+    def state_dir(self) -> Path:
+        """Where this repository's logs and traces go: beside the SQLite file, or in
+        `<repo>/agents` when the database is a PostgreSQL server."""
+        location = self.db_path
+        if isinstance(location, Path):
+            return location.parent
+        return self.repo / DB_RELATIVE_PATH.parent
 
     def start_observability(self, audience: "Audience", *, log_dir: Path | None = None) -> None:
         """This command's structured logs (`adw_tui.observability.logs`): to `adw.log`
@@ -98,7 +111,7 @@ class CliContext:
         settings = self.settings
         if log_dir is None:
             try:
-                log_dir = self.db_path.parent
+                log_dir = self.state_dir
             except AdwError:  # outside a repository, with no --db: stderr alone
                 log_dir = None
         configure_logging(

@@ -53,7 +53,9 @@ def build_parser() -> ArgumentParser:
         "--repo", type=Path, help="target repository (default: git top level of the cwd)"
     )
     parser.add_argument(
-        "--db", type=Path, help="state database (default: $ADW_DB or <repo>/agents/adw_state.db)"
+        "--db",
+        help="state database: a file, or postgresql://user:password@host/database "
+        "(default: $ADW_DB or <repo>/agents/adw_state.db)",
     )
     parser.add_argument(
         "--tracker",

@@ -65,6 +65,13 @@ class Redactor:
             values.setdefault(json.dumps(value)[1:-1], name)
         return cls(values)
 
+    def with_secret(self, value: str, name: str) -> "Redactor":
+        """This redactor, also replacing `value` (shown as `[REDACTED:<name>]`), unless it
+        is shorter than `MIN_SECRET_LENGTH`."""
+        if len(value) < MIN_SECRET_LENGTH:
+            return self
+        return Redactor({**self.values, value: name})
+
     def text(self, text: str) -> str:
         """`text` with every secret value and token shape replaced."""
         if self._pattern is not None:

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 from adw_tui.domain.models import AuditEntry
-from adw_tui.store.database import Database, Writer, now_iso
+from adw_tui.store.backend import Backend, Writer, now_iso
 
 
 def audit_entry(
@@ -35,7 +35,7 @@ async def record_audit(
 
 
 class AuditLog:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def record(

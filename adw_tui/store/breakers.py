@@ -12,11 +12,11 @@ from datetime import datetime
 
 from adw_tui.domain.breakers import Breaker, BreakerPolicy, Outcome
 from adw_tui.store.audit import record_audit
-from adw_tui.store.database import Database, Writer
+from adw_tui.store.backend import Backend, Writer
 
 
 class Breakers:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def get(self, name: str) -> Breaker:
@@ -123,9 +123,13 @@ async def _save(
 
 async def _write(connection: Writer, breaker: Breaker) -> None:
     await connection.execute(
-        "INSERT OR REPLACE INTO breakers (name, state, consecutive_failures, "
-        "consecutive_successes, opened_at, probe_started_at, updated_at, last_error) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO breakers (name, state, consecutive_failures, consecutive_successes, "
+        "opened_at, probe_started_at, updated_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET state = excluded.state, "
+        "consecutive_failures = excluded.consecutive_failures, "
+        "consecutive_successes = excluded.consecutive_successes, "
+        "opened_at = excluded.opened_at, probe_started_at = excluded.probe_started_at, "
+        "updated_at = excluded.updated_at, last_error = excluded.last_error",
         (
             breaker.name,
             breaker.state,

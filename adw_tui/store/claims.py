@@ -6,7 +6,7 @@ from typing import NoReturn
 from adw_tui.domain.errors import RunClaimedError, RunNotFoundError
 from adw_tui.domain.models import RunStatus
 from adw_tui.store.audit import record_audit
-from adw_tui.store.database import Database, Writer, now_iso
+from adw_tui.store.backend import Backend, Writer, now_iso
 
 CLAIMABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
 PAUSE_REQUEST = "pause"
@@ -16,7 +16,7 @@ PAUSE_REQUESTS_SQL = "SELECT adw_id FROM runs WHERE owner = ? AND requested = ?"
 
 
 class Claims:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def claim(self, adw_id: str, owner: str) -> None:

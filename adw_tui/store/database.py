@@ -1,4 +1,4 @@
-"""Connections to the state database: one serialised writer, one reader.
+"""Connections to a SQLite state database: one serialised writer, one reader.
 
 Every write goes through `Database.write()` (a function run whole on the writer's thread,
 group-committed: see `group_commit`) or `Database.transaction()` (statements awaited one
@@ -15,15 +15,13 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import aiosqlite
-from aiosqlite.context import Result
 
-from adw_tui.domain.clock import utc_now
 from adw_tui.domain.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
@@ -34,17 +32,12 @@ from adw_tui.domain.errors import (
     StoreError,
 )
 from adw_tui.domain.redaction import Redactor
+from adw_tui.store.backend import Engine, Params, ReadParams, Row
+from adw_tui.store.backend import Writer as AnyWriter
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted
+from adw_tui.store.schema import Migration
 
 Synchronous = Literal["FULL", "NORMAL"]
-Params = Sequence[Any]
-ReadParams = Sequence[Any] | Mapping[str, Any]
-"""Positional (`?`) or named (`:name`) parameters of a read."""
-
-
-def now_iso() -> str:
-    """The current UTC time as stored: ISO 8601 with microseconds, sortable as text."""
-    return utc_now().isoformat(timespec="microseconds")
 
 
 class Writer:
@@ -55,16 +48,37 @@ class Writer:
         self._connection = connection
         self._redactor = redactor
 
-    def execute(self, sql: str, params: Params = ()) -> Result[aiosqlite.Cursor]:
-        """Awaitable, or an async context manager closing the cursor, as aiosqlite's."""
-        return self._connection.execute(sql, redacted(self._redactor, params))
+    async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
+        return await self._connection.execute(sql, redacted(self._redactor, params))
 
-    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return list(await self._connection.execute_fetchall(sql, redacted(self._redactor, params)))
+
+
+class SqliteSession:
+    """The writer's sqlite3 connection, on aiosqlite's thread, for a group of writes."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        return self._connection.execute(sql, params)
+
+    def begin(self) -> None:
+        self._connection.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self._connection.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._connection.in_transaction:
+            self._connection.rollback()
 
 
 class Database:
     """The writer and reader connections to one SQLite file."""
+
+    engine: Engine = "sqlite"
 
     def __init__(
         self,
@@ -83,7 +97,7 @@ class Database:
         # aiosqlite runs every call of a connection on that connection's one thread; a
         # group of writes is one such call, on its sqlite3 connection.
         self._group_commit = GroupCommit(
-            lambda: writer._conn,
+            lambda: SqliteSession(writer._conn),
             writer._execute,
             self._write_lock,
             redactor,
@@ -120,6 +134,10 @@ class Database:
                 await writer.close()
                 raise
         return cls(path, writer, reader, busy_timeout_s, redactor or Redactor())
+
+    @property
+    def location(self) -> Path:
+        return self.path
 
     async def close(self) -> None:
         await self._reader.close()
@@ -173,13 +191,33 @@ class Database:
                 await self._writer.rollback()
             raise
 
-    async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[sqlite3.Row]:
+    async def schema_version(self, connection: AnyWriter | None = None) -> int:
+        """`PRAGMA user_version`: the number of the last migration applied."""
+        if connection is None:
+            rows = await self.fetch_all("PRAGMA user_version")
+        else:
+            rows = await connection.execute_fetchall("PRAGMA user_version")
+        return int(rows[0][0]) if rows else 0
+
+    async def apply(self, connection: AnyWriter, migration: Migration) -> None:
+        """Its statements one by one (executescript would COMMIT the transaction), then
+        its number as `user_version`."""
+        for statement in _statements(migration.sql):
+            await connection.execute(statement)
+        await connection.execute(f"PRAGMA user_version={migration.version}")
+
+    async def health(self) -> tuple[str, list[str]]:
+        journal = await self.fetch_one("PRAGMA journal_mode")
+        check = await self.fetch_all("PRAGMA quick_check")
+        return str(journal[0]) if journal else "", [str(row[0]) for row in check]
+
+    async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[Row]:
         with _translate_errors(self.path, self.busy_timeout_s):
             return list(await self._reader.execute_fetchall(sql, params))
 
     async def batches(
         self, sql: str, params: Params = (), *, size: int = 500
-    ) -> AsyncGenerator[list[sqlite3.Row], None]:
+    ) -> AsyncGenerator[list[Row], None]:
         """The rows of one query, `size` at a time as SQLite produces them: a long result
         is never held whole, and the first rows come before the last are read. The rows
         are one snapshot (one read transaction, held until the last batch or until the
@@ -189,9 +227,21 @@ class Database:
                 while rows := await cursor.fetchmany(size):
                     yield list(rows)
 
-    async def fetch_one(self, sql: str, params: ReadParams = ()) -> sqlite3.Row | None:
+    async def fetch_one(self, sql: str, params: ReadParams = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, as SQLite reads them."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.strip().splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements
 
 
 async def _connect(path: Path, busy_timeout_s: float) -> aiosqlite.Connection:

@@ -2,7 +2,6 @@
 
 import builtins
 import json
-import sqlite3
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from datetime import datetime
@@ -18,7 +17,7 @@ from adw_tui.domain.models import (
     RunStatus,
 )
 from adw_tui.store.audit import record_audit
-from adw_tui.store.database import Database, Writer, now_iso
+from adw_tui.store.backend import Backend, Row, Writer, now_iso
 from adw_tui.store.listing import Selection, count_of, stored_time
 
 
@@ -29,17 +28,17 @@ class ListedLetter(NamedTuple):
 
 
 class DeadLetters:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def add(self, letter: NewDeadLetter, *, actor: str) -> DeadLetter:
         """Record a dead letter and mark its run dead-lettered, in one transaction."""
         now = now_iso()
         async with self._db.transaction() as connection:
-            cursor = await connection.execute(
+            [inserted] = await connection.execute_fetchall(
                 "INSERT INTO dead_letters (adw_id, workflow, step, state_version, error_class, "
                 "error_message, attempts, request, status, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     letter.adw_id,
                     letter.workflow,
@@ -53,7 +52,7 @@ class DeadLetters:
                     now,
                 ),
             )
-            letter_id = cursor.lastrowid
+            letter_id = int(inserted[0])
             await connection.execute(
                 "UPDATE runs SET status = ?, updated_at = ? WHERE adw_id = ?",
                 (RunStatus.DEAD_LETTERED, now, letter.adw_id),
@@ -65,7 +64,6 @@ class DeadLetters:
                 adw_id=letter.adw_id,
                 detail={"letter_id": letter_id, "error_class": letter.error_class},
             )
-        assert letter_id is not None
         return await self.get(letter_id)
 
     async def list(self, *, include_resolved: bool = False) -> list[DeadLetter]:
@@ -145,7 +143,7 @@ class DeadLetters:
         [letter] = await self._with_replays([row])
         return letter
 
-    async def _with_replays(self, rows: Sequence[sqlite3.Row]) -> builtins.list[DeadLetter]:
+    async def _with_replays(self, rows: Sequence[Row]) -> builtins.list[DeadLetter]:
         letters = [_letter(row) for row in rows]
         if not letters:
             return letters
@@ -219,7 +217,7 @@ def letters_selection(selection: DeadLetterFilter, since: datetime | None) -> Se
     )
 
 
-def _letter(row: sqlite3.Row) -> DeadLetter:
+def _letter(row: Row) -> DeadLetter:
     """A letter from its row (a listing's `issue` column is ignored: not the letter's)."""
     return DeadLetter.model_validate({**dict(row), "request": json.loads(row["request"])})
 

@@ -11,14 +11,13 @@ not acted on again (at most once), and the row says so.
 """
 
 import builtins
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from adw_tui.store.audit import audit_entry
-from adw_tui.store.database import Database, now_iso
+from adw_tui.store.backend import Backend, Row, now_iso
 from adw_tui.store.group_commit import SyncWriter, Write
 
 
@@ -57,7 +56,7 @@ class DeliverySummary:
 
 
 class Deliveries:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def record_new(
@@ -68,8 +67,9 @@ class Deliveries:
 
         def insert(connection: SyncWriter) -> bool:
             cursor = connection.execute(
-                "INSERT OR IGNORE INTO deliveries (delivery_id, source, event, action, issue, "
-                "workflow, outcome, adw_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO deliveries (delivery_id, source, event, action, issue, workflow, "
+                "outcome, adw_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (delivery_id) DO NOTHING",
                 (
                     delivery.delivery_id,
                     delivery.source,
@@ -179,7 +179,7 @@ def settling(
     return update
 
 
-def _from_row(row: sqlite3.Row) -> Delivery:
+def _from_row(row: Row) -> Delivery:
     outcome, _, reason = str(row["outcome"]).partition(": ")
     return Delivery(
         delivery_id=row["delivery_id"],

@@ -1,20 +1,21 @@
 """Writes done in one call on the writer's thread, and batched into one transaction.
 
 A write here is a plain function of a `SyncWriter`. Each runs whole on the writer
-connection's thread: BEGIN IMMEDIATE, its statements and COMMIT are one hand-off from
-the event loop instead of one per statement. Writes queued while a transaction runs go
-into the next one together (group commit): one BEGIN and one COMMIT (one fsync) for all
-of them, each inside its own SAVEPOINT, so a write that raises (a stale version, an
-active run) is undone alone and its caller gets the error; the others commit.
+connection's thread: BEGIN (SQLite's IMMEDIATE, PostgreSQL's with the write lock), its
+statements and COMMIT are one hand-off from the event loop instead of one per statement.
+Writes queued while a transaction runs go into the next one together (group commit): one
+BEGIN and one COMMIT (one fsync) for all of them, each inside its own SAVEPOINT, so a write
+that raises (a stale version, an active run) is undone alone and its caller gets the
+error; the others commit.
 """
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from adw_tui.domain.redaction import Redactor
+from adw_tui.store.backend import Cursor, SyncSession
 
 T = TypeVar("T")
 Write = Callable[["SyncWriter"], T]
@@ -35,36 +36,35 @@ class SyncWriter:
     """The writer connection inside a transaction, on its own thread, with secrets
     redacted from every parameter."""
 
-    def __init__(self, connection: sqlite3.Connection, redactor: Redactor) -> None:
-        self._connection = connection
+    def __init__(self, session: SyncSession, redactor: Redactor) -> None:
+        self._session = session
         self._redactor = redactor
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self._connection.execute(sql, redacted(self._redactor, params))
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self._session.execute(sql, redacted(self._redactor, params))
 
     def run_group(self, writes: list[tuple[Write[Any], Callable[[], bool]]]) -> list[Outcome]:
         """One transaction, a savepoint per write: each write's value, or the error that
         undid it alone; a write whose `cancelled()` is true by its turn is left out. An
         error of BEGIN or COMMIT undoes them all and is raised."""
-        connection = self._connection
+        session = self._session
         outcomes: list[Outcome] = []
-        connection.execute("BEGIN IMMEDIATE")
+        session.begin()
         try:
             for write, cancelled in writes:
                 if cancelled():  # its caller stopped waiting (BEGIN may wait long)
                     outcomes.append((None, None))
                     continue
-                connection.execute("SAVEPOINT adw_write")
+                session.execute("SAVEPOINT adw_write")
                 try:
                     outcomes.append((write(self), None))
                 except Exception as error:
-                    connection.execute("ROLLBACK TO adw_write")
+                    session.execute("ROLLBACK TO adw_write")
                     outcomes.append((None, error))
-                connection.execute("RELEASE adw_write")
-            connection.execute("COMMIT")
+                session.execute("RELEASE adw_write")
+            session.commit()
         except BaseException:
-            if connection.in_transaction:
-                connection.rollback()
+            session.rollback()
             raise
         return outcomes
 
@@ -83,12 +83,12 @@ class GroupCommit:
 
     def __init__(
         self,
-        connection: Callable[[], sqlite3.Connection],
+        session: Callable[[], SyncSession],
         on_writer_thread: OnWriterThread,
         lock: asyncio.Lock,
         redactor: Redactor,
     ) -> None:
-        self._connection = connection
+        self._session = session
         self._on_writer_thread = on_writer_thread
         self._lock = lock
         self._redactor = redactor
@@ -123,7 +123,7 @@ class GroupCommit:
             self._flusher = None
 
     async def _commit(self, group: list[_Queued]) -> None:
-        writer = SyncWriter(self._connection(), self._redactor)
+        writer = SyncWriter(self._session(), self._redactor)
         # Read from the writer's thread: a future's state is one attribute, and either
         # answer is consistent (a write that started is committed with its group).
         writes = [(queued.write, queued.done.cancelled) for queued in group]

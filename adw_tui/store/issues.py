@@ -5,7 +5,6 @@ Comments are append-only like everything else in the store; every write records 
 entry in the same transaction.
 """
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
@@ -14,12 +13,12 @@ from datetime import datetime
 from adw_tui.domain.errors import AdwError, IssueNotFoundError
 from adw_tui.domain.issues import Issue, IssueComment, IssueState, IssueSummary, without_nul
 from adw_tui.store.audit import record_audit
-from adw_tui.store.database import Database, Writer, now_iso
+from adw_tui.store.backend import Backend, Row, Writer, now_iso
 from adw_tui.store.listing import Selection, count_of, stored_time
 
 
 class Issues:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def create(self, title: str, body: str = "", *, actor: str = "adw") -> Issue:
@@ -28,12 +27,12 @@ class Issues:
         if not title:
             raise AdwError("the issue title is empty: give the issue a one-line title")
         async with self._db.transaction() as connection:
-            cursor = await connection.execute(
-                "INSERT INTO issues (title, body, state, created_at) VALUES (?, ?, ?, ?)",
+            [inserted] = await connection.execute_fetchall(
+                "INSERT INTO issues (title, body, state, created_at) VALUES (?, ?, ?, ?) "
+                "RETURNING number",
                 (title, body, IssueState.OPEN, now_iso()),
             )
-            number = cursor.lastrowid
-            assert number is not None
+            number = int(inserted[0])
             await record_audit(
                 connection,
                 actor=actor,
@@ -59,12 +58,12 @@ class Issues:
             raise AdwError(f"a comment on issue {number} needs a non-empty body")
         async with self._db.transaction() as connection:
             await _require_issue(connection, number)
-            cursor = await connection.execute(
+            [inserted] = await connection.execute_fetchall(
                 "INSERT INTO issue_comments (issue_number, author, body, created_at) "
-                "VALUES (?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?) RETURNING id",
                 (number, author, body, now_iso()),
             )
-            comment_id = cursor.lastrowid
+            comment_id = int(inserted[0])
             await record_audit(
                 connection,
                 actor=author,
@@ -97,7 +96,7 @@ class Issues:
         """
         issues = await self._db.fetch_all("SELECT * FROM issues ORDER BY number DESC")
         comments = await self._db.fetch_all("SELECT * FROM issue_comments ORDER BY id")
-        by_issue: defaultdict[int, list[sqlite3.Row]] = defaultdict(list)
+        by_issue: defaultdict[int, list[Row]] = defaultdict(list)
         for comment in comments:
             by_issue[int(comment["issue_number"])].append(comment)
         return [_issue(row, by_issue[int(row["number"])]) for row in issues]
@@ -136,16 +135,15 @@ def issues_selection(state: IssueState | None, since: datetime | None) -> Select
 
 async def _require_issue(connection: Writer, number: int) -> None:
     """Raise IssueNotFoundError unless the issue exists (inside a write transaction)."""
-    async with connection.execute("SELECT 1 FROM issues WHERE number = ?", (number,)) as cursor:
-        if await cursor.fetchone() is None:
-            raise IssueNotFoundError(number)
+    if not await connection.execute_fetchall("SELECT 1 FROM issues WHERE number = ?", (number,)):
+        raise IssueNotFoundError(number)
 
 
-def _issue(row: sqlite3.Row, comments: Iterable[sqlite3.Row]) -> Issue:
+def _issue(row: Row, comments: Iterable[Row]) -> Issue:
     return Issue.model_validate(
         {**dict(row), "comments": [_comment(comment) for comment in comments]}
     )
 
 
-def _comment(row: sqlite3.Row) -> IssueComment:
+def _comment(row: Row) -> IssueComment:
     return IssueComment.model_validate(dict(row))

@@ -3,7 +3,7 @@ latest state's model set and issue class and its agent calls summed, and the fai
 attempts by step and error class."""
 
 from adw_tui.domain.kpis import DECIDED, RunOutcome, StepFailures
-from adw_tui.store.database import Database
+from adw_tui.store.backend import Backend
 
 _OUTCOMES = """
 SELECT r.workflow,
@@ -36,7 +36,7 @@ GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT :limit
 
 
 async def run_outcomes(
-    db: Database, *, since: str | None = None, workflow: str | None = None
+    db: Backend, *, since: str | None = None, workflow: str | None = None
 ) -> list[RunOutcome]:
     """Every run created since `since` (a stored time), of `workflow` if given."""
     params = {"since": since, "workflow": workflow}
@@ -58,7 +58,7 @@ async def run_outcomes(
 
 
 async def step_failures(
-    db: Database, *, since: str | None = None, workflow: str | None = None, limit: int = 10
+    db: Backend, *, since: str | None = None, workflow: str | None = None, limit: int = 10
 ) -> list[StepFailures]:
     """The steps whose attempts failed most, by workflow and error class."""
     params = {"since": since, "workflow": workflow, "limit": limit}

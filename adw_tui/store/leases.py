@@ -13,7 +13,6 @@ not mistaken for it); on another host, one whose heartbeat is older than `stale_
 import builtins
 import os
 import socket
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from adw_tui.store.audit import record_audit
-from adw_tui.store.database import Database, Writer
+from adw_tui.store.backend import Backend, Row, Writer
 
 # A holder on another host that has not heartbeated for this long is taken for dead.
 STALE_AFTER_S = 60.0
@@ -80,7 +79,7 @@ def _identity(holder: Holder) -> tuple[str, int, float]:
 
 
 class Leases:
-    def __init__(self, database: Database, *, stale_after_s: float = STALE_AFTER_S) -> None:
+    def __init__(self, database: Backend, *, stale_after_s: float = STALE_AFTER_S) -> None:
         self._db = database
         self._stale_after_s = stale_after_s
 
@@ -212,7 +211,7 @@ class Leases:
         return [lease for lease in live if lease.kind == kind]
 
 
-def _lease(row: sqlite3.Row) -> Lease:
+def _lease(row: Row) -> Lease:
     return Lease(
         LeaseKind(row["kind"]),
         row["number"],

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adw_tui.store.database import Database
+from adw_tui.store.backend import Backend
+
+NO_LIMIT = 2**63 - 1
+"""The LIMIT of all rows: the largest both engines take (PostgreSQL refuses SQLite's -1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class Selection:
         return Query(
             f"SELECT {self.columns} FROM {self.table}{where} ORDER BY {self.order} "
             "LIMIT ? OFFSET ?",
-            (*params, -1 if limit is None else limit, offset),
+            (*params, NO_LIMIT if limit is None else limit, offset),
         )
 
     def count(self) -> Query:
@@ -60,7 +63,7 @@ def stored_time(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-async def count_of(database: Database, selection: Selection) -> int:
+async def count_of(database: Backend, selection: Selection) -> int:
     """How many rows `selection` has, without a limit."""
     query = selection.count()
     row = await database.fetch_one(query.sql, query.params)

@@ -1,22 +1,37 @@
-"""The database schema as an ordered list of migrations, applied once each.
+"""The database schema as an ordered list of migrations, applied once each, for both
+engines.
 
-`PRAGMA user_version` holds the number of the last applied migration and the
-`schema_migrations` table records when each one ran. Migrations run inside one
-`BEGIN IMMEDIATE` transaction, so processes opening a new database at the same time apply
-them exactly once.
+A migration's SQL is SQLite's; where PostgreSQL's differs beyond the column types and
+table options `dialect.postgres_ddl` translates (triggers are PL/pgSQL there), it carries
+its PostgreSQL form too. SQLite keeps the number of the last migration applied in
+`PRAGMA user_version`, PostgreSQL in `schema_migrations` alone; both record there when
+each one ran. Migrations run inside one write transaction, which holds the database's
+write lock (`BEGIN IMMEDIATE`; PostgreSQL's advisory lock), so processes opening a new
+database at the same time apply them exactly once.
+
+PostgreSQL support began at schema version 15: a PostgreSQL database has never held
+data older than that, so the PostgreSQL form of an older migration that rewrote stored
+data (10, 11) is its schema change alone.
 """
 
-import sqlite3
 from typing import NamedTuple
 
 from adw_tui.domain.errors import SchemaTooNewError
-from adw_tui.store.database import Database, Writer, now_iso
+from adw_tui.store.backend import Backend, Engine, now_iso
+from adw_tui.store.dialect import postgres_ddl
 
 
 class Migration(NamedTuple):
     version: int
     description: str
     sql: str
+    postgres: str | None = None
+    """PostgreSQL's form, where more than `postgres_ddl` of `sql` differs."""
+
+    def sql_for(self, engine: Engine) -> str:
+        if engine == "sqlite":
+            return self.sql
+        return self.postgres if self.postgres is not None else postgres_ddl(self.sql)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -87,6 +102,95 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX dead_letters_by_status ON dead_letters (status, id);
         CREATE TABLE audit_log (
             id     INTEGER PRIMARY KEY AUTOINCREMENT,
+            at     TEXT NOT NULL,
+            actor  TEXT NOT NULL,
+            action TEXT NOT NULL,
+            adw_id TEXT,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_by_run ON audit_log (adw_id, id);
+        """,
+        # The compare-and-set locks the run's row (FOR UPDATE): a concurrent writer of
+        # the same run waits for this transaction, then reads the version it wrote.
+        """
+        CREATE TABLE schema_migrations (
+            version     INTEGER PRIMARY KEY,
+            description TEXT NOT NULL,
+            applied_at  TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+            adw_id       TEXT PRIMARY KEY,
+            issue        TEXT,
+            workflow     TEXT NOT NULL,
+            status       TEXT NOT NULL,
+            current_step TEXT,
+            version      INTEGER NOT NULL,
+            cost_usd     DOUBLE PRECISION NOT NULL DEFAULT 0,
+            created_at   TEXT NOT NULL,
+            updated_at   TEXT NOT NULL
+        );
+        CREATE INDEX runs_by_update ON runs (updated_at);
+        -- SQLite lists runs in creation order by rowid; PostgreSQL has none.
+        CREATE INDEX runs_by_creation ON runs (created_at, adw_id);
+        CREATE TABLE state_versions (
+            adw_id     TEXT NOT NULL REFERENCES runs (adw_id),
+            version    INTEGER NOT NULL,
+            parent     INTEGER,
+            data       TEXT NOT NULL,
+            reason     TEXT NOT NULL,
+            actor      TEXT NOT NULL,
+            git_head   TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (adw_id, version)
+        );
+        CREATE FUNCTION state_versions_compare_and_set() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            current_version INTEGER;
+        BEGIN
+            SELECT version INTO current_version FROM runs WHERE adw_id = NEW.adw_id
+            FOR UPDATE;
+            IF NEW.version <> 1 AND current_version IS DISTINCT FROM NEW.version - 1 THEN
+                RAISE EXCEPTION 'stale version' USING ERRCODE = 'integrity_constraint_violation';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER state_versions_compare_and_set BEFORE INSERT ON state_versions
+        FOR EACH ROW EXECUTE FUNCTION state_versions_compare_and_set();
+        CREATE FUNCTION state_versions_move_run() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE runs SET version = NEW.version, updated_at = NEW.created_at
+            WHERE adw_id = NEW.adw_id;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER state_versions_move_run AFTER INSERT ON state_versions
+        FOR EACH ROW EXECUTE FUNCTION state_versions_move_run();
+        CREATE FUNCTION state_versions_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'state versions are append-only'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END $$;
+        CREATE TRIGGER state_versions_append_only BEFORE UPDATE OR DELETE ON state_versions
+        FOR EACH ROW EXECUTE FUNCTION state_versions_append_only();
+        CREATE TABLE dead_letters (
+            id            INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            adw_id        TEXT NOT NULL,
+            workflow      TEXT NOT NULL,
+            step          TEXT,
+            state_version INTEGER NOT NULL,
+            error_class   TEXT NOT NULL,
+            error_message TEXT NOT NULL,
+            attempts      INTEGER NOT NULL,
+            request       TEXT NOT NULL,
+            status        TEXT NOT NULL,
+            created_at    TEXT NOT NULL,
+            resolved_at   TEXT
+        );
+        CREATE INDEX dead_letters_by_status ON dead_letters (status, id);
+        CREATE TABLE audit_log (
+            id     INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             at     TEXT NOT NULL,
             actor  TEXT NOT NULL,
             action TEXT NOT NULL,
@@ -250,6 +354,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE TRIGGER state_versions_append_only_update BEFORE UPDATE ON state_versions
         BEGIN SELECT RAISE(ABORT, 'state versions are append-only'); END;
         """,
+        """
+        ALTER TABLE state_versions ADD COLUMN control TEXT NOT NULL DEFAULT '{}';
+        """,
     ),
     Migration(
         11,
@@ -268,6 +375,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             SELECT json_extract(data, '$.pr_number') FROM state_versions
             WHERE state_versions.adw_id = runs.adw_id AND state_versions.version = runs.version
         );
+        """,
+        """
+        ALTER TABLE runs ADD COLUMN pr_number INTEGER;
+        CREATE OR REPLACE FUNCTION state_versions_move_run() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE runs SET version = NEW.version, updated_at = NEW.created_at,
+                pr_number = CAST(CAST(NEW.data AS jsonb) ->> 'pr_number' AS INTEGER)
+            WHERE adw_id = NEW.adw_id;
+            RETURN NULL;
+        END $$;
         """,
     ),
     Migration(
@@ -315,45 +433,24 @@ MIGRATIONS: tuple[Migration, ...] = (
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
-async def apply_migrations(database: Database) -> int:
+async def apply_migrations(database: Backend) -> int:
     """Bring the schema up to date; return the schema version now in force.
 
     A current schema is seen without the write lock, so opening the store to read never
-    waits for another process's write transaction (WAL readers do not block on writers).
+    waits for another process's write transaction.
     """
-    seen = await database.fetch_one("PRAGMA user_version")
-    if seen is not None and int(seen[0]) == LATEST_VERSION:
+    if await database.schema_version() == LATEST_VERSION:
         return LATEST_VERSION
     async with database.transaction() as connection:
-        current = await _user_version(connection)
+        current = await database.schema_version(connection)
         if current > LATEST_VERSION:
-            raise SchemaTooNewError(str(database.path), current, LATEST_VERSION)
+            raise SchemaTooNewError(str(database.location), current, LATEST_VERSION)
         for migration in MIGRATIONS:
             if migration.version <= current:
                 continue
-            for statement in _statements(migration.sql):
-                await connection.execute(statement)
+            await database.apply(connection, migration)
             await connection.execute(
                 "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.description, now_iso()),
             )
-            await connection.execute(f"PRAGMA user_version={migration.version}")
     return max(current, LATEST_VERSION)
-
-
-async def _user_version(connection: Writer) -> int:
-    async with connection.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 0
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements; executescript would COMMIT our transaction."""
-    statements: list[str] = []
-    buffer = ""
-    for line in script.strip().splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    return statements

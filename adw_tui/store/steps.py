@@ -6,7 +6,7 @@ from itertools import groupby
 
 from adw_tui.domain.agent import AgentResult
 from adw_tui.domain.steps import StepAttempt, StepStatus, StepSummary
-from adw_tui.store.database import Database, now_iso
+from adw_tui.store.backend import Backend, now_iso
 from adw_tui.store.group_commit import SyncWriter
 
 
@@ -51,7 +51,7 @@ def write_attempt_end(connection: SyncWriter, end: AttemptEnd) -> None:
 
 
 class StepAttempts:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def start(
@@ -67,17 +67,16 @@ class StepAttempts:
     ) -> int:
         """Record that an attempt began; returns its id for `finish`."""
         async with self._db.transaction() as connection:
-            cursor = await connection.execute(
+            [inserted] = await connection.execute_fetchall(
                 "INSERT INTO step_attempts (adw_id, step, visit, attempt, agent, engine, model, "
-                "status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (adw_id, step, visit, attempt, agent, engine, model, StepStatus.RUNNING, now_iso()),
             )
             await connection.execute(
                 "UPDATE runs SET current_step = ?, updated_at = ? WHERE adw_id = ?",
                 (step, now_iso(), adw_id),
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(inserted[0])
 
     async def set_pgid(self, attempt_id: int, pgid: int) -> None:
         """The agent's process group, so recovery can kill it if this process dies."""

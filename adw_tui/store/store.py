@@ -6,11 +6,9 @@ is a fork: a new version whose data equals an old one and whose parent is that o
 """
 
 import json
-import sqlite3
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -38,9 +36,10 @@ from adw_tui.domain.models import (
 )
 from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import AuditLog, audit_entry, record_audit
+from adw_tui.store.backend import Backend, Engine, IntegrityError, Row, now_iso
 from adw_tui.store.breakers import Breakers
 from adw_tui.store.claims import Claims
-from adw_tui.store.database import Database, Synchronous, now_iso
+from adw_tui.store.database import Database, Synchronous
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.deliveries import Deliveries
 from adw_tui.store.group_commit import SyncWriter, Write
@@ -48,6 +47,7 @@ from adw_tui.store.issues import Issues
 from adw_tui.store.kpis import run_outcomes, step_failures
 from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
+from adw_tui.store.location import DatabaseLocation, PostgresDsn, database_location
 from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 from adw_tui.store.tallies import RunCount, Tallies, read_run_counts, read_tallies
@@ -61,10 +61,10 @@ _HOLDING = ", ".join("?" for _ in HOLDS_ISSUE)
 
 
 class Store:
-    """Runs, state versions, dead letters, circuit breakers and audit entries in one SQLite
-    file."""
+    """Runs, state versions, dead letters, circuit breakers and audit entries in one
+    database: a SQLite file or a PostgreSQL database."""
 
-    def __init__(self, database: Database, schema_version: int) -> None:
+    def __init__(self, database: Backend, schema_version: int) -> None:
         self._db = database
         self.schema_version = schema_version
         self.dead_letters = DeadLetters(database)
@@ -79,23 +79,35 @@ class Store:
     @classmethod
     async def open(
         cls,
-        path: Path,
+        path: DatabaseLocation | str,
         *,
         create: bool = True,
         busy_timeout_s: float = 30.0,
         synchronous: Synchronous = "FULL",
         redactor: Redactor | None = None,
     ) -> Self:
-        """Open (and with `create`, create) the database and bring its schema up to date.
+        """Open (and with `create`, create) the database and bring its schema up to date:
+        a SQLite file at `path`, or the PostgreSQL database a `postgresql://` DSN names
+        (`synchronous` is SQLite's alone).
 
         `redactor` removes secrets from everything written (default: token shapes only)."""
-        database = await Database.open(
-            path,
-            create=create,
-            busy_timeout_s=busy_timeout_s,
-            synchronous=synchronous,
-            redactor=redactor,
-        )
+        location = database_location(path) if isinstance(path, str) else path
+        database: Backend
+        if isinstance(location, PostgresDsn):
+            # Imported here: a SQLite store never loads the PostgreSQL driver.
+            from adw_tui.store.postgres import PostgresDatabase
+
+            database = await PostgresDatabase.open(
+                location, create=create, busy_timeout_s=busy_timeout_s, redactor=redactor
+            )
+        else:
+            database = await Database.open(
+                location,
+                create=create,
+                busy_timeout_s=busy_timeout_s,
+                synchronous=synchronous,
+                redactor=redactor,
+            )
         try:
             schema_version = await apply_migrations(database)
         except BaseException:
@@ -109,8 +121,13 @@ class Store:
         return self._db.redactor
 
     @property
-    def path(self) -> Path:
-        return self._db.path
+    def path(self) -> DatabaseLocation:
+        """Where the database is: its file, or its DSN (shown masked)."""
+        return self._db.location
+
+    @property
+    def engine(self) -> Engine:
+        return self._db.engine
 
     async def close(self) -> None:
         await self._db.close()
@@ -169,7 +186,7 @@ class Store:
                     "updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
                     (run_state.adw_id, issue, workflow, status, now, now),
                 )
-            except sqlite3.IntegrityError as error:
+            except IntegrityError as error:
                 raise RunExistsError(run_state.adw_id) from error
             _insert_version(
                 connection,
@@ -238,7 +255,7 @@ class Store:
     async def runs_window(self, *, offset: int, limit: int) -> list[RunRecord]:
         """`limit` runs after the first `offset`, newest first by creation (the table's
         own order, rowid: no index to read and no sort)."""
-        query = NEWEST_CREATED.rows(limit, offset)
+        query = NEWEST_CREATED[self._db.engine].rows(limit, offset)
         rows = await self._db.fetch_all(query.sql, query.params)
         return [RunRecord.model_validate(dict(row)) for row in rows]
 
@@ -272,7 +289,7 @@ class Store:
             "SELECT r.adw_id FROM runs AS r JOIN state_versions AS v "
             "ON v.adw_id = r.adw_id AND v.version = r.version "
             "WHERE json_extract(v.data, '$.best_of.group') = ? "
-            "ORDER BY json_extract(v.data, '$.best_of.index')",
+            "ORDER BY CAST(json_extract(v.data, '$.best_of.index') AS INTEGER)",
             (group,),
         )
         return [str(row[0]) for row in rows]
@@ -283,9 +300,8 @@ class Store:
         succeeded if chosen and failed if not; any other, when it succeeded, failed or
         was dead-lettered."""
         rows = await self._db.fetch_all(
-            "SELECT json_extract(v.data, '$.experiment.variant'), "
-            "COALESCE(json_extract(v.data, '$.best_of.chosen'), r.status = 'succeeded'), "
-            "r.cost_usd, (julianday(r.updated_at) - julianday(r.created_at)) * 86400.0 "
+            "SELECT v.data, r.status, r.cost_usd, "
+            "(julianday(r.updated_at) - julianday(r.created_at)) * 86400.0 "
             "FROM runs AS r JOIN state_versions AS v "
             "ON v.adw_id = r.adw_id AND v.version = r.version "
             "WHERE json_extract(v.data, '$.experiment.name') = ? "
@@ -294,7 +310,15 @@ class Store:
             "AND r.status IN ('succeeded', 'failed', 'dead_lettered')))",
             (experiment,),
         )
-        return [DecidedRun(str(row[0]), bool(row[1]), row[2], row[3]) for row in rows]
+        decided: list[DecidedRun] = []
+        for row in rows:
+            # Read from the JSON here: a JSON boolean is 1 in SQLite, 'true' in PostgreSQL.
+            data = json.loads(row[0])
+            chosen = (data.get("best_of") or {}).get("chosen")
+            succeeded = row[1] == RunStatus.SUCCEEDED if chosen is None else bool(chosen)
+            variant = str(data["experiment"]["variant"])
+            decided.append(DecidedRun(variant, succeeded, row[2], row[3]))
+        return decided
 
     async def run_outcomes(
         self, *, since: datetime | None = None, workflow: str | None = None
@@ -384,6 +408,13 @@ class Store:
         new_version = expected_version + 1
 
         def save(connection: SyncWriter) -> None:
+            run = connection.execute(
+                "SELECT version FROM runs WHERE adw_id = ?", (state.adw_id,)
+            ).fetchone()
+            if run is None:
+                raise RunNotFoundError(adw_id)
+            if run[0] != expected_version:
+                raise StaleVersionError(adw_id, expected_version, int(run[0]))
             _insert_version(
                 connection,
                 state,
@@ -582,18 +613,16 @@ class Store:
 
     async def health(self) -> "StoreHealth":
         """What `adw doctor` reports: schema, journal mode, integrity and sizes."""
-        journal = await self._db.fetch_one("PRAGMA journal_mode")
-        check = await self._db.fetch_all("PRAGMA quick_check")
+        journal, integrity = await self._db.health()
         counts = await self._db.fetch_one(
             "SELECT (SELECT count(*) FROM runs) AS runs, "
             "(SELECT count(*) FROM dead_letters WHERE status = 'pending') AS dead_letters"
         )
-        assert journal is not None
         assert counts is not None
         return StoreHealth(
             schema_version=self.schema_version,
-            journal_mode=str(journal[0]),
-            integrity=[str(row[0]) for row in check],
+            journal_mode=journal,
+            integrity=integrity,
             runs=int(counts["runs"]),
             pending_dead_letters=int(counts["dead_letters"]),
         )
@@ -629,8 +658,12 @@ def runs_selection(
     )
 
 
-NEWEST_CREATED = Selection("runs", "*", "rowid DESC", ())
-"""Every run, newest first by creation."""
+NEWEST_CREATED: dict[Engine, Selection] = {
+    "sqlite": Selection("runs", "*", "rowid DESC", ()),
+    "postgresql": Selection("runs", "*", "created_at DESC, adw_id DESC", ()),
+}
+"""Every run, newest first by creation: SQLite's rowid order; PostgreSQL has no rowid,
+and reads its index runs_by_creation."""
 
 
 def versions_selection(adw_id: str, since: datetime | None, before: int | None) -> Selection:
@@ -684,39 +717,29 @@ def _insert_version(
     git_head: str | None,
 ) -> None:
     """Insert version `version`, with `control` or else its parent's; the schema's
-    triggers check the run is at `version - 1` (else StaleVersionError or
-    RunNotFoundError) and move the run to `version`."""
-    try:
-        connection.execute(
-            "INSERT INTO state_versions (adw_id, version, parent, data, control, reason, "
-            "actor, git_head, created_at) VALUES (?, ?, ?, ?, coalesce(?, (SELECT control "
-            "FROM state_versions WHERE adw_id = ? AND version = ?), '{}'), ?, ?, ?, ?)",
-            (
-                state.adw_id,
-                version,
-                parent,
-                state.model_dump_json(),
-                None if control is None else control.model_dump_json(),
-                state.adw_id,
-                parent,
-                reason,
-                actor,
-                git_head,
-                now_iso(),
-            ),
-        )
-    except sqlite3.IntegrityError as error:
-        if "stale version" not in str(error) and "UNIQUE" not in str(error):
-            raise
-        run = connection.execute(
-            "SELECT version FROM runs WHERE adw_id = ?", (state.adw_id,)
-        ).fetchone()
-        if run is None:
-            raise RunNotFoundError(state.adw_id) from error
-        raise StaleVersionError(state.adw_id, version - 1, int(run[0])) from error
+    triggers check the run is at `version - 1` (the caller has checked it in its
+    transaction: the triggers guard any other writer) and move the run to `version`."""
+    connection.execute(
+        "INSERT INTO state_versions (adw_id, version, parent, data, control, reason, "
+        "actor, git_head, created_at) VALUES (?, ?, ?, ?, coalesce(?, (SELECT control "
+        "FROM state_versions WHERE adw_id = ? AND version = ?), '{}'), ?, ?, ?, ?)",
+        (
+            state.adw_id,
+            version,
+            parent,
+            state.model_dump_json(),
+            None if control is None else control.model_dump_json(),
+            state.adw_id,
+            parent,
+            reason,
+            actor,
+            git_head,
+            now_iso(),
+        ),
+    )
 
 
-def _state_version(row: sqlite3.Row) -> StateVersion:
+def _state_version(row: Row) -> StateVersion:
     fields = dict(row)
     state = RunState.model_validate_json(fields.pop("data"))
     control = RunControl.model_validate_json(fields.pop("control"))

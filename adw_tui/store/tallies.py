@@ -9,7 +9,7 @@ of runs in each status moves both ways (a gauge).
 
 from dataclasses import dataclass
 
-from adw_tui.store.database import Database
+from adw_tui.store.backend import Backend
 
 DURATION_BUCKETS_S = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 """Upper bounds of the step duration histogram: agent calls take seconds to an hour
@@ -57,10 +57,12 @@ class Tallies:
     durations: list[DurationHistogram]
 
 
-_BUCKET_SUMS = ", ".join(f"SUM(seconds <= {bound})" for bound in DURATION_BUCKETS_S)
+_BUCKET_SUMS = ", ".join(
+    f"SUM(CASE WHEN seconds <= {bound} THEN 1 ELSE 0 END)" for bound in DURATION_BUCKETS_S
+)
 
 
-async def read_run_counts(db: Database) -> list[RunCount]:
+async def read_run_counts(db: Backend) -> list[RunCount]:
     """How many runs are in each status now, by workflow."""
     rows = await db.fetch_all(
         "SELECT workflow, status, COUNT(*) FROM runs GROUP BY workflow, status "
@@ -69,7 +71,7 @@ async def read_run_counts(db: Database) -> list[RunCount]:
     return [RunCount(row[0], row[1], row[2]) for row in rows]
 
 
-async def read_tallies(db: Database) -> Tallies:
+async def read_tallies(db: Backend) -> Tallies:
     """The tallies, each query one pass over its table in one read."""
     runs = await read_run_counts(db)
     finished = await db.fetch_all(

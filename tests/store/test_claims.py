@@ -9,7 +9,7 @@ from adw_tui.domain.errors import RunClaimedError, RunNotFoundError
 from adw_tui.domain.models import RunStatus
 from adw_tui.store import Store
 from adw_tui.store.claims import PAUSE_REQUEST, PAUSE_REQUESTS_SQL
-from tests.conftest import MakeRun
+from tests.conftest import MakeRun, sqlite_file
 
 
 async def test_only_one_claim_wins(store: Store, make_run: MakeRun):
@@ -64,8 +64,9 @@ async def test_a_pause_request_reaches_the_owner_alone_until_it_lets_the_run_go(
     assert await store.claims.pause_requests("a:1") == []
 
 
+@pytest.mark.sqlite_only
 async def test_the_pause_requests_are_read_through_their_index(store: Store):
-    with sqlite3.connect(store.path) as connection:
+    with sqlite3.connect(sqlite_file(store)) as connection:
         plan = connection.execute(
             f"EXPLAIN QUERY PLAN {PAUSE_REQUESTS_SQL}", ("a:1", PAUSE_REQUEST)
         ).fetchall()

@@ -110,7 +110,7 @@ def test_the_default_listings_use_the_indexes_made_for_them(database: Path):
 def test_the_screens_window_and_change_markers_read_no_table_into_a_sort(database: Path):
     """The dashboard's window walks the runs table in rowid order (no sort); the change
     markers the screens poll, and the filters' choices, read indexes only."""
-    [window] = plan(database, NEWEST_CREATED.rows(100, 9_900))
+    [window] = plan(database, NEWEST_CREATED["sqlite"].rows(100, 9_900))
     assert window == "SCAN runs"
     checks = {
         "SELECT max(updated_at) FROM runs": "runs_by_update",

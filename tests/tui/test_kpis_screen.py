@@ -18,6 +18,7 @@ from adw_tui.store import Store
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens.kpis import KpisScreen
 from adw_tui.tui.widgets.row_table import RowTable
+from tests.conftest import sqlite_file
 from tests.tui.conftest import until
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -33,7 +34,7 @@ async def recorded(
     spent = AgentResult(success=True, cost_usd=1.0, input_tokens=10, output_tokens=10)
     await store.steps.finish(attempt, StepStatus.SUCCEEDED, result=spent)
     created = (NOW - timedelta(days=days_ago)).isoformat(timespec="microseconds")
-    with sqlite3.connect(store.path) as connection:  # as if it had been made then
+    with sqlite3.connect(sqlite_file(store)) as connection:  # as if it had been made then
         connection.execute(
             "UPDATE runs SET created_at = ?, updated_at = ? WHERE adw_id = ?",
             (created, (NOW - timedelta(days=days_ago) + timedelta(minutes=5)).isoformat(), adw_id),

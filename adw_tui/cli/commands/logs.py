@@ -62,7 +62,7 @@ def _text(value: Any) -> str:
 
 
 async def show_logs(args: argparse.Namespace, context: CliContext) -> int:
-    directory = context.db_path.parent
+    directory = context.state_dir
     current = directory / LOG_FILE
     found = 0
     for path in log_files(directory):

@@ -1,0 +1,113 @@
+"""What the store needs of a database, whichever engine holds it: SQLite (`Database`,
+the embedded default) or PostgreSQL (`PostgresDatabase`).
+
+The store's SQL is written once, in the portable subset both engines accept; a backend
+runs it as it is (SQLite) or through `dialect.postgres_sql` (PostgreSQL). Writes come two
+ways, as in `Database`: a plain function of a `SyncWriter` run whole on the writer's
+thread and group-committed (`write`), or an async `Writer` awaited statement by statement
+(`transaction`). Either way every write transaction is serialised with every other
+writer on the database, as SQLite's `BEGIN IMMEDIATE` does: the store's read-check-write
+transactions (leases, breakers, rate limits) rely on that.
+"""
+
+import sqlite3
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from adw_tui.domain.clock import utc_now
+from adw_tui.domain.redaction import Redactor
+
+if TYPE_CHECKING:
+    from adw_tui.store.group_commit import T, Write
+    from adw_tui.store.location import DatabaseLocation
+    from adw_tui.store.schema import Migration
+
+Engine = Literal["sqlite", "postgresql"]
+Params = Sequence[Any]
+ReadParams = Sequence[Any] | Mapping[str, Any]
+"""Positional (`?`) or named (`:name`) parameters of a read."""
+
+IntegrityError = sqlite3.IntegrityError
+"""The one integrity error the store catches (a duplicate key, a trigger's refusal):
+SQLite's own, which the PostgreSQL backend raises too, for its constraint violations."""
+
+
+def now_iso() -> str:
+    """The current UTC time as stored: ISO 8601 with microseconds, sortable as text."""
+    return utc_now().isoformat(timespec="microseconds")
+
+
+class Row(Protocol):
+    """A result row: by position, by column name, and `dict(row)` (sqlite3.Row and
+    asyncpg.Record both are)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+    def keys(self) -> Iterable[str]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __len__(self) -> int: ...
+
+
+class Cursor(Protocol):
+    """What a statement gave: its rows, and how many rows it changed."""
+
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class Changed(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Writer(Protocol):
+    """The writer connection inside an awaited transaction, with secrets redacted from
+    every `str` parameter."""
+
+    async def execute(self, sql: str, params: Params = ()) -> Changed: ...
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+
+class SyncSession(Protocol):
+    """The writer connection as seen from the writer's own thread: what a group of
+    writes (`group_commit.SyncWriter.run_group`) is made of."""
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor: ...
+    def begin(self) -> None:
+        """Start a write transaction that holds the database's write lock."""
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None:
+        """End the transaction, if one is open, undoing it."""
+
+
+class Backend(Protocol):
+    """A state database: a serialised writer and readers that never wait for it."""
+
+    engine: Engine
+    redactor: Redactor
+
+    @property
+    def location(self) -> "DatabaseLocation": ...
+
+    async def close(self) -> None: ...
+    async def write(self, write: "Write[T]") -> "T": ...
+    def transaction(self) -> AbstractAsyncContextManager[Writer]: ...
+    async def checkpoint(self) -> None: ...
+    async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[Row]: ...
+    async def fetch_one(self, sql: str, params: ReadParams = ()) -> Row | None: ...
+    def batches(
+        self, sql: str, params: Params = (), *, size: int = 500
+    ) -> AsyncGenerator[list[Row], None]: ...
+
+    async def schema_version(self, connection: Writer | None = None) -> int:
+        """The last migration applied: read alone (None), or inside a write
+        transaction."""
+
+    async def apply(self, connection: Writer, migration: "Migration") -> None:
+        """Run `migration`'s SQL for this engine inside the write transaction."""
+
+    async def health(self) -> tuple[str, list[str]]:
+        """The journal mode and the integrity check's lines (`["ok"]` when sound)."""
