@@ -3,7 +3,7 @@ and an engine of the test's own."""
 
 import os
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,13 @@ def sqlite_file(store: Store) -> Path:
     """The file of a SQLite store (for a test that reads or changes it directly)."""
     assert isinstance(store.path, Path), f"a SQLite store, not {store.path}"
     return store.path
+
+
+async def raw_execute(store: Store, sql: str, params: Sequence[Any] = ()) -> None:
+    """A statement of the test's own on the store's writer, in a transaction of its own:
+    past the store's API, not past the database's triggers (either engine)."""
+    async with store._db.transaction() as connection:
+        await connection.execute(sql, params)
 
 
 async def create_run(

@@ -39,7 +39,7 @@ def test_list_and_dict_variables_hold_json(tmp_path: Path):
     assert settings.agent_env == ["HTTP_PROXY", "MY_*"]
     assert settings.rate_limits == {"claude": (50.0, 60.0)}
     assert settings.retry_non_retryable == ["auth"]
-    assert settings.db == tmp_path / "x.db"
+    assert settings.db == str(tmp_path / "x.db")
 
 
 def test_unknown_names_are_ignored(tmp_path: Path):

@@ -181,6 +181,7 @@ async def test_create_false_on_a_missing_file_creates_nothing(db_path: Path) -> 
     assert not db_path.parent.exists()
 
 
+@pytest.mark.sqlite_only
 async def test_a_locked_database_raises_then_recovers(db_path: Path, make_run: MakeRun) -> None:
     run = await make_run()  # the `store` fixture made the file; this store waits 0.2 s
     async with await Store.open(db_path, busy_timeout_s=0.2) as store:
@@ -245,6 +246,7 @@ async def test_dead_letter_add_list_get(store: Store, make_run: MakeRun) -> None
     assert [d.id for d in await store.dead_letters.list()] == [letter.id, second.id]
 
 
+@pytest.mark.sqlite_only
 async def test_a_runs_pending_dead_letter_is_its_newest_pending_one(
     store: Store, make_run: MakeRun, db_path: Path
 ) -> None:

@@ -1,15 +1,14 @@
 """Leases in a real database: limits count every holder, dead and stale holders are
 reclaimed, a holder releases only its own, and calls are admitted per sliding window."""
 
-import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import psutil
 
 from adw_tui.store import Store
 from adw_tui.store.leases import Holder, LeaseKind
+from tests.conftest import raw_execute
 
 SLOT = LeaseKind.SLOT
 HERE = Holder.this_process()
@@ -26,9 +25,8 @@ def exited_process() -> Holder:
     return holder
 
 
-def age_heartbeats(db_path: Path) -> None:
-    with sqlite3.connect(db_path) as db:
-        db.execute("UPDATE leases SET heartbeat_at = 0")
+async def age_heartbeats(store: Store) -> None:
+    await raw_execute(store, "UPDATE leases SET heartbeat_at = 0")
 
 
 async def test_the_limit_counts_every_holder(store: Store) -> None:
@@ -59,14 +57,12 @@ async def test_a_reused_pid_is_not_taken_for_the_holder(store: Store) -> None:
     assert await store.leases.take(SLOT, "new", HERE, limit=1) == 0
 
 
-async def test_another_hosts_holder_is_stale_without_heartbeats(
-    store: Store, db_path: Path
-) -> None:
+async def test_another_hosts_holder_is_stale_without_heartbeats(store: Store) -> None:
     assert await store.leases.take(SLOT, "far", ELSEWHERE, limit=1) == 0
-    age_heartbeats(db_path)
+    await age_heartbeats(store)
     await store.leases.heartbeat(ELSEWHERE)
     assert await store.leases.take(SLOT, "near", HERE, limit=1) is None  # it heartbeated
-    age_heartbeats(db_path)
+    await age_heartbeats(store)
     assert await store.leases.take(SLOT, "near", HERE, limit=1) == 0
 
 

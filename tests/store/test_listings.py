@@ -4,7 +4,6 @@ their replays) and issues (with their comment counts)."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import TypeVar
 
 import time_machine
@@ -18,7 +17,6 @@ from adw_tui.domain.models import (
     RunStatus,
 )
 from adw_tui.store import Store
-from adw_tui.store.database import Database
 
 T = TypeVar("T")
 START = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -144,12 +142,8 @@ async def test_issues_newest_first_with_comment_counts(store: Store):
     assert await store.issues.count(state=IssueState.CLOSED) == 0
 
 
-async def test_a_long_listing_is_read_in_batches(store: Store, db_path: Path):
+async def test_a_long_listing_is_read_in_batches(store: Store):
     await three_runs(store)
-    database = await Database.open(db_path)
-    try:
-        query = "SELECT adw_id FROM runs ORDER BY adw_id"
-        batches = [[row[0] for row in batch] async for batch in database.batches(query, size=2)]
-    finally:
-        await database.close()
+    query = "SELECT adw_id FROM runs ORDER BY adw_id"
+    batches = [[row[0] for row in batch] async for batch in store._db.batches(query, size=2)]
     assert batches == [["00000000", "00000001"], ["00000002"]]

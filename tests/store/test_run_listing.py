@@ -4,6 +4,8 @@ issue's active run as a launch does."""
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from adw_tui.domain.models import RunStatus
 from adw_tui.store import Store
 from tests.conftest import MakeRun
@@ -29,6 +31,7 @@ async def test_counts_all_runs_or_those_with_a_status(store: Store, make_run: Ma
     assert await store.count_runs(status=RunStatus.QUEUED) == 2
 
 
+@pytest.mark.sqlite_only
 async def test_an_issues_active_run_is_one_indexed_lookup(store: Store, db_path: Path):
     async def run_of(adw_id: str, workflow: str, issue: str) -> None:
         await store.create_run({"adw_id": adw_id}, workflow=workflow, issue=issue, actor="t")

@@ -1,7 +1,5 @@
 """Versioned run state: compare-and-set saves, history, diff, rollback, append-only rows."""
 
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +15,8 @@ from adw_tui.domain.errors import (
 )
 from adw_tui.domain.models import RunState, RunStatus, StateVersion
 from adw_tui.store import Store
-from tests.conftest import MakeRun
+from adw_tui.store.backend import IntegrityError
+from tests.conftest import MakeRun, raw_execute
 
 UNKNOWN_RUN = "deadbeef"
 
@@ -376,35 +375,32 @@ async def test_update_whose_change_fails_writes_nothing(store: Store, make_run: 
 
 
 async def test_triggers_refuse_raw_update_and_delete_of_versions(
-    store: Store, make_run: MakeRun, db_path: Path
+    store: Store, make_run: MakeRun
 ) -> None:
     run = await make_run(branch_name="original")
     before = await all_versions(store, run.adw_id)
 
-    raw = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            raw.execute(
-                "UPDATE state_versions SET data = ?, reason = 'tampered' WHERE adw_id = ?",
-                (f'{{"adw_id": "{run.adw_id}"}}', run.adw_id),
+    with pytest.raises(IntegrityError, match="append-only"):
+        await raw_execute(
+            store,
+            "UPDATE state_versions SET data = ?, reason = 'tampered' WHERE adw_id = ?",
+            (f'{{"adw_id": "{run.adw_id}"}}', run.adw_id),
+        )
+    with pytest.raises(IntegrityError, match="append-only"):
+        await raw_execute(store, "DELETE FROM state_versions WHERE adw_id = ?", (run.adw_id,))
+    with pytest.raises(IntegrityError, match="append-only"):
+        await raw_execute(store, "DELETE FROM state_versions")
+    # Compare-and-set holds for raw writers too: only version 2 may follow version 1.
+    for version in (0, 3):
+        with pytest.raises(IntegrityError, match="stale version"):
+            await raw_execute(
+                store,
+                "INSERT INTO state_versions (adw_id, version, parent, data, reason, actor, "
+                "created_at) VALUES (?, ?, 1, '{}', 'raw', 'raw', 'now')",
+                (run.adw_id, version),
             )
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            raw.execute("DELETE FROM state_versions WHERE adw_id = ?", (run.adw_id,))
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            raw.execute("DELETE FROM state_versions")
-        # Compare-and-set holds for raw writers too: only version 2 may follow version 1.
-        for version in (0, 3):
-            with pytest.raises(sqlite3.IntegrityError, match="stale version"):
-                raw.execute(
-                    "INSERT INTO state_versions (adw_id, version, parent, data, reason, actor, "
-                    "created_at) VALUES (?, ?, 1, '{}', 'raw', 'raw', 'now')",
-                    (run.adw_id, version),
-                )
-        [(count,)] = raw.execute("SELECT count(*) FROM state_versions").fetchall()
-    finally:
-        raw.close()
 
-    assert count == 1
+    assert await store.count_versions(run.adw_id) == 1
     assert await all_versions(store, run.adw_id) == before
 
 
