@@ -1,4 +1,5 @@
-"""Many writers at once: asyncio tasks on one Store, OS processes on one file, a crash."""
+"""Many writers at once: asyncio tasks on one Store, OS processes on one database (a
+SQLite file, a PostgreSQL database), a crash."""
 
 import asyncio
 import os
@@ -19,6 +20,7 @@ import pytest
 
 from adw_tui.domain.errors import DatabaseLockedError, StaleVersionError
 from adw_tui.store import Store
+from adw_tui.store.location import DatabaseLocation, PostgresDsn
 from tests.conftest import MakeRun
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -123,14 +125,14 @@ async def test_compare_and_set_writers_retry_and_lose_nothing(
 
 
 def start_writer(
-    db_path: Path, name: str, runs: list[str], count: int, mode: str
+    location: DatabaseLocation, name: str, runs: list[str], count: int, mode: str
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "tests.store.writer_process",
-            str(db_path),
+            location.url if isinstance(location, PostgresDsn) else str(location),
             name,
             ",".join(runs),
             str(count),
@@ -159,9 +161,9 @@ def reaped(processes: list[subprocess.Popen[str]]) -> Iterator[None]:
                     stream.close()
 
 
-def make_runs(db_path: Path, count: int) -> list[str]:
+def make_runs(location: DatabaseLocation, count: int) -> list[str]:
     async def create() -> list[str]:
-        async with await Store.open(db_path) as store:
+        async with await Store.open(location) as store:
             ids = [f"{index:08x}" for index in range(1, count + 1)]
             for adw_id in ids:
                 await store.create_run({"adw_id": adw_id}, workflow="bench", actor="test")
@@ -182,11 +184,14 @@ def parse_commits(output: str) -> list[tuple[str, int, int]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["update", "cas"])
-def test_processes_share_one_database(db_path: Path, mode: str) -> None:
+def test_processes_share_one_database(db_location: DatabaseLocation, mode: str) -> None:
+    """Every save of every process commits exactly one version: on PostgreSQL, the
+    write lock and the run row's lock under READ COMMITTED (see `store.postgres`)."""
     processes_n, saves_each = 8, 200
-    runs = make_runs(db_path, 3)
+    runs = make_runs(db_location, 3)
     processes = [
-        start_writer(db_path, f"p{index}", runs, saves_each, mode) for index in range(processes_n)
+        start_writer(db_location, f"p{index}", runs, saves_each, mode)
+        for index in range(processes_n)
     ]
     outputs: dict[str, tuple[int | None, str, str]] = {}
     deadline = time.monotonic() + 120
@@ -212,7 +217,7 @@ def test_processes_share_one_database(db_path: Path, mode: str) -> None:
             assert counter == saved_by[adw_id, name]
 
     async def verify() -> None:
-        async with await Store.open(db_path, create=False) as store:
+        async with await Store.open(db_location, create=False) as store:
             for adw_id in runs:
                 latest = await assert_contiguous(store, adw_id)
                 # No version claimed twice, none missing: total versions = 1 + saves.
@@ -231,9 +236,9 @@ def read_lines(stream: IO[str], into: "queue.Queue[str | None]") -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_save_loses_no_committed_version(db_path: Path) -> None:
-    [adw_id] = make_runs(db_path, 1)
-    writer = start_writer(db_path, "crash", [adw_id], 0, "update")
+def test_sigkill_mid_save_loses_no_committed_version(db_location: DatabaseLocation) -> None:
+    [adw_id] = make_runs(db_location, 1)
+    writer = start_writer(db_location, "crash", [adw_id], 0, "update")
     lines: queue.Queue[str | None] = queue.Queue()
     assert writer.stdout is not None
     reader = threading.Thread(target=read_lines, args=(writer.stdout, lines), daemon=True)
@@ -259,14 +264,15 @@ def test_sigkill_mid_save_loses_no_committed_version(db_path: Path) -> None:
     assert len(commits) >= 100
     assert [version for _, version, _ in commits] == list(range(2, len(commits) + 2))
 
-    raw = sqlite3.connect(db_path)
-    try:
-        assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    finally:
-        raw.close()
+    if isinstance(db_location, Path):
+        raw = sqlite3.connect(db_location)
+        try:
+            assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        finally:
+            raw.close()
 
     async def verify() -> None:
-        async with await Store.open(db_path, create=False) as store:
+        async with await Store.open(db_location, create=False) as store:
             latest = await assert_contiguous(store, adw_id)
             # Every reported version is there; at most the one in flight came after.
             assert commits[-1][1] <= latest <= commits[-1][1] + 1

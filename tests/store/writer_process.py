@@ -2,7 +2,7 @@
 
     python -m tests.store.writer_process DB NAME ADW_ID[,ADW_ID...] COUNT [--mode update|cas]
 
-Opens its own Store on DB (which must exist) and saves COUNT times, forever if COUNT is 0,
+Opens its own Store on DB (a file or a postgresql:// DSN, which must exist) and saves COUNT times, forever if COUNT is 0,
 round-robin over the runs. Each save adds one to `counters[NAME]` of the run's state; after
 the save returns it prints `committed <adw_id> <version> <counter>` and flushes, so every
 line printed names a committed version. `update` mode uses `Store.update()`, `cas` mode
@@ -12,7 +12,6 @@ loads, saves with `expected_version` and retries on StaleVersionError.
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 from typing import Any
 
 from adw_tui.domain.errors import StaleVersionError
@@ -52,7 +51,7 @@ async def save_by_cas(store: Store, adw_id: str, name: str) -> tuple[int, int, i
     raise RuntimeError(f"{name} lost the race {MAX_RETRIES} times in a row on {adw_id}")
 
 
-async def main(db: Path, name: str, runs: list[str], count: int, mode: str) -> int:
+async def main(db: str, name: str, runs: list[str], count: int, mode: str) -> int:
     saves = retries = 0
     async with await Store.open(db, create=False) as store:
         while count == 0 or saves < count:
@@ -70,7 +69,7 @@ async def main(db: Path, name: str, runs: list[str], count: int, mode: str) -> i
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("db", type=Path)
+    parser.add_argument("db")
     parser.add_argument("name")
     parser.add_argument("runs", help="comma-separated run ids")
     parser.add_argument("count", type=int, help="saves to make; 0 saves until killed")
