@@ -47,10 +47,11 @@ class Server:
         parts = urlsplit(self.admin_dsn)
         return PostgresDsn(urlunsplit(parts._replace(path=f"/{database}")))
 
-    def create_database(self) -> PostgresDsn:
-        """A new database holding the current schema, for one test."""
+    def create_database(self, *, empty: bool = False) -> PostgresDsn:
+        """A new database holding the current schema (`empty`: nothing), for one test."""
         name = f"adw_test_{uuid.uuid4().hex[:12]}"
-        _on_own_loop(self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        template = "template0" if empty else self.template
+        _on_own_loop(self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         return self.dsn(name)
 
     def drop_database(self, dsn: PostgresDsn) -> None:
@@ -185,5 +186,13 @@ def postgres_server(worker_id: str) -> Iterator[Server]:
 def postgres_dsn(postgres_server: Server) -> Iterator[PostgresDsn]:
     """A fresh database of the current schema, dropped after the test."""
     dsn = postgres_server.create_database()
+    yield dsn
+    postgres_server.drop_database(dsn)
+
+
+@pytest.fixture
+def empty_postgres_dsn(postgres_server: Server) -> Iterator[PostgresDsn]:
+    """A fresh database with no tables at all, dropped after the test."""
+    dsn = postgres_server.create_database(empty=True)
     yield dsn
     postgres_server.drop_database(dsn)

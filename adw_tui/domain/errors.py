@@ -129,11 +129,11 @@ class SchemaTooNewError(StoreError):
 
 
 class ForeignDatabaseError(StoreError):
-    def __init__(self, path: str, tables: list[str]) -> None:
+    def __init__(self, path: str, tables: list[str], engine: str = "SQLite") -> None:
         shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
         super().__init__(
-            f"{path} is another application's SQLite database (tables: {shown}), not adw's; "
-            "nothing was written to it: pass --db (or ADW_DB) a new or adw database file"
+            f"{path} is another application's {engine} database (tables: {shown}), not adw's; "
+            "nothing was written to it: pass --db (or ADW_DB) a new or adw database"
         )
 
 

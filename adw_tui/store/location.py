@@ -7,7 +7,7 @@ anything else is a file path. A DSN is shown and logged masked (its password rep
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from adw_tui.domain.errors import StoreError
 
@@ -38,7 +38,8 @@ class PostgresDsn:
             user = userinfo.partition(":")[0]
             netloc = f"{user}:{MASK}@{hostport}"
         query = [(k, MASK if k == "password" else v) for k, v in parse_qsl(parts.query)]
-        return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="/*")))
+        shown = f"{parts.scheme}://{netloc}{parts.path}"  # (urlunsplit drops an empty host)
+        return f"{shown}?{urlencode(query, safe='/*')}" if query else shown
 
     def __str__(self) -> str:
         return self.masked

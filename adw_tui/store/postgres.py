@@ -126,9 +126,15 @@ class PostgresSession:
         return self._thread.wait(_execute(self.connection, postgres_sql(sql), params))
 
     def begin(self) -> None:
-        self._thread.wait(
-            self.connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-        )
+        """BEGIN and the write lock in one round trip. A lock not had within the busy
+        timeout leaves no transaction behind (as a failed BEGIN IMMEDIATE)."""
+        try:
+            self._thread.wait(
+                self.connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+            )
+        except BaseException:
+            self.rollback()
+            raise
 
     def commit(self) -> None:
         self._thread.wait(self.connection.execute("COMMIT"))
@@ -338,7 +344,7 @@ class PostgresDatabase:
         )
         tables = [str(row[0]) for row in rows]
         if tables and "schema_migrations" not in tables:
-            raise ForeignDatabaseError(str(self.dsn), tables)
+            raise ForeignDatabaseError(str(self.dsn), tables, "PostgreSQL")
         if not tables and not create:
             raise DatabaseMissingError(str(self.dsn))
 

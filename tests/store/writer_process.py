@@ -2,11 +2,12 @@
 
     python -m tests.store.writer_process DB NAME ADW_ID[,ADW_ID...] COUNT [--mode update|cas]
 
-Opens its own Store on DB (a file or a postgresql:// DSN, which must exist) and saves COUNT times, forever if COUNT is 0,
-round-robin over the runs. Each save adds one to `counters[NAME]` of the run's state; after
-the save returns it prints `committed <adw_id> <version> <counter>` and flushes, so every
-line printed names a committed version. `update` mode uses `Store.update()`, `cas` mode
-loads, saves with `expected_version` and retries on StaleVersionError.
+Opens its own Store on DB (a file or a postgresql:// DSN, which must exist) and saves COUNT
+times, forever if COUNT is 0, round-robin over the runs. Each save adds one to
+`counters[NAME]` of the run's state; after the save returns it prints
+`committed <adw_id> <version> <counter>` and flushes, so every line printed names a
+committed version. `update` mode uses `Store.update()`, `cas` mode loads, saves with
+`expected_version` and retries on StaleVersionError.
 """
 
 import argparse

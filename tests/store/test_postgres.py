@@ -1,0 +1,146 @@
+"""What only the PostgreSQL backend has: opening a server (and the one-line errors when
+it cannot), its migrations under the advisory lock, its write lock, and the DSN's
+password kept out of everything shown or stored."""
+
+import asyncio
+import time
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from adw_tui.domain.errors import (
+    DatabaseLockedError,
+    DatabaseMissingError,
+    ForeignDatabaseError,
+    SchemaTooNewError,
+    StoreError,
+)
+from adw_tui.store import Store
+from adw_tui.store.location import PostgresDsn
+from adw_tui.store.postgres import WRITE_LOCK
+from adw_tui.store.schema import LATEST_VERSION, MIGRATIONS
+from tests.postgres import PASSWORD, Server, free_port
+
+pytestmark = pytest.mark.postgresql
+
+
+def with_password(dsn: PostgresDsn, password: str) -> PostgresDsn:
+    parts = urlsplit(dsn.url)
+    netloc = f"{parts.username}:{password}@{parts.hostname}:{parts.port}"
+    return PostgresDsn(parts._replace(netloc=netloc).geturl())
+
+
+async def raw(dsn: PostgresDsn, sql: str) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(dsn.url)
+    try:
+        return await connection.fetch(sql)
+    finally:
+        await connection.close()
+
+
+async def test_a_new_database_is_migrated_once_by_openers_racing(
+    empty_postgres_dsn: PostgresDsn,
+) -> None:
+    stores = await asyncio.gather(*(Store.open(empty_postgres_dsn) for _ in range(4)))
+    for store in stores:
+        assert store.schema_version == LATEST_VERSION
+        await store.close()
+    rows = await raw(empty_postgres_dsn, "SELECT version FROM schema_migrations ORDER BY 1")
+    assert [row[0] for row in rows] == [migration.version for migration in MIGRATIONS]
+
+
+async def test_without_create_a_database_adw_never_migrated_is_missing(
+    empty_postgres_dsn: PostgresDsn,
+) -> None:
+    with pytest.raises(DatabaseMissingError, match="no adw database at postgresql://"):
+        await Store.open(empty_postgres_dsn, create=False)
+    assert await raw(empty_postgres_dsn, "SELECT tablename FROM pg_tables "
+                     "WHERE schemaname = 'public'") == []  # fmt: skip
+
+
+async def test_another_applications_database_is_refused(empty_postgres_dsn: PostgresDsn) -> None:
+    await raw(empty_postgres_dsn, "CREATE TABLE notes (body TEXT)")
+    with pytest.raises(ForeignDatabaseError, match="another application's PostgreSQL database"):
+        await Store.open(empty_postgres_dsn)
+
+
+async def test_a_newer_schema_is_refused_naming_the_database_masked(
+    postgres_dsn: PostgresDsn,
+) -> None:
+    await raw(
+        postgres_dsn,
+        "INSERT INTO schema_migrations VALUES "
+        f"({LATEST_VERSION + 1}, 'from the future', '2099-01-01')",
+    )
+    with pytest.raises(SchemaTooNewError) as caught:
+        await Store.open(postgres_dsn)
+    message = str(caught.value)
+    assert f"{postgres_dsn.masked} has schema version {LATEST_VERSION + 1}" in message
+    assert "upgrade adw_tui" in message
+    assert PASSWORD not in message
+
+
+async def test_an_unreachable_server_is_one_line_naming_it_masked() -> None:
+    dsn = PostgresDsn(f"postgresql://adw:{PASSWORD}@127.0.0.1:{free_port()}/adw")
+    with pytest.raises(StoreError) as caught:
+        await Store.open(dsn, busy_timeout_s=5)
+    message = str(caught.value)
+    assert message.startswith("cannot reach PostgreSQL at postgresql://adw:***@127.0.0.1:")
+    assert "start the server" in message
+    assert PASSWORD not in message
+    assert "\n" not in message
+
+
+async def test_a_wrong_password_is_refused_in_one_line_without_it(
+    postgres_dsn: PostgresDsn,
+) -> None:
+    wrong = with_password(postgres_dsn, "not-the-password-42")
+    with pytest.raises(StoreError) as caught:
+        await Store.open(wrong)
+    message = str(caught.value)
+    assert message.startswith(f"PostgreSQL at {wrong.masked} refused the password")
+    assert "not-the-password-42" not in message
+    assert PASSWORD not in message
+
+
+async def test_a_missing_database_says_to_create_it(postgres_server: Server) -> None:
+    dsn = postgres_server.dsn("adw_no_such_database")
+    with pytest.raises(StoreError, match=r"has no such database .*createdb"):
+        await Store.open(dsn)
+
+
+async def test_the_password_is_redacted_from_what_is_stored(
+    postgres_dsn: PostgresDsn,
+) -> None:
+    async with await Store.open(postgres_dsn) as store:
+        assert PASSWORD not in str(store.path)
+        await store.create_run({"adw_id": "00000001", "note": f"dsn {postgres_dsn.url}"},
+                               workflow="plan", actor="test")  # fmt: skip
+        await store.audit.record(actor="test", action="note", detail={"said": PASSWORD})
+        stored = (await store.load("00000001")).state.as_data()["note"]
+        [entry] = [e for e in await store.audit.entries() if e.action == "note"]
+    assert PASSWORD not in stored
+    assert "[REDACTED:ADW_DB]" in stored
+    assert entry.detail == {"said": "[REDACTED:ADW_DB]"}
+
+
+async def test_a_held_write_lock_raises_after_the_busy_timeout_then_recovers(
+    postgres_dsn: PostgresDsn,
+) -> None:
+    """The PostgreSQL twin of SQLite's locked-database test: another process holding the
+    write lock past the busy timeout is DatabaseLockedError; reads never wait for it."""
+    async with await Store.open(postgres_dsn, busy_timeout_s=0.2) as store:
+        run = await store.create_run({"adw_id": "00000001"}, workflow="plan", actor="t")
+        locker = await asyncpg.connect(postgres_dsn.url)
+        try:
+            await locker.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+            started = time.monotonic()
+            with pytest.raises(DatabaseLockedError, match=r"postgresql://postgres:\*\*\*@"):
+                await store.save(run.adw_id, {"branch_name": "x"}, 1, "blocked", "test")
+            assert time.monotonic() - started < 5
+            assert (await store.load(run.adw_id)).run.version == 1
+        finally:
+            await locker.execute("ROLLBACK")
+            await locker.close()
+        assert await store.save(run.adw_id, {"branch_name": "x"}, 1, "free", "test") == 2
