@@ -8,7 +8,8 @@ statement (cached):
 - `json_extract(column, '$.a.b')` becomes `(CAST(column AS jsonb) #>> '{a,b}')`, its text
   (compare or CAST it; the store stores JSON as text in both engines);
 - `julianday(column)` becomes the day number of an ISO 8601 time from the epoch, so the
-  difference of two, times 86400, is seconds as in SQLite (a numeric, read as a float);
+  difference of two, times 86400, is seconds as in SQLite (a numeric whatever the
+  server's version, so `round(x, 3)` takes it; read as a float);
 - `instr(text, part)` becomes `strpos(text, part)`.
 
 and, in migrations (`postgres_ddl`), `INTEGER PRIMARY KEY AUTOINCREMENT` becomes an
@@ -66,7 +67,7 @@ def _translate(sql: str) -> tuple[str, tuple[str, ...]]:
         raise ValueError(f"a statement mixes ? and :name placeholders: {sql}")
     translated = _JSON_EXTRACT.sub(_json_path, translated)
     translated = _JULIANDAY.sub(
-        r"(EXTRACT(EPOCH FROM CAST(\1 AS timestamptz)) / 86400.0)", translated
+        r"(CAST(EXTRACT(EPOCH FROM CAST(\1 AS timestamptz)) AS NUMERIC) / 86400.0)", translated
     )
     return _INSTR.sub("strpos(", translated), tuple(names)
 

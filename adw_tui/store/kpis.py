@@ -1,6 +1,9 @@
 """The rows the KPIs are computed from (`adw_tui.domain.kpis`): one per run, with its
 latest state's model set and issue class and its agent calls summed, and the failed
-attempts by step and error class."""
+attempts by step and error class.
+
+A filter left out is a NULL parameter, typed by a CAST: PostgreSQL cannot tell the type
+of a parameter only compared with NULL."""
 
 from adw_tui.domain.kpis import DECIDED, RunOutcome, StepFailures
 from adw_tui.store.backend import Backend
@@ -21,16 +24,16 @@ LEFT JOIN (
     SELECT adw_id, COUNT(*) AS count, SUM(input_tokens + output_tokens) AS tokens
     FROM step_attempts WHERE agent IS NOT NULL GROUP BY adw_id
 ) AS calls ON calls.adw_id = r.adw_id
-WHERE (:since IS NULL OR r.created_at >= :since)
-  AND (:workflow IS NULL OR r.workflow = :workflow)
+WHERE (CAST(:since AS TEXT) IS NULL OR r.created_at >= :since)
+  AND (CAST(:workflow AS TEXT) IS NULL OR r.workflow = :workflow)
 """
 
 _FAILURES = """
 SELECT r.workflow, a.step, COALESCE(NULLIF(a.error_class, ''), 'unknown'), COUNT(*)
 FROM step_attempts AS a JOIN runs AS r ON r.adw_id = a.adw_id
 WHERE a.status = 'failed'
-  AND (:since IS NULL OR r.created_at >= :since)
-  AND (:workflow IS NULL OR r.workflow = :workflow)
+  AND (CAST(:since AS TEXT) IS NULL OR r.created_at >= :since)
+  AND (CAST(:workflow AS TEXT) IS NULL OR r.workflow = :workflow)
 GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT :limit
 """
 

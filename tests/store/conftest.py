@@ -11,9 +11,6 @@ import pytest
 from adw_tui.store import Store
 from adw_tui.store.backend import Engine
 from adw_tui.store.location import DatabaseLocation
-from tests.postgres import empty_postgres_dsn, postgres_dsn, postgres_server
-
-__all__ = ["empty_postgres_dsn", "postgres_dsn", "postgres_server"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

@@ -35,8 +35,8 @@ def test_json_extract_is_a_jsonb_path_as_text() -> None:
 
 def test_a_julianday_difference_is_days_from_epoch_seconds() -> None:
     assert postgres_sql("SELECT (julianday(b) - julianday(a)) * 86400.0") == (
-        "SELECT ((EXTRACT(EPOCH FROM CAST(b AS timestamptz)) / 86400.0) - "
-        "(EXTRACT(EPOCH FROM CAST(a AS timestamptz)) / 86400.0)) * 86400.0"
+        "SELECT ((CAST(EXTRACT(EPOCH FROM CAST(b AS timestamptz)) AS NUMERIC) / 86400.0) - "
+        "(CAST(EXTRACT(EPOCH FROM CAST(a AS timestamptz)) AS NUMERIC) / 86400.0)) * 86400.0"
     )
 
 
