@@ -17,7 +17,9 @@ from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import RunRecord
 from adw_tui.store import Store
+from adw_tui.store.backend import Engine
 from adw_tui.store.group_commit import SyncWriter
+from adw_tui.store.location import DatabaseLocation, PostgresDsn
 from tests.fake_github import TOKEN as GITHUB_TOKEN
 from tests.fake_github import FakeGitHub
 from tests.postgres import empty_postgres_dsn, postgres_dsn, postgres_server
@@ -34,10 +36,21 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(2, (os.cpu_count() or 1) * 3 // 2)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that mostly wait (`starts_early`: a real CLI's own retry back-off) go first,
-    so that the others fill their wait instead of waiting on them at the end."""
+    so that the others fill their wait instead of waiting on them at the end. The
+    PostgreSQL run of a `sqlite_only` test is left out."""
+    dropped = [item for item in items if _postgres_run_of_sqlite_only(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not _postgres_run_of_sqlite_only(item)]
     items.sort(key=lambda item: item.get_closest_marker("starts_early") is None)
+
+
+def _postgres_run_of_sqlite_only(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    on_postgres = callspec is not None and callspec.params.get("engine") == "postgresql"
+    return on_postgres and item.get_closest_marker("sqlite_only") is not None
 
 
 @pytest.fixture
@@ -66,13 +79,36 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "agents" / "adw_state.db"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """The engine of the `store` fixture's database: every test that uses it runs on
+    both (a test of what only SQLite has is marked `sqlite_only`)."""
+    engine: Engine = request.param
+    return engine
+
+
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(db_path)
+def db_location(engine: Engine, db_path: Path, request: pytest.FixtureRequest) -> DatabaseLocation:
+    """The test's database: the SQLite file `db_path`, or a fresh PostgreSQL database."""
+    if engine == "sqlite":
+        return db_path
+    location: DatabaseLocation = request.getfixturevalue("postgres_dsn")
+    return location
+
+
+@pytest.fixture
+async def store(db_location: DatabaseLocation) -> AsyncIterator[Store]:
+    opened = await Store.open(db_location)
     try:
         yield opened
     finally:
         await opened.close()
+
+
+def db_argument(store: Store) -> str:
+    """The store's database as `--db` takes it (a DSN with its password)."""
+    location = store.path
+    return location.url if isinstance(location, PostgresDsn) else str(location)
 
 
 def sqlite_file(store: Store) -> Path:

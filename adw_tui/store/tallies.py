@@ -97,7 +97,7 @@ async def read_tallies(db: Backend) -> Tallies:
         "SELECT step, round((julianday(finished_at) - julianday(started_at)) * 86400.0, 3) "
         "AS seconds "
         "FROM step_attempts WHERE finished_at IS NOT NULL"
-        ") GROUP BY step ORDER BY step"
+        ") AS finished GROUP BY step ORDER BY step"
     )
     return Tallies(
         runs=runs,

@@ -10,14 +10,14 @@ from adw_tui.domain.agent import AgentResult, ErrorClass
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.store import Store
-from tests.conftest import sqlite_file
+from tests.conftest import db_argument
 
 ADW = Path(sys.executable).parent / "adw"
 
 
-def adw(db: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def adw(db: str, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(ADW), "--db", str(db), "kpis", *argv],
+        [str(ADW), "--db", db, "kpis", *argv],
         capture_output=True,
         text=True,
         timeout=60,
@@ -48,7 +48,7 @@ async def test_kpis_group_runs_by_workflow_model_set_and_issue_class(store: Stor
     await _run(store, "a0000002", "sdlc", RunStatus.SUCCEEDED, "/bug", model_set="heavy")
     await _run(store, "a0000003", "sdlc", RunStatus.DEAD_LETTERED, "/bug")
     await _run(store, "a0000004", "plan", RunStatus.RUNNING, "/chore")
-    db = sqlite_file(store)
+    db = db_argument(store)
     done = adw(db, "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
