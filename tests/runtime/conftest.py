@@ -9,7 +9,6 @@ import pytest
 from aiohttp import web
 
 from adw_tui.runtime.sample_repo import create_sample_repo
-from adw_tui.store import Store
 
 
 @pytest.fixture
@@ -18,9 +17,9 @@ async def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(repo: Path) -> AsyncIterator[Store]:
-    async with await Store.open(repo / "agents" / "adw_state.db") as opened:
-        yield opened
+def db_path(repo: Path) -> Path:
+    """The demo's database, where the sample repository keeps it."""
+    return repo / "agents" / "adw_state.db"
 
 
 @pytest.fixture

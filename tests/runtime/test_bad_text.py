@@ -29,6 +29,7 @@ async def test_an_exception_in_an_agent_step_closes_its_attempt(repo: Path, stor
     inside the step, and the attempt it opened must end failed with that error, not stay
     `running` for ever."""
     adw_id = "deadbeef"
+    (repo / "agents").mkdir(exist_ok=True)
     (repo / "agents" / adw_id).write_text("in the way\n")
     issue = await store.issues.create("Add a slugify helper", "x")
 

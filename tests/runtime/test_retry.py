@@ -16,6 +16,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.retry import call_with_retry, should_retry
 from adw_tui.store import Store
 from adw_tui.workflows.loader import WorkflowError, parse_workflow
+from tests.conftest import db_argument
 
 OK = AgentResult(success=True, output="done", session_id="s-ok")
 
@@ -259,7 +260,8 @@ async def test_a_retried_step_waits_on_the_injected_clock_and_shows_its_attempts
     assert clock.waits == [7.5]  # one retry, the policy's initial interval, no real wait
 
     capsys.readouterr()
-    code = await asyncio.to_thread(main, ["--repo", str(repo), "show", adw_id, "--json"])
+    where = ["--repo", str(repo), "--db", db_argument(store)]
+    code = await asyncio.to_thread(main, [*where, "show", adw_id, "--json"])
     shown = json.loads(capsys.readouterr().out)
     assert code == 0
     classify = [a for a in shown["attempts"] if a["step"] == "classify"]
@@ -271,7 +273,7 @@ async def test_a_retried_step_waits_on_the_injected_clock_and_shows_its_attempts
     assert "execution_error" in classify[0]["error_message"]
     assert len(shown["attempts"]) == sum(entry["attempts"] for entry in shown["timeline"])
 
-    code = await asyncio.to_thread(main, ["--repo", str(repo), "show", adw_id])
+    code = await asyncio.to_thread(main, [*where, "show", adw_id])
     text = capsys.readouterr().out
     assert code == 0
     lines = text.splitlines()
