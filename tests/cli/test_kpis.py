@@ -79,6 +79,6 @@ async def test_kpis_group_runs_by_workflow_model_set_and_issue_class(store: Stor
 
 
 def test_kpis_without_a_database_say_there_are_no_runs(tmp_path: Path) -> None:
-    done = adw(tmp_path / "agents" / "adw_state.db")
+    done = adw(str(tmp_path / "agents" / "adw_state.db"))
     assert done.returncode == 0, done.stderr
     assert "No runs recorded yet." in done.stdout
