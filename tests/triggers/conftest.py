@@ -26,9 +26,9 @@ async def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(repo: Path) -> AsyncIterator[Store]:
-    async with await Store.open(repo / "agents" / "adw_state.db") as opened:
-        yield opened
+def db_path(repo: Path) -> Path:
+    """The database where the repository keeps it (the `store` fixture's, on SQLite)."""
+    return repo / "agents" / "adw_state.db"
 
 
 def github_orchestrator(
