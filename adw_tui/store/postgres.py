@@ -73,7 +73,9 @@ class WriterThread:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name="adw-postgres-writer")
+        # A daemon: a store never closed must not keep the process alive at exit (the
+        # server then rolls back whatever transaction was open).
+        self._thread = threading.Thread(target=self._serve, name="adw-postgres-writer", daemon=True)
         self._thread.start()
 
     async def run(self, job: Callable[[], R]) -> R:

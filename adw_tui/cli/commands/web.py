@@ -2,6 +2,7 @@
 browser tab and relays its screen over a websocket."""
 
 import argparse
+import os
 import shlex
 import sys
 
@@ -11,14 +12,16 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console
 from adw_tui.cli.web_access import WebAccess, new_token
 from adw_tui.domain.errors import AdwError
+from adw_tui.store.location import is_dsn
 
 
 def dashboard_command(context: CliContext) -> str:
     """The shell command each browser tab runs: this Python's `adw tui` on the same
-    repository and database."""
+    repository and database. A PostgreSQL DSN is not on its command line, where any user
+    could read its password: the tabs inherit it as ADW_DB (see `serve_web`)."""
     argv = [sys.executable, "-m", "adw_tui", "--repo", str(context.repo)]
-    if context.db_option is not None:
-        argv += ["--db", str(context.db_option)]
+    if context.db_option is not None and not is_dsn(context.db_option):
+        argv += ["--db", context.db_option]
     return shlex.join([*argv, "tui"])
 
 
@@ -33,6 +36,8 @@ def serve_web(args: argparse.Namespace, context: CliContext) -> int:
     )
 
     access.keep_out_of_access_log()
+    if context.db_option is not None and is_dsn(context.db_option):
+        os.environ["ADW_DB"] = context.db_option  # for the tabs (see dashboard_command)
 
     class GuardedServer(Server):
         """textual-serve's server with adw's access rules in front of every route."""
