@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from adw_tui.domain.errors import StoreError
 from adw_tui.store import Store
 from adw_tui.store.location import PostgresDsn
 
@@ -160,7 +161,10 @@ def postgres_server(worker_id: str) -> Iterator[Server]:
     external = os.environ.get(DSN_VARIABLE)
     if external:
         server = Server(external, template)
-        _on_own_loop(_make_template(server))
+        try:
+            _on_own_loop(_make_template(server))
+        except (OSError, asyncpg.PostgresError, StoreError) as error:
+            unavailable(f"{DSN_VARIABLE} names a server adw cannot use: {error}")
         yield server
         return
     binaries = server_binaries()
