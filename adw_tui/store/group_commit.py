@@ -46,11 +46,15 @@ class SyncWriter:
     def run_group(self, writes: list[tuple[Write[Any], Callable[[], bool]]]) -> list[Outcome]:
         """One transaction, a savepoint per write: each write's value, or the error that
         undid it alone; a write whose `cancelled()` is true by its turn is left out. An
-        error of BEGIN or COMMIT undoes them all and is raised."""
+        error of BEGIN or COMMIT undoes them all and is raised. A write alone in its group
+        needs no savepoint: its error undoes the transaction (two statements fewer, two
+        round trips to a PostgreSQL server)."""
         session = self._session
         outcomes: list[Outcome] = []
         session.begin()
         try:
+            if len(writes) == 1:
+                return self._run_alone(*writes[0])
             for write, cancelled in writes:
                 if cancelled():  # its caller stopped waiting (BEGIN may wait long)
                     outcomes.append((None, None))
@@ -67,6 +71,19 @@ class SyncWriter:
             session.rollback()
             raise
         return outcomes
+
+    def _run_alone(self, write: Write[Any], cancelled: Callable[[], bool]) -> list[Outcome]:
+        """The one write of a group, in the transaction `run_group` began."""
+        if cancelled():
+            self._session.rollback()
+            return [(None, None)]
+        try:
+            value = write(self)
+        except Exception as error:
+            self._session.rollback()
+            return [(None, error)]
+        self._session.commit()
+        return [(value, None)]
 
 
 @dataclass
