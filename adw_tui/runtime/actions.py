@@ -11,6 +11,7 @@ from adw_tui.domain.issues import PullRequest
 from adw_tui.domain.pull_requests import pull_request_body, pull_request_title
 from adw_tui.domain.workflow import Action, Condition, StepDef
 from adw_tui.runtime import git
+from adw_tui.runtime.best_of import awaits_choice
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.ports import write_ports_env
 from adw_tui.runtime.retry import call_with_retry
@@ -38,20 +39,30 @@ async def run_action(
         if step.action is Action.PUSH:
             return await _retried(services, step, lambda: _push(services, state))
         if step.action is Action.OPEN_PR:
-            return await _retried(services, step, lambda: _open_pr(services, adw_id, state))
+            return await _retried(
+                services, step, lambda: open_pull_request(services, adw_id, state)
+            )
     except AdwError as error:
         return StepOutcome.failed(step, str(error), error_class="action_failed")
     raise AssertionError(f"unhandled action {step.action}")
 
 
-async def condition_holds(
+async def condition_unmet(
     condition: Condition, state: dict[str, Any], services: RunServices
-) -> bool:
+) -> str | None:
+    """Why `condition` does not hold for the run (its skipped step says so), or None when
+    it holds."""
     if condition is Condition.DIFF_NOT_EMPTY:
         worktree = Path(state["worktree_path"]) if state.get("worktree_path") else services.repo
-        return await git.has_changes_since(worktree, _base(state))
+        if await git.has_changes_since(worktree, _base(state)):
+            return None
+        return "diff_not_empty is false: the branch changed nothing"
     if condition is Condition.HOSTED:
-        return isinstance(services.tracker, PullRequestHost)
+        if not isinstance(services.tracker, PullRequestHost):
+            return f"hosted is false: the {services.tracker.name} tracker hosts no pull requests"
+        if awaits_choice(state):
+            return "a best-of run goes to origin once chosen (adw choose)"
+        return None
     raise AssertionError(f"unhandled condition {condition}")
 
 
@@ -112,7 +123,9 @@ async def push_branch(services: RunServices, cwd: Path, branch: str) -> None:
     await git.push(cwd, branch, env=env)
 
 
-async def _open_pr(services: RunServices, adw_id: str, state: dict[str, Any]) -> dict[str, Any]:
+async def open_pull_request(
+    services: RunServices, adw_id: str, state: dict[str, Any]
+) -> dict[str, Any]:
     """Open the run's pull request, or update the one it opened before (`pr_number`)."""
     host = _host(services)
     number = int(_required(state, "issue_number"))

@@ -21,7 +21,7 @@ from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import Action, StepDef, WorkflowDef
 from adw_tui.runtime import git
-from adw_tui.runtime.actions import condition_holds, restore_worktree, run_action
+from adw_tui.runtime.actions import condition_unmet, restore_worktree, run_action
 from adw_tui.runtime.agent_step import AgentStep
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RunChanged, StepFinished, TrackerFailed
@@ -170,8 +170,9 @@ class RunExecutor:
             refused = await self._restore_worktree(step, state)
             if refused is not None:
                 return await self._recorded(name, visit, refused)
-        if step.when is not None and not await condition_holds(step.when, state, self._services):
-            skipped = replace(StepOutcome.skipped(step), error=f"skipped: {step.when} is false")
+        unmet = step.when and await condition_unmet(step.when, state, self._services)
+        if unmet:
+            skipped = replace(StepOutcome.skipped(step), error=f"skipped: {unmet}")
             return await self._recorded(name, visit, skipped)
         if step.action is not None:
             self.in_action = True

@@ -36,7 +36,8 @@ from adw_tui.domain.models import (
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime import git
 from adw_tui.runtime.attempt_transcripts import attempt_transcript
-from adw_tui.runtime.branch_actions import Pushed, push_run_branch, run_web_url
+from adw_tui.runtime.best_of import choose
+from adw_tui.runtime.branch_actions import Chosen, Pushed, publish_run, push_run_branch, run_web_url
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.experiments import Experiments
@@ -57,7 +58,7 @@ from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
 from adw_tui.store import Store
 from adw_tui.store.group_commit import Write
 from adw_tui.store.leases import Holder
-from adw_tui.trackers.base import IssueTracker
+from adw_tui.trackers.base import IssueTracker, PullRequestHost
 from adw_tui.trackers.configured import tracker_for
 from adw_tui.workflows.loader import get_workflow
 
@@ -474,6 +475,24 @@ class Orchestrator:
     async def push_branch(self, adw_id: str, *, actor: str) -> Pushed:
         """Push the run's branch to origin, never forced (see `runtime.branch_actions`)."""
         return await push_run_branch(self._services, adw_id, actor=actor)
+
+    async def choose(self, winner: str, *, actor: str) -> Chosen:
+        """Choose `winner` of its best-of group (the others are marked not chosen). Its
+        branch goes on: a winner that succeeded was kept back from origin while it awaited
+        the choice, so with a tracker that hosts pull requests it is pushed and its pull
+        request opened now; one not finished goes on at its own `push` step."""
+        members = await choose(self.store, winner, actor=actor)
+        await self.store.audit.record(
+            actor=actor, action="best_of.choose", adw_id=winner, detail={"group": members}
+        )
+        if not isinstance(self.tracker, PullRequestHost):
+            return Chosen(members, held=f"the {self.tracker.name} tracker hosts no pull requests")
+        status = (await self.store.get_run(winner)).status
+        if status is not RunStatus.SUCCEEDED:
+            return Chosen(
+                members, held=f"it is {status}: its own push step publishes it once it gets there"
+            )
+        return Chosen(members, await publish_run(self._services, winner, actor=actor))
 
     async def web_url(self, adw_id: str) -> str:
         """The run's pull request, else its branch on origin's web site."""
