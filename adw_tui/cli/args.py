@@ -4,7 +4,7 @@ import argparse
 import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import NoReturn, Protocol
+from typing import Literal, NoReturn, Protocol
 
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.durations import parse_age
@@ -56,6 +56,24 @@ def positive_float_arg(value: str) -> float:
         number = 0.0
     if not number > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return number
+
+
+BudgetArg = float | Literal["none", "default"]
+
+
+def budget_arg(value: str) -> BudgetArg:
+    """US dollars (more than 0), `none` (no limit) or `default` (the setting's)."""
+    if value in ("none", "default"):
+        return "none" if value == "none" else "default"
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected US dollars (such as 25 or 2.50), none or default, got {value!r}"
+        )
     return number
 
 

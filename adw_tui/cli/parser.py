@@ -16,6 +16,7 @@ from adw_tui.cli.args import (
     add_listing_options,
     adw_id_arg,
     at_least_two_arg,
+    budget_arg,
     names_arg,
     positive_float_arg,
     positive_int_arg,
@@ -488,6 +489,20 @@ def _add_triggers(add_parser: AddParser) -> None:
     kpis.add_argument("--workflow", metavar="W", help="only the runs of workflow W")
     kpis.add_argument("--json", action="store_true", help="print the KPIs as JSON")
     kpis.set_defaults(handler="kpis:show_kpis")
+
+    budget = add_parser(
+        "budget", help="the run and daily budgets in force and today's spend; raise or lower them"
+    )
+    for scope, what in (("run", "a run may spend"), ("daily", "all runs may spend in a UTC day")):
+        budget.add_argument(
+            f"--{scope}",
+            type=budget_arg,
+            metavar="USD",
+            help=f"US dollars {what}, for every process on the database at once; `none` for "
+            "no limit, `default` for the setting's",
+        )
+    budget.add_argument("--json", action="store_true", help="print the budgets as JSON")
+    budget.set_defaults(handler="budget:budget")
 
     serve = add_parser(
         "serve", help="serve /metrics (Prometheus), /status and /health for the database"

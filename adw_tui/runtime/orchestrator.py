@@ -38,6 +38,7 @@ from adw_tui.runtime import git
 from adw_tui.runtime.attempt_transcripts import attempt_transcript
 from adw_tui.runtime.best_of import choose
 from adw_tui.runtime.branch_actions import Chosen, Pushed, publish_run, push_run_branch, run_web_url
+from adw_tui.runtime.budgets import budget_usd
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.experiments import Experiments
@@ -93,12 +94,9 @@ class Orchestrator:
             max_concurrent=settings.max_concurrent,
             memory_limit_percent=settings.memory_limit_percent,
             rate_limits=settings.rate_limits,
-            daily_budget=(
-                DailyBudget(
-                    settings.daily_budget_usd, lambda: store.spent_since(start_of_day(clock()))
-                )
-                if settings.daily_budget_usd is not None
-                else None
+            daily_budget=DailyBudget(
+                lambda: budget_usd(store, settings, "daily"),
+                lambda: store.spent_since(start_of_day(clock())),
             ),
         )
         self.resources.on_change.append(self._publish_queue)

@@ -310,6 +310,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX audit_log_by_action ON audit_log (action);
         """,
     ),
+    Migration(
+        16,
+        "budgets an operator set while adw runs (adw budget), over the settings'",
+        """
+        CREATE TABLE budget_overrides (
+            scope  TEXT PRIMARY KEY,
+            usd    REAL,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

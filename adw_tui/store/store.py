@@ -39,6 +39,7 @@ from adw_tui.domain.models import (
 from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import AuditLog, audit_entry, record_audit
 from adw_tui.store.breakers import Breakers
+from adw_tui.store.budgets import Budgets
 from adw_tui.store.claims import Claims
 from adw_tui.store.database import Database, Synchronous, now_iso
 from adw_tui.store.dead_letters import DeadLetters
@@ -75,6 +76,7 @@ class Store:
         self.breakers = Breakers(database)
         self.leases = Leases(database)
         self.deliveries = Deliveries(database)
+        self.budgets = Budgets(database)
 
     @classmethod
     async def open(

@@ -40,6 +40,7 @@ from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock, start_of_day
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunStatus
+from adw_tui.runtime.budgets import budget_usd
 from adw_tui.runtime.events import (
     AgentActivity,
     QueueChanged,
@@ -271,7 +272,7 @@ class Dashboard(AdwScreen):
             breakers=tuple(await self._store.breakers.list()),
             tracker_budget=_tracker_budget(self._orchestrator.tracker),
             spent_today=await self._store.spent_since(start_of_day(self._clock())),
-            daily_budget=self._orchestrator.settings.daily_budget_usd,
+            daily_budget=await budget_usd(self._store, self._orchestrator.settings, "daily"),
             held_by_budget=bool(snapshot.waiting_for_budget),
         )
         since = (self._clock() - TRIGGER_WINDOW).isoformat()
