@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Literal, NoReturn, Protocol
@@ -128,6 +129,21 @@ def at_least_two_arg(value: str) -> int:
     if number < 2:
         raise argparse.ArgumentTypeError(f"at least 2 runs to compare, got {value}")
     return number
+
+
+LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+
+
+def labels_arg(value: str) -> list[str]:
+    """A comma-separated list of worker labels (`gpu,large`): lower-case words."""
+    labels = [label.strip() for label in value.split(",") if label.strip()]
+    bad = [label for label in labels if not LABEL.match(label)]
+    if bad or not labels:
+        raise argparse.ArgumentTypeError(
+            f"bad label {', '.join(map(repr, bad)) or repr(value)}: labels are lower-case "
+            "letters, digits, '_', '.' and '-', such as gpu or large-disk"
+        )
+    return labels
 
 
 def names_arg(known: Sequence[str], what: str) -> Callable[[str], list[str]]:

@@ -4,8 +4,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -22,6 +21,7 @@ from adw_tui.domain.errors import (
     RunClaimedError,
     ShuttingDownError,
 )
+from adw_tui.domain.fleet import FleetWants, host_name
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.model_sets import MODEL_SETS
 from adw_tui.domain.models import (
@@ -57,7 +57,8 @@ from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.tracing import annotate, span
 from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
 from adw_tui.store import Store
-from adw_tui.store.group_commit import Write
+from adw_tui.store.fleet import queued_for_fleet
+from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.leases import Holder
 from adw_tui.trackers.base import IssueTracker, PullRequestHost
 from adw_tui.trackers.configured import tracker_for
@@ -126,7 +127,7 @@ class Orchestrator:
         )
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
         self._executors: dict[str, RunExecutor] = {}  # of the runs in `_tasks`
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = f"{host_name()}:{os.getpid()}"
         self._closing: asyncio.Future[None] | None = None
         self._cancelled: set[str] = set()  # runs an operator cancelled
         self._pausing: dict[str, str] = {}  # runs being paused here, and by whom
@@ -170,12 +171,14 @@ class Orchestrator:
         state: Mapping[str, Any] | None = None,
         variant_in_turn: int | None = None,
         experiment: bool = True,
+        fleet_labels: Sequence[str] | None = None,
     ) -> str:
         """Queue a run of `workflow` for the issue and return its adw_id at once; `state`
         joins a new run's first state (a best-of-N group). A new run of an experiment's
         workflow takes a variant drawn by the experiment, or with `variant_in_turn` the
         variant of that number (a best-of group trying them all); `experiment=False`:
-        none.
+        none. With `fleet_labels` (a list, maybe empty), a new run is queued for the
+        fleet instead: a worker (`adw worker`) with its engine and those labels runs it.
 
         With the adw_id of an existing run, that run continues from its last completed
         step instead, by default with the engine it last used. A second active run of the
@@ -209,6 +212,8 @@ class Orchestrator:
         running = self._tasks.get(adw_id or "")
         if running is not None and not running.done():
             raise AdwError(f"run {adw_id} is already running in this process")
+        if fleet_labels is not None and not new_run:
+            raise AdwError(f"run {adw_id} already exists: only a new run is queued for workers")
         if new_run:
             adw_id = adw_id or new_adw_id()
             issue = await services.call_tracker(
@@ -232,15 +237,24 @@ class Orchestrator:
                     **(state or {}),
                 }
             )
+            engine = engine or services.settings.engine
+            if fleet_labels is not None:
+                with_run = _both(
+                    with_run,
+                    queued_for_fleet(adw_id, FleetWants(engine=engine, labels=tuple(fleet_labels))),
+                )
             await services.store.create_run(
                 first,
                 workflow=workflow,
                 issue=str(issue.number),
                 actor=RUNTIME_ACTOR,
-                control=RunControl(engine=engine or services.settings.engine),
+                control=RunControl(engine=engine),
                 exclusive=not force,
                 with_run=with_run,
             )
+            if fleet_labels is not None:
+                self.bus.publish(RunChanged(adw_id, RunStatus.QUEUED))
+                return adw_id
         else:
             assert adw_id is not None  # not a new run: an existing one's id
             if with_run is not None:
@@ -743,3 +757,14 @@ class Orchestrator:
                 tuple(snapshot.waiting_for_budget),
             )
         )
+
+
+def _both(first: Write[None] | None, second: Write[None]) -> Write[None]:
+    """One write doing `first` (if any), then `second`, in the same transaction."""
+
+    def both(connection: SyncWriter) -> None:
+        if first is not None:
+            first(connection)
+        second(connection)
+
+    return both

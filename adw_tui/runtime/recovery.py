@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 from datetime import timedelta
 from pathlib import Path
 
 import psutil
 
 from adw_tui.domain.clock import utc_now
+from adw_tui.domain.fleet import host_name
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import NewDeadLetter, RunRecord, RunStatus
 from adw_tui.domain.steps import StepStatus
@@ -51,7 +51,7 @@ async def recover_orphans(
     worktrees = worktrees or WorktreeManager(repo)
     recovered = []
     for run in await store.list_runs(status=RunStatus.RUNNING):
-        reason = _orphaned(run, stale_after_s)
+        reason = orphaned(run, stale_after_s)
         if reason is None:
             continue
         killed = await _stop_agents(store, run.adw_id, repo)
@@ -82,12 +82,12 @@ async def recover_orphans(
     return recovered
 
 
-def _orphaned(run: RunRecord, stale_after_s: float) -> str | None:
+def orphaned(run: RunRecord, stale_after_s: float) -> str | None:
     """Why the run's owner is gone, or None while it lives."""
     if not run.owner or ":" not in run.owner:
         return "it has no owner"
     host, _, pid = run.owner.rpartition(":")
-    if host == socket.gethostname():
+    if host == host_name():
         if not pid.isdigit() or not _alive(int(pid)):
             return f"process {pid} is gone"
         return None
@@ -186,9 +186,11 @@ async def recover_at_start(
     orchestrator: Orchestrator, action: str
 ) -> tuple[list[RecoveredRun], list[str]]:
     """What `adw run` and the dashboard do as they start: settle the runs a dead process
-    left behind, then resume them (or dead-letter them, per `action`). Returns the
-    settled runs and the adw_ids resumed."""
+    left behind, then resume them (or dead-letter them, per `action`); runs queued for
+    the fleet are left, interrupted, for a worker to take. Returns the settled runs and
+    the adw_ids resumed."""
     store = orchestrator.store
     orphans = await recover_orphans(store, orchestrator.repo, worktrees=orchestrator.worktrees)
     runs = [await store.get_run(orphan.adw_id) for orphan in orphans]
-    return orphans, await settle_interrupted(orchestrator, runs, action)
+    ours = [run for run in runs if run.fleet is None]
+    return orphans, await settle_interrupted(orchestrator, ours, action)

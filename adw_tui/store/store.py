@@ -44,6 +44,7 @@ from adw_tui.store.claims import Claims
 from adw_tui.store.database import Database, Synchronous, now_iso
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.deliveries import Deliveries
+from adw_tui.store.fleet import Fleet
 from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.issues import Issues
 from adw_tui.store.kpis import run_outcomes, step_failures
@@ -77,6 +78,7 @@ class Store:
         self.leases = Leases(database)
         self.deliveries = Deliveries(database)
         self.budgets = Budgets(database)
+        self.fleet = Fleet(database)
 
     @classmethod
     async def open(

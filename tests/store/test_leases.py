@@ -1,6 +1,8 @@
-"""Leases in a real database: limits count every holder, dead and stale holders are
-reclaimed, a holder releases only its own, and calls are admitted per sliding window."""
+"""Leases in a real database: limits count every holder of a host (each host has its
+own), dead and stale holders are reclaimed, a holder releases only its own, and calls are
+admitted per sliding window."""
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +16,8 @@ from adw_tui.store.leases import Holder, LeaseKind
 SLOT = LeaseKind.SLOT
 HERE = Holder.this_process()
 ELSEWHERE = Holder("another-host", 4242, 1.0)  # alive while its heartbeat is fresh
+# Another live process of this host: the one that started this test's process.
+NEIGHBOUR = Holder(HERE.host, os.getppid(), psutil.Process(os.getppid()).create_time())
 
 
 def exited_process() -> Holder:
@@ -31,16 +35,18 @@ def age_heartbeats(db_path: Path) -> None:
         db.execute("UPDATE leases SET heartbeat_at = 0")
 
 
-async def test_the_limit_counts_every_holder(store: Store) -> None:
+async def test_the_limit_counts_every_holder_of_the_host(store: Store) -> None:
     leases = store.leases
     assert await leases.take(SLOT, "r1", HERE, limit=2) == 0
-    assert await leases.take(SLOT, "r2", ELSEWHERE, limit=2) == 1
+    assert await leases.take(SLOT, "r2", NEIGHBOUR, limit=2) == 1
     assert await leases.take(SLOT, "r3", HERE, limit=2) is None
     assert await leases.take(SLOT, "r1", HERE, limit=2) == 0  # already held: the same
     assert await leases.take(LeaseKind.PORTS, "r3", HERE, limit=2) == 0  # kinds apart
+    assert await leases.take(SLOT, "r4", ELSEWHERE, limit=2) == 0  # its host's own
     assert [(lease.adw_id, lease.holder) for lease in await leases.list(SLOT)] == [
         ("r1", HERE),
-        ("r2", ELSEWHERE),
+        ("r4", ELSEWHERE),
+        ("r2", NEIGHBOUR),
     ]
 
 
@@ -65,9 +71,12 @@ async def test_another_hosts_holder_is_stale_without_heartbeats(
     assert await store.leases.take(SLOT, "far", ELSEWHERE, limit=1) == 0
     age_heartbeats(db_path)
     await store.leases.heartbeat(ELSEWHERE)
-    assert await store.leases.take(SLOT, "near", HERE, limit=1) is None  # it heartbeated
-    age_heartbeats(db_path)
     assert await store.leases.take(SLOT, "near", HERE, limit=1) == 0
+    assert {lease.adw_id for lease in await store.leases.list(SLOT)} == {"far", "near"}
+    age_heartbeats(db_path)
+    await store.leases.heartbeat(HERE)
+    assert await store.leases.take(SLOT, "near", HERE, limit=1) == 0  # reclaims the stale
+    assert [lease.adw_id for lease in await store.leases.list(SLOT)] == ["near"]
 
 
 async def test_a_holder_releases_only_its_own_lease(store: Store) -> None:
