@@ -64,7 +64,6 @@ from adw_tui.trackers.base import IssueTracker, PullRequestHost
 from adw_tui.trackers.configured import tracker_for
 from adw_tui.workflows.loader import get_workflow
 
-HEARTBEAT_INTERVAL_S = 10.0
 PAUSING_AFTER_ACTION = "pausing once its action ends"
 
 logger = logging.getLogger(__name__)
@@ -720,7 +719,7 @@ class Orchestrator:
     async def _heartbeat(self, adw_id: str) -> None:
         """Tell other processes this one is alive and still executing the run."""
         while True:
-            await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+            await asyncio.sleep(self.settings.heartbeat_interval)
             await self.store.claims.heartbeat(adw_id, self.owner)
             await self.store.leases.heartbeat(self.holder)
 

@@ -27,6 +27,8 @@ from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 
 RECOVERY_ACTOR = "recovery"
+RECOVERED_ATTEMPT = "interrupted: the process running it died; recovered"
+"""How recovery closes an attempt whose process died (kept to find its agents later)."""
 
 
 class RecoveredRun(Model):
@@ -111,23 +113,28 @@ async def _stop_agents(store: Store, adw_id: str, repo: Path) -> int:
         if attempt.status is not StepStatus.RUNNING:
             continue
         if attempt.pgid is not None:
-            killed += await asyncio.to_thread(_kill_group_in, attempt.pgid, repo)
-        await store.steps.finish(
-            attempt.id,
-            StepStatus.FAILED,
-            error="interrupted: the process running it died; recovered",
-        )
+            killed += await asyncio.to_thread(_kill_groups_in, {attempt.pgid}, repo)
+        await store.steps.finish(attempt.id, StepStatus.FAILED, error=RECOVERED_ATTEMPT)
     return killed
 
 
-def _kill_group_in(pgid: int, repo: Path) -> int:
-    """SIGKILL the members of `pgid` that work inside `repo`. A process group id can be
-    reused by an unrelated program after a reboot; the working-directory check keeps
-    recovery from touching it."""
+async def kill_abandoned_agents(store: Store, repo: Path, *, within: timedelta) -> int:
+    """Kill the agents of this host's repository whose process died and whose run was
+    recovered elsewhere (a worker on another host took it over: it could not reach them),
+    closed within `within`; what a restarted worker does first. Returns how many."""
+    since = (utc_now() - within).isoformat()
+    groups = await store.steps.abandoned_process_groups(RECOVERED_ATTEMPT, since)
+    return await asyncio.to_thread(_kill_groups_in, groups, repo) if groups else 0
+
+
+def _kill_groups_in(pgids: set[int], repo: Path) -> int:
+    """SIGKILL the members of the process groups `pgids` that work inside `repo`. A
+    process group id can be reused by an unrelated program after a reboot; the
+    working-directory check keeps recovery from touching it."""
     members = []
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error, ProcessLookupError):
-            if os.getpgid(process.pid) == pgid and Path(process.cwd()).is_relative_to(repo):
+            if os.getpgid(process.pid) in pgids and Path(process.cwd()).is_relative_to(repo):
                 members.append(process)
     for process in members:
         with contextlib.suppress(psutil.Error):

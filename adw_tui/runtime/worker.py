@@ -1,8 +1,10 @@
 """A worker (`adw worker`): it runs the runs queued for the fleet that it can do, as many
 at once as it has slots, from any host sharing the database.
 
-Each round it gives back reservations of workers that are gone, settles runs whose
-worker stopped heartbeating (they become interrupted, and so takeable again: a run is
+A starting worker first kills what agents of its repository were left running by a
+worker killed here (their runs were taken over elsewhere). Then, each round, it gives
+back reservations of workers that are gone, settles runs whose worker stopped
+heartbeating (they become interrupted, and so takeable again: a run is
 resumed by exactly one worker, whichever claims it), then takes runs while a slot is
 free. Its row in `workers` (host, slots, runs, memory) is written at each heartbeat, so
 `adw workers` and any dashboard see the fleet.
@@ -13,6 +15,7 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import psutil
 
@@ -22,7 +25,7 @@ from adw_tui.domain.fleet import WorkerAbilities, WorkerRecord, host_name
 from adw_tui.domain.models import RunRecord
 from adw_tui.runtime.events import RunChanged, RuntimeEvent
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.recovery import orphaned, recover_orphans
+from adw_tui.runtime.recovery import kill_abandoned_agents, orphaned, recover_orphans
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +34,10 @@ POLL_S = 1.0
 ending wakes it at once)."""
 HEARTBEAT_S = 5.0
 """How often the worker writes its row (the fleet view's "last heartbeat")."""
-STALE_AFTER_S = 60.0
-"""A run on another host whose heartbeat is older than this is taken over."""
+MISSED_BEATS = 6
+"""A run on another host is taken over once its owner missed this many heartbeats."""
+ABANDONED_WITHIN = timedelta(days=1)
+"""How far back a starting worker looks for agents of this host left without a process."""
 
 
 @dataclass(frozen=True)
@@ -55,14 +60,13 @@ class Worker:
         *,
         poll_s: float = POLL_S,
         heartbeat_s: float = HEARTBEAT_S,
-        stale_after_s: float = STALE_AFTER_S,
         clock: Clock = utc_now,
     ) -> None:
         self._orchestrator = orchestrator
         self._spec = spec
         self._poll_s = poll_s
         self._heartbeat_s = heartbeat_s
-        self._stale_after_s = stale_after_s
+        self._stale_after_s = MISSED_BEATS * orchestrator.settings.heartbeat_interval
         self._clock = clock
         self._started = clock()
         self._wakeup = asyncio.Event()
@@ -72,6 +76,11 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Take and run queued runs until `stop` is set; the runs still going are then
         left to the orchestrator's close (interrupted, for another worker to resume)."""
+        killed = await kill_abandoned_agents(
+            self._orchestrator.store, self._orchestrator.repo, within=ABANDONED_WITHIN
+        )
+        if killed:
+            logger.warning("worker %s killed %d abandoned agent processes", self._spec.name, killed)
         listener = self._wake_on_end
         self._orchestrator.bus.listeners.append(listener)
         beat = asyncio.create_task(self._heartbeats(stop), name="adw-worker-heartbeat")

@@ -106,10 +106,17 @@ class Leases:
         `candidates` are the numbers to try in order (default 0 to limit - 1); `usable` is
         asked about a free one before it is taken (a port pair: whether its ports bind)."""
         async with self._db.transaction() as connection:
-            held = await self._held(connection, kind, holder.host)
+            held = await self._held(connection, kind)
             mine = next((lease for lease in held if lease.adw_id == adw_id), None)
-            if mine is not None:
+            if mine is not None and mine.holder.host == holder.host:
                 return mine.number
+            if mine is not None:
+                # The run moved host (a worker there died, one here took it over): its
+                # lease comes with it, counted here.
+                await connection.execute(
+                    "DELETE FROM leases WHERE kind = ? AND adw_id = ?", (kind, adw_id)
+                )
+            held = [lease for lease in held if lease.holder.host == holder.host]
             if len(held) >= limit:
                 return None
             taken = {lease.number for lease in held}
@@ -193,9 +200,8 @@ class Leases:
             return lease.holder.is_alive()
         return lease.heartbeat_at > time.time() - self._stale_after_s
 
-    async def _held(self, connection: Writer, kind: LeaseKind, host: str) -> builtins.list[Lease]:
-        """The leases of `kind` on `host`, after clearing those of dead holders (of every
-        kind, on every host)."""
+    async def _held(self, connection: Writer, kind: LeaseKind) -> builtins.list[Lease]:
+        """The leases of `kind`, after clearing those of dead holders (of every kind)."""
         rows = await connection.execute_fetchall("SELECT * FROM leases ORDER BY kind, number")
         live: builtins.list[Lease] = []
         for lease in map(_lease, rows):
@@ -213,7 +219,7 @@ class Leases:
                 adw_id=lease.adw_id,
                 detail={"pid": lease.holder.pid, "host": lease.holder.host},
             )
-        return [lease for lease in live if lease.kind == kind and lease.holder.host == host]
+        return [lease for lease in live if lease.kind == kind]
 
 
 def _lease(row: sqlite3.Row) -> Lease:

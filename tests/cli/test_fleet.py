@@ -1,9 +1,10 @@
 """The fleet on real processes: four `adw worker` processes, each on its own clone and
 "host" (`ADW_HOST_NAME`), share one database and drain forty queued runs of the simulated
 agent, each run executed exactly once; labels keep a run for the workers that have them;
-`adw workers` shows the fleet."""
+a worker killed mid-step has its run taken over once; `adw workers` shows the fleet."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,10 +13,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import psutil
 import pytest
 
 from adw_tui.config import load_settings
 from adw_tui.domain.models import RunStatus
+from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 
@@ -59,10 +62,12 @@ def worker_env(db: Path, host: str) -> dict[str, str]:
     return {**env, "ADW_DB": str(db), "ADW_ENGINE": "sim", "ADW_HOST_NAME": host}
 
 
-def start_worker(clone: Path, db: Path, *argv: str) -> subprocess.Popen[str]:
+def start_worker(
+    clone: Path, db: Path, *argv: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*ADW, "--repo", str(clone), "worker", *argv],
-        env=worker_env(db, clone.name),
+        env={**worker_env(db, clone.name), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -155,3 +160,61 @@ async def test_a_run_asking_for_a_label_waits_for_a_worker_that_has_it(
     async with await Store.open(db) as store:
         [claim] = [e for e in await store.audit.entries(adw_id=gpu_run) if e.action == "run.claim"]
         assert claim.actor.startswith("host-2:")
+
+
+def group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(process.pid) == pgid:
+                members.append(process)
+    return members
+
+
+async def test_a_killed_workers_run_is_taken_over_once_and_its_agent_killed_on_restart(
+    clones: list[Path], tmp_path: Path
+) -> None:
+    """SIGKILL a worker mid-step: after six missed heartbeats a worker on another host
+    resumes the run from its last completed step, and the run's step succeeds once. The
+    killed worker's agent is out of the other host's reach; the killed worker kills it
+    when it starts again."""
+    db = tmp_path / "shared.db"
+    [adw_id] = await enqueue(clones[0], db, 1)
+    fast_beats = {"ADW_HEARTBEAT_INTERVAL": "0.5"}
+    slow_agent = {**fast_beats, "ADW_SIM_DELAY": "60"}  # the agent sleeps between lines
+    killed = start_worker(clones[0], db, env=slow_agent)
+    async with await Store.open(db) as store:
+        for _ in range(300):  # until the agent is under way: it told its session
+            attempts = await store.steps.for_run(adw_id)
+            if attempts and attempts[-1].pgid is not None and attempts[-1].session_id:
+                break
+            await asyncio.sleep(0.1)
+        pgid = attempts[-1].pgid
+        assert pgid is not None
+        killed.kill()
+        killed.communicate(timeout=30)
+        assert group_members(pgid)  # the agent outlived its worker
+
+        taker = start_worker(clones[1], db, env=fast_beats)
+        try:
+            await wait_final(db, [adw_id], timeout_s=60)
+            assert group_members(pgid)  # out of the other host's reach
+            restarted = start_worker(clones[0], db, env=fast_beats)
+            try:
+                for _ in range(300):
+                    if not group_members(pgid):
+                        break
+                    await asyncio.sleep(0.1)
+                assert not group_members(pgid)
+            finally:
+                stop([restarted])
+        finally:
+            stop([taker])
+        letters = await store.dead_letters.list()
+        assert (await store.get_run(adw_id)).status is RunStatus.SUCCEEDED, letters
+        steps = [(a.step, a.status) for a in await store.steps.for_run(adw_id)]
+        assert steps == [("classify", StepStatus.FAILED), ("classify", StepStatus.SUCCEEDED)]
+        claims = [
+            e.actor for e in await store.audit.entries(adw_id=adw_id) if e.action == "run.claim"
+        ]
+        assert [actor.split(":")[0] for actor in reversed(claims)] == ["host-0", "host-1"]

@@ -50,6 +50,15 @@ async def test_the_limit_counts_every_holder_of_the_host(store: Store) -> None:
     ]
 
 
+async def test_a_runs_lease_moves_with_it_to_another_host(store: Store) -> None:
+    """A run taken over on another host (its worker there died) takes its lease along."""
+    assert await store.leases.take(SLOT, "moved", ELSEWHERE, limit=1) == 0
+    assert await store.leases.take(SLOT, "moved", HERE, limit=1) == 0
+    assert [(lease.adw_id, lease.holder) for lease in await store.leases.list(SLOT)] == [
+        ("moved", HERE)
+    ]
+
+
 async def test_a_lease_of_a_process_that_died_is_reclaimed(store: Store) -> None:
     dead = exited_process()
     assert await store.leases.take(SLOT, "orphan", dead, limit=1) == 0
