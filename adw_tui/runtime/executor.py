@@ -21,7 +21,12 @@ from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import Action, StepDef, WorkflowDef
 from adw_tui.runtime import git
-from adw_tui.runtime.actions import condition_unmet, restore_worktree, run_action
+from adw_tui.runtime.actions import (
+    carry_branch,
+    condition_unmet,
+    restore_worktree,
+    run_action,
+)
 from adw_tui.runtime.agent_step import AgentStep
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RunChanged, StepFinished, TrackerFailed
@@ -81,6 +86,7 @@ class RunExecutor:
         state = loaded.state.as_data()
         control = loaded.control
         version = loaded.run.version
+        fleet = loaded.run.fleet is not None  # its branch goes where other hosts see it
         current = control.next_state or self._workflow.first_state
         await self._mark(state, IssueMark.RUNNING)
         await self._comment(state, "ops", f"running workflow {self._workflow.name} from {current}")
@@ -102,6 +108,8 @@ class RunExecutor:
                 outcome = await self._visit(current, step, state, control)
                 annotate(visit, {"adw.step.status": str(outcome.status)})
             state.update(outcome.saves)
+            if fleet:
+                state.update(await carry_branch(self._services, state))
             if outcome.status in (StepStatus.FAILED, StepStatus.REJECTED):
                 control.last_error = LastError(
                     step=current,

@@ -41,6 +41,11 @@ def git(cwd: Path, *argv: str) -> None:
     subprocess.run(["git", *argv], cwd=cwd, check=True, capture_output=True)
 
 
+def git_out(cwd: Path, *argv: str) -> str:
+    done = subprocess.run(["git", *argv], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
 @pytest.fixture
 def clones(tmp_path: Path) -> list[Path]:
     """Four clones of one bare origin whose main holds the one-step `triage` workflow."""
@@ -218,3 +223,47 @@ async def test_a_killed_workers_run_is_taken_over_once_and_its_agent_killed_on_r
             e.actor for e in await store.audit.entries(adw_id=adw_id) if e.action == "run.claim"
         ]
         assert [actor.split(":")[0] for actor in reversed(claims)] == ["host-0", "host-1"]
+
+
+async def test_a_run_taken_over_goes_on_from_the_branch_its_first_worker_pushed(
+    clones: list[Path], tmp_path: Path
+) -> None:
+    """A `plan` run whose worker dies in its plan step: each ended step had pushed the
+    branch to the shared origin, so a worker on another host makes the run's worktree in
+    its own clone from that branch, and the plan's commit reaches origin from there."""
+    db = tmp_path / "shared.db"
+    settings = load_settings(clones[0]).model_copy(update={"engine": "sim"})
+    async with await Store.open(db) as store, Orchestrator(store, clones[0], settings) as o:
+        issue = await store.issues.create("Add a slugify helper", "Slugs for titles.")
+        adw_id = await o.launch(issue.number, workflow="plan", fleet_labels=[])
+    fast_beats = {"ADW_HEARTBEAT_INTERVAL": "0.5"}
+    hang = {**fast_beats, "ADW_SIM_FAULTS": "feature=hang,bug=hang,chore=hang"}
+    first = start_worker(clones[0], db, env=hang)
+    async with await Store.open(db) as store:
+        for _ in range(600):  # until the plan step's agent is under way
+            attempts = await store.steps.for_run(adw_id)
+            if attempts and attempts[-1].step == "plan" and attempts[-1].session_id:
+                break
+            await asyncio.sleep(0.1)
+        assert attempts[-1].step == "plan"
+        pushed = (await store.load(adw_id)).state.as_data()
+        first.kill()
+        first.communicate(timeout=30)
+    assert pushed["worktree_host"] == "host-0"
+    origin = tmp_path / "origin.git"
+    branch = pushed["branch_name"]
+    assert git_out(origin, "rev-parse", branch) == pushed["fleet_head"]
+
+    taker = start_worker(clones[1], db, env=fast_beats)
+    try:
+        await wait_final(db, [adw_id], timeout_s=90)
+    finally:
+        stop([taker])
+    async with await Store.open(db) as store:
+        assert (await store.get_run(adw_id)).status is RunStatus.SUCCEEDED
+        state = (await store.load(adw_id)).state.as_data()
+    assert state["worktree_host"] == "host-1"
+    assert Path(state["worktree_path"]).is_relative_to(clones[1])
+    assert git_out(origin, "rev-parse", branch) == state["fleet_head"]
+    assert git_out(clones[1], "rev-parse", branch) == state["fleet_head"]
+    assert state["plan_file"] in git_out(origin, "ls-tree", "-r", "--name-only", branch)
