@@ -115,6 +115,12 @@ class Settings(Model):
         description="token `adw web` asks of the browser; default: a new random one per start",
     )
     max_concurrent: int = Field(default=15, ge=1, description="runs executing at once")
+    heartbeat_interval: float = Field(
+        default=10.0,
+        gt=0,
+        description="seconds between a process's heartbeats for the runs it executes; a "
+        "worker takes over a run on another host after six are missed",
+    )
     max_issue_bytes: int = Field(
         default=256 * 1024,
         ge=0,

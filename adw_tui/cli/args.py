@@ -2,9 +2,10 @@
 
 import argparse
 import contextlib
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import NoReturn, Protocol
+from typing import Literal, NoReturn, Protocol
 
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.durations import parse_age
@@ -59,6 +60,24 @@ def positive_float_arg(value: str) -> float:
     return number
 
 
+BudgetArg = float | Literal["none", "default"]
+
+
+def budget_arg(value: str) -> BudgetArg:
+    """US dollars (more than 0), `none` (no limit) or `default` (the setting's)."""
+    if value in ("none", "default"):
+        return "none" if value == "none" else "default"
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected US dollars (such as 25 or 2.50), none or default, got {value!r}"
+        )
+    return number
+
+
 DEFAULT_LIMIT = 50
 
 
@@ -110,6 +129,21 @@ def at_least_two_arg(value: str) -> int:
     if number < 2:
         raise argparse.ArgumentTypeError(f"at least 2 runs to compare, got {value}")
     return number
+
+
+LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+
+
+def labels_arg(value: str) -> list[str]:
+    """A comma-separated list of worker labels (`gpu,large`): lower-case words."""
+    labels = [label.strip() for label in value.split(",") if label.strip()]
+    bad = [label for label in labels if not LABEL.match(label)]
+    if bad or not labels:
+        raise argparse.ArgumentTypeError(
+            f"bad label {', '.join(map(repr, bad)) or repr(value)}: labels are lower-case "
+            "letters, digits, '_', '.' and '-', such as gpu or large-disk"
+        )
+    return labels
 
 
 def names_arg(known: Sequence[str], what: str) -> Callable[[str], list[str]]:

@@ -16,6 +16,8 @@ from adw_tui.cli.args import (
     add_listing_options,
     adw_id_arg,
     at_least_two_arg,
+    budget_arg,
+    labels_arg,
     names_arg,
     positive_float_arg,
     positive_int_arg,
@@ -288,7 +290,46 @@ def _add_run(add_parser: AddParser) -> None:
         metavar="A,B",
         help="with --best-of: the runs' model sets, in turn (default: --model-set's)",
     )
+    run.add_argument(
+        "--enqueue",
+        action="store_true",
+        help="queue the run for the fleet's workers (`adw worker`), print its id, return",
+    )
+    run.add_argument(
+        "--labels",
+        type=labels_arg,
+        metavar="A,B",
+        help="with --enqueue: labels the worker must have (such as gpu)",
+    )
     run.set_defaults(handler="run:run_workflow")
+
+    worker = add_parser(
+        "worker", help="run the runs queued for the fleet (`adw run --enqueue`), until Ctrl-C"
+    )
+    worker.add_argument(
+        "--slots",
+        type=positive_int_arg,
+        default=None,
+        help="runs at once (default: ADW_MAX_CONCURRENT)",
+    )
+    worker.add_argument("--name", help="this worker's name in `adw workers` (default: host:pid)")
+    worker.add_argument(
+        "--engines",
+        type=names_arg(ENGINE_NAMES, "engine"),
+        metavar="A,B",
+        help="take only runs on these engines (default: any)",
+    )
+    worker.add_argument(
+        "--labels",
+        type=labels_arg,
+        metavar="A,B",
+        help="what this host has (such as gpu): runs asking for a label only go to workers with it",
+    )
+    worker.set_defaults(handler="fleet:run_worker")
+
+    workers = add_parser("workers", help="the fleet's workers: host, slots, runs, heartbeat")
+    workers.add_argument("--json", action="store_true", help="print them as JSON")
+    workers.set_defaults(handler="fleet:list_workers")
 
     compare = add_parser("compare", help="runs side by side: tests, review, diff, cost, time")
     compare.add_argument(
@@ -490,6 +531,20 @@ def _add_triggers(add_parser: AddParser) -> None:
     kpis.add_argument("--workflow", metavar="W", help="only the runs of workflow W")
     kpis.add_argument("--json", action="store_true", help="print the KPIs as JSON")
     kpis.set_defaults(handler="kpis:show_kpis")
+
+    budget = add_parser(
+        "budget", help="the run and daily budgets in force and today's spend; raise or lower them"
+    )
+    for scope, what in (("run", "a run may spend"), ("daily", "all runs may spend in a UTC day")):
+        budget.add_argument(
+            f"--{scope}",
+            type=budget_arg,
+            metavar="USD",
+            help=f"US dollars {what}, for every process on the database at once; `none` for "
+            "no limit, `default` for the setting's",
+        )
+    budget.add_argument("--json", action="store_true", help="print the budgets as JSON")
+    budget.set_defaults(handler="budget:budget")
 
     serve = add_parser(
         "serve", help="serve /metrics (Prometheus), /status and /health for the database"

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from adw_tui.domain.control import RunControl
+from adw_tui.domain.fleet import FleetWants
 from adw_tui.domain.ids import ADW_ID_PATTERN
 from adw_tui.domain.modeling import Model
 
@@ -96,6 +97,14 @@ class RunRecord(Model):
     requested: str | None = Field(
         default=None, description="what another process asked of its owner (pause)"
     )
+    fleet: FleetWants | None = Field(
+        default=None, description="queued for workers: what it needs of the one that takes it"
+    )
+
+    @field_validator("fleet", mode="before")
+    @classmethod
+    def _fleet_from_json(cls, value: object) -> object:
+        return FleetWants.model_validate_json(value) if isinstance(value, str) else value
 
 
 class StateVersion(Model):

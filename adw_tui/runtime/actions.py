@@ -1,5 +1,6 @@
 """Built-in steps the runtime performs itself, and the conditions of `when`."""
 
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -7,10 +8,12 @@ from typing import Any
 from adw_tui.config import process_redactor
 from adw_tui.domain.agent import AgentResult, ErrorClass
 from adw_tui.domain.errors import AdwError, TrackerError
+from adw_tui.domain.fleet import host_name
 from adw_tui.domain.issues import PullRequest
 from adw_tui.domain.pull_requests import pull_request_body, pull_request_title
 from adw_tui.domain.workflow import Action, Condition, StepDef
 from adw_tui.runtime import git
+from adw_tui.runtime.best_of import awaits_choice
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.ports import write_ports_env
 from adw_tui.runtime.retry import call_with_retry
@@ -19,6 +22,9 @@ from adw_tui.runtime.worktree_setup import LOG_NAME, SETUP_DONE, run_setup, setu
 from adw_tui.trackers.base import PullRequestHost
 
 ActionCall = Callable[[], Awaitable[dict[str, Any]]]
+FLEET_HEAD = "fleet_head"
+"""The commit of the run's branch last pushed for the fleet (see `carry_branch`)."""
+logger = logging.getLogger(__name__)
 
 
 async def run_action(
@@ -38,20 +44,30 @@ async def run_action(
         if step.action is Action.PUSH:
             return await _retried(services, step, lambda: _push(services, state))
         if step.action is Action.OPEN_PR:
-            return await _retried(services, step, lambda: _open_pr(services, adw_id, state))
+            return await _retried(
+                services, step, lambda: open_pull_request(services, adw_id, state)
+            )
     except AdwError as error:
         return StepOutcome.failed(step, str(error), error_class="action_failed")
     raise AssertionError(f"unhandled action {step.action}")
 
 
-async def condition_holds(
+async def condition_unmet(
     condition: Condition, state: dict[str, Any], services: RunServices
-) -> bool:
+) -> str | None:
+    """Why `condition` does not hold for the run (its skipped step says so), or None when
+    it holds."""
     if condition is Condition.DIFF_NOT_EMPTY:
         worktree = Path(state["worktree_path"]) if state.get("worktree_path") else services.repo
-        return await git.has_changes_since(worktree, _base(state))
+        if await git.has_changes_since(worktree, _base(state)):
+            return None
+        return "diff_not_empty is false: the branch changed nothing"
     if condition is Condition.HOSTED:
-        return isinstance(services.tracker, PullRequestHost)
+        if not isinstance(services.tracker, PullRequestHost):
+            return f"hosted is false: the {services.tracker.name} tracker hosts no pull requests"
+        if awaits_choice(state):
+            return "a best-of run goes to origin once chosen (adw choose)"
+        return None
     raise AssertionError(f"unhandled condition {condition}")
 
 
@@ -104,15 +120,22 @@ async def push_branch(services: RunServices, cwd: Path, branch: str) -> None:
     """Push `branch` from the repository at `cwd` to origin, never forced: the `push`
     action's push, and the dashboard's `P`. With the tracker's credentials when it hosts
     the repository, else with git's own (an SSH key, a credential helper)."""
+    await git.push(cwd, branch, env=await remote_environment(services, cwd))
+
+
+async def remote_environment(services: RunServices, cwd: Path) -> dict[str, str]:
+    """Git's environment for origin: the tracker's credentials when it hosts the
+    repository, else none (git's own: an SSH key, a credential helper)."""
     tracker = services.tracker
     url = await git.remote_url(cwd)
-    env = (
-        await tracker.push_environment(url) if url and isinstance(tracker, PullRequestHost) else {}
-    )
-    await git.push(cwd, branch, env=env)
+    if url and isinstance(tracker, PullRequestHost):
+        return await tracker.push_environment(url)
+    return {}
 
 
-async def _open_pr(services: RunServices, adw_id: str, state: dict[str, Any]) -> dict[str, Any]:
+async def open_pull_request(
+    services: RunServices, adw_id: str, state: dict[str, Any]
+) -> dict[str, Any]:
     """Open the run's pull request, or update the one it opened before (`pr_number`)."""
     host = _host(services)
     number = int(_required(state, "issue_number"))
@@ -180,6 +203,7 @@ async def _setup_worktree(
     return {
         "branch_name": str(branch),
         "worktree_path": str(path),
+        "worktree_host": host_name(),
         "backend_port": ports.backend,
         "frontend_port": ports.frontend,
     }
@@ -193,7 +217,11 @@ async def restore_worktree(
     `setup_worktree` action makes one. Nothing to change when the worktree is there or
     the run has none yet; an AdwError when the branch is gone too."""
     recorded = state.get("worktree_path")
-    if not recorded or Path(recorded).exists():
+    if not recorded:
+        return {}
+    if state.get("worktree_host", host_name()) != host_name():
+        return await _carry_worktree_here(services, adw_id, state)
+    if Path(recorded).exists():
         return {}
     branch = state.get("branch_name")
     if not branch or not await git.branch_exists(services.repo, str(branch)):
@@ -203,6 +231,39 @@ async def restore_worktree(
             "replay the run from the start (`adw dlq replay ID --from-start`)"
         )
     return await _setup_worktree(services, adw_id, state)
+
+
+async def _carry_worktree_here(
+    services: RunServices, adw_id: str, state: dict[str, Any]
+) -> dict[str, Any]:
+    """The run's worktree made on this host, for a run another host's worker began: its
+    branch as that worker last pushed it (`fleet_head`), or from the base when it never
+    pushed (no step of it had ended)."""
+    if state.get(FLEET_HEAD):
+        branch = _required(state, "branch_name")
+        env = await remote_environment(services, services.repo)
+        await git.fetch_branch(services.repo, branch, env=env)
+    return await _setup_worktree(services, adw_id, state)
+
+
+async def carry_branch(services: RunServices, state: dict[str, Any]) -> dict[str, Any]:
+    """After a step of a run queued for the fleet: push its branch to origin when the
+    step moved it (never forced), so a worker on another host can go on from there;
+    `{FLEET_HEAD: commit}` once pushed, nothing when there was nothing to push. A push
+    that fails is logged and the run goes on (another host then resumes from the last
+    commit that was pushed)."""
+    worktree, branch = state.get("worktree_path"), state.get("branch_name")
+    if not (worktree and branch and Path(worktree).is_dir()):
+        return {}
+    head = await git.head(Path(worktree))
+    if head == state.get(FLEET_HEAD):
+        return {}
+    try:
+        await push_branch(services, Path(worktree), str(branch))
+    except AdwError as error:
+        logger.warning("branch %s not pushed for the fleet: %s", branch, error)
+        return {}
+    return {FLEET_HEAD: head}
 
 
 def default_branch_name(adw_id: str, issue_number: object) -> str:

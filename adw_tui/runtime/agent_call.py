@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from adw_tui.agents.engine import Engine
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
 from adw_tui.runtime.attempt_transcripts import keep_attempt_transcript
+from adw_tui.runtime.budgets import budget_usd
 from adw_tui.runtime.events import AgentActivity, StepStarted
 from adw_tui.runtime.memory import AgentMemoryGuard
 from adw_tui.runtime.services import RunServices
@@ -62,15 +63,15 @@ async def stream_call(
     run has spent its budget."""
     settings = services.settings
     agent = request.agent_name
-    budget = settings.run_budget_usd
+    budget = await budget_usd(services.store, settings, "run")
     if budget is not None:
         spent = (await services.store.get_run(adw_id)).cost_usd
         if spent >= budget:
             return AgentResult(
                 success=False,
                 error_class=ErrorClass.BUDGET,
-                error_message=f"run {adw_id} has spent ${spent:.2f} of its ${budget:.2f} budget "
-                "(ADW_RUN_BUDGET_USD): raise it, then replay the dead letter",
+                error_message=f"run {adw_id} has spent ${spent:.2f} of its ${budget:.2f} budget: "
+                "raise it (adw budget --run USD), then replay the dead letter",
             )
     with span(
         f"agent {agent}",

@@ -136,6 +136,13 @@ async def choose(store: Store, winner: str, *, actor: str) -> list[str]:
     return members
 
 
+def awaits_choice(data: dict[str, Any]) -> bool:
+    """Whether the run is of a best-of group none has chosen it from yet: its branch is
+    kept back from origin (no push, no pull request) until it is the one chosen."""
+    entry = data.get(BEST_OF)
+    return isinstance(entry, dict) and entry.get("chosen") is not True
+
+
 def _group_of(data: dict[str, Any]) -> str | None:
     entry = data.get(BEST_OF)
     group = entry.get("group") if isinstance(entry, dict) else None

@@ -1,5 +1,6 @@
-"""What an operator does with a run's branch from the dashboard: push it (`P`), and find
-where to see it in a browser (`o`)."""
+"""What an operator does with a run's branch: push it (`P` in the dashboard), publish it
+(push it and open its pull request: the chosen run of a best-of group), and find where
+to see it in a browser (`o`)."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,7 +9,7 @@ from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunState
 from adw_tui.domain.web_urls import branch_url, pull_request_url
 from adw_tui.runtime import git
-from adw_tui.runtime.actions import push_branch
+from adw_tui.runtime.actions import open_pull_request, push_branch
 from adw_tui.runtime.services import RunServices
 
 
@@ -32,6 +33,36 @@ async def push_run_branch(services: RunServices, adw_id: str, *, actor: str) -> 
         actor=actor, action="run.push", adw_id=adw_id, detail={"branch": branch, "head": head}
     )
     return Pushed(branch, head)
+
+
+@dataclass(frozen=True)
+class Published:
+    pushed: Pushed
+    pr_number: int
+    pr_url: str
+
+
+async def publish_run(services: RunServices, adw_id: str, *, actor: str) -> Published:
+    """Push the run's branch and open its pull request (or update the one it has), as its
+    workflow's `push` and `open_pr` steps would have; the pull request is saved in the
+    run's state (a version by `actor`)."""
+    pushed = await push_run_branch(services, adw_id, actor=actor)
+    state = (await services.store.load(adw_id)).state.as_data()
+    opened = await open_pull_request(services, adw_id, state)
+    await services.store.update(
+        adw_id, lambda data: {**data, **opened}, reason="pull request opened", actor=actor
+    )
+    return Published(pushed, int(opened["pr_number"]), str(opened["pr_url"]))
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A best-of choice: the group's runs, and the winner's pull request when it was
+    opened at once; else `held` says when its branch goes on."""
+
+    members: list[str]
+    published: Published | None = None
+    held: str | None = None
 
 
 async def run_web_url(services: RunServices, adw_id: str) -> str:

@@ -21,7 +21,12 @@ from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.domain.workflow import Action, StepDef, WorkflowDef
 from adw_tui.runtime import git
-from adw_tui.runtime.actions import condition_holds, restore_worktree, run_action
+from adw_tui.runtime.actions import (
+    carry_branch,
+    condition_unmet,
+    restore_worktree,
+    run_action,
+)
 from adw_tui.runtime.agent_step import AgentStep
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RunChanged, StepFinished, TrackerFailed
@@ -81,6 +86,7 @@ class RunExecutor:
         state = loaded.state.as_data()
         control = loaded.control
         version = loaded.run.version
+        fleet = loaded.run.fleet is not None  # its branch goes where other hosts see it
         current = control.next_state or self._workflow.first_state
         await self._mark(state, IssueMark.RUNNING)
         await self._comment(state, "ops", f"running workflow {self._workflow.name} from {current}")
@@ -102,6 +108,8 @@ class RunExecutor:
                 outcome = await self._visit(current, step, state, control)
                 annotate(visit, {"adw.step.status": str(outcome.status)})
             state.update(outcome.saves)
+            if fleet:
+                state.update(await carry_branch(self._services, state))
             if outcome.status in (StepStatus.FAILED, StepStatus.REJECTED):
                 control.last_error = LastError(
                     step=current,
@@ -170,8 +178,9 @@ class RunExecutor:
             refused = await self._restore_worktree(step, state)
             if refused is not None:
                 return await self._recorded(name, visit, refused)
-        if step.when is not None and not await condition_holds(step.when, state, self._services):
-            skipped = replace(StepOutcome.skipped(step), error=f"skipped: {step.when} is false")
+        unmet = step.when and await condition_unmet(step.when, state, self._services)
+        if unmet:
+            skipped = replace(StepOutcome.skipped(step), error=f"skipped: {unmet}")
             return await self._recorded(name, visit, skipped)
         if step.action is not None:
             self.in_action = True

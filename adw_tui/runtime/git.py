@@ -554,6 +554,25 @@ async def remote_url(cwd: Path, remote: str = "origin") -> str | None:
     raise result.error()
 
 
+async def fetch_branch(
+    repo: Path, branch: str, *, remote: str = "origin", env: Mapping[str, str] | None = None
+) -> str:
+    """Fetch `branch` from `remote` into the local branch of the same name (made, or moved
+    on: never forced) and return its commit."""
+    ref = f"refs/heads/{branch}"
+    result = await run_git(
+        "fetch", "--quiet", remote, f"{ref}:{ref}", cwd=repo, env=dict(env or {}),
+        timeout_s=PUSH_TIMEOUT_S,
+    )  # fmt: skip
+    if not result.ok:
+        raise GitError(
+            f"cannot fetch branch {branch} from {remote} into {repo}: {result.detail()}; "
+            "check that the remote is reachable and holds it",
+            cwd=repo,
+        )
+    return await resolve_commit(repo, branch)
+
+
 async def push(
     cwd: Path, branch: str, *, remote: str = "origin", env: Mapping[str, str] | None = None
 ) -> None:

@@ -4,8 +4,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -22,6 +21,7 @@ from adw_tui.domain.errors import (
     RunClaimedError,
     ShuttingDownError,
 )
+from adw_tui.domain.fleet import FleetWants, host_name
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.model_sets import MODEL_SETS
 from adw_tui.domain.models import (
@@ -36,7 +36,9 @@ from adw_tui.domain.models import (
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime import git
 from adw_tui.runtime.attempt_transcripts import attempt_transcript
-from adw_tui.runtime.branch_actions import Pushed, push_run_branch, run_web_url
+from adw_tui.runtime.best_of import choose
+from adw_tui.runtime.branch_actions import Chosen, Pushed, publish_run, push_run_branch, run_web_url
+from adw_tui.runtime.budgets import budget_usd
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
 from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
 from adw_tui.runtime.experiments import Experiments
@@ -55,13 +57,13 @@ from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.tracing import annotate, span
 from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
 from adw_tui.store import Store
-from adw_tui.store.group_commit import Write
+from adw_tui.store.fleet import queued_for_fleet
+from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.leases import Holder
-from adw_tui.trackers.base import IssueTracker
+from adw_tui.trackers.base import IssueTracker, PullRequestHost
 from adw_tui.trackers.configured import tracker_for
 from adw_tui.workflows.loader import get_workflow
 
-HEARTBEAT_INTERVAL_S = 10.0
 PAUSING_AFTER_ACTION = "pausing once its action ends"
 
 logger = logging.getLogger(__name__)
@@ -92,12 +94,9 @@ class Orchestrator:
             max_concurrent=settings.max_concurrent,
             memory_limit_percent=settings.memory_limit_percent,
             rate_limits=settings.rate_limits,
-            daily_budget=(
-                DailyBudget(
-                    settings.daily_budget_usd, lambda: store.spent_since(start_of_day(clock()))
-                )
-                if settings.daily_budget_usd is not None
-                else None
+            daily_budget=DailyBudget(
+                lambda: budget_usd(store, settings, "daily"),
+                lambda: store.spent_since(start_of_day(clock())),
             ),
         )
         self.resources.on_change.append(self._publish_queue)
@@ -127,7 +126,7 @@ class Orchestrator:
         )
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
         self._executors: dict[str, RunExecutor] = {}  # of the runs in `_tasks`
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = f"{host_name()}:{os.getpid()}"
         self._closing: asyncio.Future[None] | None = None
         self._cancelled: set[str] = set()  # runs an operator cancelled
         self._pausing: dict[str, str] = {}  # runs being paused here, and by whom
@@ -171,12 +170,14 @@ class Orchestrator:
         state: Mapping[str, Any] | None = None,
         variant_in_turn: int | None = None,
         experiment: bool = True,
+        fleet_labels: Sequence[str] | None = None,
     ) -> str:
         """Queue a run of `workflow` for the issue and return its adw_id at once; `state`
         joins a new run's first state (a best-of-N group). A new run of an experiment's
         workflow takes a variant drawn by the experiment, or with `variant_in_turn` the
         variant of that number (a best-of group trying them all); `experiment=False`:
-        none.
+        none. With `fleet_labels` (a list, maybe empty), a new run is queued for the
+        fleet instead: a worker (`adw worker`) with its engine and those labels runs it.
 
         With the adw_id of an existing run, that run continues from its last completed
         step instead, by default with the engine it last used. A second active run of the
@@ -210,6 +211,8 @@ class Orchestrator:
         running = self._tasks.get(adw_id or "")
         if running is not None and not running.done():
             raise AdwError(f"run {adw_id} is already running in this process")
+        if fleet_labels is not None and not new_run:
+            raise AdwError(f"run {adw_id} already exists: only a new run is queued for workers")
         if new_run:
             adw_id = adw_id or new_adw_id()
             issue = await services.call_tracker(
@@ -233,15 +236,24 @@ class Orchestrator:
                     **(state or {}),
                 }
             )
+            engine = engine or services.settings.engine
+            if fleet_labels is not None:
+                with_run = _both(
+                    with_run,
+                    queued_for_fleet(adw_id, FleetWants(engine=engine, labels=tuple(fleet_labels))),
+                )
             await services.store.create_run(
                 first,
                 workflow=workflow,
                 issue=str(issue.number),
                 actor=RUNTIME_ACTOR,
-                control=RunControl(engine=engine or services.settings.engine),
+                control=RunControl(engine=engine),
                 exclusive=not force,
                 with_run=with_run,
             )
+            if fleet_labels is not None:
+                self.bus.publish(RunChanged(adw_id, RunStatus.QUEUED))
+                return adw_id
         else:
             assert adw_id is not None  # not a new run: an existing one's id
             if with_run is not None:
@@ -475,6 +487,24 @@ class Orchestrator:
         """Push the run's branch to origin, never forced (see `runtime.branch_actions`)."""
         return await push_run_branch(self._services, adw_id, actor=actor)
 
+    async def choose(self, winner: str, *, actor: str) -> Chosen:
+        """Choose `winner` of its best-of group (the others are marked not chosen). Its
+        branch goes on: a winner that succeeded was kept back from origin while it awaited
+        the choice, so with a tracker that hosts pull requests it is pushed and its pull
+        request opened now; one not finished goes on at its own `push` step."""
+        members = await choose(self.store, winner, actor=actor)
+        await self.store.audit.record(
+            actor=actor, action="best_of.choose", adw_id=winner, detail={"group": members}
+        )
+        if not isinstance(self.tracker, PullRequestHost):
+            return Chosen(members, held=f"the {self.tracker.name} tracker hosts no pull requests")
+        status = (await self.store.get_run(winner)).status
+        if status is not RunStatus.SUCCEEDED:
+            return Chosen(
+                members, held=f"it is {status}: its own push step publishes it once it gets there"
+            )
+        return Chosen(members, await publish_run(self._services, winner, actor=actor))
+
     async def web_url(self, adw_id: str) -> str:
         """The run's pull request, else its branch on origin's web site."""
         return await run_web_url(self._services, adw_id)
@@ -689,7 +719,7 @@ class Orchestrator:
     async def _heartbeat(self, adw_id: str) -> None:
         """Tell other processes this one is alive and still executing the run."""
         while True:
-            await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+            await asyncio.sleep(self.settings.heartbeat_interval)
             await self.store.claims.heartbeat(adw_id, self.owner)
             await self.store.leases.heartbeat(self.holder)
 
@@ -726,3 +756,14 @@ class Orchestrator:
                 tuple(snapshot.waiting_for_budget),
             )
         )
+
+
+def _both(first: Write[None] | None, second: Write[None]) -> Write[None]:
+    """One write doing `first` (if any), then `second`, in the same transaction."""
+
+    def both(connection: SyncWriter) -> None:
+        if first is not None:
+            first(connection)
+        second(connection)
+
+    return both

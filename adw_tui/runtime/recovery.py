@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 from datetime import timedelta
 from pathlib import Path
 
 import psutil
 
 from adw_tui.domain.clock import utc_now
+from adw_tui.domain.fleet import host_name
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import NewDeadLetter, RunRecord, RunStatus
 from adw_tui.domain.steps import StepStatus
@@ -27,6 +27,8 @@ from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 
 RECOVERY_ACTOR = "recovery"
+RECOVERED_ATTEMPT = "interrupted: the process running it died; recovered"
+"""How recovery closes an attempt whose process died (kept to find its agents later)."""
 
 
 class RecoveredRun(Model):
@@ -51,7 +53,7 @@ async def recover_orphans(
     worktrees = worktrees or WorktreeManager(repo)
     recovered = []
     for run in await store.list_runs(status=RunStatus.RUNNING):
-        reason = _orphaned(run, stale_after_s)
+        reason = orphaned(run, stale_after_s)
         if reason is None:
             continue
         killed = await _stop_agents(store, run.adw_id, repo)
@@ -82,12 +84,12 @@ async def recover_orphans(
     return recovered
 
 
-def _orphaned(run: RunRecord, stale_after_s: float) -> str | None:
+def orphaned(run: RunRecord, stale_after_s: float) -> str | None:
     """Why the run's owner is gone, or None while it lives."""
     if not run.owner or ":" not in run.owner:
         return "it has no owner"
     host, _, pid = run.owner.rpartition(":")
-    if host == socket.gethostname():
+    if host == host_name():
         if not pid.isdigit() or not _alive(int(pid)):
             return f"process {pid} is gone"
         return None
@@ -111,23 +113,28 @@ async def _stop_agents(store: Store, adw_id: str, repo: Path) -> int:
         if attempt.status is not StepStatus.RUNNING:
             continue
         if attempt.pgid is not None:
-            killed += await asyncio.to_thread(_kill_group_in, attempt.pgid, repo)
-        await store.steps.finish(
-            attempt.id,
-            StepStatus.FAILED,
-            error="interrupted: the process running it died; recovered",
-        )
+            killed += await asyncio.to_thread(_kill_groups_in, {attempt.pgid}, repo)
+        await store.steps.finish(attempt.id, StepStatus.FAILED, error=RECOVERED_ATTEMPT)
     return killed
 
 
-def _kill_group_in(pgid: int, repo: Path) -> int:
-    """SIGKILL the members of `pgid` that work inside `repo`. A process group id can be
-    reused by an unrelated program after a reboot; the working-directory check keeps
-    recovery from touching it."""
+async def kill_abandoned_agents(store: Store, repo: Path, *, within: timedelta) -> int:
+    """Kill the agents of this host's repository whose process died and whose run was
+    recovered elsewhere (a worker on another host took it over: it could not reach them),
+    closed within `within`; what a restarted worker does first. Returns how many."""
+    since = (utc_now() - within).isoformat()
+    groups = await store.steps.abandoned_process_groups(RECOVERED_ATTEMPT, since)
+    return await asyncio.to_thread(_kill_groups_in, groups, repo) if groups else 0
+
+
+def _kill_groups_in(pgids: set[int], repo: Path) -> int:
+    """SIGKILL the members of the process groups `pgids` that work inside `repo`. A
+    process group id can be reused by an unrelated program after a reboot; the
+    working-directory check keeps recovery from touching it."""
     members = []
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error, ProcessLookupError):
-            if os.getpgid(process.pid) == pgid and Path(process.cwd()).is_relative_to(repo):
+            if os.getpgid(process.pid) in pgids and Path(process.cwd()).is_relative_to(repo):
                 members.append(process)
     for process in members:
         with contextlib.suppress(psutil.Error):
@@ -186,9 +193,11 @@ async def recover_at_start(
     orchestrator: Orchestrator, action: str
 ) -> tuple[list[RecoveredRun], list[str]]:
     """What `adw run` and the dashboard do as they start: settle the runs a dead process
-    left behind, then resume them (or dead-letter them, per `action`). Returns the
-    settled runs and the adw_ids resumed."""
+    left behind, then resume them (or dead-letter them, per `action`); runs queued for
+    the fleet are left, interrupted, for a worker to take. Returns the settled runs and
+    the adw_ids resumed."""
     store = orchestrator.store
     orphans = await recover_orphans(store, orchestrator.repo, worktrees=orchestrator.worktrees)
     runs = [await store.get_run(orphan.adw_id) for orphan in orphans]
-    return orphans, await settle_interrupted(orchestrator, runs, action)
+    ours = [run for run in runs if run.fleet is None]
+    return orphans, await settle_interrupted(orchestrator, ours, action)

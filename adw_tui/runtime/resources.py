@@ -31,21 +31,23 @@ from adw_tui.store.leases import Holder, LeaseKind, Leases
 logger = logging.getLogger(__name__)
 
 MemoryProbe = Callable[[], float]
-BUDGET_POLL_S = 60.0
-"""How often a queue held by the daily budget looks at the spend again (the day may have
-turned, or a budget raised in another process's settings does not reach this one)."""
+BUDGET_POLL_S = 5.0
+"""How often a queue held by the daily budget looks at the budget and the spend again
+(the day may have turned, or an operator raised it with `adw budget`)."""
 
 
 @dataclass(frozen=True)
 class DailyBudget:
-    """US dollars every run may spend in a UTC day, and how much has been (the store's
-    `spent_since` the day's start)."""
+    """US dollars every run may spend in a UTC day (read at each check: it may be raised
+    meanwhile; None for no limit), and how much has been (the store's `spent_since` the
+    day's start)."""
 
-    limit_usd: float
+    limit_usd: Callable[[], Awaitable[float | None]]
     spent_today: Callable[[], Awaitable[float]]
 
     async def exhausted(self) -> bool:
-        return await self.spent_today() >= self.limit_usd
+        limit = await self.limit_usd()
+        return limit is not None and await self.spent_today() >= limit
 
 
 class ResourceSnapshot(Model):

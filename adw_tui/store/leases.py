@@ -1,5 +1,5 @@
-"""Limits that hold for every process on one database: run slots, port pairs and calls
-per rate-limited service.
+"""Limits that hold for every process on one database: run slots and port pairs (per
+host: each machine has its own), and calls per rate-limited service (for all hosts).
 
 A lease is a row: the slot or port pair a run holds, and which process holds it. Taking
 one is a read-check-insert inside one `BEGIN IMMEDIATE` transaction, so processes taking
@@ -12,13 +12,13 @@ not mistaken for it); on another host, one whose heartbeat is older than `stale_
 
 import builtins
 import os
-import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
+from adw_tui.domain.fleet import host_name
 from adw_tui.store.audit import record_audit
 from adw_tui.store.backend import Backend, Row, Writer
 
@@ -47,7 +47,7 @@ class Holder:
         # psutil is imported where used: opening the store to read needs none of it.
         import psutil
 
-        return cls(socket.gethostname(), os.getpid(), psutil.Process().create_time())
+        return cls(host_name(), os.getpid(), psutil.Process().create_time())
 
     def is_alive(self) -> bool:
         """Whether this process still runs; only answerable for a holder on this host."""
@@ -99,16 +99,23 @@ class Leases:
         usable: Callable[[int], bool] = lambda number: True,
     ) -> int | None:
         """The number of the `kind` lease `adw_id` holds, taken now if it holds none, or
-        None when `limit` leases of that kind are held (by any process) or no candidate is
-        free and `usable`.
+        None when `limit` leases of that kind are held on `holder`'s host (by any process)
+        or no candidate is free and `usable`.
 
         `candidates` are the numbers to try in order (default 0 to limit - 1); `usable` is
         asked about a free one before it is taken (a port pair: whether its ports bind)."""
         async with self._db.transaction() as connection:
             held = await self._held(connection, kind)
             mine = next((lease for lease in held if lease.adw_id == adw_id), None)
-            if mine is not None:
+            if mine is not None and mine.holder.host == holder.host:
                 return mine.number
+            if mine is not None:
+                # The run moved host (a worker there died, one here took it over): its
+                # lease comes with it, counted here.
+                await connection.execute(
+                    "DELETE FROM leases WHERE kind = ? AND adw_id = ?", (kind, adw_id)
+                )
+            held = [lease for lease in held if lease.holder.host == holder.host]
             if len(held) >= limit:
                 return None
             taken = {lease.number for lease in held}
@@ -174,10 +181,12 @@ class Leases:
         return max(oldest_that_counts + period_s - now, 0.001)
 
     async def may_take(self, kind: LeaseKind, adw_id: str, limit: int) -> bool:
-        """Whether `take` could succeed, from a look without the write lock: a process
-        waiting for others to free a slot asks often at the cost of a read. False only
-        when `limit` live holders hold the others."""
-        rows = await self._db.fetch_all("SELECT * FROM leases WHERE kind = ?", (kind,))
+        """Whether `take` could succeed for this process, from a look without the write
+        lock: a process waiting for others to free a slot asks often at the cost of a
+        read. False only when `limit` live holders on this host hold the others."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM leases WHERE kind = ? AND host = ?", (kind, self._this_process.host)
+        )
         held = [_lease(row) for row in rows]
         if any(lease.adw_id == adw_id for lease in held):
             return True
@@ -199,7 +208,8 @@ class Leases:
                 live.append(lease)
                 continue
             await connection.execute(
-                "DELETE FROM leases WHERE kind = ? AND number = ?", (lease.kind, lease.number)
+                "DELETE FROM leases WHERE kind = ? AND host = ? AND number = ?",
+                (lease.kind, lease.holder.host, lease.number),
             )
             await record_audit(
                 connection,

@@ -428,6 +428,56 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX audit_log_by_action ON audit_log (action);
         """,
     ),
+    Migration(
+        16,
+        "budgets an operator set while adw runs (adw budget), over the settings'",
+        """
+        CREATE TABLE budget_overrides (
+            scope  TEXT PRIMARY KEY,
+            usd    REAL,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL
+        );
+        """,
+    ),
+    Migration(
+        17,
+        "runs queued for the fleet (what each asks of a worker) and the workers; slots "
+        "and port pairs counted per host",
+        """
+        CREATE TABLE host_leases (
+            kind         TEXT NOT NULL,
+            host         TEXT NOT NULL,
+            number       INTEGER NOT NULL,
+            adw_id       TEXT NOT NULL,
+            pid          INTEGER NOT NULL,
+            started      REAL NOT NULL,
+            heartbeat_at REAL NOT NULL,
+            PRIMARY KEY (kind, host, number)
+        );
+        INSERT INTO host_leases (kind, host, number, adw_id, pid, started, heartbeat_at)
+            SELECT kind, host, number, adw_id, pid, started, heartbeat_at FROM leases;
+        DROP TABLE leases;
+        ALTER TABLE host_leases RENAME TO leases;
+        CREATE UNIQUE INDEX leases_by_run ON leases (kind, adw_id);
+        ALTER TABLE runs ADD COLUMN fleet TEXT;
+        CREATE INDEX runs_fleet_queue ON runs (created_at)
+            WHERE fleet IS NOT NULL AND status IN ('queued', 'interrupted');
+        CREATE TABLE workers (
+            name           TEXT PRIMARY KEY,
+            host           TEXT NOT NULL,
+            pid            INTEGER NOT NULL,
+            slots          INTEGER NOT NULL,
+            engines        TEXT,
+            labels         TEXT NOT NULL,
+            started_at     TEXT NOT NULL,
+            heartbeat_at   TEXT NOT NULL,
+            stopped_at     TEXT,
+            memory_percent REAL,
+            running        INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

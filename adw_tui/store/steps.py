@@ -146,6 +146,17 @@ class StepAttempts:
         )
         return None if row is None else str(row["engine"])
 
+    async def abandoned_process_groups(self, error: str, since: str) -> set[int]:
+        """The process groups of attempts closed with `error` (by recovery: their process
+        died) since `since`, but for any a running attempt uses now (a reused id)."""
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT pgid FROM step_attempts WHERE pgid IS NOT NULL AND status = ? "
+            "AND error_message = ? AND finished_at >= ? AND pgid NOT IN (SELECT pgid FROM "
+            "step_attempts WHERE status = ? AND pgid IS NOT NULL)",
+            (StepStatus.FAILED, error, since, StepStatus.RUNNING),
+        )
+        return {int(row["pgid"]) for row in rows}
+
     async def timeline(self, adw_id: str) -> list[StepSummary]:
         """One line per step visit, in the order they ran."""
         attempts = await self.for_run(adw_id)

@@ -38,10 +38,12 @@ from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import AuditLog, audit_entry, record_audit
 from adw_tui.store.backend import Backend, Engine, IntegrityError, Row, now_iso
 from adw_tui.store.breakers import Breakers
+from adw_tui.store.budgets import Budgets
 from adw_tui.store.claims import Claims
 from adw_tui.store.database import Database, Synchronous
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.deliveries import Deliveries
+from adw_tui.store.fleet import Fleet
 from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.issues import Issues
 from adw_tui.store.kpis import run_outcomes, step_failures
@@ -75,6 +77,8 @@ class Store:
         self.breakers = Breakers(database)
         self.leases = Leases(database)
         self.deliveries = Deliveries(database)
+        self.budgets = Budgets(database)
+        self.fleet = Fleet(database)
 
     @classmethod
     async def open(

@@ -369,7 +369,7 @@ class AdwApp(App[None]):
         if adw_id is not None:
             from adw_tui.tui.screens.compare import CompareScreen
 
-            await self.push_screen(CompareScreen(self.store, self.repo, adw_id))
+            await self.push_screen(CompareScreen(self.orchestrator, adw_id))
 
     def action_pause_resume(self) -> None:
         adw_id = self.selected_run

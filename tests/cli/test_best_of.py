@@ -40,6 +40,7 @@ def test_two_runs_side_by_side_then_one_chosen(sample_repo: Path) -> None:
     chosen = adw(sample_repo, "choose", second["adw_id"])
     assert chosen.returncode == 0, chosen.stderr
     assert f"{first['adw_id']} marked not chosen (kept)" in chosen.stdout
+    assert "Not pushed yet: the local tracker hosts no pull requests" in chosen.stdout
     compared = json.loads(adw(sample_repo, "compare", first["adw_id"], "--json").stdout)
     assert [(c["adw_id"], c["chosen"]) for c in compared] == [
         (first["adw_id"], False),

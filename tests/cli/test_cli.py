@@ -316,6 +316,19 @@ def test_console_script_usage_errors_exit_2(repo: Path):
         assert "Traceback" not in completed.stderr
 
 
+def test_a_reader_that_stops_early_ends_adw_quietly(seeded: Path):
+    """`adw runs | head -0`: stdout is closed before adw writes; no error, no traceback."""
+    adw = Path(sys.executable).parent / "adw"
+    process = subprocess.Popen(
+        [adw, "history", RUN_ID], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 141
+    assert err == ""
+
+
 def test_reads_do_not_wait_for_another_process_holding_the_write_lock(
     seeded: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):

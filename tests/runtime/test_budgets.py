@@ -1,15 +1,21 @@
 """Budgets on real simulated runs: past the daily budget, new runs wait in the queue
-(`budget`) until the next day."""
+(`budget`) until the next day or a raise (`adw budget`); past its own, a run is
+dead-lettered, and replays once its budget is raised."""
 
 import asyncio
+import json
+import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from adw_tui.config import load_settings
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.events import QueueChanged
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
+from tests.conftest import db_argument
 
 TODAY = datetime.now(UTC)
 
@@ -60,14 +66,60 @@ async def test_past_its_budget_a_run_is_dead_lettered_and_replays_once_raised(
         assert (await orchestrator.wait(adw_id)).status is RunStatus.DEAD_LETTERED
     [letter] = await store.dead_letters.list()
     assert letter.error_class == "budget"
-    assert "raise it, then replay" in letter.error_message
+    assert "raise it (adw budget --run USD), then replay" in letter.error_message
     attempts = await store.steps.for_run(adw_id)
     # The first call ran (nothing was spent before it); the next was never made.
     assert [a.status for a in attempts[:2]] == ["succeeded", "failed"]
     assert attempts[1].error_class == "budget"
     assert len([a for a in attempts if a.error_class == "budget"]) == 1  # not retried
 
-    raised = tight.model_copy(update={"run_budget_usd": 10.0})
-    async with Orchestrator(store, repo, raised) as orchestrator:
+    # Raised while the process runs (as `adw budget --run 10` does): no restart needed.
+    async with Orchestrator(store, repo, tight) as orchestrator:
+        await store.budgets.set("run", 10.0, actor="test")
         await orchestrator.replay(letter.id)
         assert (await orchestrator.wait(adw_id)).status is RunStatus.SUCCEEDED
+
+
+async def test_a_daily_budget_raised_by_adw_budget_lets_held_runs_start(
+    repo: Path, store: Store
+) -> None:
+    """`adw budget --daily` in another process reaches this one's queue without a
+    restart, and takes precedence over the setting until `default` puts it back."""
+    settings = load_settings(repo).model_copy(update={"engine": "sim", "daily_budget_usd": 0.001})
+    async with Orchestrator(store, repo, settings) as orchestrator:
+        first = await store.issues.create("Add slugify", "x")
+        spent = await orchestrator.launch(first.number, workflow="plan")
+        assert (await orchestrator.wait(spent)).status is RunStatus.SUCCEEDED
+        second = await store.issues.create("Add titlecase", "x")
+        held = await orchestrator.launch(second.number, workflow="plan")
+        for _ in range(200):
+            if orchestrator.resources.snapshot().waiting_for_budget == [held]:
+                break
+            await asyncio.sleep(0.02)
+        assert orchestrator.resources.snapshot().waiting_for_budget == [held]
+
+        raised = await adw_budget(repo, store, "--daily", "10", "--json")
+        assert raised["budgets"]["daily"] == {"usd": 10.0, "source": "database"}
+        assert raised["spent_today_usd"] > 0.001
+        started = await asyncio.wait_for(orchestrator.wait(held), 30)
+        assert started.status is RunStatus.SUCCEEDED
+    entries = [entry.action for entry in await store.audit.entries()]
+    assert "budget.set" in entries
+    back = await adw_budget(repo, store, "--daily", "default", "--json")
+    assert back["budgets"]["daily"] == {"usd": 0.001, "source": "settings"}
+
+
+async def adw_budget(repo: Path, store: Store, *argv: str) -> dict[str, Any]:
+    """`adw budget ARGV...` run as its own process on the store's database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ADW_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "adw_tui", "--repo", str(repo), "--db", db_argument(store),
+        "budget", *argv,
+        env={**env, "ADW_DAILY_BUDGET_USD": "0.001"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    answer: dict[str, Any] = json.loads(out)
+    return answer

@@ -10,6 +10,7 @@ import pytest
 
 from adw_tui.domain.errors import IssueNotFoundError, TrackerError
 from adw_tui.domain.models import RunStatus
+from adw_tui.runtime.best_of import launch_group
 from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RuntimeEvent, TrackerFailed
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -260,3 +261,38 @@ async def test_a_report_held_by_a_rate_limit_is_skipped_not_waited_for(
     assert run.status is RunStatus.SUCCEEDED
     assert asyncio.get_running_loop().time() - started < 20
     assert github.labels(number) == ["adw:succeeded"]
+
+
+async def test_a_best_of_group_goes_to_origin_only_once_chosen(
+    github: FakeGitHub, store: Store, repo: Path, origin: Path
+) -> None:
+    """The runs of a group keep their branches back (no push, no pull request) until one
+    is chosen; the chosen one is then pushed and gets the one pull request, and choosing
+    it again updates that pull request rather than opening another."""
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    async with orchestrator_on(github, store, repo) as orchestrator:
+        group = await launch_group(orchestrator, number, workflow="plan", size=2)
+        runs = [await orchestrator.wait(adw_id) for adw_id in group]
+        assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 2
+        assert github.pulls == {}
+        assert git(origin, "branch", "--list") == "* main"
+        skipped = {a.step: a.error_message for a in await store.steps.for_run(group[0])}
+        assert skipped["push"] == "skipped: a best-of run goes to origin once chosen (adw choose)"
+
+        chosen = await orchestrator.choose(group[1], actor="test")
+        assert chosen.members == group
+        assert chosen.published is not None
+        again = await orchestrator.choose(group[1], actor="test")
+    state = (await store.load(group[1])).state.as_data()
+    branch = state["branch_name"]
+    assert git(origin, "rev-parse", branch) == git(repo, "rev-parse", branch)
+    [pull] = github.pulls.values()
+    assert pull["head"]["ref"] == branch
+    assert f"Closes #{number}" in pull["body"]
+    assert (state["pr_number"], state["pr_url"]) == (pull["number"], pull["html_url"])
+    assert again.published is not None
+    assert again.published.pr_number == chosen.published.pr_number
+    loser = (await store.load(group[0])).state.as_data()
+    assert loser["best_of"]["chosen"] is False
+    assert "pr_number" not in loser
+    assert git(origin, "branch", "--list", loser["branch_name"]) == ""

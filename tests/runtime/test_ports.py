@@ -17,6 +17,7 @@ from adw_tui.runtime.ports import (
 )
 from adw_tui.store import Store
 from adw_tui.store.leases import Holder
+from tests.store.test_leases import NEIGHBOUR
 
 COUNT = 15
 
@@ -95,13 +96,17 @@ async def test_a_held_pair_is_skipped(allocator: PortAllocator) -> None:
 async def test_a_pair_another_process_holds_is_skipped(
     store: Store, allocator: PortAllocator, base_port: int
 ) -> None:
+    neighbour = PortAllocator(store.leases, base_port, base_port + COUNT, COUNT, holder=NEIGHBOUR)
     elsewhere = PortAllocator(store.leases, base_port, base_port + COUNT, COUNT, holder=OTHER)
-    assert await elsewhere.allocate(run_id(3)) == allocator.pair(3)
+    assert await neighbour.allocate(run_id(3)) == allocator.pair(3)
     assert await allocator.allocate(run_id(3 + COUNT)) == allocator.pair(4)
+    # Another host's ports are its own: the same pair there is no conflict here.
+    assert await elsewhere.allocate(run_id(3 + 2 * COUNT)) == allocator.pair(3)
     await allocator.release(run_id(3))  # not this process's lease: nothing happens
     assert await allocator.held() == {
         run_id(3): allocator.pair(3),
         run_id(3 + COUNT): allocator.pair(4),
+        run_id(3 + 2 * COUNT): allocator.pair(3),
     }
 
 

@@ -13,7 +13,7 @@ from adw_tui.agents.process import kill_process_tree
 from adw_tui.runtime.memory import ProcessTreeMemory, watch_memory
 from adw_tui.runtime.resources import ResourceManager, ResourceSnapshot
 from adw_tui.store import Store
-from adw_tui.store.leases import Holder
+from tests.store.test_leases import NEIGHBOUR
 
 POLL_S = 0.01
 MB = 1024 * 1024
@@ -250,10 +250,9 @@ async def test_shrinking_the_slot_count_waits_for_running_runs(runs: Runs) -> No
 
 
 async def test_slots_held_by_another_process_count_against_the_limit(store: Store) -> None:
+    """Another process of this host: the limit is the host's."""
     here = make_manager(store, 2)
-    elsewhere = Runs(
-        ResourceManager(store.leases, max_concurrent=2, holder=Holder("another-host", 4242, 1.0))
-    )
+    elsewhere = Runs(ResourceManager(store.leases, max_concurrent=2, holder=NEIGHBOUR))
     elsewhere.start("far0", "far1")
     await until(lambda: len(elsewhere.inside) == 2)
     mine = Runs(here)

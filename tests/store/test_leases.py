@@ -1,6 +1,8 @@
-"""Leases in a real database: limits count every holder, dead and stale holders are
-reclaimed, a holder releases only its own, and calls are admitted per sliding window."""
+"""Leases in a real database: limits count every holder of a host (each host has its
+own), dead and stale holders are reclaimed, a holder releases only its own, and calls are
+admitted per sliding window."""
 
+import os
 import subprocess
 import sys
 
@@ -13,6 +15,8 @@ from tests.conftest import raw_execute
 SLOT = LeaseKind.SLOT
 HERE = Holder.this_process()
 ELSEWHERE = Holder("another-host", 4242, 1.0)  # alive while its heartbeat is fresh
+# Another live process of this host: the one that started this test's process.
+NEIGHBOUR = Holder(HERE.host, os.getppid(), psutil.Process(os.getppid()).create_time())
 
 
 def exited_process() -> Holder:
@@ -29,16 +33,27 @@ async def age_heartbeats(store: Store) -> None:
     await raw_execute(store, "UPDATE leases SET heartbeat_at = 0")
 
 
-async def test_the_limit_counts_every_holder(store: Store) -> None:
+async def test_the_limit_counts_every_holder_of_the_host(store: Store) -> None:
     leases = store.leases
     assert await leases.take(SLOT, "r1", HERE, limit=2) == 0
-    assert await leases.take(SLOT, "r2", ELSEWHERE, limit=2) == 1
+    assert await leases.take(SLOT, "r2", NEIGHBOUR, limit=2) == 1
     assert await leases.take(SLOT, "r3", HERE, limit=2) is None
     assert await leases.take(SLOT, "r1", HERE, limit=2) == 0  # already held: the same
     assert await leases.take(LeaseKind.PORTS, "r3", HERE, limit=2) == 0  # kinds apart
+    assert await leases.take(SLOT, "r4", ELSEWHERE, limit=2) == 0  # its host's own
     assert [(lease.adw_id, lease.holder) for lease in await leases.list(SLOT)] == [
         ("r1", HERE),
-        ("r2", ELSEWHERE),
+        ("r4", ELSEWHERE),
+        ("r2", NEIGHBOUR),
+    ]
+
+
+async def test_a_runs_lease_moves_with_it_to_another_host(store: Store) -> None:
+    """A run taken over on another host (its worker there died) takes its lease along."""
+    assert await store.leases.take(SLOT, "moved", ELSEWHERE, limit=1) == 0
+    assert await store.leases.take(SLOT, "moved", HERE, limit=1) == 0
+    assert [(lease.adw_id, lease.holder) for lease in await store.leases.list(SLOT)] == [
+        ("moved", HERE)
     ]
 
 
@@ -61,9 +76,12 @@ async def test_another_hosts_holder_is_stale_without_heartbeats(store: Store) ->
     assert await store.leases.take(SLOT, "far", ELSEWHERE, limit=1) == 0
     await age_heartbeats(store)
     await store.leases.heartbeat(ELSEWHERE)
-    assert await store.leases.take(SLOT, "near", HERE, limit=1) is None  # it heartbeated
-    await age_heartbeats(store)
     assert await store.leases.take(SLOT, "near", HERE, limit=1) == 0
+    assert {lease.adw_id for lease in await store.leases.list(SLOT)} == {"far", "near"}
+    await age_heartbeats(store)
+    await store.leases.heartbeat(HERE)
+    assert await store.leases.take(SLOT, "near", HERE, limit=1) == 0  # reclaims the stale
+    assert [lease.adw_id for lease in await store.leases.list(SLOT)] == ["near"]
 
 
 async def test_a_holder_releases_only_its_own_lease(store: Store) -> None:

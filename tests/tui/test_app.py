@@ -1,6 +1,7 @@
 """The dashboard app: real sample repository, real store, real orchestrator with the
 simulated agent; snapshots with fixed data and a fixed clock."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from textual.widgets import DataTable, Footer, Input, OptionList, Select
 
 from adw_tui.cli.commands.demo import launch_demo_issues
 from adw_tui.config import Settings
+from adw_tui.domain.fleet import WorkerRecord
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -251,3 +253,25 @@ def test_snapshot_launch_dialog_80x24(snap_compare: SnapCompare, fixed_app: AdwA
 
 def test_snapshot_launch_dialog_120x40(snap_compare: SnapCompare, fixed_app: AdwApp):
     assert snap_compare(fixed_app, terminal_size=(120, 40), run_before=pressing("n", *"slug"))
+
+
+async def test_the_gauges_show_the_fleet_and_the_budget_in_force(
+    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+):
+    """Workers registered on the database (one gone silent), a run waiting for one, and a
+    daily budget set with `adw budget` rather than in the settings."""
+    now = datetime.now(UTC)
+    for name, beat in (("build-1", now), ("build-2", now - timedelta(minutes=2))):
+        await store.fleet.register(
+            WorkerRecord(name=name, host=name, pid=1, slots=2, started_at=beat, heartbeat_at=beat)
+        )
+    issue = await store.issues.create("Add a slugify helper", "Slugs.")
+    await orchestrator.launch(issue.number, workflow="plan", fleet_labels=[])
+    await store.budgets.set("daily", 5.0, actor="test")
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(200, 40)) as pilot:
+        gauges = app.dashboard.query_one(ResourceGauges)
+        await until(pilot, lambda: "fleet" in str(gauges.render()))
+        shown = str(gauges.render())
+        assert "fleet 1 worker, 1 silent, 1 waiting" in shown
+        assert "today $0.00 of $5.00" in shown

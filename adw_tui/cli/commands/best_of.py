@@ -13,12 +13,12 @@ from adw_tui.domain.sanitize import safe_markup
 from adw_tui.runtime.best_of import (
     COLUMNS,
     Candidate,
-    choose,
     compare,
     figures,
     group_members,
     launch_group,
 )
+from adw_tui.runtime.orchestrator import Orchestrator
 
 ACTOR = "cli"
 
@@ -62,17 +62,25 @@ async def compare_runs(args: argparse.Namespace, context: CliContext) -> int:
 
 
 async def choose_run(args: argparse.Namespace, context: CliContext) -> int:
-    async with await context.open_store(create=False) as store:
-        members = await choose(store, args.adw_id, actor=ACTOR)
-        await store.audit.record(
-            actor=ACTOR, action="best_of.choose", adw_id=args.adw_id, detail={"group": members}
-        )
-    others = [adw_id for adw_id in members if adw_id != args.adw_id]
+    """Choose the run whose branch goes on; with a tracker that hosts pull requests, its
+    branch is pushed and its pull request opened."""
+    async with (
+        await context.open_store(create=False) as store,
+        Orchestrator(store, context.repo, context.settings) as orchestrator,
+    ):
+        chosen = await orchestrator.choose(args.adw_id, actor=ACTOR)
+    others = [adw_id for adw_id in chosen.members if adw_id != args.adw_id]
     console.print(
-        f"{args.adw_id} chosen; {', '.join(others) or 'no other run'} marked not chosen "
-        "(kept). Push its branch with `P` in the dashboard, or go on with it: "
-        f"`adw run ISSUE --workflow ship --adw-id {args.adw_id}`."
+        f"{args.adw_id} chosen; {', '.join(others) or 'no other run'} marked not chosen (kept)."
     )
+    if chosen.published is not None:
+        pushed = chosen.published.pushed
+        console.print(
+            f"Pushed {safe_markup(pushed.branch)} at {pushed.head[:12]}; pull request "
+            f"#{chosen.published.pr_number}: {safe_markup(chosen.published.pr_url)}"
+        )
+    else:
+        console.print(f"Not pushed yet: {safe_markup(chosen.held or '')}.")
     return 0
 
 

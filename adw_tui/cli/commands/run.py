@@ -17,6 +17,12 @@ async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
         return await run_best_of(args, context)
     if args.engines or args.model_sets:
         raise AdwError("--engines and --model-sets go with --best-of N")
+    if args.labels and not args.enqueue:
+        raise AdwError("--labels goes with --enqueue: they say which workers may take the run")
+    if args.enqueue:
+        from adw_tui.cli.commands.fleet import enqueue_run
+
+        return await enqueue_run(args, context)
     context.start_observability("interactive")
     async with (
         await context.open_store() as store,

@@ -1,8 +1,7 @@
 """A best-of group side by side (`b` on one of its runs): what `adw compare` prints, and
 `c` to choose the run whose branch goes on (as `adw choose`, after a confirmation)."""
 
-from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -13,12 +12,14 @@ from textual.widgets import DataTable, Footer, Header, Static
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.best_of import COLUMNS as FIGURE_COLUMNS
-from adw_tui.runtime.best_of import Candidate, choose, compare, figures, group_members
-from adw_tui.store import Store
+from adw_tui.runtime.best_of import Candidate, compare, figures, group_members
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.row_table import RowTable
+
+if TYPE_CHECKING:
+    from adw_tui.runtime.orchestrator import Orchestrator
 
 ACTOR = "tui"
 COLUMNS = tuple((label, label) for label in (*FIGURE_COLUMNS, "chosen"))
@@ -46,9 +47,10 @@ The runs of one best-of group (`adw run ISSUE --best-of N`) side by side: status
 engine, model set, tests passed, the review's verdict, what the branch changed, cost
 and time.
 
-- `c` chooses the highlighted run: its branch is the one that goes on; the others are
-  kept, marked not chosen. With an experiment on the workflow, the choice is what it
-  learns.
+- `c` chooses the highlighted run: its branch is the one that goes on (on GitHub it is
+  pushed and its pull request opened now, or at its own push step if it is still
+  running); the others are kept, marked not chosen and never pushed. With an
+  experiment on the workflow, the choice is what it learns.
 - `enter` opens a run; `r` reads them again; `escape` goes back.
 """
 
@@ -58,10 +60,11 @@ and time.
         Binding("r", "reload", "Reload", id="compare.reload"),
     ]
 
-    def __init__(self, store: Store, repo: Path, adw_id: str) -> None:
+    def __init__(self, orchestrator: "Orchestrator", adw_id: str) -> None:
         super().__init__(id="compare")
-        self._store = store
-        self._repo = repo
+        self._orchestrator = orchestrator
+        self._store = orchestrator.store
+        self._repo = orchestrator.repo
         self._adw_id = adw_id
         self.sub_title = f"best of: {adw_id}"
 
@@ -120,12 +123,16 @@ and time.
     @work(group="compare-choose")
     async def _choose(self, adw_id: str) -> None:
         try:
-            await choose(self._store, adw_id, actor=ACTOR)
+            chosen = await self._orchestrator.choose(adw_id, actor=ACTOR)
         except AdwError as error:
             notify_text(self, str(error), title="not chosen", severity="error")
+            self.reload()  # it may be chosen, and only its push or pull request failed
             return
-        await self._store.audit.record(actor=ACTOR, action="best_of.choose", adw_id=adw_id)
-        notify_text(self, f"{adw_id} chosen", title="best of")
+        if chosen.published is not None:
+            said = f"pull request #{chosen.published.pr_number}: {chosen.published.pr_url}"
+        else:
+            said = f"not pushed yet: {chosen.held}"
+        notify_text(self, f"{adw_id} chosen; {said}", title="best of")
         self.reload()
 
     @on(DataTable.RowSelected, "#compare-table")

@@ -40,6 +40,7 @@ from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock, start_of_day
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunRecord, RunStatus
+from adw_tui.runtime.budgets import budget_usd
 from adw_tui.runtime.events import (
     AgentActivity,
     QueueChanged,
@@ -100,6 +101,8 @@ class Gauges:
     """US dollars the agent calls started today (UTC) cost, every run's."""
     daily_budget: float | None = None
     held_by_budget: bool = False
+    fleet: tuple[int, int, int] | None = None
+    """Workers working and gone silent, and runs waiting for one; None without a fleet."""
 
 
 def elapsed(run: RunRecord, now: datetime) -> timedelta:
@@ -135,6 +138,18 @@ class ResourceGauges(Widget):
             Content(", ").join(breakers) if breakers else ("all closed", "$success"),
             *self._spend(),
             *self._budget(),
+            *self._fleet(),
+        )
+
+    def _fleet(self) -> tuple[tuple[str, str], ...]:
+        if self.gauges.fleet is None:
+            return ()
+        working, silent, waiting = self.gauges.fleet
+        return (
+            ("  fleet ", "dim"),
+            (f"{working} worker{'s' if working != 1 else ''}", "bold"),
+            (f", {silent} silent" if silent else "", "$error"),
+            (f", {waiting} waiting", "bold"),
         )
 
     def _spend(self) -> tuple[tuple[str, str], ...]:
@@ -271,14 +286,25 @@ class Dashboard(AdwScreen):
             breakers=tuple(await self._store.breakers.list()),
             tracker_budget=_tracker_budget(self._orchestrator.tracker),
             spent_today=await self._store.spent_since(start_of_day(self._clock())),
-            daily_budget=self._orchestrator.settings.daily_budget_usd,
+            daily_budget=await budget_usd(self._store, self._orchestrator.settings, "daily"),
             held_by_budget=bool(snapshot.waiting_for_budget),
+            fleet=await self._fleet_gauge(),
         )
         since = (self._clock() - TRIGGER_WINDOW).isoformat()
         self.query_one(TriggerLine).activity = TriggerActivity(
             tuple(lease.adw_id for lease in await self._store.leases.live(LeaseKind.TRIGGER)),
             await self._store.deliveries.summary(since),
         )
+
+    async def _fleet_gauge(self) -> tuple[int, int, int] | None:
+        """Workers working, gone silent, and runs waiting for one (`adw workers`)."""
+        now = self._clock()
+        workers = [w for w in await self._store.fleet.workers() if w.stopped_at is None]
+        waiting = await self._store.fleet.queued()
+        if not workers and not waiting:
+            return None
+        silent = sum(worker.silent(now) for worker in workers)
+        return len(workers) - silent, silent, waiting
 
     async def _reload_run(self, adw_id: str) -> RunRecord | None:
         """The run's row written again; a run the window does not hold (a new one, at

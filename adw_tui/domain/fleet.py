@@ -1,0 +1,67 @@
+"""A fleet: runs queued for workers (`adw run --enqueue`), and the workers that take them
+(`adw worker`), on any host sharing the database.
+
+A run queued for the fleet says what it needs of the worker that takes it (its engine's
+CLI, labels such as `gpu`); a worker says what it has, and takes only runs it can do.
+"""
+
+import os
+import socket
+from datetime import datetime, timedelta
+
+from pydantic import ConfigDict, Field
+
+from adw_tui.domain.modeling import Model
+
+HOST_NAME_ENV = "ADW_HOST_NAME"
+WORKER_SILENT_AFTER = timedelta(seconds=30)
+"""A worker whose heartbeat is older than this is shown as gone silent."""
+
+
+def host_name() -> str:
+    """This host's name in owners, leases and the worker list: `ADW_HOST_NAME`, else the
+    system's (set it where several workers share one machine, or containers one name)."""
+    return os.environ.get(HOST_NAME_ENV) or socket.gethostname()
+
+
+class FleetWants(Model):
+    """What a run queued for the fleet needs of the worker that takes it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    engine: str
+    labels: tuple[str, ...] = ()
+
+
+class WorkerAbilities(Model):
+    """What a worker can take: runs on these engines (None: any) that ask for no label it
+    lacks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    engines: frozenset[str] | None = None
+    labels: frozenset[str] = frozenset()
+
+    def can_take(self, wants: FleetWants) -> bool:
+        engine_ok = self.engines is None or wants.engine in self.engines
+        return engine_ok and set(wants.labels) <= self.labels
+
+
+class WorkerRecord(Model):
+    """A worker as the database knows it, for `adw workers` and the dashboard."""
+
+    name: str
+    host: str
+    pid: int
+    slots: int = Field(ge=1)
+    engines: list[str] | None = None
+    labels: list[str] = Field(default_factory=list)
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None = None
+    memory_percent: float | None = None
+    running: int = 0
+
+    def silent(self, now: datetime) -> bool:
+        """Still registered as working, but no heartbeat for `WORKER_SILENT_AFTER`."""
+        return self.stopped_at is None and now - self.heartbeat_at > WORKER_SILENT_AFTER

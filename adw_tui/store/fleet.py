@@ -1,0 +1,133 @@
+"""Runs queued for the fleet and the workers that take them (see `adw_tui.domain.fleet`).
+
+A worker takes a run in two steps. `take_next` reserves the oldest queued run it can do
+by writing itself as the run's owner while the run stays queued, so no other worker
+reserves it; its orchestrator's claim then starts it (a compare-and-set on the status:
+of any two processes, one executes a run). A reservation whose worker is gone is given
+back by `release_reservation`.
+"""
+
+import json
+
+from adw_tui.domain.fleet import FleetWants, WorkerAbilities, WorkerRecord
+from adw_tui.domain.models import RunRecord, RunStatus
+from adw_tui.store.audit import record_audit
+from adw_tui.store.backend import Backend, Row, now_iso
+from adw_tui.store.group_commit import SyncWriter, Write
+
+TAKEABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
+_TAKEABLE = ", ".join(f"'{status}'" for status in TAKEABLE)
+CANDIDATES = 100
+"""Runs a worker looks at per take, oldest first, for one it can do."""
+
+
+def queued_for_fleet(adw_id: str, wants: FleetWants) -> Write[None]:
+    """The write that marks a new run as queued for the fleet: run in the transaction
+    that creates it, so no process starts it meanwhile as its own."""
+
+    def mark(connection: SyncWriter) -> None:
+        connection.execute(
+            "UPDATE runs SET fleet = ? WHERE adw_id = ?", (wants.model_dump_json(), adw_id)
+        )
+
+    return mark
+
+
+class Fleet:
+    def __init__(self, database: Backend) -> None:
+        self._db = database
+
+    async def take_next(self, owner: str, abilities: WorkerAbilities) -> str | None:
+        """Reserve for `owner` the oldest run queued for the fleet (or interrupted there)
+        that `abilities` can do; its adw_id, or None when there is none."""
+        async with self._db.transaction() as connection:
+            rows = await connection.execute_fetchall(
+                f"SELECT adw_id, fleet FROM runs WHERE fleet IS NOT NULL "
+                f"AND status IN ({_TAKEABLE}) AND owner IS NULL ORDER BY created_at LIMIT ?",
+                (CANDIDATES,),
+            )
+            for row in rows:
+                if not abilities.can_take(FleetWants.model_validate_json(row["fleet"])):
+                    continue
+                adw_id = str(row["adw_id"])
+                await connection.execute(
+                    "UPDATE runs SET owner = ?, heartbeat_at = ? WHERE adw_id = ?",
+                    (owner, now_iso(), adw_id),
+                )
+                await record_audit(connection, actor=owner, action="run.reserve", adw_id=adw_id)
+                return adw_id
+        return None
+
+    async def reserved(self) -> list[RunRecord]:
+        """Runs queued for the fleet that a worker reserved and has not started."""
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM runs WHERE fleet IS NOT NULL AND status IN ({_TAKEABLE}) "
+            "AND owner IS NOT NULL ORDER BY created_at"
+        )
+        return [RunRecord.model_validate(dict(row)) for row in rows]
+
+    async def release_reservation(self, adw_id: str, owner: str, *, actor: str) -> None:
+        """Give back a run `owner` reserved and never started (it is gone)."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                f"UPDATE runs SET owner = NULL WHERE adw_id = ? AND owner = ? "
+                f"AND status IN ({_TAKEABLE})",
+                (adw_id, owner),
+            )
+            if cursor.rowcount:
+                await record_audit(
+                    connection, actor=actor, action="run.unreserve", adw_id=adw_id,
+                    detail={"owner": owner},
+                )  # fmt: skip
+
+    async def queued(self) -> int:
+        """Runs waiting for a worker."""
+        row = await self._db.fetch_one(
+            f"SELECT COUNT(*) FROM runs WHERE fleet IS NOT NULL AND status IN ({_TAKEABLE}) "
+            "AND owner IS NULL"
+        )
+        return int(row[0]) if row else 0
+
+    async def register(self, worker: WorkerRecord) -> None:
+        """Write the worker's row (again, on each heartbeat)."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO workers (name, host, pid, slots, engines, labels, started_at, "
+                "heartbeat_at, stopped_at, memory_percent, running) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "host = excluded.host, pid = excluded.pid, slots = excluded.slots, "
+                "engines = excluded.engines, labels = excluded.labels, "
+                "started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, "
+                "stopped_at = excluded.stopped_at, memory_percent = excluded.memory_percent, "
+                "running = excluded.running",
+                (
+                    worker.name,
+                    worker.host,
+                    worker.pid,
+                    worker.slots,
+                    None if worker.engines is None else json.dumps(worker.engines),
+                    json.dumps(worker.labels),
+                    worker.started_at.isoformat(),
+                    worker.heartbeat_at.isoformat(),
+                    worker.stopped_at.isoformat() if worker.stopped_at else None,
+                    worker.memory_percent,
+                    worker.running,
+                ),
+            )
+
+    async def workers(self) -> list[WorkerRecord]:
+        """Every worker that ever registered, the newest heartbeat first."""
+        rows = await self._db.fetch_all("SELECT * FROM workers ORDER BY heartbeat_at DESC")
+        return [_worker(row) for row in rows]
+
+
+def _worker(row: Row) -> WorkerRecord:
+    data = dict(row)
+    engines = data.pop("engines")
+    return WorkerRecord.model_validate(
+        {
+            **data,
+            "engines": None if engines is None else json.loads(engines),
+            "labels": json.loads(data.pop("labels")),
+        }
+    )

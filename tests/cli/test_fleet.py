@@ -1,0 +1,269 @@
+"""The fleet on real processes: four `adw worker` processes, each on its own clone and
+"host" (`ADW_HOST_NAME`), share one database and drain forty queued runs of the simulated
+agent, each run executed exactly once; labels keep a run for the workers that have them;
+a worker killed mid-step has its run taken over once; `adw workers` shows the fleet."""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import psutil
+import pytest
+
+from adw_tui.config import load_settings
+from adw_tui.domain.models import RunStatus
+from adw_tui.domain.steps import StepStatus
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+
+ADW = [sys.executable, "-m", "adw_tui"]
+TRIAGE = """\
+name: triage
+states:
+  classify:
+    command: /classify_issue
+    agent: issue_classifier
+    args: ["${issue_json}"]
+    output: classification
+    on_success: complete
+  complete:
+    terminal: true
+"""
+
+
+def git(cwd: Path, *argv: str) -> None:
+    subprocess.run(["git", *argv], cwd=cwd, check=True, capture_output=True)
+
+
+def git_out(cwd: Path, *argv: str) -> str:
+    done = subprocess.run(["git", *argv], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def clones(tmp_path: Path) -> list[Path]:
+    """Four clones of one bare origin whose main holds the one-step `triage` workflow."""
+    source = tmp_path / "source"
+    (source / ".adw" / "workflows").mkdir(parents=True)
+    (source / ".adw" / "workflows" / "triage.yaml").write_text(TRIAGE)
+    git(tmp_path, "init", "--quiet", "--initial-branch=main", str(source))
+    git(source, "add", "-A")
+    git(source, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "init")
+    git(tmp_path, "clone", "--quiet", "--bare", str(source), str(tmp_path / "origin.git"))
+    hosts = [tmp_path / f"host-{index}" for index in range(4)]
+    for host in hosts:
+        git(tmp_path, "clone", "--quiet", str(tmp_path / "origin.git"), str(host))
+    return hosts
+
+
+def worker_env(db: Path, host: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ADW_")}
+    return {**env, "ADW_DB": str(db), "ADW_ENGINE": "sim", "ADW_HOST_NAME": host}
+
+
+def start_worker(
+    clone: Path, db: Path, *argv: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*ADW, "--repo", str(clone), "worker", *argv],
+        env={**worker_env(db, clone.name), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop(workers: list[subprocess.Popen[str]]) -> list[str]:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    errors = [worker.communicate(timeout=60)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * len(workers), errors
+    return errors
+
+
+async def enqueue(clone: Path, db: Path, count: int, labels: list[str] | None = None) -> list[str]:
+    settings = load_settings(clone).model_copy(update={"engine": "sim"})
+    async with await Store.open(db) as store, Orchestrator(store, clone, settings) as orchestrator:
+        queued = []
+        for index in range(count):
+            issue = await store.issues.create(f"Issue {index}", "x")
+            queued.append(
+                await orchestrator.launch(
+                    issue.number, workflow="triage", fleet_labels=labels or []
+                )
+            )
+        return queued
+
+
+async def wait_final(db: Path, adw_ids: list[str], timeout_s: float = 120.0) -> None:
+    async with await Store.open(db) as store:
+        for _ in range(int(timeout_s / 0.2)):
+            runs = [await store.get_run(adw_id) for adw_id in adw_ids]
+            if all(run.status.is_final for run in runs):
+                return
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"not all final: {Counter(run.status for run in runs)}")
+
+
+async def test_four_workers_drain_forty_runs_each_once(clones: list[Path], tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    queued = await enqueue(clones[0], db, 40)
+    workers = [start_worker(clone, db, "--slots", "3") for clone in clones]
+    try:
+        await wait_final(db, queued)
+    finally:
+        stop(workers)
+    async with await Store.open(db) as store:
+        runs = [await store.get_run(adw_id) for adw_id in queued]
+        assert {run.status for run in runs} == {RunStatus.SUCCEEDED}
+        claims = [e for e in await store.audit.entries(limit=10_000) if e.action == "run.claim"]
+        assert Counter(entry.adw_id for entry in claims) == Counter(queued)  # once each
+        assert len({entry.actor.rsplit(":", 1)[0] for entry in claims}) >= 2  # shared out
+        for adw_id in queued:
+            attempts = await store.steps.for_run(adw_id)
+            assert [(a.step, a.attempt) for a in attempts] == [("classify", 1)]
+            versions = [version.version for version in await store.history(adw_id)]
+            assert sorted(versions) == list(range(1, len(versions) + 1))
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [*ADW, "--repo", str(clones[0]), "workers", "--json"],
+        env=worker_env(db, "dashboard"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    shown = json.loads(listed.stdout)
+    assert shown["queued"] == 0
+    assert sorted(worker["host"] for worker in shown["workers"]) == [c.name for c in clones]
+    assert all(worker["stopped_at"] for worker in shown["workers"])
+
+
+async def test_a_run_asking_for_a_label_waits_for_a_worker_that_has_it(
+    clones: list[Path], tmp_path: Path
+) -> None:
+    db = tmp_path / "shared.db"
+    [gpu_run] = await enqueue(clones[0], db, 1, labels=["gpu"])
+    [plain_run] = await enqueue(clones[0], db, 1)
+    plain = [start_worker(clones[1], db, "--slots", "2")]
+    try:
+        await wait_final(db, [plain_run])
+        async with await Store.open(db) as store:
+            assert (await store.get_run(gpu_run)).status is RunStatus.QUEUED
+        gpu = [start_worker(clones[2], db, "--labels", "gpu", "--name", "gpu-box")]
+        try:
+            await wait_final(db, [gpu_run])
+        finally:
+            stop(gpu)
+    finally:
+        stop(plain)
+    async with await Store.open(db) as store:
+        [claim] = [e for e in await store.audit.entries(adw_id=gpu_run) if e.action == "run.claim"]
+        assert claim.actor.startswith("host-2:")
+
+
+def group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(process.pid) == pgid:
+                members.append(process)
+    return members
+
+
+async def test_a_killed_workers_run_is_taken_over_once_and_its_agent_killed_on_restart(
+    clones: list[Path], tmp_path: Path
+) -> None:
+    """SIGKILL a worker mid-step: after six missed heartbeats a worker on another host
+    resumes the run from its last completed step, and the run's step succeeds once. The
+    killed worker's agent is out of the other host's reach; the killed worker kills it
+    when it starts again."""
+    db = tmp_path / "shared.db"
+    [adw_id] = await enqueue(clones[0], db, 1)
+    fast_beats = {"ADW_HEARTBEAT_INTERVAL": "0.5"}
+    slow_agent = {**fast_beats, "ADW_SIM_DELAY": "60"}  # the agent sleeps between lines
+    killed = start_worker(clones[0], db, env=slow_agent)
+    async with await Store.open(db) as store:
+        for _ in range(300):  # until the agent is under way: it told its session
+            attempts = await store.steps.for_run(adw_id)
+            if attempts and attempts[-1].pgid is not None and attempts[-1].session_id:
+                break
+            await asyncio.sleep(0.1)
+        pgid = attempts[-1].pgid
+        assert pgid is not None
+        killed.kill()
+        killed.communicate(timeout=30)
+        assert group_members(pgid)  # the agent outlived its worker
+
+        taker = start_worker(clones[1], db, env=fast_beats)
+        try:
+            await wait_final(db, [adw_id], timeout_s=60)
+            assert group_members(pgid)  # out of the other host's reach
+            restarted = start_worker(clones[0], db, env=fast_beats)
+            try:
+                for _ in range(300):
+                    if not group_members(pgid):
+                        break
+                    await asyncio.sleep(0.1)
+                assert not group_members(pgid)
+            finally:
+                stop([restarted])
+        finally:
+            stop([taker])
+        letters = await store.dead_letters.list()
+        assert (await store.get_run(adw_id)).status is RunStatus.SUCCEEDED, letters
+        steps = [(a.step, a.status) for a in await store.steps.for_run(adw_id)]
+        assert steps == [("classify", StepStatus.FAILED), ("classify", StepStatus.SUCCEEDED)]
+        claims = [
+            e.actor for e in await store.audit.entries(adw_id=adw_id) if e.action == "run.claim"
+        ]
+        assert [actor.split(":")[0] for actor in reversed(claims)] == ["host-0", "host-1"]
+
+
+async def test_a_run_taken_over_goes_on_from_the_branch_its_first_worker_pushed(
+    clones: list[Path], tmp_path: Path
+) -> None:
+    """A `plan` run whose worker dies in its plan step: each ended step had pushed the
+    branch to the shared origin, so a worker on another host makes the run's worktree in
+    its own clone from that branch, and the plan's commit reaches origin from there."""
+    db = tmp_path / "shared.db"
+    settings = load_settings(clones[0]).model_copy(update={"engine": "sim"})
+    async with await Store.open(db) as store, Orchestrator(store, clones[0], settings) as o:
+        issue = await store.issues.create("Add a slugify helper", "Slugs for titles.")
+        adw_id = await o.launch(issue.number, workflow="plan", fleet_labels=[])
+    fast_beats = {"ADW_HEARTBEAT_INTERVAL": "0.5"}
+    hang = {**fast_beats, "ADW_SIM_FAULTS": "feature=hang,bug=hang,chore=hang"}
+    first = start_worker(clones[0], db, env=hang)
+    async with await Store.open(db) as store:
+        for _ in range(600):  # until the plan step's agent is under way
+            attempts = await store.steps.for_run(adw_id)
+            if attempts and attempts[-1].step == "plan" and attempts[-1].session_id:
+                break
+            await asyncio.sleep(0.1)
+        assert attempts[-1].step == "plan"
+        pushed = (await store.load(adw_id)).state.as_data()
+        first.kill()
+        first.communicate(timeout=30)
+    assert pushed["worktree_host"] == "host-0"
+    origin = tmp_path / "origin.git"
+    branch = pushed["branch_name"]
+    assert git_out(origin, "rev-parse", branch) == pushed["fleet_head"]
+
+    taker = start_worker(clones[1], db, env=fast_beats)
+    try:
+        await wait_final(db, [adw_id], timeout_s=90)
+    finally:
+        stop([taker])
+    async with await Store.open(db) as store:
+        assert (await store.get_run(adw_id)).status is RunStatus.SUCCEEDED
+        state = (await store.load(adw_id)).state.as_data()
+    assert state["worktree_host"] == "host-1"
+    assert Path(state["worktree_path"]).is_relative_to(clones[1])
+    assert git_out(origin, "rev-parse", branch) == state["fleet_head"]
+    assert git_out(clones[1], "rev-parse", branch) == state["fleet_head"]
+    assert state["plan_file"] in git_out(origin, "ls-tree", "-r", "--name-only", branch)
