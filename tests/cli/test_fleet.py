@@ -21,6 +21,7 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
+from adw_tui.store.location import DatabaseLocation, PostgresDsn
 
 ADW = [sys.executable, "-m", "adw_tui"]
 TRIAGE = """\
@@ -62,13 +63,14 @@ def clones(tmp_path: Path) -> list[Path]:
     return hosts
 
 
-def worker_env(db: Path, host: str) -> dict[str, str]:
+def worker_env(db: DatabaseLocation, host: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ADW_")}
-    return {**env, "ADW_DB": str(db), "ADW_ENGINE": "sim", "ADW_HOST_NAME": host}
+    where = db.url if isinstance(db, PostgresDsn) else str(db)
+    return {**env, "ADW_DB": where, "ADW_ENGINE": "sim", "ADW_HOST_NAME": host}
 
 
 def start_worker(
-    clone: Path, db: Path, *argv: str, env: dict[str, str] | None = None
+    clone: Path, db: DatabaseLocation, *argv: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*ADW, "--repo", str(clone), "worker", *argv],
@@ -87,7 +89,9 @@ def stop(workers: list[subprocess.Popen[str]]) -> list[str]:
     return errors
 
 
-async def enqueue(clone: Path, db: Path, count: int, labels: list[str] | None = None) -> list[str]:
+async def enqueue(
+    clone: Path, db: DatabaseLocation, count: int, labels: list[str] | None = None
+) -> list[str]:
     settings = load_settings(clone).model_copy(update={"engine": "sim"})
     async with await Store.open(db) as store, Orchestrator(store, clone, settings) as orchestrator:
         queued = []
@@ -101,7 +105,7 @@ async def enqueue(clone: Path, db: Path, count: int, labels: list[str] | None = 
         return queued
 
 
-async def wait_final(db: Path, adw_ids: list[str], timeout_s: float = 120.0) -> None:
+async def wait_final(db: DatabaseLocation, adw_ids: list[str], timeout_s: float = 120.0) -> None:
     async with await Store.open(db) as store:
         for _ in range(int(timeout_s / 0.2)):
             runs = [await store.get_run(adw_id) for adw_id in adw_ids]
@@ -111,8 +115,11 @@ async def wait_final(db: Path, adw_ids: list[str], timeout_s: float = 120.0) -> 
     raise AssertionError(f"not all final: {Counter(run.status for run in runs)}")
 
 
-async def test_four_workers_drain_forty_runs_each_once(clones: list[Path], tmp_path: Path) -> None:
-    db = tmp_path / "shared.db"
+async def test_four_workers_drain_forty_runs_each_once(
+    clones: list[Path], db_location: DatabaseLocation
+) -> None:
+    """On SQLite (one machine) and on PostgreSQL (what several machines would share)."""
+    db = db_location
     queued = await enqueue(clones[0], db, 40)
     workers = [start_worker(clone, db, "--slots", "3") for clone in clones]
     try:
