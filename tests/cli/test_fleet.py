@@ -152,9 +152,9 @@ async def test_four_workers_drain_forty_runs_each_once(
 
 
 async def test_a_run_asking_for_a_label_waits_for_a_worker_that_has_it(
-    clones: list[Path], tmp_path: Path
+    clones: list[Path], db_location: DatabaseLocation
 ) -> None:
-    db = tmp_path / "shared.db"
+    db = db_location
     [gpu_run] = await enqueue(clones[0], db, 1, labels=["gpu"])
     [plain_run] = await enqueue(clones[0], db, 1)
     plain = [start_worker(clones[1], db, "--slots", "2")]
@@ -184,13 +184,13 @@ def group_members(pgid: int) -> list[psutil.Process]:
 
 
 async def test_a_killed_workers_run_is_taken_over_once_and_its_agent_killed_on_restart(
-    clones: list[Path], tmp_path: Path
+    clones: list[Path], db_location: DatabaseLocation
 ) -> None:
     """SIGKILL a worker mid-step: after six missed heartbeats a worker on another host
     resumes the run from its last completed step, and the run's step succeeds once. The
     killed worker's agent is out of the other host's reach; the killed worker kills it
     when it starts again."""
-    db = tmp_path / "shared.db"
+    db = db_location
     [adw_id] = await enqueue(clones[0], db, 1)
     fast_beats = {"ADW_HEARTBEAT_INTERVAL": "0.5"}
     slow_agent = {**fast_beats, "ADW_SIM_DELAY": "60"}  # the agent sleeps between lines
@@ -233,12 +233,12 @@ async def test_a_killed_workers_run_is_taken_over_once_and_its_agent_killed_on_r
 
 
 async def test_a_run_taken_over_goes_on_from_the_branch_its_first_worker_pushed(
-    clones: list[Path], tmp_path: Path
+    clones: list[Path], db_location: DatabaseLocation, tmp_path: Path
 ) -> None:
     """A `plan` run whose worker dies in its plan step: each ended step had pushed the
     branch to the shared origin, so a worker on another host makes the run's worktree in
     its own clone from that branch, and the plan's commit reaches origin from there."""
-    db = tmp_path / "shared.db"
+    db = db_location
     settings = load_settings(clones[0]).model_copy(update={"engine": "sim"})
     async with await Store.open(db) as store, Orchestrator(store, clones[0], settings) as o:
         issue = await store.issues.create("Add a slugify helper", "Slugs for titles.")
