@@ -129,10 +129,6 @@ class Store:
         """Where the database is: its file, or its DSN (shown masked)."""
         return self._db.location
 
-    @property
-    def engine(self) -> Engine:
-        return self._db.engine
-
     async def close(self) -> None:
         await self._db.close()
 
@@ -257,8 +253,9 @@ class Store:
         return await count_of(self._db, runs_selection(status, workflow, since))
 
     async def runs_window(self, *, offset: int, limit: int) -> list[RunRecord]:
-        """`limit` runs after the first `offset`, newest first by creation (the table's
-        own order, rowid: no index to read and no sort)."""
+        """`limit` runs after the first `offset`, newest first by creation (SQLite: the
+        table's own order, rowid, no index to read and no sort; PostgreSQL: the index
+        runs_by_creation)."""
         query = NEWEST_CREATED[self._db.engine].rows(limit, offset)
         rows = await self._db.fetch_all(query.sql, query.params)
         return [RunRecord.model_validate(dict(row)) for row in rows]
