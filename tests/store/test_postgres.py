@@ -144,3 +144,36 @@ async def test_a_held_write_lock_raises_after_the_busy_timeout_then_recovers(
             await locker.execute("ROLLBACK")
             await locker.close()
         assert await store.save(run.adw_id, {"branch_name": "x"}, 1, "free", "test") == 2
+
+
+async def test_the_run_row_lock_orders_raw_writers_that_skip_the_write_lock(
+    postgres_dsn: PostgresDsn,
+) -> None:
+    """READ COMMITTED without the advisory lock: the second writer of version 2 waits on
+    the run's row (FOR UPDATE in the compare-and-set trigger) until the first commits,
+    then reads version 2 and is refused; the history stays 1, 2."""
+    async with await Store.open(postgres_dsn) as store:
+        await store.create_run({"adw_id": "00000001"}, workflow="plan", actor="t")
+    insert = (
+        "INSERT INTO state_versions (adw_id, version, parent, data, reason, actor, created_at) "
+        "VALUES ('00000001', 2, 1, '{\"adw_id\": \"00000001\"}', $1, 'raw', 'now')"
+    )
+    first, second = await asyncpg.connect(postgres_dsn.url), await asyncpg.connect(postgres_dsn.url)
+    try:
+        await first.execute("BEGIN")
+        await first.execute(insert, "first")
+        await second.execute("BEGIN")
+        racing = asyncio.ensure_future(second.execute(insert, "second"))
+        await asyncio.sleep(0.3)
+        assert not racing.done()  # waiting on the run's row
+        await first.execute("COMMIT")
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="stale version"):
+            await racing
+        await second.execute("ROLLBACK")
+    finally:
+        await first.close()
+        await second.close()
+    rows = await raw(postgres_dsn, "SELECT version, reason FROM state_versions ORDER BY 1")
+    assert [tuple(row) for row in rows] == [(1, "run created"), (2, "first")]
+    [run] = await raw(postgres_dsn, "SELECT version FROM runs")
+    assert run[0] == 2
