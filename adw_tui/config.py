@@ -113,6 +113,12 @@ class Settings(Model):
         description="token `adw web` asks of the browser; default: a new random one per start",
     )
     max_concurrent: int = Field(default=15, ge=1, description="runs executing at once")
+    transcript_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="days fleet runs' agent transcripts stay in the database (the files "
+        "on each worker's host stay as they are)",
+    )
     heartbeat_interval: float = Field(
         default=10.0,
         gt=0,
