@@ -115,6 +115,17 @@ class Settings(Model):
         description="token `adw web` asks of the browser; default: a new random one per start",
     )
     max_concurrent: int = Field(default=15, ge=1, description="runs executing at once")
+    fleet: bool = Field(
+        default=False,
+        description="new runs the dashboard, the webhook and the poller start are queued for "
+        "the fleet's workers (`adw worker`) instead of run by that process",
+    )
+    transcript_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="days fleet runs' agent transcripts stay in the database (the files "
+        "on each worker's host stay as they are)",
+    )
     heartbeat_interval: float = Field(
         default=10.0,
         gt=0,

@@ -13,6 +13,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from adw_tui.agents.engine import Engine
+from adw_tui.agents.runner import RAW_OUTPUT_FILE
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
 from adw_tui.runtime.attempt_transcripts import keep_attempt_transcript
 from adw_tui.runtime.budgets import budget_usd
@@ -20,6 +21,7 @@ from adw_tui.runtime.events import AgentActivity, StepStarted
 from adw_tui.runtime.memory import AgentMemoryGuard
 from adw_tui.runtime.services import RunServices
 from adw_tui.runtime.tracing import agent_environment, annotate, event, fail, span
+from adw_tui.runtime.transcript_ship import TranscriptShipper
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -119,12 +121,19 @@ async def _stream(
         settings.agent_memory_limit_mb * 2**20, settings.memory_sample_interval
     )
     pgid_saved: asyncio.Future[None] | None = None
+    # A fleet run's transcript goes to the database too, for dashboards on other hosts.
+    fleet = (await services.store.get_run(adw_id)).fleet is not None
+    shipper: TranscriptShipper | None = None
 
     def started(pid: int) -> None:
-        nonlocal pgid_saved
+        nonlocal pgid_saved, shipper
         guard.watch(pid)
         keep_attempt_transcript(request.run_dir, attempt_id)
         pgid_saved = asyncio.ensure_future(services.store.steps.set_pgid(attempt_id, pid))
+        if fleet:
+            path = request.run_dir / RAW_OUTPUT_FILE
+            shipper = TranscriptShipper(services.store, path, attempt_id)
+            shipper.start()
 
     agent = request.agent_name
     try:
@@ -149,3 +158,5 @@ async def _stream(
         guard.stop()
         if pgid_saved is not None:
             await pgid_saved
+        if shipper is not None:
+            await shipper.close()

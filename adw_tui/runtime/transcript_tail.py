@@ -4,9 +4,10 @@ A run started by another `adw` process (an `adw run` in another terminal) sends 
 process no events; what its agent says reaches only its step's `raw_output.jsonl`
 (see `Orchestrator.transcript_path`). `TranscriptFollower` finds the run's newest step
 attempt in the store and `TranscriptTail` reads what the agent appended to that file
-since the last poll: the complete lines, through the engines' JSONL splitter and the
-stream parser of the engine the attempt recorded, into the same AgentEvents a local run
-publishes. The file is read and
+since the last poll (`StoredTail` the chunks a worker on another host shipped to the
+database, when the run runs there): the complete lines, through the engines' JSONL
+splitter and the stream parser of the engine the attempt recorded, into the same
+AgentEvents a local run publishes. The file is read and
 parsed in a thread, at most `chunk_bytes` a poll, so the event loop never waits on it.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from adw_tui.agents.jsonl import JsonlSplitter
 from adw_tui.agents.registry import parser_for
 from adw_tui.domain.agent import AgentEvent
+from adw_tui.domain.fleet import host_name
 from adw_tui.domain.steps import StepAttempt
 from adw_tui.store import Store
 
@@ -110,7 +112,7 @@ class TranscriptFollower:
         self._path_of = path_of
         self.attempt: StepAttempt | None = None
         """The step attempt followed (None until the run has one)."""
-        self._tail: TranscriptTail | None = None
+        self._tail: Tail | None = None
 
     async def poll(self) -> list[AgentEvent]:
         """What the run's agent said since the last poll."""
@@ -121,14 +123,44 @@ class TranscriptFollower:
             # later one starts with the run followed, so all of its file is new.
             first = self.attempt is None
             self.attempt = latest
-            self._tail = (
-                TranscriptTail(
-                    self._path_of(self.adw_id, latest.agent),
-                    engine=latest.engine,
-                    from_end=first,
-                    not_before=latest.started_at,
-                )
-                if latest.agent
-                else None
-            )
+            self._tail = await self._tail_of(latest, first=first) if latest.agent else None
         return [] if self._tail is None else await self._tail.read()
+
+    async def _tail_of(self, attempt: StepAttempt, *, first: bool) -> "Tail":
+        """The attempt's file when the run runs on this host; else (a worker on another
+        host runs it) its chunks in the database."""
+        assert attempt.agent is not None
+        owner = (await self._store.get_run(self.adw_id)).owner
+        if owner and owner.rpartition(":")[0] != host_name():
+            return StoredTail(self._store, attempt.id, engine=attempt.engine)
+        return TranscriptTail(
+            self._path_of(self.adw_id, attempt.agent),
+            engine=attempt.engine,
+            from_end=first,
+            not_before=attempt.started_at,
+        )
+
+
+class StoredTail:
+    """The events of an attempt's transcript chunks in the database (a fleet run's, see
+    `adw_tui.runtime.transcript_ship`), as they come."""
+
+    def __init__(self, store: Store, attempt_id: int, *, engine: str | None = None) -> None:
+        self._store = store
+        self._attempt_id = attempt_id
+        self._seq = 0
+        self._splitter = JsonlSplitter()
+        self._parser = parser_for(engine)
+
+    async def read(self) -> list[AgentEvent]:
+        events: list[AgentEvent] = []
+        for seq, lines in await self._store.transcripts.after(self._attempt_id, self._seq):
+            self._seq = seq
+            chunk = lines.encode("utf-8") + (b"" if lines.endswith("\n") else b"\n")
+            events.extend(
+                event for line in self._splitter.feed(chunk) for event in self._parser.events(line)
+            )
+        return events
+
+
+Tail = TranscriptTail | StoredTail

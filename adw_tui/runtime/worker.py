@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psutil
 
@@ -36,6 +36,8 @@ HEARTBEAT_S = 5.0
 """How often the worker writes its row (the fleet view's "last heartbeat")."""
 MISSED_BEATS = 6
 """A run on another host is taken over once its owner missed this many heartbeats."""
+PRUNE_EVERY = timedelta(hours=1)
+"""How often a worker prunes the transcript chunks past their retention."""
 ABANDONED_WITHIN = timedelta(days=1)
 """How far back a starting worker looks for agents of this host left without a process."""
 
@@ -138,13 +140,23 @@ class Worker:
         return orphaned(run, self._stale_after_s) is not None
 
     async def _heartbeats(self, stop: asyncio.Event) -> None:
+        pruned_at: datetime | None = None
         while not stop.is_set():
             try:
                 await self._register(stopped=False)
+                if pruned_at is None or self._clock() - pruned_at > PRUNE_EVERY:
+                    pruned_at = self._clock()
+                    await self._prune_transcripts()
             except Exception:  # the database is away: say so, try again next beat
                 logger.exception("worker heartbeat not written")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._heartbeat_s)
+
+    async def _prune_transcripts(self) -> None:
+        """Drop the transcript chunks older than the retention (any worker may)."""
+        keep = timedelta(days=self._orchestrator.settings.transcript_retention_days)
+        before = (self._clock() - keep).isoformat()
+        await self._orchestrator.store.transcripts.prune(before)
 
     async def _register(self, *, stopped: bool) -> None:
         now = self._clock()

@@ -50,10 +50,15 @@ class Fleet:
                 if not abilities.can_take(FleetWants.model_validate_json(row["fleet"])):
                     continue
                 adw_id = str(row["adw_id"])
-                await connection.execute(
-                    "UPDATE runs SET owner = ?, heartbeat_at = ? WHERE adw_id = ?",
+                # Compare-and-set: under any isolation, of two workers that read the same
+                # candidate one reserves it and the other goes on to the next.
+                cursor = await connection.execute(
+                    "UPDATE runs SET owner = ?, heartbeat_at = ? WHERE adw_id = ? "
+                    f"AND owner IS NULL AND status IN ({_TAKEABLE})",
                     (owner, now_iso(), adw_id),
                 )
+                if not cursor.rowcount:
+                    continue
                 await record_audit(connection, actor=owner, action="run.reserve", adw_id=adw_id)
                 return adw_id
         return None

@@ -478,6 +478,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        18,
+        "agent transcripts of fleet runs, in chunks, for dashboards on other hosts",
+        """
+        CREATE TABLE transcript_chunks (
+            attempt_id INTEGER NOT NULL,
+            seq        INTEGER NOT NULL,
+            lines      TEXT NOT NULL,
+            at         TEXT NOT NULL,
+            PRIMARY KEY (attempt_id, seq)
+        );
+        CREATE INDEX transcript_chunks_by_time ON transcript_chunks (at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -53,6 +53,7 @@ from adw_tui.store.location import DatabaseLocation, PostgresDsn, database_locat
 from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 from adw_tui.store.tallies import RunCount, Tallies, read_run_counts, read_tallies
+from adw_tui.store.transcripts import Transcripts
 
 StateData = RunState | Mapping[str, Any]
 StateChangeFn = Callable[[dict[str, Any]], StateData]
@@ -79,6 +80,7 @@ class Store:
         self.deliveries = Deliveries(database)
         self.budgets = Budgets(database)
         self.fleet = Fleet(database)
+        self.transcripts = Transcripts(database)
 
     @classmethod
     async def open(

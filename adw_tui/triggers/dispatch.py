@@ -48,7 +48,8 @@ Launcher = Callable[[Launch], Awaitable[object]]
 
 
 def launcher_of(orchestrator: Orchestrator) -> Launcher:
-    """The orchestrator's `launch`, as the triggers ask for runs."""
+    """The orchestrator's `launch`, as the triggers ask for runs (queued for the fleet's
+    workers when the settings say `fleet`)."""
 
     async def launch(request: Launch) -> str:
         return await orchestrator.launch(
@@ -56,6 +57,7 @@ def launcher_of(orchestrator: Orchestrator) -> Launcher:
             workflow=request.workflow,
             adw_id=request.adw_id,
             with_run=request.with_run,
+            fleet_labels=[] if orchestrator.settings.fleet else None,
         )
 
     return launch

@@ -320,6 +320,7 @@ class AdwApp(App[None]):
                         workflow=request.workflow,
                         engine=request.engine,
                         model_set=request.model_set,
+                        fleet_labels=[] if self.orchestrator.settings.fleet else None,
                     )
                 ]
         except AdwError as error:

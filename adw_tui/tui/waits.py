@@ -1,6 +1,7 @@
 """What a run waits for, and since when, as the dashboard shows it: working, waiting for
 a slot (its place in the queue), for memory, for slots other processes hold, for a
-breaker or a rate limit, or paused.
+breaker or a rate limit, for a worker of the fleet, or paused; or its process went
+silent.
 
 The resource manager and the breakers say why a run of this process waits through the
 runtime's events (`QueueChanged`, `RunWaiting`); `RunWaits` keeps the newest reason of
@@ -12,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from adw_tui.domain.clock import Clock
+from adw_tui.domain.fleet import WORKER_SILENT_AFTER
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.runtime.events import (
     AgentActivity,
@@ -69,15 +71,24 @@ class RunWaits:
 
     def cell(self, run: RunRecord, now: datetime) -> str:
         """What the runs table says the run is doing: `working`, `slot #2 · 0:41`,
-        `paused · 3:02`, ..., nothing for a run that has ended."""
+        `paused · 3:02`, `worker · 0:05` (queued for the fleet), `owner silent · 0:40`
+        (its process stopped heartbeating: a worker will take it over), ..., nothing for
+        a run that has ended."""
         wait = self._waits.get(run.adw_id)
         if wait is not None:
             return f"{wait.label} · {format_elapsed(now - wait.since)}"
         if run.status is RunStatus.PAUSED:
             return f"paused · {format_elapsed(now - run.updated_at)}"
-        if run.status is RunStatus.QUEUED:
-            return f"slot · {format_elapsed(now - run.updated_at)}"
-        return "working" if run.status is RunStatus.RUNNING else ""
+        fleet_waits = run.fleet is not None and run.status is RunStatus.INTERRUPTED
+        if run.status is RunStatus.QUEUED or fleet_waits:
+            label = "worker" if run.fleet is not None else "slot"
+            return f"{label} · {format_elapsed(now - run.updated_at)}"
+        if run.status is not RunStatus.RUNNING:
+            return ""
+        beat = run.heartbeat_at
+        if beat is not None and now - beat > WORKER_SILENT_AFTER:
+            return f"owner silent · {format_elapsed(now - beat)}"
+        return "working"
 
     def _queue(self, event: QueueChanged) -> set[str]:
         changed = {

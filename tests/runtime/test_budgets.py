@@ -20,28 +20,34 @@ from tests.conftest import db_argument
 TODAY = datetime.now(UTC)
 
 
+async def spend_then_hold(orchestrator: Orchestrator, store: Store) -> str:
+    """One run that spends past a tiny daily budget, then one the budget holds in the
+    queue; the held run's adw_id."""
+    first = await store.issues.create("Add slugify", "x")
+    spent = await orchestrator.launch(first.number, workflow="plan")
+    assert (await orchestrator.wait(spent)).status is RunStatus.SUCCEEDED
+    second = await store.issues.create("Add titlecase", "x")
+    held = await orchestrator.launch(second.number, workflow="plan")
+    for _ in range(200):
+        if orchestrator.resources.snapshot().waiting_for_budget == [held]:
+            break
+        await asyncio.sleep(0.02)
+    assert orchestrator.resources.snapshot().waiting_for_budget == [held]
+    return held
+
+
 async def test_past_the_daily_budget_new_runs_wait_until_the_next_day(
     repo: Path, store: Store
 ) -> None:
     settings = load_settings(repo).model_copy(update={"engine": "sim", "daily_budget_usd": 0.001})
     now = [TODAY]
     async with Orchestrator(store, repo, settings, clock=lambda: now[0]) as orchestrator:
-        first = await store.issues.create("Add slugify", "x")
-        spent = await orchestrator.launch(first.number, workflow="plan")
-        assert (await orchestrator.wait(spent)).status is RunStatus.SUCCEEDED
-        assert await store.spent_since(TODAY - timedelta(hours=1)) > 0.001
-
         seen: list[QueueChanged] = []
         orchestrator.bus.listeners.append(
             lambda event: seen.append(event) if isinstance(event, QueueChanged) else None
         )
-        second = await store.issues.create("Add titlecase", "x")
-        held = await orchestrator.launch(second.number, workflow="plan")
-        for _ in range(200):
-            if orchestrator.resources.snapshot().waiting_for_budget == [held]:
-                break
-            await asyncio.sleep(0.02)
-        assert orchestrator.resources.snapshot().waiting_for_budget == [held]
+        held = await spend_then_hold(orchestrator, store)
+        assert await store.spent_since(TODAY - timedelta(hours=1)) > 0.001
         assert any(event.waiting_for_budget == (held,) for event in seen)
         assert (await store.get_run(held)).status is RunStatus.QUEUED
 
@@ -87,17 +93,7 @@ async def test_a_daily_budget_raised_by_adw_budget_lets_held_runs_start(
     restart, and takes precedence over the setting until `default` puts it back."""
     settings = load_settings(repo).model_copy(update={"engine": "sim", "daily_budget_usd": 0.001})
     async with Orchestrator(store, repo, settings) as orchestrator:
-        first = await store.issues.create("Add slugify", "x")
-        spent = await orchestrator.launch(first.number, workflow="plan")
-        assert (await orchestrator.wait(spent)).status is RunStatus.SUCCEEDED
-        second = await store.issues.create("Add titlecase", "x")
-        held = await orchestrator.launch(second.number, workflow="plan")
-        for _ in range(200):
-            if orchestrator.resources.snapshot().waiting_for_budget == [held]:
-                break
-            await asyncio.sleep(0.02)
-        assert orchestrator.resources.snapshot().waiting_for_budget == [held]
-
+        held = await spend_then_hold(orchestrator, store)
         raised = await adw_budget(repo, store, "--daily", "10", "--json")
         assert raised["budgets"]["daily"] == {"usd": 10.0, "source": "database"}
         assert raised["spent_today_usd"] > 0.001

@@ -209,3 +209,18 @@ async def test_a_launch_that_may_pass_is_tried_again_by_the_next_poll(
         await orchestrator.wait(started.adw_id)
     actions = [e.action for e in await store.audit.entries(limit=100)]
     assert "trigger.released" in actions
+
+
+async def test_with_the_fleet_setting_a_trigger_queues_the_run_for_workers(
+    github: FakeGitHub, store: Store, repo: Path
+) -> None:
+    github.add_issue("Add a slugify helper", "adw_plan")
+    async with github_orchestrator(github, store, repo, fleet=True) as orchestrator:
+        [queued] = await poller_on(orchestrator).poll()
+        assert queued.outcome is DeliveryOutcome.STARTED
+        assert queued.adw_id is not None
+        assert orchestrator.running() == []  # not run here
+    run = await store.get_run(queued.adw_id)
+    assert (run.status, run.owner) == (RunStatus.QUEUED, None)
+    assert run.fleet is not None
+    assert await store.fleet.queued() == 1

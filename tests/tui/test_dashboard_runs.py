@@ -6,8 +6,10 @@ only the cells that changed. A run an `adw run` in another process
 executes gets a live pane fed from its transcript file.
 """
 
+import asyncio
 import gc
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -158,3 +160,52 @@ async def test_a_run_of_another_process_streams_into_a_pane_until_it_ends(
             if other.poll() is None:
                 other.kill()
                 other.wait()
+
+
+@pytest.mark.slow
+async def test_a_run_a_worker_on_another_host_runs_streams_into_a_pane(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+):
+    """A run queued for the fleet and taken by a worker on another "host" (its own clone;
+    its agents' files stay there): the dashboard shows the run and follows its agents
+    from the transcript chunks the worker ships to the database."""
+    monkeypatch.setattr(dashboard, "PANE_LINGER_S", 0.2)
+    monkeypatch.setattr(dashboard, "REFRESH_S", 0.2)
+    far = tmp_path / "far"
+    clone = await asyncio.create_subprocess_exec("git", "clone", "--quiet", str(repo), str(far))
+    assert await clone.wait() == 0
+    issue = await store.issues.create("Add a slugify helper", "Slugs.")
+    adw_id = await orchestrator.launch(issue.number, workflow="plan", fleet_labels=[])
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    environ.update(
+        ADW_DB=str(store.path), ADW_ENGINE="sim", ADW_SIM_DELAY="0.1", ADW_HOST_NAME="far-host"
+    )
+    adw = Path(sys.executable).parent / "adw"
+    worker = subprocess.Popen(  # noqa: ASYNC220 - a process that outlives this scope
+        [str(adw), "--repo", str(far), "worker", "--slots", "1"],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            board = app.dashboard
+            await until(pilot, lambda: adw_id in board.panes, within_s=60)
+            pane = board.panes[adw_id]
+            await until(pilot, lambda: pane.log_widget.line_count > 0, within_s=60)
+            assert str(pane.border_title).startswith(f"{adw_id} · ")
+            await until(pilot, lambda: adw_id not in board.panes, within_s=90)
+            assert any("→" in line for line in pane.log_widget.plain_lines())
+        assert (await store.get_run(adw_id)).owner is None
+        assert (far / "agents" / adw_id).is_dir()
+        assert not (repo / "agents" / adw_id).exists()  # nothing of it on this host
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=60)

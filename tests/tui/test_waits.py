@@ -4,6 +4,7 @@ start kept while the reason stays, and the wait ended by what ends it."""
 from datetime import UTC, datetime, timedelta
 
 from adw_tui.domain.agent import AgentEvent, AgentEventKind
+from adw_tui.domain.fleet import FleetWants
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.events import (
@@ -102,3 +103,16 @@ def test_a_paused_run_waits_since_it_was_paused_and_an_ended_one_not_at_all():
     assert waits.cell(run("cccc0002", RunStatus.QUEUED, updated_s=290), now) == "slot · 0:10"
     assert waits.cell(run("cccc0003", RunStatus.SUCCEEDED), now) == ""
     assert waits.cell(run("cccc0004", RunStatus.INTERRUPTED), now) == ""
+
+
+def test_a_fleet_run_waits_for_a_worker_and_a_silent_owner_is_shown():
+    fleet = FleetWants(engine="sim")
+    queued = run("aaaa0005", RunStatus.QUEUED).model_copy(update={"fleet": fleet})
+    interrupted = run("aaaa0006", RunStatus.INTERRUPTED).model_copy(update={"fleet": fleet})
+    beating = run("aaaa0007", RunStatus.RUNNING).model_copy(update={"heartbeat_at": START})
+    waits = RunWaits(Clock())
+    later = START + timedelta(seconds=45)
+    assert waits.cell(queued, later) == "worker · 0:45"
+    assert waits.cell(interrupted, later) == "worker · 0:45"  # to be taken over
+    assert waits.cell(beating, START + timedelta(seconds=10)) == "working"
+    assert waits.cell(beating, later) == "owner silent · 0:45"

@@ -1,0 +1,36 @@
+"""Agent transcripts in the database: the lines an agent of a fleet run wrote, in chunks
+numbered per step attempt, so that a dashboard on any host can follow any run (the raw
+file stays on the host that ran the agent). Secrets are redacted on the way in, as in
+every write; old chunks are pruned by age."""
+
+from adw_tui.store.backend import Backend, now_iso
+
+
+class Transcripts:
+    def __init__(self, database: Backend) -> None:
+        self._db = database
+
+    async def append(self, attempt_id: int, seq: int, lines: str) -> None:
+        """Chunk `seq` (from 1) of the attempt: complete lines, newline-separated."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO transcript_chunks (attempt_id, seq, lines, at) VALUES (?, ?, ?, ?)",
+                (attempt_id, seq, lines, now_iso()),
+            )
+
+    async def after(self, attempt_id: int, seq: int, *, limit: int = 500) -> list[tuple[int, str]]:
+        """The attempt's chunks numbered over `seq`, in order: (seq, lines)."""
+        rows = await self._db.fetch_all(
+            "SELECT seq, lines FROM transcript_chunks WHERE attempt_id = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (attempt_id, seq, limit),
+        )
+        return [(int(row["seq"]), str(row["lines"])) for row in rows]
+
+    async def prune(self, before: str) -> int:
+        """Delete the chunks written before `before` (ISO time); how many."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "DELETE FROM transcript_chunks WHERE at < ?", (before,)
+            )
+            return int(cursor.rowcount)
