@@ -14,8 +14,6 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
-import psutil
-
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.fleet import host_name
 from adw_tui.domain.modeling import Model
@@ -98,6 +96,8 @@ def orphaned(run: RunRecord, stale_after_s: float) -> str | None:
 
 
 def _alive(pid: int) -> bool:
+    import psutil  # here: only a run left running by a dead process is checked
+
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
@@ -124,6 +124,8 @@ def _kill_group_in(pgid: int, repo: Path) -> int:
     """SIGKILL the members of `pgid` that work inside `repo`. A process group id can be
     reused by an unrelated program after a reboot; the working-directory check keeps
     recovery from touching it."""
+    import psutil
+
     members = []
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error, ProcessLookupError):
