@@ -1,8 +1,10 @@
 """A command imports only what it uses: `adw --version`, `adw runs` and `adw prompt`
 never import textual or pydantic-settings (settings are read without it), `--version` not
-even the store or pydantic, and `adw runs` neither rich nor the engines. Each runs in a
-fresh interpreter (a small runner calling the `adw` entry point, then writing
-`sys.modules`), so nothing this test process imported counts.
+even the store or pydantic, `adw runs` neither rich nor the engines, and `adw prompt`
+starts its agent before importing rich and without the other engines or psutil. Each
+runs in a fresh interpreter (a small runner calling the `adw` entry point, then writing
+`sys.modules`, and what it held when the agent process was started), so nothing this
+test process imported counts.
 
 The lists the parser keeps to stay light (engine names, statuses) are checked against
 what they name."""
@@ -25,17 +27,30 @@ from adw_tui.store import Store
 RUNNER = """
 import json, sys
 from adw_tui.cli import main
+at_agent_start = None
+def on_audit(event, args):
+    global at_agent_start
+    # The first process started that is not git (which finds the repository): the agent.
+    if event == "subprocess.Popen" and at_agent_start is None and args[1][0] != "git":
+        at_agent_start = sorted(sys.modules)
+sys.addaudithook(on_audit)
 try:
     code = main(sys.argv[2:])
 except SystemExit as exit:
     code = exit.code
 with open(sys.argv[1], "w") as out:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, out)
+    json.dump({"code": code, "modules": sorted(sys.modules), "at_agent_start": at_agent_start}, out)
 """
 
 
 def modules_of(tmp_path: Path, *argv: str) -> set[str]:
     """The top-level packages and adw_tui modules `adw *argv` imported."""
+    return imports_of(tmp_path, *argv)[0]
+
+
+def imports_of(tmp_path: Path, *argv: str) -> tuple[set[str], set[str] | None]:
+    """What `modules_of` says, and the same of the modules imported by the time the
+    command started an agent (None: it started none)."""
     report = tmp_path / "modules.json"
     subprocess.run(
         [sys.executable, "-c", RUNNER, str(report), *argv],
@@ -46,7 +61,14 @@ def modules_of(tmp_path: Path, *argv: str) -> set[str]:
     )
     found = json.loads(report.read_text())
     assert found["code"] == 0
-    return {name if name.startswith("adw_tui") else name.split(".")[0] for name in found["modules"]}
+    at_agent_start = found["at_agent_start"]
+    return _packages(found["modules"]), None if at_agent_start is None else _packages(
+        at_agent_start
+    )
+
+
+def _packages(modules: list[str]) -> set[str]:
+    return {name if name.startswith("adw_tui") else name.split(".")[0] for name in modules}
 
 
 @pytest.fixture
@@ -82,10 +104,20 @@ def test_runs_imports_no_textual_rich_or_engine(repo: Path):
 
 
 def test_prompt_imports_no_textual(repo: Path):
-    imported = modules_of(repo, "prompt", "--engine", "sim", "hello")
+    imported, at_agent_start = imports_of(repo, "prompt", "--engine", "sim", "hello")
     assert "adw_tui.agents.claude_code" in imported
     assert not imported & {"textual", "yaml", "httpx", "pydantic_settings", "aiosqlite"}
+    assert not imported & {"sqlite3", "tenacity", "adw_tui.store", "adw_tui.runtime.orchestrator"}
     assert not {name for name in imported if name.startswith("adw_tui.tui")}
+    # The agent is started before rich (its printer's) is imported, and with neither the
+    # other engines nor psutil, which kills a live agent's process tree: one that ended
+    # by itself never needs it.
+    assert at_agent_start is not None
+    assert "rich" in imported
+    assert not at_agent_start & {"rich", "psutil"}
+    assert "psutil" not in imported
+    others = {f"adw_tui.agents.{name}" for name in ("codex", "gemini", "opencode")}
+    assert not imported & others
 
 
 def test_the_parsers_lists_match_what_they_name():
