@@ -1,8 +1,9 @@
 """A command imports only what it uses: `adw --version`, `adw runs` and `adw prompt`
 never import textual or pydantic-settings (settings are read without it), `--version` not
 even the store or pydantic, `adw runs` neither rich nor the engines, and `adw prompt`
-starts its agent before importing rich and without the other engines or psutil. Each
-runs in a fresh interpreter (a small runner calling the `adw` entry point, then writing
+starts its agent before importing rich and without the other engines or psutil; the
+dashboard (`adw` alone) imports the one screen it opens on. Each runs in a fresh
+interpreter (a small runner calling the `adw` entry point, then writing
 `sys.modules`, and what it held when the agent process was started), so nothing this
 test process imported counts.
 
@@ -126,3 +127,18 @@ def test_the_parsers_lists_match_what_they_name():
     assert tuple(DeadLetterStatus) == LETTER_STATUSES
     # The listing also takes "all", which is no issue's state.
     assert (*IssueState, "all") == ISSUE_STATES
+
+
+def test_the_dashboard_imports_the_screen_it_opens_on_alone(tmp_path: Path):
+    """The other screens, the help panel's Markdown and what only running a step needs
+    (yaml, tenacity, psutil) are imported when first used, not before the first frame."""
+    code = "import json, sys, adw_tui.tui.app; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, timeout=120
+    )
+    imported = _packages(json.loads(done.stdout))
+    assert "adw_tui.tui.screens.dashboard" in imported
+    screens = {name for name in imported if name.startswith("adw_tui.tui.screens.")}
+    assert screens == {"adw_tui.tui.screens.base", "adw_tui.tui.screens.dashboard"}
+    assert not imported & {"markdown_it", "pygments", "yaml", "tenacity", "psutil"}
+    assert "adw_tui.runtime.best_of" not in imported
