@@ -19,8 +19,8 @@ from adw_tui.domain.fleet import host_name
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import NewDeadLetter, RunRecord, RunStatus
 from adw_tui.domain.steps import StepStatus
-from adw_tui.runtime.executor import RUNTIME_ACTOR
 from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.services import RUNTIME_ACTOR
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 
