@@ -10,7 +10,6 @@ or history opened within a section is pushed on that section's stack.
 """
 
 import importlib
-import pkgutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -61,6 +60,8 @@ LAUNCH_ISSUES = 1000
 def binding_ids() -> set[str]:
     """The id of every binding of the dashboard's app, screens and widgets (the screens
     not opened yet are imported for it)."""
+    import pkgutil
+
     for module in pkgutil.iter_modules(screens.__path__, f"{screens.__name__}."):
         importlib.import_module(module.name)
     ids: set[str] = set()
