@@ -89,34 +89,49 @@ async def kill_process_tree(process: asyncio.subprocess.Process, grace_s: float)
     """SIGTERM the process group and every descendant, SIGKILL what is left after
     `grace_s`, and reap the leader. Safe to call when the process has already exited
     (its group may still hold children it left behind)."""
-    import psutil  # here: a kill is rare, and every agent call starts sooner without it
-
-    descendants = _descendants(process.pid)
+    descendants = _descendants(process)
     _signal_all(process.pid, descendants, signal.SIGTERM)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process_exit(process), timeout=grace_s)
-    _, alive = await asyncio.to_thread(psutil.wait_procs, descendants, timeout=grace_s)
+    alive = await _wait_procs(descendants, grace_s)
     _signal_all(process.pid, alive, signal.SIGKILL)
     await process_exit(process)
-    await asyncio.to_thread(psutil.wait_procs, alive, timeout=grace_s)
+    await _wait_procs(alive, grace_s)
 
 
-def _descendants(pid: int) -> "list[psutil.Process]":
+def _descendants(process: asyncio.subprocess.Process) -> "list[psutil.Process]":
+    """The leader's descendants while it lives. Once it is reaped (the usual case: the
+    agent exited) none are found under its pid, which another process may hold by now:
+    its group is signalled alone, and every agent call ends without importing psutil."""
+    if process.returncode is not None:
+        return []
     import psutil
 
     try:
-        return psutil.Process(pid).children(recursive=True)
+        return psutil.Process(process.pid).children(recursive=True)
     except psutil.Error:
         return []
 
 
-def _signal_all(group: int, processes: "list[psutil.Process]", sig: signal.Signals) -> None:
+async def _wait_procs(processes: "list[psutil.Process]", grace_s: float) -> "list[psutil.Process]":
+    """Wait up to `grace_s` for `processes` to end; those still alive."""
+    if not processes:
+        return []
     import psutil
 
+    _, alive = await asyncio.to_thread(psutil.wait_procs, processes, timeout=grace_s)
+    return alive
+
+
+def _signal_all(group: int, processes: "list[psutil.Process]", sig: signal.Signals) -> None:
     # The leader started a session, so its pid is the group id; processes that left the
     # group (setsid, double fork) are signalled one by one.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, sig)
+    if not processes:
+        return
+    import psutil
+
     for process in processes:
         with contextlib.suppress(psutil.Error):
             process.send_signal(sig)

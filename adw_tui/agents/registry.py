@@ -3,19 +3,16 @@ parser of its transcript lines, how a person resumes one of its sessions, and wh
 is. Adding an engine is its module (the engine and its stream parser) and one entry
 here."""
 
+import importlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
 from adw_tui.agents.claude_stream import ClaudeStreamParser
-from adw_tui.agents.codex import CodexEngine, CodexStreamParser
 from adw_tui.agents.engine import Engine, StreamParser
-from adw_tui.agents.gemini import GeminiEngine
-from adw_tui.agents.gemini_stream import GeminiStreamParser
 from adw_tui.agents.names import ENGINE_NAMES as ENGINE_NAMES  # re-exported
-from adw_tui.agents.opencode import OpenCodeEngine, OpenCodeStreamParser
 from adw_tui.config import Settings
 from adw_tui.domain.errors import AdwError
 
@@ -118,14 +115,30 @@ def _resumed(make: _CliEngine) -> Callable[[Settings, Environ, str], Interactive
     return resume
 
 
+def _imported(module: str, name: str) -> Callable[..., Any]:
+    """`adw_tui.agents.<module>.<name>`, imported when first called: a command imports the
+    engine it runs (Claude Code's and the sim's above), not every engine."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(f"adw_tui.agents.{module}"), name)(*args, **kwargs)
+
+    return call
+
+
+_CodexEngine = _imported("codex", "CodexEngine")
+_GeminiEngine = _imported("gemini", "GeminiEngine")
+_OpenCodeEngine = _imported("opencode", "OpenCodeEngine")
+
+
 def _codex(settings: Settings, environ: Environ) -> Engine:
-    return CodexEngine(
+    engine: Engine = _CodexEngine(
         sandbox=settings.codex_sandbox,
         prices=settings.price_table(),
         extra_env=settings.agent_env,
         environ=environ,
         kill_grace_s=settings.kill_grace,
     )
+    return engine
 
 
 ENGINES: dict[str, EngineEntry] = {
@@ -150,22 +163,22 @@ ENGINES: dict[str, EngineEntry] = {
             "codex",
             "OpenAI Codex (`codex exec --json`; cost estimated from the price table)",
             _codex,
-            CodexStreamParser,
-            _resumed(CodexEngine),
+            _imported("codex", "CodexStreamParser"),
+            _resumed(_CodexEngine),
         ),
         EngineEntry(
             "gemini",
             "Gemini CLI (`gemini -p`, stream-json; cost estimated from the price table)",
-            _priced(GeminiEngine),
-            GeminiStreamParser,
-            _resumed(GeminiEngine),
+            _priced(_GeminiEngine),
+            _imported("gemini_stream", "GeminiStreamParser"),
+            _resumed(_GeminiEngine),
         ),
         EngineEntry(
             "opencode",
             "OpenCode (`opencode run`, JSON events; its cost, else estimated)",
-            _priced(OpenCodeEngine),
-            OpenCodeStreamParser,
-            _resumed(OpenCodeEngine),
+            _priced(_OpenCodeEngine),
+            _imported("opencode", "OpenCodeStreamParser"),
+            _resumed(_OpenCodeEngine),
         ),
     )
 }

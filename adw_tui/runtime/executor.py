@@ -32,12 +32,11 @@ from adw_tui.runtime.breakers import BreakerOpenError
 from adw_tui.runtime.events import RunChanged, StepFinished, TrackerFailed
 from adw_tui.runtime.outcome import StepOutcome
 from adw_tui.runtime.scout_step import ScoutStep
-from adw_tui.runtime.services import RunServices
+from adw_tui.runtime.services import RUNTIME_ACTOR, RunServices
 from adw_tui.runtime.tracing import annotate, span
 from adw_tui.store.steps import AttemptEnd
 from adw_tui.trackers.base import IssueTracker, post_status
 
-RUNTIME_ACTOR = "runtime"
 REPORT_CHARS = 1000
 """The longest failure reason an issue comment quotes."""
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from adw_tui.agents.names import ENGINE_NAMES
@@ -103,6 +102,8 @@ class Experiments:
         return self._read[1]
 
     def _load(self) -> dict[str, Experiment]:
+        import yaml  # here: most repositories have no experiments, and every start pays it
+
         where = EXPERIMENTS_FILE
         try:
             loaded = _File.model_validate(yaml.safe_load(self._path.read_text("utf-8")) or {})

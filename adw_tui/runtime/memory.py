@@ -1,21 +1,26 @@
 """Memory, sampled with psutil: the system's, which gates new runs, and one agent's process
-tree, which stops a run that outgrows its limit."""
+tree, which stops a run that outgrows its limit. psutil is imported at the first sample:
+the commands and the dashboard import the runtime long before (if ever) taking one."""
 
 import asyncio
 import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
-
-import psutil
+from typing import TYPE_CHECKING
 
 from adw_tui.domain.agent import AgentResult, ErrorClass
+
+if TYPE_CHECKING:
+    import psutil
 
 ExceededHandler = Callable[[int], Awaitable[None] | None]
 
 
 def system_memory_percent() -> float:
     """Percent of system memory in use (psutil's `virtual_memory().percent`)."""
+    import psutil
+
     return psutil.virtual_memory().percent
 
 
@@ -29,6 +34,8 @@ class ProcessTreeMemory:
     """
 
     def __init__(self, pid: int) -> None:
+        import psutil
+
         self.pid = pid
         self._root: psutil.Process | None
         try:
@@ -41,6 +48,8 @@ class ProcessTreeMemory:
 
         Descendants that exit while being measured are left out.
         """
+        import psutil
+
         root = self._root
         if root is None or not _alive(root):
             return None
@@ -75,7 +84,9 @@ async def watch_memory(
         await asyncio.sleep(interval_s)
 
 
-def _alive(process: psutil.Process) -> bool:
+def _alive(process: "psutil.Process") -> bool:
+    import psutil
+
     # An exited child its parent has not reaped yet is a zombie: gone for our purposes.
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
@@ -83,7 +94,9 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
-def _rss(process: psutil.Process) -> int:
+def _rss(process: "psutil.Process") -> int:
+    import psutil
+
     try:
         return int(process.memory_info().rss)
     except psutil.Error:

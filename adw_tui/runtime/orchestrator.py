@@ -6,8 +6,9 @@ import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from adw_tui.agents.registry import engine_for
 from adw_tui.agents.runner import RAW_OUTPUT_FILE
@@ -36,12 +37,8 @@ from adw_tui.domain.models import (
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime import git
 from adw_tui.runtime.attempt_transcripts import attempt_transcript
-from adw_tui.runtime.best_of import choose
-from adw_tui.runtime.branch_actions import Chosen, Pushed, publish_run, push_run_branch, run_web_url
 from adw_tui.runtime.budgets import budget_usd
 from adw_tui.runtime.events import EventBus, QueueChanged, RunChanged, RuntimeEvent
-from adw_tui.runtime.executor import RUNTIME_ACTOR, RunExecutor
-from adw_tui.runtime.experiments import Experiments
 from adw_tui.runtime.handover import Handover, plan_attach, plan_shell, record_return
 from adw_tui.runtime.inspection import WorktreeDiff, run_worktree_diff
 from adw_tui.runtime.issue_text import issue_state
@@ -52,7 +49,7 @@ from adw_tui.runtime.resources import DailyBudget, ResourceManager, ResourceSnap
 from adw_tui.runtime.retry import Sleep
 from adw_tui.runtime.rollback import rollback_run
 from adw_tui.runtime.run_log import RunLog, bind_run
-from adw_tui.runtime.services import RunServices
+from adw_tui.runtime.services import RUNTIME_ACTOR, RunServices
 from adw_tui.runtime.store_failures import interrupt_unsaved
 from adw_tui.runtime.tracing import annotate, span
 from adw_tui.runtime.worktrees import WorktreeManager, worktree_manager
@@ -63,6 +60,13 @@ from adw_tui.store.leases import Holder
 from adw_tui.trackers.base import IssueTracker, PullRequestHost
 from adw_tui.trackers.configured import tracker_for
 from adw_tui.workflows.loader import get_workflow
+
+# What runs a step, pushes a branch or reads experiments is imported when first used: the
+# dashboard and the commands make an orchestrator long before (if ever) running a run.
+if TYPE_CHECKING:
+    from adw_tui.runtime.branch_actions import Chosen, Pushed
+    from adw_tui.runtime.executor import RunExecutor
+    from adw_tui.runtime.experiments import Experiments
 
 PAUSING_AFTER_ACTION = "pausing once its action ends"
 
@@ -132,7 +136,13 @@ class Orchestrator:
         self._pausing: dict[str, str] = {}  # runs being paused here, and by whom
         self._requests: asyncio.Task[None] | None = None  # see `_answer_pause_requests`
         self._base: str | None = None
-        self.experiments = Experiments(repo)
+
+    @cached_property
+    def experiments(self) -> "Experiments":
+        """The repository's experiments (`.adw/experiments.yaml`)."""
+        from adw_tui.runtime.experiments import Experiments
+
+        return Experiments(self.repo)
 
     @property
     def store(self) -> Store:
@@ -267,6 +277,8 @@ class Orchestrator:
             await services.store.claims.requeue(adw_id, actor=RUNTIME_ACTOR, workflow=workflow)
             engine = engine or await self._engine_of(adw_id)
         assert adw_id is not None  # a new run was given one, an existing run has one
+        from adw_tui.runtime.executor import RunExecutor
+
         executor = RunExecutor(
             services,
             adw_id,
@@ -483,15 +495,20 @@ class Orchestrator:
             self.store, handover, exit_code=exit_code, started=started, ended=ended, actor=actor
         )
 
-    async def push_branch(self, adw_id: str, *, actor: str) -> Pushed:
+    async def push_branch(self, adw_id: str, *, actor: str) -> "Pushed":
         """Push the run's branch to origin, never forced (see `runtime.branch_actions`)."""
+        from adw_tui.runtime.branch_actions import push_run_branch
+
         return await push_run_branch(self._services, adw_id, actor=actor)
 
-    async def choose(self, winner: str, *, actor: str) -> Chosen:
+    async def choose(self, winner: str, *, actor: str) -> "Chosen":
         """Choose `winner` of its best-of group (the others are marked not chosen). Its
         branch goes on: a winner that succeeded was kept back from origin while it awaited
         the choice, so with a tracker that hosts pull requests it is pushed and its pull
         request opened now; one not finished goes on at its own `push` step."""
+        from adw_tui.runtime.best_of import choose
+        from adw_tui.runtime.branch_actions import Chosen, publish_run
+
         members = await choose(self.store, winner, actor=actor)
         await self.store.audit.record(
             actor=actor, action="best_of.choose", adw_id=winner, detail={"group": members}
@@ -507,6 +524,8 @@ class Orchestrator:
 
     async def web_url(self, adw_id: str) -> str:
         """The run's pull request, else its branch on origin's web site."""
+        from adw_tui.runtime.branch_actions import run_web_url
+
         return await run_web_url(self._services, adw_id)
 
     def transcript_path(self, adw_id: str, agent: str) -> Path:
@@ -572,7 +591,7 @@ class Orchestrator:
         if not task.cancelled():
             task.exception()
 
-    async def _drive(self, adw_id: str, executor: RunExecutor) -> RunStatus:
+    async def _drive(self, adw_id: str, executor: "RunExecutor") -> RunStatus:
         # This task's log lines, the standard library's included, name the run (the
         # binding stays in the task: it runs in a copy of the launching context).
         bind_run(adw_id, executor.workflow_name)
@@ -643,7 +662,7 @@ class Orchestrator:
             # The worktree stays for inspection; its ports go back to the pool.
             await asyncio.shield(self._services.ports.release(adw_id))
 
-    async def _execute(self, adw_id: str, executor: RunExecutor) -> RunStatus:
+    async def _execute(self, adw_id: str, executor: "RunExecutor") -> RunStatus:
         """The run executed (claimed by this process) until it ends or is paused: a
         pause's cancel, or the executor stopping for a pause, is recorded here, while the
         run is still claimed (no other process sees it running without an owner)."""

@@ -14,15 +14,13 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
-import psutil
-
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.fleet import host_name
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import NewDeadLetter, RunRecord, RunStatus
 from adw_tui.domain.steps import StepStatus
-from adw_tui.runtime.executor import RUNTIME_ACTOR
 from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.runtime.services import RUNTIME_ACTOR
 from adw_tui.runtime.worktrees import WorktreeManager
 from adw_tui.store import Store
 
@@ -100,6 +98,8 @@ def orphaned(run: RunRecord, stale_after_s: float) -> str | None:
 
 
 def _alive(pid: int) -> bool:
+    import psutil  # here: only a run left running by a dead process is checked
+
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
@@ -131,6 +131,8 @@ def _kill_groups_in(pgids: set[int], repo: Path) -> int:
     """SIGKILL the members of the process groups `pgids` that work inside `repo`. A
     process group id can be reused by an unrelated program after a reboot; the
     working-directory check keeps recovery from touching it."""
+    import psutil
+
     members = []
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error, ProcessLookupError):

@@ -13,18 +13,13 @@ by the call are not retried: they propagate at once.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_result,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
+from typing import TYPE_CHECKING
 
 from adw_tui.domain.agent import AgentResult, ErrorClass
 from adw_tui.domain.workflow import RetryPolicy
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +46,17 @@ async def call_with_retry(
     """Call `call(attempt)` (attempt counts from 1) until it succeeds, fails in a way that
     is not retried, or `policy.max_attempts` calls were made. Returns the last result and
     the number of calls."""
+    # Imported here, not with the module: the commands and the dashboard import the
+    # runtime without running a step.
+    from tenacity import (
+        AsyncRetrying,
+        retry_if_result,
+        stop_after_attempt,
+        wait_exponential,
+        wait_random,
+    )
 
-    def before_sleep(state: RetryCallState) -> None:
+    def before_sleep(state: "RetryCallState") -> None:
         if state.outcome is None or state.next_action is None:
             return
         result: AgentResult = state.outcome.result()
@@ -67,7 +71,7 @@ async def call_with_retry(
         if on_retry is not None:
             on_retry(state.attempt_number, result, wait)
 
-    def last_result(state: RetryCallState) -> AgentResult:
+    def last_result(state: "RetryCallState") -> AgentResult:
         assert state.outcome is not None
         result: AgentResult = state.outcome.result()
         return result

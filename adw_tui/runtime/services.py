@@ -21,6 +21,8 @@ from adw_tui.store import Store
 from adw_tui.trackers.base import IssueTracker
 
 EngineFactory = Callable[[str, Mapping[str, str]], Engine]
+RUNTIME_ACTOR = "runtime"
+"""Who the store's history says made the changes the runtime makes."""
 T = TypeVar("T")
 
 

@@ -7,7 +7,7 @@ import contextlib
 from adw_tui.domain.errors import DatabaseWriteError, StoreError
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.events import EventBus, RunChanged
-from adw_tui.runtime.executor import RUNTIME_ACTOR
+from adw_tui.runtime.services import RUNTIME_ACTOR
 from adw_tui.store import Store
 
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from adw_tui.domain.control import RunControl
 from adw_tui.domain.diff import StateChange, diff_versions
@@ -23,8 +23,6 @@ from adw_tui.domain.errors import (
     StaleVersionError,
     VersionNotFoundError,
 )
-from adw_tui.domain.experiments import DecidedRun
-from adw_tui.domain.kpis import RunOutcome, StepFailures
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.models import (
     RunRecord,
@@ -46,7 +44,6 @@ from adw_tui.store.deliveries import Deliveries
 from adw_tui.store.fleet import Fleet
 from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.issues import Issues
-from adw_tui.store.kpis import run_outcomes, step_failures
 from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
 from adw_tui.store.location import DatabaseLocation, PostgresDsn, database_location
@@ -54,6 +51,12 @@ from adw_tui.store.schema import apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 from adw_tui.store.tallies import RunCount, Tallies, read_run_counts, read_tallies
 from adw_tui.store.transcripts import Transcripts
+
+# The experiments' and the KPIs' shapes are imported by the calls that read them: every
+# command that opens the store (and the dashboard's first frame) does without them.
+if TYPE_CHECKING:
+    from adw_tui.domain.experiments import DecidedRun
+    from adw_tui.domain.kpis import RunOutcome, StepFailures
 
 StateData = RunState | Mapping[str, Any]
 StateChangeFn = Callable[[dict[str, Any]], StateData]
@@ -297,11 +300,13 @@ class Store:
         )
         return [str(row[0]) for row in rows]
 
-    async def experiment_runs(self, experiment: str) -> list[DecidedRun]:
+    async def experiment_runs(self, experiment: str) -> list["DecidedRun"]:
         """The decided runs of `experiment`, with their variant (from their latest
         state), cost and wall time: a run of a best-of group the operator chose among
         succeeded if chosen and failed if not; any other, when it succeeded, failed or
         was dead-lettered."""
+        from adw_tui.domain.experiments import DecidedRun
+
         rows = await self._db.fetch_all(
             "SELECT v.data, r.status, r.cost_usd, "
             "(julianday(r.updated_at) - julianday(r.created_at)) * 86400.0 "
@@ -325,14 +330,18 @@ class Store:
 
     async def run_outcomes(
         self, *, since: datetime | None = None, workflow: str | None = None
-    ) -> list[RunOutcome]:
+    ) -> list["RunOutcome"]:
         """One row per run created since `since` (of `workflow`), for the KPIs."""
+        from adw_tui.store.kpis import run_outcomes
+
         return await run_outcomes(self._db, since=stored_time(since), workflow=workflow)
 
     async def step_failures(
         self, *, since: datetime | None = None, workflow: str | None = None, limit: int = 10
-    ) -> list[StepFailures]:
+    ) -> list["StepFailures"]:
         """The steps of runs created since `since` whose attempts failed most."""
+        from adw_tui.store.kpis import step_failures
+
         return await step_failures(
             self._db, since=stored_time(since), workflow=workflow, limit=limit
         )

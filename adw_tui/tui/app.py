@@ -9,28 +9,27 @@ with its own screen stack: switching section keeps where each one was, and a run
 or history opened within a section is pushed on that section's stack.
 """
 
+import importlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
 from adw_tui.config import Settings
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.issues import IssueState
-from adw_tui.runtime.best_of import launch_group
 from adw_tui.runtime.events import RuntimeEvent
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
-from adw_tui.tui import stepping_in
+from adw_tui.tui import screens, stepping_in
 from adw_tui.tui.alerts import TerminalAlerts
 from adw_tui.tui.commands import AdwCommands
 from adw_tui.tui.notify import notify_text
@@ -38,15 +37,14 @@ from adw_tui.tui.pausing import pause_or_resume
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
 from adw_tui.tui.screens.base import DASHBOARD_MODE, AdwScreen, OpenRun
 from adw_tui.tui.screens.dashboard import Dashboard
-from adw_tui.tui.screens.dead_letters import DeadLettersScreen
-from adw_tui.tui.screens.history import HistoryScreen
-from adw_tui.tui.screens.launch import LaunchRequest, LaunchScreen, NewIssue, WorkflowChoice
-from adw_tui.tui.screens.run_detail import RunDetailScreen
-from adw_tui.tui.screens.workflows import WorkflowsScreen
-from adw_tui.tui.screens.worktrees import WorktreesScreen
 from adw_tui.tui.stepping_in import ForegroundRunner, SuspendingRunner
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
-from adw_tui.workflows.loader import load_workflows_report
+
+# The screens other than the dashboard, and what only they use, are imported when first
+# opened: the first frame waits for none of them.
+if TYPE_CHECKING:
+    from adw_tui.tui.screens.launch import LaunchRequest
+    from adw_tui.tui.screens.workflows import WorkflowsScreen
 
 Startup = Callable[[Orchestrator], Awaitable[None]]
 
@@ -60,7 +58,12 @@ LAUNCH_ISSUES = 1000
 
 
 def binding_ids() -> set[str]:
-    """The id of every binding of the dashboard's app, screens and widgets."""
+    """The id of every binding of the dashboard's app, screens and widgets (the screens
+    not opened yet are imported for it)."""
+    import pkgutil
+
+    for module in pkgutil.iter_modules(screens.__path__, f"{screens.__name__}."):
+        importlib.import_module(module.name)
     ids: set[str] = set()
     classes: list[type[DOMNode]] = [DOMNode]
     while classes:
@@ -142,13 +145,26 @@ class AdwApp(App[None]):
         """The top-level sections, by mode: each makes its screen when first shown."""
         return {
             DASHBOARD_MODE: lambda: Dashboard(self.store, self.orchestrator, self.clock),
-            DEAD_LETTERS_MODE: lambda: DeadLettersScreen(
-                self.store, self.orchestrator, clock=self.clock
-            ),
-            WORKFLOWS_MODE: lambda: WorkflowsScreen(self.repo),
-            WORKTREES_MODE: lambda: WorktreesScreen(self.store, self.orchestrator, self.clock),
+            DEAD_LETTERS_MODE: self._dead_letters_screen,
+            WORKFLOWS_MODE: self._workflows_screen,
+            WORKTREES_MODE: self._worktrees_screen,
             KPIS_MODE: self._kpis_screen,
         }
+
+    def _dead_letters_screen(self) -> AdwScreen:
+        from adw_tui.tui.screens.dead_letters import DeadLettersScreen
+
+        return DeadLettersScreen(self.store, self.orchestrator, clock=self.clock)
+
+    def _workflows_screen(self) -> AdwScreen:
+        from adw_tui.tui.screens.workflows import WorkflowsScreen
+
+        return WorkflowsScreen(self.repo)
+
+    def _worktrees_screen(self) -> AdwScreen:
+        from adw_tui.tui.screens.worktrees import WorktreesScreen
+
+        return WorktreesScreen(self.store, self.orchestrator, self.clock)
 
     def _load_preferences(self) -> Preferences:
         try:
@@ -194,7 +210,7 @@ class AdwApp(App[None]):
     def _apply_keymap(self) -> None:
         """Remap bindings by id from the preferences' `[keymap]`; an unknown id is named."""
         keymap = self.preferences.keymap
-        unknown = sorted(set(keymap) - binding_ids())
+        unknown = sorted(set(keymap) - binding_ids()) if keymap else []
         if unknown:
             notify_text(
                 self,
@@ -271,6 +287,9 @@ class AdwApp(App[None]):
 
     async def open_launch(self, issue: int | None = None, workflow: str = "sdlc") -> None:
         """The launch dialog, with the tracker's issues and the repository's workflows."""
+        from adw_tui.tui.screens.launch import LaunchScreen, WorkflowChoice
+        from adw_tui.workflows.loader import load_workflows_report
+
         try:
             tracker = self.orchestrator.tracker
             issues = [
@@ -293,7 +312,10 @@ class AdwApp(App[None]):
         )
         await self.push_screen(screen, self._launch)
 
-    async def _launch(self, request: LaunchRequest | None) -> None:
+    async def _launch(self, request: "LaunchRequest | None") -> None:
+        from adw_tui.runtime.best_of import launch_group
+        from adw_tui.tui.screens.launch import NewIssue
+
         if request is None:
             return
         try:
@@ -355,11 +377,15 @@ class AdwApp(App[None]):
         await self.open_run_detail(message.adw_id)
 
     async def open_run_detail(self, adw_id: str) -> None:
+        from adw_tui.tui.screens.run_detail import RunDetailScreen
+
         await self.push_screen(
             RunDetailScreen(self.store, self.orchestrator, adw_id, clock=self.clock)
         )
 
     async def action_history(self) -> None:
+        from adw_tui.tui.screens.history import HistoryScreen
+
         adw_id = self.selected_run
         if adw_id is not None:
             await self.push_screen(HistoryScreen(self.store, self.orchestrator, adw_id, self.clock))
@@ -410,8 +436,7 @@ class AdwApp(App[None]):
         await self.switch_mode(WORKTREES_MODE)
 
     def _kpis_screen(self) -> AdwScreen:
-        """The KPI screen, imported when first opened: its charts' library (plotext)
-        costs the dashboard's start ~90 ms."""
+        """The KPI screen (its charts' library, plotext, costs ~90 ms to import)."""
         from adw_tui.tui.screens.kpis import KpisScreen
 
         return KpisScreen(self.store, self.clock)
@@ -420,11 +445,13 @@ class AdwApp(App[None]):
         await self.switch_mode(KPIS_MODE)
 
     async def on_workflows_screen_launch_requested(
-        self, message: WorkflowsScreen.LaunchRequested
+        self, message: "WorkflowsScreen.LaunchRequested"
     ) -> None:
         await self.open_launch(workflow=message.workflow)
 
     def action_toggle_help(self) -> None:
+        from textual.widgets import HelpPanel  # with its Markdown (markdown-it, pygments)
+
         if self.screen.query(HelpPanel):
             self.action_hide_help_panel()
         else:

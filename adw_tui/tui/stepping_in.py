@@ -18,10 +18,10 @@ from adw_tui.runtime.foreground import run_in_foreground
 from adw_tui.runtime.handover import Handover
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.pausing import resume_paused
-from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 
 if TYPE_CHECKING:
     from adw_tui.tui.app import AdwApp
+    from adw_tui.tui.widgets.confirm import Confirmation
 
 OPERATOR = "operator"
 """Who the audit log and the run's history say stepped in from the dashboard."""
@@ -68,7 +68,9 @@ async def attach(app: "AdwApp", adw_id: str) -> None:
         await _step_in(app, adw_id, "attach", app.orchestrator.plan_attach)
         return
 
-    async def pause_and_attach(confirmation: Confirmation | None) -> None:
+    from adw_tui.tui.widgets.confirm import ConfirmScreen  # its buttons: not on the dashboard
+
+    async def pause_and_attach(confirmation: "Confirmation | None") -> None:
         if confirmation is None:
             return
         try:

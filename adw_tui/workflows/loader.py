@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.workflow import WorkflowDef
+
+if TYPE_CHECKING:
+    import yaml
 
 logger = logging.getLogger(__name__)
 
@@ -204,33 +206,40 @@ def _repo_files(repo: Path | None) -> list[Path]:
     )
 
 
-try:  # libyaml's parser when PyYAML was built with it: ten times faster
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover - PyYAML without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
-
-class _StrictLoader(_SafeLoader):
+@functools.cache
+def _strict_loader() -> "type[yaml.CSafeLoader]":
     """yaml.safe_load's loader, except that a key repeated in one mapping is an error:
-    PyYAML would keep the last one silently, and a state defined twice is a mistake."""
+    PyYAML would keep the last one silently, and a state defined twice is a mistake.
+    Made when first parsing: importing yaml costs a command that parses nothing ~10 ms."""
+    import yaml
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
+    try:  # libyaml's parser when PyYAML was built with it: ten times faster
+        from yaml import CSafeLoader as SafeLoader
+    except ImportError:  # pragma: no cover - PyYAML without libyaml
+        from yaml import SafeLoader  # type: ignore[assignment]
+
+    class StrictLoader(SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return mapping
+
+    return StrictLoader
 
 
 def _parse_yaml(source: str, text: str) -> Any:
+    import yaml
+
     try:
-        # As yaml.safe_load, plus the duplicate-key check: _StrictLoader is a safe loader.
-        return yaml.load(text, Loader=_StrictLoader)
+        # As yaml.safe_load, plus the duplicate-key check: the strict loader is a safe one.
+        return yaml.load(text, Loader=_strict_loader())
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" line {mark.line + 1}" if mark is not None else ""

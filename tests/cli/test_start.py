@@ -1,8 +1,11 @@
 """A command imports only what it uses: `adw --version`, `adw runs` and `adw prompt`
 never import textual or pydantic-settings (settings are read without it), `--version` not
-even the store or pydantic, and `adw runs` neither rich nor the engines. Each runs in a
-fresh interpreter (a small runner calling the `adw` entry point, then writing
-`sys.modules`), so nothing this test process imported counts.
+even the store or pydantic, `adw runs` neither rich nor the engines, and `adw prompt`
+starts its agent before importing rich and without the other engines or psutil; the
+dashboard (`adw` alone) imports the one screen it opens on. Each runs in a fresh
+interpreter (a small runner calling the `adw` entry point, then writing
+`sys.modules`, and what it held when the agent process was started), so nothing this
+test process imported counts.
 
 The lists the parser keeps to stay light (engine names, statuses) are checked against
 what they name."""
@@ -25,17 +28,30 @@ from adw_tui.store import Store
 RUNNER = """
 import json, sys
 from adw_tui.cli import main
+at_agent_start = None
+def on_audit(event, args):
+    global at_agent_start
+    # The first process started that is not git (which finds the repository): the agent.
+    if event == "subprocess.Popen" and at_agent_start is None and args[1][0] != "git":
+        at_agent_start = sorted(sys.modules)
+sys.addaudithook(on_audit)
 try:
     code = main(sys.argv[2:])
 except SystemExit as exit:
     code = exit.code
 with open(sys.argv[1], "w") as out:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, out)
+    json.dump({"code": code, "modules": sorted(sys.modules), "at_agent_start": at_agent_start}, out)
 """
 
 
 def modules_of(tmp_path: Path, *argv: str) -> set[str]:
     """The top-level packages and adw_tui modules `adw *argv` imported."""
+    return imports_of(tmp_path, *argv)[0]
+
+
+def imports_of(tmp_path: Path, *argv: str) -> tuple[set[str], set[str] | None]:
+    """What `modules_of` says, and the same of the modules imported by the time the
+    command started an agent (None: it started none)."""
     report = tmp_path / "modules.json"
     subprocess.run(
         [sys.executable, "-c", RUNNER, str(report), *argv],
@@ -46,7 +62,14 @@ def modules_of(tmp_path: Path, *argv: str) -> set[str]:
     )
     found = json.loads(report.read_text())
     assert found["code"] == 0
-    return {name if name.startswith("adw_tui") else name.split(".")[0] for name in found["modules"]}
+    at_agent_start = found["at_agent_start"]
+    return _packages(found["modules"]), None if at_agent_start is None else _packages(
+        at_agent_start
+    )
+
+
+def _packages(modules: list[str]) -> set[str]:
+    return {name if name.startswith("adw_tui") else name.split(".")[0] for name in modules}
 
 
 @pytest.fixture
@@ -82,10 +105,20 @@ def test_runs_imports_no_textual_rich_or_engine(repo: Path):
 
 
 def test_prompt_imports_no_textual(repo: Path):
-    imported = modules_of(repo, "prompt", "--engine", "sim", "hello")
+    imported, at_agent_start = imports_of(repo, "prompt", "--engine", "sim", "hello")
     assert "adw_tui.agents.claude_code" in imported
     assert not imported & {"textual", "yaml", "httpx", "pydantic_settings", "aiosqlite"}
+    assert not imported & {"sqlite3", "tenacity", "adw_tui.store", "adw_tui.runtime.orchestrator"}
     assert not {name for name in imported if name.startswith("adw_tui.tui")}
+    # The agent is started before rich (its printer's) is imported, and with neither the
+    # other engines nor psutil, which kills a live agent's process tree: one that ended
+    # by itself never needs it.
+    assert at_agent_start is not None
+    assert "rich" in imported
+    assert not at_agent_start & {"rich", "psutil"}
+    assert "psutil" not in imported
+    others = {f"adw_tui.agents.{name}" for name in ("codex", "gemini", "opencode")}
+    assert not imported & others
 
 
 def test_the_parsers_lists_match_what_they_name():
@@ -94,3 +127,18 @@ def test_the_parsers_lists_match_what_they_name():
     assert tuple(DeadLetterStatus) == LETTER_STATUSES
     # The listing also takes "all", which is no issue's state.
     assert (*IssueState, "all") == ISSUE_STATES
+
+
+def test_the_dashboard_imports_the_screen_it_opens_on_alone(tmp_path: Path):
+    """The other screens, the help panel's Markdown and what only running a step needs
+    (yaml, tenacity, psutil) are imported when first used, not before the first frame."""
+    code = "import json, sys, adw_tui.tui.app; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, timeout=120
+    )
+    imported = _packages(json.loads(done.stdout))
+    assert "adw_tui.tui.screens.dashboard" in imported
+    screens = {name for name in imported if name.startswith("adw_tui.tui.screens.")}
+    assert screens == {"adw_tui.tui.screens.base", "adw_tui.tui.screens.dashboard"}
+    assert not imported & {"markdown_it", "pygments", "yaml", "tenacity", "psutil"}
+    assert not imported & {"adw_tui.runtime.best_of", "adw_tui.runtime.executor"}

@@ -36,7 +36,12 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
     engine = engine_for(args.engine, context.settings)
     printer: TranscriptPrinter | None = None
     result: AgentResult | None = None
-    async with aclosing(engine.run(request)) as stream:
+
+    def started(_pid: int) -> None:
+        nonlocal printer
+        printer = _printer(to_stderr=args.json)
+
+    async with aclosing(engine.run(request, on_start=started)) as stream:
         async for item in stream:
             printer = printer or _printer(to_stderr=args.json)
             if isinstance(item, AgentEvent):
@@ -52,8 +57,8 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def _printer(*, to_stderr: bool) -> "TranscriptPrinter":
-    """The terminal's printer, made when the agent's first line arrives: rich is imported
-    then, while the agent is already starting, rather than before it could start."""
+    """The terminal's printer, made once the agent process exists: rich is imported then,
+    while the agent starts up, rather than before it could start."""
     from adw_tui.cli.output import console, error_console
     from adw_tui.cli.transcript import TranscriptPrinter
 
