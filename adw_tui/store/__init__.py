@@ -1,4 +1,5 @@
-"""The SQLite state store: versioned run state, dead letters and the audit log."""
+"""The state store (SQLite, or PostgreSQL): versioned run state, dead letters and the
+audit log."""
 
 from adw_tui.store.store import Store
 
