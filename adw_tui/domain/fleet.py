@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from pydantic import ConfigDict, Field
 
+from adw_tui.domain.durations import format_age
 from adw_tui.domain.modeling import Model
 
 HOST_NAME_ENV = "ADW_HOST_NAME"
@@ -65,3 +66,31 @@ class WorkerRecord(Model):
     def silent(self, now: datetime) -> bool:
         """Still registered as working, but no heartbeat for `WORKER_SILENT_AFTER`."""
         return self.stopped_at is None and now - self.heartbeat_at > WORKER_SILENT_AFTER
+
+    def state(self, now: datetime) -> str:
+        """`working`, `silent` (no heartbeat for `WORKER_SILENT_AFTER`) or `stopped`."""
+        if self.stopped_at is not None:
+            return "stopped"
+        return "silent" if self.silent(now) else "working"
+
+
+WORKER_COLUMNS = (
+    "worker", "host", "slots", "runs", "engines", "labels", "heartbeat", "memory", "state",
+)  # fmt: skip
+"""What `adw workers` and the fleet screen show of a worker (`worker_figures`)."""
+
+
+def worker_figures(worker: WorkerRecord, now: datetime) -> tuple[str, ...]:
+    """A worker as the views show it (`WORKER_COLUMNS`), as plain text: the views make
+    it safe for their terminal."""
+    return (
+        worker.name,
+        worker.host,
+        str(worker.slots),
+        str(worker.running),
+        ", ".join(worker.engines) if worker.engines is not None else "any",
+        ", ".join(worker.labels) or "-",
+        f"{format_age(now - worker.heartbeat_at)} ago",
+        "-" if worker.memory_percent is None else f"{worker.memory_percent:.0f}%",
+        worker.state(now),
+    )

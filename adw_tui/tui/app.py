@@ -53,6 +53,7 @@ DEAD_LETTERS_MODE = "dead_letters"
 WORKFLOWS_MODE = "workflows"
 WORKTREES_MODE = "worktrees"
 KPIS_MODE = "kpis"
+FLEET_MODE = "fleet"
 LAUNCH_ISSUES = 1000
 """The newest open issues the launch dialog lists (older ones: type the number)."""
 
@@ -90,6 +91,7 @@ class AdwApp(App[None]):
         Binding("w", "workflows", "Workflows", id="app.workflows"),
         Binding("W", "worktrees", "Worktrees", id="app.worktrees"),
         Binding("k", "kpis", "KPIs", id="app.kpis"),
+        Binding("F", "fleet", "Fleet", id="app.fleet"),
         Binding("f1", "toggle_help", "Help", id="app.help"),
         # Last: the footer cuts what does not fit from its end, and Help must stay.
         Binding("a", "attach", "Attach", id="app.attach"),
@@ -149,6 +151,7 @@ class AdwApp(App[None]):
             WORKFLOWS_MODE: self._workflows_screen,
             WORKTREES_MODE: self._worktrees_screen,
             KPIS_MODE: self._kpis_screen,
+            FLEET_MODE: self._fleet_screen,
         }
 
     def _dead_letters_screen(self) -> AdwScreen:
@@ -369,7 +372,7 @@ class AdwApp(App[None]):
         off and hidden from the footer."""
         if action in self.RUN_ACTIONS:
             return self.selected_run is not None
-        if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE, WORKTREES_MODE, KPIS_MODE):
+        if action in (DEAD_LETTERS_MODE, WORKFLOWS_MODE, WORKTREES_MODE, KPIS_MODE, FLEET_MODE):
             return self.current_mode != action
         return True
 
@@ -443,6 +446,14 @@ class AdwApp(App[None]):
 
     async def action_kpis(self) -> None:
         await self.switch_mode(KPIS_MODE)
+
+    def _fleet_screen(self) -> AdwScreen:
+        from adw_tui.tui.screens.fleet import FleetScreen
+
+        return FleetScreen(self.store, self.clock)
+
+    async def action_fleet(self) -> None:
+        await self.switch_mode(FLEET_MODE)
 
     async def on_workflows_screen_launch_requested(
         self, message: "WorkflowsScreen.LaunchRequested"

@@ -78,6 +78,12 @@ class AdwCommands(Provider):
                 "every workflow as a graph",
                 True,
             ),
+            PaletteCommand(
+                "Open the fleet",
+                partial(app.run_action, "fleet"),
+                "the workers on the database and the runs waiting for one",
+                True,
+            ),
         ]
         commands += await _issue_commands(app)
         for run in await store.list_runs(limit=PALETTE_RUNS):

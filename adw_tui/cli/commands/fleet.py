@@ -10,11 +10,12 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import console, error_console, print_json
 from adw_tui.cli.progress import live_orchestrator
 from adw_tui.domain.clock import utc_now
-from adw_tui.domain.durations import format_age
-from adw_tui.domain.fleet import WorkerAbilities
+from adw_tui.domain.fleet import WORKER_COLUMNS, WorkerAbilities, worker_figures
 from adw_tui.domain.sanitize import safe_markup
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.worker import Worker, WorkerSpec, default_worker_name
+
+STATE_MARKUP = {"working": "[green]working[/]", "silent": "[red]silent[/]"}
 
 
 async def enqueue_run(args: argparse.Namespace, context: CliContext) -> int:
@@ -91,28 +92,9 @@ async def list_workers(args: argparse.Namespace, context: CliContext) -> int:
         )
         return 0
     now = utc_now()
-    table = Table(
-        "worker", "host", "slots", "runs", "engines", "labels", "heartbeat", "memory", "state",
-        title=f"Workers ({queued} runs waiting for one)",
-    )  # fmt: skip
+    table = Table(*WORKER_COLUMNS, title=f"Workers ({queued} runs waiting for one)")
     for worker in workers:
-        state = (
-            "stopped"
-            if worker.stopped_at is not None
-            else "[red]silent[/]"
-            if worker.silent(now)
-            else "[green]working[/]"
-        )
-        table.add_row(
-            safe_markup(worker.name),
-            safe_markup(worker.host),
-            str(worker.slots),
-            str(worker.running),
-            safe_markup(", ".join(worker.engines) if worker.engines is not None else "any"),
-            safe_markup(", ".join(worker.labels) or "-"),
-            f"{format_age(now - worker.heartbeat_at)} ago",
-            "-" if worker.memory_percent is None else f"{worker.memory_percent:.0f}%",
-            state,
-        )
+        *cells, state = (safe_markup(cell) for cell in worker_figures(worker, now))
+        table.add_row(*cells, STATE_MARKUP.get(state, state))
     console.print(table)
     return 0
