@@ -100,8 +100,11 @@ def free_port() -> int:
 class Cluster:
     """A cluster in a temporary directory, run by `postgres` when we are root."""
 
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, *, durable: bool = False) -> None:
+        """`durable`: fsync and synchronous commits as a server's defaults have them (the
+        benchmarks); without it they are off, as nothing here must survive a crash."""
         self.binaries = binaries
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="adw-pg-"))
         self.port = free_port()
         self._as: list[str] = []
@@ -125,10 +128,9 @@ class Cluster:
             "--auth-local", "trust",
             "--no-sync",
         )  # fmt: skip
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             "pg_ctl", "start", "--wait", "--pgdata", str(self.root / "data"),
             "--log", str(self.root / "server.log"), "--options", options,

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -148,6 +148,11 @@ class Database:
         meanwhile: group commit); return its value once committed."""
         with _translate_errors(self.path, self.busy_timeout_s):
             return await self._group_commit.write(write)
+
+    def row_claims(self) -> AbstractAsyncContextManager[Writer]:
+        """A transaction to claim rows in: the write transaction (SQLite has one writer
+        at a time; PostgreSQL claims by row locks, see `PostgresDatabase.row_claims`)."""
+        return self.transaction()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:

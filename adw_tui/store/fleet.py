@@ -40,10 +40,14 @@ class Fleet:
     async def take_next(self, owner: str, abilities: WorkerAbilities) -> str | None:
         """Reserve for `owner` the oldest run queued for the fleet (or interrupted there)
         that `abilities` can do; its adw_id, or None when there is none."""
-        async with self._db.transaction() as connection:
+        # PostgreSQL: the candidates are locked as read, and another worker's read skips
+        # them, so workers take runs at once instead of in turn.
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self._db.engine == "postgresql" else ""
+        async with self._db.row_claims() as connection:
             rows = await connection.execute_fetchall(
                 f"SELECT adw_id, fleet FROM runs WHERE fleet IS NOT NULL "
-                f"AND status IN ({_TAKEABLE}) AND owner IS NULL ORDER BY created_at LIMIT ?",
+                f"AND status IN ({_TAKEABLE}) AND owner IS NULL ORDER BY created_at "
+                f"LIMIT ?{skip_locked}",
                 (CANDIDATES,),
             )
             for row in rows:

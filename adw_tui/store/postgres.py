@@ -180,6 +180,25 @@ class PostgresWriter:
         return (await self.execute(sql, params)).rows
 
 
+class PooledWriter:
+    """A pool connection inside a transaction of its own (see `row_claims`), with
+    secrets redacted from every `str` parameter."""
+
+    def __init__(
+        self, connection: "asyncpg.pool.PoolConnectionProxy[Any]", redactor: Redactor
+    ) -> None:
+        self._connection = connection
+        self._redactor = redactor
+
+    async def execute(self, sql: str, params: Params = ()) -> Fetched:
+        values = redacted(self._redactor, params)
+        connection = cast(asyncpg.Connection, self._connection)  # a proxy of one
+        return await _execute(connection, postgres_sql(sql), values)
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return (await self.execute(sql, params)).rows
+
+
 class PostgresDatabase:
     """The writer and the readers of one PostgreSQL database."""
 
@@ -274,6 +293,15 @@ class PostgresDatabase:
                     raise
                 # Shielded: once COMMIT is sent it completes (see `Database.transaction`).
                 await asyncio.shield(self._thread.run(self._session.commit))
+
+    @asynccontextmanager
+    async def row_claims(self) -> AsyncIterator[Writer]:
+        """A write transaction of its own on a pool connection, without the database's
+        write lock: for claims made by row locks (`FOR UPDATE SKIP LOCKED`), which many
+        processes then make at once instead of one after another."""
+        with self._errors():
+            async with self._readers.acquire() as connection, connection.transaction():
+                yield PooledWriter(connection, self.redactor)
 
     async def _begin(self) -> None:
         """BEGIN and the write lock, which may wait for another process; a caller

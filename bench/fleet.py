@@ -1,0 +1,343 @@
+"""Benchmark: the fleet's shared database, SQLite against PostgreSQL, in one run.
+
+Two figures, each with its baseline measured in the same run (these machines are noisy):
+
+- claims: 400 runs queued for the fleet, taken (`Fleet.take_next`, the reservation a
+  worker makes before it starts a run) by 1 worker process, then by 8 at once; claims per
+  second, and the ratio of 8 to 1 (bar on PostgreSQL: >= 4x: workers must not queue
+  behind one another to take work).
+- saves: 50 writers across 4 processes, each saving its own run's state
+  (`Store.update`: a read-modify-write with compare-and-set) for a fixed time; saves per
+  second on each engine, and PostgreSQL's over SQLite's (bar: >= 0.5x on one host).
+
+Every process opens the store, then waits for a start signal, so its start-up is not
+timed; each reports its count and the time of its first and last operation, and the
+rate is the total over the span from the first start to the last end.
+
+PostgreSQL is a throwaway cluster made with the server's own tools (as the tests make
+theirs), durable as a server's defaults are (fsync on), on a loopback port; or the
+server `ADW_BENCH_POSTGRES_DSN` names (an administrator's DSN: the benchmark creates and
+drops its databases there). Without either, the PostgreSQL columns say why they are
+empty.
+
+Run: `uv run python -m bench.fleet [--quick]`. Tables, then one JSON line.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from adw_tui.domain.fleet import FleetWants, WorkerAbilities
+from adw_tui.domain.models import RunState
+from adw_tui.store import Store
+from adw_tui.store.fleet import queued_for_fleet
+from bench.common import Target, machine_figures, print_report, targets_table
+
+DSN_VARIABLE = "ADW_BENCH_POSTGRES_DSN"
+CLAIMS_BAR = 4.0
+SAVES_BAR = 0.5
+RUNS = 400
+CLAIMERS = 8
+WRITER_PROCESSES = 4
+WRITERS = 50
+SAVE_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class Span:
+    """What the child processes of one measurement did together."""
+
+    count: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else 0.0
+
+
+# The child processes: `python -m bench.fleet --child claims|saves TARGET ...`.
+
+
+async def _child_claims(target: str, owner: str) -> dict[str, Any]:
+    async with await Store.open(target, create=False) as store:
+        _ready()
+        abilities = WorkerAbilities()
+        first = time.time()
+        count = 0
+        while await store.fleet.take_next(owner, abilities) is not None:
+            count += 1
+        return {"count": count, "first": first, "last": time.time()}
+
+
+async def _child_saves(target: str, adw_ids: list[str], seconds: float) -> dict[str, Any]:
+    async with await Store.open(target, create=False) as store:
+        _ready()
+        first = time.time()
+        deadline = time.monotonic() + seconds
+        counts = [0]
+
+        async def writer(adw_id: str) -> None:
+            while time.monotonic() < deadline:
+                await store.update(
+                    adw_id,
+                    lambda data: {**data, "n": int(data.get("n", 0)) + 1},
+                    reason="bench",
+                    actor="bench",
+                )
+                counts[0] += 1
+
+        await asyncio.gather(*(writer(adw_id) for adw_id in adw_ids))
+        return {"count": counts[0], "first": first, "last": time.time()}
+
+
+def _ready() -> None:
+    """Tell the parent the store is open, then wait for its go (a line on stdin)."""
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+
+def _child(argv: list[str]) -> None:
+    kind, target, *rest = argv
+    if kind == "claims":
+        outcome = asyncio.run(_child_claims(target, rest[0]))
+    else:
+        outcome = asyncio.run(_child_saves(target, rest[1:], float(rest[0])))
+    print(json.dumps(outcome), flush=True)
+
+
+async def _children(argvs: list[list[str]]) -> Span:
+    """Start one child per argv, wait until each is ready, start them all at once; the
+    span of their work."""
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.fleet",
+            "--child",
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for argv in argvs
+    ]
+    for child in children:
+        assert child.stdout is not None
+        assert (await child.stdout.readline()).strip() == b"ready"
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write(b"go\n")
+        await child.stdin.drain()
+    outcomes = []
+    for child in children:
+        out, _ = await child.communicate()
+        assert child.returncode == 0, f"a child failed ({child.returncode})"
+        outcomes.append(json.loads(out.decode().strip().splitlines()[-1]))
+    start = min(outcome["first"] for outcome in outcomes)
+    end = max(outcome["last"] for outcome in outcomes)
+    return Span(sum(outcome["count"] for outcome in outcomes), end - start)
+
+
+# The measurements, on one database each.
+
+TargetMaker = Callable[[], Awaitable[str]]
+"""A new, empty database of one engine for each measurement: its path or DSN."""
+
+
+async def _seed_queue(target: str, runs: int) -> None:
+    async with await Store.open(target) as store:
+        for _ in range(runs):
+            adw_id = uuid.uuid4().hex[:8]
+            await store.create_run(
+                RunState(adw_id=adw_id),
+                workflow="plan",
+                actor="bench",
+                with_run=queued_for_fleet(adw_id, FleetWants(engine="sim")),
+            )
+
+
+async def _seed_runs(target: str, runs: int) -> list[str]:
+    async with await Store.open(target) as store:
+        adw_ids = [uuid.uuid4().hex[:8] for _ in range(runs)]
+        for adw_id in adw_ids:
+            await store.create_run(RunState(adw_id=adw_id), workflow="plan", actor="bench")
+        return adw_ids
+
+
+async def claims(make_target: TargetMaker, runs: int, claimers: int) -> Span:
+    target = await make_target()
+    await _seed_queue(target, runs)
+    return await _children([["claims", target, f"claimer-{i}:{i}"] for i in range(claimers)])
+
+
+async def saves(make_target: TargetMaker, seconds: float) -> Span:
+    target = await make_target()
+    adw_ids = await _seed_runs(target, WRITERS)
+    shares = [adw_ids[i::WRITER_PROCESSES] for i in range(WRITER_PROCESSES)]
+    return await _children([["saves", target, str(seconds), *share] for share in shares])
+
+
+class SqliteTargets:
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._made = 0
+
+    async def __call__(self) -> str:
+        self._made += 1
+        return str(self._directory / f"fleet-{self._made}.db")
+
+
+class PostgresTargets:
+    def __init__(self, admin_dsn: str) -> None:
+        self._admin_dsn = admin_dsn
+        self.made: list[str] = []
+
+    async def __call__(self) -> str:
+        import asyncpg  # only where PostgreSQL is measured
+
+        name = f"adw_bench_{uuid.uuid4().hex[:10]}"
+        admin = await asyncpg.connect(self._admin_dsn)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        self.made.append(name)
+        return self._admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+
+    async def drop_all(self) -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(self._admin_dsn)
+        try:
+            for name in self.made:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@contextmanager
+def postgres_server() -> Iterator[tuple[str | None, str]]:
+    """An administrator's DSN and where it comes from; (None, why not) without one."""
+    named = os.environ.get(DSN_VARIABLE)
+    if named:
+        yield named, DSN_VARIABLE
+        return
+    try:
+        from tests.postgres import Cluster, server_binaries
+    except ImportError as error:
+        yield None, f"the PostgreSQL test helpers are missing ({error})"
+        return
+    binaries = server_binaries()
+    if binaries is None:
+        yield None, f"initdb is not installed (apt-get install postgresql), nor {DSN_VARIABLE} set"
+        return
+    cluster = Cluster(binaries, durable=True)
+    try:
+        cluster.start()
+        yield cluster.admin_dsn, "a throwaway PostgreSQL cluster, fsync on"
+    finally:
+        cluster.stop()
+
+
+async def measure(quick: bool) -> dict[str, Any]:
+    runs, seconds = (RUNS // 4, 1.0) if quick else (RUNS, SAVE_SECONDS)
+    figures: dict[str, Any] = {"runs": runs, "save_seconds": seconds}
+    with tempfile.TemporaryDirectory(prefix="adw-bench-fleet-") as directory:
+        sqlite = SqliteTargets(Path(directory))
+        figures["sqlite"] = {
+            "claims_1": await claims(sqlite, runs, 1),
+            "claims_8": await claims(sqlite, runs, CLAIMERS),
+            "saves": await saves(sqlite, seconds),
+        }
+        with postgres_server() as (admin, source):
+            figures["postgres_source"] = source
+            if admin is not None:
+                postgres = PostgresTargets(admin)
+                try:
+                    figures["postgres"] = {
+                        "claims_1": await claims(postgres, runs, 1),
+                        "claims_8": await claims(postgres, runs, CLAIMERS),
+                        "saves": await saves(postgres, seconds),
+                    }
+                finally:
+                    await postgres.drop_all()
+    return figures
+
+
+def report(figures: dict[str, Any], started: float, load: tuple[float, float, float]) -> None:
+    table = Table(title=f"The fleet's database ({figures['postgres_source']})")
+    for column in ("engine", "claims/s, 1 worker", f"claims/s, {CLAIMERS}", "ratio", "saves/s"):
+        table.add_column(column, justify="right")
+    line: dict[str, Any] = {"bench": "fleet", "runs": figures["runs"]}
+    ratios: dict[str, float] = {}
+    for engine in ("sqlite", "postgres"):
+        measured = figures.get(engine)
+        if measured is None:
+            table.add_row(engine, "-", "-", "-", "-")
+            continue
+        ratio = measured["claims_8"].per_second / max(measured["claims_1"].per_second, 1e-9)
+        ratios[engine] = ratio
+        table.add_row(
+            engine,
+            f"{measured['claims_1'].per_second:,.0f}",
+            f"{measured['claims_8'].per_second:,.0f}",
+            f"{ratio:.2f}",
+            f"{measured['saves'].per_second:,.0f}",
+        )
+        line[engine] = {
+            "claims_1_per_s": round(measured["claims_1"].per_second, 1),
+            "claims_8_per_s": round(measured["claims_8"].per_second, 1),
+            "claims_ratio": round(ratio, 3),
+            "saves_per_s": round(measured["saves"].per_second, 1),
+        }
+    checks = []
+    if "postgres" in figures:
+        saves_ratio = figures["postgres"]["saves"].per_second / max(
+            figures["sqlite"]["saves"].per_second, 1e-9
+        )
+        line["saves_ratio_postgres_to_sqlite"] = round(saves_ratio, 3)
+        checks = [
+            Target(
+                f"claims/s, {CLAIMERS} workers vs 1 (PostgreSQL)",
+                f">= {CLAIMS_BAR:g}",
+                f"{ratios['postgres']:.2f}",
+                ratios["postgres"] >= CLAIMS_BAR,
+            ),
+            Target(
+                "saves/s, PostgreSQL vs SQLite (50 writers, 4 processes)",
+                f">= {SAVES_BAR:g}",
+                f"{saves_ratio:.2f}",
+                saves_ratio >= SAVES_BAR,
+            ),
+        ]
+    line["targets_met"] = all(check.met for check in checks) if checks else None
+    line["postgres_source"] = figures["postgres_source"]
+    line.update(machine_figures(load, started))
+    print_report([table, targets_table(checks)], line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 runs, 1 s of saves")
+    parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child)
+        return
+    load, started = os.getloadavg(), time.perf_counter()
+    report(asyncio.run(measure(args.quick)), started, load)
+
+
+if __name__ == "__main__":
+    main()
