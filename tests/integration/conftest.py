@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import copy_repo
 from tests.integration.real_clis import NODE_BIN, find_cli, usable_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -56,10 +57,10 @@ def claude_bin() -> Path:
     return usable_cli(find_claude(), "Claude Code CLI", lambda out: "Claude Code" in out)
 
 
-@pytest.fixture
-def git_repo(tmp_path: Path) -> Path:
-    """A fresh git repository with one commit: the agent's working directory."""
-    repo = tmp_path / "repo"
+@pytest.fixture(scope="session")
+def git_repo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repository with one commit, made once per worker for `git_repo` to copy."""
+    repo = tmp_path_factory.mktemp("git-repo-template") / "repo"
     repo.mkdir()
     git = [
         "git",
@@ -75,6 +76,12 @@ def git_repo(tmp_path: Path) -> Path:
     subprocess.run([*git, "-C", str(repo), "add", "README.md"], check=True)
     subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "init"], check=True)
     return repo
+
+
+@pytest.fixture
+def git_repo(git_repo_template: Path, tmp_path: Path) -> Path:
+    """A fresh git repository with one commit: the agent's working directory."""
+    return copy_repo(git_repo_template, tmp_path / "repo")
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 
 
 @pytest.fixture
-async def repo(tmp_path: Path) -> Path:
-    return await create_sample_repo(tmp_path / "textkit")
+def repo(sample_repo: Path) -> Path:
+    return sample_repo
 
 
 @pytest.fixture
