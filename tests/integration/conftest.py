@@ -52,9 +52,11 @@ def find_claude() -> tuple[Path | None, str]:
 
 
 @pytest.fixture(scope="session")
-def claude_bin() -> Path:
+def claude_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real `claude` binary, checked with `--version`; skipped (failed under CI) if absent."""
-    return usable_cli(find_claude(), "Claude Code CLI", lambda out: "Claude Code" in out)
+    return usable_cli(
+        find_claude(), "Claude Code CLI", lambda out: "Claude Code" in out, tmp_path_factory
+    )
 
 
 @pytest.fixture(scope="session")
@@ -253,9 +255,9 @@ def find_gemini() -> tuple[Path | None, str]:
 
 
 @pytest.fixture(scope="session")
-def gemini_bin() -> Path:
+def gemini_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real `gemini` CLI, checked with `--version`; skipped (failed under CI) if absent."""
-    return usable_cli(find_gemini(), "Gemini CLI", lambda out: bool(out.strip()))
+    return usable_cli(find_gemini(), "Gemini CLI", lambda out: bool(out.strip()), tmp_path_factory)
 
 
 def gemini_env(base_url: str, home: Path, **extra: str) -> dict[str, str]:
