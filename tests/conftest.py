@@ -1,7 +1,9 @@
 """Shared fixtures: a state database in a temporary directory, a quick way to make runs,
 and an engine of the test's own."""
 
+import asyncio
 import os
+import shutil
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
@@ -16,6 +18,7 @@ from adw_tui.agents.registry import ENGINES
 from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import RunRecord
+from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.store.backend import Engine
 from adw_tui.store.group_commit import SyncWriter
@@ -51,6 +54,27 @@ def _postgres_run_of_sqlite_only(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
     on_postgres = callspec is not None and callspec.params.get("engine") == "postgresql"
     return on_postgres and item.get_closest_marker("sqlite_only") is not None
+
+
+@pytest.fixture(scope="session")
+def sample_repo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's sample repository as `create_sample_repo` makes it, made once per
+    worker: the tests get copies (`copy_repo`), a fraction of the cost of `git init`,
+    two `git config`, `git add` and `git commit` each time."""
+    return asyncio.run(create_sample_repo(tmp_path_factory.mktemp("template") / "textkit"))
+
+
+def copy_repo(template: Path, path: Path) -> Path:
+    """A copy of the git repository `template` at `path` (which must not exist): the same
+    files, commits and configuration. Git's sample hooks (never run) stay behind."""
+    shutil.copytree(template, path, symlinks=True, ignore=shutil.ignore_patterns("*.sample"))
+    return path
+
+
+@pytest.fixture
+def sample_repo(sample_repo_template: Path, tmp_path: Path) -> Path:
+    """The demo's sample repository (a git repository with one commit), no issues yet."""
+    return copy_repo(sample_repo_template, tmp_path / "textkit")
 
 
 @pytest.fixture

@@ -234,10 +234,17 @@ def test_without_a_database_every_form_is_empty(repo: Path, capsys: pytest.Captu
     ],
     ids=" ".join,
 )
-def test_bad_listing_options_are_usage_errors(repo: Path, argv: tuple[str, ...]):
-    done = adw(repo, *argv, code=2)
-    assert done.stderr.startswith("adw: error: ")
-    assert len(done.stderr.splitlines()) == 1
+def test_bad_listing_options_are_usage_errors(
+    repo: Path, argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+):
+    """In this process: that a usage error exits 2 from the console script is
+    test_cli.py's test_console_script_usage_errors_exit_2."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    assert exited.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("adw: error: ")
+    assert len(stderr.splitlines()) == 1
 
 
 class Terminal(io.StringIO):

@@ -11,7 +11,6 @@ import pytest
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from tests.cli.test_recovery import ADW, environ
 from tests.runtime.pause_runs import HANGS, TWO_STEPS, agent_started, next_event, write_two_steps
@@ -19,10 +18,9 @@ from tests.runtime.test_orchestrator import fast_settings
 
 
 @pytest.fixture
-async def repo(tmp_path: Path) -> Path:
-    repo = await create_sample_repo(tmp_path / "textkit")
-    write_two_steps(repo)
-    return repo
+def repo(sample_repo: Path) -> Path:
+    write_two_steps(sample_repo)
+    return sample_repo
 
 
 @pytest.fixture

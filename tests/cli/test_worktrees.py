@@ -101,8 +101,8 @@ def test_prune_and_rm_take_only_what_they_may(sample_repo: Path, runs: tuple[str
     assert sorted(asyncio.run(audited())) == sorted([ended, dirty])
 
 
-def test_bad_arguments_say_what_to_write(sample_repo: Path, runs: tuple[str, str, str]):
-    repo = sample_repo
+def test_bad_arguments_say_what_to_write(sample_repo: Path):
+    repo = sample_repo  # no runs needed: bad arguments and an unknown run are refused alike
     assert "is not an age" in adw(repo, "worktrees", "prune", "--older-than", "7x", code=1).stderr
     huge = adw(repo, "worktrees", "prune", "--older-than", "99999999999d", code=1).stderr
     assert "longer than any age adw can count" in huge

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import copy_repo
 from tests.integration.real_clis import NODE_BIN, find_cli, usable_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -51,15 +52,17 @@ def find_claude() -> tuple[Path | None, str]:
 
 
 @pytest.fixture(scope="session")
-def claude_bin() -> Path:
+def claude_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real `claude` binary, checked with `--version`; skipped (failed under CI) if absent."""
-    return usable_cli(find_claude(), "Claude Code CLI", lambda out: "Claude Code" in out)
+    return usable_cli(
+        find_claude(), "Claude Code CLI", lambda out: "Claude Code" in out, tmp_path_factory
+    )
 
 
-@pytest.fixture
-def git_repo(tmp_path: Path) -> Path:
-    """A fresh git repository with one commit: the agent's working directory."""
-    repo = tmp_path / "repo"
+@pytest.fixture(scope="session")
+def git_repo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repository with one commit, made once per worker for `git_repo` to copy."""
+    repo = tmp_path_factory.mktemp("git-repo-template") / "repo"
     repo.mkdir()
     git = [
         "git",
@@ -75,6 +78,12 @@ def git_repo(tmp_path: Path) -> Path:
     subprocess.run([*git, "-C", str(repo), "add", "README.md"], check=True)
     subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "init"], check=True)
     return repo
+
+
+@pytest.fixture
+def git_repo(git_repo_template: Path, tmp_path: Path) -> Path:
+    """A fresh git repository with one commit: the agent's working directory."""
+    return copy_repo(git_repo_template, tmp_path / "repo")
 
 
 @pytest.fixture
@@ -246,9 +255,9 @@ def find_gemini() -> tuple[Path | None, str]:
 
 
 @pytest.fixture(scope="session")
-def gemini_bin() -> Path:
+def gemini_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real `gemini` CLI, checked with `--version`; skipped (failed under CI) if absent."""
-    return usable_cli(find_gemini(), "Gemini CLI", lambda out: bool(out.strip()))
+    return usable_cli(find_gemini(), "Gemini CLI", lambda out: bool(out.strip()), tmp_path_factory)
 
 
 def gemini_env(base_url: str, home: Path, **extra: str) -> dict[str, str]:

@@ -40,10 +40,12 @@ def find_opencode() -> tuple[Path | None, str]:
 
 
 @pytest.fixture(scope="session")
-def opencode_bin() -> Path:
+def opencode_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real `opencode` binary, checked with `--version`; skipped (failed under CI) if
     absent."""
-    return usable_cli(find_opencode(), "OpenCode CLI", lambda out: bool(out.strip()))
+    return usable_cli(
+        find_opencode(), "OpenCode CLI", lambda out: bool(out.strip()), tmp_path_factory
+    )
 
 
 def provider_config(base_url: str) -> str:

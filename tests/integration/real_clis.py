@@ -3,6 +3,7 @@ else the one `.ci/run` installs into `.ci/node/`, else the one on PATH; checked 
 `--version`. Without a usable one a test is skipped, or fails when `CI` is set (CI must
 never pass by skipping them)."""
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -32,12 +33,31 @@ def find_cli(variable: str, command: str, local: Path, hint: str) -> tuple[Path 
     return None, hint
 
 
-def usable_cli(found: tuple[Path | None, str], what: str, answers: Callable[[str], bool]) -> Path:
+def run_directory(factory: pytest.TempPathFactory) -> Path:
+    """A directory of this test run that all its xdist workers share (each worker's base
+    temporary directory is in it), else this session's own."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def usable_cli(
+    found: tuple[Path | None, str],
+    what: str,
+    answers: Callable[[str], bool],
+    factory: pytest.TempPathFactory,
+) -> Path:
     """The found binary when its `--version` exits 0 with what `answers` expects; else the
-    test is skipped (failed under CI) saying why."""
+    test is skipped (failed under CI) saying why. A version that passed is noted in the
+    run's directory, by the binary's path, size and time, so that the other workers of
+    the run do not start it again (Gemini CLI's `--version` costs some 2 s of CPU)."""
     path, origin = found
     problem = None if path is not None else origin
     if path is not None:
+        stat = path.stat()
+        key = hashlib.sha256(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        passed = run_directory(factory) / f"cli-version-{key.hexdigest()[:16]}.ok"
+        if passed.exists():
+            return path
         try:
             done = subprocess.run(
                 [str(path), "--version"], capture_output=True, text=True, timeout=60, check=False
@@ -47,6 +67,8 @@ def usable_cli(found: tuple[Path | None, str], what: str, answers: Callable[[str
         else:
             if done.returncode != 0 or not answers(done.stdout):
                 problem = f"{path} --version gave {done.returncode}: {done.stdout}{done.stderr}"
+            else:
+                passed.write_text(done.stdout)
     if problem is not None:
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but the real {what} is unusable: {problem}")

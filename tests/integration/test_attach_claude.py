@@ -14,7 +14,6 @@ from pathlib import Path
 import pyte
 import pytest
 
-from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from bench.pty_app import PtyChild
 from tests.cli.test_stepping_in import ADW, history_and_audit, prepared
@@ -40,8 +39,10 @@ def trusting_home(home: Path, worktree: Path) -> None:
     (home / ".claude.json").write_text(json.dumps(settings))
 
 
-def test_attach_opens_the_agents_session_in_claude_code(claude_bin: Path, tmp_path: Path):
-    repo = asyncio.run(create_sample_repo(tmp_path / "textkit"))
+def test_attach_opens_the_agents_session_in_claude_code(
+    claude_bin: Path, tmp_path: Path, sample_repo: Path
+):
+    repo = sample_repo
     adw_id, worktree = asyncio.run(prepared(repo, claude=False))
     home = tmp_path / "home"
     trusting_home(home, worktree)

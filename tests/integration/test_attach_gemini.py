@@ -16,7 +16,6 @@ import pytest
 from adw_tui.agents.gemini import GeminiEngine
 from adw_tui.domain.agent import AgentRequest, AgentResult
 from adw_tui.domain.steps import StepStatus
-from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from bench.pty_app import PtyChild
 from tests.cli.test_stepping_in import ADW, history_and_audit, prepared
@@ -62,8 +61,10 @@ async def record_session(repo: Path, adw_id: str, session: str) -> None:
         await store.steps.finish(attempt, StepStatus.SUCCEEDED, result=result)
 
 
-def test_attach_opens_the_agents_session_in_gemini_cli(gemini_bin: Path, tmp_path: Path):
-    repo = asyncio.run(create_sample_repo(tmp_path / "textkit"))
+def test_attach_opens_the_agents_session_in_gemini_cli(
+    gemini_bin: Path, tmp_path: Path, sample_repo: Path
+):
+    repo = sample_repo
     adw_id, worktree = asyncio.run(prepared(repo, claude=False))
     home = tmp_path / "home"
     home.mkdir()

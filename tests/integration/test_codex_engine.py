@@ -58,9 +58,11 @@ def find_codex() -> tuple[Path | None, str]:
 
 
 @pytest.fixture(scope="session")
-def codex_bin() -> str:
+def codex_bin(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The real `codex`, checked with `--version`; skipped (failed under CI) if absent."""
-    return str(usable_cli(find_codex(), "Codex CLI", lambda out: "codex-cli" in out))
+    return str(
+        usable_cli(find_codex(), "Codex CLI", lambda out: "codex-cli" in out, tmp_path_factory)
+    )
 
 
 def codex_env(base_url: str, root: Path, **extra: str) -> dict[str, str]:

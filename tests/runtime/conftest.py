@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from adw_tui.runtime.sample_repo import create_sample_repo
-
 
 @pytest.fixture
-async def repo(tmp_path: Path) -> Path:
-    return await create_sample_repo(tmp_path / "textkit")
+def repo(sample_repo: Path) -> Path:
+    return sample_repo
 
 
 @pytest.fixture

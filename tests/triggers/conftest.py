@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from tests.fake_github import FakeGitHub
 from tests.fake_github import github_orchestrator as orchestrator_on
@@ -21,8 +20,8 @@ from tests.runtime.test_orchestrator import fast_settings
 
 
 @pytest.fixture
-async def repo(tmp_path: Path) -> Path:
-    return await create_sample_repo(tmp_path / "textkit")
+def repo(sample_repo: Path) -> Path:
+    return sample_repo
 
 
 @pytest.fixture

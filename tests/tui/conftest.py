@@ -21,7 +21,7 @@ from adw_tui.domain.breakers import BreakerPolicy, Outcome
 from adw_tui.domain.models import DeadLetter, NewDeadLetter, RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.sample_repo import DEMO_ISSUES, FAILING_ENGINE_ENV, create_sample_repo
+from adw_tui.runtime.sample_repo import DEMO_ISSUES, FAILING_ENGINE_ENV
 from adw_tui.store import Store
 from adw_tui.store.steps import AttemptEnd
 from adw_tui.tui.app import AdwApp, create_app
@@ -35,8 +35,8 @@ FIXED_REPO = Path("/srv/textkit")
 
 
 @pytest.fixture
-async def repo(tmp_path: Path) -> Path:
-    return await create_sample_repo(tmp_path / "textkit")
+def repo(sample_repo: Path) -> Path:
+    return sample_repo
 
 
 @pytest.fixture

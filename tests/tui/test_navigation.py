@@ -35,10 +35,24 @@ async def run_palette_command(pilot: Pilot[None], query: str) -> None:
     palette searches again after every key."""
     await pilot.press("ctrl+p")
     await until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+    palette = pilot.app.screen
+    assert isinstance(palette, CommandPalette)
     await pilot.press(*query)
-    await pilot.pause(0.3)  # the palette searches in the background
+    # The palette searches in the background, in a worker per query: take the best match
+    # once the last one is done, however long a loaded machine takes for it.
+    await until(pilot, lambda: searched(palette))
     await pilot.press("enter")
     await settle(pilot)
+
+
+def searched(palette: CommandPalette) -> bool:
+    """The palette has no search left to finish (the keys pressed have all been read)."""
+    return not any(
+        worker.node is palette
+        and worker.group == CommandPalette._GATHER_COMMANDS_GROUP
+        and not worker.is_finished
+        for worker in palette.workers
+    )
 
 
 def cursor_to(app: AdwApp, adw_id: str) -> None:

@@ -409,7 +409,7 @@ async def test_usable_at_80x24_with_help_and_the_mouse(fixed_store: Store, tmp_p
 
         await pilot.press("f1")
         help_text = screen.query_one(HelpPanel).query_one(Markdown)
-        assert "## Steps" in help_text.source  # the focused table's help
+        await until(pilot, lambda: "## Steps" in help_text.source)  # the focused table's help
         await pilot.pause()  # the help panel narrows the transcript: click where it is now
         await pilot.click("#transcript")
         await until(pilot, lambda: transcript.has_focus)

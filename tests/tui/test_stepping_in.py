@@ -17,7 +17,6 @@ from adw_tui.config import Settings
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.handover import Handover
 from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.tui.app import AdwApp, create_app
 from adw_tui.tui.screens.run_detail import RunDetailScreen
@@ -251,10 +250,11 @@ async def test_push_sends_the_branch_to_a_bare_origin_and_o_opens_its_page(
 
 
 @pytest.mark.slow
-def test_s_suspends_the_real_dashboard_for_the_shell_and_comes_back(tmp_path: Path):
+def test_s_suspends_the_real_dashboard_for_the_shell_and_comes_back(
+    tmp_path: Path, sample_repo: Path
+):
     """The real runner on a real terminal: the dashboard hands the terminal to `$SHELL`
     (which sends Ctrl-C's signal to its process group), and draws itself again after."""
-    sample_repo = asyncio.run(create_sample_repo(tmp_path / "textkit"))
     adw_id, worktree = asyncio.run(prepared(sample_repo, claude=False))
     script, out = recorder(tmp_path)
     ours = [key for key in os.environ if key.startswith("ADW_") or key == "CLAUDE_CODE_PATH"]
