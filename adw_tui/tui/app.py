@@ -91,7 +91,8 @@ class AdwApp(App[None]):
         Binding("w", "workflows", "Workflows", id="app.workflows"),
         Binding("W", "worktrees", "Worktrees", id="app.worktrees"),
         Binding("k", "kpis", "KPIs", id="app.kpis"),
-        Binding("F", "fleet", "Fleet", id="app.fleet"),
+        # Off the footer (there is no room for it before Help): `F`, the palette, F1.
+        Binding("F", "fleet", "Fleet", id="app.fleet", show=False),
         Binding("f1", "toggle_help", "Help", id="app.help"),
         # Last: the footer cuts what does not fit from its end, and Help must stay.
         Binding("a", "attach", "Attach", id="app.attach"),
