@@ -23,6 +23,7 @@ def cached_database(
     it when `build` changes), made by `build(path)` when missing; and whether it was."""
     path = CACHE / name
     if path.exists():
+        asyncio.run(_migrate(path))
         return path, False
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
@@ -31,6 +32,15 @@ def cached_database(
     asyncio.run(build(partial))
     partial.rename(path)  # the store is closed: the WAL was checkpointed into the file
     return path, True
+
+
+async def _migrate(path: Path) -> None:
+    """Bring a cached database to the current schema once, so that the copies a
+    measurement opens do not each pay the migrations a new adw version brought."""
+    from adw_tui.store import Store
+
+    store = await Store.open(path, create=False)
+    await store.close()
 
 
 def copy_database(database: Path, destination: Path) -> Path:
