@@ -151,17 +151,19 @@ class GroupCommit:
             )
         except Exception as error:
             for queued in group:
-                _settle(queued.done, None, error)
+                settle(queued.done, None, error)
             return
         except BaseException:
             for queued in group:
                 queued.done.cancel()
             raise
         for queued, (value, failure) in zip(group, outcomes, strict=True):
-            _settle(queued.done, value, failure)
+            settle(queued.done, value, failure)
 
 
-def _settle(done: asyncio.Future[Any], value: Any, error: Exception | None) -> None:
+def settle(done: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    """Give a waiting caller `value`, or raise `error` in it; nothing once it stopped
+    waiting."""
     if done.done():  # its caller was cancelled
         return
     if error is None:

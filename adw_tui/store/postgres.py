@@ -40,7 +40,7 @@ from adw_tui.domain.errors import (
 from adw_tui.domain.redaction import Redactor
 from adw_tui.store.backend import Engine, IntegrityError, Params, ReadParams, Row, Writer
 from adw_tui.store.dialect import postgres_query, postgres_sql
-from adw_tui.store.group_commit import GroupCommit, T, Write, redacted
+from adw_tui.store.group_commit import GroupCommit, T, Write, redacted, settle
 from adw_tui.store.location import PostgresDsn
 from adw_tui.store.schema import Migration
 
@@ -101,20 +101,11 @@ class WriterThread:
                 try:
                     value = job()
                 except BaseException as error:
-                    caller.call_soon_threadsafe(_settle, done, None, error)
+                    caller.call_soon_threadsafe(settle, done, None, error)
                 else:
-                    caller.call_soon_threadsafe(_settle, done, value, None)
+                    caller.call_soon_threadsafe(settle, done, value, None)
         finally:
             self.loop.close()
-
-
-def _settle(done: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    if done.done():  # its caller was cancelled
-        return
-    if error is None:
-        done.set_result(value)
-    else:
-        done.set_exception(error)
 
 
 class PostgresSession:
