@@ -65,9 +65,10 @@ async def stream_call(
     run has spent its budget."""
     settings = services.settings
     agent = request.agent_name
+    run = await services.store.get_run(adw_id)
     budget = await budget_usd(services.store, settings, "run")
     if budget is not None:
-        spent = (await services.store.get_run(adw_id)).cost_usd
+        spent = run.cost_usd
         if spent >= budget:
             return AgentResult(
                 success=False,
@@ -88,7 +89,9 @@ async def stream_call(
         request = request.model_copy(
             update={"env": {**request.env, **agent_environment(adw_id, agent)}}
         )
-        result = await _stream(services, adw_id, step, engine, request, attempt_id, call)
+        # A fleet run's transcript goes to the database too, for dashboards elsewhere.
+        ship = run.fleet is not None
+        result = await _stream(services, adw_id, step, engine, request, attempt_id, call, ship)
         annotate(call, _result_attributes(result))
         if not result.success:
             fail(call, f"{result.error_class}: {result.error_message}")
@@ -114,6 +117,7 @@ async def _stream(
     request: AgentRequest,
     attempt_id: int,
     call: "Span | None",
+    ship: bool,
 ) -> AgentResult:
     result = AgentResult(success=False, error_class=ErrorClass.NO_RESULT, error_message="no result")
     settings = services.settings
@@ -121,8 +125,6 @@ async def _stream(
         settings.agent_memory_limit_mb * 2**20, settings.memory_sample_interval
     )
     pgid_saved: asyncio.Future[None] | None = None
-    # A fleet run's transcript goes to the database too, for dashboards on other hosts.
-    fleet = (await services.store.get_run(adw_id)).fleet is not None
     shipper: TranscriptShipper | None = None
 
     def started(pid: int) -> None:
@@ -130,7 +132,7 @@ async def _stream(
         guard.watch(pid)
         keep_attempt_transcript(request.run_dir, attempt_id)
         pgid_saved = asyncio.ensure_future(services.store.steps.set_pgid(attempt_id, pid))
-        if fleet:
+        if ship:
             path = request.run_dir / RAW_OUTPUT_FILE
             shipper = TranscriptShipper(services.store, path, attempt_id)
             shipper.start()
