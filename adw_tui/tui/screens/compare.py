@@ -90,13 +90,9 @@ and time.
     async def reload(self) -> None:
         members = await group_members(self._store, self._adw_id)
         candidates = await compare(self._store, self._repo, members)
-        table = self.query_one(RowTable)
-        kept = table.cursor_key
-        table.clear()
-        for candidate in candidates:
-            table.add_row(*candidate_cells(candidate), key=candidate.adw_id)
-        if kept is not None:
-            table.move_cursor_to(kept)
+        self.query_one(RowTable).replace_rows(
+            (candidate.adw_id, candidate_cells(candidate)) for candidate in candidates
+        )
         decided = next((c.adw_id for c in candidates if c.chosen), None)
         said = f"{decided} chosen" if decided else "none chosen yet"
         self.query_one("#compare-summary", Static).update(Text(f"{len(candidates)} runs; {said}"))

@@ -5,6 +5,7 @@ A worker gone silent (no heartbeat for half a minute) is marked: its runs are ta
 by another worker once six heartbeats are missed (see `adw_tui.runtime.worker`).
 """
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
 
 from adw_tui.domain.clock import Clock, utc_now
-from adw_tui.domain.fleet import WORKER_COLUMNS, worker_figures
+from adw_tui.domain.fleet import WORKER_COLUMNS, WorkerRecord, worker_figures
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.store import Store
 from adw_tui.tui.screens.base import AdwScreen
@@ -77,18 +78,15 @@ From a shell: `adw workers` (`--json` for scripts).
         workers = await self._store.fleet.workers()
         waiting = await self._store.fleet.queued()
         now = self._clock()
-        table = self.query_one(RowTable)
-        kept = table.cursor_key
-        table.clear()
-        for worker in workers:
-            *cells, state = worker_figures(worker, now)
-            table.add_row(
-                *(Text(terminal_safe(cell)) for cell in cells),
-                Text(state, style=STATE_STYLES[state]),
-                key=worker.name,
-            )
-        if kept is not None and kept in {worker.name for worker in workers}:
-            table.move_cursor_to(kept)
+        self.query_one(RowTable).replace_rows(
+            (worker.name, _cells(worker, now)) for worker in workers
+        )
         silent = sum(worker.state(now) == "silent" for worker in workers)
         said = f"{len(workers)} workers, {silent} silent; {waiting} runs waiting for a worker"
         self.query_one("#fleet-summary", Static).update(Text(said))
+
+
+def _cells(worker: WorkerRecord, now: datetime) -> tuple[Text, ...]:
+    """The worker's figures made safe for the terminal, its state in its colour."""
+    *cells, state = worker_figures(worker, now)
+    return (*(Text(terminal_safe(cell)) for cell in cells), Text(state, style=STATE_STYLES[state]))

@@ -122,14 +122,10 @@ From a shell: `adw worktrees ls`, `adw worktrees prune --older-than 7d`.
         self._show(measured, measured=True)
 
     def _show(self, found: list[RunWorktree], *, measured: bool) -> None:
-        table = self.query_one(RowTable)
-        kept = table.cursor_key
         self._worktrees = {worktree.adw_id: worktree for worktree in found}
-        table.clear()
-        for worktree in found:
-            table.add_row(*self._cells(worktree), key=worktree.adw_id)
-        if kept in self._worktrees:
-            table.move_cursor_to(kept)
+        self.query_one(RowTable).replace_rows(
+            (worktree.adw_id, self._cells(worktree)) for worktree in found
+        )
         where = terminal_safe(str(self._orchestrator.worktrees.trees_dir))
         total = sum(worktree.size_bytes or 0 for worktree in found)
         size = f", {format_size(total)}" if measured else ", measuring sizes…"

@@ -2,7 +2,7 @@
 letters): a row cursor, zebra stripes, columns and rows by key, and the row under the
 cursor by its key."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from textual.widgets import DataTable
@@ -29,6 +29,18 @@ class RowTable(DataTable[CellType]):
         if not self.row_count:
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def replace_rows(self, rows: Iterable[tuple[str, Sequence[CellType]]]) -> None:
+        """Clear the table and add `rows` (key, cells), the cursor put back on the row it
+        was on when that row is still there (a screen reading its rows again)."""
+        kept = self.cursor_key
+        self.clear()
+        keys = set()
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+            keys.add(key)
+        if kept in keys:
+            self.move_cursor_to(kept)
 
     def move_cursor_to(self, key: str) -> None:
         """Put the cursor on the row `key`."""
