@@ -2,11 +2,15 @@
 adw_slash_command.py)."""
 
 import argparse
+import subprocess
 from contextlib import aclosing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adw_tui.agents.claude_code import ClaudeCodeEngine
+from adw_tui.agents.engine import Engine
 from adw_tui.agents.registry import engine_for
+from adw_tui.cli.commands.prompt_start import EarlyAgent
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import print_json
 from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult
@@ -34,6 +38,7 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
         max_turns=args.max_turns,
     )
     engine = engine_for(args.engine, context.settings)
+    spawned = _head_start(context, engine, request)
     printer: TranscriptPrinter | None = None
     result: AgentResult | None = None
 
@@ -41,7 +46,12 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
         nonlocal printer
         printer = _printer(to_stderr=args.json)
 
-    async with aclosing(engine.run(request, on_start=started)) as stream:
+    stream = (
+        engine.run(request, on_start=started, spawned=spawned)
+        if isinstance(engine, ClaudeCodeEngine)
+        else engine.run(request, on_start=started)
+    )
+    async with aclosing(stream):
         async for item in stream:
             printer = printer or _printer(to_stderr=args.json)
             if isinstance(item, AgentEvent):
@@ -54,6 +64,19 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
     if args.json:
         print_json(result)
     return 0 if result.success else 1
+
+
+def _head_start(
+    context: CliContext, engine: Engine, request: AgentRequest
+) -> "subprocess.Popen[bytes] | None":
+    """The agent `main` started ahead (`prompt_start`), when it is this very call's."""
+    early = context.head_start
+    if not isinstance(early, EarlyAgent):
+        return None
+    if not isinstance(engine, ClaudeCodeEngine):
+        early.discard()
+        return None
+    return early.take(engine.command(request), request.cwd, engine.environment())
 
 
 def _printer(*, to_stderr: bool) -> "TranscriptPrinter":
