@@ -246,7 +246,10 @@ class Dashboard(AdwScreen):
         self._table.border_title = "runs"
         self.follow(self.runtime_events, self._runtime_event, immediate=True)
         self.follow(self.app.theme_changed_signal, self._restyle)
-        await self.refresh_runs()
+        # The first frame waits for the runs table alone; the runs other processes
+        # execute and the gauges (some ten queries) are read once it is drawn.
+        await self._table.refresh_rows(force=True)
+        self.call_after_refresh(self._after_first_frame)
         self.set_interval(REFRESH_S, self.refresh_runs, name="dashboard-refresh")
         self.run_worker(
             self._follow_other_processes(), name="transcript-tails", exit_on_error=False
@@ -269,11 +272,18 @@ class Dashboard(AdwScreen):
         are read again either way."""
         table = self._table
         if await table.refresh_rows(force=force):
-            running = self._store.newest_runs(status=RunStatus.RUNNING)
-            await self._follow_elsewhere([run async for run in running])
+            await self._follow_running_elsewhere()
         else:
             table.redraw()
         await self._refresh_gauges()
+
+    async def _after_first_frame(self) -> None:
+        await self._follow_running_elsewhere()
+        await self._refresh_gauges()
+
+    async def _follow_running_elsewhere(self) -> None:
+        running = self._store.newest_runs(status=RunStatus.RUNNING)
+        await self._follow_elsewhere([run async for run in running])
 
     async def _refresh_gauges(self) -> None:
         snapshot = self._orchestrator.resources.snapshot()
