@@ -2,15 +2,18 @@
 directory. Standard library only: `adw prompt` finds it before importing the rest of adw."""
 
 import subprocess
+from functools import cache
 from pathlib import Path
 
 from adw_tui.domain.errors import AdwError
 from adw_tui.runtime.git_env import NO_HOOKS, git_environment
 
 
+@cache
 def find_repo(repo_option: Path | None, cwd: Path) -> Path:
     """The target repository: `repo_option` (`--repo`), else the git top level of `cwd`;
-    an AdwError saying what to do when there is none."""
+    an AdwError saying what to do when there is none. Asked once per process (`adw
+    prompt`'s head start asks first, then its context): the answer cannot change."""
     if repo_option is not None:
         repo = repo_option.expanduser().resolve()
         if not repo.is_dir():
