@@ -46,7 +46,7 @@ WRITE_LOCK = 0x616477
 """The advisory lock every write transaction holds ('adw'): the database's write lock."""
 BEGIN_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 TRANSACTION_ID = "SELECT pg_current_xact_id_if_assigned()::text"
-TRANSACTION_STATUS = "SELECT pg_xact_status($1::xid8)"
+TRANSACTION_STATUS = "SELECT pg_xact_status($1::text::xid8)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ may simply be done again is its caller's business (see `postgres` and `pg_sessio
 this module only says when the server answers again.
 """
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -63,7 +64,7 @@ class Outage:
         """The server as shown to a person (the DSN, masked)."""
         self.window_s = window_s
         self.since: datetime | None = None
-        self._back_at = time.monotonic()
+        self._back_at: float | None = None
 
     def lost(self, state: RetryCallState) -> None:
         """Before waiting to try again: the outage noted, the attempt logged."""
@@ -91,9 +92,11 @@ class Outage:
             self._back_at = time.monotonic()
 
     def reachable_for_s(self) -> float:
-        """Seconds since this process last got the server back (since it opened the
-        store, when it never lost it); 0 while it is away."""
-        return 0.0 if self.since is not None else time.monotonic() - self._back_at
+        """Seconds since this process last got the server back: 0 while it is away,
+        infinite when it never lost it."""
+        if self.since is not None:
+            return 0.0
+        return math.inf if self._back_at is None else time.monotonic() - self._back_at
 
     def retrying(self) -> Retrying:
         """Attempts of a blocking operation (on the writer's thread)."""
