@@ -277,8 +277,8 @@ class PostgresDatabase:
                     await connection.execute("BEGIN")
                     yield PooledWriter(connection, self.redactor)
                 except BaseException as error:
-                    if not connection.is_closed() and connection.is_in_transaction():
-                        with contextlib.suppress(Exception):
+                    with contextlib.suppress(Exception):  # gone with its connection
+                        if connection.is_in_transaction():
                             await connection.execute("ROLLBACK")
                     if isinstance(error, Exception) and connection_lost(error):
                         raise TransactionLostError(str(self.dsn)) from error
@@ -335,7 +335,8 @@ class PostgresDatabase:
             async for attempt in self._outage.async_retrying(self._readers.expire_connections):
                 with attempt:
                     async with self._readers.acquire() as connection:
-                        rows: list[Row] = list(await connection.fetch(query, *values))
+                        with _dropped_when_lost(connection):
+                            rows: list[Row] = list(await connection.fetch(query, *values))
             self._outage.back()
             return rows
 
@@ -368,13 +369,15 @@ class PostgresDatabase:
                 connection = await self._readers.acquire()
                 if attempt.retry_state.attempt_number > 1:
                     try:
-                        await connection.fetchval("SELECT 1")
+                        with _dropped_when_lost(connection):
+                            await connection.fetchval("SELECT 1")
                     except BaseException:
                         await self._readers.release(connection)
                         raise
         self._outage.back()
         try:
-            yield connection
+            with _dropped_when_lost(connection):
+                yield connection
         finally:
             await self._readers.release(connection)
 
@@ -411,6 +414,21 @@ class PostgresDatabase:
             raise DatabaseUnreachableError(
                 self.redactor.text(str(self.dsn)), self._outage.window_s, said
             ) from error
+
+
+@contextmanager
+def _dropped_when_lost(connection: "asyncpg.pool.PoolConnectionProxy[Any]") -> Iterator[None]:
+    """A pool connection whose server went away is closed at once, so the pool does not
+    reset it on release (a reset of a connection cut mid-statement fails) and makes a
+    new one next time."""
+    try:
+        yield
+    except Exception as error:
+        if connection_lost(error):
+            # A connection the server closed may be back in the pool already.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                connection.terminate()
+        raise
 
 
 async def _prepare(connection: asyncpg.Connection) -> None:

@@ -43,6 +43,10 @@ _GONE = (
     asyncpg.CannotConnectNowError,  # the database system is starting up / shutting down
     asyncpg.AdminShutdownError,  # terminated by an administrator (pg_ctl stop -m fast)
     asyncpg.CrashShutdownError,  # terminated because another server process crashed
+    # A connection the server cut while asyncpg was between two states of its protocol
+    # ("cannot switch to state N; another operation is in progress"): unusable; it is
+    # closed and a new one made, as for the others.
+    asyncpg.InternalClientError,
 )
 
 
