@@ -18,6 +18,11 @@ and (adw_id, version) is the primary key, so even a writer that skips the lock c
 write a version twice or out of order (READ COMMITTED re-reads the locked row once the
 other transaction ends). Serialisable isolation would add retries on serialisation
 failures without adding a guarantee the lock does not already give.
+
+A server that goes away (a restart) is waited for, within `ADW_DB_RECONNECT` seconds
+(`reconnect`): a read is read again on a new connection, a write transaction cut off
+before it committed is run again whole, and a COMMIT whose answer was lost is settled by
+asking the server what became of it, so a write is applied exactly once (`pg_session`).
 """
 
 import asyncio
