@@ -282,10 +282,11 @@ async def test_a_run_taken_over_goes_on_from_the_branch_its_first_worker_pushed(
 async def test_workers_ride_out_a_database_restart(
     clones: list[Path], own_cluster: tuple[Cluster, Server]
 ) -> None:
-    """The server stopped (`pg_ctl stop -m fast`) while two workers drain ten runs, and
-    kept down longer than the takeover window before it starts again: the workers wait
-    for it and go on; no run is taken over for the outage, each step is attempted once,
-    every run succeeds with a contiguous history, and nothing reaches the dead letters."""
+    """The server restarted (`pg_ctl restart -m fast`) while two workers drain ten runs,
+    then stopped and kept down longer than the takeover window before it starts again:
+    the workers wait for it and go on; no run is taken over for the outage, each step is
+    attempted once, every run succeeds with a contiguous history, and nothing reaches the
+    dead letters."""
     cluster, server = own_cluster
     db = server.create_database()
     queued = await enqueue(clones[0], db, 10)
@@ -299,6 +300,8 @@ async def test_workers_ride_out_a_database_restart(
                     break
                 await asyncio.sleep(0.1)
             assert len({run.owner for run in running}) == 2
+        await asyncio.to_thread(cluster.restart)  # `pg_ctl restart -m fast`
+        await asyncio.sleep(0.5)
         await asyncio.to_thread(cluster.halt)
         await asyncio.sleep(3.0)  # longer than the takeover window
         await asyncio.to_thread(cluster.resume)

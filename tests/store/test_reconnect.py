@@ -19,6 +19,8 @@ from tests.postgres import Cluster, Server
 pytestmark = pytest.mark.postgresql
 
 ADW_ID = "0a1b2c3d"
+COMMIT = b"COMMIT\x00"
+"""A COMMIT as asyncpg sends it (a simple query)."""
 SLOW_COMMIT = """
 CREATE FUNCTION adw_test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;
@@ -28,15 +30,20 @@ DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION adw_test_slow_commit
 """Every new state version makes its COMMIT take a second: a save is caught in COMMIT."""
 
 
-class CommitAnswerCutter:
-    """A loopback TCP proxy in front of the server. Armed, it passes the next COMMIT on
-    to the server and then cuts that connection instead of passing the server's answer
-    back: the transaction committed, and its client cannot know."""
+class ConnectionCutter:
+    """A loopback TCP proxy in front of the server that cuts one connection when it sees
+    a marker in what the client sends: `before` the server gets that message (a
+    statement lost on its way), or after, instead of passing the server's answer back
+    (a COMMIT that committed, its client unable to know)."""
 
     def __init__(self, upstream_port: int) -> None:
         self._upstream_port = upstream_port
-        self.armed = False
+        self._marker: bytes | None = None
+        self._before = False
         self.cuts = 0
+
+    def arm(self, marker: bytes, *, before: bool) -> None:
+        self._marker, self._before = marker, before
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[int]:
@@ -50,9 +57,12 @@ class CommitAnswerCutter:
 
         async def forward_queries() -> None:
             while data := await client.read(65536):
-                if self.armed and b"COMMIT\x00" in data:
-                    self.armed = False
+                if self._marker is not None and self._marker in data:
+                    self._marker = None
                     cut.set()
+                    if self._before:
+                        self.cuts += 1
+                        return
                 to_server.write(data)
                 await to_server.drain()
 
@@ -93,20 +103,45 @@ async def test_a_commit_whose_answer_was_lost_is_applied_once(
     second copy)."""
     cluster, server = own_cluster
     dsn = server.create_database()
-    cutter = CommitAnswerCutter(cluster.port)
+    cutter = ConnectionCutter(cluster.port)
     async with cutter.serving() as port, await Store.open(through(dsn, port)) as store:
         await store.create_run({"adw_id": ADW_ID}, workflow="w", actor="t")
 
-        cutter.armed = True
+        cutter.arm(COMMIT, before=False)
         version = await store.save(ADW_ID, {"adw_id": ADW_ID, "plan_file": "p"}, 1, "r", "t")
         assert (cutter.cuts, version, await versions(store)) == (1, 2, [1, 2])
 
-        cutter.armed = True
+        cutter.arm(COMMIT, before=False)
         await store.audit.record(actor="t", action="test.once", adw_id=ADW_ID)
         assert cutter.cuts == 2
         entries = await store.audit.entries(adw_id=ADW_ID)
         assert [entry.action for entry in entries].count("test.once") == 1
         assert (await store.load(ADW_ID)).state.plan_file == "p"
+
+
+async def test_a_transaction_cut_off_before_its_commit_is_run_again_once(
+    own_cluster: tuple[Cluster, Server],
+) -> None:
+    """The connection lost on the way of a statement inside the transaction (a save's
+    version row, an audit entry): nothing was committed, and the transaction runs again
+    whole on a new connection, once."""
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    cutter = ConnectionCutter(cluster.port)
+    async with cutter.serving() as port, await Store.open(through(dsn, port)) as store:
+        await store.create_run({"adw_id": ADW_ID}, workflow="w", actor="t")
+
+        # Markers in the statements' parameters: a prepared statement's text is sent once.
+        cutter.arm(b"cut on the way", before=True)
+        save = {"adw_id": ADW_ID, "plan_file": "p"}
+        version = await store.save(ADW_ID, save, 1, "cut on the way", "t")
+        assert (cutter.cuts, version, await versions(store)) == (1, 2, [1, 2])
+
+        cutter.arm(b"test.once", before=True)
+        await store.audit.record(actor="t", action="test.once", adw_id=ADW_ID)
+        assert cutter.cuts == 2
+        entries = await store.audit.entries(adw_id=ADW_ID)
+        assert [entry.action for entry in entries].count("test.once") == 1
 
 
 async def test_a_save_in_flight_across_a_restart_is_applied_once(
