@@ -286,6 +286,7 @@ class PostgresDatabase:
                         if connection.is_in_transaction():
                             await connection.execute("ROLLBACK")
                     if isinstance(error, Exception) and connection_lost(error):
+                        await self._readers.expire_connections()  # the others are dead too
                         raise TransactionLostError(str(self.dsn)) from error
                     raise
                 await commit(
@@ -429,7 +430,7 @@ def _dropped_when_lost(connection: "asyncpg.pool.PoolConnectionProxy[Any]") -> I
     try:
         yield
     except Exception as error:
-        if connection_lost(error):
+        if connection_lost(error) or isinstance(error, TransactionLostError):
             # A connection the server closed may be back in the pool already.
             with contextlib.suppress(asyncpg.InterfaceError):
                 connection.terminate()
