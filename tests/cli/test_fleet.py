@@ -16,12 +16,15 @@ from pathlib import Path
 import psutil
 import pytest
 
+from adw_tui import __version__
 from adw_tui.config import load_settings
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.store.location import DatabaseLocation, PostgresDsn
+from adw_tui.store.schema import LATEST_VERSION
+from tests.conftest import raw_execute
 
 ADW = [sys.executable, "-m", "adw_tui"]
 TRIAGE = """\
@@ -149,6 +152,35 @@ async def test_four_workers_drain_forty_runs_each_once(
     assert shown["queued"] == 0
     assert sorted(worker["host"] for worker in shown["workers"]) == [c.name for c in clones]
     assert all(worker["stopped_at"] for worker in shown["workers"])
+    assert {worker["version"] for worker in shown["workers"]} == {__version__}
+
+
+async def test_a_worker_stops_with_one_line_when_a_newer_adw_migrates_the_database(
+    clones: list[Path], db_location: DatabaseLocation
+) -> None:
+    """The database moves to a schema this adw does not know while its worker runs (a
+    newer adw migrated it): the worker stops taking work and says what to do."""
+    db = db_location
+    async with await Store.open(db) as store:
+        worker = start_worker(clones[0], db)
+        for _ in range(200):
+            if [w for w in await store.fleet.workers() if w.stopped_at is None]:
+                break
+            await asyncio.sleep(0.05)
+        newer = LATEST_VERSION + 1
+        await raw_execute(
+            store,
+            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+            (newer, "a newer adw's migration", "2026-12-07T00:00:00+00:00"),
+        )
+        if isinstance(db, Path):
+            await raw_execute(store, f"PRAGMA user_version={newer}")
+    _, stderr = await asyncio.to_thread(worker.communicate, timeout=60)
+    assert worker.returncode == 1
+    [line] = [line for line in stderr.splitlines() if "schema version" in line]
+    assert f"migrated to schema version {newer} by a newer adw" in line
+    assert f"knows up to {LATEST_VERSION}; upgrade adw on this host" in line
+    assert "Traceback" not in stderr
 
 
 async def test_a_run_asking_for_a_label_waits_for_a_worker_that_has_it(
