@@ -42,8 +42,8 @@ HEARTBEAT_S = 5.0
 MISSED_BEATS = 6
 """A run on another host is taken over once its owner missed this many heartbeats."""
 PRUNE_EVERY = timedelta(hours=1)
-"""How often a worker prunes the transcript chunks past their retention, and the rows of
-workers gone for longer than `WORKER_ROW_RETENTION`."""
+"""How often a worker prunes the transcript chunks past their retention (age and size),
+and the rows of workers gone for longer than `WORKER_ROW_RETENTION`."""
 WORKER_ROW_RETENTION = timedelta(days=7)
 """How long `adw workers` keeps listing a worker that stopped or went silent."""
 ABANDONED_WITHIN = timedelta(days=1)
@@ -162,11 +162,13 @@ class Worker:
                 await asyncio.wait_for(stop.wait(), self._heartbeat_s)
 
     async def _prune(self) -> None:
-        """Drop the transcript chunks older than their retention, and the rows of workers
-        gone for longer than `WORKER_ROW_RETENTION` (any worker may)."""
+        """Drop the transcript chunks past their retention (the oldest first), and the
+        rows of workers gone for longer than `WORKER_ROW_RETENTION` (any worker may)."""
         store, now = self._orchestrator.store, self._clock()
-        keep = timedelta(days=self._orchestrator.settings.transcript_retention_days)
+        settings = self._orchestrator.settings
+        keep = timedelta(days=settings.transcript_retention_days)
         await store.transcripts.prune((now - keep).isoformat())
+        await store.transcripts.prune_to_size(int(settings.transcript_retention_mb * 1_000_000))
         await store.fleet.forget_workers((now - WORKER_ROW_RETENTION).isoformat())
 
     async def _register(self, *, stopped: bool) -> None:
