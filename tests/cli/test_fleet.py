@@ -25,6 +25,7 @@ from adw_tui.store import Store
 from adw_tui.store.location import DatabaseLocation, PostgresDsn
 from adw_tui.store.schema import LATEST_VERSION
 from tests.conftest import raw_execute
+from tests.fake_github import TOKEN, FakeGitHub
 
 ADW = [sys.executable, "-m", "adw_tui"]
 TRIAGE = """\
@@ -306,3 +307,59 @@ async def test_a_run_taken_over_goes_on_from_the_branch_its_first_worker_pushed(
     assert git_out(origin, "rev-parse", branch) == state["fleet_head"]
     assert git_out(clones[1], "rev-parse", branch) == state["fleet_head"]
     assert state["plan_file"] in git_out(origin, "ls-tree", "-r", "--name-only", branch)
+
+
+async def test_a_best_of_group_run_by_another_hosts_worker_is_published_once_chosen(
+    clones: list[Path], db_location: DatabaseLocation, github: FakeGitHub
+) -> None:
+    """`adw run --best-of 2 --enqueue` on one host; a worker on another host runs both
+    (their branches reach origin after each step, their pull requests wait); `adw
+    choose` back on the first host fetches the winner's branch and opens its one pull
+    request."""
+    db = db_location
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    on_github = {
+        "ADW_TRACKER": "github",
+        "ADW_GITHUB_REPO": github.repository,
+        "ADW_GITHUB_API_URL": github.api_url,
+        "GITHUB_PAT": TOKEN,
+    }
+
+    def adw(clone: Path, *argv: str) -> str:
+        done = subprocess.run(
+            [*ADW, "--repo", str(clone), *argv],
+            env={**worker_env(db, clone.name), **on_github},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    queued = await asyncio.to_thread(
+        adw, clones[0], "run", str(number), "--workflow", "plan", "--best-of", "2",
+        "--enqueue", "--json",
+    )  # fmt: skip
+    group = json.loads(queued)["queued"]
+    worker = start_worker(clones[1], db, env=on_github)
+    try:
+        await wait_final(db, group)
+    finally:
+        stop([worker])
+    assert github.pulls == {}
+    async with await Store.open(db) as store:
+        assert {(await store.get_run(adw_id)).status for adw_id in group} == {RunStatus.SUCCEEDED}
+        winner = (await store.load(group[1])).state.as_data()
+    assert winner["worktree_host"] == "host-1"
+    branch = winner["branch_name"]
+    assert git_out(tmp_origin(clones), "rev-parse", branch) == winner["fleet_head"]
+
+    chosen = await asyncio.to_thread(adw, clones[0], "choose", group[1])
+
+    [pull] = github.pulls.values()
+    assert pull["head"]["ref"] == branch
+    assert pull["html_url"] in chosen
+    assert git_out(clones[0], "rev-parse", branch) == winner["fleet_head"]
+
+
+def tmp_origin(clones: list[Path]) -> Path:
+    return clones[0].parent / "origin.git"
