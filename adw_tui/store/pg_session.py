@@ -13,12 +13,13 @@ what is done again on a new connection, and what is not.
   there now and decides again.
 - A COMMIT whose answer never came is in doubt: the server may have committed it. So
   before COMMIT the transaction's id is asked (`pg_current_xact_id_if_assigned`: one
-  round trip more per transaction, none of a transaction that wrote nothing), and in
+  round trip more per transaction; a transaction that wrote nothing has none), and in
   doubt the server is asked, on a new connection, what became of it (`pg_xact_status`:
   after a restart a transaction that did not commit reads "aborted"; while its old
   backend has not yet noticed the lost client it reads "in progress" and is asked
-  again). Committed: the COMMIT succeeded, and nothing runs again. Not committed:
-  TransactionLostError, and the transaction runs again whole.
+  again). Committed: the COMMIT succeeded, and nothing runs again. Not committed, or
+  no id: TransactionLostError, and the transaction runs again whole. (Both functions
+  are PostgreSQL 13's and newer.)
 
 So a write is applied once, never twice and never lost silently, whatever it writes: a
 versioned save's compare-and-set on (adw_id, version) would refuse a second application
