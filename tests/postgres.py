@@ -205,10 +205,11 @@ def postgres_server(worker_id: str) -> Iterator[Server]:
         cluster.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def own_cluster() -> Iterator[tuple[Cluster, Server]]:
-    """A durable cluster of the test's own, to restart or stop without disturbing the
-    other tests' server, with a template database of the current schema."""
+    """A durable cluster of the test module's own, to restart or stop without disturbing
+    the other tests' server (a test that stops it starts it again), with a template
+    database of the current schema."""
     binaries = server_binaries()
     if binaries is None:
         unavailable("initdb is not installed (apt-get install postgresql)")
