@@ -25,6 +25,7 @@ the screen for seconds.
 """
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -261,7 +262,7 @@ class Dashboard(AdwScreen):
         self.follow(self.app.theme_changed_signal, self._restyle)
         # The first frame waits for the runs table alone; the runs other processes
         # execute and the gauges (some ten queries) are read once it is drawn.
-        await self._table.refresh_rows(force=True)
+        await self._reading(self._table.refresh_rows(force=True))
         self.call_after_refresh(self._after_first_frame)
         self.set_interval(REFRESH_S, self.refresh_runs, name="dashboard-refresh")
         self.set_interval(DATABASE_CHECK_S, self._show_database, name="dashboard-database")
@@ -285,8 +286,12 @@ class Dashboard(AdwScreen):
         runs other processes execute followed; else the elapsed times move on. The gauges
         are read again either way. A database that stayed away is said in a toast; the
         next refresh tries again."""
+        await self._reading(self._refresh(force=force))
+
+    async def _reading(self, reading: Awaitable[object]) -> None:
+        """`reading` awaited; a database that stayed away is said in a toast."""
         try:
-            await self._refresh(force=force)
+            await reading
         except StoreError as error:
             notify_text(self, str(error), title="database", severity="error")
 
@@ -302,8 +307,8 @@ class Dashboard(AdwScreen):
         await self._refresh_gauges()
 
     async def _after_first_frame(self) -> None:
-        await self._follow_running_elsewhere()
-        await self._refresh_gauges()
+        await self._reading(self._follow_running_elsewhere())
+        await self._reading(self._refresh_gauges())
 
     async def _follow_running_elsewhere(self) -> None:
         running = self._store.newest_runs(status=RunStatus.RUNNING)
