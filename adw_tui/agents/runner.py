@@ -133,7 +133,8 @@ async def run_cli_agent(
 
     `spawned` is this very call's process, started already by `spawn_agent` with `argv`,
     `env` and a stdin pipe when `stdin` is given (`adw prompt` starts its agent before
-    importing the rest of adw); the call's files are made before its output is read."""
+    importing the rest of adw); a pipe the caller gave `stdin` to already (`give_prompt`)
+    is not fed again. The call's files are made before its output is read."""
     env = {**env, **request.env}
     run_dir = prepare_run_dir(request)
     loop = asyncio.get_running_loop()
@@ -153,8 +154,7 @@ async def run_cli_agent(
     if on_start is not None:
         on_start(process.pid)
     feeding = None
-    if stdin is not None:
-        assert process.stdin is not None
+    if stdin is not None and process.stdin is not None:
         feeding = asyncio.ensure_future(feed_stdin(process.stdin, stdin))
     stderr = StderrTail(process.stderr)
     stdout = _StdoutReader(process, request, started)

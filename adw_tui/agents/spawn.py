@@ -7,6 +7,7 @@ imports the rest of itself: the agent's own start-up then overlaps those imports
 import contextlib
 import fcntl
 import subprocess
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -46,3 +47,19 @@ def _widen(fd: int) -> None:
         return
     with contextlib.suppress(OSError):
         fcntl.fcntl(fd, set_size, STDOUT_PIPE_BYTES)
+
+
+def give_prompt(process: "subprocess.Popen[bytes]", data: bytes) -> None:
+    """Write `data` to the agent's stdin pipe, then close it, in a thread of its own (a
+    prompt larger than the pipe's buffer is only taken in as the agent reads). The pipe is
+    the thread's from then on: `process.stdin` is None. An agent that ends before reading
+    everything closes the pipe: no error here, how the agent ended says what happened."""
+    pipe, process.stdin = process.stdin, None
+    if pipe is None:
+        raise ValueError("the agent was started without a stdin pipe")
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError, ValueError), pipe:
+            pipe.write(data)
+
+    threading.Thread(target=write, name="agent-prompt", daemon=True).start()

@@ -36,8 +36,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, head_start: "HeadStart | None") -> int:
     # Imported after parsing: `--help`, `--version` and usage errors need none of this.
-    import asyncio
-
     from adw_tui.cli.context import CliContext, SettingsError
     from adw_tui.cli.output import print_error
     from adw_tui.domain.errors import AdwError
@@ -51,7 +49,11 @@ def _run(args: argparse.Namespace, head_start: "HeadStart | None") -> int:
     handler: Handler = _load(args.handler)
     try:
         outcome = handler(args, context)
-        return outcome if isinstance(outcome, int) else asyncio.run(outcome)
+        if isinstance(outcome, int):
+            return outcome
+        import asyncio  # not before the handler: `adw prompt` gives its agent its prompt first
+
+        return asyncio.run(outcome)
     except AdwError as error:
         print_error(str(error))
         return 1

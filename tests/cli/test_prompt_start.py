@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from adw_tui.agents.spawn import give_prompt, spawn_agent
 from adw_tui.cli.commands.prompt import run_prompt
 from adw_tui.cli.commands.prompt_start import EarlyAgent, start_agent
 from adw_tui.cli.context import CliContext
@@ -25,14 +26,14 @@ def repo(tmp_path: Path) -> Path:
     return repo
 
 
-async def test_the_call_runs_the_agent_started_ahead(repo: Path):
+def test_the_call_runs_the_agent_started_ahead(repo: Path):
     args = build_parser().parse_args(
         ["--repo", str(repo), "prompt", "--engine", "sim", "--cwd", str(repo), "hello"]
     )
     early = start_agent(args)
     assert early is not None
     assert early.argv[:3] == [sys.executable, "-m", "adw_tui.agents.sim"]
-    code = await run_prompt(args, CliContext.from_args(args, early))
+    code = run_prompt(args, CliContext.from_args(args, early))
     assert code == 0
     assert early.taken
     [run_dir] = (repo / "agents").glob("*/ops")
@@ -86,3 +87,14 @@ def test_an_agent_not_taken_in_time_is_ended(tmp_path: Path):
         time.sleep(0.02)
     assert process.returncode == -9
     assert early.take(["sleep", "30"], tmp_path, {}) is None
+
+
+def test_a_prompt_bigger_than_the_pipe_reaches_the_agent_whole(tmp_path: Path):
+    """The head start's prompt is written by a thread: `cat` echoes 300 KB back while it
+    is still being written, as an agent reads its prompt while adw reads its output."""
+    process = spawn_agent(["cat"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, stdin=True)
+    prompt = bytes(range(256)) * 1200
+    give_prompt(process, prompt)
+    assert process.stdin is None
+    out, _ = process.communicate(timeout=30)
+    assert out == prompt
