@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +32,7 @@ from adw_tui.domain.errors import (
     StoreError,
 )
 from adw_tui.domain.redaction import Redactor
+from adw_tui.store.audit import record_audit
 from adw_tui.store.backend import Engine, Params, ReadParams, Row
 from adw_tui.store.backend import Writer as AnyWriter
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted
@@ -149,10 +150,15 @@ class Database:
         with _translate_errors(self.path, self.busy_timeout_s):
             return await self._group_commit.write(write)
 
-    def row_claims(self) -> AbstractAsyncContextManager[Writer]:
-        """A transaction to claim rows in: the write transaction (SQLite has one writer
-        at a time; PostgreSQL claims by row locks, see `PostgresDatabase.row_claims`)."""
-        return self.transaction()
+    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
+        """`sql` (an UPDATE ... RETURNING adw_id) and an audit entry for each row, in the
+        write transaction (SQLite has one writer at a time; PostgreSQL claims by row
+        locks, see `PostgresDatabase.claim`)."""
+        async with self.transaction() as connection:
+            claimed = [str(row[0]) for row in await connection.execute_fetchall(sql, params)]
+            for adw_id in claimed:
+                await record_audit(connection, actor=actor, action=action, adw_id=adw_id)
+        return claimed
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:

@@ -38,7 +38,16 @@ from adw_tui.domain.errors import (
     StoreError,
 )
 from adw_tui.domain.redaction import Redactor
-from adw_tui.store.backend import Engine, IntegrityError, Params, ReadParams, Row, Writer
+from adw_tui.store.audit import audited_claim
+from adw_tui.store.backend import (
+    Engine,
+    IntegrityError,
+    Params,
+    ReadParams,
+    Row,
+    Writer,
+    now_iso,
+)
 from adw_tui.store.dialect import postgres_query, postgres_sql
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted, settle
 from adw_tui.store.location import PostgresDsn
@@ -171,25 +180,6 @@ class PostgresWriter:
         return (await self.execute(sql, params)).rows
 
 
-class PooledWriter:
-    """A pool connection inside a transaction of its own (see `row_claims`), with
-    secrets redacted from every `str` parameter."""
-
-    def __init__(
-        self, connection: "asyncpg.pool.PoolConnectionProxy[Any]", redactor: Redactor
-    ) -> None:
-        self._connection = connection
-        self._redactor = redactor
-
-    async def execute(self, sql: str, params: Params = ()) -> Fetched:
-        values = redacted(self._redactor, params)
-        connection = cast(asyncpg.Connection, self._connection)  # a proxy of one
-        return await _execute(connection, postgres_sql(sql), values)
-
-    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return (await self.execute(sql, params)).rows
-
-
 class PostgresDatabase:
     """The writer and the readers of one PostgreSQL database."""
 
@@ -240,6 +230,7 @@ class PostgresDatabase:
                     min_size=1,
                     max_size=READERS,
                     init=_prepare,
+                    reset=_keep_session,
                     timeout=busy_timeout_s,
                 )
             database = cls(
@@ -285,14 +276,17 @@ class PostgresDatabase:
                 # Shielded: once COMMIT is sent it completes (see `Database.transaction`).
                 await asyncio.shield(self._thread.run(self._session.commit))
 
-    @asynccontextmanager
-    async def row_claims(self) -> AsyncIterator[Writer]:
-        """A write transaction of its own on a pool connection, without the database's
-        write lock: for claims made by row locks (`FOR UPDATE SKIP LOCKED`), which many
-        processes then make at once instead of one after another."""
+    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
+        """`sql` (an UPDATE ... RETURNING adw_id that locks its rows `FOR UPDATE SKIP
+        LOCKED`) and an audit entry for each row, as one statement (one round trip, its
+        own transaction) on a reader connection, without the database's write lock:
+        many processes claim at once instead of one after another."""
+        statement = postgres_sql(audited_claim(sql))
+        values = redacted(self.redactor, [*params, now_iso(), actor, action, "{}"])
         with self._errors():
-            async with self._readers.acquire() as connection, connection.transaction():
-                yield PooledWriter(connection, self.redactor)
+            async with self._readers.acquire() as connection:
+                claimed = await _execute(cast(asyncpg.Connection, connection), statement, values)
+        return [str(row[0]) for row in claimed.rows]
 
     async def _begin(self) -> None:
         """BEGIN and the write lock, which may wait for another process; a caller
@@ -398,6 +392,13 @@ async def _prepare(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec(
         "numeric", encoder=str, decoder=float, schema="pg_catalog", format="text"
     )
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to reset when a reader goes back to the pool (asyncpg's default sends a
+    round trip of RESET ALL, UNLISTEN, CLOSE ALL and unlocking): a reader keeps no
+    session state, no settings, listeners, cursors or session locks, only its
+    transactions, which asyncpg ends itself."""
 
 
 async def _connect(dsn: PostgresDsn, busy_timeout_s: float) -> asyncpg.Connection:
