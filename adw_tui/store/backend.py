@@ -75,8 +75,10 @@ class SyncSession(Protocol):
     writes (`group_commit.SyncWriter.run_group`) is made of."""
 
     def execute(self, sql: str, params: Params = ()) -> Cursor: ...
-    def begin(self) -> None:
-        """Start a write transaction that holds the database's write lock."""
+    def begin(self, runs: Sequence[str] | None = None) -> None:
+        """Start a write transaction that holds the database's write lock; `runs`: its
+        writes change and check only these runs' rows, which an engine that can lock
+        less then does (PostgreSQL: see `store.postgres`)."""
 
     def commit(self) -> None: ...
     def rollback(self) -> None:
@@ -93,7 +95,11 @@ class Backend(Protocol):
     def location(self) -> "DatabaseLocation": ...
 
     async def close(self) -> None: ...
-    async def write(self, write: "Write[T]") -> "T": ...
+    async def write(self, write: "Write[T]", *, run: str | None = None) -> "T":
+        """Run `write` in a write transaction (group-committed); its value once
+        committed. `run`: the write changes and checks only that run's rows (its row,
+        versions and step attempts), so it need not wait for writes to other runs."""
+
     def transaction(self) -> AbstractAsyncContextManager[Writer]: ...
     async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
         """Run `sql`, an UPDATE that claims rows by row locks (`FOR UPDATE SKIP LOCKED`

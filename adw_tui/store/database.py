@@ -15,7 +15,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Literal
@@ -65,7 +65,8 @@ class SqliteSession:
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         return self._connection.execute(sql, params)
 
-    def begin(self) -> None:
+    def begin(self, runs: Sequence[str] | None = None) -> None:
+        """BEGIN IMMEDIATE: SQLite has one lock, the database's, whatever `runs` says."""
         self._connection.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
@@ -144,11 +145,11 @@ class Database:
         await self._reader.close()
         await self._writer.close()
 
-    async def write(self, write: Write[T]) -> T:
+    async def write(self, write: Write[T], *, run: str | None = None) -> T:
         """Run `write` in a write transaction on the writer's thread (with writes queued
         meanwhile: group commit); return its value once committed."""
         with _translate_errors(self.path, self.busy_timeout_s):
-            return await self._group_commit.write(write)
+            return await self._group_commit.write(write, run)
 
     async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
         """`sql` (an UPDATE ... RETURNING adw_id) and an audit entry for each row, in the

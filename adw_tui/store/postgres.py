@@ -12,19 +12,45 @@ transaction-scoped advisory lock (`WRITE_LOCK`), so write transactions on the da
 are serialised across processes exactly as SQLite's `BEGIN IMMEDIATE` serialises them:
 each sees everything committed before it, and the store's read-check-write transactions
 (leases, breakers, rate limits, the one-active-run check of a launch) keep their
-guarantees unchanged. The versioned state does not depend on that lock alone: the
-compare-and-set trigger locks the run's row (`FOR UPDATE`) before checking its version,
-and (adw_id, version) is the primary key, so even a writer that skips the lock can never
-write a version twice or out of order (READ COMMITTED re-reads the locked row once the
-other transaction ends). Serialisable isolation would add retries on serialisation
-failures without adding a guarantee the lock does not already give.
+guarantees unchanged.
+
+Two kinds of writes need less, and take less:
+
+- A write that names its run (`write(..., run=)`: a save, an update, a rollback fork, a
+  takeover's version) changes and checks only that run's rows: its row, its versions,
+  its step attempts. Its transaction holds `WRITE_LOCK` shared and the run's own lock
+  (`run_lock_key`), exclusive. Writes to different runs so commit at once, from any
+  number of processes; two writes to one run still run one after the other, each
+  seeing the other's version (a read-modify-write `update` never has to retry); and a
+  transaction holding `WRITE_LOCK` exclusive (every other write) still runs alone, so
+  what it reads of any run (a status, a version) nobody changes under it. Only
+  exclusive-lock writes change a run's status or create a run, so a run-scoped write's
+  check of its run's status holds to its commit.
+- A claim (`claim`, `FOR UPDATE SKIP LOCKED`) takes no advisory lock: it is one
+  statement that changes only the rows it locks (the reservation of a queued run), and
+  row locks order it with every other writer of those rows.
+
+The versioned state does not depend on the advisory locks alone: the compare-and-set
+trigger locks the run's row (`FOR UPDATE`) before checking its version, and (adw_id,
+version) is the primary key, so even a writer that skips the locks can never write a
+version twice or out of order (READ COMMITTED re-reads the locked row once the other
+transaction ends). Serialisable isolation would add retries on serialisation failures
+without adding a guarantee the locks do not already give.
 """
 
 import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
+import zlib
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterator,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -56,7 +82,10 @@ from adw_tui.store.schema import Migration
 R = TypeVar("R")
 
 WRITE_LOCK = 0x616477
-"""The advisory lock every write transaction holds ('adw'): the database's write lock."""
+"""The advisory lock every write transaction holds ('adw'): the database's write lock,
+exclusive, or shared by writes that each name their run (with that run's lock)."""
+RUN_LOCKS = WRITE_LOCK
+"""The space of the runs' advisory locks (a pair of int4 keys: this, `run_lock_key`)."""
 READERS = 4
 """Reader connections at most, per process."""
 
@@ -73,6 +102,12 @@ class Fetched:
 
     def fetchall(self) -> list[Any]:
         return self.rows
+
+
+def run_lock_key(adw_id: str) -> int:
+    """The key of a run's advisory lock: its id's CRC-32 as an int4. Two runs that
+    share a key only wait for each other."""
+    return zlib.crc32(adw_id.encode()) - 2**31
 
 
 class WriterThread:
@@ -127,13 +162,21 @@ class PostgresSession:
     def execute(self, sql: str, params: Params = ()) -> Fetched:
         return self._thread.wait(_execute(self.connection, postgres_sql(sql), params))
 
-    def begin(self) -> None:
-        """BEGIN and the write lock in one round trip. A lock not had within the busy
-        timeout leaves no transaction behind (as a failed BEGIN IMMEDIATE)."""
+    def begin(self, runs: Sequence[str] | None = None) -> None:
+        """BEGIN and the write lock in one round trip: the database's, or with `runs`,
+        the database's shared and each run's own, in the order of their keys (so two
+        transactions never wait for each other). A lock not had within the busy timeout
+        leaves no transaction behind (as a failed BEGIN IMMEDIATE)."""
+        if runs is None:
+            locks = [f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"]
+        else:
+            keys = sorted({run_lock_key(run) for run in runs})
+            locks = [
+                f"SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})",
+                *(f"SELECT pg_advisory_xact_lock({RUN_LOCKS}, {key})" for key in keys),
+            ]
         try:
-            self._thread.wait(
-                self.connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-            )
+            self._thread.wait(self.connection.execute("; ".join(["BEGIN", *locks])))
         except BaseException:
             self.rollback()
             raise
@@ -256,11 +299,11 @@ class PostgresDatabase:
         await self._thread.run(lambda: self._thread.wait(self._session.connection.close()))
         await self._thread.stop()
 
-    async def write(self, write: Write[T]) -> T:
+    async def write(self, write: Write[T], *, run: str | None = None) -> T:
         """Run `write` in a write transaction on the writer's thread (group-committed);
         return its value once committed."""
         with self._errors():
-            return await self._group_commit.write(write)
+            return await self._group_commit.write(write, run)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:

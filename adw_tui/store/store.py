@@ -440,7 +440,7 @@ class Store:
             for end in ends:
                 write_attempt_end(connection, end)
 
-        await self._db.write(save)
+        await self._db.write(save, run=adw_id)
         return new_version
 
     async def update(
@@ -471,7 +471,7 @@ class Store:
             )
             return version + 1
 
-        return await self._db.write(update)
+        return await self._db.write(update, run=adw_id)
 
     async def history(
         self, adw_id: str, *, limit: int = 50, before: int | None = None
@@ -569,7 +569,7 @@ class Store:
             )
             return current + 1
 
-        return await self._db.write(fork)
+        return await self._db.write(fork, run=adw_id)
 
     async def record_takeover(
         self,
@@ -619,7 +619,7 @@ class Store:
             )
             return new_version
 
-        return await self._db.write(record)
+        return await self._db.write(record, run=adw_id)
 
     # Health
 
