@@ -75,6 +75,9 @@ class SyncSession(Protocol):
     writes (`group_commit.SyncWriter.run_group`) is made of."""
 
     def execute(self, sql: str, params: Params = ()) -> Cursor: ...
+    def execute_many(self, sql: str, params: Sequence[Params]) -> None:
+        """`sql` once for each of `params`, in one round trip where the engine has them."""
+
     def begin(self, runs: Sequence[str] | None = None) -> None:
         """Start a write transaction that holds the database's write lock; `runs`: its
         writes change and check only these runs' rows, which an engine that can lock

@@ -65,6 +65,9 @@ class SqliteSession:
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         return self._connection.execute(sql, params)
 
+    def execute_many(self, sql: str, params: Sequence[Params]) -> None:
+        self._connection.executemany(sql, params)
+
     def begin(self, runs: Sequence[str] | None = None) -> None:
         """BEGIN IMMEDIATE: SQLite has one lock, the database's, whatever `runs` says."""
         self._connection.execute("BEGIN IMMEDIATE")

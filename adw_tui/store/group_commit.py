@@ -18,6 +18,7 @@ PostgreSQL serialises it only with writes to those runs (see `store.postgres`).
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -50,16 +51,53 @@ class GroupWrite:
     run: str | None = None
 
 
+@dataclass(frozen=True)
+class _HeldBack:
+    run: str
+    sql: str
+    params: list[Any]
+
+
 class SyncWriter:
     """The writer connection inside a transaction, on its own thread, with secrets
-    redacted from every parameter."""
+    redacted from every parameter.
+
+    A write about one run may `send` a statement whose result it does not need: it is
+    held back and sent with those like it of the group's other runs, in one round trip
+    (`SyncSession.execute_many`), before the next statement about its run or the
+    commit. The writes of one run see each other's statements in order; those of other
+    runs need not: they change and check nothing of it."""
 
     def __init__(self, session: SyncSession, redactor: Redactor) -> None:
         self._session = session
         self._redactor = redactor
+        self._run: str | None = None
+        self._held: list[_HeldBack] = []
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        if any(self._run in (None, held.run) for held in self._held):
+            self.flush()
         return self._session.execute(sql, redacted(self._redactor, params))
+
+    def send(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run `sql` for its effect alone (its error may come at a later statement)."""
+        if self._run is None:
+            self.execute(sql, params)
+        else:
+            self._held.append(_HeldBack(self._run, sql, redacted(self._redactor, params)))
+
+    def flush(self) -> None:
+        """Send the statements held back: each run's in order, the same statement of
+        several runs at once."""
+        queues: dict[str, deque[_HeldBack]] = {}
+        for held in self._held:
+            queues.setdefault(held.run, deque()).append(held)
+        self._held = []
+        while queues:
+            sql = next(iter(queues.values()))[0].sql
+            batch = [queue.popleft() for queue in queues.values() if queue[0].sql == sql]
+            self._session.execute_many(sql, [held.params for held in batch])
+            queues = {run: queue for run, queue in queues.items() if queue}
 
     def run_group(self, writes: list[GroupWrite]) -> list[Outcome]:
         """One transaction: each write's value, or the error that undid it alone; a
@@ -73,8 +111,10 @@ class SyncWriter:
             if len(writes) == 1:
                 return self._run_alone(writes[0])
             try:
-                outcomes = [self._run(write) for write in writes]
+                outcomes = [self._run_write(write) for write in writes]
+                self.flush()
             except Exception:
+                self._held = []
                 session.rollback()
                 session.begin(scope)
                 outcomes = [self._run_undone_alone(write) for write in writes]
@@ -84,11 +124,12 @@ class SyncWriter:
             raise
         return outcomes
 
-    def _run(self, write: GroupWrite) -> Outcome:
+    def _run_write(self, write: GroupWrite) -> Outcome:
         # Read from the writer's thread: a future's state is one attribute, and either
         # answer is consistent (a write that started is committed with its group).
         if write.cancelled():  # its caller stopped waiting (BEGIN may wait long)
             return None, None
+        self._run = write.run
         return write.write(self), None
 
     def _run_undone_alone(self, write: GroupWrite) -> Outcome:
@@ -97,8 +138,10 @@ class SyncWriter:
             return None, None
         self._session.execute("SAVEPOINT adw_write")
         try:
-            outcome: Outcome = (write.write(self), None)
+            outcome: Outcome = (self._run_write(write)[0], None)
+            self.flush()
         except Exception as error:
+            self._held = []
             self._session.execute("ROLLBACK TO adw_write")
             outcome = (None, error)
         self._session.execute("RELEASE adw_write")
@@ -111,7 +154,8 @@ class SyncWriter:
             self._session.rollback()
             return [(None, None)]
         try:
-            value = write.write(self)
+            value = self._run_write(write)[0]
+            self.flush()
         except Exception as error:
             self._session.rollback()
             return [(None, error)]

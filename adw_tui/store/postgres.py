@@ -162,6 +162,11 @@ class PostgresSession:
     def execute(self, sql: str, params: Params = ()) -> Fetched:
         return self._thread.wait(_execute(self.connection, postgres_sql(sql), params))
 
+    def execute_many(self, sql: str, params: Sequence[Params]) -> None:
+        """One round trip: asyncpg sends every execution of the prepared statement
+        before it reads the first answer."""
+        self._thread.wait(_execute_many(self.connection, postgres_sql(sql), params))
+
     def begin(self, runs: Sequence[str] | None = None) -> None:
         """BEGIN and the write lock in one round trip: the database's, or with `runs`,
         the database's shared and each run's own, in the order of their keys (so two
@@ -204,6 +209,13 @@ async def _execute(connection: asyncpg.Connection, sql: str, params: Params) -> 
         raise IntegrityError(str(error)) from error
     tag = status.decode().split()
     return Fetched(list(rows), int(tag[-1]) if tag and tag[-1].isdigit() else -1)
+
+
+async def _execute_many(connection: asyncpg.Connection, sql: str, params: Sequence[Params]) -> None:
+    try:
+        await connection.executemany(sql, params)
+    except asyncpg.IntegrityConstraintViolationError as error:
+        raise IntegrityError(str(error)) from error
 
 
 class PostgresWriter:

@@ -731,7 +731,7 @@ def _insert_version(
     """Insert version `version`, with `control` or else its parent's; the schema's
     triggers check the run is at `version - 1` (the caller has checked it in its
     transaction: the triggers guard any other writer) and move the run to `version`."""
-    connection.execute(
+    connection.send(
         "INSERT INTO state_versions (adw_id, version, parent, data, control, reason, "
         "actor, git_head, created_at) VALUES (?, ?, ?, ?, coalesce(?, (SELECT control "
         "FROM state_versions WHERE adw_id = ? AND version = ?), '{}'), ?, ?, ?, ?)",
