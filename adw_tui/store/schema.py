@@ -492,6 +492,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX transcript_chunks_by_time ON transcript_chunks (at);
         """,
     ),
+    Migration(
+        19,
+        "each worker's adw version, for `adw workers`",
+        "ALTER TABLE workers ADD COLUMN version TEXT;",
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
