@@ -136,12 +136,17 @@ class Fleet:
 def _can_do(abilities: WorkerAbilities) -> tuple[str, list[str]]:
     """The runs `abilities` can do, as conditions on `runs.fleet` (a `FleetWants`), and
     their parameters: on one of its engines (any, when None), asking for no label it
-    lacks."""
+    lacks. A run asking for none (most) is seen so without reading its labels one by
+    one."""
     labels = sorted(abilities.labels)
-    lacked = f" WHERE label.value NOT IN ({_marks(labels)})" if labels else ""
-    labels_ok = (
-        f" AND NOT EXISTS (SELECT 1 FROM json_each(runs.fleet, '$.labels') AS label{lacked})"
-    )
+    asks_none = "COALESCE(json_extract(runs.fleet, '$.labels'), '[]') = '[]'"
+    labels_ok = f" AND {asks_none}"
+    if labels:
+        lacked = (
+            "SELECT 1 FROM json_each(runs.fleet, '$.labels') AS label "
+            f"WHERE label.value NOT IN ({_marks(labels)})"
+        )
+        labels_ok = f" AND ({asks_none} OR NOT EXISTS ({lacked}))"
     if abilities.engines is None:
         return labels_ok, labels
     engines = sorted(abilities.engines)

@@ -53,6 +53,8 @@ class GroupWrite:
 
 @dataclass(frozen=True)
 class _HeldBack:
+    """A statement `send` held back, of a write about `run`."""
+
     run: str
     sql: str
     params: list[Any]

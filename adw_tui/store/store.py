@@ -464,7 +464,8 @@ class Store:
     ) -> int:
         """Read the current state, apply `change` and save it (the control unchanged), all
         inside one write transaction: no other writer can interleave, so there is nothing
-        to retry. `change` runs on the database's writer thread."""
+        to retry. `change` runs on the database's writer thread, and again if another write
+        of its group fails (see `group_commit`): it must only compute."""
 
         def update(connection: SyncWriter) -> int:
             version, data = _current(connection, adw_id)
@@ -740,7 +741,8 @@ def _insert_version(
 ) -> None:
     """Insert version `version`, with `control` or else its parent's; the schema's
     triggers check the run is at `version - 1` (the caller has checked it in its
-    transaction: the triggers guard any other writer) and move the run to `version`."""
+    transaction: the triggers guard any other writer) and move the run to `version`.
+    Sent without waiting (`SyncWriter.send`): the run's next statement sees it."""
     connection.send(
         "INSERT INTO state_versions (adw_id, version, parent, data, control, reason, "
         "actor, git_head, created_at) VALUES (?, ?, ?, ?, coalesce(?, (SELECT control "
