@@ -169,8 +169,8 @@ class PostgresSession:
 
     def begin(self, runs: Sequence[str] | None = None) -> None:
         """BEGIN and the write lock in one round trip: the database's, or with `runs`,
-        the database's shared and each run's own, in the order of their keys (so two
-        transactions never wait for each other). A lock not had within the busy timeout
+        the database's shared and each run's own, in the order of their keys (so no two
+        transactions each wait for the other). A lock not had within the busy timeout
         leaves no transaction behind (as a failed BEGIN IMMEDIATE)."""
         if runs is None:
             locks = [f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"]
