@@ -75,9 +75,10 @@ from adw_tui.store.dialect import postgres_query, postgres_sql
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted, settle
 from adw_tui.store.location import PostgresDsn
 from adw_tui.store.pg_session import (
+    TRANSACTION_ID_VALUE,
     Fetched,
     PostgresSession,
-    commit,
+    commit_known,
     fetched,
     settled_status,
 )
@@ -277,7 +278,8 @@ class PostgresDatabase:
         its own on a reader connection, without the database's write lock: many
         processes claim at once instead of one after another. Its connection lost before
         it committed: TransactionLostError, as `transaction`."""
-        statement = postgres_sql(audited_claim(sql))
+        # The transaction's id with each row, for a COMMIT in doubt (see `pg_session`).
+        statement = postgres_sql(f"{audited_claim(sql)}, {TRANSACTION_ID_VALUE}")
         values = redacted(self.redactor, [*params, now_iso(), actor, action, "{}"])
         with self._errors():
             async with self._reader() as connection:
@@ -292,8 +294,9 @@ class PostgresDatabase:
                         await self._readers.expire_connections()  # the others are dead too
                         raise TransactionLostError(str(self.dsn)) from error
                     raise
-                await commit(
+                await commit_known(
                     cast(asyncpg.Connection, connection),  # a proxy of one
+                    claimed.rows[0][1] if claimed.rows else None,  # none: nothing written
                     str(self.dsn),
                     self._transaction_status,
                 )
