@@ -207,10 +207,7 @@ class AdwApp(App[None]):
         self.theme_changed_signal.subscribe(self, lambda _theme: self._persist_theme())
         self.run_worker(self._follow_runtime(), name="runtime-events", exit_on_error=False)
         if self._recover_on_start:
-            # Once the first frame is up: its reads are not the first screen's.
-            self.call_after_refresh(
-                lambda: self.run_worker(self._recover(), name="recovery", exit_on_error=False)
-            )
+            self.run_worker(self._recover(), name="recovery", exit_on_error=False)
         if self._startup is not None:
             self.run_worker(self._startup(self.orchestrator), name="startup", exit_on_error=False)
 

@@ -25,7 +25,6 @@ the screen for seconds.
 """
 
 import asyncio
-from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -260,10 +259,7 @@ class Dashboard(AdwScreen):
         self._table.border_title = "runs"
         self.follow(self.runtime_events, self._runtime_event, immediate=True)
         self.follow(self.app.theme_changed_signal, self._restyle)
-        # The first frame waits for the runs table alone; the runs other processes
-        # execute and the gauges (some ten queries) are read once it is drawn.
-        await self._reading(self._table.refresh_rows(force=True))
-        self.call_after_refresh(self._after_first_frame)
+        await self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs, name="dashboard-refresh")
         self.set_interval(DATABASE_CHECK_S, self._show_database, name="dashboard-database")
         self.run_worker(
@@ -286,12 +282,8 @@ class Dashboard(AdwScreen):
         runs other processes execute followed; else the elapsed times move on. The gauges
         are read again either way. A database that stayed away is said in a toast; the
         next refresh tries again."""
-        await self._reading(self._refresh(force=force))
-
-    async def _reading(self, reading: Awaitable[object]) -> None:
-        """`reading` awaited; a database that stayed away is said in a toast."""
         try:
-            await reading
+            await self._refresh(force=force)
         except StoreError as error:
             notify_text(self, str(error), title="database", severity="error")
 
@@ -301,18 +293,11 @@ class Dashboard(AdwScreen):
     async def _refresh(self, *, force: bool) -> None:
         table = self._table
         if await table.refresh_rows(force=force):
-            await self._follow_running_elsewhere()
+            running = self._store.newest_runs(status=RunStatus.RUNNING)
+            await self._follow_elsewhere([run async for run in running])
         else:
             table.redraw()
         await self._refresh_gauges()
-
-    async def _after_first_frame(self) -> None:
-        await self._reading(self._follow_running_elsewhere())
-        await self._reading(self._refresh_gauges())
-
-    async def _follow_running_elsewhere(self) -> None:
-        running = self._store.newest_runs(status=RunStatus.RUNNING)
-        await self._follow_elsewhere([run async for run in running])
 
     async def _refresh_gauges(self) -> None:
         snapshot = self._orchestrator.resources.snapshot()
