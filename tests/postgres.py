@@ -53,12 +53,12 @@ class Server:
         """A new database holding the current schema (`empty`: nothing), for one test."""
         name = f"adw_test_{uuid.uuid4().hex[:12]}"
         template = "template0" if empty else self.template
-        _on_own_loop(self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        on_own_loop(self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         return self.dsn(name)
 
     def drop_database(self, dsn: PostgresDsn) -> None:
         name = urlsplit(dsn.url).path.strip("/")
-        _on_own_loop(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        on_own_loop(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     async def _admin(self, sql: str) -> None:
         connection = await asyncpg.connect(self.admin_dsn)
@@ -68,7 +68,7 @@ class Server:
             await connection.close()
 
 
-def _on_own_loop(work: Coroutine[Any, Any, R]) -> R:
+def on_own_loop(work: Coroutine[Any, Any, R]) -> R:
     """Run `work` on an event loop of its own, in a thread: a sync fixture may be set up
     while pytest-asyncio holds the test's loop."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -165,7 +165,7 @@ def postgres_server(worker_id: str) -> Iterator[Server]:
     if external:
         server = Server(external, template)
         try:
-            _on_own_loop(_make_template(server))
+            on_own_loop(_make_template(server))
         except (OSError, asyncpg.PostgresError, StoreError) as error:
             unavailable(f"{DSN_VARIABLE} names a server adw cannot use: {error}")
         yield server
@@ -183,7 +183,7 @@ def postgres_server(worker_id: str) -> Iterator[Server]:
         return
     try:
         server = Server(cluster.admin_dsn, template)
-        _on_own_loop(_make_template(server))
+        on_own_loop(_make_template(server))
         yield server
     finally:
         cluster.stop()
