@@ -122,10 +122,14 @@ def running_attempt(db: DatabaseLocation, after: int, timeout: float = 60) -> tu
                     for a in await store.steps.for_run(run.adw_id)
                 ]
                 done = [a for a in attempts if a.status is not StepStatus.RUNNING]
-                running = [a for a in attempts if a.status is StepStatus.RUNNING and a.pgid]
+                running = [
+                    (a.id, a.adw_id, a.pgid)
+                    for a in attempts
+                    if a.status is StepStatus.RUNNING and a.pgid is not None
+                ]
                 if running and len(done) >= after:
-                    newest = max(running, key=lambda attempt: attempt.id)
-                    return newest.adw_id, int(newest.pgid)
+                    _, adw_id, pgid = max(running)
+                    return adw_id, pgid
                 await asyncio.sleep(0.02)
         raise AssertionError("the run never reached a running agent call")
 
