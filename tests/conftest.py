@@ -23,7 +23,7 @@ from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.store.backend import Engine
 from adw_tui.store.group_commit import SyncWriter
-from adw_tui.store.location import DatabaseLocation, PostgresDsn
+from adw_tui.store.location import DatabaseLocation, PostgresDsn, database_location
 from tests.fake_github import TOKEN as GITHUB_TOKEN
 from tests.fake_github import FakeGitHub
 from tests.postgres import empty_postgres_dsn, postgres_dsn, postgres_server
@@ -175,6 +175,12 @@ def repo_db(
     dsn: PostgresDsn = request.getfixturevalue("postgres_dsn")
     monkeypatch.setenv("ADW_DB", dsn.url)
     return RepoDatabase(dsn)
+
+
+def database_of(repo: Path) -> DatabaseLocation:
+    """The database `adw` opens in `repo`, found as adw finds it: `ADW_DB` when the test
+    set it (`repo_db`), else the repository's own file."""
+    return database_location(os.environ.get("ADW_DB") or repo / DB_RELATIVE_PATH)
 
 
 def adw_environment(**extra: str) -> dict[str, str]:
