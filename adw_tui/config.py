@@ -85,6 +85,12 @@ class Settings(Model):
     busy_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to wait for another process's write lock"
     )
+    db_reconnect: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds a command waits, with backoff, for a PostgreSQL server that went "
+        "away (a restart) before it fails; 0 fails at once",
+    )
     db_synchronous: Literal["FULL", "NORMAL"] = Field(
         default="FULL",
         description="SQLite synchronous mode: FULL survives power loss, NORMAL only crashes",
@@ -125,6 +131,12 @@ class Settings(Model):
         gt=0,
         description="days fleet runs' agent transcripts stay in the database (the files "
         "on each worker's host stay as they are)",
+    )
+    transcript_retention_mb: float = Field(
+        default=512.0,
+        gt=0,
+        description="megabytes of fleet runs' agent transcripts kept in the database at "
+        "most: workers prune the oldest chunks past it",
     )
     heartbeat_interval: float = Field(
         default=10.0,

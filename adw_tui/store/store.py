@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from adw_tui import __version__
 from adw_tui.domain.control import RunControl
 from adw_tui.domain.diff import StateChange, diff_versions
 from adw_tui.domain.errors import (
@@ -20,6 +21,7 @@ from adw_tui.domain.errors import (
     RunActiveError,
     RunExistsError,
     RunNotFoundError,
+    SchemaMovedError,
     StaleVersionError,
     VersionNotFoundError,
 )
@@ -34,7 +36,7 @@ from adw_tui.domain.models import (
 )
 from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import AuditLog, audit_entry, record_audit
-from adw_tui.store.backend import Backend, Engine, IntegrityError, Row, now_iso
+from adw_tui.store.backend import Backend, Engine, IntegrityError, Row, now_iso, rerun_when_lost
 from adw_tui.store.breakers import Breakers
 from adw_tui.store.budgets import Budgets
 from adw_tui.store.claims import Claims
@@ -46,7 +48,7 @@ from adw_tui.store.issues import Issues
 from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
 from adw_tui.store.location import DatabaseLocation, PostgresDsn, database_location
-from adw_tui.store.schema import apply_migrations
+from adw_tui.store.schema import LATEST_VERSION, apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 from adw_tui.store.tallies import RunCount, Tallies, read_run_counts, read_tallies
 from adw_tui.store.transcripts import Transcripts
@@ -93,12 +95,14 @@ class Store:
         *,
         create: bool = True,
         busy_timeout_s: float = 30.0,
+        reconnect_s: float = 60.0,
         synchronous: "Synchronous" = "FULL",
         redactor: Redactor | None = None,
     ) -> Self:
         """Open (and with `create`, create) the database and bring its schema up to date:
         a SQLite file at `path`, or the PostgreSQL database a `postgresql://` DSN names
-        (`synchronous` is SQLite's alone).
+        (`synchronous` is SQLite's alone, `reconnect_s` PostgreSQL's: how long an
+        operation waits for a server that went away).
 
         `redactor` removes secrets from everything written (default: token shapes only)."""
         location = database_location(path) if isinstance(path, str) else path
@@ -108,7 +112,11 @@ class Store:
             from adw_tui.store.postgres import PostgresDatabase
 
             database = await PostgresDatabase.open(
-                location, create=create, busy_timeout_s=busy_timeout_s, redactor=redactor
+                location,
+                create=create,
+                busy_timeout_s=busy_timeout_s,
+                reconnect_s=reconnect_s,
+                redactor=redactor,
             )
         else:
             # Imported here: a PostgreSQL store never loads the SQLite driver.
@@ -128,10 +136,28 @@ class Store:
             raise
         return cls(database, schema_version)
 
+    async def check_schema(self) -> None:
+        """Raise `SchemaMovedError` when another process, of a newer adw, migrated the
+        database past what this one knows since it was opened (a long-lived process,
+        such as a worker, checks before it takes more work)."""
+        found = await self._db.schema_version()
+        if found > LATEST_VERSION:
+            raise SchemaMovedError(str(self._db.location), found, LATEST_VERSION, __version__)
+
     @property
     def redactor(self) -> Redactor:
         """What this store redacts; live views of the same process redact the same."""
         return self._db.redactor
+
+    @property
+    def unreachable_since(self) -> datetime | None:
+        """Since when the database server has been away while this process waits for it
+        (None while it answers)."""
+        return self._db.unreachable_since
+
+    async def reachable_for_s(self) -> float:
+        """Seconds the database has been there for this process without a break."""
+        return await self._db.reachable_for_s()
 
     @property
     def path(self) -> DatabaseLocation:
@@ -375,6 +401,7 @@ class Store:
         control = RunControl.model_validate_json(fields.pop("control"))
         return RunWithState(run=RunRecord.model_validate(fields), state=state, control=control)
 
+    @rerun_when_lost
     async def set_status(
         self,
         adw_id: str,
