@@ -103,7 +103,7 @@ def test_runs_imports_no_textual_rich_or_engine(repo: Path, repo_db: RepoDatabas
         unused |= {"aiosqlite"}
     else:
         unused |= {"asyncpg", "tenacity"}
-    assert not imported & unused
+    assert not imported & unused, imported & unused
     # Of the engines and the runtime, only the names and what finds the repository.
     beyond = ("adw_tui.agents.", "adw_tui.runtime.", "adw_tui.tui")
     assert {name for name in imported if name.startswith(beyond)} == {
