@@ -260,6 +260,7 @@ class Orchestrator:
                 control=RunControl(engine=engine),
                 exclusive=not force,
                 with_run=with_run,
+                owner=self.owner if fleet_labels is None else None,
             )
             if fleet_labels is not None:
                 self.bus.publish(RunChanged(adw_id, RunStatus.QUEUED))

@@ -54,7 +54,7 @@ async def recover_orphans(
     worktrees = worktrees or WorktreeManager(repo)
     recovered = []
     reachable_for_s = await store.reachable_for_s()
-    for run in await store.list_runs(status=RunStatus.RUNNING):
+    for run in [*await store.list_runs(status=RunStatus.RUNNING), *await _never_started(store)]:
         reason = orphaned(run, stale_after_s, reachable_for_s=reachable_for_s)
         if reason is None:
             continue
@@ -84,6 +84,22 @@ async def recover_orphans(
             )
         )
     return recovered
+
+
+async def _never_started(store: Store) -> list[RunRecord]:
+    """Runs a process of this host created to run itself and never started (still at
+    their first version): one killed between creating a run and claiming it leaves it
+    queued. (A run queued for the fleet is the workers'; one of another host is its own
+    processes'.)"""
+    queued = await store.list_runs(status=RunStatus.QUEUED)
+    return [
+        run
+        for run in queued
+        if run.version == 1
+        and run.fleet is None
+        and run.owner
+        and run.owner.rpartition(":")[0] == host_name()
+    ]
 
 
 def orphaned(

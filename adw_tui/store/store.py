@@ -197,8 +197,11 @@ class Store:
         control: RunControl | None = None,
         exclusive: bool = False,
         with_run: Write[None] | None = None,
+        owner: str | None = None,
     ) -> RunRecord:
-        """Create a run with `state` (and `control`) as its version 1. `exclusive`: refuse
+        """Create a run with `state` (and `control`) as its version 1; `owner`, the
+        process that queues it to run itself (so that a run it never got to start is
+        recovered once it is gone; see `runtime.recovery`). `exclusive`: refuse
         (ActiveRunError) when `issue` has a queued, running or paused run of `workflow`,
         checked in the same write transaction, so two launches racing cannot both pass.
         `with_run` is written in that transaction too (a trigger's delivery settled as
@@ -218,8 +221,8 @@ class Store:
             try:
                 connection.execute(
                     "INSERT INTO runs (adw_id, issue, workflow, status, version, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-                    (run_state.adw_id, issue, workflow, status, now, now),
+                    "updated_at, owner) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+                    (run_state.adw_id, issue, workflow, status, now, now, owner),
                 )
             except IntegrityError as error:
                 raise RunExistsError(run_state.adw_id) from error

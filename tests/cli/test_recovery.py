@@ -16,6 +16,7 @@ import pytest
 
 from adw_tui.config import load_settings
 from adw_tui.domain.control import RunControl
+from adw_tui.domain.fleet import host_name
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepAttempt, StepStatus
 from adw_tui.runtime import git
@@ -334,3 +335,42 @@ def test_recover_resumes_a_run_stopped_before_its_first_step_ended(
     assert recovered.returncode == 0, recovered.stderr[-3000:]
     assert recorded(db)["0a0b0c0d"].status is RunStatus.SUCCEEDED
     assert recorded(db)["1a1b1c1d"].status is RunStatus.INTERRUPTED
+
+
+@pytest.mark.slow
+def test_recover_starts_a_run_its_process_queued_and_never_started(
+    repo: Path, db: DatabaseLocation
+):
+    """A process killed between creating its run and claiming it leaves the run queued
+    under its name: `adw recover` runs it. A run queued by a process still alive stays
+    that process's."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    owners = {
+        "0a0b0c0d": f"{host_name()}:{gone.stdout.strip()}",
+        "1a1b1c1d": f"{host_name()}:{os.getpid()}",
+    }
+
+    async def create() -> None:
+        async with await Store.open(db) as store:
+            issue = await store.issues.get(1)
+            for adw_id, owner in owners.items():
+                state = {
+                    "adw_id": adw_id,
+                    "issue_number": "1",
+                    "all_adws": ["plan"],
+                    "issue_title": issue.title,
+                    "issue_body": issue.body,
+                    "issue_json": issue.prompt_json(),
+                    "base_branch": await git.default_branch(repo),
+                }
+                await store.create_run(
+                    state, workflow="plan", issue="1", actor="runtime",
+                    control=RunControl(engine="sim"), owner=owner,
+                )  # fmt: skip
+
+    asyncio.run(create())
+    recovered = adw(repo, "recover")
+    assert recovered.returncode == 0, recovered.stderr[-3000:]
+    assert recorded(db)["0a0b0c0d"].status is RunStatus.SUCCEEDED
+    assert recorded(db)["1a1b1c1d"].status is RunStatus.QUEUED
