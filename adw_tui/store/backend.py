@@ -19,6 +19,9 @@ from adw_tui.domain.clock import utc_now
 from adw_tui.domain.redaction import Redactor
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from adw_tui.store.changes import Deliver
     from adw_tui.store.group_commit import T, Write
     from adw_tui.store.location import DatabaseLocation
     from adw_tui.store.schema import Migration
@@ -115,3 +118,8 @@ class Backend(Protocol):
 
     async def health(self) -> tuple[str, list[str]]:
         """The journal mode and the integrity check's lines (`["ok"]` when sound)."""
+
+    async def listen(self, deliver: "Deliver", listening: "asyncio.Event") -> None:
+        """Pass `deliver` every change notice committed, by any process, from when
+        `listening` is set until cancelled, on a connection of its own (see
+        `adw_tui.store.changes`)."""

@@ -34,6 +34,7 @@ from adw_tui.domain.errors import (
 from adw_tui.domain.redaction import Redactor
 from adw_tui.store.backend import Engine, Params, ReadParams, Row
 from adw_tui.store.backend import Writer as AnyWriter
+from adw_tui.store.changes import RESYNC, SQLITE_POLL_S, Change, ChangeKind, Deliver
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted
 from adw_tui.store.schema import Migration
 
@@ -220,6 +221,38 @@ class Database:
         with _translate_errors(self.path, self.busy_timeout_s):
             return list(await self._reader.execute_fetchall(sql, params))
 
+    async def listen(self, deliver: Deliver, listening: asyncio.Event) -> None:
+        """Every `SQLITE_POLL_S`, ask a connection of its own whether any other
+        connection committed (`PRAGMA data_version`: one read of shared memory), and if
+        so deliver the rows of `changes` it has not seen. Rows missing before the first
+        unseen one were pruned unread: RESYNC."""
+        with _translate_errors(self.path, self.busy_timeout_s):
+            connection = await _connect(self.path, self.busy_timeout_s)
+            try:
+                await connection.execute("PRAGMA query_only=ON")
+                version = await _data_version(connection)
+                [[seen]] = await connection.execute_fetchall(
+                    "SELECT coalesce(max(seq), 0) FROM changes"
+                )
+                listening.set()
+                while True:
+                    await asyncio.sleep(SQLITE_POLL_S)
+                    committed = await _data_version(connection)
+                    if committed == version:
+                        continue
+                    version = committed
+                    rows = await connection.execute_fetchall(
+                        "SELECT seq, adw_id, kind, ref FROM changes WHERE seq > ? ORDER BY seq",
+                        (seen,),
+                    )
+                    for seq, adw_id, kind, ref in rows:
+                        if seq > seen + 1:
+                            deliver(RESYNC)
+                        deliver(Change(ChangeKind(kind), adw_id, ref))
+                        seen = seq
+            finally:
+                await connection.close()
+
     async def batches(
         self, sql: str, params: Params = (), *, size: int = 500
     ) -> AsyncGenerator[list[Row], None]:
@@ -261,6 +294,12 @@ async def _connect(path: Path, busy_timeout_s: float) -> aiosqlite.Connection:
         await connection.close()
         raise
     return connection
+
+
+async def _data_version(connection: aiosqlite.Connection) -> int:
+    """A number that changes whenever another connection commits to the database."""
+    [[version]] = await connection.execute_fetchall("PRAGMA data_version")
+    return int(version)
 
 
 async def _refuse_foreign(connection: aiosqlite.Connection, path: Path) -> None:

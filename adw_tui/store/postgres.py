@@ -22,6 +22,7 @@ failures without adding a guarantee the lock does not already give.
 
 import asyncio
 import contextlib
+import logging
 import queue
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
@@ -39,17 +40,27 @@ from adw_tui.domain.errors import (
 )
 from adw_tui.domain.redaction import Redactor
 from adw_tui.store.backend import Engine, IntegrityError, Params, ReadParams, Row, Writer
+from adw_tui.store.changes import CHANNEL, RESYNC, Change, Deliver
 from adw_tui.store.dialect import postgres_query, postgres_sql
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted, settle
 from adw_tui.store.location import PostgresDsn
 from adw_tui.store.schema import Migration
 
 R = TypeVar("R")
+logger = logging.getLogger(__name__)
 
 WRITE_LOCK = 0x616477
 """The advisory lock every write transaction holds ('adw'): the database's write lock."""
 READERS = 4
 """Reader connections at most, per process."""
+RECONNECT_S = (0.05, 2.0)
+"""The change listener's first wait before it connects again, and its longest (the
+wait doubles after each failed try)."""
+PING_S = 5.0
+"""A listening connection silent this long is asked `SELECT 1`: a server gone without
+closing it (its host down) is noticed within twice this."""
+LOST = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What a lost or refused connection raises (a server restarting refuses for a while)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +343,30 @@ class PostgresDatabase:
         await self.fetch_all("SELECT 1")
         return "wal", ["ok"]
 
+    async def listen(self, deliver: Deliver, listening: asyncio.Event) -> None:
+        """LISTEN on a connection of its own; a lost one is connected again, waiting
+        longer after each failed try (`RECONNECT_S`), and what was committed meanwhile
+        is unknown: RESYNC once listening again."""
+        wait_s, longest_s = RECONNECT_S
+        while True:
+            try:
+                connection = await asyncpg.connect(self.dsn.url, timeout=self.busy_timeout_s)
+            except LOST as error:
+                logger.warning("change listener: %s", self._unreachable(error))
+                await asyncio.sleep(wait_s)
+                wait_s = min(wait_s * 2, longest_s)
+                continue
+            wait_s = RECONNECT_S[0]
+            try:
+                await _listen_on(connection, deliver, listening, resync=listening.is_set())
+            except LOST as error:
+                logger.warning("change listener: %s", self._unreachable(error))
+            finally:
+                connection.terminate()
+
+    def _unreachable(self, error: BaseException) -> str:
+        return f"lost PostgreSQL at {self.dsn} ({_said(error, self.redactor)})"
+
     async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[Row]:
         query, values = postgres_query(sql, params)
         with self._errors():
@@ -386,6 +421,27 @@ class PostgresDatabase:
                     "the server runs, then run adw again"
                 )
             ) from error
+
+
+async def _listen_on(
+    connection: asyncpg.Connection, deliver: Deliver, listening: asyncio.Event, *, resync: bool
+) -> None:
+    """Deliver the notices `connection` hears until the server closes it or it breaks
+    (raised when a ping goes unanswered); `resync` first, once it listens."""
+    closed = asyncio.Event()
+    connection.add_termination_listener(lambda _connection: closed.set())
+    await connection.add_listener(
+        CHANNEL, lambda _c, _pid, _channel, payload: deliver(Change.from_payload(payload))
+    )
+    if resync:
+        deliver(RESYNC)
+    listening.set()
+    while not closed.is_set() and not connection.is_closed():
+        try:
+            async with asyncio.timeout(PING_S):
+                await closed.wait()
+        except TimeoutError:
+            await connection.execute("SELECT 1", timeout=PING_S)
 
 
 def _lost(error: asyncpg.InterfaceError) -> bool:
