@@ -1,7 +1,8 @@
 """Change notices (`Store.changes`) on both engines: a write is noticed once it commits,
 never before and never when it is rolled back; transcript chunks are noticed with their
-seq; another process's writes reach a listener in order; a PostgreSQL listener whose
-connection the server ends listens again and says RESYNC."""
+seq; another process's writes reach a listener in order; a listener that may have
+missed notices (its PostgreSQL connection ended by the server, SQLite's pruning ahead of
+it, a subscriber far behind) says RESYNC."""
 
 import asyncio
 import subprocess
@@ -15,7 +16,7 @@ from adw_tui.store import Store
 from adw_tui.store.changes import MAX_PENDING, RESYNC, Change, ChangeKind, Subscription
 from adw_tui.store.group_commit import SyncWriter
 from adw_tui.store.location import PostgresDsn
-from tests.conftest import MakeRun, create_run, db_argument
+from tests.conftest import MakeRun, create_run, db_argument, raw_execute
 
 WAIT_S = 10.0
 
@@ -122,6 +123,23 @@ async def test_a_listener_the_server_disconnects_listens_again_and_says_resync(
         assert await next_batch(changes) == [RESYNC]
         run = await create_run(store)
         await until_change(changes, run_change(run.adw_id, 1))
+
+
+@pytest.mark.sqlite_only
+async def test_a_sqlite_listener_the_pruning_overtook_says_resync(store: Store) -> None:
+    """`changes` keeps the newest 1000 to 2000 notices: one write of 2100 makes the
+    listener miss some, which it tells from the gap."""
+    await raw_execute(
+        store,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2100) "
+        "INSERT INTO runs (adw_id, workflow, status, version, created_at, updated_at) "
+        "SELECT printf('r%04d', i), 'plan', 'succeeded', 1, '2026', '2026' FROM n",
+    )
+    async with store.changes() as changes:
+        await raw_execute(store, "UPDATE runs SET updated_at = '2027'")
+        batch = await next_batch(changes)
+    assert batch[0] == RESYNC
+    assert batch[-1] == run_change("r2100", 1)
 
 
 def test_a_subscriber_far_behind_is_told_to_read_everything_again() -> None:
