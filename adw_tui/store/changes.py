@@ -23,7 +23,6 @@ first subscription and stops with the last.
 """
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -128,13 +127,17 @@ class ChangeFeed:
                 await self.close()
 
     async def close(self) -> None:
-        """Stop listening (the next subscription starts again)."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.cancel()
-            # Its failure, if it failed, went to the subscriptions (`_ended`).
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
+        """Stop listening (the next subscription starts again). The listener is kept
+        until it has ended, so a close that is itself cancelled leaves it to the next
+        (the store's): its connection is closed before the event loop is."""
+        listener = self._listener
+        if listener is None:
+            return
+        listener.cancel()
+        # Its failure, if it failed, went to the subscriptions (`_ended`).
+        await asyncio.wait({listener})
+        if self._listener is listener:
+            self._listener = None
 
     async def _started(self) -> None:
         if self._listener is None:

@@ -34,12 +34,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.content import Content
+from textual.events import Unmount
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.theme import Theme
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerError
 
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock, start_of_day
@@ -232,6 +234,8 @@ class Dashboard(AdwScreen):
         """Followed runs that ended: polled once more for their last lines."""
         self._tails_due = asyncio.Event()
         """Set when a notice says a followed run moved: its tail is read at once."""
+        self._changes: Worker[None]
+        """Follows the store's change notices (`_follow_changes`), from mount."""
         self._pane_removals: dict[str, Timer] = {}
         self._waits = RunWaits(clock)
         """Why this process's runs wait, from the runtime's events."""
@@ -263,12 +267,22 @@ class Dashboard(AdwScreen):
         self.run_worker(
             self._follow_other_processes(), name="transcript-tails", exit_on_error=False
         )
-        self.run_worker(self._follow_changes(), name="store-changes", exit_on_error=False)
+        self._changes = self.run_worker(
+            self._follow_changes(), name="store-changes", exit_on_error=False
+        )
         # Once the dashboard is up, start-up's objects are there for good (heap.py).
         self.set_timer(heap.FREEZE_AFTER_S, heap.freeze)
 
     def on_unmount(self) -> None:
         heap.thaw()
+
+    @on(Unmount)
+    async def _stop_following_changes(self) -> None:
+        """Textual cancels a screen's workers without waiting for them; the store's
+        listener has a connection of its own, to close before the app's loop ends."""
+        self._changes.cancel()
+        with contextlib.suppress(WorkerError):
+            await self._changes.wait()
 
     def on_resize(self) -> None:
         columns = max(1, self.size.width // PANE_MIN_WIDTH)
