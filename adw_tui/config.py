@@ -126,6 +126,12 @@ class Settings(Model):
         description="days fleet runs' agent transcripts stay in the database (the files "
         "on each worker's host stay as they are)",
     )
+    transcript_retention_mb: float = Field(
+        default=512.0,
+        gt=0,
+        description="megabytes of fleet runs' agent transcripts kept in the database at "
+        "most: workers prune the oldest chunks past it",
+    )
     heartbeat_interval: float = Field(
         default=10.0,
         gt=0,

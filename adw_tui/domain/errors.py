@@ -128,6 +128,17 @@ class SchemaTooNewError(StoreError):
         )
 
 
+class SchemaMovedError(StoreError):
+    """A newer adw migrated the database under a running process of an older one."""
+
+    def __init__(self, path: str, found: int, known: int, version: str) -> None:
+        super().__init__(
+            f"database {path} was migrated to schema version {found} by a newer adw while "
+            f"this process (adw {version}) knows up to {known}; upgrade adw on this host "
+            "and start it again"
+        )
+
+
 class ForeignDatabaseError(StoreError):
     def __init__(self, path: str, tables: list[str], engine: str = "SQLite") -> None:
         shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")

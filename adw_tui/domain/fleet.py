@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from pydantic import ConfigDict, Field
 
+from adw_tui import __version__
 from adw_tui.domain.durations import format_age
 from adw_tui.domain.modeling import Model
 
@@ -62,6 +63,8 @@ class WorkerRecord(Model):
     stopped_at: datetime | None = None
     memory_percent: float | None = None
     running: int = 0
+    version: str | None = None
+    """The adw version the worker runs (None: a worker from before versions were kept)."""
 
     def silent(self, now: datetime) -> bool:
         """Still registered as working, but no heartbeat for `WORKER_SILENT_AFTER`."""
@@ -75,7 +78,8 @@ class WorkerRecord(Model):
 
 
 WORKER_COLUMNS = (
-    "worker", "host", "slots", "runs", "engines", "labels", "heartbeat", "memory", "state",
+    "worker", "host", "version", "slots", "runs", "engines", "labels", "heartbeat", "memory",
+    "state",
 )  # fmt: skip
 """What `adw workers` and the fleet screen show of a worker (`worker_figures`)."""
 
@@ -86,6 +90,7 @@ def worker_figures(worker: WorkerRecord, now: datetime) -> tuple[str, ...]:
     return (
         worker.name,
         worker.host,
+        _version(worker.version),
         str(worker.slots),
         str(worker.running),
         ", ".join(worker.engines) if worker.engines is not None else "any",
@@ -94,3 +99,10 @@ def worker_figures(worker: WorkerRecord, now: datetime) -> tuple[str, ...]:
         "-" if worker.memory_percent is None else f"{worker.memory_percent:.0f}%",
         worker.state(now),
     )
+
+
+def _version(version: str | None) -> str:
+    """The worker's adw version, marked where it is not this adw's."""
+    if version == __version__:
+        return version
+    return f"{version or '?'} (not {__version__})"

@@ -34,10 +34,12 @@ async def launch_group(
     engines: Sequence[str | None] = (None,),
     model_sets: Sequence[str] = ("base",),
     try_variants: bool = True,
+    fleet_labels: Sequence[str] | None = None,
 ) -> list[str]:
     """Queue `size` runs of `issue` side by side as one group, the engines and model sets
     taken in turn; with `try_variants` and an experiment on the workflow, its variants in
-    turn instead (the choice among them is what it learns). Returns their adw_ids."""
+    turn instead (the choice among them is what it learns). With `fleet_labels`, they are
+    queued for the fleet's workers (see `Orchestrator.launch`). Returns their adw_ids."""
     group = new_adw_id()
     return [
         await orchestrator.launch(
@@ -49,6 +51,7 @@ async def launch_group(
             state=group_state(group, index + 1, size),
             variant_in_turn=index,
             experiment=try_variants,
+            fleet_labels=fleet_labels,
         )
         for index in range(size)
     ]

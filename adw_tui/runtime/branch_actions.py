@@ -6,10 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adw_tui.domain.errors import AdwError
+from adw_tui.domain.fleet import host_name
 from adw_tui.domain.models import RunState
 from adw_tui.domain.web_urls import branch_url, pull_request_url
 from adw_tui.runtime import git
-from adw_tui.runtime.actions import open_pull_request, push_branch
+from adw_tui.runtime.actions import (
+    FLEET_HEAD,
+    open_pull_request,
+    push_branch,
+    remote_environment,
+)
 from adw_tui.runtime.services import RunServices
 
 
@@ -22,11 +28,17 @@ class Pushed:
 async def push_run_branch(services: RunServices, adw_id: str, *, actor: str) -> Pushed:
     """Push the run's branch to origin as the `push` action does (never forced), from
     its worktree, or from the repository when the worktree was removed (the branch
-    stays); audited."""
+    stays); audited. A fleet run that a worker on another host ran has its branch on
+    origin as that worker last pushed it: it is fetched here first."""
     state = (await services.store.load(adw_id)).state
     branch = _branch(adw_id, state)
-    worktree = Path(state.worktree_path) if state.worktree_path else None
+    data = state.as_data()
+    here = data.get("worktree_host", host_name()) == host_name()
+    worktree = Path(state.worktree_path) if state.worktree_path and here else None
     cwd = worktree if worktree is not None and worktree.is_dir() else services.repo
+    if not here and data.get(FLEET_HEAD):
+        env = await remote_environment(services, services.repo)
+        await git.fetch_branch(services.repo, branch, env=env)
     await push_branch(services, cwd, branch)
     head = await git.resolve_commit(cwd, branch)
     await services.store.audit.record(

@@ -464,9 +464,19 @@ async def default_branch(repo: Path) -> str:
     return configured or "main"
 
 
+_common_dirs: dict[Path, Path] = {}
+
+
 async def git_common_dir(repo: Path) -> Path:
-    """The `.git` directory shared by all worktrees of the repository."""
-    return (repo / await git("rev-parse", "--git-common-dir", cwd=repo)).resolve()
+    """The `.git` directory shared by all worktrees of the repository.
+
+    Remembered per directory, since it cannot change while the directory exists: the
+    hooks check asks twice at every step of every run."""
+    known = _common_dirs.get(repo)
+    if known is None or not known.is_dir():
+        known = (repo / await git("rev-parse", "--git-common-dir", cwd=repo)).resolve()
+        _common_dirs[repo] = known
+    return known
 
 
 async def hooks_fingerprint(repo: Path) -> dict[str, str]:

@@ -6,8 +6,12 @@ worker killed here (their runs were taken over elsewhere). Then, each round, it 
 back reservations of workers that are gone, settles runs whose worker stopped
 heartbeating (they become interrupted, and so takeable again: a run is
 resumed by exactly one worker, whichever claims it), then takes runs while a slot is
-free. Its row in `workers` (host, slots, runs, memory) is written at each heartbeat, so
-`adw workers` and any dashboard see the fleet.
+free. Its row in `workers` (host, adw version, slots, runs, memory) is written at each
+heartbeat, so `adw workers` and any dashboard see the fleet.
+
+A worker stops, with the one-line `SchemaMovedError`, when a newer adw migrated the
+database past what it knows: its runs in flight are stopped as interrupted, and workers
+of the new version resume them.
 """
 
 import asyncio
@@ -19,6 +23,7 @@ from datetime import datetime, timedelta
 
 import psutil
 
+from adw_tui import __version__
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.fleet import WorkerAbilities, WorkerRecord, host_name
@@ -37,7 +42,10 @@ HEARTBEAT_S = 5.0
 MISSED_BEATS = 6
 """A run on another host is taken over once its owner missed this many heartbeats."""
 PRUNE_EVERY = timedelta(hours=1)
-"""How often a worker prunes the transcript chunks past their retention."""
+"""How often a worker prunes the transcript chunks past their retention (age and size),
+and the rows of workers gone for longer than `WORKER_ROW_RETENTION`."""
+WORKER_ROW_RETENTION = timedelta(days=7)
+"""How long `adw workers` keeps listing a worker that stopped or went silent."""
 ABANDONED_WITHIN = timedelta(days=1)
 """How far back a starting worker looks for agents of this host left without a process."""
 
@@ -89,6 +97,7 @@ class Worker:
         try:
             while not stop.is_set():
                 self._wakeup.clear()
+                await self._orchestrator.store.check_schema()
                 await self._settle_gone()
                 await self._fill()
                 await self._nap(stop)
@@ -146,17 +155,21 @@ class Worker:
                 await self._register(stopped=False)
                 if pruned_at is None or self._clock() - pruned_at > PRUNE_EVERY:
                     pruned_at = self._clock()
-                    await self._prune_transcripts()
+                    await self._prune()
             except Exception:  # the database is away: say so, try again next beat
                 logger.exception("worker heartbeat not written")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._heartbeat_s)
 
-    async def _prune_transcripts(self) -> None:
-        """Drop the transcript chunks older than the retention (any worker may)."""
-        keep = timedelta(days=self._orchestrator.settings.transcript_retention_days)
-        before = (self._clock() - keep).isoformat()
-        await self._orchestrator.store.transcripts.prune(before)
+    async def _prune(self) -> None:
+        """Drop the transcript chunks past their retention (the oldest first), and the
+        rows of workers gone for longer than `WORKER_ROW_RETENTION` (any worker may)."""
+        store, now = self._orchestrator.store, self._clock()
+        settings = self._orchestrator.settings
+        keep = timedelta(days=settings.transcript_retention_days)
+        await store.transcripts.prune((now - keep).isoformat())
+        await store.transcripts.prune_to_size(int(settings.transcript_retention_mb * 1_000_000))
+        await store.fleet.forget_workers((now - WORKER_ROW_RETENTION).isoformat())
 
     async def _register(self, *, stopped: bool) -> None:
         now = self._clock()
@@ -174,6 +187,7 @@ class Worker:
                 stopped_at=now if stopped else None,
                 memory_percent=psutil.virtual_memory().percent,
                 running=len(self._orchestrator.running()),
+                version=__version__,
             )
         )
 

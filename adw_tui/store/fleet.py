@@ -102,13 +102,13 @@ class Fleet:
         async with self._db.transaction() as connection:
             await connection.execute(
                 "INSERT INTO workers (name, host, pid, slots, engines, labels, started_at, "
-                "heartbeat_at, stopped_at, memory_percent, running) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "heartbeat_at, stopped_at, memory_percent, running, version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                 "host = excluded.host, pid = excluded.pid, slots = excluded.slots, "
                 "engines = excluded.engines, labels = excluded.labels, "
                 "started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, "
                 "stopped_at = excluded.stopped_at, memory_percent = excluded.memory_percent, "
-                "running = excluded.running",
+                "running = excluded.running, version = excluded.version",
                 (
                     worker.name,
                     worker.host,
@@ -121,8 +121,19 @@ class Fleet:
                     worker.stopped_at.isoformat() if worker.stopped_at else None,
                     worker.memory_percent,
                     worker.running,
+                    worker.version,
                 ),
             )
+
+    async def forget_workers(self, stopped_before: str) -> int:
+        """Drop the rows of workers that stopped, or went silent, before `stopped_before`
+        (an ISO time): how many were dropped."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "DELETE FROM workers WHERE COALESCE(stopped_at, heartbeat_at) < ?",
+                (stopped_before,),
+            )
+            return int(cursor.rowcount)
 
     async def workers(self) -> list[WorkerRecord]:
         """Every worker that ever registered, the newest heartbeat first."""

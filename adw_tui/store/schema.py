@@ -494,6 +494,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         19,
+        "each worker's adw version, for `adw workers`",
+        "ALTER TABLE workers ADD COLUMN version TEXT;",
+    ),
+    Migration(
+        20,
         "change notices for live views on other processes and hosts: a run's row moved, "
         "a transcript chunk written (SQLite: rows of `changes`; PostgreSQL: NOTIFY)",
         # The newest 1000 to 2000 notices are kept: a listener reads them within

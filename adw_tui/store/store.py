@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from adw_tui import __version__
 from adw_tui.domain.control import RunControl
 from adw_tui.domain.diff import StateChange, diff_versions
 from adw_tui.domain.errors import (
@@ -20,6 +21,7 @@ from adw_tui.domain.errors import (
     RunActiveError,
     RunExistsError,
     RunNotFoundError,
+    SchemaMovedError,
     StaleVersionError,
     VersionNotFoundError,
 )
@@ -48,7 +50,7 @@ from adw_tui.store.issues import Issues
 from adw_tui.store.leases import Leases
 from adw_tui.store.listing import Selection, count_of, stored_time
 from adw_tui.store.location import DatabaseLocation, PostgresDsn, database_location
-from adw_tui.store.schema import apply_migrations
+from adw_tui.store.schema import LATEST_VERSION, apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
 from adw_tui.store.tallies import RunCount, Tallies, read_run_counts, read_tallies
 from adw_tui.store.transcripts import Transcripts
@@ -125,6 +127,14 @@ class Store:
             await database.close()
             raise
         return cls(database, schema_version)
+
+    async def check_schema(self) -> None:
+        """Raise `SchemaMovedError` when another process, of a newer adw, migrated the
+        database past what this one knows since it was opened (a long-lived process,
+        such as a worker, checks before it takes more work)."""
+        found = await self._db.schema_version()
+        if found > LATEST_VERSION:
+            raise SchemaMovedError(str(self._db.location), found, LATEST_VERSION, __version__)
 
     @property
     def redactor(self) -> Redactor:

@@ -1,7 +1,7 @@
 """Agent transcripts in the database: the lines an agent of a fleet run wrote, in chunks
 numbered per step attempt, so that a dashboard on any host can follow any run (the raw
 file stays on the host that ran the agent). Secrets are redacted on the way in, as in
-every write; old chunks are pruned by age."""
+every write; old chunks are pruned by age, and the oldest past a total size."""
 
 from adw_tui.store.backend import Backend, now_iso
 
@@ -32,5 +32,20 @@ class Transcripts:
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
                 "DELETE FROM transcript_chunks WHERE at < ?", (before,)
+            )
+            return int(cursor.rowcount)
+
+    async def prune_to_size(self, keep_chars: int) -> int:
+        """Delete the oldest chunks until the rest hold at most `keep_chars` characters
+        of transcript; how many were deleted."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "DELETE FROM transcript_chunks WHERE (attempt_id, seq) IN ("
+                " SELECT attempt_id, seq FROM ("
+                "  SELECT attempt_id, seq, SUM(LENGTH(lines)) OVER ("
+                "   ORDER BY at DESC, attempt_id DESC, seq DESC) AS newer"
+                "  FROM transcript_chunks) AS sized"
+                " WHERE newer > ?)",
+                (keep_chars,),
             )
             return int(cursor.rowcount)

@@ -330,6 +330,7 @@ class AdwApp(App[None]):
                 number = created.number
             else:
                 number = request.issue
+            fleet_labels: list[str] | None = [] if self.orchestrator.settings.fleet else None
             if request.best_of > 1:
                 launched = await launch_group(
                     self.orchestrator,
@@ -338,6 +339,7 @@ class AdwApp(App[None]):
                     size=request.best_of,
                     engines=[request.engine],
                     model_sets=[request.model_set],
+                    fleet_labels=fleet_labels,
                 )
             else:
                 launched = [
@@ -346,7 +348,7 @@ class AdwApp(App[None]):
                         workflow=request.workflow,
                         engine=request.engine,
                         model_set=request.model_set,
-                        fleet_labels=[] if self.orchestrator.settings.fleet else None,
+                        fleet_labels=fleet_labels,
                     )
                 ]
         except AdwError as error:

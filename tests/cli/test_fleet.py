@@ -16,12 +16,16 @@ from pathlib import Path
 import psutil
 import pytest
 
+from adw_tui import __version__
 from adw_tui.config import load_settings
 from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.store.location import DatabaseLocation, PostgresDsn
+from adw_tui.store.schema import LATEST_VERSION
+from tests.conftest import raw_execute
+from tests.fake_github import TOKEN, FakeGitHub
 
 ADW = [sys.executable, "-m", "adw_tui"]
 TRIAGE = """\
@@ -149,6 +153,35 @@ async def test_four_workers_drain_forty_runs_each_once(
     assert shown["queued"] == 0
     assert sorted(worker["host"] for worker in shown["workers"]) == [c.name for c in clones]
     assert all(worker["stopped_at"] for worker in shown["workers"])
+    assert {worker["version"] for worker in shown["workers"]} == {__version__}
+
+
+async def test_a_worker_stops_with_one_line_when_a_newer_adw_migrates_the_database(
+    clones: list[Path], db_location: DatabaseLocation
+) -> None:
+    """The database moves to a schema this adw does not know while its worker runs (a
+    newer adw migrated it): the worker stops taking work and says what to do."""
+    db = db_location
+    async with await Store.open(db) as store:
+        worker = start_worker(clones[0], db)
+        for _ in range(200):
+            if [w for w in await store.fleet.workers() if w.stopped_at is None]:
+                break
+            await asyncio.sleep(0.05)
+        newer = LATEST_VERSION + 1
+        await raw_execute(
+            store,
+            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+            (newer, "a newer adw's migration", "2026-12-07T00:00:00+00:00"),
+        )
+        if isinstance(db, Path):
+            await raw_execute(store, f"PRAGMA user_version={newer}")
+    _, stderr = await asyncio.to_thread(worker.communicate, timeout=60)
+    assert worker.returncode == 1
+    [line] = [line for line in stderr.splitlines() if "schema version" in line]
+    assert f"migrated to schema version {newer} by a newer adw" in line
+    assert f"knows up to {LATEST_VERSION}; upgrade adw on this host" in line
+    assert "Traceback" not in stderr
 
 
 async def test_a_run_asking_for_a_label_waits_for_a_worker_that_has_it(
@@ -274,3 +307,59 @@ async def test_a_run_taken_over_goes_on_from_the_branch_its_first_worker_pushed(
     assert git_out(origin, "rev-parse", branch) == state["fleet_head"]
     assert git_out(clones[1], "rev-parse", branch) == state["fleet_head"]
     assert state["plan_file"] in git_out(origin, "ls-tree", "-r", "--name-only", branch)
+
+
+async def test_a_best_of_group_run_by_another_hosts_worker_is_published_once_chosen(
+    clones: list[Path], db_location: DatabaseLocation, github: FakeGitHub
+) -> None:
+    """`adw run --best-of 2 --enqueue` on one host; a worker on another host runs both
+    (their branches reach origin after each step, their pull requests wait); `adw
+    choose` back on the first host fetches the winner's branch and opens its one pull
+    request."""
+    db = db_location
+    number = github.add_issue("Add a slugify helper", "Slugs.")
+    on_github = {
+        "ADW_TRACKER": "github",
+        "ADW_GITHUB_REPO": github.repository,
+        "ADW_GITHUB_API_URL": github.api_url,
+        "GITHUB_PAT": TOKEN,
+    }
+
+    def adw(clone: Path, *argv: str) -> str:
+        done = subprocess.run(
+            [*ADW, "--repo", str(clone), *argv],
+            env={**worker_env(db, clone.name), **on_github},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    queued = await asyncio.to_thread(
+        adw, clones[0], "run", str(number), "--workflow", "plan", "--best-of", "2",
+        "--enqueue", "--json",
+    )  # fmt: skip
+    group = json.loads(queued)["queued"]
+    worker = start_worker(clones[1], db, env=on_github)
+    try:
+        await wait_final(db, group)
+    finally:
+        stop([worker])
+    assert github.pulls == {}
+    async with await Store.open(db) as store:
+        assert {(await store.get_run(adw_id)).status for adw_id in group} == {RunStatus.SUCCEEDED}
+        winner = (await store.load(group[1])).state.as_data()
+    assert winner["worktree_host"] == "host-1"
+    branch = winner["branch_name"]
+    assert git_out(tmp_origin(clones), "rev-parse", branch) == winner["fleet_head"]
+
+    chosen = await asyncio.to_thread(adw, clones[0], "choose", group[1])
+
+    [pull] = github.pulls.values()
+    assert pull["head"]["ref"] == branch
+    assert pull["html_url"] in chosen
+    assert git_out(clones[0], "rev-parse", branch) == winner["fleet_head"]
+
+
+def tmp_origin(clones: list[Path]) -> Path:
+    return clones[0].parent / "origin.git"

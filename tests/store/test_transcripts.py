@@ -19,6 +19,17 @@ async def test_chunks_are_read_in_order_after_a_seq_and_pruned_by_age(store: Sto
     assert await store.transcripts.after(7, 0) == []
 
 
+async def test_the_oldest_chunks_past_the_size_kept_are_pruned(store: Store) -> None:
+    for seq in range(1, 6):
+        await store.transcripts.append(7, seq, str(seq) * 10)
+    await store.transcripts.append(8, 1, "x" * 10)  # the newest
+
+    assert await store.transcripts.prune_to_size(35) == 3
+    assert await store.transcripts.after(7, 0) == [(4, "4" * 10), (5, "5" * 10)]
+    assert await store.transcripts.after(8, 0) == [(1, "x" * 10)]
+    assert await store.transcripts.prune_to_size(1_000) == 0
+
+
 async def test_the_shipper_sends_whole_lines_then_the_rest_at_its_close(
     store: Store, tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@ choosing one after a confirmation."""
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Select, Static
 
 from adw_tui.config import Settings
@@ -65,32 +66,42 @@ async def test_a_group_side_by_side_and_one_chosen(
     assert chosen is True
 
 
+@pytest.mark.parametrize("fleet", [False, True], ids=["here", "fleet"])
 async def test_the_launch_dialog_starts_a_best_of_group(
-    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+    store: Store, repo: Path, settings: Settings, fleet: bool
 ) -> None:
+    """Run here, or with ADW_FLEET queued for the fleet's workers, as one group."""
     await store.issues.create("Add a slugify helper", "Slugs.")
-    app = create_app(store, repo, settings, orchestrator=orchestrator)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        await pilot.press("n")
-        dialog = app.screen
-        assert isinstance(dialog, LaunchScreen)
-        await pilot.press(*"slug", "enter")
-        dialog.query_one("#launch-workflow", Select).value = "plan"
-        dialog.query_one("#launch-best-of", Select).value = 2
-        await pilot.pause()
-        await pilot.press("ctrl+l")
-        await until(pilot, lambda: app.screen is not dialog)
-        launched: list[str] = []
-        for _ in range(600):  # the group's runs, as the store has them (within 30 s)
-            launched = [run.adw_id for run in await store.list_runs()]
-            if len(launched) == 2:
-                break
-            await pilot.pause(0.05)
-        assert len(launched) == 2
-        for adw_id in launched:
-            await orchestrator.wait(adw_id)
-        groups = {
-            (await store.load(adw_id)).state.as_data()["best_of"]["group"] for adw_id in launched
-        }
-        assert len(groups) == 1  # one group of two
+    settings = settings.model_copy(update={"fleet": fleet})
+    async with Orchestrator(store, repo, settings) as orchestrator:
+        app = create_app(store, repo, settings, orchestrator=orchestrator)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("n")
+            dialog = app.screen
+            assert isinstance(dialog, LaunchScreen)
+            await pilot.press(*"slug", "enter")
+            dialog.query_one("#launch-workflow", Select).value = "plan"
+            dialog.query_one("#launch-best-of", Select).value = 2
+            await pilot.pause()
+            await pilot.press("ctrl+l")
+            await until(pilot, lambda: app.screen is not dialog)
+            launched: list[str] = []
+            for _ in range(600):  # the group's runs, as the store has them (within 30 s)
+                launched = [run.adw_id for run in await store.list_runs()]
+                if len(launched) == 2:
+                    break
+                await pilot.pause(0.05)
+            assert len(launched) == 2
+            if not fleet:
+                for adw_id in launched:
+                    await orchestrator.wait(adw_id)
+    runs = [await store.get_run(adw_id) for adw_id in launched]
+    if fleet:
+        assert [(run.status, run.fleet is not None) for run in runs] == [
+            (RunStatus.QUEUED, True)
+        ] * 2
+    groups = {
+        (await store.load(adw_id)).state.as_data()["best_of"]["group"] for adw_id in launched
+    }
+    assert len(groups) == 1  # one group of two

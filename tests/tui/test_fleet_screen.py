@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Static
 
+from adw_tui import __version__
 from adw_tui.config import Settings
 from adw_tui.domain.fleet import WorkerRecord
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -27,6 +28,7 @@ def worker(name: str, beat: datetime, *, stopped: datetime | None = None) -> Wor
         heartbeat_at=beat,
         stopped_at=stopped,
         memory_percent=41.0,
+        version=__version__ if name != "build-3" else "0.0.9",
     )
 
 
@@ -48,10 +50,11 @@ async def test_the_fleet_screen_lists_the_workers_and_the_waiting_runs(
         await until(pilot, lambda: isinstance(app.screen, FleetScreen))
         table = app.screen.query_one(RowTable)
         await until(pilot, lambda: table.row_count == 3)
+        assert str(table.get_row("build-3")[2]) == f"0.0.9 (not {__version__})"
         states = {key.value: str(table.get_row(key)[-1]) for key in table.rows}
         assert states == {"build-1": "working", "build-2": "silent", "build-3": "stopped"}
-        assert [str(cell) for cell in table.get_row("build-1")][1:6] == [
-            "build-1.lan", "4", "0", "any", "gpu",
+        assert [str(cell) for cell in table.get_row("build-1")][1:7] == [
+            "build-1.lan", __version__, "4", "0", "any", "gpu",
         ]  # fmt: skip
         summary = app.screen.query_one("#fleet-summary", Static)
         await until(pilot, lambda: "1 runs waiting for a worker" in str(summary.render()))

@@ -25,7 +25,10 @@ ACTOR = "cli"
 
 async def run_best_of(args: argparse.Namespace, context: CliContext) -> int:
     """N runs of the issue at once, engines and model sets in turn; then the comparison.
-    Exit 0 when at least one succeeded."""
+    Exit 0 when at least one succeeded. With --enqueue, the group is queued for the
+    fleet's workers instead, and its runs' ids printed."""
+    if args.enqueue:
+        return await _enqueue_group(args, context)
     named = bool(args.engines or args.model_sets)
     context.start_observability("interactive")
     async with (
@@ -50,6 +53,31 @@ async def run_best_of(args: argparse.Namespace, context: CliContext) -> int:
     if not args.json:
         console.print("Choose the one whose branch goes on: [bold]adw choose ADW_ID[/]")
     return 0 if any(run.status == "succeeded" for run in runs) else 1
+
+
+async def _enqueue_group(args: argparse.Namespace, context: CliContext) -> int:
+    async with (
+        await context.open_store() as store,
+        Orchestrator(store, context.repo, context.settings) as orchestrator,
+    ):
+        launched = await launch_group(
+            orchestrator,
+            args.issue,
+            workflow=args.workflow,
+            size=args.best_of,
+            engines=args.engines or [args.engine],
+            model_sets=args.model_sets or [args.model_set],
+            try_variants=not (args.engines or args.model_sets),
+            fleet_labels=args.labels or [],
+        )
+    if args.json:
+        print_json({"queued": launched})
+    else:
+        console.print(
+            f"{', '.join(launched)} queued for the fleet as one best-of group: once they "
+            f"end, `adw compare {launched[0]}` compares them and `adw choose ID` picks one"
+        )
+    return 0
 
 
 async def compare_runs(args: argparse.Namespace, context: CliContext) -> int:

@@ -11,14 +11,14 @@ from adw_tui.domain.models import RunStatus
 
 
 async def run_workflow(args: argparse.Namespace, context: CliContext) -> int:
+    if args.labels and not args.enqueue:
+        raise AdwError("--labels goes with --enqueue: they say which workers may take the run")
     if args.best_of:
         from adw_tui.cli.commands.best_of import run_best_of
 
         return await run_best_of(args, context)
     if args.engines or args.model_sets:
         raise AdwError("--engines and --model-sets go with --best-of N")
-    if args.labels and not args.enqueue:
-        raise AdwError("--labels goes with --enqueue: they say which workers may take the run")
     if args.enqueue:
         from adw_tui.cli.commands.fleet import enqueue_run
 
