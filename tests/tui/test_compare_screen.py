@@ -101,7 +101,5 @@ async def test_the_launch_dialog_starts_a_best_of_group(
         assert [(run.status, run.fleet is not None) for run in runs] == [
             (RunStatus.QUEUED, True)
         ] * 2
-    groups = {
-        (await store.load(adw_id)).state.as_data()["best_of"]["group"] for adw_id in launched
-    }
+    groups = {(await store.load(adw_id)).state.as_data()["best_of"]["group"] for adw_id in launched}
     assert len(groups) == 1  # one group of two
