@@ -1,7 +1,8 @@
 """A dashboard that sees the fleet live, on both engines: a worker process on another
 "host" (its own clone and `ADW_HOST_NAME`) takes a run another process queued, and the
 dashboard shows the run within 0.5 s of its creation, shows it running within 0.5 s of
-the worker's claim, and follows its agents' transcript chunks as they are written. The
+the worker's claim, and follows its agents' transcript chunks as they are written; a
+run another connection moves is read alone, the window only for a new run. The
 dashboard's polling is turned off here (`REFRESH_S`, `TAIL_POLL_S`): only the store's
 change notices can move it."""
 
@@ -19,12 +20,14 @@ import pytest
 from textual.pilot import Pilot
 
 from adw_tui.config import Settings
+from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.store.location import DatabaseLocation, PostgresDsn
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens import dashboard
 from adw_tui.tui.screens.dashboard import RunTable
+from tests.conftest import create_run
 from tests.tui.conftest import until
 
 BAR_S = 0.5
@@ -130,3 +133,41 @@ async def test_a_dashboard_shows_a_run_a_worker_on_another_host_starts_and_follo
         worker.send_signal(signal.SIGTERM)
         _, stderr = worker.communicate(timeout=60)
     assert worker.returncode == 0, stderr[-2000:]
+
+
+async def test_a_run_another_connection_moves_is_read_alone_and_a_new_one_reads_the_window(
+    live_store: Store,
+    db_location: DatabaseLocation,
+    repo: Path,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(dashboard, "REFRESH_S", NEVER_S)
+    runs = [await create_run(live_store, workflow="plan") for _ in range(3)]
+    orchestrator = Orchestrator(live_store, repo, settings)
+    app = create_app(live_store, repo, settings, orchestrator=orchestrator)
+    try:
+        async with await Store.open(db_location) as other, app.run_test() as pilot:
+            table = app.dashboard.query_one("#runs", RunTable)
+            await until(pilot, lambda: table.row_count == len(runs))
+            windows: list[int] = []
+            read_window = table.listing.rows
+
+            async def counted(offset: int, limit: int) -> list[object]:
+                windows.append(offset)
+                return list(await read_window(offset, limit))
+
+            monkeypatch.setattr(table.listing, "rows", counted)
+            moved = runs[0].adw_id
+            failed = (await other.set_status(moved, RunStatus.FAILED, actor="far")).updated_at
+            shown = await seen_at(
+                pilot, lambda: str(table.get_cell(moved, "status")) == "failed", 10
+            )
+            assert since(failed, shown) < BAR_S
+            assert windows == []  # the row alone
+            new = await create_run(other, workflow="plan")
+            shown = await seen_at(pilot, lambda: table.row_of(new.adw_id) is not None, 10)
+            assert since(new.created_at, shown) < BAR_S
+            assert windows == [0]
+    finally:
+        await orchestrator.aclose()

@@ -343,11 +343,12 @@ class Dashboard(AdwScreen):
 
     async def _changed(self, batch: list[Change]) -> None:
         """The runs a batch of notices names read again (their rows, their following),
-        and the tails of followed runs woken; after a RESYNC, or too many runs to read
-        one by one, the window and the runs elsewhere read as on a refresh."""
+        and the tails of followed runs woken; too many runs to read one by one, and
+        they are read as on a refresh; after a RESYNC, as on `r`."""
         runs = list(dict.fromkeys(c.adw_id for c in batch if c.kind is ChangeKind.RUN and c.adw_id))
-        if any(c.kind is ChangeKind.RESYNC for c in batch) or len(runs) > RELOADS_AT_MOST:
-            await self.refresh_runs()
+        resync = any(c.kind is ChangeKind.RESYNC for c in batch)
+        if resync or len(runs) > RELOADS_AT_MOST:
+            await self.refresh_runs(force=resync)
         else:
             for adw_id in runs:
                 run = await self._reload_run(adw_id)
