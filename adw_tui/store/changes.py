@@ -133,9 +133,10 @@ class ChangeFeed:
         listener = self._listener
         if listener is None:
             return
-        listener.cancel()
-        # Its failure, if it failed, went to the subscriptions (`_ended`).
-        await asyncio.wait({listener})
+        if not listener.done():  # (one ended with the loop it ran on is done)
+            listener.cancel()
+            # Its failure, if it failed, went to the subscriptions (`_ended`).
+            await asyncio.wait({listener})
         if self._listener is listener:
             self._listener = None
 
