@@ -141,7 +141,9 @@ class ChangeFeed:
             self._listener = None
 
     async def _started(self) -> None:
-        if self._listener is None:
+        """A listener listening: this one's, or a new one (none yet, or it ended with
+        the loop it ran on)."""
+        if self._listener is None or self._listener.done():
             self._listening = asyncio.Event()
             self._listener = asyncio.create_task(
                 self._listen(self._deliver, self._listening), name="adw-store-changes"
