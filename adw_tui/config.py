@@ -85,6 +85,12 @@ class Settings(Model):
     busy_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to wait for another process's write lock"
     )
+    db_reconnect: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds a command waits, with backoff, for a PostgreSQL server that went "
+        "away (a restart) before it fails; 0 fails at once",
+    )
     db_synchronous: Literal["FULL", "NORMAL"] = Field(
         default="FULL",
         description="SQLite synchronous mode: FULL survives power loss, NORMAL only crashes",

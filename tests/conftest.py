@@ -25,9 +25,9 @@ from adw_tui.store.group_commit import SyncWriter
 from adw_tui.store.location import DatabaseLocation, PostgresDsn
 from tests.fake_github import TOKEN as GITHUB_TOKEN
 from tests.fake_github import FakeGitHub
-from tests.postgres import empty_postgres_dsn, postgres_dsn, postgres_server
+from tests.postgres import empty_postgres_dsn, own_cluster, postgres_dsn, postgres_server
 
-__all__ = ["empty_postgres_dsn", "postgres_dsn", "postgres_server"]
+__all__ = ["empty_postgres_dsn", "own_cluster", "postgres_dsn", "postgres_server"]
 
 MakeRun = Callable[..., Awaitable[RunRecord]]
 

@@ -128,6 +128,10 @@ class Cluster:
             "--auth-local", "trust",
             "--no-sync",
         )  # fmt: skip
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server (again)."""
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -135,6 +139,18 @@ class Cluster:
             "pg_ctl", "start", "--wait", "--pgdata", str(self.root / "data"),
             "--log", str(self.root / "server.log"), "--options", options,
         )  # fmt: skip
+
+    def restart(self) -> None:
+        """`pg_ctl restart -m fast`: every session is ended, the server is back when this
+        returns."""
+        self._run(
+            "pg_ctl", "restart", "--wait", "--mode", "fast", "--pgdata", str(self.root / "data"),
+            "--log", str(self.root / "server.log"),
+        )  # fmt: skip
+
+    def halt(self) -> None:
+        """`pg_ctl stop -m fast`: every session is ended, the server stays down."""
+        self._run("pg_ctl", "stop", "--wait", "--mode", "fast", "--pgdata", str(self.root / "data"))
 
     def stop(self) -> None:
         """Stop the server (if it started) and remove the directory."""
@@ -185,6 +201,25 @@ def postgres_server(worker_id: str) -> Iterator[Server]:
         server = Server(cluster.admin_dsn, template)
         _on_own_loop(_make_template(server))
         yield server
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def own_cluster() -> Iterator[tuple[Cluster, Server]]:
+    """A durable cluster of the test module's own, to restart or stop without disturbing
+    the other tests' server (a test that stops it starts it again), with a template
+    database of the current schema."""
+    binaries = server_binaries()
+    if binaries is None:
+        unavailable("initdb is not installed (apt-get install postgresql)")
+        return
+    cluster = Cluster(binaries, durable=True)
+    try:
+        cluster.start()
+        server = Server(cluster.admin_dsn, "adw_template")
+        _on_own_loop(_make_template(server))
+        yield cluster, server
     finally:
         cluster.stop()
 

@@ -131,6 +131,7 @@ class CliContext:
             self.db_path,
             create=create,
             busy_timeout_s=self.settings.busy_timeout,
+            reconnect_s=self.settings.db_reconnect,
             synchronous=self.settings.db_synchronous,
             redactor=process_redactor(),
         )

@@ -90,6 +90,28 @@ class DatabaseLockedError(StoreError):
         )
 
 
+class DatabaseUnreachableError(StoreError):
+    """The PostgreSQL server stayed away past the reconnect window."""
+
+    def __init__(self, server: str, waited_s: float, detail: str) -> None:
+        super().__init__(
+            f"lost the connection to PostgreSQL at {server} and it did not come back within "
+            f"{waited_s:g}s ({detail}): check that the server runs, then run adw again "
+            "(ADW_DB_RECONNECT waits longer)"
+        )
+
+
+class TransactionLostError(StoreError):
+    """The connection went away before the transaction committed: nothing of it was
+    written, so it may be run again whole (`backend.rerun_when_lost`)."""
+
+    def __init__(self, server: str) -> None:
+        super().__init__(
+            f"the connection to PostgreSQL at {server} kept dropping mid-transaction; nothing "
+            "of it was written: check the server and the network to it, then run adw again"
+        )
+
+
 class DatabaseCorruptError(StoreError):
     def __init__(self, path: str, detail: str) -> None:
         super().__init__(

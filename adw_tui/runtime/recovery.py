@@ -1,7 +1,9 @@
 """Recovery after a crash: runs left `running` by a process that is gone.
 
 A run's owner is `host:pid`. On this host an owner whose process no longer exists is
-gone; for another host, a heartbeat older than `stale_after_s` says so. Each orphaned
+gone; for another host, a heartbeat older than `stale_after_s` says so, judged only once
+the database has been reachable for that long: while the server was away (a restart)
+no owner could beat, so heartbeats it held back are not missed ones. Each orphaned
 run has its agents' process groups killed (only processes still working in this
 repository), its open attempts closed, its worktree checked, and is marked
 `interrupted`, ready to resume from its last completed step.
@@ -9,6 +11,7 @@ repository), its open attempts closed, its worktree checked, and is marked
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 from datetime import timedelta
@@ -50,8 +53,9 @@ async def recover_orphans(
     the runs' worktrees are (default: `<repo>/trees`)."""
     worktrees = worktrees or WorktreeManager(repo)
     recovered = []
+    reachable_for_s = await store.reachable_for_s()
     for run in await store.list_runs(status=RunStatus.RUNNING):
-        reason = orphaned(run, stale_after_s)
+        reason = orphaned(run, stale_after_s, reachable_for_s=reachable_for_s)
         if reason is None:
             continue
         killed = await _stop_agents(store, run.adw_id, repo)
@@ -82,14 +86,20 @@ async def recover_orphans(
     return recovered
 
 
-def orphaned(run: RunRecord, stale_after_s: float) -> str | None:
-    """Why the run's owner is gone, or None while it lives."""
+def orphaned(
+    run: RunRecord, stale_after_s: float, *, reachable_for_s: float = math.inf
+) -> str | None:
+    """Why the run's owner is gone, or None while it lives (or may: the database has
+    been reachable for `reachable_for_s` only, less than an owner on another host is
+    given to beat)."""
     if not run.owner or ":" not in run.owner:
         return "it has no owner"
     host, _, pid = run.owner.rpartition(":")
     if host == host_name():
         if not pid.isdigit() or not _alive(int(pid)):
             return f"process {pid} is gone"
+        return None
+    if reachable_for_s <= stale_after_s:
         return None
     beat = run.heartbeat_at or run.updated_at
     if utc_now() - beat > timedelta(seconds=stale_after_s):

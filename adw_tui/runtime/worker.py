@@ -6,8 +6,11 @@ worker killed here (their runs were taken over elsewhere). Then, each round, it 
 back reservations of workers that are gone, settles runs whose worker stopped
 heartbeating (they become interrupted, and so takeable again: a run is
 resumed by exactly one worker, whichever claims it), then takes runs while a slot is
-free. Its row in `workers` (host, adw version, slots, runs, memory) is written at each
-heartbeat, so `adw workers` and any dashboard see the fleet.
+free. A heartbeat is judged missed only once the database has been reachable for the
+whole takeover window (`recovery.orphaned`): when the server restarts, every worker's
+beats wait for it (the store reconnects), and none takes over another's runs for a gap
+that was the database's. Its row in `workers` (host, adw version, slots, runs, memory)
+is written at each heartbeat, so `adw workers` and any dashboard see the fleet.
 
 A worker stops, with the one-line `SchemaMovedError`, when a newer adw migrated the
 database past what it knows: its runs in flight are stopped as interrupted, and workers
@@ -133,8 +136,9 @@ class Worker:
     async def _settle_gone(self) -> None:
         """Give back reservations of workers that are gone; settle their runs."""
         store = self._orchestrator.store
+        reachable_for_s = await store.reachable_for_s()
         for run in await store.fleet.reserved():
-            if run.owner != self._orchestrator.owner and self._gone(run):
+            if run.owner != self._orchestrator.owner and self._gone(run, reachable_for_s):
                 await store.fleet.release_reservation(
                     run.adw_id, str(run.owner), actor=self._spec.name
                 )
@@ -145,8 +149,8 @@ class Worker:
             worktrees=self._orchestrator.worktrees,
         )
 
-    def _gone(self, run: RunRecord) -> bool:
-        return orphaned(run, self._stale_after_s) is not None
+    def _gone(self, run: RunRecord, reachable_for_s: float) -> bool:
+        return orphaned(run, self._stale_after_s, reachable_for_s=reachable_for_s) is not None
 
     async def _heartbeats(self, stop: asyncio.Event) -> None:
         pruned_at: datetime | None = None

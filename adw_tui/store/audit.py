@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 from adw_tui.domain.models import AuditEntry
-from adw_tui.store.backend import Backend, Writer, now_iso
+from adw_tui.store.backend import Backend, Writer, now_iso, rerun_when_lost
 
 
 def audit_entry(
@@ -38,6 +38,7 @@ class AuditLog:
     def __init__(self, database: Backend) -> None:
         self._db = database
 
+    @rerun_when_lost
     async def record(
         self,
         *,

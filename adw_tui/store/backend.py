@@ -10,12 +10,23 @@ writer on the database, as SQLite's `BEGIN IMMEDIATE` does: the store's read-che
 transactions (leases, breakers, rate limits) rely on that.
 """
 
+import functools
 import sqlite3
-from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Protocol, TypeVar
 
 from adw_tui.domain.clock import utc_now
+from adw_tui.domain.errors import TransactionLostError
 from adw_tui.domain.redaction import Redactor
 
 if TYPE_CHECKING:
@@ -31,6 +42,12 @@ Params = Sequence[Any]
 ReadParams = Sequence[Any] | Mapping[str, Any]
 """Positional (`?`) or named (`:name`) parameters of a read."""
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+RERUNS = 5
+"""Times a transaction whose connection went away is run again, at most."""
+
 IntegrityError = sqlite3.IntegrityError
 """The one integrity error the store catches (a duplicate key, a trigger's refusal):
 SQLite's own, which the PostgreSQL backend raises too, for its constraint violations."""
@@ -39,6 +56,25 @@ SQLite's own, which the PostgreSQL backend raises too, for its constraint violat
 def now_iso() -> str:
     """The current UTC time as stored: ISO 8601 with microseconds, sortable as text."""
     return utc_now().isoformat(timespec="microseconds")
+
+
+def rerun_when_lost(transaction: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """`transaction`, a function that is one write transaction and nothing else, run
+    again when the connection went away before it committed (TransactionLostError):
+    nothing of it was written, so running it again runs it once. A COMMIT whose answer
+    was lost never gets here as such: the PostgreSQL backend first asks the server what
+    became of it, and only a transaction that did not commit is run again."""
+
+    @functools.wraps(transaction)
+    async def once(*args: P.args, **kwargs: P.kwargs) -> R:
+        for _ in range(RERUNS):
+            try:
+                return await transaction(*args, **kwargs)
+            except TransactionLostError:
+                continue
+        return await transaction(*args, **kwargs)
+
+    return once
 
 
 class Row(Protocol):
@@ -94,6 +130,16 @@ class Backend(Protocol):
 
     @property
     def location(self) -> "DatabaseLocation": ...
+
+    @property
+    def unreachable_since(self) -> datetime | None:
+        """Since when the database server has been away, while this process waits for it
+        to come back (None while it answers, and always for an embedded database)."""
+
+    async def reachable_for_s(self) -> float:
+        """Seconds the database has been there for this process without a break (a
+        server restart or a lost connection starts them again; infinite for an embedded
+        database): other processes' heartbeats held back by an outage are not missed."""
 
     async def close(self) -> None: ...
     async def write(self, write: "Write[T]") -> "T": ...

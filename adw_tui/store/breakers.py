@@ -12,7 +12,7 @@ from datetime import datetime
 
 from adw_tui.domain.breakers import Breaker, BreakerPolicy, Outcome
 from adw_tui.store.audit import record_audit
-from adw_tui.store.backend import Backend, Writer
+from adw_tui.store.backend import Backend, Writer, rerun_when_lost
 
 
 class Breakers:
@@ -29,6 +29,7 @@ class Breakers:
         rows = await self._db.fetch_all("SELECT * FROM breakers ORDER BY name")
         return [Breaker.model_validate(dict(row)) for row in rows]
 
+    @rerun_when_lost
     async def record(
         self,
         name: str,
@@ -48,6 +49,7 @@ class Breakers:
             await _save(connection, before, after, actor=actor, adw_id=adw_id)
         return after
 
+    @rerun_when_lost
     async def try_probe(
         self,
         name: str,
@@ -68,6 +70,7 @@ class Breakers:
             await _save(connection, before, probing, actor=actor, adw_id=adw_id)
         return True, probing
 
+    @rerun_when_lost
     async def reset(self, name: str, *, now: datetime, actor: str) -> Breaker:
         """Close the breaker and clear its counts; returns it as it was before."""
         async with self._db.transaction() as connection:

@@ -6,7 +6,7 @@ without a restart."""
 from typing import Literal
 
 from adw_tui.store.audit import record_audit
-from adw_tui.store.backend import Backend, now_iso
+from adw_tui.store.backend import Backend, now_iso, rerun_when_lost
 
 BudgetScope = Literal["run", "daily"]
 BUDGET_SCOPES: tuple[BudgetScope, ...] = ("run", "daily")
@@ -23,6 +23,7 @@ class Budgets:
             scope: row["usd"] for row in rows for scope in BUDGET_SCOPES if row["scope"] == scope
         }
 
+    @rerun_when_lost
     async def set(self, scope: BudgetScope, usd: float | None, *, actor: str) -> None:
         """Override the setting of `scope` with `usd` (None: no limit); audited."""
         async with self._db.transaction() as connection:
@@ -34,6 +35,7 @@ class Budgets:
             )
             await record_audit(connection, actor=actor, action="budget.set", detail={scope: usd})
 
+    @rerun_when_lost
     async def clear(self, scope: BudgetScope, *, actor: str) -> None:
         """Back to the setting of `scope`; audited."""
         async with self._db.transaction() as connection:

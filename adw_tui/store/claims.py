@@ -6,7 +6,7 @@ from typing import NoReturn
 from adw_tui.domain.errors import RunClaimedError, RunNotFoundError
 from adw_tui.domain.models import RunStatus
 from adw_tui.store.audit import record_audit
-from adw_tui.store.backend import Backend, Writer, now_iso
+from adw_tui.store.backend import Backend, Writer, now_iso, rerun_when_lost
 
 CLAIMABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
 PAUSE_REQUEST = "pause"
@@ -19,6 +19,7 @@ class Claims:
     def __init__(self, database: Backend) -> None:
         self._db = database
 
+    @rerun_when_lost
     async def claim(self, adw_id: str, owner: str) -> None:
         """Make `owner` the one process running the run; only a queued or interrupted run
         can be claimed, so of two processes racing for it exactly one wins."""
@@ -33,6 +34,7 @@ class Claims:
                 await _raise_for(connection, adw_id)
             await record_audit(connection, actor=owner, action="run.claim", adw_id=adw_id)
 
+    @rerun_when_lost
     async def requeue(self, adw_id: str, *, actor: str, workflow: str | None = None) -> None:
         """Queue a run again to continue it, unless a process is executing it now; with
         `workflow`, the run goes on with that workflow (recovery resumes it too)."""
@@ -46,6 +48,7 @@ class Claims:
                 await _raise_for(connection, adw_id)
             await record_audit(connection, actor=actor, action="run.requeue", adw_id=adw_id)
 
+    @rerun_when_lost
     async def heartbeat(self, adw_id: str, owner: str) -> None:
         async with self._db.transaction() as connection:
             await connection.execute(
@@ -53,6 +56,7 @@ class Claims:
                 (now_iso(), adw_id, owner),
             )
 
+    @rerun_when_lost
     async def release(self, adw_id: str, owner: str) -> None:
         """Drop the claim (the run's status stays as its executor left it), and with it
         any request to the owner it did not act on: it no longer executes the run."""
@@ -62,6 +66,7 @@ class Claims:
                 (adw_id, owner),
             )
 
+    @rerun_when_lost
     async def request_pause(self, adw_id: str, *, actor: str) -> None:
         """Ask the process executing the run to pause it (see `pause_requests`); only a
         running run with an owner can be asked, else RunClaimedError (or not found)

@@ -12,12 +12,14 @@ Both hand out a writer that redacts secrets from every text parameter.
 
 import asyncio
 import contextlib
+import math
 import os
 import sqlite3
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -141,6 +143,14 @@ class Database:
     @property
     def location(self) -> Path:
         return self.path
+
+    @property
+    def unreachable_since(self) -> datetime | None:
+        """None: a file has no server to lose."""
+        return None
+
+    async def reachable_for_s(self) -> float:
+        return math.inf
 
     async def close(self) -> None:
         await self._reader.close()

@@ -17,7 +17,7 @@ from adw_tui.domain.models import (
     RunStatus,
 )
 from adw_tui.store.audit import record_audit
-from adw_tui.store.backend import Backend, Row, Writer, now_iso
+from adw_tui.store.backend import Backend, Row, Writer, now_iso, rerun_when_lost
 from adw_tui.store.listing import Selection, count_of, stored_time
 
 
@@ -31,6 +31,7 @@ class DeadLetters:
     def __init__(self, database: Backend) -> None:
         self._db = database
 
+    @rerun_when_lost
     async def add(self, letter: NewDeadLetter, *, actor: str) -> DeadLetter:
         """Record a dead letter and mark its run dead-lettered, in one transaction."""
         now = now_iso()
@@ -157,6 +158,7 @@ class DeadLetters:
             by_id[replay["letter_id"]].replays.append(Replay.model_validate(dict(replay)))
         return letters
 
+    @rerun_when_lost
     async def mark_replayed(
         self, letter_id: int, *, from_step: str, state_version: int, actor: str
     ) -> DeadLetter:
@@ -182,6 +184,7 @@ class DeadLetters:
             )
         return await self.get(letter_id)
 
+    @rerun_when_lost
     async def drop(self, letter_id: int, *, actor: str) -> DeadLetter:
         """Mark a pending letter dropped; it leaves the queue but the row stays."""
         async with self._db.transaction() as connection:

@@ -12,7 +12,7 @@ import json
 from adw_tui.domain.fleet import FleetWants, WorkerAbilities, WorkerRecord
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.store.audit import record_audit
-from adw_tui.store.backend import Backend, Row, now_iso
+from adw_tui.store.backend import Backend, Row, now_iso, rerun_when_lost
 from adw_tui.store.group_commit import SyncWriter, Write
 
 TAKEABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
@@ -37,6 +37,7 @@ class Fleet:
     def __init__(self, database: Backend) -> None:
         self._db = database
 
+    @rerun_when_lost
     async def take_next(self, owner: str, abilities: WorkerAbilities) -> str | None:
         """Reserve for `owner` the oldest run queued for the fleet (or interrupted there)
         that `abilities` can do; its adw_id, or None when there is none."""
@@ -75,6 +76,7 @@ class Fleet:
         )
         return [RunRecord.model_validate(dict(row)) for row in rows]
 
+    @rerun_when_lost
     async def release_reservation(self, adw_id: str, owner: str, *, actor: str) -> None:
         """Give back a run `owner` reserved and never started (it is gone)."""
         async with self._db.transaction() as connection:
@@ -97,6 +99,7 @@ class Fleet:
         )
         return int(row[0]) if row else 0
 
+    @rerun_when_lost
     async def register(self, worker: WorkerRecord) -> None:
         """Write the worker's row (again, on each heartbeat)."""
         async with self._db.transaction() as connection:
@@ -125,6 +128,7 @@ class Fleet:
                 ),
             )
 
+    @rerun_when_lost
     async def forget_workers(self, stopped_before: str) -> int:
         """Drop the rows of workers that stopped, or went silent, before `stopped_before`
         (an ISO time): how many were dropped."""

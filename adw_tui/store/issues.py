@@ -13,7 +13,7 @@ from datetime import datetime
 from adw_tui.domain.errors import AdwError, IssueNotFoundError
 from adw_tui.domain.issues import Issue, IssueComment, IssueState, IssueSummary, without_nul
 from adw_tui.store.audit import record_audit
-from adw_tui.store.backend import Backend, Row, Writer, now_iso
+from adw_tui.store.backend import Backend, Row, Writer, now_iso, rerun_when_lost
 from adw_tui.store.listing import Selection, count_of, stored_time
 
 
@@ -21,6 +21,7 @@ class Issues:
     def __init__(self, database: Backend) -> None:
         self._db = database
 
+    @rerun_when_lost
     async def create(self, title: str, body: str = "", *, actor: str = "adw") -> Issue:
         """Open a new issue; its title is stripped and must not be empty."""
         title, body = without_nul(title).strip(), without_nul(body)
@@ -51,6 +52,7 @@ class Issues:
         )
         return _issue(row, comments)
 
+    @rerun_when_lost
     async def add_comment(self, number: int, body: str, *, author: str) -> IssueComment:
         """Append a comment by `author` (also the audit entry's actor)."""
         body = without_nul(body)
@@ -74,6 +76,7 @@ class Issues:
         assert row is not None
         return _comment(row)
 
+    @rerun_when_lost
     async def close(self, number: int, *, actor: str) -> None:
         """Mark the issue closed (already closed: nothing changes)."""
         async with self._db.transaction() as connection:

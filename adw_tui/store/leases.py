@@ -20,7 +20,7 @@ from functools import cached_property
 
 from adw_tui.domain.fleet import host_name
 from adw_tui.store.audit import record_audit
-from adw_tui.store.backend import Backend, Row, Writer
+from adw_tui.store.backend import Backend, Row, Writer, rerun_when_lost
 
 # A holder on another host that has not heartbeated for this long is taken for dead.
 STALE_AFTER_S = 60.0
@@ -88,6 +88,7 @@ class Leases:
         """Asked for on the first lease: a store opened to read never needs psutil."""
         return Holder.this_process()
 
+    @rerun_when_lost
     async def take(
         self,
         kind: LeaseKind,
@@ -130,6 +131,7 @@ class Leases:
                 return number
         return None
 
+    @rerun_when_lost
     async def release(self, kind: LeaseKind, adw_id: str, holder: Holder) -> None:
         """Give back the run's lease of that kind if `holder` holds it."""
         async with self._db.transaction() as connection:
@@ -138,6 +140,7 @@ class Leases:
                 (kind, adw_id, *_identity(holder)),
             )
 
+    @rerun_when_lost
     async def heartbeat(self, holder: Holder) -> None:
         """Say that `holder` still lives, for processes on other hosts."""
         async with self._db.transaction() as connection:
@@ -159,6 +162,7 @@ class Leases:
         ones stay in the table until the next take clears them)."""
         return [lease for lease in await self.list(kind) if self._alive(lease)]
 
+    @rerun_when_lost
     async def admit_call(self, service: str, max_rate: float, period_s: float) -> float:
         """Record a call to `service` if fewer than `max_rate` were recorded (by any
         process) in the last `period_s` seconds and return 0; else record nothing and

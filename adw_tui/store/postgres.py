@@ -8,7 +8,7 @@ store's write functions stay plain functions and a save costs one hop from the c
 loop. Reads use a pool on the caller's loop and never wait for the writer.
 
 Isolation: READ COMMITTED, PostgreSQL's default. Every write transaction first takes a
-transaction-scoped advisory lock (`WRITE_LOCK`), so write transactions on the database
+transaction-scoped advisory lock (`pg_session.WRITE_LOCK`), so write transactions on the database
 are serialised across processes exactly as SQLite's `BEGIN IMMEDIATE` serialises them:
 each sees everything committed before it, and the store's read-check-write transactions
 (leases, breakers, rate limits, the one-active-run check of a launch) keep their
@@ -18,6 +18,11 @@ and (adw_id, version) is the primary key, so even a writer that skips the lock c
 write a version twice or out of order (READ COMMITTED re-reads the locked row once the
 other transaction ends). Serialisable isolation would add retries on serialisation
 failures without adding a guarantee the lock does not already give.
+
+A server that goes away (a restart) is waited for, within `ADW_DB_RECONNECT` seconds
+(`reconnect`): a read is read again on a new connection, a write transaction cut off
+before it committed is run again whole, and a COMMIT whose answer was lost is settled by
+asking the server what became of it, so a write is applied exactly once (`pg_session`).
 """
 
 import asyncio
@@ -25,9 +30,15 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterator,
+)
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import asyncpg
@@ -35,46 +46,36 @@ import asyncpg
 from adw_tui.domain.errors import (
     DatabaseLockedError,
     DatabaseMissingError,
+    DatabaseUnreachableError,
     ForeignDatabaseError,
     StoreError,
+    TransactionLostError,
 )
 from adw_tui.domain.redaction import Redactor
-from adw_tui.store.backend import Engine, IntegrityError, Params, ReadParams, Row, Writer
+from adw_tui.store.backend import Engine, Params, ReadParams, Row, Writer, rerun_when_lost
 from adw_tui.store.changes import CHANNEL, RESYNC, Change, Deliver
 from adw_tui.store.dialect import postgres_query, postgres_sql
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted, settle
 from adw_tui.store.location import PostgresDsn
+from adw_tui.store.pg_session import (
+    Fetched,
+    PostgresSession,
+    commit,
+    fetched,
+    settled_status,
+)
+from adw_tui.store.reconnect import FIRST_WAIT_S, LONGEST_WAIT_S, Outage, connection_lost
 from adw_tui.store.schema import Migration
 
 R = TypeVar("R")
 logger = logging.getLogger(__name__)
 
-WRITE_LOCK = 0x616477
-"""The advisory lock every write transaction holds ('adw'): the database's write lock."""
 READERS = 4
 """Reader connections at most, per process."""
-RECONNECT_S = (0.05, 2.0)
-"""The change listener's first wait before it connects again, and its longest (the
-wait doubles after each failed try)."""
+DEFAULT_RECONNECT_S = 60.0
 PING_S = 5.0
 """A listening connection silent this long is asked `SELECT 1`: a server gone without
 closing it (its host down) is noticed within twice this."""
-LOST = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
-"""What a lost or refused connection raises (a server restarting refuses for a while)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    """A statement's rows and how many rows it changed (from its command tag)."""
-
-    rows: list[Any]
-    rowcount: int
-
-    def fetchone(self) -> Any:
-        return self.rows[0] if self.rows else None
-
-    def fetchall(self) -> list[Any]:
-        return self.rows
 
 
 class WriterThread:
@@ -119,52 +120,6 @@ class WriterThread:
             self.loop.close()
 
 
-class PostgresSession:
-    """The writer connection, used from its thread."""
-
-    def __init__(self, connection: asyncpg.Connection, thread: WriterThread) -> None:
-        self.connection = connection
-        self._thread = thread
-
-    def execute(self, sql: str, params: Params = ()) -> Fetched:
-        return self._thread.wait(_execute(self.connection, postgres_sql(sql), params))
-
-    def begin(self) -> None:
-        """BEGIN and the write lock in one round trip. A lock not had within the busy
-        timeout leaves no transaction behind (as a failed BEGIN IMMEDIATE)."""
-        try:
-            self._thread.wait(
-                self.connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-            )
-        except BaseException:
-            self.rollback()
-            raise
-
-    def commit(self) -> None:
-        self._thread.wait(self.connection.execute("COMMIT"))
-
-    def rollback(self) -> None:
-        if not self.connection.is_closed() and self.connection.is_in_transaction():
-            self._thread.wait(self.connection.execute("ROLLBACK"))
-
-    def script(self, sql: str) -> None:
-        """Several statements in one (a migration), unprepared, without parameters."""
-        self._thread.wait(self.connection.execute(sql))
-
-
-async def _execute(connection: asyncpg.Connection, sql: str, params: Params) -> Fetched:
-    try:
-        # The one call of asyncpg that gives both the rows and the command tag (a
-        # prepared, cached statement), as its own `execute` uses it.
-        rows, status, _ = await cast(Any, connection)._execute(
-            sql, list(params), 0, None, return_status=True
-        )
-    except asyncpg.IntegrityConstraintViolationError as error:
-        raise IntegrityError(str(error)) from error
-    tag = status.decode().split()
-    return Fetched(list(rows), int(tag[-1]) if tag and tag[-1].isdigit() else -1)
-
-
 class PostgresWriter:
     """The writer connection inside an awaited transaction, a hop to its thread per
     statement, with secrets redacted from every `str` parameter."""
@@ -195,7 +150,7 @@ class PooledWriter:
     async def execute(self, sql: str, params: Params = ()) -> Fetched:
         values = redacted(self._redactor, params)
         connection = cast(asyncpg.Connection, self._connection)  # a proxy of one
-        return await _execute(connection, postgres_sql(sql), values)
+        return await fetched(connection, postgres_sql(sql), values)
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return (await self.execute(sql, params)).rows
@@ -214,6 +169,7 @@ class PostgresDatabase:
         readers: asyncpg.Pool,
         busy_timeout_s: float,
         redactor: Redactor,
+        outage: Outage,
     ) -> None:
         self.dsn = dsn
         self.redactor = redactor
@@ -221,6 +177,7 @@ class PostgresDatabase:
         self._thread = thread
         self._session = session
         self._readers = readers
+        self._outage = outage
         self._write_lock = asyncio.Lock()
         self._group_commit = GroupCommit(
             lambda: session, self._thread.run, self._write_lock, redactor
@@ -233,19 +190,27 @@ class PostgresDatabase:
         *,
         create: bool = True,
         busy_timeout_s: float = 30.0,
+        reconnect_s: float = DEFAULT_RECONNECT_S,
         redactor: Redactor | None = None,
     ) -> "PostgresDatabase":
-        """Connect the writer and the readers. `create` False: a database adw never
-        migrated is DatabaseMissingError (nothing is created)."""
+        """Connect the writer and the readers (a server not there now is an error at
+        once: the reconnect window is for a server that went away later). `create`
+        False: a database adw never migrated is DatabaseMissingError (nothing is
+        created)."""
         redactor = (redactor or Redactor()).with_secret(dsn.url, "ADW_DB")
         if dsn.password:
             redactor = redactor.with_secret(dsn.password, "ADW_DB")
+        outage = Outage(str(dsn), reconnect_s)
         thread = WriterThread()
         connection: asyncpg.Connection | None = None
         readers: asyncpg.Pool | None = None
+
+        def connect() -> Coroutine[Any, Any, asyncpg.Connection]:
+            return _connect(dsn, busy_timeout_s)
+
         try:
             with _connect_errors(dsn, redactor):
-                connection = await thread.run(lambda: thread.wait(_connect(dsn, busy_timeout_s)))
+                connection = await thread.run(lambda: thread.wait(connect()))
                 readers = await asyncpg.create_pool(
                     dsn.url,
                     min_size=1,
@@ -253,9 +218,9 @@ class PostgresDatabase:
                     init=_prepare,
                     timeout=busy_timeout_s,
                 )
-            database = cls(
-                dsn, thread, PostgresSession(connection, thread), readers, busy_timeout_s, redactor
-            )
+            assert connection is not None  # connected above, or raised
+            session = PostgresSession(connection, connect, thread, outage)
+            database = cls(dsn, thread, session, readers, busy_timeout_s, redactor, outage)
             await database._refuse_foreign(create)
         except BaseException:
             if readers is not None:
@@ -271,20 +236,35 @@ class PostgresDatabase:
     def location(self) -> PostgresDsn:
         return self.dsn
 
+    @property
+    def unreachable_since(self) -> datetime | None:
+        return self._outage.since
+
+    async def reachable_for_s(self) -> float:
+        """The shorter of: since this process last got the server back, and since the
+        server (re)started, on the server's own clock (a restart this process never
+        noticed between two of its statements still counts)."""
+        row = await self.fetch_one("SELECT EXTRACT(EPOCH FROM now() - pg_postmaster_start_time())")
+        up_s = float(row[0]) if row else 0.0
+        return min(up_s, self._outage.reachable_for_s())
+
     async def close(self) -> None:
         await self._readers.close()
-        await self._thread.run(lambda: self._thread.wait(self._session.connection.close()))
+        await self._thread.run(self._session.close)
         await self._thread.stop()
 
     async def write(self, write: Write[T]) -> T:
         """Run `write` in a write transaction on the writer's thread (group-committed);
-        return its value once committed."""
+        return its value once committed. Its group lost with the connection before it
+        committed, it is queued again (see `pg_session`)."""
         with self._errors():
-            return await self._group_commit.write(write)
+            return await rerun_when_lost(self._group_commit.write)(write)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
-        """A write transaction on the writer connection; commits unless the body raises."""
+        """A write transaction on the writer connection; commits unless the body raises.
+        The connection lost meanwhile: TransactionLostError, for the caller to run the
+        transaction again whole (`backend.rerun_when_lost`)."""
         async with self._write_lock:
             with self._errors():
                 await self._begin()
@@ -300,10 +280,26 @@ class PostgresDatabase:
     async def row_claims(self) -> AsyncIterator[Writer]:
         """A write transaction of its own on a pool connection, without the database's
         write lock: for claims made by row locks (`FOR UPDATE SKIP LOCKED`), which many
-        processes then make at once instead of one after another."""
+        processes then make at once instead of one after another. Its connection lost
+        before it committed: TransactionLostError, as `transaction`."""
         with self._errors():
-            async with self._readers.acquire() as connection, connection.transaction():
-                yield PooledWriter(connection, self.redactor)
+            async with self._reader() as connection:
+                try:
+                    await connection.execute("BEGIN")
+                    yield PooledWriter(connection, self.redactor)
+                except BaseException as error:
+                    with contextlib.suppress(Exception):  # gone with its connection
+                        if connection.is_in_transaction():
+                            await connection.execute("ROLLBACK")
+                    if isinstance(error, Exception) and connection_lost(error):
+                        await self._readers.expire_connections()  # the others are dead too
+                        raise TransactionLostError(str(self.dsn)) from error
+                    raise
+                await commit(
+                    cast(asyncpg.Connection, connection),  # a proxy of one
+                    str(self.dsn),
+                    self._transaction_status,
+                )
 
     async def _begin(self) -> None:
         """BEGIN and the write lock, which may wait for another process; a caller
@@ -345,21 +341,26 @@ class PostgresDatabase:
 
     async def listen(self, deliver: Deliver, listening: asyncio.Event) -> None:
         """LISTEN on a connection of its own; a lost one is connected again, waiting
-        longer after each failed try (`RECONNECT_S`), and what was committed meanwhile
-        is unknown: RESYNC once listening again."""
-        wait_s, longest_s = RECONNECT_S
+        longer after each failed try (as `reconnect` waits), and what was committed
+        meanwhile is unknown: RESYNC once listening again. An error that is not a lost
+        connection (a password changed meanwhile) ends the listener."""
+        wait_s = FIRST_WAIT_S
         while True:
             try:
                 connection = await asyncpg.connect(self.dsn.url, timeout=self.busy_timeout_s)
-            except LOST as error:
+            except Exception as error:
+                if not connection_lost(error):
+                    raise
                 logger.warning("change listener: %s", self._unreachable(error))
                 await asyncio.sleep(wait_s)
-                wait_s = min(wait_s * 2, longest_s)
+                wait_s = min(wait_s * 2, LONGEST_WAIT_S)
                 continue
-            wait_s = RECONNECT_S[0]
+            wait_s = FIRST_WAIT_S
             try:
                 await _listen_on(connection, deliver, listening, resync=listening.is_set())
-            except LOST as error:
+            except Exception as error:
+                if not connection_lost(error):
+                    raise
                 logger.warning("change listener: %s", self._unreachable(error))
             finally:
                 connection.terminate()
@@ -368,10 +369,17 @@ class PostgresDatabase:
         return f"lost PostgreSQL at {self.dsn} ({_said(error, self.redactor)})"
 
     async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[Row]:
+        """The rows of one query; a connection the server dropped is read again on a
+        new one, waiting for the server (with backoff) within the reconnect window."""
         query, values = postgres_query(sql, params)
         with self._errors():
-            async with self._readers.acquire() as connection:
-                return list(await connection.fetch(query, *values))
+            async for attempt in self._outage.async_retrying(self._readers.expire_connections):
+                with attempt:
+                    async with self._readers.acquire() as connection:
+                        with _dropped_when_lost(connection):
+                            rows: list[Row] = list(await connection.fetch(query, *values))
+            self._outage.back()
+            return rows
 
     async def fetch_one(self, sql: str, params: ReadParams = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
@@ -385,12 +393,40 @@ class PostgresDatabase:
         query, values = postgres_query(sql, params)
         with self._errors():
             async with (
-                self._readers.acquire() as connection,
+                self._reader() as connection,
                 connection.transaction(isolation="repeatable_read", readonly=True),
             ):
                 cursor = await connection.cursor(query, *values)
                 while rows := await cursor.fetch(size):
                     yield list(rows)
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[Any]"]:
+        """A pool connection that answers: one the server dropped is replaced, waiting
+        for the server within the reconnect window (one round trip, `SELECT 1`, only
+        when the pool had lost connections)."""
+        async for attempt in self._outage.async_retrying(self._readers.expire_connections):
+            with attempt:
+                connection = await self._readers.acquire()
+                if attempt.retry_state.attempt_number > 1:
+                    try:
+                        with _dropped_when_lost(connection):
+                            await connection.fetchval("SELECT 1")
+                    except BaseException:
+                        await self._readers.release(connection)
+                        raise
+        self._outage.back()
+        try:
+            with _dropped_when_lost(connection):
+                yield connection
+        finally:
+            await self._readers.release(connection)
+
+    async def _transaction_status(self, xid: str) -> str | None:
+        """What the server made of transaction `xid` (a COMMIT in doubt), on a new
+        reader connection."""
+        async with self._reader() as connection:
+            return await settled_status(cast(asyncpg.Connection, connection), xid, self._outage)
 
     async def _refuse_foreign(self, create: bool) -> None:
         """Refuse a database holding another application's tables (see
@@ -406,20 +442,18 @@ class PostgresDatabase:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """The server gone, or the write lock held past the busy timeout: one line
-        naming the database (masked) and what to do."""
+        """The server gone past the reconnect window, or the write lock held past the
+        busy timeout: one line naming the database (masked) and what to do."""
         try:
             yield
         except asyncpg.LockNotAvailableError as error:
             raise DatabaseLockedError(str(self.dsn), self.busy_timeout_s) from error
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
-            if isinstance(error, asyncpg.InterfaceError) and not _lost(error):
+        except Exception as error:
+            if not connection_lost(error):
                 raise
-            raise StoreError(
-                self.redactor.text(
-                    f"lost the connection to PostgreSQL at {self.dsn} ({error}): check that "
-                    "the server runs, then run adw again"
-                )
+            said = self.redactor.text(str(error) or type(error).__name__)
+            raise DatabaseUnreachableError(
+                self.redactor.text(str(self.dsn)), self._outage.window_s, said
             ) from error
 
 
@@ -444,8 +478,19 @@ async def _listen_on(
             await connection.execute("SELECT 1", timeout=PING_S)
 
 
-def _lost(error: asyncpg.InterfaceError) -> bool:
-    return "closed" in str(error) or "connection" in str(error)
+@contextmanager
+def _dropped_when_lost(connection: "asyncpg.pool.PoolConnectionProxy[Any]") -> Iterator[None]:
+    """A pool connection whose server went away is closed at once, so the pool does not
+    reset it on release (a reset of a connection cut mid-statement fails) and makes a
+    new one next time."""
+    try:
+        yield
+    except Exception as error:
+        if connection_lost(error) or isinstance(error, TransactionLostError):
+            # A connection the server closed may be back in the pool already.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                connection.terminate()
+        raise
 
 
 async def _prepare(connection: asyncpg.Connection) -> None:

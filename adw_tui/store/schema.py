@@ -17,7 +17,7 @@ data (10, 11) is its schema change alone.
 from typing import NamedTuple
 
 from adw_tui.domain.errors import SchemaTooNewError
-from adw_tui.store.backend import Backend, Engine, now_iso
+from adw_tui.store.backend import Backend, Engine, now_iso, rerun_when_lost
 from adw_tui.store.dialect import postgres_ddl
 
 
@@ -563,6 +563,7 @@ MIGRATIONS: tuple[Migration, ...] = (
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
+@rerun_when_lost
 async def apply_migrations(database: Backend) -> int:
     """Bring the schema up to date; return the schema version now in force.
 

@@ -6,7 +6,7 @@ from itertools import groupby
 
 from adw_tui.domain.agent import AgentResult
 from adw_tui.domain.steps import StepAttempt, StepStatus, StepSummary
-from adw_tui.store.backend import Backend, now_iso
+from adw_tui.store.backend import Backend, now_iso, rerun_when_lost
 from adw_tui.store.group_commit import SyncWriter
 
 
@@ -54,6 +54,7 @@ class StepAttempts:
     def __init__(self, database: Backend) -> None:
         self._db = database
 
+    @rerun_when_lost
     async def start(
         self,
         adw_id: str,
@@ -78,6 +79,7 @@ class StepAttempts:
             )
         return int(inserted[0])
 
+    @rerun_when_lost
     async def set_pgid(self, attempt_id: int, pgid: int) -> None:
         """The agent's process group, so recovery can kill it if this process dies."""
         async with self._db.transaction() as connection:
@@ -85,6 +87,7 @@ class StepAttempts:
                 "UPDATE step_attempts SET pgid = ? WHERE id = ?", (pgid, attempt_id)
             )
 
+    @rerun_when_lost
     async def set_session(self, attempt_id: int, session_id: str) -> None:
         """The agent's session as soon as it says it, so that a step stopped before its
         end (a pause) can go on from it."""
@@ -106,6 +109,7 @@ class StepAttempts:
             partial(write_attempt_end, end=AttemptEnd(attempt_id, status, result, error))
         )
 
+    @rerun_when_lost
     async def close_running(
         self, adw_id: str, *, error: str, status: StepStatus = StepStatus.FAILED
     ) -> None:

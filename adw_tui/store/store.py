@@ -36,7 +36,7 @@ from adw_tui.domain.models import (
 )
 from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import AuditLog, audit_entry, record_audit
-from adw_tui.store.backend import Backend, Engine, IntegrityError, Row, now_iso
+from adw_tui.store.backend import Backend, Engine, IntegrityError, Row, now_iso, rerun_when_lost
 from adw_tui.store.breakers import Breakers
 from adw_tui.store.budgets import Budgets
 from adw_tui.store.changes import ChangeFeed, Subscription
@@ -96,12 +96,14 @@ class Store:
         *,
         create: bool = True,
         busy_timeout_s: float = 30.0,
+        reconnect_s: float = 60.0,
         synchronous: Synchronous = "FULL",
         redactor: Redactor | None = None,
     ) -> Self:
         """Open (and with `create`, create) the database and bring its schema up to date:
         a SQLite file at `path`, or the PostgreSQL database a `postgresql://` DSN names
-        (`synchronous` is SQLite's alone).
+        (`synchronous` is SQLite's alone, `reconnect_s` PostgreSQL's: how long an
+        operation waits for a server that went away).
 
         `redactor` removes secrets from everything written (default: token shapes only)."""
         location = database_location(path) if isinstance(path, str) else path
@@ -111,7 +113,11 @@ class Store:
             from adw_tui.store.postgres import PostgresDatabase
 
             database = await PostgresDatabase.open(
-                location, create=create, busy_timeout_s=busy_timeout_s, redactor=redactor
+                location,
+                create=create,
+                busy_timeout_s=busy_timeout_s,
+                reconnect_s=reconnect_s,
+                redactor=redactor,
             )
         else:
             database = await Database.open(
@@ -140,6 +146,16 @@ class Store:
     def redactor(self) -> Redactor:
         """What this store redacts; live views of the same process redact the same."""
         return self._db.redactor
+
+    @property
+    def unreachable_since(self) -> datetime | None:
+        """Since when the database server has been away while this process waits for it
+        (None while it answers)."""
+        return self._db.unreachable_since
+
+    async def reachable_for_s(self) -> float:
+        """Seconds the database has been there for this process without a break."""
+        return await self._db.reachable_for_s()
 
     @property
     def path(self) -> DatabaseLocation:
@@ -390,6 +406,7 @@ class Store:
         control = RunControl.model_validate_json(fields.pop("control"))
         return RunWithState(run=RunRecord.model_validate(fields), state=state, control=control)
 
+    @rerun_when_lost
     async def set_status(
         self,
         adw_id: str,

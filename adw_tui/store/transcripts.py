@@ -3,13 +3,14 @@ numbered per step attempt, so that a dashboard on any host can follow any run (t
 file stays on the host that ran the agent). Secrets are redacted on the way in, as in
 every write; old chunks are pruned by age, and the oldest past a total size."""
 
-from adw_tui.store.backend import Backend, now_iso
+from adw_tui.store.backend import Backend, now_iso, rerun_when_lost
 
 
 class Transcripts:
     def __init__(self, database: Backend) -> None:
         self._db = database
 
+    @rerun_when_lost
     async def append(self, attempt_id: int, seq: int, lines: str) -> None:
         """Chunk `seq` (from 1) of the attempt: complete lines, newline-separated."""
         async with self._db.transaction() as connection:
@@ -27,6 +28,7 @@ class Transcripts:
         )
         return [(int(row["seq"]), str(row["lines"])) for row in rows]
 
+    @rerun_when_lost
     async def prune(self, before: str) -> int:
         """Delete the chunks written before `before` (ISO time); how many."""
         async with self._db.transaction() as connection:
@@ -35,6 +37,7 @@ class Transcripts:
             )
             return int(cursor.rowcount)
 
+    @rerun_when_lost
     async def prune_to_size(self, keep_chars: int) -> int:
         """Delete the oldest chunks until the rest hold at most `keep_chars` characters
         of transcript; how many were deleted."""

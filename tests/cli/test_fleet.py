@@ -1,7 +1,8 @@
 """The fleet on real processes: four `adw worker` processes, each on its own clone and
 "host" (`ADW_HOST_NAME`), share one database and drain forty queued runs of the simulated
 agent, each run executed exactly once; labels keep a run for the workers that have them;
-a worker killed mid-step has its run taken over once; `adw workers` shows the fleet."""
+a worker killed mid-step has its run taken over once; `adw workers` shows the fleet; the
+workers ride out a database restart."""
 
 import asyncio
 import contextlib
@@ -26,6 +27,7 @@ from adw_tui.store.location import DatabaseLocation, PostgresDsn
 from adw_tui.store.schema import LATEST_VERSION
 from tests.conftest import raw_execute
 from tests.fake_github import TOKEN, FakeGitHub
+from tests.postgres import Cluster, Server
 
 ADW = [sys.executable, "-m", "adw_tui"]
 TRIAGE = """\
@@ -363,3 +365,50 @@ async def test_a_best_of_group_run_by_another_hosts_worker_is_published_once_cho
 
 def tmp_origin(clones: list[Path]) -> Path:
     return clones[0].parent / "origin.git"
+
+
+@pytest.mark.postgresql
+async def test_workers_ride_out_a_database_restart(
+    clones: list[Path], own_cluster: tuple[Cluster, Server]
+) -> None:
+    """The server restarted (`pg_ctl restart -m fast`) while two workers drain ten runs,
+    then stopped and kept down longer than the takeover window before it starts again:
+    the workers wait for it and go on; no run is taken over for the outage, each step is
+    attempted once, every run succeeds with a contiguous history, and nothing reaches the
+    dead letters."""
+    cluster, server = own_cluster
+    db = server.create_database()
+    queued = await enqueue(clones[0], db, 10)
+    quick = {"ADW_HEARTBEAT_INTERVAL": "0.3", "ADW_SIM_DELAY": "0.2"}  # taken over after 1.8 s
+    workers = [start_worker(clone, db, "--slots", "3", env=quick) for clone in clones[:2]]
+    try:
+        async with await Store.open(db) as store:
+            for _ in range(300):  # until runs are under way on both workers
+                running = await store.list_runs(status=RunStatus.RUNNING)
+                if len({run.owner for run in running}) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert len({run.owner for run in running}) == 2
+        await asyncio.to_thread(cluster.restart)  # `pg_ctl restart -m fast`
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(cluster.halt)
+        await asyncio.sleep(3.0)  # longer than the takeover window
+        await asyncio.to_thread(cluster.resume)
+        await wait_final(db, queued)
+    finally:
+        errors = stop(workers)
+    async with await Store.open(db) as store:
+        assert await store.dead_letters.list() == []
+        runs = [await store.get_run(adw_id) for adw_id in queued]
+        assert {run.status for run in runs} == {RunStatus.SUCCEEDED}
+        entries = await store.audit.entries(limit=10_000)
+        claims = [entry.adw_id for entry in entries if entry.action == "run.claim"]
+        assert Counter(claims) == Counter(queued)  # none taken over
+        for adw_id in queued:
+            attempts = await store.steps.for_run(adw_id)
+            assert [(a.step, a.attempt, a.status) for a in attempts] == [
+                ("classify", 1, StepStatus.SUCCEEDED)
+            ]
+            versions = [version.version for version in await store.history(adw_id)]
+            assert sorted(versions) == list(range(1, len(versions) + 1))
+    assert any("database unreachable, reconnecting" in said for said in errors)

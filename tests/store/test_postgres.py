@@ -18,7 +18,7 @@ from adw_tui.domain.errors import (
 )
 from adw_tui.store import Store
 from adw_tui.store.location import PostgresDsn
-from adw_tui.store.postgres import WRITE_LOCK
+from adw_tui.store.pg_session import WRITE_LOCK
 from adw_tui.store.schema import LATEST_VERSION, MIGRATIONS
 from tests.postgres import PASSWORD, Server, free_port
 

@@ -13,6 +13,11 @@ A run another process executes (an `adw run` in another terminal, a worker on an
 host) gets a pane too: its transcript file, or its chunks in the database, is followed
 (`TranscriptFollower`) when a notice says the run moved, and every `TAIL_POLL_S`.
 
+A PostgreSQL server that went away (a restart) stops no timer: the store waits for it
+and reconnects (`store.reconnect`), the gauges say "database unreachable, reconnecting"
+meanwhile (looked at every `DATABASE_CHECK_S`, without a query), a read that gave up is
+one toast, and the next refresh reads again.
+
 The table holds a window of the runs, newest first (`WindowedTable`: the rows around
 the cursor, read by a paged query), not all of them: with ten thousand runs the first
 frame took two seconds more (bench/tui_startup.py). Every `REFRESH_S` it asks the store
@@ -45,7 +50,7 @@ from textual.worker import Worker, WorkerError
 
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock, start_of_day
-from adw_tui.domain.errors import AdwError
+from adw_tui.domain.errors import AdwError, StoreError
 from adw_tui.domain.models import RunRecord, RunStatus
 from adw_tui.runtime.budgets import budget_usd
 from adw_tui.runtime.events import (
@@ -81,6 +86,7 @@ from adw_tui.tui.widgets.windowed_table import WindowedTable
 Cells = tuple[str | Text, ...]
 
 REFRESH_S = 2.0
+DATABASE_CHECK_S = 0.5
 TAIL_POLL_S = 0.25
 CHANGES_SETTLE_S = 0.05
 """Notices that come this soon after a batch wait for the next: a burst is one read."""
@@ -127,8 +133,15 @@ class ResourceGauges(Widget):
     """One line: slots used of the maximum, queued runs, system memory, breaker states."""
 
     gauges: reactive[Gauges] = reactive(Gauges)
+    unreachable_since: reactive[datetime | None] = reactive(None)
+    """Since when the database server has been away (None while it answers)."""
 
     def render(self) -> Content:
+        if self.unreachable_since is not None:
+            since = self.unreachable_since.astimezone()
+            return Content.assemble(
+                (f"database unreachable since {since:%H:%M:%S}, reconnecting", "bold $error")
+            )
         gauges = self.gauges
         troubled = [b for b in gauges.breakers if b.state is not BreakerState.CLOSED]
         breakers = [
@@ -264,6 +277,7 @@ class Dashboard(AdwScreen):
         self.follow(self.app.theme_changed_signal, self._restyle)
         await self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs, name="dashboard-refresh")
+        self.set_interval(DATABASE_CHECK_S, self._show_database, name="dashboard-database")
         self.run_worker(
             self._follow_other_processes(), name="transcript-tails", exit_on_error=False
         )
@@ -293,7 +307,17 @@ class Dashboard(AdwScreen):
     async def refresh_runs(self, *, force: bool = False) -> None:
         """The window of runs read again when a run changed (or with `force`), and the
         runs other processes execute followed; else the elapsed times move on. The gauges
-        are read again either way."""
+        are read again either way. A database that stayed away is said in a toast; the
+        next refresh tries again."""
+        try:
+            await self._refresh(force=force)
+        except StoreError as error:
+            notify_text(self, str(error), title="database", severity="error")
+
+    def _show_database(self) -> None:
+        self.query_one(ResourceGauges).unreachable_since = self._store.unreachable_since
+
+    async def _refresh(self, *, force: bool) -> None:
         table = self._table
         if await table.refresh_rows(force=force):
             running = self._store.newest_runs(status=RunStatus.RUNNING)
@@ -506,7 +530,10 @@ class Dashboard(AdwScreen):
             self._tails_due.clear()
             ended, self._ended = self._ended, []
             for follower in [*self._followers.values(), *ended]:
-                events = await follower.poll()
+                try:
+                    events = await follower.poll()
+                except StoreError:  # the database stayed away: the gauges say so
+                    continue
                 pane = self._panes.get(follower.adw_id)
                 if pane is None:
                     continue

@@ -1,0 +1,209 @@
+"""The PostgreSQL store across a server that goes away: a COMMIT whose answer was lost is
+applied once (the server is asked what became of it), a save in flight across
+`pg_ctl restart -m fast` is applied once, reads come back on new connections, and a
+server that stays away past the reconnect window is one line."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from adw_tui.domain.errors import DatabaseUnreachableError
+from adw_tui.store import Store
+from adw_tui.store.location import PostgresDsn
+from tests.postgres import Cluster, Server
+
+pytestmark = pytest.mark.postgresql
+
+ADW_ID = "0a1b2c3d"
+COMMIT = b"COMMIT\x00"
+"""A COMMIT as asyncpg sends it (a simple query)."""
+SLOW_COMMIT = """
+CREATE FUNCTION adw_test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER adw_test_slow_commit AFTER INSERT ON state_versions
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION adw_test_slow_commit();
+"""
+"""Every new state version makes its COMMIT take a second: a save is caught in COMMIT."""
+
+
+class ConnectionCutter:
+    """A loopback TCP proxy in front of the server that cuts one connection when it sees
+    a marker in what the client sends: `before` the server gets that message (a
+    statement lost on its way), or after, instead of passing the server's answer back
+    (a COMMIT that committed, its client unable to know)."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self._upstream_port = upstream_port
+        self._marker: bytes | None = None
+        self._before = False
+        self.cuts = 0
+
+    def arm(self, marker: bytes, *, before: bool) -> None:
+        self._marker, self._before = marker, before
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[int]:
+        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        async with server:
+            yield server.sockets[0].getsockname()[1]
+
+    async def _serve(self, client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
+        upstream, to_server = await asyncio.open_connection("127.0.0.1", self._upstream_port)
+        cut = asyncio.Event()
+
+        async def forward_queries() -> None:
+            while data := await client.read(65536):
+                if self._marker is not None and self._marker in data:
+                    self._marker = None
+                    cut.set()
+                    if self._before:
+                        self.cuts += 1
+                        return
+                to_server.write(data)
+                await to_server.drain()
+
+        async def forward_answers() -> None:
+            while data := await upstream.read(65536):
+                if cut.is_set():
+                    self.cuts += 1
+                    return
+                to_client.write(data)
+                await to_client.drain()
+
+        pumps = [asyncio.ensure_future(forward_queries()), asyncio.ensure_future(forward_answers())]
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            for writer in (to_client, to_server):
+                writer.close()
+
+
+def through(dsn: PostgresDsn, port: int) -> PostgresDsn:
+    parts = urlsplit(dsn.url)
+    host = parts.netloc.rpartition(":")[0]
+    return PostgresDsn(urlunsplit(parts._replace(netloc=f"{host}:{port}")))
+
+
+async def versions(store: Store) -> list[int]:
+    return sorted(info.version for info in await store.history(ADW_ID))
+
+
+async def test_a_commit_whose_answer_was_lost_is_applied_once(
+    own_cluster: tuple[Cluster, Server],
+) -> None:
+    """The server committed, the answer never came: the store asks the server what
+    became of the transaction and does not write again, for a group-committed save and
+    for an awaited transaction alike (an audit entry, which has no version to refuse a
+    second copy)."""
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    cutter = ConnectionCutter(cluster.port)
+    async with cutter.serving() as port, await Store.open(through(dsn, port)) as store:
+        await store.create_run({"adw_id": ADW_ID}, workflow="w", actor="t")
+
+        cutter.arm(COMMIT, before=False)
+        version = await store.save(ADW_ID, {"adw_id": ADW_ID, "plan_file": "p"}, 1, "r", "t")
+        assert (cutter.cuts, version, await versions(store)) == (1, 2, [1, 2])
+
+        cutter.arm(COMMIT, before=False)
+        await store.audit.record(actor="t", action="test.once", adw_id=ADW_ID)
+        assert cutter.cuts == 2
+        entries = await store.audit.entries(adw_id=ADW_ID)
+        assert [entry.action for entry in entries].count("test.once") == 1
+        assert (await store.load(ADW_ID)).state.plan_file == "p"
+
+
+async def test_a_transaction_cut_off_before_its_commit_is_run_again_once(
+    own_cluster: tuple[Cluster, Server],
+) -> None:
+    """The connection lost on the way of a statement inside the transaction (a save's
+    version row, an audit entry): nothing was committed, and the transaction runs again
+    whole on a new connection, once."""
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    cutter = ConnectionCutter(cluster.port)
+    async with cutter.serving() as port, await Store.open(through(dsn, port)) as store:
+        await store.create_run({"adw_id": ADW_ID}, workflow="w", actor="t")
+
+        # Markers in the statements' parameters: a prepared statement's text is sent once.
+        cutter.arm(b"cut on the way", before=True)
+        save = {"adw_id": ADW_ID, "plan_file": "p"}
+        version = await store.save(ADW_ID, save, 1, "cut on the way", "t")
+        assert (cutter.cuts, version, await versions(store)) == (1, 2, [1, 2])
+
+        cutter.arm(b"test.once", before=True)
+        await store.audit.record(actor="t", action="test.once", adw_id=ADW_ID)
+        assert cutter.cuts == 2
+        entries = await store.audit.entries(adw_id=ADW_ID)
+        assert [entry.action for entry in entries].count("test.once") == 1
+
+
+async def test_a_save_in_flight_across_a_restart_is_applied_once(
+    own_cluster: tuple[Cluster, Server],
+) -> None:
+    """A save caught in its COMMIT by `pg_ctl restart -m fast`: the server ends the
+    transaction uncommitted, the store waits for the server, asks, and saves again,
+    once. Reads go on over new connections."""
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    admin = await asyncpg.connect(dsn.url)
+    try:
+        await admin.execute(SLOW_COMMIT)
+    finally:
+        await admin.close()
+    async with await Store.open(dsn) as store:
+        await store.create_run({"adw_id": ADW_ID}, workflow="w", actor="t")
+        save = asyncio.ensure_future(
+            store.save(ADW_ID, {"adw_id": ADW_ID, "plan_file": "p"}, 1, "r", "t")
+        )
+        monitor = await asyncpg.connect(server.admin_dsn)
+        try:
+            for _ in range(100):  # until the save is in its COMMIT
+                committing = await monitor.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query = 'COMMIT' "
+                    "AND state = 'active'"
+                )
+                if committing:
+                    break
+                await asyncio.sleep(0.02)
+            assert committing == 1
+        finally:
+            await monitor.close()
+        await asyncio.to_thread(cluster.restart)
+
+        assert await save == 2
+        assert await versions(store) == [1, 2]
+        assert (await store.load(ADW_ID)).state.plan_file == "p"
+        assert store.unreachable_since is None
+        assert await store.reachable_for_s() < 30
+
+
+async def test_a_server_that_stays_away_past_the_window_is_one_line(
+    own_cluster: tuple[Cluster, Server],
+) -> None:
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    async with await Store.open(dsn, reconnect_s=0.5) as store:
+        await store.create_run({"adw_id": ADW_ID}, workflow="w", actor="t")
+        await asyncio.to_thread(cluster.halt)
+        try:
+            with pytest.raises(DatabaseUnreachableError) as raised:
+                await store.save(ADW_ID, {"adw_id": ADW_ID}, 1, "r", "t")
+            assert store.unreachable_since is not None
+            message = str(raised.value)
+            assert "\n" not in message
+            assert f"PostgreSQL at {dsn}" in message
+            assert "did not come back within 0.5s" in message
+            assert "ADW_DB_RECONNECT" in message
+            with pytest.raises(DatabaseUnreachableError):
+                await store.get_run(ADW_ID)
+        finally:
+            await asyncio.to_thread(cluster.resume)
+        assert await store.save(ADW_ID, {"adw_id": ADW_ID}, 1, "r", "t") == 2
+        assert store.unreachable_since is None
