@@ -37,16 +37,12 @@ class FleetWants(Model):
 
 class WorkerAbilities(Model):
     """What a worker can take: runs on these engines (None: any) that ask for no label it
-    lacks."""
+    lacks (the store's `Fleet.take_next` picks them so, in its query)."""
 
     model_config = ConfigDict(frozen=True)
 
     engines: frozenset[str] | None = None
     labels: frozenset[str] = frozenset()
-
-    def can_take(self, wants: FleetWants) -> bool:
-        engine_ok = self.engines is None or wants.engine in self.engines
-        return engine_ok and set(wants.labels) <= self.labels
 
 
 class WorkerRecord(Model):

@@ -22,6 +22,16 @@ def audit_entry(
     )
 
 
+def audited_claim(claim_sql: str) -> str:
+    """`claim_sql` (an UPDATE ... RETURNING adw_id) and an audit entry for each row it
+    returns, as one statement (a data-modifying WITH, which PostgreSQL has): its
+    parameters, then the entries' time, actor, action and detail."""
+    return (
+        f"WITH claimed AS ({claim_sql}) INSERT INTO audit_log (at, actor, action, adw_id, "
+        "detail) SELECT ?, ?, ?, adw_id, ? FROM claimed RETURNING adw_id"
+    )
+
+
 async def record_audit(
     connection: Writer,
     *,

@@ -114,8 +114,13 @@ class SyncSession(Protocol):
     writes (`group_commit.SyncWriter.run_group`) is made of."""
 
     def execute(self, sql: str, params: Params = ()) -> Cursor: ...
-    def begin(self) -> None:
-        """Start a write transaction that holds the database's write lock."""
+    def execute_many(self, sql: str, params: Sequence[Params]) -> None:
+        """`sql` once for each of `params`, in one round trip where the engine has them."""
+
+    def begin(self, runs: Sequence[str] | None = None) -> None:
+        """Start a write transaction that holds the database's write lock; `runs`: its
+        writes change and check only these runs' rows, which an engine that can lock
+        less then does (PostgreSQL: see `store.postgres`)."""
 
     def commit(self) -> None: ...
     def rollback(self) -> None:
@@ -142,11 +147,17 @@ class Backend(Protocol):
         database): other processes' heartbeats held back by an outage are not missed."""
 
     async def close(self) -> None: ...
-    async def write(self, write: "Write[T]") -> "T": ...
+    async def write(self, write: "Write[T]", *, run: str | None = None) -> "T":
+        """Run `write` in a write transaction (group-committed); its value once
+        committed. `run`: the write changes and checks only that run's rows (its row,
+        versions and step attempts), so it need not wait for writes to other runs."""
+
     def transaction(self) -> AbstractAsyncContextManager[Writer]: ...
-    def row_claims(self) -> AbstractAsyncContextManager[Writer]:
-        """A write transaction for claims made by row locks (`FOR UPDATE SKIP LOCKED`
-        on PostgreSQL): without the database's write lock where the engine allows."""
+    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
+        """Run `sql`, an UPDATE that claims rows by row locks (`FOR UPDATE SKIP LOCKED`
+        on PostgreSQL) and returns their adw_id, with an audit entry (`actor`, `action`)
+        for each, in a transaction of their own; the adw_ids. Without the database's
+        write lock where the engine allows, so many workers claim at once."""
 
     async def checkpoint(self) -> None: ...
     async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[Row]: ...

@@ -16,9 +16,9 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -35,6 +35,7 @@ from adw_tui.domain.errors import (
     StoreError,
 )
 from adw_tui.domain.redaction import Redactor
+from adw_tui.store.audit import record_audit
 from adw_tui.store.backend import Engine, Params, ReadParams, Row
 from adw_tui.store.backend import Writer as AnyWriter
 from adw_tui.store.changes import RESYNC, SQLITE_POLL_S, Change, ChangeKind, Deliver
@@ -69,7 +70,11 @@ class SqliteSession:
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         return self._connection.execute(sql, params)
 
-    def begin(self) -> None:
+    def execute_many(self, sql: str, params: Sequence[Params]) -> None:
+        self._connection.executemany(sql, params)
+
+    def begin(self, runs: Sequence[str] | None = None) -> None:
+        """BEGIN IMMEDIATE: SQLite has one lock, the database's, whatever `runs` says."""
         self._connection.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
@@ -156,16 +161,21 @@ class Database:
         await self._reader.close()
         await self._writer.close()
 
-    async def write(self, write: Write[T]) -> T:
+    async def write(self, write: Write[T], *, run: str | None = None) -> T:
         """Run `write` in a write transaction on the writer's thread (with writes queued
         meanwhile: group commit); return its value once committed."""
         with _translate_errors(self.path, self.busy_timeout_s):
-            return await self._group_commit.write(write)
+            return await self._group_commit.write(write, run)
 
-    def row_claims(self) -> AbstractAsyncContextManager[Writer]:
-        """A transaction to claim rows in: the write transaction (SQLite has one writer
-        at a time; PostgreSQL claims by row locks, see `PostgresDatabase.row_claims`)."""
-        return self.transaction()
+    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
+        """`sql` (an UPDATE ... RETURNING adw_id) and an audit entry for each row, in the
+        write transaction (SQLite has one writer at a time; PostgreSQL claims by row
+        locks, see `PostgresDatabase.claim`)."""
+        async with self.transaction() as connection:
+            claimed = [str(row[0]) for row in await connection.execute_fetchall(sql, params)]
+            for adw_id in claimed:
+                await record_audit(connection, actor=actor, action=action, adw_id=adw_id)
+        return claimed
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:

@@ -10,7 +10,9 @@ statement (cached):
 - `julianday(column)` becomes the day number of an ISO 8601 time from the epoch, so the
   difference of two, times 86400, is seconds as in SQLite (a numeric whatever the
   server's version, so `round(x, 3)` takes it; read as a float);
-- `instr(text, part)` becomes `strpos(text, part)`.
+- `instr(text, part)` becomes `strpos(text, part)`;
+- `json_each(column, '$.a') AS name`, the elements of a JSON array, becomes the rows of
+  `jsonb_array_elements_text`, as text, named `name`, their column `value` as SQLite's.
 
 and, in migrations (`postgres_ddl`), `INTEGER PRIMARY KEY AUTOINCREMENT` becomes an
 identity column, `REAL` double precision, and `WITHOUT ROWID` goes.
@@ -26,6 +28,7 @@ _TOKENS = re.compile(rf"({_STRING})|(\?)|(?<![:\w]):([A-Za-z_]\w*)")
 _JSON_EXTRACT = re.compile(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.([\w.]+)'\s*\)")
 _JULIANDAY = re.compile(r"julianday\(\s*([\w.]+)\s*\)")
 _INSTR = re.compile(r"\binstr\(")
+_JSON_EACH = re.compile(r"json_each\(\s*([\w.]+)\s*,\s*'\$\.([\w.]+)'\s*\)\s+AS\s+(\w+)")
 
 
 def postgres_sql(sql: str) -> str:
@@ -66,6 +69,7 @@ def _translate(sql: str) -> tuple[str, tuple[str, ...]]:
     if count and names:
         raise ValueError(f"a statement mixes ? and :name placeholders: {sql}")
     translated = _JSON_EXTRACT.sub(_json_path, translated)
+    translated = _JSON_EACH.sub(_json_elements, translated)
     translated = _JULIANDAY.sub(
         r"(CAST(EXTRACT(EPOCH FROM CAST(\1 AS timestamptz)) AS NUMERIC) / 86400.0)", translated
     )
@@ -75,6 +79,14 @@ def _translate(sql: str) -> tuple[str, tuple[str, ...]]:
 def _json_path(match: re.Match[str]) -> str:
     column, path = match.groups()
     return f"(CAST({column} AS jsonb) #>> '{{{','.join(path.split('.'))}}}')"
+
+
+def _json_elements(match: re.Match[str]) -> str:
+    column, path, name = match.groups()
+    return (
+        f"jsonb_array_elements_text(CAST({column} AS jsonb) #> '{{{','.join(path.split('.'))}}}') "
+        f"AS {name}(value)"
+    )
 
 
 _DDL = (

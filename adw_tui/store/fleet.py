@@ -17,8 +17,6 @@ from adw_tui.store.group_commit import SyncWriter, Write
 
 TAKEABLE = (RunStatus.QUEUED, RunStatus.INTERRUPTED)
 _TAKEABLE = ", ".join(f"'{status}'" for status in TAKEABLE)
-CANDIDATES = 100
-"""Runs a worker looks at per take, oldest first, for one it can do."""
 
 
 def queued_for_fleet(adw_id: str, wants: FleetWants) -> Write[None]:
@@ -40,33 +38,27 @@ class Fleet:
     @rerun_when_lost
     async def take_next(self, owner: str, abilities: WorkerAbilities) -> str | None:
         """Reserve for `owner` the oldest run queued for the fleet (or interrupted there)
-        that `abilities` can do; its adw_id, or None when there is none."""
-        # PostgreSQL: the candidates are locked as read, and another worker's read skips
-        # them, so workers take runs at once instead of in turn.
+        that `abilities` can do; its adw_id, or None when there is none to take now.
+
+        One statement, which picks the run and reserves it (PostgreSQL: a run another
+        worker's statement has locked is skipped, so workers take runs at once instead
+        of in turn, and each take is one round trip)."""
+        if abilities.engines is not None and not abilities.engines:
+            return None  # no engine at all: nothing to take
+        can_do, can_do_params = _can_do(abilities)
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._db.engine == "postgresql" else ""
-        async with self._db.row_claims() as connection:
-            rows = await connection.execute_fetchall(
-                f"SELECT adw_id, fleet FROM runs WHERE fleet IS NOT NULL "
-                f"AND status IN ({_TAKEABLE}) AND owner IS NULL ORDER BY created_at "
-                f"LIMIT ?{skip_locked}",
-                (CANDIDATES,),
-            )
-            for row in rows:
-                if not abilities.can_take(FleetWants.model_validate_json(row["fleet"])):
-                    continue
-                adw_id = str(row["adw_id"])
-                # Compare-and-set: under any isolation, of two workers that read the same
-                # candidate one reserves it and the other goes on to the next.
-                cursor = await connection.execute(
-                    "UPDATE runs SET owner = ?, heartbeat_at = ? WHERE adw_id = ? "
-                    f"AND owner IS NULL AND status IN ({_TAKEABLE})",
-                    (owner, now_iso(), adw_id),
-                )
-                if not cursor.rowcount:
-                    continue
-                await record_audit(connection, actor=owner, action="run.reserve", adw_id=adw_id)
-                return adw_id
-        return None
+        # The outer conditions are the compare-and-set: under any isolation, of two
+        # workers that pick the same run one reserves it.
+        reserved = await self._db.claim(
+            "UPDATE runs SET owner = ?, heartbeat_at = ? WHERE adw_id = (SELECT adw_id FROM "
+            f"runs WHERE fleet IS NOT NULL AND status IN ({_TAKEABLE}) AND owner IS NULL"
+            f"{can_do} ORDER BY created_at LIMIT 1{skip_locked}) AND owner IS NULL "
+            f"AND status IN ({_TAKEABLE}) RETURNING adw_id",
+            (owner, now_iso(), *can_do_params),
+            actor=owner,
+            action="run.reserve",
+        )
+        return reserved[0] if reserved else None
 
     async def reserved(self) -> list[RunRecord]:
         """Runs queued for the fleet that a worker reserved and has not started."""
@@ -143,6 +135,31 @@ class Fleet:
         """Every worker that ever registered, the newest heartbeat first."""
         rows = await self._db.fetch_all("SELECT * FROM workers ORDER BY heartbeat_at DESC")
         return [_worker(row) for row in rows]
+
+
+def _can_do(abilities: WorkerAbilities) -> tuple[str, list[str]]:
+    """The runs `abilities` can do, as conditions on `runs.fleet` (a `FleetWants`), and
+    their parameters: on one of its engines (any, when None), asking for no label it
+    lacks. A run asking for none (most) is seen so without reading its labels one by
+    one."""
+    labels = sorted(abilities.labels)
+    asks_none = "COALESCE(json_extract(runs.fleet, '$.labels'), '[]') = '[]'"
+    labels_ok = f" AND {asks_none}"
+    if labels:
+        lacked = (
+            "SELECT 1 FROM json_each(runs.fleet, '$.labels') AS label "
+            f"WHERE label.value NOT IN ({_marks(labels)})"
+        )
+        labels_ok = f" AND ({asks_none} OR NOT EXISTS ({lacked}))"
+    if abilities.engines is None:
+        return labels_ok, labels
+    engines = sorted(abilities.engines)
+    engine_ok = f" AND json_extract(runs.fleet, '$.engine') IN ({_marks(engines)})"
+    return engine_ok + labels_ok, engines + labels
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" for _ in values)
 
 
 def _worker(row: Row) -> WorkerRecord:

@@ -4,12 +4,21 @@ A write here is a plain function of a `SyncWriter`. Each runs whole on the write
 connection's thread: BEGIN (SQLite's IMMEDIATE, PostgreSQL's with the write lock), its
 statements and COMMIT are one hand-off from the event loop instead of one per statement.
 Writes queued while a transaction runs go into the next one together (group commit): one
-BEGIN and one COMMIT (one fsync) for all of them, each inside its own SAVEPOINT, so a write
-that raises (a stale version, an active run) is undone alone and its caller gets the
-error; the others commit.
+BEGIN and one COMMIT (one fsync) for all of them.
+
+A write that raises (a stale version, an active run) is undone alone and its caller gets
+the error; the others commit. The group first runs without savepoints (each costs a
+PostgreSQL server two round trips); only when a write raises is the transaction undone
+and the group run again, each write in a savepoint of its own. A write may so run twice:
+it must have no effect but its statements (and its value).
+
+A write may name the one run it is about (`run`): it changes and checks only that run's
+rows. A group of such writes tells the session which runs (`SyncSession.begin`), so that
+PostgreSQL serialises it only with writes to those runs (see `store.postgres`).
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -32,53 +41,123 @@ def redacted(redactor: Redactor, params: Sequence[Any]) -> list[Any]:
     return [redactor.text(p) if isinstance(p, str) else p for p in params]
 
 
+@dataclass(frozen=True)
+class GroupWrite:
+    """A write of a group: what it runs, whether its caller stopped waiting, the run it
+    is about (None: any rows)."""
+
+    write: Write[Any]
+    cancelled: Callable[[], bool]
+    run: str | None = None
+
+
+@dataclass(frozen=True)
+class _HeldBack:
+    """A statement `send` held back, of a write about `run`."""
+
+    run: str
+    sql: str
+    params: list[Any]
+
+
 class SyncWriter:
     """The writer connection inside a transaction, on its own thread, with secrets
-    redacted from every parameter."""
+    redacted from every parameter.
+
+    A write about one run may `send` a statement whose result it does not need: it is
+    held back and sent with those like it of the group's other runs, in one round trip
+    (`SyncSession.execute_many`), before the next statement about its run or the
+    commit. The writes of one run see each other's statements in order; those of other
+    runs need not: they change and check nothing of it."""
 
     def __init__(self, session: SyncSession, redactor: Redactor) -> None:
         self._session = session
         self._redactor = redactor
+        self._run: str | None = None
+        self._held: list[_HeldBack] = []
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        if any(self._run in (None, held.run) for held in self._held):
+            self.flush()
         return self._session.execute(sql, redacted(self._redactor, params))
 
-    def run_group(self, writes: list[tuple[Write[Any], Callable[[], bool]]]) -> list[Outcome]:
-        """One transaction, a savepoint per write: each write's value, or the error that
-        undid it alone; a write whose `cancelled()` is true by its turn is left out. An
-        error of BEGIN or COMMIT undoes them all and is raised. A write alone in its group
-        needs no savepoint: its error undoes the transaction (two statements fewer, two
-        round trips to a PostgreSQL server)."""
+    def send(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run `sql` for its effect alone (its error may come at a later statement)."""
+        if self._run is None:
+            self.execute(sql, params)
+        else:
+            self._held.append(_HeldBack(self._run, sql, redacted(self._redactor, params)))
+
+    def flush(self) -> None:
+        """Send the statements held back: each run's in order, the same statement of
+        several runs at once."""
+        queues: dict[str, deque[_HeldBack]] = {}
+        for held in self._held:
+            queues.setdefault(held.run, deque()).append(held)
+        self._held = []
+        while queues:
+            sql = next(iter(queues.values()))[0].sql
+            batch = [queue.popleft() for queue in queues.values() if queue[0].sql == sql]
+            self._session.execute_many(sql, [held.params for held in batch])
+            queues = {run: queue for run, queue in queues.items() if queue}
+
+    def run_group(self, writes: list[GroupWrite]) -> list[Outcome]:
+        """One transaction: each write's value, or the error that undid it alone; a
+        write whose `cancelled()` is true by its turn is left out. An error of BEGIN or
+        COMMIT undoes them all and is raised."""
         session = self._session
-        outcomes: list[Outcome] = []
-        session.begin()
+        runs = [write.run for write in writes]
+        scope = None if None in runs else sorted({run for run in runs if run is not None})
+        session.begin(scope)
         try:
             if len(writes) == 1:
-                return self._run_alone(*writes[0])
-            for write, cancelled in writes:
-                if cancelled():  # its caller stopped waiting (BEGIN may wait long)
-                    outcomes.append((None, None))
-                    continue
-                session.execute("SAVEPOINT adw_write")
-                try:
-                    outcomes.append((write(self), None))
-                except Exception as error:
-                    session.execute("ROLLBACK TO adw_write")
-                    outcomes.append((None, error))
-                session.execute("RELEASE adw_write")
+                return self._run_alone(writes[0])
+            try:
+                outcomes = [self._run_write(write) for write in writes]
+                self.flush()
+            except Exception:
+                self._held = []
+                session.rollback()
+                session.begin(scope)
+                outcomes = [self._run_undone_alone(write) for write in writes]
             session.commit()
         except BaseException:
             session.rollback()
             raise
         return outcomes
 
-    def _run_alone(self, write: Write[Any], cancelled: Callable[[], bool]) -> list[Outcome]:
-        """The one write of a group, in the transaction `run_group` began."""
-        if cancelled():
+    def _run_write(self, write: GroupWrite) -> Outcome:
+        # Read from the writer's thread: a future's state is one attribute, and either
+        # answer is consistent (a write that started is committed with its group).
+        if write.cancelled():  # its caller stopped waiting (BEGIN may wait long)
+            return None, None
+        self._run = write.run
+        return write.write(self), None
+
+    def _run_undone_alone(self, write: GroupWrite) -> Outcome:
+        """`write` in a savepoint: its error undoes it alone."""
+        if write.cancelled():
+            return None, None
+        self._session.execute("SAVEPOINT adw_write")
+        try:
+            outcome: Outcome = (self._run_write(write)[0], None)
+            self.flush()
+        except Exception as error:
+            self._held = []
+            self._session.execute("ROLLBACK TO adw_write")
+            outcome = (None, error)
+        self._session.execute("RELEASE adw_write")
+        return outcome
+
+    def _run_alone(self, write: GroupWrite) -> list[Outcome]:
+        """The one write of a group, in the transaction `run_group` began: it needs no
+        savepoint, its error undoes the transaction."""
+        if write.cancelled():
             self._session.rollback()
             return [(None, None)]
         try:
-            value = write(self)
+            value = self._run_write(write)[0]
+            self.flush()
         except Exception as error:
             self._session.rollback()
             return [(None, error)]
@@ -89,6 +168,7 @@ class SyncWriter:
 @dataclass
 class _Queued:
     write: Write[Any]
+    run: str | None
     done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -112,11 +192,12 @@ class GroupCommit:
         self._queue: list[_Queued] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def write(self, write: Write[T]) -> T:
-        """Run `write` in a write transaction; return what it returns once committed.
-        A caller cancelled before its write's turn in the transaction writes nothing;
-        cancelled after, the write commits (or fails) with its group."""
-        queued = _Queued(write)
+    async def write(self, write: Write[T], run: str | None = None) -> T:
+        """Run `write` (about `run`, or any rows) in a write transaction; return what it
+        returns once committed. A caller cancelled before its write's turn in the
+        transaction writes nothing; cancelled after, the write commits (or fails) with
+        its group."""
+        queued = _Queued(write, run)
         self._queue.append(queued)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="adw-group-commit")
@@ -141,9 +222,7 @@ class GroupCommit:
 
     async def _commit(self, group: list[_Queued]) -> None:
         writer = SyncWriter(self._session(), self._redactor)
-        # Read from the writer's thread: a future's state is one attribute, and either
-        # answer is consistent (a write that started is committed with its group).
-        writes = [(queued.write, queued.done.cancelled) for queued in group]
+        writes = [GroupWrite(queued.write, queued.done.cancelled, queued.run) for queued in group]
         try:
             # Shielded: the group runs on in the thread whatever happens here.
             outcomes: list[Outcome] = await asyncio.shield(

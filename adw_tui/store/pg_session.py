@@ -30,7 +30,8 @@ again, each still undone alone when it raises.
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+import zlib
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
@@ -44,9 +45,13 @@ from adw_tui.store.reconnect import FIRST_WAIT_S, Outage, connection_lost
 R = TypeVar("R")
 
 WRITE_LOCK = 0x616477
-"""The advisory lock every write transaction holds ('adw'): the database's write lock."""
-BEGIN_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-TRANSACTION_ID = "SELECT pg_current_xact_id_if_assigned()::text"
+"""The advisory lock every write transaction holds ('adw'): the database's write lock,
+exclusive, or shared by writes that each name their run (with that run's lock; see
+`postgres`)."""
+RUN_LOCKS = WRITE_LOCK
+"""The space of the runs' advisory locks (a pair of int4 keys: this, `run_lock_key`)."""
+TRANSACTION_ID_VALUE = "pg_current_xact_id_if_assigned()::text"
+TRANSACTION_ID = f"SELECT {TRANSACTION_ID_VALUE}"
 TRANSACTION_STATUS = "SELECT pg_xact_status($1::text::xid8)"
 
 
@@ -78,6 +83,37 @@ async def fetched(connection: asyncpg.Connection, sql: str, params: Params) -> F
     return Fetched(list(rows), int(tag[-1]) if tag and tag[-1].isdigit() else -1)
 
 
+def run_lock_key(adw_id: str) -> int:
+    """The key of a run's advisory lock: its id's CRC-32 as an int4. Two runs that
+    share a key only wait for each other."""
+    return zlib.crc32(adw_id.encode()) - 2**31
+
+
+def begin_locked(runs: Sequence[str] | None) -> str:
+    """BEGIN and the write lock, as one round trip: the database's, or with `runs`, the
+    database's shared and each run's own, in the order of their keys (so no two
+    transactions each wait for the other)."""
+    if runs is None:
+        return f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+    keys = sorted({run_lock_key(run) for run in runs})
+    return "; ".join(
+        [
+            "BEGIN",
+            f"SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})",
+            *(f"SELECT pg_advisory_xact_lock({RUN_LOCKS}, {key})" for key in keys),
+        ]
+    )
+
+
+async def fetched_many(connection: asyncpg.Connection, sql: str, params: Sequence[Params]) -> None:
+    """Run one statement (PostgreSQL's SQL) once for each of `params`, in one round trip
+    (asyncpg sends every execution before it reads the first answer)."""
+    try:
+        await connection.executemany(sql, params)
+    except asyncpg.IntegrityConstraintViolationError as error:
+        raise IntegrityError(str(error)) from error
+
+
 TransactionStatus = Callable[[str], Awaitable[str | None]]
 """What the server made of a transaction id, asked on a new connection."""
 
@@ -91,6 +127,14 @@ async def commit(connection: asyncpg.Connection, server: str, status_of: Transac
         if connection_lost(error):
             raise TransactionLostError(server) from error
         raise
+    await commit_known(connection, xid, server, status_of)
+
+
+async def commit_known(
+    connection: asyncpg.Connection, xid: str | None, server: str, status_of: TransactionStatus
+) -> None:
+    """`commit`, the transaction's id (`TRANSACTION_ID`) known already: read with its
+    last statement, which saves the round trip."""
     try:
         await connection.execute("COMMIT")
     except Exception as error:
@@ -140,12 +184,15 @@ class PostgresSession:
     def execute(self, sql: str, params: Params = ()) -> Fetched:
         return self._in_transaction(fetched(self.connection, postgres_sql(sql), params))
 
-    def begin(self) -> None:
-        """BEGIN and the write lock in one round trip, on a new connection when the
-        server dropped this one. A lock not had within the busy timeout leaves no
-        transaction behind (as a failed BEGIN IMMEDIATE)."""
+    def execute_many(self, sql: str, params: Sequence[Params]) -> None:
+        self._in_transaction(fetched_many(self.connection, postgres_sql(sql), params))
+
+    def begin(self, runs: Sequence[str] | None = None) -> None:
+        """BEGIN and the write lock (`begin_locked`) in one round trip, on a new
+        connection when the server dropped this one. A lock not had within the busy
+        timeout leaves no transaction behind (as a failed BEGIN IMMEDIATE)."""
         try:
-            self._thread.wait(self._begin())
+            self._thread.wait(self._begin(begin_locked(runs)))
         except BaseException:
             self.rollback()
             raise
@@ -185,12 +232,12 @@ class PostgresSession:
                 raise TransactionLostError(self._outage.server) from error
             raise
 
-    async def _begin(self) -> None:
+    async def _begin(self, begin: str) -> None:
         async for attempt in self._outage.async_retrying(self._drop):
             with attempt:
                 if self.connection.is_closed():
                     self.connection = await self._connect()
-                await self.connection.execute(BEGIN_LOCKED)
+                await self.connection.execute(begin)
         self._outage.back()
 
     async def _status(self, xid: str) -> str | None:

@@ -8,16 +8,34 @@ store's write functions stay plain functions and a save costs one hop from the c
 loop. Reads use a pool on the caller's loop and never wait for the writer.
 
 Isolation: READ COMMITTED, PostgreSQL's default. Every write transaction first takes a
-transaction-scoped advisory lock (`pg_session.WRITE_LOCK`), so write transactions on the database
-are serialised across processes exactly as SQLite's `BEGIN IMMEDIATE` serialises them:
-each sees everything committed before it, and the store's read-check-write transactions
-(leases, breakers, rate limits, the one-active-run check of a launch) keep their
-guarantees unchanged. The versioned state does not depend on that lock alone: the
-compare-and-set trigger locks the run's row (`FOR UPDATE`) before checking its version,
-and (adw_id, version) is the primary key, so even a writer that skips the lock can never
-write a version twice or out of order (READ COMMITTED re-reads the locked row once the
-other transaction ends). Serialisable isolation would add retries on serialisation
-failures without adding a guarantee the lock does not already give.
+transaction-scoped advisory lock (`pg_session.WRITE_LOCK`), so write transactions on the
+database are serialised across processes exactly as SQLite's `BEGIN IMMEDIATE`
+serialises them: each sees everything committed before it, and the store's
+read-check-write transactions (leases, breakers, rate limits, the one-active-run check of
+a launch) keep their guarantees unchanged.
+
+Two kinds of writes need less, and take less:
+
+- A write that names its run (`write(..., run=)`: a save, an update, a rollback fork, a
+  takeover's version) changes and checks only that run's rows: its row, its versions,
+  its step attempts. Its transaction holds `WRITE_LOCK` shared and the run's own lock
+  (`pg_session.run_lock_key`), exclusive. Writes to different runs so commit at once,
+  from any number of processes; two writes to one run still run one after the other,
+  each seeing the other's version (a read-modify-write `update` never has to retry); and
+  a transaction holding `WRITE_LOCK` exclusive (every other write) still runs alone, so
+  what it reads of any run (a status, a version) nobody changes under it. Only
+  exclusive-lock writes change a run's status or create a run, so a run-scoped write's
+  check of its run's status holds to its commit.
+- A claim (`claim`, `FOR UPDATE SKIP LOCKED`) takes no advisory lock: it is one
+  statement that changes only the rows it locks (the reservation of a queued run), and
+  row locks order it with every other writer of those rows.
+
+The versioned state does not depend on the advisory locks alone: the compare-and-set
+trigger locks the run's row (`FOR UPDATE`) before checking its version, and (adw_id,
+version) is the primary key, so even a writer that skips the locks can never write a
+version twice or out of order (READ COMMITTED re-reads the locked row once the other
+transaction ends). Serialisable isolation would add retries on serialisation failures
+without adding a guarantee the locks do not already give.
 
 A server that goes away (a restart) is waited for, within `ADW_DB_RECONNECT` seconds
 (`reconnect`): a read is read again on a new connection, a write transaction cut off
@@ -52,15 +70,17 @@ from adw_tui.domain.errors import (
     TransactionLostError,
 )
 from adw_tui.domain.redaction import Redactor
-from adw_tui.store.backend import Engine, Params, ReadParams, Row, Writer, rerun_when_lost
+from adw_tui.store.audit import audited_claim
+from adw_tui.store.backend import Engine, Params, ReadParams, Row, Writer, now_iso, rerun_when_lost
 from adw_tui.store.changes import CHANNEL, RESYNC, Change, Deliver
 from adw_tui.store.dialect import postgres_query, postgres_sql
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted, settle
 from adw_tui.store.location import PostgresDsn
 from adw_tui.store.pg_session import (
+    TRANSACTION_ID_VALUE,
     Fetched,
     PostgresSession,
-    commit,
+    commit_known,
     fetched,
     settled_status,
 )
@@ -137,25 +157,6 @@ class PostgresWriter:
         return (await self.execute(sql, params)).rows
 
 
-class PooledWriter:
-    """A pool connection inside a transaction of its own (see `row_claims`), with
-    secrets redacted from every `str` parameter."""
-
-    def __init__(
-        self, connection: "asyncpg.pool.PoolConnectionProxy[Any]", redactor: Redactor
-    ) -> None:
-        self._connection = connection
-        self._redactor = redactor
-
-    async def execute(self, sql: str, params: Params = ()) -> Fetched:
-        values = redacted(self._redactor, params)
-        connection = cast(asyncpg.Connection, self._connection)  # a proxy of one
-        return await fetched(connection, postgres_sql(sql), values)
-
-    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return (await self.execute(sql, params)).rows
-
-
 class PostgresDatabase:
     """The writer and the readers of one PostgreSQL database."""
 
@@ -216,6 +217,7 @@ class PostgresDatabase:
                     min_size=1,
                     max_size=READERS,
                     init=_prepare,
+                    reset=_keep_session,
                     timeout=busy_timeout_s,
                 )
             assert connection is not None  # connected above, or raised
@@ -253,12 +255,12 @@ class PostgresDatabase:
         await self._thread.run(self._session.close)
         await self._thread.stop()
 
-    async def write(self, write: Write[T]) -> T:
+    async def write(self, write: Write[T], *, run: str | None = None) -> T:
         """Run `write` in a write transaction on the writer's thread (group-committed);
         return its value once committed. Its group lost with the connection before it
         committed, it is queued again (see `pg_session`)."""
         with self._errors():
-            return await rerun_when_lost(self._group_commit.write)(write)
+            return await rerun_when_lost(self._group_commit.write)(write, run)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
@@ -276,17 +278,20 @@ class PostgresDatabase:
                 # Shielded: once COMMIT is sent it completes (see `Database.transaction`).
                 await asyncio.shield(self._thread.run(self._session.commit))
 
-    @asynccontextmanager
-    async def row_claims(self) -> AsyncIterator[Writer]:
-        """A write transaction of its own on a pool connection, without the database's
-        write lock: for claims made by row locks (`FOR UPDATE SKIP LOCKED`), which many
-        processes then make at once instead of one after another. Its connection lost
-        before it committed: TransactionLostError, as `transaction`."""
+    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
+        """`sql` (an UPDATE ... RETURNING adw_id that locks its rows `FOR UPDATE SKIP
+        LOCKED`) and an audit entry for each row, as one statement in a transaction of
+        its own on a reader connection, without the database's write lock: many
+        processes claim at once instead of one after another. Its connection lost before
+        it committed: TransactionLostError, as `transaction`."""
+        # The transaction's id with each row, for a COMMIT in doubt (see `pg_session`).
+        statement = postgres_sql(f"{audited_claim(sql)}, {TRANSACTION_ID_VALUE}")
+        values = redacted(self.redactor, [*params, now_iso(), actor, action, "{}"])
         with self._errors():
             async with self._reader() as connection:
                 try:
                     await connection.execute("BEGIN")
-                    yield PooledWriter(connection, self.redactor)
+                    claimed = await fetched(cast(asyncpg.Connection, connection), statement, values)
                 except BaseException as error:
                     with contextlib.suppress(Exception):  # gone with its connection
                         if connection.is_in_transaction():
@@ -295,11 +300,13 @@ class PostgresDatabase:
                         await self._readers.expire_connections()  # the others are dead too
                         raise TransactionLostError(str(self.dsn)) from error
                     raise
-                await commit(
+                await commit_known(
                     cast(asyncpg.Connection, connection),  # a proxy of one
+                    claimed.rows[0][1] if claimed.rows else None,  # none: nothing written
                     str(self.dsn),
                     self._transaction_status,
                 )
+        return [str(row[0]) for row in claimed.rows]
 
     async def _begin(self) -> None:
         """BEGIN and the write lock, which may wait for another process; a caller
@@ -499,6 +506,13 @@ async def _prepare(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec(
         "numeric", encoder=str, decoder=float, schema="pg_catalog", format="text"
     )
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to reset when a reader goes back to the pool (asyncpg's default sends a
+    round trip of RESET ALL, UNLISTEN, CLOSE ALL and unlocking): a reader keeps no
+    session state, no settings, listeners, cursors or session locks, only its
+    transactions, which asyncpg ends itself."""
 
 
 async def _connect(dsn: PostgresDsn, busy_timeout_s: float) -> asyncpg.Connection:

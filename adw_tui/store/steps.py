@@ -26,7 +26,7 @@ def write_attempt_end(connection: SyncWriter, end: AttemptEnd) -> None:
     attempts."""
     result = end.result
     cost = result.cost_usd if result else 0.0
-    connection.execute(
+    connection.send(
         "UPDATE step_attempts SET status = ?, finished_at = ?, session_id = ?, "
         "cost_usd = ?, input_tokens = ?, output_tokens = ?, duration_ms = ?, "
         "error_class = ?, error_message = ? WHERE id = ?",
@@ -43,7 +43,7 @@ def write_attempt_end(connection: SyncWriter, end: AttemptEnd) -> None:
             end.attempt_id,
         ),
     )
-    connection.execute(
+    connection.send(
         "UPDATE runs SET cost_usd = cost_usd + ?, updated_at = ? WHERE adw_id = "
         "(SELECT adw_id FROM step_attempts WHERE id = ?)",
         (cost, now_iso(), end.attempt_id),

@@ -476,7 +476,7 @@ class Store:
             for end in ends:
                 write_attempt_end(connection, end)
 
-        await self._db.write(save)
+        await self._db.write(save, run=adw_id)
         return new_version
 
     async def update(
@@ -490,7 +490,8 @@ class Store:
     ) -> int:
         """Read the current state, apply `change` and save it (the control unchanged), all
         inside one write transaction: no other writer can interleave, so there is nothing
-        to retry. `change` runs on the database's writer thread."""
+        to retry. `change` runs on the database's writer thread, and again if another write
+        of its group fails (see `group_commit`): it must only compute."""
 
         def update(connection: SyncWriter) -> int:
             version, data = _current(connection, adw_id)
@@ -507,7 +508,7 @@ class Store:
             )
             return version + 1
 
-        return await self._db.write(update)
+        return await self._db.write(update, run=adw_id)
 
     async def history(
         self, adw_id: str, *, limit: int = 50, before: int | None = None
@@ -605,7 +606,7 @@ class Store:
             )
             return current + 1
 
-        return await self._db.write(fork)
+        return await self._db.write(fork, run=adw_id)
 
     async def record_takeover(
         self,
@@ -655,7 +656,7 @@ class Store:
             )
             return new_version
 
-        return await self._db.write(record)
+        return await self._db.write(record, run=adw_id)
 
     # Health
 
@@ -766,8 +767,9 @@ def _insert_version(
 ) -> None:
     """Insert version `version`, with `control` or else its parent's; the schema's
     triggers check the run is at `version - 1` (the caller has checked it in its
-    transaction: the triggers guard any other writer) and move the run to `version`."""
-    connection.execute(
+    transaction: the triggers guard any other writer) and move the run to `version`.
+    Sent without waiting (`SyncWriter.send`): the run's next statement sees it."""
+    connection.send(
         "INSERT INTO state_versions (adw_id, version, parent, data, control, reason, "
         "actor, git_head, created_at) VALUES (?, ?, ?, ?, coalesce(?, (SELECT control "
         "FROM state_versions WHERE adw_id = ? AND version = ?), '{}'), ?, ?, ?, ?)",

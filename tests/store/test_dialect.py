@@ -33,6 +33,15 @@ def test_json_extract_is_a_jsonb_path_as_text() -> None:
     )
 
 
+def test_json_each_is_the_text_of_a_jsonb_arrays_elements_named_alike() -> None:
+    assert postgres_sql(
+        "SELECT 1 FROM json_each(runs.fleet, '$.labels') AS label WHERE label.value = ?"
+    ) == (
+        "SELECT 1 FROM jsonb_array_elements_text(CAST(runs.fleet AS jsonb) #> '{labels}') "
+        "AS label(value) WHERE label.value = $1"
+    )
+
+
 def test_a_julianday_difference_is_days_from_epoch_seconds() -> None:
     assert postgres_sql("SELECT (julianday(b) - julianday(a)) * 86400.0") == (
         "SELECT ((CAST(EXTRACT(EPOCH FROM CAST(b AS timestamptz)) AS NUMERIC) / 86400.0) - "

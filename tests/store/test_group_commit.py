@@ -6,6 +6,8 @@ from pathlib import Path
 
 from adw_tui.domain.errors import StaleVersionError
 from adw_tui.store import Store
+from adw_tui.store.backend import IntegrityError
+from adw_tui.store.group_commit import SyncWriter, Write
 
 
 async def test_concurrent_saves_commit_together(db_path: Path, groups: list[int]) -> None:
@@ -45,3 +47,40 @@ async def test_a_failing_write_is_undone_alone(db_path: Path, groups: list[int])
         assert (await store.load("0000000a")).state.as_data()["by"] == "first"
         assert [v.version for v in await store.history("0000000a")] == [2, 1]
         assert (await store.load("0000000b")).state.as_data()["by"] == "other"
+
+
+async def test_statements_sent_without_waiting_fail_only_their_own_write(
+    store: Store, groups: list[int]
+) -> None:
+    """Writes about runs hold back the statements they `send` and send them together;
+    one that the database refuses then (a version written twice) undoes its own write
+    alone, as one that raises at once."""
+    for adw_id in ("0000000a", "0000000b"):
+        await store.create_run({"adw_id": adw_id}, workflow="w", actor="t")
+
+    def step(adw_id: str, name: str) -> Write[None]:
+        def write(connection: SyncWriter) -> None:
+            connection.send("UPDATE runs SET current_step = ? WHERE adw_id = ?", (name, adw_id))
+
+        return write
+
+    def version_one_again(connection: SyncWriter) -> None:
+        connection.send(
+            "INSERT INTO state_versions (adw_id, version, data, control, reason, actor, "
+            "created_at) VALUES ('0000000b', 1, '{}', '{}', 'again', 't', 'now')"
+        )
+
+    groups.clear()
+    first, again, second = await asyncio.gather(
+        store._db.write(step("0000000a", "first"), run="0000000a"),
+        store._db.write(version_one_again, run="0000000b"),
+        store._db.write(step("0000000b", "second"), run="0000000b"),
+        return_exceptions=True,
+    )
+
+    assert groups == [3]
+    assert (first, second) == (None, None)
+    assert isinstance(again, IntegrityError)
+    assert (await store.get_run("0000000a")).current_step == "first"
+    assert (await store.get_run("0000000b")).current_step == "second"
+    assert [v.reason for v in await store.history("0000000b")] == ["run created"]
