@@ -2,31 +2,27 @@
 
 Command-line flags override all three.
 
-The two sources are read here, not by pydantic-settings: importing it (its CLI, cloud
-and dotenv sources) cost every `adw` command about a tenth of its start, for two sources
-of a few lines. They behave as pydantic-settings' did: a variable is the field's
-name with the prefix, in any case; a list or dict field's variable holds JSON; the TOML
-file's top-level keys are field names; unknown names are ignored.
+The two sources are read by `adw_tui.config_sources`, not by pydantic-settings: importing
+it (its CLI, cloud and dotenv sources) cost every `adw` command about a tenth of its
+start, for two sources of a few lines. Unknown names are ignored.
 """
 
-import json
 import os
-import tomllib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, get_origin
+from typing import Literal, get_origin
 
 from pydantic import ConfigDict, Field, SecretStr
 
+from adw_tui.config_sources import CONFIG_FILE as CONFIG_FILE  # re-exported
+from adw_tui.config_sources import source_values
 from adw_tui.domain.breakers import BreakerOpenAction, BreakerPolicy
-from adw_tui.domain.model_sets import ModelSetName
+from adw_tui.domain.model_sets import ModelSetName, engine_model_set
 from adw_tui.domain.modeling import Model
 from adw_tui.domain.redaction import Redactor
 from adw_tui.domain.scouts import DEFAULT_SCOUT_TIMEOUT, ScoutSpec
 from adw_tui.domain.workflow import DEFAULT_NON_RETRYABLE, ErrorClassName, RetryPolicy
-
-CONFIG_FILE = Path(".adw") / "config.toml"
 
 
 @cache
@@ -35,18 +31,6 @@ def process_redactor() -> Redactor:
     return Redactor.from_environ(os.environ)
 
 
-ENV_PREFIX = "ADW_"
-
-
-# The original ADW's model sets for Claude Code (and the sim, which speaks its aliases);
-# for the other engines, a cheaper and a stronger model of their own vendor.
-DEFAULT_ENGINE_MODELS: dict[str, dict[ModelSetName, str]] = {
-    "claude": {"base": "sonnet", "heavy": "opus"},
-    "sim": {"base": "sonnet", "heavy": "opus"},
-    "codex": {"base": "gpt-5.1-codex-mini", "heavy": "gpt-5.1-codex"},
-    "gemini": {"base": "gemini-2.5-flash", "heavy": "gemini-2.5-pro"},
-    "opencode": {"base": "anthropic/claude-sonnet-4-5", "heavy": "anthropic/claude-opus-4-5"},
-}
 # The seed's scouts, in its order: what `scale: N` takes the first N of.
 DEFAULT_SCOUTS = (
     ScoutSpec(engine="gemini", model="gemini-2.5-flash"),
@@ -347,11 +331,8 @@ class Settings(Model):
     )
 
     def model_set(self, engine: str) -> dict[ModelSetName, str]:
-        """The models of `engine`'s base and heavy sets: the configured ones over the
-        defaults. An engine without defaults of its own (one a test registers) gets
-        Claude Code's aliases, as the simulated agent does."""
-        defaults = DEFAULT_ENGINE_MODELS.get(engine, DEFAULT_ENGINE_MODELS["claude"])
-        return {**defaults, **self.engine_models.get(engine, {})}
+        """The models of `engine`'s base and heavy sets (`engine_model_set`)."""
+        return engine_model_set(engine, self.engine_models)
 
     def price_table(self) -> dict[str, tuple[float, float]]:
         """Prices per million (input, output) tokens: the configured ones over the list
@@ -388,12 +369,8 @@ def load_settings(repo: Path | None, environ: Mapping[str, str] | None = None) -
     """Settings for `repo`: the environment (`os.environ` unless given) wins over its
     `.adw/config.toml`. Raises pydantic's ValidationError for a value of the wrong type
     and tomllib's TOMLDecodeError for a broken file."""
-    values: dict[str, Any] = {}
-    toml_file = repo / CONFIG_FILE if repo is not None else None
-    if toml_file is not None and toml_file.is_file():
-        values.update(tomllib.loads(toml_file.read_text(encoding="utf-8")))
-    values.update(_environment_values(os.environ if environ is None else environ))
-    return Settings.model_validate(values)
+    source = os.environ if environ is None else environ
+    return Settings.model_validate(source_values(repo, source, Settings.model_fields, _JSON_FIELDS))
 
 
 _JSON_FIELDS = frozenset(
@@ -401,23 +378,3 @@ _JSON_FIELDS = frozenset(
     for name, info in Settings.model_fields.items()
     if get_origin(info.annotation) in (list, dict, tuple, set)
 )
-
-
-def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings `ADW_<FIELD>` variables (any case) give: JSON decoded for list and
-    dict fields (text that is not JSON is left for validation to refuse, naming the
-    field), the text itself for the others."""
-    by_name = {key.lower(): value for key, value in environ.items()}
-    values: dict[str, Any] = {}
-    for name in Settings.model_fields:
-        text = by_name.get(f"{ENV_PREFIX.lower()}{name}")
-        if text is None:
-            continue
-        if name in _JSON_FIELDS:
-            try:
-                values[name] = json.loads(text)
-                continue
-            except ValueError:
-                pass
-        values[name] = text
-    return values

@@ -1,15 +1,22 @@
-"""The Claude Code engine, and the simulated agent that stands in for it."""
+"""The Claude Code engine, and the simulated agent that stands in for it.
+
+Building one, its command line and its environment imports neither asyncio nor pydantic
+(the stream's parser and the runner are imported by `run`): `adw prompt` starts its agent
+before it imports them."""
 
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from adw_tui.agents.claude_stream import ClaudeStreamParser
-from adw_tui.agents.engine import AgentStream, StartHook
 from adw_tui.agents.environment import agent_environment
-from adw_tui.agents.runner import run_cli_engine
-from adw_tui.domain.agent import AgentRequest
+
+if TYPE_CHECKING:
+    from adw_tui.agents.engine import AgentStream, StartHook
+    from adw_tui.domain.agent import AgentRequest
 
 SKIP_PERMISSIONS = "--dangerously-skip-permissions"
 
@@ -71,31 +78,46 @@ class ClaudeCodeEngine:
         permission flag: the person answers its questions."""
         return [*self.executable(), "--resume", session_id]
 
-    def command(self, request: AgentRequest) -> list[str]:
+    def command(self, request: "AgentRequest") -> list[str]:
         """The command line; the prompt is not on it (see the class docstring)."""
-        argv = [
-            *self.executable(),
-            "-p",
-            "--model",
-            request.model,
-            "--output-format",
-            "stream-json",
-            "--verbose",
-        ]
+        return self.command_line(
+            model=request.model,
+            cwd=request.cwd,
+            max_turns=request.max_turns,
+            resume_session_id=request.resume_session_id,
+        )
+
+    def command_line(
+        self, *, model: str, cwd: Path, max_turns: int | None, resume_session_id: str | None
+    ) -> list[str]:
+        """`command` of a request with these fields."""
+        argv = [*self.executable(), "-p", "--model", model, "--output-format", "stream-json"]
+        argv.append("--verbose")
         if self._permission_mode is None:
             argv.append(SKIP_PERMISSIONS)
         else:
             argv += ["--permission-mode", self._permission_mode]
-        if request.max_turns is not None:
-            argv += ["--max-turns", str(request.max_turns)]
-        if request.resume_session_id:
-            argv += ["--resume", request.resume_session_id]
-        mcp_config = request.cwd / ".mcp.json"
+        if max_turns is not None:
+            argv += ["--max-turns", str(max_turns)]
+        if resume_session_id:
+            argv += ["--resume", resume_session_id]
+        mcp_config = cwd / ".mcp.json"
         if mcp_config.is_file():
             argv += ["--mcp-config", str(mcp_config)]
         return argv
 
-    def run(self, request: AgentRequest, *, on_start: StartHook | None = None) -> AgentStream:
+    def run(
+        self,
+        request: "AgentRequest",
+        *,
+        on_start: "StartHook | None" = None,
+        spawned: "subprocess.Popen[bytes] | None" = None,
+    ) -> "AgentStream":
+        """`spawned`: this call's process, already started with `command(request)` and
+        `environment()` and a stdin pipe (`adw prompt`'s head start)."""
+        from adw_tui.agents.claude_stream import ClaudeStreamParser
+        from adw_tui.agents.runner import run_cli_engine
+
         return run_cli_engine(
             self.check_installed(),
             request,
@@ -105,6 +127,7 @@ class ClaudeCodeEngine:
             stdin=request.prompt.encode(),
             kill_grace_s=self._kill_grace_s,
             on_start=on_start,
+            spawned=spawned,
         )
 
 

@@ -1,14 +1,17 @@
-"""Agent subprocesses: the one place that starts them in a session of their own and kills
-their whole process tree (their environment comes from `adw_tui.agents.environment`)."""
+"""Agent subprocesses on the event loop: started (`adw_tui.agents.spawn`, in a session of
+their own) and adopted, fed, read, and killed with their whole process tree (their
+environment comes from `adw_tui.agents.environment`)."""
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import signal
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Protocol
+
+from adw_tui.agents.spawn import spawn_agent
 
 if TYPE_CHECKING:
     import psutil
@@ -16,45 +19,81 @@ if TYPE_CHECKING:
 STDERR_TAIL_BYTES = 16 * 1024
 
 
+class ChildProcess(Protocol):
+    """A process `kill_process_tree` can end: an agent, or a command asyncio started."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+
+class AgentProcess:
+    """An agent process `spawn_agent` started, its pipes read and written on the event
+    loop. Its exit is seen by polling (`returncode`), as `process_exit` does anyway."""
+
+    def __init__(
+        self,
+        popen: "subprocess.Popen[bytes]",
+        stdin: asyncio.StreamWriter | None,
+        stdout: asyncio.StreamReader,
+        stderr: asyncio.StreamReader,
+        transports: list[asyncio.BaseTransport],
+    ) -> None:
+        self._popen = popen
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self._transports = transports
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll()
+
+    def close(self) -> None:
+        """Close the pipes' transports (the process itself is left as it is)."""
+        for transport in self._transports:
+            transport.close()
+
+
 async def start_agent_process(
     argv: list[str], *, cwd: Path, env: Mapping[str, str], stdin: bool = False
-) -> asyncio.subprocess.Process:
-    """Start `argv` in a new session (its own process group), stdout and stderr piped;
-    stdin piped too when `stdin` (see `feed_stdin`), else /dev/null."""
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=dict(env),
-        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
-    _widen_stdout(process)
-    return process
+) -> AgentProcess:
+    """`spawn_agent`, adopted by the running event loop."""
+    return await adopt(spawn_agent(argv, cwd=cwd, env=env, stdin=stdin))
 
 
-STDOUT_PIPE_BYTES = 1024 * 1024
+async def adopt(popen: "subprocess.Popen[bytes]") -> AgentProcess:
+    """The process `popen` (started by `spawn_agent`), its pipes on the running loop."""
+    loop = asyncio.get_running_loop()
+    assert popen.stdout is not None
+    assert popen.stderr is not None
+    transports: list[asyncio.BaseTransport] = []
 
+    async def reader(pipe: IO[bytes]) -> asyncio.StreamReader:
+        stream = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(stream), pipe
+        )
+        transports.append(transport)
+        return stream
 
-def _widen_stdout(process: asyncio.subprocess.Process) -> None:
-    """Give the agent's stdout pipe 1 MiB (Linux's default ceiling) instead of 64 KiB.
-
-    A Node.js CLI that ends with `process.exit()` loses what it had not yet written to a
-    full pipe: Gemini CLI, echoing a 200 KB prompt back as one line, was seen to end its
-    stream mid-line when adw was slow to read. The bigger buffer holds such a line whole.
-    Best effort: elsewhere (no F_SETPIPE_SZ, a lower limit) the pipe stays as it is.
-    """
-    # asyncio's own handle on the pipes it made: the one way to reach the pipe's fd.
-    transport = getattr(process, "_transport", None)
-    pipe = transport.get_pipe_transport(1) if transport is not None else None
-    file = pipe.get_extra_info("pipe") if pipe is not None else None
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if file is None or set_size is None:
-        return
-    # An agent that already ended may have had its pipe read to the end and closed.
-    with contextlib.suppress(OSError, ValueError):
-        fcntl.fcntl(file.fileno(), set_size, STDOUT_PIPE_BYTES)
+    stdout, stderr = await reader(popen.stdout), await reader(popen.stderr)
+    writer = None
+    if popen.stdin is not None:
+        # A write pipe's StreamWriter wants a protocol with flow control and a close
+        # waiter: asyncio's own subprocess streams use a reader protocol for it too.
+        transport, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin
+        )
+        transports.append(transport)
+        writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    return AgentProcess(popen, writer, stdout, stderr, transports)
 
 
 async def feed_stdin(writer: asyncio.StreamWriter, data: bytes) -> None:
@@ -74,7 +113,7 @@ async def feed_stdin(writer: asyncio.StreamWriter, data: bytes) -> None:
         await writer.wait_closed()
 
 
-async def process_exit(process: asyncio.subprocess.Process, poll_s: float = 0.01) -> int:
+async def process_exit(process: ChildProcess, poll_s: float = 0.01) -> int:
     """Wait until the process itself has exited and return its code.
 
     Unlike `Process.wait()`, which on Python 3.11 also waits for every pipe to close, this
@@ -85,7 +124,7 @@ async def process_exit(process: asyncio.subprocess.Process, poll_s: float = 0.01
     return process.returncode
 
 
-async def kill_process_tree(process: asyncio.subprocess.Process, grace_s: float) -> None:
+async def kill_process_tree(process: ChildProcess, grace_s: float) -> None:
     """SIGTERM the process group and every descendant, SIGKILL what is left after
     `grace_s`, and reap the leader. Safe to call when the process has already exited
     (its group may still hold children it left behind)."""
@@ -99,7 +138,7 @@ async def kill_process_tree(process: asyncio.subprocess.Process, grace_s: float)
     await _wait_procs(alive, grace_s)
 
 
-def _descendants(process: asyncio.subprocess.Process) -> "list[psutil.Process]":
+def _descendants(process: ChildProcess) -> "list[psutil.Process]":
     """The leader's descendants while it lives. Once it is reaped (the usual case: the
     agent exited) none are found under its pid, which another process may hold by now:
     its group is signalled alone, and every agent call ends without importing psutil."""

@@ -9,6 +9,7 @@ reap anything it left running).
 
 import asyncio
 import errno
+import subprocess
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import Any
 from adw_tui.agents.engine import AgentStream, ProcessEnding, StartHook, StreamParser
 from adw_tui.agents.jsonl import JsonlSplitter
 from adw_tui.agents.process import (
+    AgentProcess,
     StderrTail,
+    adopt,
     feed_stdin,
     kill_process_tree,
     process_exit,
@@ -88,16 +91,24 @@ async def run_cli_engine(
     stdin: bytes | None = None,
     kill_grace_s: float = 5.0,
     on_start: StartHook | None = None,
+    spawned: "subprocess.Popen[bytes] | None" = None,
 ) -> AgentStream:
     """An engine's `run`: a NOT_INSTALLED result when `problem` (its `check_installed`)
     says the CLI is missing, else `run_cli_agent`'s stream."""
-    if problem is not None:
+    if problem is not None and spawned is None:
         yield AgentResult(
             success=False, error_class=ErrorClass.NOT_INSTALLED, error_message=problem
         )
         return
     stream = run_cli_agent(
-        request, argv, env, parser, stdin=stdin, kill_grace_s=kill_grace_s, on_start=on_start
+        request,
+        argv,
+        env,
+        parser,
+        stdin=stdin,
+        kill_grace_s=kill_grace_s,
+        on_start=on_start,
+        spawned=spawned,
     )
     # aclosing: when our caller stops early, the runner's cleanup runs now, not at GC.
     async with aclosing(stream):
@@ -114,16 +125,27 @@ async def run_cli_agent(
     stdin: bytes | None = None,
     kill_grace_s: float = 5.0,
     on_start: StartHook | None = None,
+    spawned: "subprocess.Popen[bytes] | None" = None,
 ) -> AgentStream:
     """`stdin`, when given, is written to the agent's standard input (then closed) while
     its output is read; without it the agent's stdin is /dev/null. The request's own
-    variables (`AgentRequest.env`) join the engine's environment `env`."""
+    variables (`AgentRequest.env`) join the engine's environment `env`.
+
+    `spawned` is this very call's process, started already by `spawn_agent` with `argv`,
+    `env` and a stdin pipe when `stdin` is given (`adw prompt` starts its agent before
+    importing the rest of adw); a pipe the caller gave `stdin` to already (`give_prompt`)
+    is not fed again. The call's files are made before its output is read."""
     env = {**env, **request.env}
     run_dir = prepare_run_dir(request)
     loop = asyncio.get_running_loop()
     started = loop.time()
     try:
-        process = await start_agent_process(argv, cwd=request.cwd, env=env, stdin=stdin is not None)
+        if spawned is not None:
+            process = await adopt(spawned)
+        else:
+            process = await start_agent_process(
+                argv, cwd=request.cwd, env=env, stdin=stdin is not None
+            )
     except OSError as error:
         yield _start_failure(request, argv, env, error)
         return
@@ -132,8 +154,7 @@ async def run_cli_agent(
     if on_start is not None:
         on_start(process.pid)
     feeding = None
-    if stdin is not None:
-        assert process.stdin is not None
+    if stdin is not None and process.stdin is not None:
         feeding = asyncio.ensure_future(feed_stdin(process.stdin, stdin))
     stderr = StderrTail(process.stderr)
     stdout = _StdoutReader(process, request, started)
@@ -165,15 +186,14 @@ async def run_cli_agent(
         if feeding is not None:
             feeding.cancel()
         stderr.close()
+        process.close()
 
 
 class _StdoutReader:
     """Yields stdout chunks until EOF, a time limit, or the agent has exited and its
     stdout went quiet (held open by something it left behind)."""
 
-    def __init__(
-        self, process: asyncio.subprocess.Process, request: AgentRequest, started: float
-    ) -> None:
+    def __init__(self, process: AgentProcess, request: AgentRequest, started: float) -> None:
         assert process.stdout is not None
         self._process = process
         self._stream = process.stdout
@@ -218,9 +238,7 @@ class _StdoutReader:
             exited.cancel()
 
 
-async def _wait_for_exit(
-    process: asyncio.subprocess.Process, total_deadline: float | None
-) -> ErrorClass | None:
+async def _wait_for_exit(process: AgentProcess, total_deadline: float | None) -> ErrorClass | None:
     """Wait for the agent to exit after closing its stdout; TIMEOUT if it outlives the
     whole-call limit."""
     try:

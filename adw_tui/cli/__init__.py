@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from adw_tui.cli.parser import build_parser
 
 if TYPE_CHECKING:
-    from adw_tui.cli.context import CliContext
+    from adw_tui.cli.context import CliContext, HeadStart
 
 Handler = Callable[[argparse.Namespace, "CliContext"], Coroutine[Any, Any, int] | int]
 """A command: a coroutine run on a new event loop, or (for a command that runs a loop
@@ -25,23 +25,35 @@ of its own, as `adw web` does) a plain function."""
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `adw` with `argv`; return the exit code (the console script exits with it)."""
     args = build_parser().parse_args(argv)
-    # Imported after parsing: `--help`, `--version` and usage errors need none of this.
-    import asyncio
+    # Before anything else is imported: the command's head start, if it has one.
+    head_start: HeadStart | None = _load(args.head_start)(args) if args.head_start else None
+    try:
+        return _run(args, head_start)
+    finally:
+        if head_start is not None:
+            head_start.discard()
 
+
+def _run(args: argparse.Namespace, head_start: "HeadStart | None") -> int:
+    # Imported after parsing: `--help`, `--version` and usage errors need none of this.
     from adw_tui.cli.context import CliContext, SettingsError
     from adw_tui.cli.output import print_error
     from adw_tui.domain.errors import AdwError
 
-    context = CliContext.from_args(args)
+    context = CliContext.from_args(args, head_start)
     try:
         context.settings  # noqa: B018 - read now, so a bad setting is a usage error
     except SettingsError as error:
         print_error(str(error))
         return 2
-    handler = _load_handler(args.handler)
+    handler: Handler = _load(args.handler)
     try:
         outcome = handler(args, context)
-        return outcome if isinstance(outcome, int) else asyncio.run(outcome)
+        if isinstance(outcome, int):
+            return outcome
+        import asyncio  # not before the handler: `adw prompt` gives its agent its prompt first
+
+        return asyncio.run(outcome)
     except AdwError as error:
         print_error(str(error))
         return 1
@@ -75,9 +87,7 @@ def run() -> NoReturn:
     sys.exit(code)
 
 
-def _load_handler(name: str) -> Handler:
+def _load(name: str) -> Any:
     """Import `adw_tui.cli.commands.<module>` for "module:function" and return the function."""
     module_name, function = name.split(":")
-    module = importlib.import_module(f"adw_tui.cli.commands.{module_name}")
-    handler: Handler = getattr(module, function)
-    return handler
+    return getattr(importlib.import_module(f"adw_tui.cli.commands.{module_name}"), function)

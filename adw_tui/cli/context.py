@@ -1,20 +1,19 @@
 """What every command needs: where the repository and the database are."""
 
 import argparse
-import subprocess
 import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import ValidationError
 
+from adw_tui.cli.repository import find_repo
 from adw_tui.config import CONFIG_FILE, Settings, load_settings, process_redactor
 from adw_tui.domain.errors import AdwError, DatabaseMissingError
-from adw_tui.runtime.git import NO_HOOKS, git_environment
 
 if TYPE_CHECKING:
     from adw_tui.observability.logs import Audience
@@ -28,18 +27,34 @@ CLI_AUTHOR = "cli"
 DatabaseUse = Literal["create", "existing", "if_any"]
 
 
+class HeadStart(Protocol):
+    """What a command started before adw imported the rest of itself (`adw prompt`: its
+    agent), for its handler to take over; `main` ends whatever was not taken."""
+
+    def discard(self) -> None: ...
+
+
 @dataclass
 class CliContext:
-    """Paths resolved from `--repo`, `--db`, the environment and the working directory."""
+    """Paths resolved from `--repo`, `--db`, the environment and the working directory;
+    the command's head start, if it made one."""
 
     repo_option: Path | None = None
     db_option: str | None = None
     tracker_option: str | None = None
     cwd: Path = field(default_factory=Path.cwd)
+    head_start: HeadStart | None = None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "CliContext":
-        return cls(repo_option=args.repo, db_option=args.db, tracker_option=args.tracker)
+    def from_args(
+        cls, args: argparse.Namespace, head_start: HeadStart | None = None
+    ) -> "CliContext":
+        return cls(
+            repo_option=args.repo,
+            db_option=args.db,
+            tracker_option=args.tracker,
+            head_start=head_start,
+        )
 
     @cached_property
     def settings(self) -> Settings:
@@ -67,18 +82,7 @@ class CliContext:
     @cached_property
     def repo(self) -> Path:
         """The target repository: `--repo`, else the git top level of the working directory."""
-        if self.repo_option is not None:
-            repo = self.repo_option.expanduser().resolve()
-            if not repo.is_dir():
-                raise AdwError(f"--repo {self.repo_option}: no such directory")
-            return repo
-        top_level = git_top_level(self.cwd)
-        if top_level is None:
-            raise AdwError(
-                f"{self.cwd} is not inside a git repository; run adw from your repository "
-                "or pass --repo PATH (or --db PATH for the database alone)"
-            )
-        return top_level
+        return find_repo(self.repo_option, self.cwd)
 
     @cached_property
     def db_path(self) -> "DatabaseLocation":
@@ -174,25 +178,6 @@ class CliContext:
         else:
             async with await self.open_store(create=database == "create") as store:
                 yield LocalTracker(store, author=CLI_AUTHOR)
-
-
-def git_top_level(directory: Path) -> Path | None:
-    """The top level of the git work tree holding `directory`, or None."""
-    try:
-        completed = subprocess.run(
-            ["git", *NO_HOOKS, "rev-parse", "--show-toplevel"],
-            cwd=directory,
-            env=git_environment(),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if completed.returncode != 0:
-        return None
-    return Path(completed.stdout.strip())
 
 
 class SettingsError(AdwError):

@@ -65,7 +65,7 @@ def build_parser() -> ArgumentParser:
         help="where issues come from (default: $ADW_TRACKER, else local: the database)",
     )
     # No command opens the dashboard, as `adw tui` does.
-    parser.set_defaults(handler="tui:run_tui")
+    parser.set_defaults(handler="tui:run_tui", head_start=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", help="(default: tui)")
     for add in (
         _add_tui,
@@ -231,7 +231,7 @@ def _add_prompt(add_parser: AddParser) -> None:
     prompt.add_argument(
         "--json", action="store_true", help="print the result as JSON (transcript to stderr)"
     )
-    prompt.set_defaults(handler="prompt:run_prompt")
+    prompt.set_defaults(handler="prompt:run_prompt", head_start="prompt_start:start_agent")
 
 
 def _add_migrate(add_parser: AddParser) -> None:

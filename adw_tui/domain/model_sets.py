@@ -14,6 +14,26 @@ HEAVY_COMMANDS = frozenset(
 )
 MODEL_SETS: tuple[ModelSetName, ...] = ("base", "heavy")
 
+# The original ADW's model sets for Claude Code (and the sim, which speaks its aliases);
+# for the other engines, a cheaper and a stronger model of their own vendor.
+DEFAULT_ENGINE_MODELS: dict[str, dict[ModelSetName, str]] = {
+    "claude": {"base": "sonnet", "heavy": "opus"},
+    "sim": {"base": "sonnet", "heavy": "opus"},
+    "codex": {"base": "gpt-5.1-codex-mini", "heavy": "gpt-5.1-codex"},
+    "gemini": {"base": "gemini-2.5-flash", "heavy": "gemini-2.5-pro"},
+    "opencode": {"base": "anthropic/claude-sonnet-4-5", "heavy": "anthropic/claude-opus-4-5"},
+}
+
+
+def engine_model_set(
+    engine: str, configured: Mapping[str, Mapping[ModelSetName, str]]
+) -> dict[ModelSetName, str]:
+    """The models of `engine`'s base and heavy sets: the `configured` ones (the setting
+    `engine_models`) over the defaults. An engine without defaults of its own (one a test
+    registers) gets Claude Code's aliases, as the simulated agent does."""
+    defaults = DEFAULT_ENGINE_MODELS.get(engine, DEFAULT_ENGINE_MODELS["claude"])
+    return {**defaults, **configured.get(engine, {})}
+
 
 def model_for(command: str, model_set: str, models: Mapping[ModelSetName, str]) -> str:
     """`command` is the template name without its slash; `models` the engine's model of

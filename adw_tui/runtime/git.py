@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from adw_tui.agents.environment import agent_environment
 from adw_tui.domain.errors import AdwError
+from adw_tui.runtime.git_env import NO_HOOKS, git_environment
 from adw_tui.runtime.tracing import span
 
 DEFAULT_HINT = "run it there yourself to see git's full output"
@@ -217,31 +217,6 @@ class WorktreeInfo:
     branch: str | None  # short name; None when detached (or bare)
     head: str | None  # None before the first commit
     prunable: bool = False  # git knows it but its directory is gone
-
-
-# Variables git reads for identity and configuration, beyond the agents' allow-list.
-GIT_ENV_NAMES = (
-    "GIT_AUTHOR_*",
-    "GIT_COMMITTER_*",
-    "GIT_CONFIG_GLOBAL",
-    "GIT_CONFIG_NOSYSTEM",
-    "GIT_CEILING_DIRECTORIES",
-    "XDG_CONFIG_HOME",
-    "SSH_AUTH_SOCK",  # pushes over ssh use the operator's agent and key
-    "GIT_SSH_COMMAND",
-)
-# Before the subcommand, so no hook runs for any of adw's own operations.
-NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
-
-
-def git_environment() -> dict[str, str]:
-    """The environment of every git command adw runs itself."""
-    return {
-        **agent_environment(os.environ, GIT_ENV_NAMES),
-        "LC_ALL": "C",  # stable messages: errors are recognised by their text
-        "GIT_TERMINAL_PROMPT": "0",  # fail instead of asking for credentials
-        "GIT_OPTIONAL_LOCKS": "0",  # `git status` must not contend with other runs for locks
-    }
 
 
 async def run_git(

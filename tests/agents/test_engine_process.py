@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine
-from adw_tui.agents.process import STDOUT_PIPE_BYTES, start_agent_process
+from adw_tui.agents.spawn import STDOUT_PIPE_BYTES, spawn_agent
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "claude"
@@ -273,23 +273,17 @@ async def test_claude_code_path_chooses_the_binary(fake_cli: Path, tmp_path: Pat
     assert engine.environment() == {"CLAUDE_CODE_PATH": str(fake_cli), "PATH": "/nowhere"}
 
 
-async def test_the_agents_stdout_pipe_holds_a_long_line_whole(tmp_path: Path) -> None:
+def test_the_agents_stdout_pipe_holds_a_long_line_whole(tmp_path: Path) -> None:
     """A CLI that exits at once after writing loses what the pipe could not hold: the pipe
     gets 1 MiB, where Linux allows it (its default pipe-max-size)."""
     if not hasattr(fcntl, "F_GETPIPE_SZ"):
         pytest.skip("pipe sizes are Linux's")
-    process = await start_agent_process(["sleep", "5"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+    process = spawn_agent(["sleep", "5"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
     try:
         assert process.stdout is not None
-        size = fcntl.fcntl(_stdout_fd(process), fcntl.F_GETPIPE_SZ)
+        size = fcntl.fcntl(process.stdout.fileno(), fcntl.F_GETPIPE_SZ)
         ceiling = int(Path("/proc/sys/fs/pipe-max-size").read_text())
         assert size == min(STDOUT_PIPE_BYTES, ceiling)
     finally:
         process.kill()
-        await process.wait()
-
-
-def _stdout_fd(process: asyncio.subprocess.Process) -> int:
-    transport = getattr(process, "_transport")  # noqa: B009 - private to asyncio
-    fd: int = transport.get_pipe_transport(1).get_extra_info("pipe").fileno()
-    return fd
+        process.communicate()

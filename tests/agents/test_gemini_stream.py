@@ -265,6 +265,6 @@ def test_each_line_reads_the_same_alone_as_in_order() -> None:
     data = (FIXTURES / "gemini-0.61.0-tool.jsonl").read_bytes()
     in_order, _ = parse_bytes(data)
     parser = parser_for("gemini", CWD)
-    lines = JsonlSplitter().feed(data)
+    lines = list(JsonlSplitter().feed(data))
     alone = [event for line in reversed(lines) for event in parser.events(line)]
     assert sorted(alone, key=lambda e: e.line) == in_order

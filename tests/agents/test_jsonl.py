@@ -35,8 +35,8 @@ def test_blank_lines_are_skipped_but_counted():
 
 def test_last_line_without_newline_is_parsed_at_close():
     splitter = JsonlSplitter()
-    assert splitter.feed(b'{"a":1}\n{"b":') == [JsonLine(1, {"a": 1})]
-    assert splitter.feed(b"2}") == []
+    assert list(splitter.feed(b'{"a":1}\n{"b":')) == [JsonLine(1, {"a": 1})]
+    assert list(splitter.feed(b"2}")) == []
     assert splitter.close() == [JsonLine(2, {"b": 2})]
 
 
@@ -73,7 +73,17 @@ def test_oversized_line_is_skipped_with_bounded_memory():
 
 def test_oversized_last_line_is_reported_at_close():
     splitter = JsonlSplitter(max_line_bytes=10)
-    assert splitter.feed(b"y" * 25) == []
+    assert list(splitter.feed(b"y" * 25)) == []
     [item] = splitter.close()
     assert isinstance(item, BadLine)
     assert item.size == 25
+
+
+def test_a_chunk_is_split_at_once_and_its_lines_parsed_as_taken():
+    """Lines are parsed while the caller iterates, yet the splitter's count and the unfinished
+    line are settled when `feed` returns: a chunk whose lines nobody took leaves the next
+    chunk's lines numbered as if they had been."""
+    splitter = JsonlSplitter()
+    splitter.feed(b'{"a":1}\n\n{"b"')
+    assert splitter.lines_seen == 2
+    assert list(splitter.feed(b':2}\n{"c":3}\n')) == [JsonLine(3, {"b": 2}), JsonLine(4, {"c": 3})]

@@ -139,7 +139,7 @@ def test_bad_lines_say_why(line: bytes, reason: str):
 
 def test_blank_lines_are_skipped_but_counted():
     splitter = JsonlSplitter()
-    parsed = splitter.feed(b'\n  \n{"a": 1}\n')
+    parsed = list(splitter.feed(b'\n  \n{"a": 1}\n'))
     assert parsed == [JsonLine(3, {"a": 1})]
 
 

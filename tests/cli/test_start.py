@@ -1,7 +1,8 @@
 """A command imports only what it uses: `adw --version`, `adw runs` and `adw prompt`
 never import textual or pydantic-settings (settings are read without it), `--version` not
 even the store or pydantic, `adw runs` neither rich nor the engines, and `adw prompt`
-starts its agent before importing rich and without the other engines or psutil; the
+starts its agent before importing asyncio, pydantic or rich, and without the other
+engines or psutil; the
 dashboard (`adw` alone) imports the one screen it opens on. Each runs in a fresh
 interpreter (a small runner calling the `adw` entry point, then writing
 `sys.modules`, and what it held when the agent process was started), so nothing this
@@ -29,18 +30,22 @@ RUNNER = """
 import json, sys
 from adw_tui.cli import main
 at_agent_start = None
+agents_started = 0
 def on_audit(event, args):
-    global at_agent_start
-    # The first process started that is not git (which finds the repository): the agent.
-    if event == "subprocess.Popen" and at_agent_start is None and args[1][0] != "git":
-        at_agent_start = sorted(sys.modules)
+    global at_agent_start, agents_started
+    # A process started that is not git (which finds the repository): the agent.
+    if event == "subprocess.Popen" and args[1][0] != "git":
+        agents_started += 1
+        if at_agent_start is None:
+            at_agent_start = sorted(sys.modules)
 sys.addaudithook(on_audit)
 try:
     code = main(sys.argv[2:])
 except SystemExit as exit:
     code = exit.code
 with open(sys.argv[1], "w") as out:
-    json.dump({"code": code, "modules": sorted(sys.modules), "at_agent_start": at_agent_start}, out)
+    json.dump({"code": code, "modules": sorted(sys.modules), "at_agent_start": at_agent_start,
+               "agents_started": agents_started}, out)
 """
 
 
@@ -49,9 +54,9 @@ def modules_of(tmp_path: Path, *argv: str) -> set[str]:
     return imports_of(tmp_path, *argv)[0]
 
 
-def imports_of(tmp_path: Path, *argv: str) -> tuple[set[str], set[str] | None]:
-    """What `modules_of` says, and the same of the modules imported by the time the
-    command started an agent (None: it started none)."""
+def imports_of(tmp_path: Path, *argv: str) -> tuple[set[str], set[str] | None, int]:
+    """What `modules_of` says, the same of the modules imported by the time the command
+    started an agent (None: it started none), and how many agent processes it started."""
     report = tmp_path / "modules.json"
     subprocess.run(
         [sys.executable, "-c", RUNNER, str(report), *argv],
@@ -63,9 +68,8 @@ def imports_of(tmp_path: Path, *argv: str) -> tuple[set[str], set[str] | None]:
     found = json.loads(report.read_text())
     assert found["code"] == 0
     at_agent_start = found["at_agent_start"]
-    return _packages(found["modules"]), None if at_agent_start is None else _packages(
-        at_agent_start
-    )
+    at_start = None if at_agent_start is None else _packages(at_agent_start)
+    return _packages(found["modules"]), at_start, found["agents_started"]
 
 
 def _packages(modules: list[str]) -> set[str]:
@@ -99,23 +103,25 @@ def test_runs_imports_no_textual_rich_or_engine(repo: Path):
     assert {name for name in imported if name.startswith(beyond)} == {
         "adw_tui.agents.names",
         "adw_tui.agents.environment",
-        "adw_tui.runtime.git",
-        "adw_tui.runtime.tracing",  # its spans are nothing, and import nothing, untraced
+        "adw_tui.runtime.git_env",
     }
 
 
 def test_prompt_imports_no_textual(repo: Path):
-    imported, at_agent_start = imports_of(repo, "prompt", "--engine", "sim", "hello")
+    imported, at_agent_start, agents = imports_of(repo, "prompt", "--engine", "sim", "hello")
     assert "adw_tui.agents.claude_code" in imported
     assert not imported & {"textual", "yaml", "httpx", "pydantic_settings", "aiosqlite"}
     assert not imported & {"sqlite3", "tenacity", "adw_tui.store", "adw_tui.runtime.orchestrator"}
     assert not {name for name in imported if name.startswith("adw_tui.tui")}
-    # The agent is started before rich (its printer's) is imported, and with neither the
-    # other engines nor psutil, which kills a live agent's process tree: one that ended
-    # by itself never needs it.
+    # The agent is started before adw imports asyncio, pydantic (the settings' model),
+    # the stream's parser and rich (its printer's), and it is that process the call
+    # takes over: one agent in all. Neither the other engines nor psutil, which kills a
+    # live agent's process tree, are imported: one that ended by itself never needs it.
     assert at_agent_start is not None
-    assert "rich" in imported
-    assert not at_agent_start & {"rich", "psutil"}
+    assert {"rich", "asyncio", "pydantic", "adw_tui.config"} <= imported
+    assert not at_agent_start & {"rich", "psutil", "asyncio", "pydantic", "pydantic_core"}
+    assert not at_agent_start & {"adw_tui.config", "adw_tui.agents.runner", "adw_tui.domain.agent"}
+    assert agents == 1
     assert "psutil" not in imported
     others = {f"adw_tui.agents.{name}" for name in ("codex", "gemini", "opencode")}
     assert not imported & others

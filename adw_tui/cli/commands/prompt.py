@@ -2,11 +2,16 @@
 adw_slash_command.py)."""
 
 import argparse
+import subprocess
 from contextlib import aclosing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adw_tui.agents.claude_code import ClaudeCodeEngine
+from adw_tui.agents.engine import Engine
 from adw_tui.agents.registry import engine_for
+from adw_tui.agents.spawn import give_prompt
+from adw_tui.cli.commands.prompt_start import EarlyAgent
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import print_json
 from adw_tui.domain.agent import AgentEvent, AgentRequest, AgentResult
@@ -17,11 +22,22 @@ if TYPE_CHECKING:
     from adw_tui.cli.transcript import TranscriptPrinter
 
 
-async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
+def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
+    """A plain function, which runs its own event loop: the agent `main` started ahead
+    gets its prompt before asyncio is imported."""
+    request = _request(args, context)
+    engine = engine_for(args.engine, context.settings)
+    spawned = _head_start(context, engine, request)
+    import asyncio
+
+    return asyncio.run(_call(args, engine, request, spawned))
+
+
+def _request(args: argparse.Namespace, context: CliContext) -> AgentRequest:
     cwd = (args.cwd or context.cwd).expanduser().resolve()
     if not cwd.is_dir():
         raise AdwError(f"--cwd {args.cwd}: no such directory")
-    request = AgentRequest(
+    return AgentRequest(
         prompt=args.text,
         adw_id=new_adw_id(),
         agent_name=args.agent_name,
@@ -33,7 +49,14 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
         resume_session_id=args.resume,
         max_turns=args.max_turns,
     )
-    engine = engine_for(args.engine, context.settings)
+
+
+async def _call(
+    args: argparse.Namespace,
+    engine: Engine,
+    request: AgentRequest,
+    spawned: "subprocess.Popen[bytes] | None",
+) -> int:
     printer: TranscriptPrinter | None = None
     result: AgentResult | None = None
 
@@ -41,7 +64,12 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
         nonlocal printer
         printer = _printer(to_stderr=args.json)
 
-    async with aclosing(engine.run(request, on_start=started)) as stream:
+    stream = (
+        engine.run(request, on_start=started, spawned=spawned)
+        if isinstance(engine, ClaudeCodeEngine)
+        else engine.run(request, on_start=started)
+    )
+    async with aclosing(stream):
         async for item in stream:
             printer = printer or _printer(to_stderr=args.json)
             if isinstance(item, AgentEvent):
@@ -54,6 +82,23 @@ async def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
     if args.json:
         print_json(result)
     return 0 if result.success else 1
+
+
+def _head_start(
+    context: CliContext, engine: Engine, request: AgentRequest
+) -> "subprocess.Popen[bytes] | None":
+    """The agent `main` started ahead (`prompt_start`), given its prompt, when it is this
+    very call's."""
+    early = context.head_start
+    if not isinstance(early, EarlyAgent):
+        return None
+    if not isinstance(engine, ClaudeCodeEngine):
+        early.discard()
+        return None
+    spawned = early.take(engine.command(request), request.cwd, engine.environment())
+    if spawned is not None:
+        give_prompt(spawned, request.prompt.encode())
+    return spawned
 
 
 def _printer(*, to_stderr: bool) -> "TranscriptPrinter":
