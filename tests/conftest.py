@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from adw_tui.agents.claude_stream import ClaudeStreamParser
 from adw_tui.agents.jsonl import ParsedLine
 from adw_tui.agents.registry import ENGINES
+from adw_tui.cli.context import DB_RELATIVE_PATH
 from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.domain.models import RunRecord
@@ -22,12 +23,24 @@ from adw_tui.runtime.sample_repo import create_sample_repo
 from adw_tui.store import Store
 from adw_tui.store.backend import Engine
 from adw_tui.store.group_commit import SyncWriter
-from adw_tui.store.location import DatabaseLocation, PostgresDsn
+from adw_tui.store.location import DatabaseLocation, PostgresDsn, database_location
 from tests.fake_github import TOKEN as GITHUB_TOKEN
 from tests.fake_github import FakeGitHub
-from tests.postgres import empty_postgres_dsn, own_cluster, postgres_dsn, postgres_server
+from tests.postgres import (
+    empty_postgres_dsn,
+    own_cluster,
+    postgres_databases,
+    postgres_dsn,
+    postgres_server,
+)
 
-__all__ = ["empty_postgres_dsn", "own_cluster", "postgres_dsn", "postgres_server"]
+__all__ = [
+    "empty_postgres_dsn",
+    "own_cluster",
+    "postgres_databases",
+    "postgres_dsn",
+    "postgres_server",
+]
 
 MakeRun = Callable[..., Awaitable[RunRecord]]
 
@@ -131,8 +144,66 @@ async def store(db_location: DatabaseLocation) -> AsyncIterator[Store]:
 
 def db_argument(store: Store) -> str:
     """The store's database as `--db` takes it (a DSN with its password)."""
-    location = store.path
+    return location_argument(store.path)
+
+
+def location_argument(location: DatabaseLocation) -> str:
+    """A database as `--db` and `ADW_DB` take it (a DSN with its password)."""
     return location.url if isinstance(location, PostgresDsn) else str(location)
+
+
+DATABASE_SETTINGS = ("ADW_DB", "ADW_BUSY_TIMEOUT", "ADW_DB_SYNCHRONOUS")
+
+
+@pytest.fixture(autouse=True)
+def no_database_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where and how the database is opened is the test's to say (`repo_db`), never the
+    environment the suite runs in."""
+    for name in DATABASE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@dataclass(frozen=True)
+class RepoDatabase:
+    """The database the test's `adw` commands use: the repository's own SQLite file
+    (`<repo>/agents/adw_state.db`, where adw looks when nothing says otherwise), or a
+    fresh PostgreSQL database named by `ADW_DB` in this process's environment, which
+    `main()` in the test and the `adw` subprocesses it starts read (`adw_environment`)."""
+
+    dsn: PostgresDsn | None
+
+    def of(self, repo: Path) -> DatabaseLocation:
+        """The database of `repo`, for the test to open with `Store.open`."""
+        return repo / DB_RELATIVE_PATH if self.dsn is None else self.dsn
+
+
+@pytest.fixture
+def repo_db(
+    engine: Engine, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> RepoDatabase:
+    """The database of every repository the test's `adw` commands run in, on each engine."""
+    if engine == "sqlite":
+        return RepoDatabase(None)
+    dsn: PostgresDsn = request.getfixturevalue("postgres_dsn")
+    monkeypatch.setenv("ADW_DB", dsn.url)
+    return RepoDatabase(dsn)
+
+
+def database_of(repo: Path) -> DatabaseLocation:
+    """The database `adw` opens in `repo`, found as adw finds it: `ADW_DB` when the test
+    set it (`repo_db`), else the repository's own file."""
+    return database_location(os.environ.get("ADW_DB") or repo / DB_RELATIVE_PATH)
+
+
+def adw_environment(**extra: str) -> dict[str, str]:
+    """The environment of an `adw` subprocess: this one without the user's `ADW_*`
+    settings, except the test's own database (`repo_db`), plus `extra`."""
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("ADW_") or key in DATABASE_SETTINGS
+    }
+    return {**inherited, **extra}
 
 
 def sqlite_file(store: Store) -> Path:

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import structlog
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -29,7 +28,14 @@ from tenacity import (
 
 from adw_tui.domain.clock import utc_now
 
-logger = structlog.stdlib.get_logger(__name__)
+
+def _warn(event: str, **fields: Any) -> None:
+    """Log through structlog, imported here: only a process that lost its server pays for
+    it (and for rich, which it imports); a command on PostgreSQL starts without them."""
+    import structlog
+
+    structlog.stdlib.get_logger(__name__).warning(event, **fields)
+
 
 FIRST_WAIT_S = 0.05
 """The first wait at most: a read on a connection the server dropped is tried again on
@@ -75,7 +81,7 @@ class Outage:
         if self.since is None:
             self.since = utc_now()
         error = state.outcome.exception() if state.outcome else None
-        logger.warning(
+        _warn(
             "database unreachable, reconnecting",
             server=self.server,
             attempt=state.attempt_number,
@@ -87,7 +93,7 @@ class Outage:
     def back(self) -> None:
         """The server answered."""
         if self.since is not None:
-            logger.warning(
+            _warn(
                 "database reachable again",
                 server=self.server,
                 down_s=round((utc_now() - self.since).total_seconds(), 3),

@@ -41,7 +41,6 @@ from adw_tui.store.breakers import Breakers
 from adw_tui.store.budgets import Budgets
 from adw_tui.store.changes import ChangeFeed, Subscription
 from adw_tui.store.claims import Claims
-from adw_tui.store.database import Database, Synchronous
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.deliveries import Deliveries
 from adw_tui.store.fleet import Fleet
@@ -56,10 +55,12 @@ from adw_tui.store.tallies import RunCount, Tallies, read_run_counts, read_talli
 from adw_tui.store.transcripts import Transcripts
 
 # The experiments' and the KPIs' shapes are imported by the calls that read them: every
-# command that opens the store (and the dashboard's first frame) does without them.
+# command that opens the store (and the dashboard's first frame) does without them. Each
+# engine's driver is imported by `Store.open` when that engine is asked for.
 if TYPE_CHECKING:
     from adw_tui.domain.experiments import DecidedRun
     from adw_tui.domain.kpis import RunOutcome, StepFailures
+    from adw_tui.store.database import Synchronous
 
 StateData = RunState | Mapping[str, Any]
 StateChangeFn = Callable[[dict[str, Any]], StateData]
@@ -97,7 +98,7 @@ class Store:
         create: bool = True,
         busy_timeout_s: float = 30.0,
         reconnect_s: float = 60.0,
-        synchronous: Synchronous = "FULL",
+        synchronous: "Synchronous" = "FULL",
         redactor: Redactor | None = None,
     ) -> Self:
         """Open (and with `create`, create) the database and bring its schema up to date:
@@ -120,6 +121,9 @@ class Store:
                 redactor=redactor,
             )
         else:
+            # Imported here: a PostgreSQL store never loads the SQLite driver.
+            from adw_tui.store.database import Database
+
             database = await Database.open(
                 location,
                 create=create,

@@ -3,19 +3,22 @@ by side, compared (tests, review, diff, cost, time), and one chosen, the other k
 marked not chosen."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import adw_environment
+
 ADW = [sys.executable, "-m", "adw_tui"]
+pytestmark = pytest.mark.usefixtures("repo_db")
 
 
 def adw(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ADW_")}
     return subprocess.run(
         [*ADW, "--repo", str(repo), *argv],
-        env={**env, "ADW_ENGINE": "sim", "COLUMNS": "200"},
+        env=adw_environment(ADW_ENGINE="sim", COLUMNS="200"),
         capture_output=True,
         text=True,
         timeout=180,

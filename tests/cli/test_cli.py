@@ -12,6 +12,7 @@ import pytest
 from adw_tui.cli import main
 from adw_tui.domain.models import NewDeadLetter
 from adw_tui.store import Store
+from tests.conftest import RepoDatabase, location_argument
 
 RUN_ID = "c0ffee01"
 RUN_KEYS = {"adw_id", "issue", "workflow", "status", "step", "version", "cost_usd", "updated_at"}
@@ -19,22 +20,20 @@ RUN_KEYS = {"adw_id", "issue", "workflow", "status", "step", "version", "cost_us
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A real git repository as the working directory, with no ADW_* settings around."""
+    """A real git repository as the working directory."""
     repo = tmp_path / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     monkeypatch.chdir(repo)
-    for name in ("ADW_DB", "ADW_BUSY_TIMEOUT", "ADW_DB_SYNCHRONOUS"):
-        monkeypatch.delenv(name, raising=False)
     return repo
 
 
 @pytest.fixture
-def seeded(repo: Path) -> Path:
-    """The repo's default database holding one run with three versions and a dead letter."""
+def seeded(repo: Path, repo_db: RepoDatabase) -> Path:
+    """The repo's database holding one run with three versions and a dead letter."""
 
     async def seed() -> None:
-        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(repo_db.of(repo)) as store:
             await store.create_run(
                 {"adw_id": RUN_ID, "issue_number": "7"}, workflow="sdlc", issue="7", actor="t"
             )
@@ -188,7 +187,6 @@ def test_outside_a_repository_names_the_remedy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ADW_DB", raising=False)
     assert main(["show", RUN_ID]) == 1
     assert "not inside a git repository" in capsys.readouterr().err
     assert main(["--db", str(tmp_path / "x.db"), "show", RUN_ID]) == 1
@@ -197,11 +195,14 @@ def test_outside_a_repository_names_the_remedy(
 
 def test_db_option_and_environment_choose_the_database(
     seeded: Path,
+    repo_db: RepoDatabase,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ):
-    assert run_json(capsys, "--db", str(seeded / "agents" / "adw_state.db"), "runs", "--json")
+    monkeypatch.delenv("ADW_DB", raising=False)
+    monkeypatch.chdir(tmp_path)  # not the repository: its database is found by --db alone
+    assert run_json(capsys, "--db", location_argument(repo_db.of(seeded)), "runs", "--json")
     monkeypatch.setenv("ADW_DB", str(tmp_path / "empty.db"))
     assert run_json(capsys, "runs", "--json") == []
     monkeypatch.setenv("ADW_BUSY_TIMEOUT", "soon")
@@ -288,7 +289,9 @@ def test_doctor_says_how_to_install_a_missing_agent_cli(
         assert variable in checks[name]["detail"]
 
 
-def test_migrate_imports_and_reports(repo: Path, capsys: pytest.CaptureFixture[str]):
+def test_migrate_imports_and_reports(
+    repo: Path, repo_db: RepoDatabase, capsys: pytest.CaptureFixture[str]
+):
     good = repo / "agents" / "a1b2c3d4" / "adw_state.json"
     good.parent.mkdir(parents=True)
     good.write_text(json.dumps({"adw_id": "a1b2c3d4", "issue_number": 3}))
@@ -329,6 +332,7 @@ def test_a_reader_that_stops_early_ends_adw_quietly(seeded: Path):
     assert err == ""
 
 
+@pytest.mark.sqlite_only
 def test_reads_do_not_wait_for_another_process_holding_the_write_lock(
     seeded: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):

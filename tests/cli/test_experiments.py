@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.experiments import EXPERIMENTS_FILE
 from adw_tui.store import Store
+from tests.conftest import RepoDatabase, adw_environment
 
 ADW = [sys.executable, "-m", "adw_tui"]
 EXPERIMENT = """
@@ -26,16 +29,16 @@ def adw(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160"},
+        env=adw_environment(COLUMNS="160"),
     )
 
 
 async def test_experiments_show_each_variants_runs_and_posterior(
-    sample_repo: Path,
+    sample_repo: Path, repo_db: RepoDatabase
 ) -> None:
     (sample_repo / ".adw").mkdir(exist_ok=True)
     (sample_repo / EXPERIMENTS_FILE).write_text(EXPERIMENT)
-    async with await Store.open(sample_repo / "agents" / "adw_state.db") as store:
+    async with await Store.open(repo_db.of(sample_repo)) as store:
         outcomes = [("base", RunStatus.SUCCEEDED)] * 8 + [("heavy", RunStatus.FAILED)] * 4
         for number, (variant, status) in enumerate(outcomes):
             await store.create_run(
@@ -62,6 +65,7 @@ async def test_experiments_show_each_variants_runs_and_posterior(
     assert "no experiment 'nope' (known: heavy-plans)" in missing.stderr
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_without_a_file_there_are_no_experiments(sample_repo: Path) -> None:
     listed = adw(sample_repo)
     assert listed.returncode == 0, listed.stderr

@@ -10,10 +10,12 @@ import pytest
 
 from adw_tui.cli import main
 from adw_tui.store import Store
+from adw_tui.store.location import DatabaseLocation
 from adw_tui.trackers.base import post_status
 from adw_tui.trackers.local import LocalTracker
 from tests.cli.test_cli import repo as repo  # the fixture: a git repository as the cwd
 from tests.cli.test_cli import run_json
+from tests.conftest import RepoDatabase
 
 # author and author_association: GitHub's; null for the local tracker's issues.
 ISSUE_KEYS = {"number", "title", "body", "state", "created_at", "comments", "author"}
@@ -25,12 +27,14 @@ ADW = Path(sys.executable).parent / "adw"
 
 @pytest.fixture
 def db(repo: Path) -> Path:
+    """The repository's SQLite file, where adw makes it (for the tests of a missing one)."""
     return repo / "agents" / "adw_state.db"
 
 
 @pytest.fixture
-def seeded(db: Path) -> Path:
+def seeded(repo: Path, repo_db: RepoDatabase) -> DatabaseLocation:
     """Two issues; the first has a person's comment, then an agent's status comment."""
+    db = repo_db.of(repo)
 
     async def seed() -> None:
         async with await Store.open(db) as store:
@@ -57,6 +61,7 @@ def test_new_creates_the_database_and_numbers_issues(
     assert (created["state"], created["comments"]) == ("open", [])
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_new_reads_the_body_from_a_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     body = repo / "issue.md"
     body.write_text("# Crash\n\nSteps: run it. Ünïcode too.\n", encoding="utf-8")
@@ -75,7 +80,8 @@ def test_new_with_a_missing_body_file_fails_and_creates_nothing(
     assert not db.exists()
 
 
-def test_new_refuses_an_empty_title(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("repo_db")
+def test_new_refuses_an_empty_title(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["issue", "new", "--title", "   "]) == 1
     err = capsys.readouterr().err
     assert "title is empty" in err
@@ -93,7 +99,7 @@ def test_ls_without_a_database_is_empty_and_creates_nothing(
 
 
 def test_ls_lists_newest_first_with_comment_counts(
-    seeded: Path, capsys: pytest.CaptureFixture[str]
+    seeded: DatabaseLocation, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = run_json(capsys, "issue", "ls", "--json")
     assert isinstance(rows, list)
@@ -108,7 +114,7 @@ def test_ls_lists_newest_first_with_comment_counts(
 
 
 def test_show_prints_the_body_and_comments(
-    seeded: Path, capsys: pytest.CaptureFixture[str]
+    seeded: DatabaseLocation, capsys: pytest.CaptureFixture[str]
 ) -> None:
     issue = run_json(capsys, "issue", "show", "1", "--json")
     assert isinstance(issue, dict)
@@ -138,7 +144,7 @@ def test_show_prints_the_body_and_comments(
     ],
 )
 def test_unknown_issue_exits_1_with_one_line(
-    seeded: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    seeded: DatabaseLocation, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     assert main(argv) == 1
     captured = capsys.readouterr()
@@ -155,7 +161,7 @@ def test_show_without_a_database_names_the_remedy(
     assert not db.exists()
 
 
-def test_console_script_reads_the_body_from_stdin(repo: Path, db: Path) -> None:
+def test_console_script_reads_the_body_from_stdin(repo: Path, repo_db: RepoDatabase) -> None:
     completed = subprocess.run(
         [ADW, "issue", "new", "--title", "From a pipe", "--body-file", "-", "--json"],
         input="line one\nline two\n",
@@ -166,7 +172,12 @@ def test_console_script_reads_the_body_from_stdin(repo: Path, db: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     created = json.loads(completed.stdout)
     assert (created["number"], created["body"]) == (1, "line one\nline two\n")
-    assert db.exists()
+
+    async def stored_title() -> str:
+        async with await Store.open(repo_db.of(repo), create=False) as store:
+            return (await store.issues.get(1)).title
+
+    assert asyncio.run(stored_title()) == "From a pipe"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import adw_environment
 from tests.fake_github import TOKEN, FakeGitHub
 
 ADW = Path(sys.executable).parent / "adw"
@@ -29,8 +30,8 @@ def checkout(tmp_path: Path) -> Path:
 def adw(cwd: Path, github: FakeGitHub, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {
         key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ADW_", "GITHUB_", "GH_"))
+        for key, value in adw_environment().items()
+        if not key.startswith(("GITHUB_", "GH_"))
     }
     environ.update(
         {"ADW_GITHUB_API_URL": github.api_url, "GITHUB_PAT": TOKEN, "PATH": os.environ["PATH"]}
@@ -103,6 +104,7 @@ def test_github_errors_are_one_line_that_says_what_to_do(
     assert "invalid setting tracker" in bad.stderr
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_adw_run_takes_a_github_issue_to_a_pushed_branch_and_a_pull_request(
     github: FakeGitHub, sample_repo: Path, tmp_path: Path
 ) -> None:

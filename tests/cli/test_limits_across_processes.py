@@ -7,18 +7,19 @@ that started together (the test fails unless the limit was reached and some proc
 told to wait), few enough that the suite does not spend its time starting Python."""
 
 import asyncio
-import os
-import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from adw_tui.domain.models import RunStatus
 from adw_tui.store import Store
+from adw_tui.store.leases import LeaseKind
+from adw_tui.store.location import DatabaseLocation
+from tests.conftest import RepoDatabase, adw_environment
 
 ADW = Path(sys.executable).parent / "adw"
 PROCESSES = 12
@@ -47,7 +48,7 @@ states:
 
 
 def environ(repo: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADW_", "CLAUDE_CODE"))}
+    env = {k: v for k, v in adw_environment().items() if not k.startswith("CLAUDE_CODE")}
     env.update(
         ADW_MAX_CONCURRENT=str(LIMIT),
         ADW_SIM_DELAY="0.02",
@@ -62,54 +63,49 @@ class Sampler(threading.Thread):
     """Counts, every few milliseconds, this test's own sim agent processes and the slot
     and port leases in the database, keeping the largest counts seen."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db: DatabaseLocation) -> None:
         super().__init__(daemon=True)
-        self.db_path = db_path
+        self.db = db
         self.most_agents = 0
         self.most_slots = 0
         self.shared_ports = False
         self.stop = threading.Event()
 
     def run(self) -> None:
-        me = psutil.Process()
-        while not self.stop.is_set():
-            agents = 0
-            for child in me.children(recursive=True):
-                try:
-                    agents += "adw_tui.agents.sim" in " ".join(child.cmdline())
-                except psutil.Error:
-                    continue
-            self.most_agents = max(self.most_agents, agents)
-            self._sample_leases()
-            time.sleep(0.005)
+        asyncio.run(self._sample())
 
-    def _sample_leases(self) -> None:
-        try:
-            with sqlite3.connect(self.db_path) as db:
-                slots = db.execute("SELECT count(*) FROM leases WHERE kind = 'slot'").fetchone()
-                ports = db.execute(
-                    "SELECT count(*), count(DISTINCT number) FROM leases WHERE kind = 'ports'"
-                ).fetchone()
-        except sqlite3.OperationalError:
-            return
-        self.most_slots = max(self.most_slots, slots[0])
-        self.shared_ports = self.shared_ports or ports[0] != ports[1]
+    async def _sample(self) -> None:
+        me = psutil.Process()
+        async with await Store.open(self.db) as store:
+            while not self.stop.is_set():
+                agents = 0
+                for child in me.children(recursive=True):
+                    try:
+                        agents += "adw_tui.agents.sim" in " ".join(child.cmdline())
+                    except psutil.Error:
+                        continue
+                self.most_agents = max(self.most_agents, agents)
+                slots = await store.leases.list(LeaseKind.SLOT)
+                ports = [lease.number for lease in await store.leases.list(LeaseKind.PORTS)]
+                self.most_slots = max(self.most_slots, len(slots))
+                self.shared_ports = self.shared_ports or len(ports) != len(set(ports))
+                await asyncio.sleep(0.005)
 
 
 @pytest.mark.slow
-def test_twelve_processes_share_three_slots(sample_repo: Path) -> None:
+def test_twelve_processes_share_three_slots(sample_repo: Path, repo_db: RepoDatabase) -> None:
     workflows = sample_repo / ".adw" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "hold.yaml").write_text(HOLD_WORKFLOW)
-    db_path = sample_repo / "agents" / "adw_state.db"
+    db = repo_db.of(sample_repo)
 
     async def create_issues() -> None:
-        async with await Store.open(db_path) as store:
+        async with await Store.open(db) as store:
             for number in range(PROCESSES):
                 await store.issues.create(f"Feature number {number}", "x")
 
     asyncio.run(create_issues())
-    sampler = Sampler(db_path)
+    sampler = Sampler(db)
     sampler.start()
     runs = [
         subprocess.Popen(
@@ -132,10 +128,14 @@ def test_twelve_processes_share_three_slots(sample_repo: Path) -> None:
 
     failed = [error for run, error in zip(runs, errors, strict=True) if run.returncode != 0]
     assert not failed, failed[0][-3000:]
-    with sqlite3.connect(db_path) as db:
-        statuses = db.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
-        left = db.execute("SELECT count(*) FROM leases").fetchone()[0]
-    assert statuses == [("succeeded", PROCESSES)]
+
+    async def statuses_and_leases() -> tuple[list[RunStatus], int]:
+        async with await Store.open(db) as store:
+            statuses = [run.status for run in await store.list_runs()]
+            return statuses, sum([len(await store.leases.list(kind)) for kind in LeaseKind])
+
+    statuses, left = asyncio.run(statuses_and_leases())
+    assert statuses == [RunStatus.SUCCEEDED] * PROCESSES
     assert left == 0  # every process gave its slot and ports back
     assert sampler.most_slots == LIMIT  # the limit was reached, and held
     assert 1 <= sampler.most_agents <= LIMIT

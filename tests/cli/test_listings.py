@@ -5,7 +5,6 @@
 import asyncio
 import io
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,9 @@ from adw_tui.cli.listing import GAP, Cell, Column, Listing, Styled
 from adw_tui.cli.paging import View
 from adw_tui.domain.models import NewDeadLetter, RunStatus
 from adw_tui.store import Store
+from adw_tui.store.location import DatabaseLocation
 from tests.cli.test_cli import repo as repo  # the fixture: a git repository as the cwd
+from tests.conftest import RepoDatabase, adw_environment
 
 ADW = Path(sys.executable).parent / "adw"
 START = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -36,7 +37,7 @@ def run_id(number: int) -> str:
     return f"{number:08x}"
 
 
-async def seed(db: Path) -> None:
+async def seed(db: DatabaseLocation) -> None:
     """Runs 0-6 an hour apart (run 2 of workflow `plan_build_test_review`, the rest `sdlc`;
     statuses cycling), run 6 with 4 versions more; a dead letter for each of runs 0-5, a
     day later and an hour apart too, letters 1 and 2 replayed and dropped; three issues,
@@ -80,17 +81,16 @@ async def seed(db: Path) -> None:
 
 
 @pytest.fixture
-def seeded(repo: Path) -> Path:
-    asyncio.run(seed(repo / "agents" / "adw_state.db"))
+def seeded(repo: Path, repo_db: RepoDatabase) -> Path:
+    asyncio.run(seed(repo_db.of(repo)))
     return repo
 
 
 def adw(repo: Path, *argv: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ADW_")}
     done = subprocess.run(
         [str(ADW), *argv],
         cwd=repo,
-        env=env | {"COLUMNS": "80"},
+        env=adw_environment(COLUMNS="80"),
         capture_output=True,
         text=True,
         check=False,
@@ -145,9 +145,11 @@ def test_runs_all_filters_and_since(seeded: Path, capsys: pytest.CaptureFixture[
     assert out(capsys, "runs", "--workflow", "nope") == ["No runs match."]
 
 
-def test_the_default_limit_is_50(repo: Path, capsys: pytest.CaptureFixture[str]):
+def test_the_default_limit_is_50(
+    repo: Path, repo_db: RepoDatabase, capsys: pytest.CaptureFixture[str]
+):
     async def many() -> None:
-        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(repo_db.of(repo)) as store:
             for number in range(51):
                 await store.create_run({"adw_id": run_id(number)}, workflow="sdlc", actor="t")
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import RepoDatabase, adw_environment
+
 ADW = [sys.executable, "-m", "adw_tui"]
 
 
 def environment() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ADW_")}
-    return {**env, "ADW_ENGINE": "sim", "COLUMNS": "300"}
+    return adw_environment(ADW_ENGINE="sim", COLUMNS="300")
 
 
 def adw(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -25,7 +26,8 @@ def adw(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
+def repo(tmp_path: Path, repo_db: RepoDatabase) -> Path:
+    """A repository holding issue 1, and its database on each engine."""
     repo = tmp_path / "repo"
     repo.mkdir()
     for argv in (["init", "-q", "-b", "main"], ["commit", "-q", "--allow-empty", "-m", "first"]):

@@ -13,6 +13,7 @@ from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from tests.cli.test_recovery import ADW, environ
+from tests.conftest import RepoDatabase
 from tests.runtime.pause_runs import HANGS, TWO_STEPS, agent_started, next_event, write_two_steps
 from tests.runtime.test_orchestrator import fast_settings
 
@@ -24,8 +25,8 @@ def repo(sample_repo: Path) -> Path:
 
 
 @pytest.fixture
-async def store(repo: Path) -> AsyncIterator[Store]:
-    async with await Store.open(repo / "agents" / "adw_state.db") as opened:
+async def store(repo: Path, repo_db: RepoDatabase) -> AsyncIterator[Store]:
+    async with await Store.open(repo_db.of(repo)) as opened:
         yield opened
 
 

@@ -5,7 +5,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,16 +20,19 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.domain.steps import StepAttempt, StepStatus
 from adw_tui.runtime import git
 from adw_tui.store import Store
+from adw_tui.store.location import DatabaseLocation
 from adw_tui.tui.app import create_app
+from tests.conftest import RepoDatabase, adw_environment
+from tests.postgres import on_own_loop
 from tests.tui.conftest import record_notifications, until
 
 ADW = Path(sys.executable).parent / "adw"
 
 
 def environ(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    env.update(ADW_RETRY_INITIAL="0.01", ADW_RETRY_JITTER="0.01", COLUMNS="200", **extra)
-    return env
+    return adw_environment(
+        ADW_RETRY_INITIAL="0.01", ADW_RETRY_JITTER="0.01", COLUMNS="200", **extra
+    )
 
 
 def adw(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -55,13 +57,13 @@ class Recorded:
         assert self.versions == list(range(len(self.versions), 0, -1))
 
 
-def recorded(repo: Path) -> dict[str, Recorded]:
+def recorded(db: DatabaseLocation) -> dict[str, Recorded]:
     """Every run of the repository's database, by adw_id, read through the store in this
     process (the `adw` processes under test have exited; `show` and `history` have tests
     of their own)."""
 
     async def read() -> dict[str, Recorded]:
-        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(db) as store:
             return {
                 run.adw_id: Recorded(
                     run.status,
@@ -74,9 +76,9 @@ def recorded(repo: Path) -> dict[str, Recorded]:
     return asyncio.run(read())
 
 
-def add_issue(repo: Path, title: str) -> None:
+def add_issue(db: DatabaseLocation, title: str) -> None:
     async def create() -> None:
-        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(db) as store:
             await store.issues.create(title)
 
     asyncio.run(create())
@@ -84,8 +86,15 @@ def add_issue(repo: Path, title: str) -> None:
 
 @pytest.fixture
 def repo(sample_repo: Path) -> Path:
-    add_issue(sample_repo, "Add a slugify helper")
     return sample_repo
+
+
+@pytest.fixture
+def db(repo: Path, repo_db: RepoDatabase) -> DatabaseLocation:
+    """The repository's database, holding issue 1."""
+    location = repo_db.of(repo)
+    add_issue(location, "Add a slugify helper")
+    return location
 
 
 def start_run(repo: Path, delay: str = "0.05") -> subprocess.Popen[str]:
@@ -99,26 +108,32 @@ def start_run(repo: Path, delay: str = "0.05") -> subprocess.Popen[str]:
     )
 
 
-def running_attempt(repo: Path, after: int, timeout: float = 60) -> tuple[str, int]:
+def running_attempt(db: DatabaseLocation, after: int, timeout: float = 60) -> tuple[str, int]:
     """Wait until the run has finished `after` attempts and an agent call is running;
     return the run's adw_id and that agent's process group."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with sqlite3.connect(repo / "agents" / "adw_state.db") as db:
-                done = db.execute(
-                    "SELECT count(*) FROM step_attempts WHERE status != 'running'"
-                ).fetchone()[0]
-                row = db.execute(
-                    "SELECT adw_id, pgid FROM step_attempts WHERE status = 'running' "
-                    "AND pgid IS NOT NULL ORDER BY id DESC LIMIT 1"
-                ).fetchone()
-        except sqlite3.OperationalError:
-            row, done = None, 0
-        if row and done >= after:
-            return str(row[0]), int(row[1])
-        time.sleep(0.02)
-    raise AssertionError("the run never reached a running agent call")
+
+    async def poll() -> tuple[str, int]:
+        async with await Store.open(db) as store:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                attempts = [
+                    a
+                    for run in await store.list_runs()
+                    for a in await store.steps.for_run(run.adw_id)
+                ]
+                done = [a for a in attempts if a.status is not StepStatus.RUNNING]
+                running = [
+                    (a.id, a.adw_id, a.pgid)
+                    for a in attempts
+                    if a.status is StepStatus.RUNNING and a.pgid is not None
+                ]
+                if running and len(done) >= after:
+                    _, adw_id, pgid = max(running)
+                    return adw_id, pgid
+                await asyncio.sleep(0.02)
+        raise AssertionError("the run never reached a running agent call")
+
+    return on_own_loop(poll())  # on a loop of its own: the dashboard's test is async
 
 
 def group_alive(pgid: int) -> bool:
@@ -133,12 +148,14 @@ def group_alive(pgid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("after", "delay"), [(1, "0.3"), (4, "0.12"), (7, "0.12")])
-def test_orchestrator_killed_mid_step_then_recovered(repo: Path, after: int, delay: str):
+def test_orchestrator_killed_mid_step_then_recovered(
+    repo: Path, db: DatabaseLocation, after: int, delay: str
+):
     # Slower lines than the other tests': the agent must still be mid-step once the
     # test has seen it start and killed its orchestrator, on a loaded machine too. The
     # second call (naming the branch) writes three lines only: slower still.
     run = start_run(repo, delay=delay)
-    adw_id, pgid = running_attempt(repo, after)
+    adw_id, pgid = running_attempt(db, after)
     run.kill()  # SIGKILL: no cleanup of any kind
     run.wait(timeout=10)
     assert group_alive(pgid)  # the agent outlived its orchestrator, in its own session
@@ -146,24 +163,26 @@ def test_orchestrator_killed_mid_step_then_recovered(repo: Path, after: int, del
     recovered = adw(repo, "recover")
     assert recovered.returncode == 0, recovered.stderr[-3000:]
     assert not group_alive(pgid)
-    run_now = recorded(repo)[adw_id]
+    run_now = recorded(db)[adw_id]
     assert run_now.status is RunStatus.SUCCEEDED
     run_now.assert_intact()
 
 
 @pytest.mark.slow
-def test_sigterm_finishes_the_step_then_interrupts_and_recover_resumes(repo: Path):
+def test_sigterm_finishes_the_step_then_interrupts_and_recover_resumes(
+    repo: Path, db: DatabaseLocation
+):
     run = start_run(repo)
-    adw_id, pgid = running_attempt(repo, 2)
+    adw_id, pgid = running_attempt(db, 2)
     run.send_signal(signal.SIGTERM)
     _, stderr = run.communicate(timeout=60)
     assert run.returncode == 1
     assert "finishing the running steps" in stderr
     assert not group_alive(pgid)
-    assert recorded(repo)[adw_id].status is RunStatus.INTERRUPTED
+    assert recorded(db)[adw_id].status is RunStatus.INTERRUPTED
     resumed = adw(repo, "recover")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    run_now = recorded(repo)[adw_id]
+    run_now = recorded(db)[adw_id]
     assert run_now.status is RunStatus.SUCCEEDED
     failed = [a for a in run_now.attempts if a.status is StepStatus.FAILED]
     assert failed == []  # the running step was allowed to finish, nothing was cut
@@ -195,7 +214,9 @@ KILL_MOMENTS = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("moment", KILL_MOMENTS, ids=[f"{m:.2f}s" for m in KILL_MOMENTS])
-def test_sdlc_killed_at_a_random_moment_is_recovered(repo: Path, moment: float):
+def test_sdlc_killed_at_a_random_moment_is_recovered(
+    repo: Path, db: DatabaseLocation, moment: float
+):
     run = subprocess.Popen(
         [str(ADW), "run", "1", "--workflow", "sdlc", "--engine", "sim", "--json"],
         cwd=repo,
@@ -211,7 +232,7 @@ def test_sdlc_killed_at_a_random_moment_is_recovered(repo: Path, moment: float):
     recovered = adw(repo, "recover")
     assert recovered.returncode == 0, recovered.stderr[-3000:]
     assert agents_working_in(repo) == []
-    runs = list(recorded(repo).values())
+    runs = list(recorded(db).values())
     if not runs:
         return  # killed before the run was even created: nothing to recover
     [run_now] = runs
@@ -220,22 +241,22 @@ def test_sdlc_killed_at_a_random_moment_is_recovered(repo: Path, moment: float):
 
 
 @pytest.mark.slow
-def test_the_next_adw_run_resumes_an_orphan(repo: Path):
+def test_the_next_adw_run_resumes_an_orphan(repo: Path, db: DatabaseLocation):
     run = start_run(repo)
-    orphan, _ = running_attempt(repo, 3)
+    orphan, _ = running_attempt(db, 3)
     run.kill()
     run.wait(timeout=10)
-    add_issue(repo, "Add a reverse helper")
+    add_issue(db, "Add a reverse helper")
     second = adw(repo, "run", "2", "--workflow", "plan", "--engine", "sim")
     assert second.returncode == 0, second.stderr[-3000:]
     assert f"run {orphan} was left running" in second.stderr
-    assert recorded(repo)[orphan].status is RunStatus.SUCCEEDED
+    assert recorded(db)[orphan].status is RunStatus.SUCCEEDED
 
 
 @pytest.mark.slow
-def test_recover_can_dead_letter_instead(repo: Path):
+def test_recover_can_dead_letter_instead(repo: Path, db: DatabaseLocation):
     run = start_run(repo)
-    orphan, _ = running_attempt(repo, 3)
+    orphan, _ = running_attempt(db, 3)
     run.kill()
     run.wait(timeout=10)
     settled = subprocess.run(
@@ -249,19 +270,19 @@ def test_recover_can_dead_letter_instead(repo: Path):
     assert settled.returncode == 0, settled.stderr
     [letter] = json.loads(adw(repo, "dlq", "ls", "--json").stdout)
     assert (letter["adw_id"], letter["error_class"]) == (orphan, "interrupted")
-    assert recorded(repo)[orphan].status is RunStatus.DEAD_LETTERED
+    assert recorded(db)[orphan].status is RunStatus.DEAD_LETTERED
 
 
 @pytest.mark.slow
 async def test_the_dashboard_resumes_an_orphan_at_start(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Path, db: DatabaseLocation, monkeypatch: pytest.MonkeyPatch
 ):
     run = start_run(repo)
-    orphan, pgid = running_attempt(repo, 2)
+    orphan, pgid = running_attempt(db, 2)
     run.kill()
     run.wait(timeout=10)
     settings = load_settings(repo).model_copy(update={"engine": "sim", "retry_initial": 0.01})
-    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+    async with await Store.open(db) as store:
         app = create_app(store, repo, settings, recover_on_start=True)
         notified = record_notifications(app, monkeypatch)
         async with app.run_test() as pilot:
@@ -275,13 +296,15 @@ async def test_the_dashboard_resumes_an_orphan_at_start(
 
 
 @pytest.mark.slow
-def test_recover_resumes_a_run_stopped_before_its_first_step_ended(repo: Path):
+def test_recover_resumes_a_run_stopped_before_its_first_step_ended(
+    repo: Path, db: DatabaseLocation
+):
     """Killed between creating the run and finishing its first step, a run has no
     `next_state` yet; it is still the runtime's, so `adw recover` starts it from the top,
     with the engine it was launched with. An imported legacy run is left alone."""
 
     async def create() -> None:
-        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(db) as store:
             issue = await store.issues.get(1)
             # What `Orchestrator.launch` writes as a run's first version.
             state = {
@@ -309,5 +332,5 @@ def test_recover_resumes_a_run_stopped_before_its_first_step_ended(repo: Path):
     asyncio.run(create())
     recovered = adw(repo, "recover")  # with the engine it was launched with: no call made
     assert recovered.returncode == 0, recovered.stderr[-3000:]
-    assert recorded(repo)["0a0b0c0d"].status is RunStatus.SUCCEEDED
-    assert recorded(repo)["1a1b1c1d"].status is RunStatus.INTERRUPTED
+    assert recorded(db)["0a0b0c0d"].status is RunStatus.SUCCEEDED
+    assert recorded(db)["1a1b1c1d"].status is RunStatus.INTERRUPTED

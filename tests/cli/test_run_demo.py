@@ -1,19 +1,19 @@
 """`adw run` and `adw demo` through the console script, with the simulated agent."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import adw_environment
+
 ADW = Path(sys.executable).parent / "adw"
 
 
 def adw(cwd: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    environ.update(ADW_RETRY_INITIAL="0.01", COLUMNS="200", **env)
+    environ = adw_environment(ADW_RETRY_INITIAL="0.01", COLUMNS="200", **env)
     return subprocess.run(
         [str(ADW), *argv], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
     )
@@ -53,6 +53,7 @@ def test_demo_runs_five_issues_and_dead_letters_one(tmp_path: Path):
     assert adw(demo, "dlq", "replay").returncode == 2
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_run_shows_progress_and_prints_the_run_as_json(sample_repo: Path):
     demo = sample_repo
     created = adw(demo, "issue", "new", "--title", "Add a slugify helper", "--body", "Slugs.")
@@ -71,6 +72,7 @@ def test_run_shows_progress_and_prints_the_run_as_json(sample_repo: Path):
     assert len(unknown.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_adw_max_issue_bytes_caps_what_prompts_quote_of_the_body(sample_repo: Path):
     body = sample_repo / "body.md"
     body.write_text("Slugs for every title. " * 200)  # 4600 bytes
@@ -92,6 +94,7 @@ def test_run_outside_a_repository(tmp_path: Path):
     assert "not inside a git repository" in done.stderr
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_two_processes_racing_for_one_queued_run(sample_repo: Path):
     demo = sample_repo
     assert adw(demo, "issue", "new", "--title", "Add a slugify helper").returncode == 0
@@ -100,8 +103,7 @@ def test_two_processes_racing_for_one_queued_run(sample_repo: Path):
     adw_id = json.loads(first.stdout)["adw_id"]
     rolled = adw(demo, "rollback", adw_id, "1", "--yes")
     assert rolled.returncode == 0, rolled.stderr
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    environ.update(ADW_SIM_DELAY="0.02")
+    environ = adw_environment(ADW_SIM_DELAY="0.02")
     argv = [str(ADW), "run", "1", "--workflow", "plan", "--engine", "sim", "--adw-id", adw_id]
     racers = [
         subprocess.Popen(
@@ -123,6 +125,7 @@ def test_two_processes_racing_for_one_queued_run(sample_repo: Path):
     assert visits.count("classify") == 2
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_a_rejected_plan_shows_as_a_failed_step_with_the_reason(sample_repo: Path):
     """The repository's plan templates ask for a section the simulated planner never
     writes: the plan step is shown failed with the output check's reason."""

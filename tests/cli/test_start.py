@@ -25,6 +25,8 @@ from adw_tui.cli.parser import ISSUE_STATES, LETTER_STATUSES, RUN_STATUSES
 from adw_tui.domain.issues import IssueState
 from adw_tui.domain.models import DeadLetterStatus, RunStatus
 from adw_tui.store import Store
+from adw_tui.store.location import PostgresDsn
+from tests.conftest import RepoDatabase
 
 RUNNER = """
 import json, sys
@@ -88,16 +90,24 @@ def test_version_imports_neither_textual_nor_the_store(repo: Path):
     assert not imported & {"pydantic_settings", "yaml", "httpx", "psutil", "aiosqlite"}
 
 
-def test_runs_imports_no_textual_rich_or_engine(repo: Path):
+def test_runs_imports_no_textual_rich_or_engine(repo: Path, repo_db: RepoDatabase):
+    db = repo_db.of(repo)
+
     async def one_run() -> None:
-        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(db) as store:
             await store.create_run({"adw_id": "c0ffee01"}, workflow="sdlc", actor="t")
 
     asyncio.run(one_run())  # so that the command opens the store and reads
     imported = modules_of(repo, "runs")
     assert "adw_tui.store" in imported
-    unused = {"textual", "rich", "yaml", "httpx", "psutil", "tenacity", "pydantic_settings"}
-    assert not imported & unused
+    unused = {"textual", "rich", "yaml", "httpx", "psutil", "pydantic_settings"}
+    if isinstance(db, PostgresDsn):
+        # asyncpg and the store's reconnect policy (tenacity, adw_tui/store/reconnect.py)
+        # come with a PostgreSQL store; the SQLite driver does not.
+        unused |= {"aiosqlite"}
+    else:
+        unused |= {"asyncpg", "tenacity"}
+    assert not imported & unused, imported & unused
     # Of the engines and the runtime, only the names and what finds the repository.
     beyond = ("adw_tui.agents.", "adw_tui.runtime.", "adw_tui.tui")
     assert {name for name in imported if name.startswith(beyond)} == {

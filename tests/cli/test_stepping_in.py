@@ -16,6 +16,7 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from bench.pty_app import PtyChild
 from tests.cli.test_listings import adw
+from tests.conftest import adw_environment, database_of
 from tests.runtime.pause_runs import agent_started, next_event
 from tests.runtime.session_runs import (
     CLAUDE_SESSION,
@@ -26,7 +27,7 @@ from tests.runtime.session_runs import (
 from tests.runtime.test_orchestrator import fast_settings
 
 ADW = str(Path(sys.executable).parent / "adw")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("repo_db")]
 
 # A stand-in for `claude` and for `$SHELL`: it writes where it runs, its arguments, its
 # environment and whether its stdin is a terminal to $1's neighbour file, then sends
@@ -53,7 +54,7 @@ def recorder(tmp_path: Path) -> tuple[Path, Path]:
 
 async def prepared(repo: Path, *, claude: bool = True) -> tuple[str, Path]:
     """A finished run (with a Claude Code session when `claude`) and its worktree."""
-    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+    async with await Store.open(database_of(repo)) as store:
         async with Orchestrator(store, repo, fast_settings(repo)) as orchestrator:
             adw_id = await finished_run(store, orchestrator)
         if claude:
@@ -63,7 +64,7 @@ async def prepared(repo: Path, *, claude: bool = True) -> tuple[str, Path]:
 
 def in_pty(repo: Path, tmp_path: Path, *argv: str, env: dict[str, str]) -> tuple[int, str]:
     """`adw --repo REPO *argv` on a new terminal: its exit code and what it printed."""
-    ours = [key for key in os.environ if key.startswith("ADW_") or key == "CLAUDE_CODE_PATH"]
+    ours = {*os.environ.keys() - adw_environment().keys(), "CLAUDE_CODE_PATH"}
     child = PtyChild([ADW, "--repo", str(repo), *argv], cwd=tmp_path, env=env, unset=ours)
     printed = b"".join(child.output(60))
     return child.close(), printed.decode(errors="replace")
@@ -77,7 +78,7 @@ def recorded(out: Path) -> tuple[str, str, bool, dict[str, str]]:
 
 
 async def history_and_audit(repo: Path, adw_id: str) -> tuple[list[str], list[str]]:
-    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+    async with await Store.open(database_of(repo)) as store:
         history = [f"{v.actor}: {v.reason}" for v in await store.history(adw_id)]
         audit = [entry.action for entry in await store.audit.entries(adw_id=adw_id)]
     return history, audit
@@ -126,7 +127,7 @@ async def test_attach_pauses_a_running_run_first(
     script, out = recorder(tmp_path)
     hangs = {"ADW_SIM_FAULTS": "feature=hang,chore=hang,bug=hang"}
     async with (
-        await Store.open(sample_repo / "agents" / "adw_state.db") as store,
+        await Store.open(database_of(sample_repo)) as store,
         Orchestrator(store, sample_repo, settings) as orchestrator,
     ):
         issue = await store.issues.create("Feature", "x")
@@ -178,7 +179,7 @@ def test_each_refusal_says_why_and_writes_nothing(sample_repo: Path, tmp_path: P
     assert "adw shell" in refused
 
     async def queued_with_a_session() -> None:
-        async with await Store.open(sample_repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(database_of(sample_repo)) as store:
             await add_claude_session(store, simulated)
             await store.set_status(simulated, RunStatus.QUEUED, actor="test")
 
@@ -200,13 +201,13 @@ def test_each_refusal_says_why_and_writes_nothing(sample_repo: Path, tmp_path: P
 
 
 async def _set_status(repo: Path, adw_id: str, status: RunStatus) -> None:
-    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+    async with await Store.open(database_of(repo)) as store:
         await store.set_status(adw_id, status, actor="test")
 
 
 def test_a_run_whose_agent_never_answered_has_no_session(sample_repo: Path):
     async def no_session() -> str:
-        async with await Store.open(sample_repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(database_of(sample_repo)) as store:
             issue = await store.issues.create("t", "b")
             await store.create_run(
                 {"adw_id": "0c0ffee0", "issue_number": str(issue.number)},

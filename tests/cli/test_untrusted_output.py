@@ -4,7 +4,6 @@ markup and emoji codes left as text."""
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from adw_tui.domain.breakers import Outcome
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.models import NewDeadLetter
 from adw_tui.store import Store
+from tests.conftest import adw_environment, database_of
 
 ADW = Path(sys.executable).parent / "adw"
 RUN_ID = "bad0c0de"
@@ -43,12 +43,8 @@ def repo(tmp_path: Path) -> Path:
 
 def adw(repo: Path, *argv: str, stderr: bool = True) -> str:
     """Runs `adw` in `repo`; returns its stdout, and its stderr after it unless told not."""
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ADW_", "CLAUDE_CODE_PATH"))
-    }
-    environ.update(ADW_SIM_STATE_DIR=str(repo.parent / "sim-state"), COLUMNS="400")
+    environ = adw_environment(ADW_SIM_STATE_DIR=str(repo.parent / "sim-state"), COLUMNS="400")
+    environ.pop("CLAUDE_CODE_PATH", None)
     done = subprocess.run(
         [str(ADW), *argv],
         cwd=repo,
@@ -83,7 +79,7 @@ def seed(repo: Path) -> None:
     error is hostile."""
 
     async def write() -> None:
-        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(database_of(repo)) as store:
             await store.create_run({"adw_id": RUN_ID}, workflow="sdlc", issue=HOSTILE, actor="t")
             await store.dead_letters.add(
                 NewDeadLetter(
@@ -116,12 +112,14 @@ def test_prompt_shows_the_agents_echo_of_a_hostile_prompt_safely(repo: Path):
     assert_shown_safely(adw(repo, "prompt", "--engine", "sim", HOSTILE))
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_issue_listing_and_show_print_a_hostile_title_safely(repo: Path):
     adw(repo, "issue", "new", "--title", HOSTILE, "--body", HOSTILE)
     assert_shown_safely(adw(repo, "issue", "ls"))
     assert_shown_safely(adw(repo, "issue", "show", "1"))
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_run_progress_and_summary_print_a_hostile_issue_safely(repo: Path):
     adw(repo, "issue", "new", "--title", HOSTILE, "--body", "body")
     output = adw(repo, "run", "--engine", "sim", "--workflow", "plan", "1")
@@ -135,11 +133,13 @@ def test_run_progress_and_summary_print_a_hostile_issue_safely(repo: Path):
     [("dlq", "ls"), ("dlq", "show", "1"), ("breakers",), ("show", RUN_ID)],
     ids=" ".join,
 )
+@pytest.mark.usefixtures("repo_db")
 def test_listings_print_hostile_errors_and_titles_safely(repo: Path, argv: tuple[str, ...]):
     seed(repo)
     assert_shown_safely(adw(repo, *argv))
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_runs_cut_a_hostile_issue_to_its_column_safely(repo: Path):
     seed(repo)
     assert_shown_safely(adw(repo, "runs"), whole=False)
@@ -169,6 +169,7 @@ def strings(value: object) -> list[str]:
     ],
     ids=" ".join,
 )
+@pytest.mark.usefixtures("repo_db")
 def test_json_keeps_hostile_text_exact_with_nothing_a_terminal_acts_on(
     repo: Path, argv: tuple[str, ...]
 ):

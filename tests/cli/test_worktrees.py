@@ -14,13 +14,14 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from tests.cli.test_listings import adw
+from tests.conftest import RepoDatabase, database_of
 from tests.runtime.test_orchestrator import fast_settings
 
 
 async def three_runs(repo: Path) -> tuple[str, str, str]:
     """Three `plan` runs, all succeeded; then the second is marked running (in use) and
     the third's worktree gets uncommitted work."""
-    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+    async with await Store.open(database_of(repo)) as store:
         async with Orchestrator(store, repo, fast_settings(repo)) as orchestrator:
             ids = []
             for title in ("Add a slugify helper", "Add a title helper", "Add a count helper"):
@@ -34,7 +35,7 @@ async def three_runs(repo: Path) -> tuple[str, str, str]:
 
 
 @pytest.fixture
-def runs(sample_repo: Path) -> tuple[str, str, str]:
+def runs(sample_repo: Path, repo_db: RepoDatabase) -> tuple[str, str, str]:
     return asyncio.run(three_runs(sample_repo))
 
 
@@ -94,7 +95,7 @@ def test_prune_and_rm_take_only_what_they_may(sample_repo: Path, runs: tuple[str
     assert shown["status"] == "succeeded"
 
     async def audited() -> list[str]:
-        async with await Store.open(repo / "agents" / "adw_state.db") as store:
+        async with await Store.open(database_of(repo)) as store:
             entries = await store.audit.entries(limit=1000)
         return [entry.adw_id or "" for entry in entries if entry.action == "worktree.remove"]
 
@@ -113,7 +114,7 @@ def test_bad_arguments_say_what_to_write(sample_repo: Path):
 
 async def run_in_every_status(repo: Path) -> dict[RunStatus, str]:
     """One finished `plan` run for each status, then set to it (its worktree made)."""
-    async with await Store.open(repo / "agents" / "adw_state.db") as store:
+    async with await Store.open(database_of(repo)) as store:
         async with Orchestrator(store, repo, fast_settings(repo, max_concurrent=4)) as runtime:
             issues = [
                 await store.issues.create(f"Add helper {status}", "x") for status in RunStatus
@@ -126,6 +127,7 @@ async def run_in_every_status(repo: Path) -> dict[RunStatus, str]:
     return dict(zip(RunStatus, ids, strict=True))
 
 
+@pytest.mark.usefixtures("repo_db")
 def test_prune_takes_ended_runs_only_whatever_status_it_is_asked_for(sample_repo: Path):
     runs = asyncio.run(run_in_every_status(sample_repo))
     in_use = {RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED}

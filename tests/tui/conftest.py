@@ -23,8 +23,10 @@ from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.sample_repo import DEMO_ISSUES, FAILING_ENGINE_ENV
 from adw_tui.store import Store
+from adw_tui.store.backend import Engine
 from adw_tui.store.steps import AttemptEnd
 from adw_tui.tui.app import AdwApp, create_app
+from tests.conftest import RepoDatabase
 
 SnapCompare = Callable[..., bool]
 
@@ -40,9 +42,19 @@ def repo(sample_repo: Path) -> Path:
 
 
 @pytest.fixture
-async def store(repo: Path) -> AsyncIterator[Store]:
-    async with await Store.open(repo / "agents" / "adw_state.db") as opened:
+async def store(repo: Path, repo_db: RepoDatabase) -> AsyncIterator[Store]:
+    """The repository's store, on each engine; an `adw` process the test starts in the
+    repository opens the same database."""
+    async with await Store.open(repo_db.of(repo)) as opened:
         yield opened
+
+
+@pytest.fixture
+def sqlite_alone() -> Engine:
+    """The engine of a module whose subject is not the store's data, imported there as
+    its `engine` fixture (`from tests.tui.conftest import sqlite_alone as engine`): its
+    tests run on SQLite alone."""
+    return "sqlite"
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ executes gets a live pane fed from its transcript file.
 
 import asyncio
 import gc
-import os
 import signal
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from adw_tui.tui import heap
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens import dashboard
 from adw_tui.tui.screens.dashboard import RunTable
+from tests.conftest import adw_environment, db_argument
 from tests.tui.conftest import cell_writes, until
 
 MANY = 1000
@@ -112,8 +112,7 @@ async def test_the_heap_is_frozen_while_the_dashboard_is_up(
 
 def adw_run(repo: Path, issue: int, **env: str) -> subprocess.Popen[str]:
     """`adw run ISSUE --workflow plan --engine sim` in another process (stderr piped)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    environ.update(ADW_RETRY_INITIAL="0.01", **env)
+    environ = adw_environment(ADW_RETRY_INITIAL="0.01", **env)
     adw = Path(sys.executable).parent / "adw"
     argv = [str(adw), "run", str(issue), "--workflow", "plan", "--engine", "sim"]
     return subprocess.Popen(
@@ -181,9 +180,8 @@ async def test_a_run_a_worker_on_another_host_runs_streams_into_a_pane(
     assert await clone.wait() == 0
     issue = await store.issues.create("Add a slugify helper", "Slugs.")
     adw_id = await orchestrator.launch(issue.number, workflow="plan", fleet_labels=[])
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    environ.update(
-        ADW_DB=str(store.path), ADW_ENGINE="sim", ADW_SIM_DELAY="0.1", ADW_HOST_NAME="far-host"
+    environ = adw_environment(
+        ADW_DB=db_argument(store), ADW_ENGINE="sim", ADW_SIM_DELAY="0.1", ADW_HOST_NAME="far-host"
     )
     adw = Path(sys.executable).parent / "adw"
     worker = subprocess.Popen(  # noqa: ASYNC220 - a process that outlives this scope

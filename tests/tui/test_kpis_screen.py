@@ -1,7 +1,6 @@
 """The KPI screen (`k`): the tables `adw kpis` prints, the charts per day, and the window
 that `t` changes, over runs recorded in a real store on several days."""
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from adw_tui.store import Store
 from adw_tui.tui.app import create_app
 from adw_tui.tui.screens.kpis import KpisScreen
 from adw_tui.tui.widgets.row_table import RowTable
-from tests.conftest import sqlite_file
+from tests.conftest import raw_execute
 from tests.tui.conftest import until
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -34,11 +33,11 @@ async def recorded(
     spent = AgentResult(success=True, cost_usd=1.0, input_tokens=10, output_tokens=10)
     await store.steps.finish(attempt, StepStatus.SUCCEEDED, result=spent)
     created = (NOW - timedelta(days=days_ago)).isoformat(timespec="microseconds")
-    with sqlite3.connect(sqlite_file(store)) as connection:  # as if it had been made then
-        connection.execute(
-            "UPDATE runs SET created_at = ?, updated_at = ? WHERE adw_id = ?",
-            (created, (NOW - timedelta(days=days_ago) + timedelta(minutes=5)).isoformat(), adw_id),
-        )
+    await raw_execute(  # as if it had been made then
+        store,
+        "UPDATE runs SET created_at = ?, updated_at = ? WHERE adw_id = ?",
+        (created, (NOW - timedelta(days=days_ago) + timedelta(minutes=5)).isoformat(), adw_id),
+    )
 
 
 def table_rows(screen: KpisScreen, selector: str) -> dict[str, list[str]]:

@@ -14,6 +14,9 @@ from adw_tui.tui.screens.launch import LaunchScreen
 from adw_tui.tui.themes import DEFAULT_THEME
 from tests.tui.conftest import record_notifications, until
 
+# One engine: the dashboard's preferences file, whatever the engine.
+from tests.tui.conftest import sqlite_alone as engine  # noqa: F401
+
 USER_THEME = """
 name = "solarized-night"
 [colors]

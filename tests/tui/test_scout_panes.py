@@ -10,6 +10,9 @@ from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui.app import create_app
 from tests.runtime.test_scouts import FAULTS, scouting_workflow
+
+# One engine: the scouts' panes show their agents' output, not the store's data.
+from tests.tui.conftest import sqlite_alone as engine  # noqa: F401
 from tests.tui.conftest import until
 
 SCOUTS = [

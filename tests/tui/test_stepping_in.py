@@ -32,6 +32,10 @@ from tests.runtime.session_runs import (
 )
 from tests.tui.conftest import notice, record_notifications, settle, until
 
+# One engine: the hand-over to a terminal (the commands' store part runs on
+# both engines in tests/cli/test_stepping_in.py).
+from tests.tui.conftest import sqlite_alone as engine  # noqa: F401
+
 PLAN_HANGS = {"ADW_SIM_FAULTS": "feature=hang,chore=hang,bug=hang"}
 """The plan step's agent (whatever the issue's class) says who it is, then hangs."""
 

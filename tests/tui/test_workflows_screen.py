@@ -19,6 +19,9 @@ from adw_tui.workflows.graph import plain
 from adw_tui.workflows.loader import REPO_WORKFLOWS_DIR, load_workflows
 from tests.tui.conftest import FIXED_REPO, SnapCompare, record_notifications, settle
 
+# One engine: the workflow definitions, not the store's data.
+from tests.tui.conftest import sqlite_alone as engine  # noqa: F401
+
 BUILTIN_NAMES = sorted(load_workflows(None))
 
 MINE = """\
