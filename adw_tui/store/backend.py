@@ -30,6 +30,9 @@ from adw_tui.domain.errors import TransactionLostError
 from adw_tui.domain.redaction import Redactor
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from adw_tui.store.changes import Deliver
     from adw_tui.store.group_commit import T, Write
     from adw_tui.store.location import DatabaseLocation
     from adw_tui.store.schema import Migration
@@ -172,3 +175,8 @@ class Backend(Protocol):
 
     async def health(self) -> tuple[str, list[str]]:
         """The journal mode and the integrity check's lines (`["ok"]` when sound)."""
+
+    async def listen(self, deliver: "Deliver", listening: "asyncio.Event") -> None:
+        """Pass `deliver` every change notice committed, by any process, from when
+        `listening` is set until cancelled, on a connection of its own (see
+        `adw_tui.store.changes`)."""

@@ -16,11 +16,12 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
@@ -37,10 +38,12 @@ from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import record_audit
 from adw_tui.store.backend import Engine, Params, ReadParams, Row
 from adw_tui.store.backend import Writer as AnyWriter
+from adw_tui.store.changes import RESYNC, SQLITE_POLL_S, Change, ChangeKind, Deliver
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted
 from adw_tui.store.schema import Migration
 
 Synchronous = Literal["FULL", "NORMAL"]
+R = TypeVar("R")
 
 
 class Writer:
@@ -240,6 +243,26 @@ class Database:
         with _translate_errors(self.path, self.busy_timeout_s):
             return list(await self._reader.execute_fetchall(sql, params))
 
+    async def listen(self, deliver: Deliver, listening: asyncio.Event) -> None:
+        """Every `SQLITE_POLL_S`, ask a connection of its own whether any other
+        connection committed (`PRAGMA data_version`: one read of shared memory), and if
+        so deliver the rows of `changes` it has not seen. Rows missing before the first
+        unseen one were pruned unread: RESYNC."""
+        reader = ChangeReader(self.path, self.busy_timeout_s)
+        try:
+            with _translate_errors(self.path, self.busy_timeout_s):
+                seen = await reader.call(reader.open)
+                listening.set()
+                while True:
+                    await asyncio.sleep(SQLITE_POLL_S)
+                    for seq, adw_id, kind, ref in await reader.call(reader.after, seen):
+                        if seq > seen + 1:
+                            deliver(RESYNC)
+                        deliver(Change(ChangeKind(kind), adw_id, ref))
+                        seen = seq
+        finally:
+            reader.close()
+
     async def batches(
         self, sql: str, params: Params = (), *, size: int = 500
     ) -> AsyncGenerator[list[Row], None]:
@@ -281,6 +304,60 @@ async def _connect(path: Path, busy_timeout_s: float) -> aiosqlite.Connection:
         await connection.close()
         raise
     return connection
+
+
+class ChangeReader:
+    """The change listener's connection, on a thread of its own: every call, its close
+    included, runs there one after another, so a listener cancelled twice (as
+    `asyncio.run` cancels what is left when it ends) never leaves the connection in use
+    or a result bound for a closed event loop."""
+
+    def __init__(self, path: Path, busy_timeout_s: float) -> None:
+        self._path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adw-changes")
+        self._connection: sqlite3.Connection | None = None
+        self._version = 0
+
+    async def call(self, job: Callable[..., R], *args: Any) -> R:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, job, *args)
+
+    def open(self) -> int:
+        """Connect; the newest notice's seq (0: none yet)."""
+        self._connection = sqlite3.connect(
+            self._path, timeout=self._busy_timeout_s, isolation_level=None
+        )
+        self._connection.execute("PRAGMA query_only=ON")
+        self._version = self._data_version()
+        [seen] = self._connection.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()
+        return int(seen)
+
+    def after(self, seen: int) -> list[tuple[int, str, str, int]]:
+        """The notices after `seen`, if another connection committed since the last
+        call (else none, unread)."""
+        assert self._connection is not None
+        version = self._data_version()
+        if version == self._version:
+            return []
+        self._version = version
+        return self._connection.execute(
+            "SELECT seq, adw_id, kind, ref FROM changes WHERE seq > ? ORDER BY seq", (seen,)
+        ).fetchall()
+
+    def close(self) -> None:
+        """Close the connection after the call in progress, if any; without waiting."""
+        self._thread.submit(self._disconnect)
+        self._thread.shutdown(wait=False)
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+    def _data_version(self) -> int:
+        """A number that changes whenever another connection commits to the database."""
+        assert self._connection is not None
+        [version] = self._connection.execute("PRAGMA data_version").fetchone()
+        return int(version)
 
 
 async def _refuse_foreign(connection: aiosqlite.Connection, path: Path) -> None:

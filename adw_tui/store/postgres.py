@@ -45,6 +45,7 @@ asking the server what became of it, so a write is applied exactly once (`pg_ses
 
 import asyncio
 import contextlib
+import logging
 import queue
 import threading
 from collections.abc import (
@@ -71,6 +72,7 @@ from adw_tui.domain.errors import (
 from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import audited_claim
 from adw_tui.store.backend import Engine, Params, ReadParams, Row, Writer, now_iso, rerun_when_lost
+from adw_tui.store.changes import CHANNEL, RESYNC, Change, Deliver
 from adw_tui.store.dialect import postgres_query, postgres_sql
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted, settle
 from adw_tui.store.location import PostgresDsn
@@ -82,14 +84,18 @@ from adw_tui.store.pg_session import (
     fetched,
     settled_status,
 )
-from adw_tui.store.reconnect import Outage, connection_lost
+from adw_tui.store.reconnect import FIRST_WAIT_S, LONGEST_WAIT_S, Outage, connection_lost
 from adw_tui.store.schema import Migration
 
 R = TypeVar("R")
+logger = logging.getLogger(__name__)
 
 READERS = 4
 """Reader connections at most, per process."""
 DEFAULT_RECONNECT_S = 60.0
+PING_S = 5.0
+"""A listening connection silent this long is asked `SELECT 1`: a server gone without
+closing it (its host down) is noticed within twice this."""
 
 
 class WriterThread:
@@ -340,6 +346,35 @@ class PostgresDatabase:
         await self.fetch_all("SELECT 1")
         return "wal", ["ok"]
 
+    async def listen(self, deliver: Deliver, listening: asyncio.Event) -> None:
+        """LISTEN on a connection of its own; a lost one is connected again, waiting
+        longer after each failed try (as `reconnect` waits), and what was committed
+        meanwhile is unknown: RESYNC once listening again. An error that is not a lost
+        connection (a password changed meanwhile) ends the listener."""
+        wait_s = FIRST_WAIT_S
+        while True:
+            try:
+                connection = await asyncpg.connect(self.dsn.url, timeout=self.busy_timeout_s)
+            except Exception as error:
+                if not connection_lost(error):
+                    raise
+                logger.warning("change listener: %s", self._unreachable(error))
+                await asyncio.sleep(wait_s)
+                wait_s = min(wait_s * 2, LONGEST_WAIT_S)
+                continue
+            wait_s = FIRST_WAIT_S
+            try:
+                await _listen_on(connection, deliver, listening, resync=listening.is_set())
+            except Exception as error:
+                if not connection_lost(error):
+                    raise
+                logger.warning("change listener: %s", self._unreachable(error))
+            finally:
+                connection.terminate()
+
+    def _unreachable(self, error: BaseException) -> str:
+        return f"lost PostgreSQL at {self.dsn} ({_said(error, self.redactor)})"
+
     async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[Row]:
         """The rows of one query; a connection the server dropped is read again on a
         new one, waiting for the server (with backoff) within the reconnect window."""
@@ -427,6 +462,27 @@ class PostgresDatabase:
             raise DatabaseUnreachableError(
                 self.redactor.text(str(self.dsn)), self._outage.window_s, said
             ) from error
+
+
+async def _listen_on(
+    connection: asyncpg.Connection, deliver: Deliver, listening: asyncio.Event, *, resync: bool
+) -> None:
+    """Deliver the notices `connection` hears until the server closes it or it breaks
+    (raised when a ping goes unanswered); `resync` first, once it listens."""
+    closed = asyncio.Event()
+    connection.add_termination_listener(lambda _connection: closed.set())
+    await connection.add_listener(
+        CHANNEL, lambda _c, _pid, _channel, payload: deliver(Change.from_payload(payload))
+    )
+    if resync:
+        deliver(RESYNC)
+    listening.set()
+    while not closed.is_set() and not connection.is_closed():
+        try:
+            async with asyncio.timeout(PING_S):
+                await closed.wait()
+        except TimeoutError:
+            await connection.execute("SELECT 1", timeout=PING_S)
 
 
 @contextmanager

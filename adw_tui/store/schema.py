@@ -497,6 +497,67 @@ MIGRATIONS: tuple[Migration, ...] = (
         "each worker's adw version, for `adw workers`",
         "ALTER TABLE workers ADD COLUMN version TEXT;",
     ),
+    Migration(
+        20,
+        "change notices for live views on other processes and hosts: a run's row moved, "
+        "a transcript chunk written (SQLite: rows of `changes`; PostgreSQL: NOTIFY)",
+        # The newest 1000 to 2000 notices are kept: a listener reads them within
+        # SQLITE_POLL_S, and one that fell further behind reads everything again.
+        """
+        CREATE TABLE changes (
+            seq    INTEGER PRIMARY KEY,
+            adw_id TEXT NOT NULL,
+            kind   TEXT NOT NULL,
+            ref    INTEGER NOT NULL
+        );
+        CREATE TRIGGER runs_created_change AFTER INSERT ON runs
+        BEGIN
+            INSERT INTO changes (adw_id, kind, ref) VALUES (NEW.adw_id, 'run', NEW.version);
+        END;
+        CREATE TRIGGER runs_moved_change AFTER UPDATE ON runs
+        WHEN NEW.updated_at IS NOT OLD.updated_at OR NEW.status IS NOT OLD.status
+        BEGIN
+            INSERT INTO changes (adw_id, kind, ref) VALUES (NEW.adw_id, 'run', NEW.version);
+        END;
+        CREATE TRIGGER transcript_chunks_change AFTER INSERT ON transcript_chunks
+        BEGIN
+            INSERT INTO changes (adw_id, kind, ref)
+                SELECT adw_id, 'transcript', NEW.seq FROM step_attempts
+                WHERE id = NEW.attempt_id;
+        END;
+        CREATE TRIGGER changes_pruned AFTER INSERT ON changes WHEN NEW.seq % 1000 = 0
+        BEGIN
+            DELETE FROM changes WHERE seq <= NEW.seq - 1000;
+        END;
+        """,
+        # Delivered at commit to the listening connections; a payload is under 100
+        # bytes (an adw_id has at most 40 characters), far below NOTIFY's 8000.
+        """
+        CREATE FUNCTION adw_notify_run() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('adw_changes', json_build_object(
+                'run', NEW.adw_id, 'kind', 'run', 'seq', NEW.version)::text);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER runs_created_notify AFTER INSERT ON runs
+        FOR EACH ROW EXECUTE FUNCTION adw_notify_run();
+        CREATE TRIGGER runs_moved_notify AFTER UPDATE ON runs FOR EACH ROW
+        WHEN (NEW.updated_at IS DISTINCT FROM OLD.updated_at
+              OR NEW.status IS DISTINCT FROM OLD.status)
+        EXECUTE FUNCTION adw_notify_run();
+        CREATE FUNCTION adw_notify_transcript() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('adw_changes', json_build_object(
+                'run', adw_id, 'kind', 'transcript', 'seq', NEW.seq)::text)
+            FROM step_attempts WHERE id = NEW.attempt_id;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER transcript_chunks_notify AFTER INSERT ON transcript_chunks
+        FOR EACH ROW EXECUTE FUNCTION adw_notify_transcript();
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -7,7 +7,7 @@ is a fork: a new version whose data equals an old one and whose parent is that o
 
 import json
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -39,6 +39,7 @@ from adw_tui.store.audit import AuditLog, audit_entry, record_audit
 from adw_tui.store.backend import Backend, Engine, IntegrityError, Row, now_iso, rerun_when_lost
 from adw_tui.store.breakers import Breakers
 from adw_tui.store.budgets import Budgets
+from adw_tui.store.changes import ChangeFeed, Subscription
 from adw_tui.store.claims import Claims
 from adw_tui.store.dead_letters import DeadLetters
 from adw_tui.store.deliveries import Deliveries
@@ -87,6 +88,7 @@ class Store:
         self.budgets = Budgets(database)
         self.fleet = Fleet(database)
         self.transcripts = Transcripts(database)
+        self._changes = ChangeFeed(database.listen)
 
     @classmethod
     async def open(
@@ -165,7 +167,14 @@ class Store:
         return self._db.location
 
     async def close(self) -> None:
+        await self._changes.close()
         await self._db.close()
+
+    def changes(self) -> AbstractAsyncContextManager[Subscription]:
+        """A subscription to the notices of what any process, on any host, commits
+        from now on (`adw_tui.store.changes`): `async with store.changes() as changes:
+        async for batch in changes: ...`."""
+        return self._changes.subscribe()
 
     async def checkpoint(self) -> None:
         """Empty the write-ahead log into the database file (see `Database.checkpoint`)."""

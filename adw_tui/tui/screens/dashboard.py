@@ -1,13 +1,17 @@
 """The dashboard: resource gauges, the runs table and one live agent pane per running run.
 
-It reads the store's read API for what already exists (and, every `REFRESH_S`, for runs
-other processes started) and follows the runtime's events (the app's `runtime_events`
-signal) for what happens here. Agent output goes straight into each pane's buffer
-(`AgentPane.push` is cheap; the panes are flushed on a timer), so a burst of agent lines
-costs no widget write, and no message, per line.
+It reads the store's read API for what already exists, follows the runtime's events (the
+app's `runtime_events` signal) for what happens here, and the store's change notices
+(`Store.changes`: NOTIFY on PostgreSQL) for what other processes and hosts commit: a
+burst of notices collects for `CHANGES_SETTLE_S`, then the runs named are read again, a
+row each (or the window, for a new run), and the panes following them are woken. Every
+`REFRESH_S` it also reads what changed, in case a notice was missed. Agent output goes
+straight into each pane's buffer (`AgentPane.push` is cheap; the panes are flushed on a
+timer), so a burst of agent lines costs no widget write, and no message, per line.
 
-A run another process executes (an `adw run` in another terminal) gets a pane too: its
-transcript file is followed (`TranscriptFollower`) every `TAIL_POLL_S`.
+A run another process executes (an `adw run` in another terminal, a worker on another
+host) gets a pane too: its transcript file, or its chunks in the database, is followed
+(`TranscriptFollower`) when a notice says the run moved, and every `TAIL_POLL_S`.
 
 A PostgreSQL server that went away (a restart) stops no timer: the store waits for it
 and reconnects (`store.reconnect`), the gauges say "database unreachable, reconnecting"
@@ -25,6 +29,7 @@ the screen for seconds.
 """
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -34,12 +39,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.content import Content
+from textual.events import Unmount
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.theme import Theme
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerError
 
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock, start_of_day
@@ -61,6 +68,7 @@ from adw_tui.runtime.events import (
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.runtime.transcript_tail import TranscriptFollower
 from adw_tui.store import Store
+from adw_tui.store.changes import Change, ChangeKind
 from adw_tui.store.leases import LeaseKind
 from adw_tui.trackers.base import IssueTracker, RateLimited
 from adw_tui.tui import heap
@@ -80,6 +88,10 @@ Cells = tuple[str | Text, ...]
 REFRESH_S = 2.0
 DATABASE_CHECK_S = 0.5
 TAIL_POLL_S = 0.25
+CHANGES_SETTLE_S = 0.05
+"""Notices that come this soon after a batch wait for the next: a burst is one read."""
+RELOADS_AT_MOST = 20
+"""Runs read again one by one after a batch of notices; more, and the window is read."""
 # How long a finished run's pane stays on screen, so its last lines can be read.
 PANE_LINGER_S = 8.0
 # A pane needs about this many columns to be readable; the grid fits as many as it can.
@@ -233,6 +245,10 @@ class Dashboard(AdwScreen):
         """Runs other processes execute, followed through their transcript files."""
         self._ended: list[TranscriptFollower] = []
         """Followed runs that ended: polled once more for their last lines."""
+        self._tails_due = asyncio.Event()
+        """Set when a notice says a followed run moved: its tail is read at once."""
+        self._changes: Worker[None]
+        """Follows the store's change notices (`_follow_changes`), from mount."""
         self._pane_removals: dict[str, Timer] = {}
         self._waits = RunWaits(clock)
         """Why this process's runs wait, from the runtime's events."""
@@ -265,11 +281,22 @@ class Dashboard(AdwScreen):
         self.run_worker(
             self._follow_other_processes(), name="transcript-tails", exit_on_error=False
         )
+        self._changes = self.run_worker(
+            self._follow_changes(), name="store-changes", exit_on_error=False
+        )
         # Once the dashboard is up, start-up's objects are there for good (heap.py).
         self.set_timer(heap.FREEZE_AFTER_S, heap.freeze)
 
     def on_unmount(self) -> None:
         heap.thaw()
+
+    @on(Unmount)
+    async def _stop_following_changes(self) -> None:
+        """Textual cancels a screen's workers without waiting for them; the store's
+        listener has a connection of its own, to close before the app's loop ends."""
+        self._changes.cancel()
+        with contextlib.suppress(WorkerError):
+            await self._changes.wait()
 
     def on_resize(self) -> None:
         columns = max(1, self.size.width // PANE_MIN_WIDTH)
@@ -329,6 +356,30 @@ class Dashboard(AdwScreen):
             return None
         silent = sum(worker.silent(now) for worker in workers)
         return len(workers) - silent, silent, waiting
+
+    async def _follow_changes(self) -> None:
+        """The store's notices of what any process committed, a settled batch at a time,
+        for as long as the screen lives."""
+        async with self._store.changes() as changes:
+            async for batch in changes:
+                await self._changed(batch)
+                await asyncio.sleep(CHANGES_SETTLE_S)
+
+    async def _changed(self, batch: list[Change]) -> None:
+        """The runs a batch of notices names read again (their rows, their following),
+        and the tails of followed runs woken; too many runs to read one by one, and
+        they are read as on a refresh; after a RESYNC, as on `r`."""
+        runs = list(dict.fromkeys(c.adw_id for c in batch if c.kind is ChangeKind.RUN and c.adw_id))
+        resync = any(c.kind is ChangeKind.RESYNC for c in batch)
+        if resync or len(runs) > RELOADS_AT_MOST:
+            await self.refresh_runs(force=resync)
+        else:
+            for adw_id in runs:
+                run = await self._reload_run(adw_id)
+                if run is not None:
+                    self._follow_run(run)
+        if any(change.adw_id in self._followers for change in batch):
+            self._tails_due.set()
 
     async def _reload_run(self, adw_id: str) -> RunRecord | None:
         """The run's row written again; a run the window does not hold (a new one, at
@@ -445,19 +496,38 @@ class Dashboard(AdwScreen):
     async def _follow_elsewhere(self, running: list[RunRecord]) -> None:
         """Follow the `running` runs another process is executing; stop following those
         that no longer run."""
-        mine = (None, self._orchestrator.owner)
-        elsewhere = {run.adw_id for run in running if run.owner not in mine}
+        elsewhere = {run.adw_id for run in running if self._runs_elsewhere(run)}
         for adw_id in elsewhere - set(self._followers):
-            self._followers[adw_id] = TranscriptFollower(
-                self._store, adw_id, self._orchestrator.transcript_path
-            )
-            self._ensure_pane(adw_id)
+            self._start_following(adw_id)
         for adw_id in set(self._followers) - elsewhere:
-            self._ended.append(self._followers.pop(adw_id))
+            self._stop_following(adw_id)
+
+    def _follow_run(self, run: RunRecord) -> None:
+        """Follow `run` if it runs elsewhere now; stop when it no longer does."""
+        elsewhere = run.status is RunStatus.RUNNING and self._runs_elsewhere(run)
+        if elsewhere and run.adw_id not in self._followers:
+            self._start_following(run.adw_id)
+        elif not elsewhere and run.adw_id in self._followers:
+            self._stop_following(run.adw_id)
+
+    def _runs_elsewhere(self, run: RunRecord) -> bool:
+        return run.owner not in (None, self._orchestrator.owner)
+
+    def _start_following(self, adw_id: str) -> None:
+        self._followers[adw_id] = TranscriptFollower(
+            self._store, adw_id, self._orchestrator.transcript_path
+        )
+        self._ensure_pane(adw_id)
+
+    def _stop_following(self, adw_id: str) -> None:
+        self._ended.append(self._followers.pop(adw_id))
+        self._tails_due.set()
 
     async def _follow_other_processes(self) -> None:
-        """Poll the followed transcripts into their panes, for as long as the screen lives."""
+        """Read the followed transcripts into their panes when a notice wakes it, and
+        every `TAIL_POLL_S`, for as long as the screen lives."""
         while True:
+            self._tails_due.clear()
             ended, self._ended = self._ended, []
             for follower in [*self._followers.values(), *ended]:
                 try:
@@ -474,7 +544,9 @@ class Dashboard(AdwScreen):
                     pane.set_title(follower.adw_id, attempt.step, attempt.agent)
             for follower in ended:
                 self._schedule_pane_removal(follower.adw_id)
-            await asyncio.sleep(TAIL_POLL_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(TAIL_POLL_S):
+                    await self._tails_due.wait()
 
     # Panes
 
