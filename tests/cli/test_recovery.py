@@ -296,6 +296,20 @@ async def test_the_dashboard_resumes_an_orphan_at_start(
     assert note["message"].endswith("resumed")
 
 
+async def first_state(store: Store, repo: Path, adw_id: str) -> dict[str, object]:
+    """What `Orchestrator.launch` writes as the first version of a `plan` run of issue 1."""
+    issue = await store.issues.get(1)
+    return {
+        "adw_id": adw_id,
+        "issue_number": "1",
+        "all_adws": ["plan"],
+        "issue_title": issue.title,
+        "issue_body": issue.body,
+        "issue_json": issue.prompt_json(),
+        "base_branch": await git.default_branch(repo),
+    }
+
+
 @pytest.mark.slow
 def test_recover_resumes_a_run_stopped_before_its_first_step_ended(
     repo: Path, db: DatabaseLocation
@@ -306,19 +320,8 @@ def test_recover_resumes_a_run_stopped_before_its_first_step_ended(
 
     async def create() -> None:
         async with await Store.open(db) as store:
-            issue = await store.issues.get(1)
-            # What `Orchestrator.launch` writes as a run's first version.
-            state = {
-                "adw_id": "0a0b0c0d",
-                "issue_number": "1",
-                "all_adws": ["plan"],
-                "issue_title": issue.title,
-                "issue_body": issue.body,
-                "issue_json": issue.prompt_json(),
-                "base_branch": await git.default_branch(repo),
-            }
             await store.create_run(
-                state,
+                await first_state(store, repo, "0a0b0c0d"),
                 workflow="plan",
                 issue="1",
                 actor="runtime",
@@ -353,21 +356,15 @@ def test_recover_starts_a_run_its_process_queued_and_never_started(
 
     async def create() -> None:
         async with await Store.open(db) as store:
-            issue = await store.issues.get(1)
             for adw_id, owner in owners.items():
-                state = {
-                    "adw_id": adw_id,
-                    "issue_number": "1",
-                    "all_adws": ["plan"],
-                    "issue_title": issue.title,
-                    "issue_body": issue.body,
-                    "issue_json": issue.prompt_json(),
-                    "base_branch": await git.default_branch(repo),
-                }
                 await store.create_run(
-                    state, workflow="plan", issue="1", actor="runtime",
-                    control=RunControl(engine="sim"), owner=owner,
-                )  # fmt: skip
+                    await first_state(store, repo, adw_id),
+                    workflow="plan",
+                    issue="1",
+                    actor="runtime",
+                    control=RunControl(engine="sim"),
+                    owner=owner,
+                )
 
     asyncio.run(create())
     recovered = adw(repo, "recover")

@@ -29,24 +29,13 @@ async def run_best_of(args: argparse.Namespace, context: CliContext) -> int:
     fleet's workers instead, and its runs' ids printed."""
     if args.enqueue:
         return await _enqueue_group(args, context)
-    named = bool(args.engines or args.model_sets)
     context.start_observability("interactive")
     async with (
         await context.open_store() as store,
         live_orchestrator(store, context.repo, context.settings) as orchestrator,
     ):
         await recover_and_report(orchestrator, context.settings)
-        # Engines or model sets named: those are compared. Else, with an experiment on
-        # the workflow, its variants side by side, and the choice is what it learns.
-        launched = await launch_group(
-            orchestrator,
-            args.issue,
-            workflow=args.workflow,
-            size=args.best_of,
-            engines=args.engines or [args.engine],
-            model_sets=args.model_sets or [args.model_set],
-            try_variants=not named,
-        )
+        launched = await _launch(orchestrator, args, fleet_labels=None)
         runs = [await orchestrator.wait(adw_id) for adw_id in launched]
         candidates = await compare(store, context.repo, launched)
     _show(candidates, as_json=args.json)
@@ -55,21 +44,29 @@ async def run_best_of(args: argparse.Namespace, context: CliContext) -> int:
     return 0 if any(run.status == "succeeded" for run in runs) else 1
 
 
+async def _launch(
+    orchestrator: Orchestrator, args: argparse.Namespace, *, fleet_labels: list[str] | None
+) -> list[str]:
+    # Engines or model sets named: those are compared. Else, with an experiment on the
+    # workflow, its variants side by side, and the choice is what it learns.
+    return await launch_group(
+        orchestrator,
+        args.issue,
+        workflow=args.workflow,
+        size=args.best_of,
+        engines=args.engines or [args.engine],
+        model_sets=args.model_sets or [args.model_set],
+        try_variants=not (args.engines or args.model_sets),
+        fleet_labels=fleet_labels,
+    )
+
+
 async def _enqueue_group(args: argparse.Namespace, context: CliContext) -> int:
     async with (
         await context.open_store() as store,
         Orchestrator(store, context.repo, context.settings) as orchestrator,
     ):
-        launched = await launch_group(
-            orchestrator,
-            args.issue,
-            workflow=args.workflow,
-            size=args.best_of,
-            engines=args.engines or [args.engine],
-            model_sets=args.model_sets or [args.model_set],
-            try_variants=not (args.engines or args.model_sets),
-            fleet_labels=args.labels or [],
-        )
+        launched = await _launch(orchestrator, args, fleet_labels=args.labels or [])
     if args.json:
         print_json({"queued": launched})
     else:
