@@ -50,8 +50,7 @@ exclusive, or shared by writes that each name their run (with that run's lock; s
 `postgres`)."""
 RUN_LOCKS = WRITE_LOCK
 """The space of the runs' advisory locks (a pair of int4 keys: this, `run_lock_key`)."""
-TRANSACTION_ID_VALUE = "pg_current_xact_id_if_assigned()::text"
-TRANSACTION_ID = f"SELECT {TRANSACTION_ID_VALUE}"
+TRANSACTION_ID = "SELECT pg_current_xact_id_if_assigned()::text"
 TRANSACTION_STATUS = "SELECT pg_xact_status($1::text::xid8)"
 
 
@@ -127,14 +126,6 @@ async def commit(connection: asyncpg.Connection, server: str, status_of: Transac
         if connection_lost(error):
             raise TransactionLostError(server) from error
         raise
-    await commit_known(connection, xid, server, status_of)
-
-
-async def commit_known(
-    connection: asyncpg.Connection, xid: str | None, server: str, status_of: TransactionStatus
-) -> None:
-    """`commit`, the transaction's id (`TRANSACTION_ID`) known already: read with its
-    last statement, which saves the round trip."""
     try:
         await connection.execute("COMMIT")
     except Exception as error:

@@ -48,6 +48,7 @@ import contextlib
 import logging
 import queue
 import threading
+import uuid
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -76,14 +77,7 @@ from adw_tui.store.changes import CHANNEL, RESYNC, Change, Deliver
 from adw_tui.store.dialect import postgres_query, postgres_sql
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted, settle
 from adw_tui.store.location import PostgresDsn
-from adw_tui.store.pg_session import (
-    TRANSACTION_ID_VALUE,
-    Fetched,
-    PostgresSession,
-    commit_known,
-    fetched,
-    settled_status,
-)
+from adw_tui.store.pg_session import Fetched, PostgresSession, fetched
 from adw_tui.store.reconnect import FIRST_WAIT_S, LONGEST_WAIT_S, Outage, connection_lost
 from adw_tui.store.schema import Migration
 
@@ -278,35 +272,45 @@ class PostgresDatabase:
                 # Shielded: once COMMIT is sent it completes (see `Database.transaction`).
                 await asyncio.shield(self._thread.run(self._session.commit))
 
-    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
-        """`sql` (an UPDATE ... RETURNING adw_id that locks its rows `FOR UPDATE SKIP
-        LOCKED`) and an audit entry for each row, as one statement in a transaction of
-        its own on a reader connection, without the database's write lock: many
-        processes claim at once instead of one after another. Its connection lost before
-        it committed: TransactionLostError, as `transaction`."""
-        # The transaction's id with each row, for a COMMIT in doubt (see `pg_session`).
-        statement = postgres_sql(f"{audited_claim(sql)}, {TRANSACTION_ID_VALUE}")
-        values = redacted(self.redactor, [*params, now_iso(), actor, action, "{}"])
+    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> str | None:
+        """`sql` (an UPDATE ... RETURNING adw_id of one row at most, locked `FOR UPDATE
+        SKIP LOCKED`) and its audit entry, as one statement in a transaction of its own
+        (implicit: one round trip) on a reader connection, without the database's write
+        lock: many processes claim at once instead of one after another. Its answer lost
+        with the connection: what became of it is settled by its token (`_settled`)."""
+        token = uuid.uuid4().hex
+        statement = postgres_sql(audited_claim(sql))
+        values = redacted(self.redactor, [*params, now_iso(), actor, action, "{}", token])
         with self._errors():
-            async with self._reader() as connection:
-                try:
-                    await connection.execute("BEGIN")
+            try:
+                async with self._reader() as connection:
                     claimed = await fetched(cast(asyncpg.Connection, connection), statement, values)
-                except BaseException as error:
-                    with contextlib.suppress(Exception):  # gone with its connection
-                        if connection.is_in_transaction():
-                            await connection.execute("ROLLBACK")
-                    if isinstance(error, Exception) and connection_lost(error):
-                        await self._readers.expire_connections()  # the others are dead too
-                        raise TransactionLostError(str(self.dsn)) from error
+            except Exception as error:
+                if not connection_lost(error):
                     raise
-                await commit_known(
-                    cast(asyncpg.Connection, connection),  # a proxy of one
-                    claimed.rows[0][1] if claimed.rows else None,  # none: nothing written
-                    str(self.dsn),
-                    self._transaction_status,
-                )
-        return [str(row[0]) for row in claimed.rows]
+                await self._readers.expire_connections()  # the others are dead too
+                return await self._settled(token, actor=actor, action=action)
+        return str(claimed.rows[0][0]) if claimed.rows else None
+
+    async def _settled(self, token: str, *, actor: str, action: str) -> str | None:
+        """The run the claim of `token` took, its answer lost: the token is taken by an
+        entry saying the claim was lost, unless the claim holds it already (committed;
+        one still running is waited for, as the token is unique). A claim that never ran,
+        or runs later, then cannot commit: its own entry would repeat the token. Not
+        committed: TransactionLostError, and the claim is made again with a new token."""
+        # Read again on a new connection when lost, as a read is: a second try finds the
+        # entry of the first, which the next statement tells apart from the claim's.
+        await self.fetch_all(
+            "INSERT INTO audit_log (at, actor, action, detail, claim) VALUES (?, ?, ?, '{}', ?) "
+            "ON CONFLICT (claim) WHERE claim IS NOT NULL DO NOTHING",
+            (now_iso(), actor, f"{action}.lost", token),
+        )
+        rows = await self.fetch_all(
+            "SELECT adw_id FROM audit_log WHERE claim = ? AND action = ?", (token, action)
+        )
+        if not rows:
+            raise TransactionLostError(str(self.dsn))
+        return str(rows[0][0])
 
     async def _begin(self) -> None:
         """BEGIN and the write lock, which may wait for another process; a caller
@@ -428,12 +432,6 @@ class PostgresDatabase:
                 yield connection
         finally:
             await self._readers.release(connection)
-
-    async def _transaction_status(self, xid: str) -> str | None:
-        """What the server made of transaction `xid` (a COMMIT in doubt), on a new
-        reader connection."""
-        async with self._reader() as connection:
-            return await settled_status(cast(asyncpg.Connection, connection), xid, self._outage)
 
     async def _refuse_foreign(self, create: bool) -> None:
         """Refuse a database holding another application's tables (see
