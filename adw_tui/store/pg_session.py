@@ -224,21 +224,20 @@ class PostgresSession:
             raise
 
     async def _begin(self, begin: str) -> None:
-        async for attempt in self._outage.async_retrying(self._drop):
-            with attempt:
-                if self.connection.is_closed():
-                    self.connection = await self._connect()
-                await self.connection.execute(begin)
-        self._outage.back()
+        async def begun() -> None:
+            if self.connection.is_closed():
+                self.connection = await self._connect()
+            await self.connection.execute(begin)
+
+        await self._outage.retried(begun, self._drop)
 
     async def _status(self, xid: str) -> str | None:
-        async for attempt in self._outage.async_retrying(self._drop):
-            with attempt:
-                self.connection.terminate()
-                self.connection = await self._connect()
-                status = await settled_status(self.connection, xid, self._outage)
-        self._outage.back()
-        return status
+        async def asked() -> str | None:
+            self.connection.terminate()
+            self.connection = await self._connect()
+            return await settled_status(self.connection, xid, self._outage)
+
+        return await self._outage.retried(asked, self._drop)
 
     async def _drop(self) -> None:
         self.connection.terminate()

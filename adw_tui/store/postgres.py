@@ -383,14 +383,14 @@ class PostgresDatabase:
         """The rows of one query; a connection the server dropped is read again on a
         new one, waiting for the server (with backoff) within the reconnect window."""
         query, values = postgres_query(sql, params)
+
+        async def read() -> list[Row]:
+            async with self._readers.acquire() as connection:
+                with _dropped_when_lost(connection):
+                    return list(await connection.fetch(query, *values))
+
         with self._errors():
-            async for attempt in self._outage.async_retrying(self._readers.expire_connections):
-                with attempt:
-                    async with self._readers.acquire() as connection:
-                        with _dropped_when_lost(connection):
-                            rows: list[Row] = list(await connection.fetch(query, *values))
-            self._outage.back()
-            return rows
+            return await self._outage.retried(read, self._readers.expire_connections)
 
     async def fetch_one(self, sql: str, params: ReadParams = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
@@ -416,17 +416,20 @@ class PostgresDatabase:
         """A pool connection that answers: one the server dropped is replaced, waiting
         for the server within the reconnect window (one round trip, `SELECT 1`, only
         when the pool had lost connections)."""
-        async for attempt in self._outage.async_retrying(self._readers.expire_connections):
-            with attempt:
-                connection = await self._readers.acquire()
-                if attempt.retry_state.attempt_number > 1:
-                    try:
-                        with _dropped_when_lost(connection):
-                            await connection.fetchval("SELECT 1")
-                    except BaseException:
-                        await self._readers.release(connection)
-                        raise
-        self._outage.back()
+
+        async def answering() -> "asyncpg.pool.PoolConnectionProxy[Any]":
+            connection = await self._readers.acquire()
+            try:
+                with _dropped_when_lost(connection):
+                    await connection.fetchval("SELECT 1")
+            except BaseException:
+                await self._readers.release(connection)
+                raise
+            return connection
+
+        connection = await self._outage.retried(
+            self._readers.acquire, self._readers.expire_connections, again=answering
+        )
         try:
             with _dropped_when_lost(connection):
                 yield connection
