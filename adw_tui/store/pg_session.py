@@ -21,6 +21,9 @@ what is done again on a new connection, and what is not.
   no id: TransactionLostError, and the transaction runs again whole. (Both functions
   are PostgreSQL 13's and newer.)
 
+A claim (`PostgresDatabase.claim`) is one statement in a transaction of its own, with no
+id to ask about: it is settled by the unique token its audit entry carries.
+
 So a write is applied once, never twice and never lost silently, whatever it writes: a
 versioned save's compare-and-set on (adw_id, version) would refuse a second application
 anyway, but audit entries, step attempts and transcript chunks have no such key. A group

@@ -27,8 +27,11 @@ Two kinds of writes need less, and take less:
   exclusive-lock writes change a run's status or create a run, so a run-scoped write's
   check of its run's status holds to its commit.
 - A claim (`claim`, `FOR UPDATE SKIP LOCKED`) takes no advisory lock: it is one
-  statement that changes only the rows it locks (the reservation of a queued run), and
-  row locks order it with every other writer of those rows.
+  statement that changes only the row it locks (the reservation of a queued run), and
+  row locks order it with every other writer of that row. It is its own transaction
+  (implicit, committed before its answer is sent: one round trip), so it has no
+  transaction id to ask about when its answer is lost; its audit entry carries a token
+  instead, unique in `audit_log.claim`, which settles it (`_settled`).
 
 The versioned state does not depend on the advisory locks alone: the compare-and-set
 trigger locks the run's row (`FOR UPDATE`) before checking its version, and (adw_id,
@@ -40,7 +43,8 @@ without adding a guarantee the locks do not already give.
 A server that goes away (a restart) is waited for, within `ADW_DB_RECONNECT` seconds
 (`reconnect`): a read is read again on a new connection, a write transaction cut off
 before it committed is run again whole, and a COMMIT whose answer was lost is settled by
-asking the server what became of it, so a write is applied exactly once (`pg_session`).
+asking the server what became of it, so a write is applied exactly once (`pg_session`;
+a claim by its token).
 """
 
 import asyncio
