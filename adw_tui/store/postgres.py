@@ -281,7 +281,10 @@ class PostgresDatabase:
         SKIP LOCKED`) and its audit entry, as one statement in a transaction of its own
         (implicit: one round trip) on a reader connection, without the database's write
         lock: many processes claim at once instead of one after another. Its answer lost
-        with the connection: what became of it is settled by its token (`_settled`)."""
+        with the connection: what became of it is settled by its token (`_settled`). A
+        caller cancelled while the statement is on its way may not know what it claimed
+        (nothing is rolled back any more): that reservation is given back once its owner
+        is gone, as any (`Fleet.release_reservation`)."""
         token = uuid.uuid4().hex
         statement = postgres_sql(audited_claim(sql))
         values = redacted(self.redactor, [*params, now_iso(), actor, action, "{}", token])
