@@ -83,17 +83,38 @@ async def adopt(popen: "subprocess.Popen[bytes]") -> AgentProcess:
         transports.append(transport)
         return stream
 
-    stdout, stderr = await reader(popen.stdout), await reader(popen.stderr)
-    writer = None
-    if popen.stdin is not None:
-        # A write pipe's StreamWriter wants a protocol with flow control and a close
-        # waiter: asyncio's own subprocess streams use a reader protocol for it too.
-        transport, protocol = await loop.connect_write_pipe(
-            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin
-        )
-        transports.append(transport)
-        writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    try:
+        stdout, stderr = await reader(popen.stdout), await reader(popen.stderr)
+        writer = None
+        if popen.stdin is not None:
+            # A write pipe's StreamWriter wants a protocol with flow control and a close
+            # waiter: asyncio's own subprocess streams use a reader protocol for it too.
+            transport, protocol = await loop.connect_write_pipe(
+                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin
+            )
+            transports.append(transport)
+            writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    except BaseException:
+        # Cancelled (a pause, a shutdown) before any caller owned the process: nothing
+        # else would ever kill it.
+        _kill_unadopted(popen, transports)
+        raise
     return AgentProcess(popen, writer, stdout, stderr, transports)
+
+
+def _kill_unadopted(
+    popen: "subprocess.Popen[bytes]", transports: list[asyncio.BaseTransport]
+) -> None:
+    """SIGKILL the process's group, reap the leader (at once, once killed) and close its
+    pipes."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(popen.pid, signal.SIGKILL)
+    popen.wait()
+    for transport in transports:
+        transport.close()
+    for pipe in (popen.stdin, popen.stdout, popen.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 async def feed_stdin(writer: asyncio.StreamWriter, data: bytes) -> None:

@@ -5,6 +5,7 @@ import asyncio
 import fcntl
 import os
 import re
+import signal
 import stat
 from collections.abc import Mapping
 from contextlib import aclosing
@@ -14,6 +15,7 @@ import psutil
 import pytest
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine
+from adw_tui.agents.process import adopt
 from adw_tui.agents.spawn import STDOUT_PIPE_BYTES, spawn_agent
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
 
@@ -287,3 +289,17 @@ def test_the_agents_stdout_pipe_holds_a_long_line_whole(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.communicate()
+
+
+async def test_an_agent_cancelled_before_it_is_adopted_is_killed(tmp_path: Path) -> None:
+    """A pause or a shutdown can cancel a call between the agent's start and its pipes'
+    hand-over to the event loop: the agent must not be left running, unowned."""
+    process = spawn_agent(["sleep", "30"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, stdin=True)
+    adopting = asyncio.ensure_future(adopt(process))
+    await asyncio.sleep(0)  # adopt is now waiting for its first pipe's hand-over
+    adopting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await adopting
+    assert process.returncode == -signal.SIGKILL
+    assert process.stdout is not None
+    assert process.stdout.closed
