@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
-from adw_tui.agents.spawn import spawn_agent
+from adw_tui.agents.spawn import end_spawned, spawn_agent
 
 if TYPE_CHECKING:
     import psutil
@@ -89,32 +89,19 @@ async def adopt(popen: "subprocess.Popen[bytes]") -> AgentProcess:
         if popen.stdin is not None:
             # A write pipe's StreamWriter wants a protocol with flow control and a close
             # waiter: asyncio's own subprocess streams use a reader protocol for it too.
-            transport, protocol = await loop.connect_write_pipe(
+            pipe, protocol = await loop.connect_write_pipe(
                 lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin
             )
-            transports.append(transport)
-            writer = asyncio.StreamWriter(transport, protocol, None, loop)
+            transports.append(pipe)
+            writer = asyncio.StreamWriter(pipe, protocol, None, loop)
     except BaseException:
         # Cancelled (a pause, a shutdown) before any caller owned the process: nothing
         # else would ever kill it.
-        _kill_unadopted(popen, transports)
+        for opened in transports:
+            opened.close()
+        end_spawned(popen)
         raise
     return AgentProcess(popen, writer, stdout, stderr, transports)
-
-
-def _kill_unadopted(
-    popen: "subprocess.Popen[bytes]", transports: list[asyncio.BaseTransport]
-) -> None:
-    """SIGKILL the process's group, reap the leader (at once, once killed) and close its
-    pipes."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(popen.pid, signal.SIGKILL)
-    popen.wait()
-    for transport in transports:
-        transport.close()
-    for pipe in (popen.stdin, popen.stdout, popen.stderr):
-        if pipe is not None:
-            pipe.close()
 
 
 async def feed_stdin(writer: asyncio.StreamWriter, data: bytes) -> None:
