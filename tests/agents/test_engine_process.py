@@ -210,6 +210,25 @@ async def test_children_left_behind_after_success_are_reaped(fake_cli: Path, tmp
             await asyncio.sleep(0.02)
 
 
+async def test_stopping_after_the_agent_exited_still_ends_what_it_left_running(
+    fake_cli: Path, tmp_path: Path
+):
+    """The agent exited, a child it left behind holds stdout open: a caller that stops
+    listening then (a pause, a cancel) must not leave that child running."""
+    engine = make_engine(fake_cli, tmp_path, "leave-child")
+    leader: list[int] = []
+    async with aclosing(engine.run(make_request(tmp_path), on_start=leader.append)) as stream:
+        async for _ in stream:
+            async with asyncio.timeout(5):
+                while not gone(leader[0]):  # noqa: ASYNC110 - polls another process
+                    await asyncio.sleep(0.02)
+            break
+    child = int((tmp_path / "pids.txt").read_text())
+    async with asyncio.timeout(2):
+        while not gone(child):  # noqa: ASYNC110 - polls another process
+            await asyncio.sleep(0.02)
+
+
 def gone(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
