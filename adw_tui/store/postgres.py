@@ -288,12 +288,14 @@ class PostgresDatabase:
         token = uuid.uuid4().hex
         statement = postgres_sql(audited_claim(sql))
         values = redacted(self.redactor, [*params, now_iso(), actor, action, "{}", token])
+        sent = False
         with self._errors():
             try:
                 async with self._reader() as connection:
+                    sent = True
                     claimed = await fetched(cast(asyncpg.Connection, connection), statement, values)
             except Exception as error:
-                if not connection_lost(error):
+                if not (sent and connection_lost(error)):
                     raise
                 await self._readers.expire_connections()  # the others are dead too
                 return await self._settled(token, actor=actor, action=action)
