@@ -14,8 +14,10 @@ noisy):
   second on each engine, and PostgreSQL's over SQLite's (bar: >= 0.5x on one host).
 
 Every process opens the store, then waits for a start signal, so its start-up is not
-timed; each reports its count and the time of its first and last operation, and the
-rate is the total over the span from the first start to the last end.
+timed; each reports its count, the time of its first and last operation and the CPU it
+spent between them, and the rate is the total over the span from the first start to
+the last end. The client CPU for each claim or save (the server's is not counted) moves
+far less with the machine's other work than the rates do.
 
 Three rounds (one with --quick), each measuring every figure on every engine in turn; a
 ratio is taken within its round, and the tables show medians (with each round's ratio),
@@ -71,10 +73,16 @@ class Span:
 
     count: int
     seconds: float
+    cpu_seconds: float
+    """The CPU the children spent in their work (not the server's)."""
 
     @property
     def per_second(self) -> float:
         return self.count / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_ms_each(self) -> float:
+        return 1000 * self.cpu_seconds / self.count if self.count else 0.0
 
 
 # The child processes: `python -m bench.fleet --child claims|saves TARGET ...`.
@@ -84,17 +92,17 @@ async def _child_claims(target: str, owner: str) -> dict[str, Any]:
     async with await Store.open(target, create=False) as store:
         _ready()
         abilities = WorkerAbilities()
-        first = time.time()
+        first, cpu = time.time(), time.process_time()
         count = 0
         while await store.fleet.take_next(owner, abilities) is not None:
             count += 1
-        return {"count": count, "first": first, "last": time.time()}
+        return _outcome(count, first, cpu)
 
 
 async def _child_saves(target: str, adw_ids: list[str], seconds: float) -> dict[str, Any]:
     async with await Store.open(target, create=False) as store:
         _ready()
-        first = time.time()
+        first, cpu = time.time(), time.process_time()
         deadline = time.monotonic() + seconds
         counts = [0]
 
@@ -109,7 +117,11 @@ async def _child_saves(target: str, adw_ids: list[str], seconds: float) -> dict[
                 counts[0] += 1
 
         await asyncio.gather(*(writer(adw_id) for adw_id in adw_ids))
-        return {"count": counts[0], "first": first, "last": time.time()}
+        return _outcome(counts[0], first, cpu)
+
+
+def _outcome(count: int, first: float, cpu: float) -> dict[str, Any]:
+    return {"count": count, "first": first, "last": time.time(), "cpu": time.process_time() - cpu}
 
 
 def _ready() -> None:
@@ -156,7 +168,11 @@ async def _children(argvs: list[list[str]]) -> Span:
         outcomes.append(json.loads(out.decode().strip().splitlines()[-1]))
     start = min(outcome["first"] for outcome in outcomes)
     end = max(outcome["last"] for outcome in outcomes)
-    return Span(sum(outcome["count"] for outcome in outcomes), end - start)
+    return Span(
+        sum(outcome["count"] for outcome in outcomes),
+        end - start,
+        sum(outcome["cpu"] for outcome in outcomes),
+    )
 
 
 # The measurements, on one database each.
@@ -316,17 +332,30 @@ def report(figures: dict[str, Any], started: float, load: tuple[float, float, fl
     rounds: list[Round] = figures["rounds"]
     source = figures["postgres_source"]
     table = Table(title=f"The fleet's database, medians of {len(rounds)} rounds ({source})")
-    for column in ("engine", "claims/s, 1 worker", f"claims/s, {CLAIMERS}", "ratio", "saves/s"):
+    columns = (
+        "engine",
+        "claims/s, 1 worker",
+        f"claims/s, {CLAIMERS}",
+        "ratio",
+        "client CPU ms a claim, 1 / 8",
+        "saves/s",
+        "client CPU ms a save",
+    )
+    for column in columns:
         table.add_column(column, justify="right")
     line: dict[str, Any] = {"bench": "fleet", "runs": figures["runs"], "rounds": len(rounds)}
     ratios: dict[str, tuple[float, list[float]]] = {}
     for engine in ("sqlite", "postgres"):
         if engine not in rounds[0]:
-            table.add_row(engine, "-", "-", "-", "-")
+            table.add_row(engine, *["-"] * (len(columns) - 1))
             continue
         spans = [measured[engine] for measured in rounds]
         medians = {
             name: _median([span[name].per_second for span in spans])
+            for name in ("claims_1", "claims_8", "saves")
+        }
+        cpu = {
+            name: statistics.median(span[name].cpu_ms_each for span in spans)
             for name in ("claims_1", "claims_8", "saves")
         }
         ratios[engine] = _median([_claims_ratio(span) for span in spans])
@@ -335,10 +364,13 @@ def report(figures: dict[str, Any], started: float, load: tuple[float, float, fl
             f"{medians['claims_1'][0]:,.0f}",
             f"{medians['claims_8'][0]:,.0f}",
             f"{ratios[engine][0]:.2f} ({_listed(ratios[engine][1])})",
+            f"{cpu['claims_1']:.3f} / {cpu['claims_8']:.3f}",
             f"{medians['saves'][0]:,.0f}",
+            f"{cpu['saves']:.3f}",
         )
         line[engine] = {
             **{f"{name}_per_s": round(median, 1) for name, (median, _) in medians.items()},
+            **{f"{name}_client_cpu_ms": round(each, 4) for name, each in cpu.items()},
             "claims_ratio": round(ratios[engine][0], 3),
             "claims_ratios": [round(ratio, 3) for ratio in ratios[engine][1]],
         }
