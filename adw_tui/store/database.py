@@ -38,7 +38,7 @@ from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import record_audit
 from adw_tui.store.backend import Engine, Params, ReadParams, Row
 from adw_tui.store.backend import Writer as AnyWriter
-from adw_tui.store.changes import RESYNC, SQLITE_POLL_S, Change, ChangeKind, Deliver
+from adw_tui.store.changes import RESYNC, SQLITE_POLL_S, Change, Deliver
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted
 from adw_tui.store.schema import Migration
 
@@ -255,10 +255,10 @@ class Database:
                 listening.set()
                 while True:
                     await asyncio.sleep(SQLITE_POLL_S)
-                    for seq, adw_id, kind, ref in await reader.call(reader.after, seen):
+                    for seq, subject, kind, ref in await reader.call(reader.after, seen):
                         if seq > seen + 1:
                             deliver(RESYNC)
-                        deliver(Change(ChangeKind(kind), adw_id, ref))
+                        deliver(Change.of(kind, subject, ref))
                         seen = seq
         finally:
             reader.close()
