@@ -70,20 +70,23 @@ From a shell: `adw workers` (`--json` for scripts).
         yield Static(id="fleet-summary", classes="bar")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         table = self.query_one(RowTable)
         table.border_title = "workers"
         table.focus()
+        await self._read()
         self.follow_changes(self._store, self._changed)
         self.set_interval(TICK_S, self._tick, name="fleet-tick")
-        self.reload()
 
     def action_reload(self) -> None:
         self.reload()
 
     @work(exclusive=True, group="fleet")
-    @says_store_errors
     async def reload(self) -> None:
+        await self._read()
+
+    @says_store_errors
+    async def _read(self) -> None:
         """The workers and the runs waiting, read whole."""
         await self._fleet.read()
         self._show()
