@@ -4,6 +4,7 @@ and no traceback, and the runs table updates again once the server is back; ever
 screen says a server that stayed away in one line too, and goes on."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -80,13 +81,14 @@ async def test_every_screen_says_a_database_that_stayed_away_in_one_line(
             detail = app.screen
             await asyncio.to_thread(cluster.halt)
             try:
-                for open_screen in (
+                openers: list[Callable[[], Awaitable[object]]] = [
                     lambda: pilot.press("r"),  # the run detail, read again
                     app.action_history,
                     app.action_fleet,
                     app.action_dead_letters,
                     app.action_kpis,
-                ):
+                ]
+                for open_screen in openers:
                     said = len(said_gone(notified))
                     await open_screen()
                     await until(pilot, lambda: len(said_gone(notified)) > said, 30)  # noqa: B023
