@@ -6,9 +6,9 @@ of), asks for a run to be opened (`OpenRun`), and follows the signals it shows (
 process, on any host, committed) while it is mounted. A read that failed because the
 database stayed away past `ADW_DB_RECONNECT` (or is otherwise unusable) is one toast
 (`says_store_errors`), never a traceback: the screen's next read tries again. The
-top-level sections (dashboard, dead
-letters, workflows) are the app's modes; a section's own screen goes back to the
-dashboard, a screen opened within a section back to where it was opened from.
+top-level sections (dashboard, dead letters, workflows) are the app's modes; a
+section's own screen goes back to the dashboard, a screen opened within a section back
+to where it was opened from.
 """
 
 import asyncio

@@ -7,9 +7,9 @@ burst of notices collects for `base.CHANGES_SETTLE_S`, then the runs named are r
 again, a row each (or the window, for a new run), the panes following them are woken,
 and the fleet's gauge reads the workers named (`FleetWatch`: a worker's heartbeat
 notifies nobody; the gauge's clock marks a worker silent). Every `REFRESH_S` it also
-reads what changed, in case a notice was missed. Agent output goes
-straight into each pane's buffer (`AgentPane.push` is cheap; the panes are flushed on a
-timer), so a burst of agent lines costs no widget write, and no message, per line.
+reads what changed, in case a notice was missed. Agent output goes straight into each
+pane's buffer (`AgentPane.push` is cheap; the panes are flushed on a timer), so a burst
+of agent lines costs no widget write, and no message, per line.
 
 A run another process executes (an `adw run` in another terminal, a worker on another
 host) gets a pane too: its transcript file, or its chunks in the database, is followed
@@ -356,9 +356,9 @@ class Dashboard(AdwScreen):
         if any(change.adw_id in self._followers for change in batch):
             self._tails_due.set()
         if not resync and await self._fleet.changed(batch):
-            await self._show_fleet()
+            self._show_fleet()
 
-    async def _show_fleet(self) -> None:
+    def _show_fleet(self) -> None:
         """The fleet's gauge alone, as last read."""
         gauges = self.query_one(ResourceGauges)
         gauges.gauges = replace(gauges.gauges, fleet=self._fleet.gauge(self._clock()))
