@@ -105,6 +105,8 @@ async def test_a_run_detail_follows_what_another_host_writes_to_its_run(
         await other.steps.start(run.adw_id, "classify", visit=1, attempt=1, agent="classifier")
         await latencies.shown(lambda: steps.row_count == 1)
         assert str(steps.get_row_at(0)[2]) == "running"
+        await other.steps.start(run.adw_id, "plan", visit=1, attempt=1, agent="planner")
+        await latencies.shown(lambda: steps.row_count == 2)
         await other.set_status(run.adw_id, RunStatus.FAILED, actor="far")
         await latencies.shown(lambda: "failed" in str(summary.render()))
         assert latencies.within_bar(), latencies.seen_s
