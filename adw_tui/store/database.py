@@ -1,5 +1,5 @@
 """Connections to a SQLite state database: one serialised writer, one reader, and a
-reader of its own for each listing read in batches.
+reader of its own for each listing read in batches while it is read.
 
 Every write goes through `Database.write()` (a function run whole on the writer's thread,
 group-committed: see `group_commit`) or `Database.transaction()` (statements awaited one
@@ -106,8 +106,6 @@ class Database:
         self.busy_timeout_s = busy_timeout_s
         self._writer = writer
         self._reader = reader
-        self._idle_listing_readers: list[aiosqlite.Connection] = []
-        self._closed = False
         self._write_lock = asyncio.Lock()
         # aiosqlite runs every call of a connection on that connection's one thread; a
         # group of writes is one such call, on its sqlite3 connection.
@@ -162,10 +160,6 @@ class Database:
         return math.inf
 
     async def close(self) -> None:
-        self._closed = True
-        for reader in self._idle_listing_readers:
-            await reader.close()
-        self._idle_listing_readers.clear()
         await self._reader.close()
         await self._writer.close()
 
@@ -286,19 +280,14 @@ class Database:
 
     @asynccontextmanager
     async def _listing_reader(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A reader no other read uses meanwhile: an idle one, or a new one (kept for the
-        next listing once this one ends, unless the database was closed meanwhile)."""
-        if self._idle_listing_readers:
-            reader = self._idle_listing_readers.pop()
-        else:
-            reader = await _connect(self.path, self.busy_timeout_s, query_only=True)
+        """A reader of the listing's own, closed with it (a millisecond or two to open):
+        however the listing ends, a cancel as its statement starts included, no snapshot
+        outlives it."""
+        reader = await _connect(self.path, self.busy_timeout_s, query_only=True)
         try:
             yield reader
         finally:
-            if self._closed:
-                await asyncio.shield(reader.close())
-            else:
-                self._idle_listing_readers.append(reader)
+            await asyncio.shield(reader.close())
 
     async def fetch_one(self, sql: str, params: ReadParams = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
