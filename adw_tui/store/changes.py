@@ -71,12 +71,16 @@ class Change:
         return cls(ChangeKind(kind), subject, seq)
 
     @classmethod
-    def from_payload(cls, payload: str) -> "Change":
+    def from_payload(cls, payload: str) -> "Change | None":
         """A notice from its NOTIFY payload: `{"run": ..., "kind": ..., "seq": ...}`, or
-        `{"worker": ..., ...}`."""
-        fields = json.loads(payload)
-        subject = fields["worker"] if "worker" in fields else fields["run"]
-        return cls.of(fields["kind"], subject, int(fields["seq"]))
+        `{"worker": ..., ...}`; None for one adw's triggers did not write (any role may
+        NOTIFY on the channel), which is dropped."""
+        try:
+            fields = json.loads(payload)
+            subject = fields["worker"] if "worker" in fields else fields["run"]
+            return cls.of(str(fields["kind"]), str(subject), int(fields["seq"]))
+        except (ValueError, KeyError, TypeError):
+            return None
 
 
 RESYNC = Change(ChangeKind.RESYNC)
@@ -161,7 +165,9 @@ class ChangeFeed:
     async def _started(self) -> None:
         """A listener listening: this one's, or a new one (none yet, or it ended with
         the loop it ran on)."""
-        if self._listener is None or self._listener.done():
+        # One being stopped (the last subscription's `close`, still awaiting it) is as
+        # good as none: the new subscription needs a listener that goes on.
+        if self._listener is None or self._listener.done() or self._listener.cancelling():
             self._listening = asyncio.Event()
             self._listener = asyncio.create_task(
                 self._listen(self._deliver, self._listening), name="adw-store-changes"

@@ -494,9 +494,18 @@ async def _listen_on(
     (raised when a ping goes unanswered); `resync` first, once it listens."""
     closed = asyncio.Event()
     connection.add_termination_listener(lambda _connection: closed.set())
-    await connection.add_listener(
-        CHANNEL, lambda _c, _pid, _channel, payload: deliver(Change.from_payload(payload))
-    )
+
+    def heard(
+        _connection: "asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]",
+        _pid: int,
+        _channel: str,
+        payload: object,
+    ) -> None:
+        change = Change.from_payload(str(payload))
+        if change is not None:
+            deliver(change)
+
+    await connection.add_listener(CHANNEL, heard)
     if resync:
         deliver(RESYNC)
     listening.set()

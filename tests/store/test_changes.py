@@ -189,3 +189,31 @@ async def test_a_worker_is_noticed_when_it_registers_moves_or_goes_not_at_each_h
             worker_change(seq=1),
             worker_change(seq=0),
         ]
+
+
+@pytest.mark.postgresql
+async def test_a_notice_adw_did_not_write_is_dropped(postgres_dsn: PostgresDsn) -> None:
+    """Any role may NOTIFY on the channel: what is not a notice of adw's is ignored, not
+    an error (the event loop's handler would print it over the dashboard)."""
+    errors: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, error: errors.append(error))
+    async with await Store.open(postgres_dsn) as store, store.changes() as changes:
+        for payload in ("not json", "[1]", '{"run": "x"}', '{"run": "x", "kind": "no", "seq": 1}'):
+            await store._db.fetch_all("SELECT pg_notify('adw_changes', $1)", (payload,))
+        run = await create_run(store)
+        assert await until_change(changes, run_change(run.adw_id, 1)) == [run_change(run.adw_id, 1)]
+    assert errors == []
+
+
+async def test_a_subscription_made_while_the_last_one_closes_still_hears(
+    store: Store, make_run: MakeRun
+) -> None:
+    """The last subscription's close stops the listener; one made meanwhile gets its own."""
+    first = store.changes()
+    await first.__aenter__()
+    closing = asyncio.ensure_future(first.__aexit__(None, None, None))
+    await asyncio.sleep(0)  # the close is now awaiting the listener's end
+    async with store.changes() as changes:
+        await closing
+        run = await make_run()
+        await until_change(changes, run_change(run.adw_id, 1))
