@@ -130,11 +130,14 @@ class WriterThread:
             while (item := self._jobs.get()) is not None:
                 job, done, caller = item
                 try:
-                    value = job()
-                except BaseException as error:
-                    caller.call_soon_threadsafe(settle, done, None, error)
-                else:
-                    caller.call_soon_threadsafe(settle, done, value, None)
+                    value, error = job(), None
+                except BaseException as raised:
+                    value, error = None, raised
+                # The caller's loop may have closed meanwhile (asyncio.run ended on a
+                # Ctrl-C while a shielded write went on here): no one waits for the
+                # answer, and the thread must go on serving the jobs after it.
+                with contextlib.suppress(RuntimeError):
+                    caller.call_soon_threadsafe(settle, done, value, error)
         finally:
             self.loop.close()
 
