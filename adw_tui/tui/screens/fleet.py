@@ -12,13 +12,14 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.fleet import WORKER_COLUMNS, WorkerRecord, worker_figures
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.store import Store
 from adw_tui.tui.screens.base import AdwScreen
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
 
 REFRESH_S = 2.0
@@ -61,7 +62,7 @@ From a shell: `adw workers` (`--json` for scripts).
             classes="framed",
         )
         yield Static(id="fleet-summary", classes="bar")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(RowTable)
