@@ -38,6 +38,7 @@ from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, u
 from adw_tui.tui.screens.base import DASHBOARD_MODE, AdwScreen, OpenRun
 from adw_tui.tui.screens.dashboard import Dashboard
 from adw_tui.tui.stepping_in import ForegroundRunner, SuspendingRunner
+from adw_tui.tui.stylesheet import ParseOnceStylesheet
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 
 # The screens other than the dashboard, and what only they use, are imported when first
@@ -136,6 +137,8 @@ class AdwApp(App[None]):
         self.alerts = TerminalAlerts.of(self, self.preferences.notifications)
         """The bell and desktop notifications of run endings and waits (tui.toml)."""
         self._register_themes()
+        # Made once the theme is set: the first parse is then already the theme's.
+        self.stylesheet = ParseOnceStylesheet(variables=self.get_css_variables())
         self.clock = clock
         self.runner: ForegroundRunner = runner or SuspendingRunner()
         """What hands the terminal to a person's command (attach, shell)."""
