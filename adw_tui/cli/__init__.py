@@ -75,16 +75,35 @@ def _run(args: argparse.Namespace, head_start: "HeadStart | None") -> int:
 
 
 def run() -> NoReturn:
-    """The console script: `main`, then exit with its code.
+    """The console script: `main`, then exit with its code (`exit_now`)."""
+    exit_now(main())
 
-    The garbage collector is frozen first: the interpreter's final collection walks every
-    object that the imports made (pydantic's, rich's, asyncio's), which cost a short
-    command like `adw prompt` some 20-30 ms of nothing after its work was done. Not in
-    `main`, which tests call in a long-lived process.
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with `code` once its work is done, skipping the interpreter's
+    teardown: freeing every module and object that the imports made (pydantic's, rich's,
+    asyncio's) cost a short command like `adw prompt` some 15 ms after its work was
+    done. What the teardown does that matters still happens first: the exit handlers run
+    (logging's flush among them) and stdout and stderr are flushed. When a thread that is
+    not a daemon still runs (the interpreter would wait for it), or a flush fails (a
+    closed pipe, which the interpreter reports), the exit is the interpreter's own.
+    Not in `main`, which tests call in a long-lived process.
     """
-    code = main()
-    gc.freeze()
-    sys.exit(code)
+    import atexit
+    import threading
+
+    others = [thread for thread in threading.enumerate() if thread is not threading.main_thread()]
+    if any(not thread.daemon for thread in others):
+        gc.freeze()  # the final collection would walk every object the imports made
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
 
 
 def _load(name: str) -> Any:
