@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -33,13 +34,16 @@ import json, sys
 from adw_tui.cli import main
 at_agent_start = None
 agents_started = 0
+git_before_agent = False
 def on_audit(event, args):
-    global at_agent_start, agents_started
+    global at_agent_start, agents_started, git_before_agent
     # A process started that is not git (which finds the repository): the agent.
     if event == "subprocess.Popen" and args[1][0] != "git":
         agents_started += 1
         if at_agent_start is None:
             at_agent_start = sorted(sys.modules)
+    elif event == "subprocess.Popen" and agents_started == 0:
+        git_before_agent = True
 sys.addaudithook(on_audit)
 try:
     code = main(sys.argv[2:])
@@ -47,18 +51,28 @@ except SystemExit as exit:
     code = exit.code
 with open(sys.argv[1], "w") as out:
     json.dump({"code": code, "modules": sorted(sys.modules), "at_agent_start": at_agent_start,
-               "agents_started": agents_started}, out)
+               "agents_started": agents_started, "git_before_agent": git_before_agent}, out)
 """
 
 
 def modules_of(tmp_path: Path, *argv: str) -> set[str]:
     """The top-level packages and adw_tui modules `adw *argv` imported."""
-    return imports_of(tmp_path, *argv)[0]
+    return imports_of(tmp_path, *argv).imported
 
 
-def imports_of(tmp_path: Path, *argv: str) -> tuple[set[str], set[str] | None, int]:
-    """What `modules_of` says, the same of the modules imported by the time the command
-    started an agent (None: it started none), and how many agent processes it started."""
+class Start(NamedTuple):
+    imported: set[str]
+    """What `modules_of` says."""
+    at_agent_start: set[str] | None
+    """The same of the modules imported by the time the command started an agent (None:
+    it started none)."""
+    agents_started: int
+    git_before_agent: bool
+    """Whether git ran before the agent was started."""
+
+
+def imports_of(tmp_path: Path, *argv: str) -> Start:
+    """What `adw *argv` imported, in all and by the time it started its agent."""
     report = tmp_path / "modules.json"
     subprocess.run(
         [sys.executable, "-c", RUNNER, str(report), *argv],
@@ -71,7 +85,9 @@ def imports_of(tmp_path: Path, *argv: str) -> tuple[set[str], set[str] | None, i
     assert found["code"] == 0
     at_agent_start = found["at_agent_start"]
     at_start = None if at_agent_start is None else _packages(at_agent_start)
-    return _packages(found["modules"]), at_start, found["agents_started"]
+    return Start(
+        _packages(found["modules"]), at_start, found["agents_started"], found["git_before_agent"]
+    )
 
 
 def _packages(modules: list[str]) -> set[str]:
@@ -118,7 +134,9 @@ def test_runs_imports_no_textual_rich_or_engine(repo: Path, repo_db: RepoDatabas
 
 
 def test_prompt_imports_no_textual(repo: Path):
-    imported, at_agent_start, agents = imports_of(repo, "prompt", "--engine", "sim", "hello")
+    imported, at_agent_start, agents, git_first = imports_of(
+        repo, "prompt", "--engine", "sim", "hello"
+    )
     assert "adw_tui.agents.claude_code" in imported
     assert not imported & {"textual", "yaml", "httpx", "pydantic_settings", "aiosqlite"}
     assert not imported & {"sqlite3", "tenacity", "adw_tui.store", "adw_tui.runtime.orchestrator"}
@@ -131,6 +149,11 @@ def test_prompt_imports_no_textual(repo: Path):
     assert {"rich", "asyncio", "pydantic", "adw_tui.config"} <= imported
     assert not at_agent_start & {"rich", "psutil", "asyncio", "pydantic", "pydantic_core"}
     assert not at_agent_start & {"adw_tui.config", "adw_tui.agents.runner", "adw_tui.domain.agent"}
+    # Nor what only the rest needs (dataclasses brings inspect; tomllib is for a config
+    # file, shutil for finding an engine's binary on PATH), and the repository is found
+    # without running git first.
+    assert not at_agent_start & {"dataclasses", "inspect", "tomllib", "shutil", "uuid"}
+    assert not git_first
     assert agents == 1
     assert "psutil" not in imported
     others = {f"adw_tui.agents.{name}" for name in ("codex", "gemini", "opencode")}
