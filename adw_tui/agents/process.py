@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -117,11 +117,43 @@ async def process_exit(process: ChildProcess, poll_s: float = 0.01) -> int:
     """Wait until the process itself has exited and return its code.
 
     Unlike `Process.wait()`, which on Python 3.11 also waits for every pipe to close, this
-    returns even when a child the agent left behind still holds stdout open.
+    returns even when a child the agent left behind still holds stdout open. The exit is
+    seen at once where the system gives the process a descriptor to watch (Linux's pidfd),
+    and within `poll_s` otherwise: an agent call then ends the moment its agent does.
     """
-    while process.returncode is None:  # noqa: ASYNC110 - no public exit event on 3.11
-        await asyncio.sleep(poll_s)
+    exited = asyncio.Event()
+    with _exit_notice(process, exited.set):
+        while process.returncode is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(exited.wait(), poll_s)
+            exited.clear()
     return process.returncode
+
+
+@contextlib.contextmanager
+def _exit_notice(process: ChildProcess, notify: Callable[[], None]) -> Iterator[None]:
+    """Call `notify` once, when `process` exits (nothing where there is no pidfd, or the
+    process was reaped already: polling sees those exits)."""
+    if process.returncode is not None or not hasattr(os, "pidfd_open"):
+        yield
+        return
+    try:
+        descriptor = os.pidfd_open(process.pid)
+    except OSError:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+
+    def readable() -> None:
+        loop.remove_reader(descriptor)  # once: it stays readable once the process ended
+        notify()
+
+    loop.add_reader(descriptor, readable)
+    try:
+        yield
+    finally:
+        loop.remove_reader(descriptor)
+        os.close(descriptor)
 
 
 async def kill_process_tree(process: ChildProcess, grace_s: float) -> None:

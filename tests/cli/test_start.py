@@ -169,8 +169,9 @@ def test_the_parsers_lists_match_what_they_name():
 
 
 def test_the_dashboard_imports_the_screen_it_opens_on_alone(tmp_path: Path):
-    """The other screens, the help panel's Markdown and what only running a step needs
-    (yaml, tenacity, psutil) are imported when first used, not before the first frame."""
+    """The other screens, the command palette's commands, the help panel's Markdown and
+    what only running a step needs (yaml, tenacity, psutil) are imported when first used,
+    not before the first frame."""
     code = "import json, sys, adw_tui.tui.app; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, timeout=120
@@ -181,3 +182,4 @@ def test_the_dashboard_imports_the_screen_it_opens_on_alone(tmp_path: Path):
     assert screens == {"adw_tui.tui.screens.base", "adw_tui.tui.screens.dashboard"}
     assert not imported & {"markdown_it", "pygments", "yaml", "tenacity", "psutil"}
     assert not imported & {"adw_tui.runtime.best_of", "adw_tui.runtime.executor"}
+    assert not imported & {"adw_tui.tui.commands", "adw_tui.tui.replay"}
