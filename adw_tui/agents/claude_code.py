@@ -5,6 +5,7 @@ Building one, its command line and its environment imports neither asyncio nor p
 before it imports them."""
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -60,8 +61,6 @@ class ClaudeCodeEngine:
         return [self._binary]
 
     def check_installed(self) -> str | None:
-        import shutil  # here: `adw prompt --engine sim` starts its agent without it
-
         if shutil.which(self._binary, path=self._environ.get("PATH")) is not None:
             return None
         return (

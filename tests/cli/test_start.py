@@ -150,9 +150,8 @@ def test_prompt_imports_no_textual(repo: Path):
     assert not at_agent_start & {"rich", "psutil", "asyncio", "pydantic", "pydantic_core"}
     assert not at_agent_start & {"adw_tui.config", "adw_tui.agents.runner", "adw_tui.domain.agent"}
     # Nor what only the rest needs (dataclasses brings inspect; tomllib is for a config
-    # file, shutil for finding an engine's binary on PATH), and the repository is found
-    # without running git first.
-    assert not at_agent_start & {"dataclasses", "inspect", "tomllib", "shutil", "uuid"}
+    # file), and the repository is found without running git first.
+    assert not at_agent_start & {"dataclasses", "inspect", "tomllib", "uuid"}
     assert not git_first
     assert agents == 1
     assert "psutil" not in imported
