@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from adw_tui.cli.parser import build_parser
+from adw_tui.cli.parser import build_parser, commands_named
 
 if TYPE_CHECKING:
     from adw_tui.cli.context import CliContext, HeadStart
@@ -24,7 +24,9 @@ of its own, as `adw web` does) a plain function."""
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `adw` with `argv`; return the exit code (the console script exits with it)."""
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(commands_named(argv)).parse_args(argv)
     # Before anything else is imported: the command's head start, if it has one.
     head_start: HeadStart | None = _load(args.head_start)(args) if args.head_start else None
     try:

@@ -11,6 +11,7 @@ test process imported counts.
 The lists the parser keeps to stay light (engine names, statuses) are checked against
 what they name."""
 
+import argparse
 import asyncio
 import json
 import subprocess
@@ -22,7 +23,14 @@ import pytest
 
 from adw_tui.agents.names import ENGINE_NAMES
 from adw_tui.agents.registry import ENGINES
-from adw_tui.cli.parser import ISSUE_STATES, LETTER_STATUSES, RUN_STATUSES
+from adw_tui.cli.parser import (
+    COMMAND_GROUPS,
+    ISSUE_STATES,
+    LETTER_STATUSES,
+    RUN_STATUSES,
+    build_parser,
+    commands_named,
+)
 from adw_tui.domain.issues import IssueState
 from adw_tui.domain.models import DeadLetterStatus, RunStatus
 from adw_tui.store import Store
@@ -157,6 +165,37 @@ def test_prompt_imports_no_textual(repo: Path):
     assert "psutil" not in imported
     others = {f"adw_tui.agents.{name}" for name in ("codex", "gemini", "opencode")}
     assert not imported & others
+
+
+def subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(actions[0].choices)
+
+
+def test_a_command_is_parsed_by_its_own_parser_alone():
+    """`adw` builds the parser of the command it is given alone (gettext made building
+    all of them cost every start ~10 ms): each group of commands declares the commands
+    it adds, and what any command line parses into is the same with every parser."""
+    for names in COMMAND_GROUPS:
+        assert subcommands(build_parser(names)) == set(names)
+    assert set().union(*COMMAND_GROUPS) == subcommands(build_parser())
+    for argv in (
+        [],
+        ["--repo", "/r"],
+        ["--repo=/r", "--db", "x.db", "runs", "--limit", "3", "--status", "failed"],
+        ["--tracker", "local", "issue", "ls", "--state", "all"],
+        ["prompt", "hello", "--engine", "sim", "--max-turns", "2"],
+        ["dlq", "ls"],
+        ["show", "c0ffee01"],
+        ["kpis"],
+    ):
+        every = vars(build_parser().parse_args(argv))
+        assert vars(build_parser(commands_named(argv)).parse_args(argv)) == every, argv
+    assert commands_named(["--db", "x.db", "runs"]) == ("runs",)
+    assert commands_named(["--repo", "/r"]) == ()
+    # When the command is not plain to see, every parser is built: help lists them all.
+    for argv in (["--help"], ["--version"], ["--rep", "/r", "runs"], ["nonsense"]):
+        assert commands_named(argv) is None
 
 
 def test_the_parsers_lists_match_what_they_name():
