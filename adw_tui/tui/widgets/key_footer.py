@@ -30,6 +30,8 @@ class KeyFooter(Footer):
             self.call_after_refresh(self._recompose_if_changed)
 
     async def _recompose_if_changed(self) -> None:
+        if not self.is_attached:  # its screen went before the refresh came
+            return
         keys = self._keys()
         if keys == self._shown:
             return
