@@ -113,34 +113,42 @@ async def feed_stdin(writer: asyncio.StreamWriter, data: bytes) -> None:
         await writer.wait_closed()
 
 
+WATCHED_POLL_S = 1.0
+"""How often a process whose exit is watched through its pidfd is polled all the same: a
+safety net for a pid reaped elsewhere (asyncio's child watcher) and reused at once."""
+
+
 async def process_exit(process: ChildProcess, poll_s: float = 0.01) -> int:
     """Wait until the process itself has exited and return its code.
 
     Unlike `Process.wait()`, which on Python 3.11 also waits for every pipe to close, this
     returns even when a child the agent left behind still holds stdout open. The exit is
-    seen at once where the system gives the process a descriptor to watch (Linux's pidfd),
-    and within `poll_s` otherwise: an agent call then ends the moment its agent does.
+    seen at once where the system gives the process a descriptor to watch (Linux's pidfd):
+    an agent call ends the moment its agent does, and a long call is not woken every
+    `poll_s` to ask; elsewhere it is polled every `poll_s`.
     """
     exited = asyncio.Event()
-    with _exit_notice(process, exited.set):
+    with _exit_notice(process, exited.set) as watched:
         while process.returncode is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(exited.wait(), poll_s)
-            exited.clear()
+            if watched and not exited.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(exited.wait(), WATCHED_POLL_S)
+            else:  # noticed (its code is moments away for asyncio's processes), or unwatched
+                await asyncio.sleep(poll_s)
     return process.returncode
 
 
 @contextlib.contextmanager
-def _exit_notice(process: ChildProcess, notify: Callable[[], None]) -> Iterator[None]:
-    """Call `notify` once, when `process` exits (nothing where there is no pidfd, or the
-    process was reaped already: polling sees those exits)."""
+def _exit_notice(process: ChildProcess, notify: Callable[[], None]) -> Iterator[bool]:
+    """Call `notify` once, when `process` exits; whether it can (not without a pidfd, or
+    for a process reaped already: polling sees those exits)."""
     if process.returncode is not None or not hasattr(os, "pidfd_open"):
-        yield
+        yield False
         return
     try:
         descriptor = os.pidfd_open(process.pid)
     except OSError:
-        yield
+        yield False
         return
     loop = asyncio.get_running_loop()
 
@@ -150,7 +158,7 @@ def _exit_notice(process: ChildProcess, notify: Callable[[], None]) -> Iterator[
 
     loop.add_reader(descriptor, readable)
     try:
-        yield
+        yield True
     finally:
         loop.remove_reader(descriptor)
         os.close(descriptor)
