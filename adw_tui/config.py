@@ -119,8 +119,8 @@ class Settings(Model):
     transcript_retention_mb: float = Field(
         default=512.0,
         gt=0,
-        description="megabytes of fleet runs' agent transcripts kept in the database at "
-        "most: workers prune the oldest chunks past it",
+        description="megabytes (millions of characters) of fleet runs' agent transcripts "
+        "kept in the database at most: workers prune the oldest chunks past it",
     )
     heartbeat_interval: float = Field(
         default=10.0,

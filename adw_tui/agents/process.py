@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
-from adw_tui.agents.spawn import spawn_agent
+from adw_tui.agents.spawn import end_spawned, spawn_agent
 
 if TYPE_CHECKING:
     import psutil
@@ -83,16 +83,24 @@ async def adopt(popen: "subprocess.Popen[bytes]") -> AgentProcess:
         transports.append(transport)
         return stream
 
-    stdout, stderr = await reader(popen.stdout), await reader(popen.stderr)
-    writer = None
-    if popen.stdin is not None:
-        # A write pipe's StreamWriter wants a protocol with flow control and a close
-        # waiter: asyncio's own subprocess streams use a reader protocol for it too.
-        transport, protocol = await loop.connect_write_pipe(
-            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin
-        )
-        transports.append(transport)
-        writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    try:
+        stdout, stderr = await reader(popen.stdout), await reader(popen.stderr)
+        writer = None
+        if popen.stdin is not None:
+            # A write pipe's StreamWriter wants a protocol with flow control and a close
+            # waiter: asyncio's own subprocess streams use a reader protocol for it too.
+            pipe, protocol = await loop.connect_write_pipe(
+                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin
+            )
+            transports.append(pipe)
+            writer = asyncio.StreamWriter(pipe, protocol, None, loop)
+    except BaseException:
+        # Cancelled (a pause, a shutdown) before any caller owned the process: nothing
+        # else would ever kill it.
+        for opened in transports:
+            opened.close()
+        end_spawned(popen)
+        raise
     return AgentProcess(popen, writer, stdout, stderr, transports)
 
 

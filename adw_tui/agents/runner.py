@@ -151,15 +151,17 @@ async def run_cli_agent(
         return
     assert process.stdout is not None
     assert process.stderr is not None
-    if on_start is not None:
-        on_start(process.pid)
+    tree_ended = False
     feeding = None
-    if stdin is not None and process.stdin is not None:
-        feeding = asyncio.ensure_future(feed_stdin(process.stdin, stdin))
-    stderr = StderrTail(process.stderr)
-    stdout = _StdoutReader(process, request, started)
-    splitter = JsonlSplitter()
+    stderr: StderrTail | None = None
     try:
+        if on_start is not None:
+            on_start(process.pid)
+        if stdin is not None and process.stdin is not None:
+            feeding = asyncio.ensure_future(feed_stdin(process.stdin, stdin))
+        stderr = StderrTail(process.stderr)
+        stdout = _StdoutReader(process, request, started)
+        splitter = JsonlSplitter()
         with (run_dir / RAW_OUTPUT_FILE).open("ab") as raw:
             async with aclosing(stdout.chunks()) as chunks:
                 async for chunk in chunks:
@@ -170,6 +172,7 @@ async def run_cli_agent(
                             yield event
         limit = stdout.limit or await _wait_for_exit(process, stdout.total_deadline)
         await kill_process_tree(process, kill_grace_s if limit else 0.0)
+        tree_ended = True
         for line in splitter.close():
             for event in parser.events(line):
                 yield event
@@ -181,11 +184,15 @@ async def run_cli_agent(
         )
         yield parser.finish(ending)
     finally:
-        if process.returncode is None:
-            await kill_process_tree(process, kill_grace_s)
+        # Stopped early (a pause, a cancel, a consumer gone, an error): the whole tree,
+        # even when the agent itself has exited and a child it left holds stdout open.
+        # Shielded: a second cancel does not leave the tree half-killed.
+        if not tree_ended:
+            await asyncio.shield(kill_process_tree(process, kill_grace_s))
         if feeding is not None:
             feeding.cancel()
-        stderr.close()
+        if stderr is not None:
+            stderr.close()
         process.close()
 
 

@@ -6,6 +6,8 @@ imports the rest of itself: the agent's own start-up then overlaps those imports
 
 import contextlib
 import fcntl
+import os
+import signal
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -32,6 +34,18 @@ def spawn_agent(
     assert process.stdout is not None
     _widen(process.stdout.fileno())
     return process
+
+
+def end_spawned(process: "subprocess.Popen[bytes]") -> None:
+    """SIGKILL the agent's whole group, reap it and close its pipes: for an agent that no
+    event loop has taken over (one that was never adopted, or whose adoption failed).
+    Not for one already reaped: its pid, and so its group id, may be another's by now."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 def _widen(fd: int) -> None:

@@ -6,6 +6,7 @@ status change.
 """
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, fields, replace
@@ -17,6 +18,8 @@ from adw_tui.domain.models import RunStatus
 from adw_tui.domain.redaction import Redactor
 from adw_tui.domain.scouts import ScoutStatus
 from adw_tui.domain.steps import StepStatus
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +174,12 @@ class EventBus:
         for subscriber in self._subscribers:
             subscriber.push(event)
         for listener in self.listeners:
-            listener(event)
+            try:
+                listener(event)
+            except Exception:
+                # A listener only observes (logs, notifications, a worker's wake-up): its
+                # failure is logged, never raised into the run that published.
+                logger.exception("event listener %r failed on %s", listener, type(event).__name__)
 
     async def subscribe(self) -> AsyncIterator[RuntimeEvent]:
         """Events from now on, until the consumer stops iterating."""

@@ -641,6 +641,7 @@ class Orchestrator:
         except Exception as error:
             # Not an agent failure (those follow the workflow): a git, disk or store
             # problem. The run becomes a dead letter, so it can be replayed once fixed.
+            logger.exception("run %s stopped by an internal error", adw_id)
             run = await store.get_run(adw_id)
             message = f"{type(error).__name__}: {error}"
             # The attempt the error broke off is over: no state version will close it.

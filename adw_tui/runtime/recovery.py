@@ -53,8 +53,14 @@ async def recover_orphans(
     the runs' worktrees are (default: `<repo>/trees`)."""
     worktrees = worktrees or WorktreeManager(repo)
     recovered = []
+    # A run queued by a process of this host killed between creating and claiming it
+    # never starts unless settled here; one of the fleet's is the workers', one of
+    # another host its own processes'.
     reachable_for_s = await store.reachable_for_s()
-    for run in [*await store.list_runs(status=RunStatus.RUNNING), *await _never_started(store)]:
+    for run in [
+        *await store.list_runs(status=RunStatus.RUNNING),
+        *await store.never_started(host_name()),
+    ]:
         reason = orphaned(run, stale_after_s, reachable_for_s=reachable_for_s)
         if reason is None:
             continue
@@ -84,22 +90,6 @@ async def recover_orphans(
             )
         )
     return recovered
-
-
-async def _never_started(store: Store) -> list[RunRecord]:
-    """Runs a process of this host created to run itself and never started (still at
-    their first version): one killed between creating a run and claiming it leaves it
-    queued. (A run queued for the fleet is the workers'; one of another host is its own
-    processes'.)"""
-    queued = await store.list_runs(status=RunStatus.QUEUED)
-    return [
-        run
-        for run in queued
-        if run.version == 1
-        and run.fleet is None
-        and run.owner
-        and run.owner.rpartition(":")[0] == host_name()
-    ]
 
 
 def orphaned(

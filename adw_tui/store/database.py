@@ -1,11 +1,14 @@
-"""Connections to a SQLite state database: one serialised writer, one reader.
+"""Connections to a SQLite state database: one serialised writer, one reader, and a
+reader of its own for each listing read in batches while it is read.
 
 Every write goes through `Database.write()` (a function run whole on the writer's thread,
 group-committed: see `group_commit`) or `Database.transaction()` (statements awaited one
 by one): an asyncio.Lock orders this process's writers, and `BEGIN IMMEDIATE` takes
 SQLite's write lock up front, so other processes wait on the busy timeout instead of
 failing later with an upgrade conflict. Reads use their own connection and never wait for
-a writer (WAL).
+a writer (WAL). A listing read in batches holds its read transaction (its snapshot)
+until its last batch, across awaits: on the shared reader, every read meanwhile would see
+that snapshot, and a run could not read back what it had just written.
 
 Both hand out a writer that redacts secrets from every text parameter.
 """
@@ -138,8 +141,7 @@ class Database:
                 await _refuse_foreign(writer, path)
                 await _enable_wal(writer, busy_timeout_s)
                 await writer.execute(f"PRAGMA synchronous={synchronous}")
-                reader = await _connect(path, busy_timeout_s)
-                await reader.execute("PRAGMA query_only=ON")
+                reader = await _connect(path, busy_timeout_s, query_only=True)
             except BaseException:
                 await writer.close()
                 raise
@@ -269,11 +271,22 @@ class Database:
         """The rows of one query, `size` at a time as SQLite produces them: a long result
         is never held whole, and the first rows come before the last are read. The rows
         are one snapshot (one read transaction, held until the last batch or until the
-        caller stops)."""
+        caller stops), on a reader of the listing's own."""
         with _translate_errors(self.path, self.busy_timeout_s):
-            async with self._reader.execute(sql, params) as cursor:
+            async with self._listing_reader() as reader, reader.execute(sql, params) as cursor:
                 while rows := await cursor.fetchmany(size):
                     yield list(rows)
+
+    @asynccontextmanager
+    async def _listing_reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A reader of the listing's own, closed with it (a millisecond or two to open):
+        however the listing ends, a cancel as its statement starts included, no snapshot
+        outlives it."""
+        reader = await _connect(self.path, self.busy_timeout_s, query_only=True)
+        try:
+            yield reader
+        finally:
+            await asyncio.shield(reader.close())
 
     async def fetch_one(self, sql: str, params: ReadParams = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
@@ -292,13 +305,17 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-async def _connect(path: Path, busy_timeout_s: float) -> aiosqlite.Connection:
+async def _connect(
+    path: Path, busy_timeout_s: float, *, query_only: bool = False
+) -> aiosqlite.Connection:
     # isolation_level=None: no implicit (deferred) transactions; writes say BEGIN IMMEDIATE.
     connection = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s)
     try:
         connection.row_factory = sqlite3.Row
         await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         await connection.execute("PRAGMA foreign_keys=ON")
+        if query_only:
+            await connection.execute("PRAGMA query_only=ON")
     except BaseException:
         # Else aiosqlite's thread outlives the event loop and prints a traceback at exit.
         await connection.close()

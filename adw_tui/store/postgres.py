@@ -201,7 +201,7 @@ class PostgresDatabase:
         redactor = (redactor or Redactor()).with_secret(dsn.url, "ADW_DB")
         if dsn.password:
             redactor = redactor.with_secret(dsn.password, "ADW_DB")
-        outage = Outage(str(dsn), reconnect_s)
+        outage = Outage(str(dsn), reconnect_s, redactor)
         thread = WriterThread()
         connection: asyncpg.Connection | None = None
         readers: asyncpg.Pool | None = None

@@ -20,13 +20,13 @@ import asyncpg
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    Retrying,
     retry_if_exception,
     stop_after_delay,
     wait_random_exponential,
 )
 
 from adw_tui.domain.clock import utc_now
+from adw_tui.domain.redaction import Redactor
 
 
 def _warn(event: str, **fields: Any) -> None:
@@ -61,7 +61,8 @@ def connection_lost(error: BaseException) -> bool:
     a statement the server refused)."""
     if isinstance(error, _GONE):
         return True
-    return isinstance(error, asyncpg.InterfaceError) and "closed" in str(error)
+    # Not "pool is closed": that pool was closed by this process, nothing to wait for.
+    return isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
 
 
 class Outage:
@@ -69,10 +70,11 @@ class Outage:
     it answers), since when it has been back, and the retrying both readers and the
     writer use."""
 
-    def __init__(self, server: str, window_s: float) -> None:
+    def __init__(self, server: str, window_s: float, redactor: Redactor) -> None:
         self.server = server
         """The server as shown to a person (the DSN, masked)."""
         self.window_s = window_s
+        self._redactor = redactor
         self.since: datetime | None = None
         self._back_at: float | None = None
 
@@ -86,7 +88,7 @@ class Outage:
             server=self.server,
             attempt=state.attempt_number,
             wait_s=round(state.upcoming_sleep, 3),
-            error=str(error) or type(error).__name__,
+            error=self._redactor.text(str(error)) or type(error).__name__,
             reconnect_for_s=self.window_s,
         )
 
@@ -107,10 +109,6 @@ class Outage:
         if self.since is not None:
             return 0.0
         return math.inf if self._back_at is None else time.monotonic() - self._back_at
-
-    def retrying(self) -> Retrying:
-        """Attempts of a blocking operation (on the writer's thread)."""
-        return Retrying(**self._policy())
 
     def async_retrying(self, on_lost: Callable[[], Awaitable[None]]) -> AsyncRetrying:
         """Attempts of an awaited operation; `on_lost` runs after each lost connection

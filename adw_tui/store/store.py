@@ -265,6 +265,18 @@ class Store:
             raise RunNotFoundError(adw_id)
         return RunRecord.model_validate(dict(row))
 
+    async def never_started(self, host: str) -> list[RunRecord]:
+        """Queued runs a process of `host` created to run itself (not the fleet's) and
+        that are still at their first version: read by the status index, however long
+        the fleet's queue is."""
+        prefix = f"{host}:"
+        rows = await self._db.fetch_all(
+            "SELECT * FROM runs WHERE status = ? AND version = 1 AND fleet IS NULL "
+            "AND substr(owner, 1, ?) = ?",
+            (RunStatus.QUEUED, len(prefix), prefix),
+        )
+        return [RunRecord.model_validate(dict(row)) for row in rows]
+
     async def list_runs(
         self, *, status: RunStatus | None = None, limit: int | None = None
     ) -> list[RunRecord]:

@@ -40,7 +40,8 @@ class Transcripts:
     @rerun_when_lost
     async def prune_to_size(self, keep_chars: int) -> int:
         """Delete the oldest chunks until the rest hold at most `keep_chars` characters
-        of transcript; how many were deleted."""
+        of transcript; how many were deleted. Characters, not bytes (SQLite before 3.43
+        has no `octet_length`): for agents' JSON lines, mostly ASCII, about the same."""
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
                 "DELETE FROM transcript_chunks WHERE (attempt_id, seq) IN ("

@@ -5,6 +5,7 @@ import asyncio
 import fcntl
 import os
 import re
+import signal
 import stat
 from collections.abc import Mapping
 from contextlib import aclosing
@@ -14,6 +15,7 @@ import psutil
 import pytest
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine
+from adw_tui.agents.process import adopt
 from adw_tui.agents.spawn import STDOUT_PIPE_BYTES, spawn_agent
 from adw_tui.domain.agent import AgentEvent, AgentEventKind, AgentRequest, AgentResult, ErrorClass
 
@@ -208,6 +210,25 @@ async def test_children_left_behind_after_success_are_reaped(fake_cli: Path, tmp
             await asyncio.sleep(0.02)
 
 
+async def test_stopping_after_the_agent_exited_still_ends_what_it_left_running(
+    fake_cli: Path, tmp_path: Path
+):
+    """The agent exited, a child it left behind holds stdout open: a caller that stops
+    listening then (a pause, a cancel) must not leave that child running."""
+    engine = make_engine(fake_cli, tmp_path, "leave-child")
+    leader: list[int] = []
+    async with aclosing(engine.run(make_request(tmp_path), on_start=leader.append)) as stream:
+        async for _ in stream:
+            async with asyncio.timeout(5):
+                while not gone(leader[0]):  # noqa: ASYNC110 - polls another process
+                    await asyncio.sleep(0.02)
+            break
+    child = int((tmp_path / "pids.txt").read_text())
+    async with asyncio.timeout(2):
+        while not gone(child):  # noqa: ASYNC110 - polls another process
+            await asyncio.sleep(0.02)
+
+
 def gone(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -287,3 +308,17 @@ def test_the_agents_stdout_pipe_holds_a_long_line_whole(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.communicate()
+
+
+async def test_an_agent_cancelled_before_it_is_adopted_is_killed(tmp_path: Path) -> None:
+    """A pause or a shutdown can cancel a call between the agent's start and its pipes'
+    hand-over to the event loop: the agent must not be left running, unowned."""
+    process = spawn_agent(["sleep", "30"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, stdin=True)
+    adopting = asyncio.ensure_future(adopt(process))
+    await asyncio.sleep(0)  # adopt is now waiting for its first pipe's hand-over
+    adopting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await adopting
+    assert process.returncode == -signal.SIGKILL
+    assert process.stdout is not None
+    assert process.stdout.closed

@@ -506,3 +506,26 @@ async def test_closing_interrupts_what_runs_and_an_operator_cancel_cancels(
     assert (await store.get_run(cancelled)).status is RunStatus.CANCELLED
     assert (await store.get_run(stopped)).status is RunStatus.INTERRUPTED
     assert orchestrator.running() == []
+
+
+async def test_a_failing_event_listener_never_breaks_a_run(
+    repo: Path, store: Store, caplog: pytest.LogCaptureFixture
+):
+    """Listeners only observe: one that raises is logged, and the run goes on."""
+    issue = await store.issues.create("Add a slugify helper", "Turn titles into URL slugs.")
+    orchestrator = Orchestrator(store, repo, fast_settings(repo))
+    heard: list[object] = []
+
+    def broken(_event: object) -> None:
+        raise AssertionError
+
+    orchestrator.bus.listeners[:0] = [broken]
+    orchestrator.bus.listeners.append(heard.append)
+    try:
+        adw_id = await orchestrator.launch(issue.number, workflow="plan")
+        run = await orchestrator.wait(adw_id)
+    finally:
+        await orchestrator.aclose()
+    assert run.status is RunStatus.SUCCEEDED
+    assert heard
+    assert "event listener" in caplog.text

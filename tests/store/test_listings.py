@@ -147,3 +147,21 @@ async def test_a_long_listing_is_read_in_batches(store: Store):
     query = "SELECT adw_id FROM runs ORDER BY adw_id"
     batches = [[row[0] for row in batch] async for batch in store._db.batches(query, size=2)]
     assert batches == [["00000000", "00000001"], ["00000002"]]
+
+
+async def test_a_listing_read_half_way_hides_no_write_from_other_reads(store: Store):
+    """A screen may stop half-way through a long listing (awaiting something else) while a
+    run writes and reads back what it wrote: the listing's snapshot must not be theirs."""
+    await three_runs(store)
+    issue = await store.issues.create("Count words", "x")
+    query = "SELECT adw_id FROM runs ORDER BY adw_id"
+    listing = store._db.batches(query, size=2)
+    assert [row[0] for row in await anext(listing)] == ["00000000", "00000001"]
+    try:
+        comment = await store.issues.add_comment(issue.number, "run failed", author="adw")
+        assert comment.body == "run failed"
+        await store.create_run({"adw_id": "0000000a"}, workflow="sdlc", issue="9", actor="t")
+        assert (await store.get_run("0000000a")).workflow == "sdlc"
+        assert [row[0] async for batch in listing for row in batch] == ["00000002"]
+    finally:
+        await listing.aclose()

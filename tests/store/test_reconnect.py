@@ -207,3 +207,13 @@ async def test_a_server_that_stays_away_past_the_window_is_one_line(
             await asyncio.to_thread(cluster.resume)
         assert await store.save(ADW_ID, {"adw_id": ADW_ID}, 1, "r", "t") == 2
         assert store.unreachable_since is None
+
+
+async def test_a_read_after_the_store_closed_fails_at_once(postgres_dsn: PostgresDsn) -> None:
+    """A pool this process closed is not a server gone away: nothing to wait for."""
+    store = await Store.open(postgres_dsn, reconnect_s=30)
+    await store.close()
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncpg.InterfaceError, match="pool is closed"):
+            await store.get_run(ADW_ID)
+    assert store.unreachable_since is None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from adw_tui.agents.claude_code import ClaudeCodeEngine
 from adw_tui.agents.engine import Engine
 from adw_tui.agents.registry import engine_for
-from adw_tui.agents.spawn import give_prompt
+from adw_tui.agents.spawn import end_spawned, give_prompt
 from adw_tui.cli.commands.prompt_start import EarlyAgent
 from adw_tui.cli.context import CliContext
 from adw_tui.cli.output import print_json
@@ -28,9 +28,15 @@ def run_prompt(args: argparse.Namespace, context: CliContext) -> int:
     request = _request(args, context)
     engine = engine_for(args.engine, context.settings)
     spawned = _head_start(context, engine, request)
-    import asyncio
+    try:
+        import asyncio
 
-    return asyncio.run(_call(args, engine, request, spawned))
+        return asyncio.run(_call(args, engine, request, spawned))
+    finally:
+        # Taken over and given its prompt: ended here if the call stopped (an error, a
+        # Ctrl-C) before its runner took charge of it, which ends and reaps it otherwise.
+        if spawned is not None and spawned.poll() is None:
+            end_spawned(spawned)
 
 
 def _request(args: argparse.Namespace, context: CliContext) -> AgentRequest:

@@ -15,9 +15,7 @@ head start is ended by a timer and the call starts as usual.
 """
 
 import argparse
-import contextlib
 import os
-import signal
 import subprocess
 import threading
 from collections.abc import Callable
@@ -25,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from adw_tui.agents.claude_code import ClaudeCodeEngine, SimulatedClaudeEngine
-from adw_tui.agents.spawn import spawn_agent
+from adw_tui.agents.spawn import end_spawned, spawn_agent
 from adw_tui.cli.repository import find_repo
 from adw_tui.config_sources import source_values
 from adw_tui.domain.errors import AdwError
@@ -96,20 +94,22 @@ class EarlyAgent:
         with self._lock:
             self._timer.cancel()
             process, self.process = self.process, None
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        for pipe in (process.stdin, process.stdout, process.stderr):
-            if pipe is not None:
-                pipe.close()
+        if process is not None:
+            end_spawned(process)
 
 
 def start_agent(args: argparse.Namespace) -> EarlyAgent | None:
     """The agent of `adw prompt` with `args`, started; None when it is left to the usual
     start (an engine that does not wait for its prompt, settings this reading cannot
-    use, a CLI that is not installed, a working directory that is not there)."""
+    use, a CLI that is not installed, a working directory that is not there, or any
+    error: the head start only saves time, and the usual start reports errors properly)."""
+    try:
+        return _start_agent(args)
+    except Exception:
+        return None
+
+
+def _start_agent(args: argparse.Namespace) -> EarlyAgent | None:
     make = _ENGINES.get(args.engine)
     if make is None:
         return None
