@@ -67,6 +67,10 @@ def configure_logging(
         # A person watching live progress sees the run's troubles there already.
         to_stderr.setLevel(level if audience == "daemon" else max(logging.ERROR, _number(level)))
         handlers.append(to_stderr)
+    if not handlers:
+        # The dashboard owns the screen and there is no file: logging's last-resort
+        # handler would print warnings over it.
+        handlers.append(logging.NullHandler())
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

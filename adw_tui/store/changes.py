@@ -2,10 +2,11 @@
 (the dashboard) that must not wait for their next poll.
 
 A notice is small: the run, what of it changed (its row, or its agent's transcript) and
-a number (the run's version, the transcript chunk's seq). The data stays in its table,
-read by whoever acts on the notice. Triggers raise the notices inside the writing
-transaction, so a notice comes only after its write committed (a write rolled back
-raises none), and every writer is covered however it writes:
+a number (the run's version, the transcript chunk's seq); or a worker of the fleet whose
+row moved (registered, its slots or runs in hand changed, stopped, forgotten). The data
+stays in its table, read by whoever acts on the notice. Triggers raise the notices
+inside the writing transaction, so a notice comes only after its write committed (a
+write rolled back raises none), and every writer is covered however it writes:
 
 - PostgreSQL: `pg_notify` on `CHANNEL`, delivered at commit to the connections that
   LISTEN (a dedicated one per process: `PostgresDatabase.listen`);
@@ -14,9 +15,11 @@ raises none), and every writer is covered however it writes:
   the rows it has not seen (`Database.listen`).
 
 A run's row notifies when what a view shows of it moves (`updated_at`, `status`): a
-heartbeat alone does not. When notices may have been missed (a listener reconnected, a
-subscriber fell far behind, SQLite's `changes` pruned under a slow reader), a `RESYNC`
-notice says to read everything again.
+heartbeat alone does not; nor does a worker's heartbeat (every few seconds per worker,
+it would flood every listener): a view judges a worker gone silent by its own clock,
+and reads the worker again before saying so. When notices may have been missed (a
+listener reconnected, a subscriber fell far behind, SQLite's `changes` pruned under a
+slow reader), a `RESYNC` notice says to read everything again.
 
 One listener per process feeds every subscription (`ChangeFeed`); it starts with the
 first subscription and stops with the last.
@@ -44,6 +47,9 @@ class ChangeKind(StrEnum):
     version)."""
     TRANSCRIPT = "transcript"
     """A transcript chunk of one of the run's step attempts (seq: the chunk's)."""
+    WORKER = "worker"
+    """A worker's row: registered, stopped, forgotten, or its slots, runs in hand or
+    abilities moved (seq: its runs in hand; no run, the worker's name)."""
     RESYNC = "resync"
     """Notices may have been missed: read everything again (no run)."""
 
@@ -53,12 +59,28 @@ class Change:
     kind: ChangeKind
     adw_id: str | None = None
     seq: int = 0
+    worker: str | None = None
+    """The worker's name, for a WORKER notice."""
 
     @classmethod
-    def from_payload(cls, payload: str) -> "Change":
-        """A notice from its NOTIFY payload: `{"run": ..., "kind": ..., "seq": ...}`."""
-        fields = json.loads(payload)
-        return cls(ChangeKind(fields["kind"]), fields["run"], int(fields["seq"]))
+    def of(cls, kind: str, subject: str, seq: int) -> "Change":
+        """A notice of `kind` about `subject`: a worker's name for a WORKER notice, else
+        a run's adw_id (as SQLite's `changes` rows hold them)."""
+        if kind == ChangeKind.WORKER:
+            return cls(ChangeKind.WORKER, seq=seq, worker=subject)
+        return cls(ChangeKind(kind), subject, seq)
+
+    @classmethod
+    def from_payload(cls, payload: str) -> "Change | None":
+        """A notice from its NOTIFY payload: `{"run": ..., "kind": ..., "seq": ...}`, or
+        `{"worker": ..., ...}`; None for one adw's triggers did not write (any role may
+        NOTIFY on the channel), which is dropped."""
+        try:
+            fields = json.loads(payload)
+            subject = fields["worker"] if "worker" in fields else fields["run"]
+            return cls.of(str(fields["kind"]), str(subject), int(fields["seq"]))
+        except (ValueError, KeyError, TypeError):
+            return None
 
 
 RESYNC = Change(ChangeKind.RESYNC)
@@ -143,7 +165,9 @@ class ChangeFeed:
     async def _started(self) -> None:
         """A listener listening: this one's, or a new one (none yet, or it ended with
         the loop it ran on)."""
-        if self._listener is None or self._listener.done():
+        # One being stopped (the last subscription's `close`, still awaiting it) is as
+        # good as none: the new subscription needs a listener that goes on.
+        if self._listener is None or self._listener.done() or self._listener.cancelling():
             self._listening = asyncio.Event()
             self._listener = asyncio.create_task(
                 self._listen(self._deliver, self._listening), name="adw-store-changes"

@@ -41,7 +41,7 @@ from adw_tui.domain.redaction import Redactor
 from adw_tui.store.audit import record_audit
 from adw_tui.store.backend import Engine, Params, ReadParams, Row
 from adw_tui.store.backend import Writer as AnyWriter
-from adw_tui.store.changes import RESYNC, SQLITE_POLL_S, Change, ChangeKind, Deliver
+from adw_tui.store.changes import RESYNC, SQLITE_POLL_S, Change, Deliver
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted
 from adw_tui.store.schema import Migration
 
@@ -257,21 +257,22 @@ class Database:
                 listening.set()
                 while True:
                     await asyncio.sleep(SQLITE_POLL_S)
-                    for seq, adw_id, kind, ref in await reader.call(reader.after, seen):
+                    for seq, subject, kind, ref in await reader.call(reader.after, seen):
                         if seq > seen + 1:
                             deliver(RESYNC)
-                        deliver(Change(ChangeKind(kind), adw_id, ref))
+                        deliver(Change.of(kind, subject, ref))
                         seen = seq
         finally:
             reader.close()
 
     async def batches(
-        self, sql: str, params: Params = (), *, size: int = 500
+        self, sql: str, params: Params = (), *, size: int = 500, key: str | None = None
     ) -> AsyncGenerator[list[Row], None]:
         """The rows of one query, `size` at a time as SQLite produces them: a long result
         is never held whole, and the first rows come before the last are read. The rows
         are one snapshot (one read transaction, held until the last batch or until the
-        caller stops), on a reader of the listing's own."""
+        caller stops), on a reader of the listing's own. (`key` is PostgreSQL's
+        business: a file loses no connection.)"""
         with _translate_errors(self.path, self.busy_timeout_s):
             async with self._listing_reader() as reader, reader.execute(sql, params) as cursor:
                 while rows := await cursor.fetchmany(size):

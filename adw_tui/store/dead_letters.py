@@ -87,7 +87,7 @@ class DeadLetters:
         each with its replays and its run's issue; at most `limit` after the first
         `offset`, read as iterated."""
         query = letters_selection(selection, since).rows(limit, offset)
-        async with aclosing(self._db.batches(query.sql, query.params)) as batches:
+        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
             async for rows in batches:
                 letters = await self._with_replays(rows)
                 for row, letter in zip(rows, letters, strict=True):
@@ -217,6 +217,7 @@ def letters_selection(selection: DeadLetterFilter, since: datetime | None) -> Se
             ("workflow = ?", selection.workflow),
             ("created_at >= ?", stored_time(since)),
         ),
+        key="id",
     )
 
 

@@ -136,6 +136,11 @@ class Fleet:
         rows = await self._db.fetch_all("SELECT * FROM workers ORDER BY heartbeat_at DESC")
         return [_worker(row) for row in rows]
 
+    async def worker(self, name: str) -> WorkerRecord | None:
+        """The worker `name`'s row (None: never registered, or forgotten)."""
+        row = await self._db.fetch_one("SELECT * FROM workers WHERE name = ?", (name,))
+        return None if row is None else _worker(row)
+
 
 def _can_do(abilities: WorkerAbilities) -> tuple[str, list[str]]:
     """The runs `abilities` can do, as conditions on `runs.fleet` (a `FleetWants`), and

@@ -114,7 +114,7 @@ class Issues:
         """The issues in `state`, opened since `since` (None: any), newest first, at most
         `limit`, each with its number of comments; read as iterated."""
         query = issues_selection(state, since).rows(limit)
-        async with aclosing(self._db.batches(query.sql, query.params)) as batches:
+        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
             async for rows in batches:
                 for row in rows:
                     yield IssueSummary.model_validate(dict(row))
@@ -133,6 +133,7 @@ def issues_selection(state: IssueState | None, since: datetime | None) -> Select
         "(SELECT count(*) FROM issue_comments WHERE issue_number = issues.number) AS comments",
         "created_at DESC, number DESC",
         (("state = ?", state), ("created_at >= ?", stored_time(since))),
+        key="number",
     )
 
 

@@ -22,6 +22,8 @@ NO_LIMIT = 2**63 - 1
 class Query:
     sql: str
     params: tuple[Any, ...]
+    key: str | None = None
+    """The column naming each row (see `Selection.key`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,10 @@ class Selection:
     order: str
     conditions: Sequence[tuple[str, Any]]
     """`("status = ?", value)` pairs; a pair whose value is None selects everything."""
+    key: str | None = None
+    """The column that names each row (unique among them): a read of the rows cut off
+    with its connection goes on from a new snapshot without repeating a row
+    (`PostgresDatabase.batches`)."""
 
     def rows(self, limit: int | None, offset: int = 0) -> Query:
         """At most `limit` rows (None: all of them), in order, after the first `offset`
@@ -40,6 +46,7 @@ class Selection:
             f"SELECT {self.columns} FROM {self.table}{where} ORDER BY {self.order} "
             "LIMIT ? OFFSET ?",
             (*params, NO_LIMIT if limit is None else limit, offset),
+            self.key,
         )
 
     def count(self) -> Query:

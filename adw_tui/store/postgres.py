@@ -48,6 +48,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -393,19 +394,41 @@ class PostgresDatabase:
         return rows[0] if rows else None
 
     async def batches(
-        self, sql: str, params: Params = (), *, size: int = 500
+        self, sql: str, params: Params = (), *, size: int = 500, key: str | None = None
     ) -> AsyncGenerator[list[Row], None]:
         """The rows of one query, `size` at a time, from one snapshot (a read-only
-        repeatable-read transaction, held until the last batch or the caller stops)."""
+        repeatable-read transaction, held until the last batch or the caller stops).
+
+        A read cut off with its connection (a server restart) goes on, with `key` (the
+        column naming each row): the query is read again from a new snapshot, once the
+        server answers within the reconnect window, and the rows already given are
+        skipped, so none comes twice and none the new snapshot holds is missed. Without
+        `key`, or cut off again past the window, it fails with one line."""
         query, values = postgres_query(sql, params)
+        given: set[object] = set()
+        cut_at: float | None = None
         with self._errors():
-            async with (
-                self._reader() as connection,
-                connection.transaction(isolation="repeatable_read", readonly=True),
-            ):
-                cursor = await connection.cursor(query, *values)
-                while rows := await cursor.fetch(size):
-                    yield list(rows)
+            while True:
+                try:
+                    async with (
+                        self._reader() as connection,
+                        connection.transaction(isolation="repeatable_read", readonly=True),
+                    ):
+                        cursor = await connection.cursor(query, *values)
+                        while rows := await cursor.fetch(size):
+                            batch = [row for row in rows if key is None or row[key] not in given]
+                            if key is not None:
+                                given.update(row[key] for row in batch)
+                            if batch:
+                                yield batch
+                    return
+                except Exception as error:
+                    cut_at = cut_at if cut_at is not None else time.monotonic()
+                    resumable = key is not None and connection_lost(error)
+                    if not resumable or time.monotonic() - cut_at > self._outage.window_s:
+                        raise
+                    logger.warning("read cut off, reading on: %s", self._unreachable(error))
+                    await self._readers.expire_connections()  # the others are dead too
 
     @asynccontextmanager
     async def _reader(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[Any]"]:
@@ -471,9 +494,18 @@ async def _listen_on(
     (raised when a ping goes unanswered); `resync` first, once it listens."""
     closed = asyncio.Event()
     connection.add_termination_listener(lambda _connection: closed.set())
-    await connection.add_listener(
-        CHANNEL, lambda _c, _pid, _channel, payload: deliver(Change.from_payload(payload))
-    )
+
+    def heard(
+        _connection: "asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]",
+        _pid: int,
+        _channel: str,
+        payload: object,
+    ) -> None:
+        change = Change.from_payload(str(payload))
+        if change is not None:
+            deliver(change)
+
+    await connection.add_listener(CHANNEL, heard)
     if resync:
         deliver(RESYNC)
     listening.set()

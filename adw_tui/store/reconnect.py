@@ -10,6 +10,7 @@ may simply be done again is its caller's business (see `postgres` and `pg_sessio
 this module only says when the server answers again.
 """
 
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -28,13 +29,14 @@ from tenacity import (
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.redaction import Redactor
 
+logger = logging.getLogger(__name__)
+
 
 def _warn(event: str, **fields: Any) -> None:
-    """Log through structlog, imported here: only a process that lost its server pays for
-    it (and for rich, which it imports); a command on PostgreSQL starts without them."""
-    import structlog
-
-    structlog.stdlib.get_logger(__name__).warning(event, **fields)
+    """A warning with `fields` as its record's extras, which the configured logs render
+    (`adw_tui.observability.logs`). The standard library's logging, not structlog's own
+    logger: unconfigured (a command that prints JSON), that one writes on stdout."""
+    logger.warning(event, extra=fields)
 
 
 FIRST_WAIT_S = 0.05

@@ -34,6 +34,15 @@ class Migration(NamedTuple):
         return self.postgres if self.postgres is not None else postgres_ddl(self.sql)
 
 
+_WORKER_MOVED = " OR ".join(
+    f"NEW.{column} {{distinct}} OLD.{column}"
+    for column in (
+        "host", "pid", "slots", "engines", "labels", "started_at", "stopped_at", "running",
+        "version",
+    )
+)  # fmt: skip
+"""A worker's row moved beyond its heartbeat (`heartbeat_at`, `memory_percent`)."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -556,6 +565,46 @@ MIGRATIONS: tuple[Migration, ...] = (
         END $$;
         CREATE TRIGGER transcript_chunks_notify AFTER INSERT ON transcript_chunks
         FOR EACH ROW EXECUTE FUNCTION adw_notify_transcript();
+        """,
+    ),
+    Migration(
+        21,
+        "change notices of the fleet's workers: registered, forgotten, or their slots, "
+        "runs in hand or abilities moved (a heartbeat alone notifies nobody)",
+        # `changes.adw_id` holds the worker's name for a 'worker' notice.
+        f"""
+        CREATE TRIGGER workers_registered_change AFTER INSERT ON workers
+        BEGIN
+            INSERT INTO changes (adw_id, kind, ref) VALUES (NEW.name, 'worker', NEW.running);
+        END;
+        CREATE TRIGGER workers_moved_change AFTER UPDATE ON workers
+        WHEN {_WORKER_MOVED.format(distinct="IS NOT")}
+        BEGIN
+            INSERT INTO changes (adw_id, kind, ref) VALUES (NEW.name, 'worker', NEW.running);
+        END;
+        CREATE TRIGGER workers_forgotten_change AFTER DELETE ON workers
+        BEGIN
+            INSERT INTO changes (adw_id, kind, ref) VALUES (OLD.name, 'worker', 0);
+        END;
+        """,
+        f"""
+        CREATE FUNCTION adw_notify_worker() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                PERFORM pg_notify('adw_changes', json_build_object(
+                    'worker', OLD.name, 'kind', 'worker', 'seq', 0)::text);
+            ELSE
+                PERFORM pg_notify('adw_changes', json_build_object(
+                    'worker', NEW.name, 'kind', 'worker', 'seq', NEW.running)::text);
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER workers_registered_notify AFTER INSERT OR DELETE ON workers
+        FOR EACH ROW EXECUTE FUNCTION adw_notify_worker();
+        CREATE TRIGGER workers_moved_notify AFTER UPDATE ON workers FOR EACH ROW
+        WHEN ({_WORKER_MOVED.format(distinct="IS DISTINCT FROM")})
+        EXECUTE FUNCTION adw_notify_worker();
         """,
     ),
 )

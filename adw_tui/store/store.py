@@ -296,7 +296,7 @@ class Store:
         recently updated first, at most `limit`; read as they are iterated."""
         # (The dashboard's table reads `runs_window`: in creation order, rows stay put.)
         query = runs_selection(status, workflow, since).rows(limit)
-        async with aclosing(self._db.batches(query.sql, query.params)) as batches:
+        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
             async for rows in batches:
                 for row in rows:
                     yield RunRecord.model_validate(dict(row))
@@ -549,7 +549,7 @@ class Store:
         an unknown run."""
         await self.get_run(adw_id)
         query = versions_selection(adw_id, since, before).rows(limit, offset)
-        async with aclosing(self._db.batches(query.sql, query.params)) as batches:
+        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
             async for rows in batches:
                 for row in rows:
                     yield VersionInfo.model_validate(dict(row))
@@ -723,6 +723,7 @@ def runs_selection(
             ("workflow = ?", workflow),
             ("updated_at >= ?", stored_time(since)),
         ),
+        key="adw_id",
     )
 
 
@@ -746,6 +747,7 @@ def versions_selection(adw_id: str, since: datetime | None, before: int | None) 
             ("version < ?", before),
             ("created_at >= ?", stored_time(since)),
         ),
+        key="version",
     )
 
 

@@ -93,6 +93,22 @@ def test_the_dashboards_process_writes_nothing_on_stderr(tmp_path: Path) -> None
     assert lines(tmp_path / "adw.log")[0]["event"] == "run.failed"
 
 
+def test_the_dashboard_without_a_log_file_still_writes_nothing_on_stderr() -> None:
+    """Outside a repository with no file to log to: not even logging's last resort."""
+    done = python(
+        """
+        import logging, structlog
+        from adw_tui.observability.logs import configure_logging
+        configure_logging(None, "screen")
+        structlog.stdlib.get_logger("x").error("database unreachable, reconnecting")
+        logging.getLogger("adw_tui.y").warning("listener failed")
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout == ""
+
+
 WRITER = """
 import sys
 from pathlib import Path

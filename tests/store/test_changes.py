@@ -2,15 +2,19 @@
 never before and never when it is rolled back; transcript chunks are noticed with their
 seq; another process's writes reach a listener in order; a listener that may have
 missed notices (its PostgreSQL connection ended by the server, SQLite's pruning ahead of
-it, a subscriber far behind) says RESYNC."""
+it, a subscriber far behind) says RESYNC; a worker's row is noticed when it registers,
+moves or goes, never at a heartbeat alone."""
 
 import asyncio
+import functools
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from adw_tui.domain.fleet import WorkerRecord
 from adw_tui.domain.ids import new_adw_id
 from adw_tui.store import Store
 from adw_tui.store.changes import MAX_PENDING, RESYNC, Change, ChangeKind, Subscription
@@ -149,3 +153,67 @@ def test_a_subscriber_far_behind_is_told_to_read_everything_again() -> None:
     pending = asyncio.run(subscription.next())
     assert pending[0] == RESYNC
     assert len(pending) == 6
+
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def fleet_worker(beat: datetime, **moved: object) -> WorkerRecord:
+    fields: dict[str, object] = {
+        "name": "build-1", "host": "b1", "pid": 7, "slots": 2, "started_at": START,
+        "heartbeat_at": beat, "memory_percent": 40.0, "running": 0,
+    }  # fmt: skip
+    return WorkerRecord.model_validate({**fields, **moved})
+
+
+async def test_a_worker_is_noticed_when_it_registers_moves_or_goes_not_at_each_heartbeat(
+    store: Store, make_run: MakeRun
+) -> None:
+    start = START
+    worker_change = functools.partial(Change, ChangeKind.WORKER, worker="build-1")
+    async with store.changes() as changes:
+        await store.fleet.register(fleet_worker(start))
+        assert await until_change(changes, worker_change(seq=0)) == [worker_change(seq=0)]
+        # Heartbeats (time, memory) notify nobody: the next notice is the run's.
+        for beat in range(1, 4):
+            later = start + timedelta(seconds=5 * beat)
+            await store.fleet.register(fleet_worker(later, memory_percent=40.0 + beat))
+        run = await make_run()
+        noticed = await until_change(changes, run_change(run.adw_id, 1))
+        assert {change.kind for change in noticed} == {ChangeKind.RUN}
+        await store.fleet.register(fleet_worker(start, running=1))
+        assert await until_change(changes, worker_change(seq=1)) == [worker_change(seq=1)]
+        await store.fleet.register(fleet_worker(start, stopped_at=start, running=1))
+        await store.fleet.forget_workers((start + timedelta(days=1)).isoformat())
+        assert await until_change(changes, worker_change(seq=0)) == [
+            worker_change(seq=1),
+            worker_change(seq=0),
+        ]
+
+
+@pytest.mark.postgresql
+async def test_a_notice_adw_did_not_write_is_dropped(postgres_dsn: PostgresDsn) -> None:
+    """Any role may NOTIFY on the channel: what is not a notice of adw's is ignored, not
+    an error (the event loop's handler would print it over the dashboard)."""
+    errors: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, error: errors.append(error))
+    async with await Store.open(postgres_dsn) as store, store.changes() as changes:
+        for payload in ("not json", "[1]", '{"run": "x"}', '{"run": "x", "kind": "no", "seq": 1}'):
+            await store._db.fetch_all("SELECT pg_notify('adw_changes', $1)", (payload,))
+        run = await create_run(store)
+        assert await until_change(changes, run_change(run.adw_id, 1)) == [run_change(run.adw_id, 1)]
+    assert errors == []
+
+
+async def test_a_subscription_made_while_the_last_one_closes_still_hears(
+    store: Store, make_run: MakeRun
+) -> None:
+    """The last subscription's close stops the listener; one made meanwhile gets its own."""
+    first = store.changes()
+    await first.__aenter__()
+    closing = asyncio.ensure_future(first.__aexit__(None, None, None))
+    await asyncio.sleep(0)  # the close is now awaiting the listener's end
+    async with store.changes() as changes:
+        await closing
+        run = await make_run()
+        await until_change(changes, run_change(run.adw_id, 1))

@@ -1,19 +1,24 @@
 """The PostgreSQL store across a server that goes away: a COMMIT whose answer was lost is
 applied once (the server is asked what became of it), a save in flight across
-`pg_ctl restart -m fast` is applied once, reads come back on new connections, and a
-server that stays away past the reconnect window is one line."""
+`pg_ctl restart -m fast` is applied once, reads come back on new connections, a listing
+cut off mid-stream goes on without repeating a row, and a server that stays away past
+the reconnect window is one line."""
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
 from adw_tui.domain.errors import DatabaseUnreachableError
+from adw_tui.domain.models import RunStatus
 from adw_tui.store import Store
 from adw_tui.store.location import PostgresDsn
+from adw_tui.store.store import runs_selection
 from tests.postgres import Cluster, Server
 
 pytestmark = pytest.mark.postgresql
@@ -217,3 +222,64 @@ async def test_a_read_after_the_store_closed_fails_at_once(postgres_dsn: Postgre
         with pytest.raises(asyncpg.InterfaceError, match="pool is closed"):
             await store.get_run(ADW_ID)
     assert store.unreachable_since is None
+
+
+async def listed(
+    store: Store, *, key: str | None, after_first: Callable[[], Awaitable[object]]
+) -> list[str]:
+    """Every run's adw_id, newest update first, read two at a time (`batches`), with
+    `after_first` awaited once the first two came."""
+    query = runs_selection(None, None, None).rows(None)
+    given: list[str] = []
+    async with aclosing(store._db.batches(query.sql, query.params, size=2, key=key)) as rows:
+        async for batch in rows:
+            given += [row["adw_id"] for row in batch]
+            if len(given) == 2:
+                await after_first()
+    return given
+
+
+async def test_a_listing_cut_off_by_a_restart_goes_on_without_repeating_a_row(
+    own_cluster: tuple[Cluster, Server],
+) -> None:
+    """Six runs, newest update first, two at a time: after the first two the server
+    restarts; meanwhile one run already given is updated (it moves to the top) and a
+    new one is created. The read goes on from a new snapshot: every run once, the new
+    one included, none given twice."""
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    async with await Store.open(dsn) as store:
+        for number in range(6):
+            await store.create_run({"adw_id": f"run{number}"}, workflow="w", actor="t")
+
+        async def restart_and_write() -> None:
+            await asyncio.to_thread(cluster.restart)
+            await store.set_status("run5", RunStatus.FAILED, actor="t")
+            await store.create_run({"adw_id": "run6"}, workflow="w", actor="t")
+
+        given = await listed(store, key="adw_id", after_first=restart_and_write)
+        assert given[:2] == ["run5", "run4"]
+        assert sorted(given) == [f"run{number}" for number in range(7)]
+
+
+async def test_a_listing_cut_off_without_a_key_or_past_the_window_is_one_line(
+    own_cluster: tuple[Cluster, Server],
+) -> None:
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    async with await Store.open(dsn, reconnect_s=0.5) as store:
+        for number in range(4):
+            await store.create_run({"adw_id": f"run{number}"}, workflow="w", actor="t")
+        restart = functools.partial(asyncio.to_thread, cluster.restart)
+        with pytest.raises(DatabaseUnreachableError) as keyless:
+            await listed(store, key=None, after_first=restart)
+        assert "\n" not in str(keyless.value)
+        try:
+            halt = functools.partial(asyncio.to_thread, cluster.halt)
+            with pytest.raises(DatabaseUnreachableError) as away:
+                await listed(store, key="adw_id", after_first=halt)
+            message = str(away.value)
+            assert "\n" not in message
+            assert "ADW_DB_RECONNECT" in message
+        finally:
+            await asyncio.to_thread(cluster.resume)

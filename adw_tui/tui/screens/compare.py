@@ -14,7 +14,7 @@ from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.runtime.best_of import COLUMNS as FIGURE_COLUMNS
 from adw_tui.runtime.best_of import Candidate, compare, figures, group_members
 from adw_tui.tui.notify import notify_text
-from adw_tui.tui.screens.base import AdwScreen, OpenRun
+from adw_tui.tui.screens.base import AdwScreen, OpenRun, says_store_errors
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
@@ -88,6 +88,7 @@ and time.
         self.reload()
 
     @work(exclusive=True, group="compare")
+    @says_store_errors
     async def reload(self) -> None:
         members = await group_members(self._store, self._adw_id)
         candidates = await compare(self._store, self._repo, members)

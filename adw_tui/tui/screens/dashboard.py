@@ -3,11 +3,13 @@
 It reads the store's read API for what already exists, follows the runtime's events (the
 app's `runtime_events` signal) for what happens here, and the store's change notices
 (`Store.changes`: NOTIFY on PostgreSQL) for what other processes and hosts commit: a
-burst of notices collects for `CHANGES_SETTLE_S`, then the runs named are read again, a
-row each (or the window, for a new run), and the panes following them are woken. Every
-`REFRESH_S` it also reads what changed, in case a notice was missed. Agent output goes
-straight into each pane's buffer (`AgentPane.push` is cheap; the panes are flushed on a
-timer), so a burst of agent lines costs no widget write, and no message, per line.
+burst of notices collects for `base.CHANGES_SETTLE_S`, then the runs named are read
+again, a row each (or the window, for a new run), the panes following them are woken,
+and the fleet's gauge reads the workers named (`FleetWatch`: a worker's heartbeat
+notifies nobody; the gauge's clock marks a worker silent). Every `REFRESH_S` it also
+reads what changed, in case a notice was missed. Agent output goes straight into each
+pane's buffer (`AgentPane.push` is cheap; the panes are flushed on a timer), so a burst
+of agent lines costs no widget write, and no message, per line.
 
 A run another process executes (an `adw run` in another terminal, a worker on another
 host) gets a pane too: its transcript file, or its chunks in the database, is followed
@@ -39,14 +41,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.content import Content
-from textual.events import Unmount
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.theme import Theme
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Header, Static
-from textual.worker import Worker, WorkerError
 
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock, start_of_day
@@ -73,6 +73,7 @@ from adw_tui.store.leases import LeaseKind
 from adw_tui.trackers.base import IssueTracker, RateLimited
 from adw_tui.tui import heap
 from adw_tui.tui.alerts import AlertKind
+from adw_tui.tui.fleet_watch import FleetWatch
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.scout_panes import ScoutPanes
@@ -89,8 +90,6 @@ Cells = tuple[str | Text, ...]
 REFRESH_S = 2.0
 DATABASE_CHECK_S = 0.5
 TAIL_POLL_S = 0.25
-CHANGES_SETTLE_S = 0.05
-"""Notices that come this soon after a batch wait for the next: a burst is one read."""
 RELOADS_AT_MOST = 20
 """Runs read again one by one after a batch of notices; more, and the window is read."""
 # How long a finished run's pane stays on screen, so its last lines can be read.
@@ -248,8 +247,8 @@ class Dashboard(AdwScreen):
         """Followed runs that ended: polled once more for their last lines."""
         self._tails_due = asyncio.Event()
         """Set when a notice says a followed run moved: its tail is read at once."""
-        self._changes: Worker[None]
-        """Follows the store's change notices (`_follow_changes`), from mount."""
+        self._fleet = FleetWatch(store, clock)
+        """The workers and the runs waiting for one, for the fleet's gauge."""
         self._pane_removals: dict[str, Timer] = {}
         self._waits = RunWaits(clock)
         """Why this process's runs wait, from the runtime's events."""
@@ -282,22 +281,12 @@ class Dashboard(AdwScreen):
         self.run_worker(
             self._follow_other_processes(), name="transcript-tails", exit_on_error=False
         )
-        self._changes = self.run_worker(
-            self._follow_changes(), name="store-changes", exit_on_error=False
-        )
+        self.follow_changes(self._store, self._changed)
         # Once the dashboard is up, start-up's objects are there for good (heap.py).
         self.set_timer(heap.FREEZE_AFTER_S, heap.freeze)
 
     def on_unmount(self) -> None:
         heap.thaw()
-
-    @on(Unmount)
-    async def _stop_following_changes(self) -> None:
-        """Textual cancels a screen's workers without waiting for them; the store's
-        listener has a connection of its own, to close before the app's loop ends."""
-        self._changes.cancel()
-        with contextlib.suppress(WorkerError):
-            await self._changes.wait()
 
     def on_resize(self) -> None:
         columns = max(1, self.size.width // PANE_MIN_WIDTH)
@@ -313,7 +302,7 @@ class Dashboard(AdwScreen):
         try:
             await self._refresh(force=force)
         except StoreError as error:
-            notify_text(self, str(error), title="database", severity="error")
+            self.store_failed(error)
 
     def _show_database(self) -> None:
         self.query_one(ResourceGauges).unreachable_since = self._store.unreachable_since
@@ -325,9 +314,13 @@ class Dashboard(AdwScreen):
             await self._follow_elsewhere([run async for run in running])
         else:
             table.redraw()
-        await self._refresh_gauges()
+        await self._refresh_gauges(read_fleet=force)
 
-    async def _refresh_gauges(self) -> None:
+    async def _refresh_gauges(self, *, read_fleet: bool = False) -> None:
+        """The gauges read again; the fleet's only when due (`FleetWatch.due`) or
+        `read_fleet` (a RESYNC, `r`): else its notices keep it current."""
+        if read_fleet or self._fleet.due(self._clock()):
+            await self._fleet.read()
         snapshot = self._orchestrator.resources.snapshot()
         self.query_one(ResourceGauges).gauges = Gauges(
             slots_used=snapshot.slots_used,
@@ -340,31 +333,13 @@ class Dashboard(AdwScreen):
             spent_today=await self._store.spent_since(start_of_day(self._clock())),
             daily_budget=await budget_usd(self._store, self._orchestrator.settings, "daily"),
             held_by_budget=bool(snapshot.waiting_for_budget),
-            fleet=await self._fleet_gauge(),
+            fleet=self._fleet.gauge(self._clock()),
         )
         since = (self._clock() - TRIGGER_WINDOW).isoformat()
         self.query_one(TriggerLine).activity = TriggerActivity(
             tuple(lease.adw_id for lease in await self._store.leases.live(LeaseKind.TRIGGER)),
             await self._store.deliveries.summary(since),
         )
-
-    async def _fleet_gauge(self) -> tuple[int, int, int] | None:
-        """Workers working, gone silent, and runs waiting for one (`adw workers`)."""
-        now = self._clock()
-        workers = [w for w in await self._store.fleet.workers() if w.stopped_at is None]
-        waiting = await self._store.fleet.queued()
-        if not workers and not waiting:
-            return None
-        silent = sum(worker.silent(now) for worker in workers)
-        return len(workers) - silent, silent, waiting
-
-    async def _follow_changes(self) -> None:
-        """The store's notices of what any process committed, a settled batch at a time,
-        for as long as the screen lives."""
-        async with self._store.changes() as changes:
-            async for batch in changes:
-                await self._changed(batch)
-                await asyncio.sleep(CHANGES_SETTLE_S)
 
     async def _changed(self, batch: list[Change]) -> None:
         """The runs a batch of notices names read again (their rows, their following),
@@ -381,6 +356,13 @@ class Dashboard(AdwScreen):
                     self._follow_run(run)
         if any(change.adw_id in self._followers for change in batch):
             self._tails_due.set()
+        if not resync and await self._fleet.changed(batch):
+            self._show_fleet()
+
+    def _show_fleet(self) -> None:
+        """The fleet's gauge alone, as last read."""
+        gauges = self.query_one(ResourceGauges)
+        gauges.gauges = replace(gauges.gauges, fleet=self._fleet.gauge(self._clock()))
 
     async def _reload_run(self, adw_id: str) -> RunRecord | None:
         """The run's row written again; a run the window does not hold (a new one, at

@@ -34,7 +34,7 @@ from adw_tui.store import Store
 from adw_tui.tui.formatting import LETTER_STATUS_STYLES, theme_style, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.replay import replay_letter
-from adw_tui.tui.screens.base import AdwScreen, OpenRun
+from adw_tui.tui.screens.base import AdwScreen, OpenRun, says_store_errors
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.windowed_table import WindowedTable
@@ -335,6 +335,7 @@ with what is needed to run them again.
         """The letters of the table's window, in its order."""
         return self._table.shown
 
+    @says_store_errors
     async def reload(self, *, restart: bool = False) -> None:
         """Read the window of letters again if the store's letters changed (`restart`:
         from the top, whatever changed), and the filters' choices with it; else only
@@ -402,6 +403,7 @@ with what is needed to run them again.
             await replay_letter(self.app, self._orchestrator, letter.id, from_start=from_start)
             await self.reload()
 
+    @says_store_errors
     async def action_replay_all(self) -> None:
         selection = self._listing.selection
         pending = 0

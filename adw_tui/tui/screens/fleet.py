@@ -1,8 +1,11 @@
 """The fleet (`F`): the workers on the database, as `adw workers` lists them, and the
-runs waiting for one; read again every two seconds.
+runs waiting for one; live on any host: the store's change notices say which worker
+registered, stopped or moved, and which runs moved (`FleetWatch`).
 
-A worker gone silent (no heartbeat for half a minute) is marked: its runs are taken over
-by another worker once six heartbeats are missed (see `adw_tui.runtime.worker`).
+A worker gone silent (no heartbeat for half a minute) is marked, by this screen's clock
+(a heartbeat notifies nobody; the workers are read once more before one is marked): its
+runs are taken over by another worker once six heartbeats are missed (see
+`adw_tui.runtime.worker`). Every `TICK_S` the ages move on, without a read.
 """
 
 from datetime import datetime
@@ -18,11 +21,14 @@ from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.fleet import WORKER_COLUMNS, WorkerRecord, worker_figures
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.store import Store
-from adw_tui.tui.screens.base import AdwScreen
+from adw_tui.store.changes import Change
+from adw_tui.tui.fleet_watch import FleetWatch
+from adw_tui.tui.screens.base import AdwScreen, says_store_errors
 from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
 
-REFRESH_S = 2.0
+TICK_S = 1.0
+"""How often the heartbeats' ages and the silent marks move on (no read but when due)."""
 STATE_STYLES = {"working": "green", "silent": "bold red", "stopped": "dim"}
 
 
@@ -38,7 +44,7 @@ whether they are working, silent (no heartbeat for 30 s: a worker that died; its
 are taken over after six missed heartbeats) or stopped. Below: how many runs queued for
 the fleet (`adw run --enqueue`, or `ADW_FLEET`) wait for a worker.
 
-- `r` reads them again (they are read every two seconds anyway); `escape` goes back.
+- `r` reads them again (they follow the database live anyway); `escape` goes back.
 
 From a shell: `adw workers` (`--json` for scripts).
 """
@@ -52,6 +58,7 @@ From a shell: `adw workers` (`--json` for scripts).
         super().__init__(id="fleet")
         self._store = store
         self._clock = clock
+        self._fleet = FleetWatch(store, clock)
         self.sub_title = "fleet"
 
     def compose(self) -> ComposeResult:
@@ -64,25 +71,46 @@ From a shell: `adw workers` (`--json` for scripts).
         yield Static(id="fleet-summary", classes="bar")
         yield KeyFooter()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         table = self.query_one(RowTable)
         table.border_title = "workers"
         table.focus()
-        self.set_interval(REFRESH_S, self.reload)
-        self.reload()
+        await self._read()
+        self.follow_changes(self._store, self._changed)
+        self.set_interval(TICK_S, self._tick, name="fleet-tick")
 
     def action_reload(self) -> None:
         self.reload()
 
     @work(exclusive=True, group="fleet")
     async def reload(self) -> None:
-        workers = await self._store.fleet.workers()
-        waiting = await self._store.fleet.queued()
+        await self._read()
+
+    @says_store_errors
+    async def _read(self) -> None:
+        """The workers and the runs waiting, read whole."""
+        await self._fleet.read()
+        self._show()
+
+    @says_store_errors
+    async def _tick(self) -> None:
+        """The ages move on; the fleet is read when due (`FleetWatch.due`)."""
+        if self._fleet.due(self._clock()):
+            await self._fleet.read()
+        self._show()
+
+    async def _changed(self, batch: list[Change]) -> None:
+        if await self._fleet.changed(batch):
+            self._show()
+
+    def _show(self) -> None:
         now = self._clock()
+        workers = self._fleet.workers
         self.query_one(RowTable).replace_rows(
             (worker.name, _cells(worker, now)) for worker in workers
         )
         silent = sum(worker.state(now) == "silent" for worker in workers)
+        waiting = self._fleet.waiting
         said = f"{len(workers)} workers, {silent} silent; {waiting} runs waiting for a worker"
         self.query_one("#fleet-summary", Static).update(Text(said))
 

@@ -31,7 +31,7 @@ from adw_tui.runtime.rollback import refuse_active
 from adw_tui.store import Store
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, theme_text
 from adw_tui.tui.notify import notify_text
-from adw_tui.tui.screens.base import AdwScreen
+from adw_tui.tui.screens.base import AdwScreen, says_store_errors
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.windowed_table import WindowedTable
@@ -206,6 +206,7 @@ rolled back. `escape` goes back.
     def _version(self, version: int) -> VersionInfo | None:
         return self._table.row_of(str(version))
 
+    @says_store_errors
     async def reload(self, *, restart: bool = False, select: int | None = None) -> None:
         """Read the window of versions again if the run changed (`restart`: from the top,
         whatever changed); put the cursor on `select` (a version in the window), else it
@@ -269,6 +270,7 @@ rolled back. `escape` goes back.
         self._show_diff()
 
     @work(exclusive=True, group="history-diff")
+    @says_store_errors
     async def _show_diff(self) -> None:
         """Compare the selected version with the marked one, else with its parent."""
         selected = self.selected

@@ -22,7 +22,7 @@ from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.kpis import DECIDED, FIGURE_LABELS, Day, RunOutcome, by_day, figures, summarise
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.store import Store
-from adw_tui.tui.screens.base import AdwScreen
+from adw_tui.tui.screens.base import AdwScreen, says_store_errors
 from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
 
@@ -105,6 +105,7 @@ From a shell: `adw kpis --since 7d` (`--json` for scripts).
         return WINDOWS[self._window][0]
 
     @work(exclusive=True, group="kpis")
+    @says_store_errors
     async def reload(self) -> None:
         label, span = WINDOWS[self._window]
         since = self._clock() - span if span is not None else None

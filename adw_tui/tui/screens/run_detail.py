@@ -3,9 +3,11 @@ diff against the base branch; cancel, retry and copy the worktree path from here
 
 It reads the store's read API and acts through the Orchestrator. A run this process
 executes is read again on each of its runtime events (the app's `runtime_events`
-signal), and meanwhile only the running step's time moves on; any other run (queued,
-ended, or executed by another `adw`) is checked every `REFRESH_S` (its row, by key) and
-read again when it changed, since no event says when it does.
+signal); any other run (queued, ended, or executed by another `adw`, on any host) is
+read again when the store's change notices name it (`Store.changes`: every write to a
+run, its steps' included, moves its row), so it updates as fast as a local one. Every
+`REFRESH_S` the running step's time moves on, without a read; every `FALLBACK_S` the
+run's row is checked (by key) in case a notice was missed.
 A step's transcript is its agent's `raw_output.jsonl`, shown by `TranscriptFile`, which
 reads only the lines on screen however big the file is.
 """
@@ -24,7 +26,7 @@ from textual.theme import Theme
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from adw_tui.domain.clock import Clock, utc_now
-from adw_tui.domain.errors import AdwError
+from adw_tui.domain.errors import AdwError, StoreError
 from adw_tui.domain.models import RunRecord, RunState, RunStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.domain.steps import StepStatus, StepSummary
@@ -33,6 +35,7 @@ from adw_tui.runtime.events import RunChanged, RuntimeEvent, StepFinished, StepS
 from adw_tui.runtime.inspection import WorktreeDiff
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
+from adw_tui.store.changes import Change, ChangeKind
 from adw_tui.tui.formatting import (
     RUN_STATUS_STYLES,
     STEP_STATUS_STYLES,
@@ -42,7 +45,7 @@ from adw_tui.tui.formatting import (
     theme_text,
 )
 from adw_tui.tui.notify import notify_text
-from adw_tui.tui.screens.base import AdwScreen
+from adw_tui.tui.screens.base import AdwScreen, says_store_errors
 from adw_tui.tui.widgets.agent_pane import TranscriptLog
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.key_footer import KeyFooter
@@ -50,6 +53,9 @@ from adw_tui.tui.widgets.row_table import RowTable
 from adw_tui.tui.widgets.transcript_file import TranscriptFile
 
 REFRESH_S = 1.0
+"""How often the running step's time moves on (no read)."""
+FALLBACK_S = 10.0
+"""How often a run not executed here has its row checked, notices or not."""
 # The diff view keeps this many lines; a bigger diff says where to read the rest.
 DIFF_MAX_LINES = 20_000
 
@@ -183,7 +189,9 @@ worktree diff. It updates while the run goes on.
         self.follow(self.runtime_events, self._runtime_event, immediate=True)
         self.follow(self.app.theme_changed_signal, self._restyle)
         await self.reload()
+        self.follow_changes(self._store, self._changed)
         self.set_interval(REFRESH_S, self._tick, name="run-detail-refresh")
+        self.set_interval(FALLBACK_S, self._check, name="run-detail-fallback")
 
     @property
     def selected_run(self) -> str:
@@ -191,10 +199,13 @@ worktree diff. It updates while the run goes on.
 
     # Reading the store
 
+    @says_store_errors
     async def reload(self) -> None:
         """Read the run, its state and its timeline again and show what changed."""
         try:
             loaded = await self._store.load(self.adw_id)
+        except StoreError:
+            raise  # (said by `says_store_errors`; what is shown stays)
         except AdwError as error:
             self.query_one("#run-summary", Static).update(Content.styled(str(error), "bold $error"))
             return
@@ -211,22 +222,44 @@ worktree diff. It updates while the run goes on.
         ):
             self.call_next(self.reload)
 
-    async def _tick(self) -> None:
-        """Every `REFRESH_S`: the running step's time moves on, for a run executed here
-        (its events tell the rest); any other run is read again when its row says it
-        changed (every write to a run, its steps' included, moves its `updated_at`)."""
+    @property
+    def _executed_here(self) -> bool:
+        """The run is executed by this process: its runtime events tell what changes."""
         run = self._run
-        if run is not None and not run.status.is_final and run.owner == self._orchestrator.owner:
-            self._show_timeline(list(self._steps.values()))
+        return run is not None and not run.status.is_final and run.owner == self._orchestrator.owner
+
+    async def _changed(self, batch: list[Change]) -> None:
+        """The store's notices: this run's row moved (by any process, on any host), or
+        notices may have been missed (RESYNC): read it again."""
+        if self._executed_here:
             return
+        if any(
+            change.kind is ChangeKind.RESYNC
+            or (change.kind is ChangeKind.RUN and change.adw_id == self.adw_id)
+            for change in batch
+        ):
+            await self.reload()
+
+    def _tick(self) -> None:
+        """Every `REFRESH_S`: the running step's time moves on."""
+        if self._steps:
+            self._show_timeline(list(self._steps.values()))
+
+    @says_store_errors
+    async def _check(self) -> None:
+        """Every `FALLBACK_S`, for a run not executed here: read again when its row says
+        it changed (a notice missed)."""
+        if self._executed_here:
+            return
+        run = self._run
         try:
             now = await self._store.get_run(self.adw_id)
+        except StoreError:
+            raise
         except AdwError:
             now = None
         if run is None or now is None or _marker(now) != _marker(run):
             await self.reload()
-        elif self._steps:
-            self._show_timeline(list(self._steps.values()))
 
     async def _show_summary(self, run: RunRecord, state: RunState) -> None:
         parts: list[Content | tuple[str, str] | str] = [

@@ -1,0 +1,192 @@
+"""Run detail, the fleet screen and the dashboard's fleet gauge, live on both engines: what
+another connection (another process, another host) commits shows within 0.5 s (the
+median of each test's changes) with their polling turned off (`REFRESH_S`,
+`FALLBACK_S`, `TICK_S`): only the store's change notices can move them. A worker gone
+silent is marked by the screen's own clock, after one more read of the workers (its
+heartbeats notify nobody)."""
+
+import statistics
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from adw_tui.config import Settings
+from adw_tui.domain.fleet import WorkerRecord
+from adw_tui.domain.models import RunStatus
+from adw_tui.runtime.orchestrator import Orchestrator
+from adw_tui.store import Store
+from adw_tui.tui import fleet_watch
+from adw_tui.tui.app import create_app
+from adw_tui.tui.screens import dashboard, fleet, run_detail
+from adw_tui.tui.screens.dashboard import ResourceGauges
+from adw_tui.tui.screens.fleet import FleetScreen
+from adw_tui.tui.screens.run_detail import RunDetailScreen
+from adw_tui.tui.widgets.row_table import RowTable
+from tests.conftest import RepoDatabase, create_run
+from tests.tui.conftest import settle, until
+
+BAR_S = 0.5
+NEVER_S = 3600.0
+NEVER_SHOWN_S = 10.0
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def other(repo: Path, repo_db: RepoDatabase) -> AsyncIterator[Store]:
+    """Another process's store on the same database (another host's, on PostgreSQL)."""
+    async with await Store.open(repo_db.of(repo)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def no_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module, name in (
+        (dashboard, "REFRESH_S"),
+        (run_detail, "REFRESH_S"),
+        (run_detail, "FALLBACK_S"),
+        (fleet, "TICK_S"),
+        (fleet_watch, "FALLBACK_S"),
+    ):
+        monkeypatch.setattr(module, name, NEVER_S)
+
+
+class Latencies:
+    """How long each change took to show (checked every 10 ms); only notices can show
+    it, so a change that never shows fails at `NEVER_SHOWN_S`. The bar holds for their
+    median: one change slowed by a loaded machine does not fail the test."""
+
+    def __init__(self, pilot: Pilot[None]) -> None:
+        self._pilot = pilot
+        self.seen_s: list[float] = []
+
+    async def shown(self, condition: Callable[[], bool]) -> None:
+        started = time.monotonic()
+        while not condition():
+            assert time.monotonic() - started < NEVER_SHOWN_S, "never shown"
+            await self._pilot.pause(0.01)
+        self.seen_s.append(time.monotonic() - started)
+
+    def within_bar(self) -> bool:
+        return statistics.median(self.seen_s) < BAR_S
+
+
+def worker(beat: datetime, **moved: object) -> WorkerRecord:
+    fields: dict[str, object] = {
+        "name": "far-1", "host": "far.lan", "pid": 7, "slots": 2, "started_at": START,
+        "heartbeat_at": beat, "memory_percent": 40.0,
+    }  # fmt: skip
+    return WorkerRecord.model_validate({**fields, **moved})
+
+
+def cells(table: RowTable[object], key: str) -> list[str]:
+    return [str(cell) for cell in table.get_row(key)]
+
+
+@pytest.mark.usefixtures("no_polling")
+async def test_a_run_detail_follows_what_another_host_writes_to_its_run(
+    store: Store, other: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+) -> None:
+    run = await create_run(store, workflow="plan")
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = RunDetailScreen(store, orchestrator, run.adw_id)
+        await app.push_screen(screen)
+        await settle(pilot)
+        latencies = Latencies(pilot)
+        steps = screen.query_one("#steps", DataTable)
+        summary = screen.query_one("#run-summary")
+        assert steps.row_count == 0
+
+        await other.steps.start(run.adw_id, "classify", visit=1, attempt=1, agent="classifier")
+        await latencies.shown(lambda: steps.row_count == 1)
+        assert str(steps.get_row_at(0)[2]) == "running"
+        await other.steps.start(run.adw_id, "plan", visit=1, attempt=1, agent="planner")
+        await latencies.shown(lambda: steps.row_count == 2)
+        await other.set_status(run.adw_id, RunStatus.FAILED, actor="far")
+        await latencies.shown(lambda: "failed" in str(summary.render()))
+        assert latencies.within_bar(), latencies.seen_s
+
+
+@pytest.mark.usefixtures("no_polling")
+async def test_the_fleet_screen_and_gauge_follow_workers_another_host_registers(
+    store: Store, other: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+) -> None:
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(160, 40)) as pilot:
+        latencies = Latencies(pilot)
+        gauges = app.dashboard.query_one(ResourceGauges)
+        await settle(pilot)
+        assert "fleet" not in str(gauges.render())
+        now = datetime.now(UTC)
+        await other.fleet.register(worker(now))
+        await latencies.shown(lambda: "fleet 1 worker," in str(gauges.render()))
+
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, FleetScreen))
+        table = app.screen.query_one(RowTable)
+        summary = app.screen.query_one("#fleet-summary")
+        await until(pilot, lambda: table.row_count == 1)
+        assert cells(table, "far-1")[4] == "0"
+        await other.fleet.register(worker(now, running=2))
+        await latencies.shown(lambda: cells(table, "far-1")[4] == "2")
+        issue = await other.issues.create("Add a slugify helper", "Slugs.")
+        queuer = Orchestrator(other, repo, settings)
+        try:
+            await queuer.launch(issue.number, workflow="plan", fleet_labels=[])
+        finally:
+            await queuer.aclose()
+        await latencies.shown(lambda: "1 runs waiting" in str(summary.render()))
+        await other.fleet.register(worker(now, stopped_at=now))
+        await latencies.shown(lambda: cells(table, "far-1")[-1] == "stopped")
+        await other.fleet.forget_workers((now + timedelta(days=1)).isoformat())
+        await latencies.shown(lambda: table.row_count == 0)
+        assert latencies.within_bar(), latencies.seen_s
+
+
+async def test_a_worker_is_marked_silent_by_the_screen_s_clock_after_one_more_read(
+    store: Store,
+    repo: Path,
+    settings: Settings,
+    orchestrator: Orchestrator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its heartbeats notify nobody: when the last one read turns 30 s old, the workers
+    are read once more; one that beat meanwhile stays working, one that did not is
+    marked silent, and is not read again for it."""
+    monkeypatch.setattr(fleet, "TICK_S", 0.02)
+    monkeypatch.setattr(fleet_watch, "FALLBACK_S", NEVER_S)
+    now = [START]
+    reads: list[None] = []
+    read_workers = store.fleet.workers
+
+    async def counted() -> list[WorkerRecord]:
+        reads.append(None)
+        return await read_workers()
+
+    monkeypatch.setattr(store.fleet, "workers", counted)
+    await store.fleet.register(worker(START))
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = FleetScreen(store, lambda: now[0])
+        await app.push_screen(screen)
+        table = screen.query_one(RowTable)
+        await until(pilot, lambda: table.row_count == 1)
+        read_at_start = len(reads)
+
+        await store.fleet.register(worker(START + timedelta(seconds=20)))  # no notice
+        now[0] = START + timedelta(seconds=31)
+        await until(pilot, lambda: len(reads) == read_at_start + 1)
+        await until(pilot, lambda: cells(table, "far-1")[7] == "11s ago")
+        assert cells(table, "far-1")[-1] == "working"
+
+        now[0] = START + timedelta(seconds=51)
+        await until(pilot, lambda: cells(table, "far-1")[-1] == "silent")
+        assert len(reads) == read_at_start + 2
+        now[0] = START + timedelta(seconds=90)
+        await until(pilot, lambda: cells(table, "far-1")[7] == "1m ago")
+        assert len(reads) == read_at_start + 2
