@@ -23,12 +23,12 @@ def audit_entry(
 
 
 def audited_claim(claim_sql: str) -> str:
-    """`claim_sql` (an UPDATE ... RETURNING adw_id) and an audit entry for each row it
-    returns, as one statement (a data-modifying WITH, which PostgreSQL has): its
-    parameters, then the entries' time, actor, action and detail."""
+    """`claim_sql` (an UPDATE ... RETURNING adw_id of one row at most) and its audit
+    entry, as one statement (a data-modifying WITH, which PostgreSQL has): its
+    parameters, then the entry's time, actor, action, detail and the claim's token."""
     return (
         f"WITH claimed AS ({claim_sql}) INSERT INTO audit_log (at, actor, action, adw_id, "
-        "detail) SELECT ?, ?, ?, adw_id, ? FROM claimed RETURNING adw_id"
+        "detail, claim) SELECT ?, ?, ?, adw_id, ?, ? FROM claimed RETURNING adw_id"
     )
 
 

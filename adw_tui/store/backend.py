@@ -153,11 +153,12 @@ class Backend(Protocol):
         versions and step attempts), so it need not wait for writes to other runs."""
 
     def transaction(self) -> AbstractAsyncContextManager[Writer]: ...
-    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
-        """Run `sql`, an UPDATE that claims rows by row locks (`FOR UPDATE SKIP LOCKED`
-        on PostgreSQL) and returns their adw_id, with an audit entry (`actor`, `action`)
-        for each, in a transaction of their own; the adw_ids. Without the database's
-        write lock where the engine allows, so many workers claim at once."""
+    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> str | None:
+        """Run `sql`, an UPDATE that claims one row at most by row locks (`FOR UPDATE
+        SKIP LOCKED` on PostgreSQL) and returns its adw_id, with an audit entry (`actor`,
+        `action`), in a transaction of their own; the adw_id (None: nothing claimed).
+        Without the database's write lock where the engine allows, so many workers claim
+        at once."""
 
     async def checkpoint(self) -> None: ...
     async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[Row]: ...

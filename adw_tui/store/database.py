@@ -169,15 +169,17 @@ class Database:
         with _translate_errors(self.path, self.busy_timeout_s):
             return await self._group_commit.write(write, run)
 
-    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
-        """`sql` (an UPDATE ... RETURNING adw_id) and an audit entry for each row, in the
-        write transaction (SQLite has one writer at a time; PostgreSQL claims by row
-        locks, see `PostgresDatabase.claim`)."""
+    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> str | None:
+        """`sql` (an UPDATE ... RETURNING adw_id of one row at most) and its audit entry,
+        in the write transaction (SQLite has one writer at a time; PostgreSQL claims by
+        row locks, see `PostgresDatabase.claim`)."""
         async with self.transaction() as connection:
-            claimed = [str(row[0]) for row in await connection.execute_fetchall(sql, params)]
-            for adw_id in claimed:
-                await record_audit(connection, actor=actor, action=action, adw_id=adw_id)
-        return claimed
+            rows = await connection.execute_fetchall(sql, params)
+            if not rows:
+                return None
+            adw_id = str(rows[0][0])
+            await record_audit(connection, actor=actor, action=action, adw_id=adw_id)
+        return adw_id
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:

@@ -49,7 +49,7 @@ class Fleet:
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._db.engine == "postgresql" else ""
         # The outer conditions are the compare-and-set: under any isolation, of two
         # workers that pick the same run one reserves it.
-        reserved = await self._db.claim(
+        return await self._db.claim(
             "UPDATE runs SET owner = ?, heartbeat_at = ? WHERE adw_id = (SELECT adw_id FROM "
             f"runs WHERE fleet IS NOT NULL AND status IN ({_TAKEABLE}) AND owner IS NULL"
             f"{can_do} ORDER BY created_at LIMIT 1{skip_locked}) AND owner IS NULL "
@@ -58,7 +58,6 @@ class Fleet:
             actor=owner,
             action="run.reserve",
         )
-        return reserved[0] if reserved else None
 
     async def reserved(self) -> list[RunRecord]:
         """Runs queued for the fleet that a worker reserved and has not started."""

@@ -21,6 +21,9 @@ what is done again on a new connection, and what is not.
   no id: TransactionLostError, and the transaction runs again whole. (Both functions
   are PostgreSQL 13's and newer.)
 
+A claim (`PostgresDatabase.claim`) is one statement in a transaction of its own, with no
+id to ask about: it is settled by the unique token its audit entry carries.
+
 So a write is applied once, never twice and never lost silently, whatever it writes: a
 versioned save's compare-and-set on (adw_id, version) would refuse a second application
 anyway, but audit entries, step attempts and transcript chunks have no such key. A group
@@ -50,8 +53,7 @@ exclusive, or shared by writes that each name their run (with that run's lock; s
 `postgres`)."""
 RUN_LOCKS = WRITE_LOCK
 """The space of the runs' advisory locks (a pair of int4 keys: this, `run_lock_key`)."""
-TRANSACTION_ID_VALUE = "pg_current_xact_id_if_assigned()::text"
-TRANSACTION_ID = f"SELECT {TRANSACTION_ID_VALUE}"
+TRANSACTION_ID = "SELECT pg_current_xact_id_if_assigned()::text"
 TRANSACTION_STATUS = "SELECT pg_xact_status($1::text::xid8)"
 
 
@@ -127,14 +129,6 @@ async def commit(connection: asyncpg.Connection, server: str, status_of: Transac
         if connection_lost(error):
             raise TransactionLostError(server) from error
         raise
-    await commit_known(connection, xid, server, status_of)
-
-
-async def commit_known(
-    connection: asyncpg.Connection, xid: str | None, server: str, status_of: TransactionStatus
-) -> None:
-    """`commit`, the transaction's id (`TRANSACTION_ID`) known already: read with its
-    last statement, which saves the round trip."""
     try:
         await connection.execute("COMMIT")
     except Exception as error:
@@ -233,21 +227,20 @@ class PostgresSession:
             raise
 
     async def _begin(self, begin: str) -> None:
-        async for attempt in self._outage.async_retrying(self._drop):
-            with attempt:
-                if self.connection.is_closed():
-                    self.connection = await self._connect()
-                await self.connection.execute(begin)
-        self._outage.back()
+        async def begun() -> None:
+            if self.connection.is_closed():
+                self.connection = await self._connect()
+            await self.connection.execute(begin)
+
+        await self._outage.retried(begun, self._drop)
 
     async def _status(self, xid: str) -> str | None:
-        async for attempt in self._outage.async_retrying(self._drop):
-            with attempt:
-                self.connection.terminate()
-                self.connection = await self._connect()
-                status = await settled_status(self.connection, xid, self._outage)
-        self._outage.back()
-        return status
+        async def asked() -> str | None:
+            self.connection.terminate()
+            self.connection = await self._connect()
+            return await settled_status(self.connection, xid, self._outage)
+
+        return await self._outage.retried(asked, self._drop)
 
     async def _drop(self) -> None:
         self.connection.terminate()

@@ -27,8 +27,11 @@ Two kinds of writes need less, and take less:
   exclusive-lock writes change a run's status or create a run, so a run-scoped write's
   check of its run's status holds to its commit.
 - A claim (`claim`, `FOR UPDATE SKIP LOCKED`) takes no advisory lock: it is one
-  statement that changes only the rows it locks (the reservation of a queued run), and
-  row locks order it with every other writer of those rows.
+  statement that changes only the row it locks (the reservation of a queued run), and
+  row locks order it with every other writer of that row. It is its own transaction
+  (implicit, committed before its answer is sent: one round trip), so it has no
+  transaction id to ask about when its answer is lost; its audit entry carries a token
+  instead, unique in `audit_log.claim`, which settles it (`_settled`).
 
 The versioned state does not depend on the advisory locks alone: the compare-and-set
 trigger locks the run's row (`FOR UPDATE`) before checking its version, and (adw_id,
@@ -40,7 +43,8 @@ without adding a guarantee the locks do not already give.
 A server that goes away (a restart) is waited for, within `ADW_DB_RECONNECT` seconds
 (`reconnect`): a read is read again on a new connection, a write transaction cut off
 before it committed is run again whole, and a COMMIT whose answer was lost is settled by
-asking the server what became of it, so a write is applied exactly once (`pg_session`).
+asking the server what became of it, so a write is applied exactly once (`pg_session`;
+a claim by its token).
 """
 
 import asyncio
@@ -49,6 +53,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -77,14 +82,7 @@ from adw_tui.store.changes import CHANNEL, RESYNC, Change, Deliver
 from adw_tui.store.dialect import postgres_query, postgres_sql
 from adw_tui.store.group_commit import GroupCommit, T, Write, redacted, settle
 from adw_tui.store.location import PostgresDsn
-from adw_tui.store.pg_session import (
-    TRANSACTION_ID_VALUE,
-    Fetched,
-    PostgresSession,
-    commit_known,
-    fetched,
-    settled_status,
-)
+from adw_tui.store.pg_session import Fetched, PostgresSession, fetched
 from adw_tui.store.reconnect import FIRST_WAIT_S, LONGEST_WAIT_S, Outage, connection_lost
 from adw_tui.store.schema import Migration
 
@@ -132,11 +130,14 @@ class WriterThread:
             while (item := self._jobs.get()) is not None:
                 job, done, caller = item
                 try:
-                    value = job()
-                except BaseException as error:
-                    caller.call_soon_threadsafe(settle, done, None, error)
-                else:
-                    caller.call_soon_threadsafe(settle, done, value, None)
+                    value, error = job(), None
+                except BaseException as raised:
+                    value, error = None, raised
+                # The caller's loop may have closed meanwhile (asyncio.run ended on a
+                # Ctrl-C while a shielded write went on here): no one waits for the
+                # answer, and the thread must go on serving the jobs after it.
+                with contextlib.suppress(RuntimeError):
+                    caller.call_soon_threadsafe(settle, done, value, error)
         finally:
             self.loop.close()
 
@@ -279,35 +280,50 @@ class PostgresDatabase:
                 # Shielded: once COMMIT is sent it completes (see `Database.transaction`).
                 await asyncio.shield(self._thread.run(self._session.commit))
 
-    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> list[str]:
-        """`sql` (an UPDATE ... RETURNING adw_id that locks its rows `FOR UPDATE SKIP
-        LOCKED`) and an audit entry for each row, as one statement in a transaction of
-        its own on a reader connection, without the database's write lock: many
-        processes claim at once instead of one after another. Its connection lost before
-        it committed: TransactionLostError, as `transaction`."""
-        # The transaction's id with each row, for a COMMIT in doubt (see `pg_session`).
-        statement = postgres_sql(f"{audited_claim(sql)}, {TRANSACTION_ID_VALUE}")
-        values = redacted(self.redactor, [*params, now_iso(), actor, action, "{}"])
+    async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> str | None:
+        """`sql` (an UPDATE ... RETURNING adw_id of one row at most, locked `FOR UPDATE
+        SKIP LOCKED`) and its audit entry, as one statement in a transaction of its own
+        (implicit: one round trip) on a reader connection, without the database's write
+        lock: many processes claim at once instead of one after another. Its answer lost
+        with the connection: what became of it is settled by its token (`_settled`). A
+        caller cancelled while the statement is on its way may not know what it claimed
+        (nothing is rolled back any more): that reservation is given back once its owner
+        is gone, as any (`Fleet.release_reservation`)."""
+        token = uuid.uuid4().hex
+        statement = postgres_sql(audited_claim(sql))
+        values = redacted(self.redactor, [*params, now_iso(), actor, action, "{}", token])
+        sent = False
         with self._errors():
-            async with self._reader() as connection:
-                try:
-                    await connection.execute("BEGIN")
+            try:
+                async with self._reader() as connection:
+                    sent = True
                     claimed = await fetched(cast(asyncpg.Connection, connection), statement, values)
-                except BaseException as error:
-                    with contextlib.suppress(Exception):  # gone with its connection
-                        if connection.is_in_transaction():
-                            await connection.execute("ROLLBACK")
-                    if isinstance(error, Exception) and connection_lost(error):
-                        await self._readers.expire_connections()  # the others are dead too
-                        raise TransactionLostError(str(self.dsn)) from error
+            except Exception as error:
+                if not (sent and connection_lost(error)):
                     raise
-                await commit_known(
-                    cast(asyncpg.Connection, connection),  # a proxy of one
-                    claimed.rows[0][1] if claimed.rows else None,  # none: nothing written
-                    str(self.dsn),
-                    self._transaction_status,
-                )
-        return [str(row[0]) for row in claimed.rows]
+                await self._readers.expire_connections()  # the others are dead too
+                return await self._settled(token, actor=actor, action=action)
+        return str(claimed.rows[0][0]) if claimed.rows else None
+
+    async def _settled(self, token: str, *, actor: str, action: str) -> str | None:
+        """The run the claim of `token` took, its answer lost: the token is taken by an
+        entry saying the claim was lost, unless the claim holds it already (committed;
+        one still running is waited for, as the token is unique). A claim that never ran,
+        or runs later, then cannot commit: its own entry would repeat the token. Not
+        committed: TransactionLostError, and the claim is made again with a new token."""
+        # Read again on a new connection when lost, as a read is: a second try finds the
+        # entry of the first, which the next statement tells apart from the claim's.
+        await self.fetch_all(
+            "INSERT INTO audit_log (at, actor, action, detail, claim) VALUES (?, ?, ?, '{}', ?) "
+            "ON CONFLICT (claim) WHERE claim IS NOT NULL DO NOTHING",
+            (now_iso(), actor, f"{action}.lost", token),
+        )
+        rows = await self.fetch_all(
+            "SELECT adw_id FROM audit_log WHERE claim = ? AND action = ?", (token, action)
+        )
+        if not rows:
+            raise TransactionLostError(str(self.dsn))
+        return str(rows[0][0])
 
     async def _begin(self) -> None:
         """BEGIN and the write lock, which may wait for another process; a caller
@@ -380,14 +396,14 @@ class PostgresDatabase:
         """The rows of one query; a connection the server dropped is read again on a
         new one, waiting for the server (with backoff) within the reconnect window."""
         query, values = postgres_query(sql, params)
+
+        async def read() -> list[Row]:
+            async with self._readers.acquire() as connection:
+                with _dropped_when_lost(connection):
+                    return list(await connection.fetch(query, *values))
+
         with self._errors():
-            async for attempt in self._outage.async_retrying(self._readers.expire_connections):
-                with attempt:
-                    async with self._readers.acquire() as connection:
-                        with _dropped_when_lost(connection):
-                            rows: list[Row] = list(await connection.fetch(query, *values))
-            self._outage.back()
-            return rows
+            return await self._outage.retried(read, self._readers.expire_connections)
 
     async def fetch_one(self, sql: str, params: ReadParams = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
@@ -435,28 +451,25 @@ class PostgresDatabase:
         """A pool connection that answers: one the server dropped is replaced, waiting
         for the server within the reconnect window (one round trip, `SELECT 1`, only
         when the pool had lost connections)."""
-        async for attempt in self._outage.async_retrying(self._readers.expire_connections):
-            with attempt:
-                connection = await self._readers.acquire()
-                if attempt.retry_state.attempt_number > 1:
-                    try:
-                        with _dropped_when_lost(connection):
-                            await connection.fetchval("SELECT 1")
-                    except BaseException:
-                        await self._readers.release(connection)
-                        raise
-        self._outage.back()
+
+        async def answering() -> "asyncpg.pool.PoolConnectionProxy[Any]":
+            connection = await self._readers.acquire()
+            try:
+                with _dropped_when_lost(connection):
+                    await connection.fetchval("SELECT 1")
+            except BaseException:
+                await self._readers.release(connection)
+                raise
+            return connection
+
+        connection = await self._outage.retried(
+            self._readers.acquire, self._readers.expire_connections, again=answering
+        )
         try:
             with _dropped_when_lost(connection):
                 yield connection
         finally:
             await self._readers.release(connection)
-
-    async def _transaction_status(self, xid: str) -> str | None:
-        """What the server made of transaction `xid` (a COMMIT in doubt), on a new
-        reader connection."""
-        async with self._reader() as connection:
-            return await settled_status(cast(asyncpg.Connection, connection), xid, self._outage)
 
     async def _refuse_foreign(self, create: bool) -> None:
         """Refuse a database holding another application's tables (see

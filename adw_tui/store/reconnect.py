@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from tenacity import (
@@ -29,6 +29,7 @@ from tenacity import (
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.redaction import Redactor
 
+R = TypeVar("R")
 logger = logging.getLogger(__name__)
 
 
@@ -121,6 +122,29 @@ class Outage:
             self.lost(state)
 
         return AsyncRetrying(**{**self._policy(), "before_sleep": lost})
+
+    async def retried(
+        self,
+        work: Callable[[], Awaitable[R]],
+        on_lost: Callable[[], Awaitable[None]],
+        *,
+        again: Callable[[], Awaitable[R]] | None = None,
+    ) -> R:
+        """`work`'s value; its connection lost, `on_lost`, then `again` (or `work`) tried
+        on new connections as `async_retrying` tries them (the first at once: a dropped
+        connection replaced at once is no outage). The first try runs bare: setting up
+        tenacity's retrying costs more CPU than a claim's own round trip."""
+        try:
+            value = await work()
+        except Exception as error:
+            if not connection_lost(error):
+                raise
+            await on_lost()
+            async for attempt in self.async_retrying(on_lost):
+                with attempt:
+                    value = await (again or work)()
+        self.back()
+        return value
 
     def _policy(self) -> dict[str, Any]:
         return {

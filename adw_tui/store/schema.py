@@ -607,6 +607,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         EXECUTE FUNCTION adw_notify_worker();
         """,
     ),
+    Migration(
+        22,
+        "each claim's token in its audit entry, unique (a claim whose answer was lost is "
+        "settled by it); the fleet's queue indexed without the runs already reserved",
+        # The queue's index in the order workers take runs, holding only the runs still
+        # free to take: a claim reads its first entries instead of every queued run.
+        """
+        ALTER TABLE audit_log ADD COLUMN claim TEXT;
+        CREATE UNIQUE INDEX audit_log_by_claim ON audit_log (claim) WHERE claim IS NOT NULL;
+        DROP INDEX runs_fleet_queue;
+        CREATE INDEX runs_fleet_queue ON runs (created_at)
+            WHERE fleet IS NOT NULL AND status IN ('queued', 'interrupted') AND owner IS NULL;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

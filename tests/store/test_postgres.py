@@ -3,6 +3,7 @@ it cannot), its migrations under the advisory lock, its write lock, and the DSN'
 password kept out of everything shown or stored."""
 
 import asyncio
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from adw_tui.domain.errors import (
 from adw_tui.store import Store
 from adw_tui.store.location import PostgresDsn
 from adw_tui.store.pg_session import WRITE_LOCK
+from adw_tui.store.postgres import WriterThread
 from adw_tui.store.schema import LATEST_VERSION, MIGRATIONS
 from tests.postgres import PASSWORD, Server, free_port
 
@@ -177,3 +179,31 @@ async def test_the_run_row_lock_orders_raw_writers_that_skip_the_write_lock(
     assert [tuple(row) for row in rows] == [(1, "run created"), (2, "first")]
     [run] = await raw(postgres_dsn, "SELECT version FROM runs")
     assert run[0] == 2
+
+
+def test_the_writer_thread_serves_on_after_a_callers_loop_closed() -> None:
+    """asyncio.run ended (a Ctrl-C) while a job of its ran on the writer's thread: the
+    answer has no one to go to, and the next caller is still served."""
+    thread = WriterThread()
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        started.set()
+        release.wait(5)
+        return 1
+
+    async def leave_a_job_running() -> None:
+        running = asyncio.ensure_future(thread.run(slow))
+        await asyncio.to_thread(started.wait, 5)
+        assert not running.done()
+
+    asyncio.run(leave_a_job_running())
+    release.set()
+
+    async def next_caller() -> int:
+        async with asyncio.timeout(5):
+            value = await thread.run(lambda: 2)
+        await thread.stop()
+        return value
+
+    assert asyncio.run(next_caller()) == 2

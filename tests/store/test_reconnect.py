@@ -1,5 +1,6 @@
 """The PostgreSQL store across a server that goes away: a COMMIT whose answer was lost is
-applied once (the server is asked what became of it), a save in flight across
+applied once (the server is asked what became of it), a claim whose answer was lost
+reserves one run once (its token says what became of it), a save in flight across
 `pg_ctl restart -m fast` is applied once, reads come back on new connections, a listing
 cut off mid-stream goes on without repeating a row, and a server that stays away past
 the reconnect window is one line."""
@@ -15,8 +16,12 @@ import asyncpg
 import pytest
 
 from adw_tui.domain.errors import DatabaseUnreachableError
-from adw_tui.domain.models import RunStatus
+from adw_tui.domain.fleet import FleetWants, WorkerAbilities
+from adw_tui.domain.models import RunState, RunStatus
 from adw_tui.store import Store
+from adw_tui.store.audit import audited_claim
+from adw_tui.store.dialect import postgres_sql
+from adw_tui.store.fleet import queued_for_fleet
 from adw_tui.store.location import PostgresDsn
 from adw_tui.store.store import runs_selection
 from tests.postgres import Cluster, Server
@@ -147,6 +152,79 @@ async def test_a_transaction_cut_off_before_its_commit_is_run_again_once(
         assert cutter.cuts == 2
         entries = await store.audit.entries(adw_id=ADW_ID)
         assert [entry.action for entry in entries].count("test.once") == 1
+
+
+async def reservations(store: Store) -> list[str]:
+    """The actions of the claims' audit entries (a reservation, or a claim lost)."""
+    entries = await store.audit.entries()
+    return sorted(entry.action for entry in entries if entry.action.startswith("run.reserve"))
+
+
+@pytest.mark.parametrize(
+    ("before", "entries"),
+    [
+        # The claim never reached the server: its token is marked lost, and the claim is
+        # made again, once.
+        (True, ["run.reserve", "run.reserve.lost"]),
+        # The server committed the claim, the answer never came: its token says which run
+        # it took, and nothing is claimed again.
+        (False, ["run.reserve"]),
+    ],
+    ids=["statement lost", "answer lost"],
+)
+async def test_a_claim_whose_connection_was_lost_reserves_one_run_once(
+    own_cluster: tuple[Cluster, Server], before: bool, entries: list[str]
+) -> None:
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    cutter = ConnectionCutter(cluster.port)
+    async with cutter.serving() as port, await Store.open(through(dsn, port)) as store:
+        for adw_id in ("0000000a", "0000000b"):
+            await store.create_run(
+                RunState(adw_id=adw_id),
+                workflow="plan",
+                actor="t",
+                with_run=queued_for_fleet(adw_id, FleetWants(engine="sim")),
+            )
+
+        cutter.arm(b"worker-cut:1", before=before)  # the owner, a claim's parameter
+        taken = await store.fleet.take_next("worker-cut:1", WorkerAbilities())
+
+        assert (cutter.cuts, taken) == (1, "0000000a")
+        assert [run.adw_id for run in await store.fleet.reserved()] == ["0000000a"]
+        assert await reservations(store) == entries
+        assert await store.fleet.take_next("worker-cut:1", WorkerAbilities()) == "0000000b"
+
+
+async def test_a_claim_run_after_its_token_was_marked_lost_takes_nothing(
+    postgres_dsn: PostgresDsn,
+) -> None:
+    """A claim whose connection was lost may still reach the server later (it was on its
+    way): its token, already marked lost by the store that gave it up, fails it whole."""
+    async with await Store.open(postgres_dsn) as store:
+        await store.create_run(
+            RunState(adw_id=ADW_ID),
+            workflow="plan",
+            actor="t",
+            with_run=queued_for_fleet(ADW_ID, FleetWants(engine="sim")),
+        )
+        lost = (
+            "INSERT INTO audit_log (at, actor, action, detail, claim) VALUES ($1, $2, $3, '{}', $4)"
+        )
+        claim = postgres_sql(
+            audited_claim("UPDATE runs SET owner = ? WHERE adw_id = ? RETURNING adw_id")
+        )
+        connection = await asyncpg.connect(postgres_dsn.url)
+        try:
+            await connection.execute(lost, "2026-01-01", "w:1", "run.reserve.lost", "token-1")
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await connection.fetch(
+                    claim, "w:1", ADW_ID, "2026-01-01", "w:1", "run.reserve", "{}", "token-1"
+                )
+        finally:
+            await connection.close()
+        assert (await store.get_run(ADW_ID)).owner is None
+        assert await store.fleet.take_next("w:2", WorkerAbilities()) == ADW_ID
 
 
 async def test_a_save_in_flight_across_a_restart_is_applied_once(
