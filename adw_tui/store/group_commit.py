@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from adw_tui.domain.errors import TransactionLostError
 from adw_tui.domain.redaction import Redactor
 from adw_tui.store.backend import Cursor, SyncSession
 
@@ -75,6 +76,9 @@ class SyncWriter:
         self._redactor = redactor
         self._run: str | None = None
         self._held: list[_HeldBack] = []
+        self._started: set[int] = set()
+        """The writes (their ids) that began: run again, they are not left out for a
+        caller that stopped waiting since (that write commits with its group)."""
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         if any(self._run in (None, held.run) for held in self._held):
@@ -115,6 +119,8 @@ class SyncWriter:
             try:
                 outcomes = [self._run_write(write) for write in writes]
                 self.flush()
+            except TransactionLostError:
+                raise  # the connection's, not a write's: the whole group is queued again
             except Exception:
                 self._held = []
                 session.rollback()
@@ -129,15 +135,15 @@ class SyncWriter:
     def _run_write(self, write: GroupWrite) -> Outcome:
         # Read from the writer's thread: a future's state is one attribute, and either
         # answer is consistent (a write that started is committed with its group).
-        if write.cancelled():  # its caller stopped waiting (BEGIN may wait long)
-            return None, None
+        if id(write) not in self._started:
+            if write.cancelled():  # its caller stopped waiting (BEGIN may wait long)
+                return None, None
+            self._started.add(id(write))
         self._run = write.run
         return write.write(self), None
 
     def _run_undone_alone(self, write: GroupWrite) -> Outcome:
         """`write` in a savepoint: its error undoes it alone."""
-        if write.cancelled():
-            return None, None
         self._session.execute("SAVEPOINT adw_write")
         try:
             outcome: Outcome = (self._run_write(write)[0], None)

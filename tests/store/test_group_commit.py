@@ -2,7 +2,10 @@
 saves that queued meanwhile, each undone alone when it fails."""
 
 import asyncio
+import threading
 from pathlib import Path
+
+import pytest
 
 from adw_tui.domain.errors import StaleVersionError
 from adw_tui.store import Store
@@ -84,3 +87,33 @@ async def test_statements_sent_without_waiting_fail_only_their_own_write(
     assert (await store.get_run("0000000a")).current_step == "first"
     assert (await store.get_run("0000000b")).current_step == "second"
     assert [v.reason for v in await store.history("0000000b")] == ["run created"]
+
+
+async def test_a_write_that_began_commits_with_its_group_though_its_caller_stopped(
+    store: Store, groups: list[int]
+) -> None:
+    """A caller cancelled once its write has begun: the write commits with its group, even
+    when another write of the group fails and the group runs again in savepoints."""
+    await store.create_run({"adw_id": "0000000a"}, workflow="w", actor="t")
+    loop = asyncio.get_running_loop()
+    stopped = threading.Event()
+    callers: list[asyncio.Future[None]] = []
+
+    def first(connection: SyncWriter) -> None:
+        connection.execute("UPDATE runs SET current_step = 'first' WHERE adw_id = ?", ("0000000a",))
+        loop.call_soon_threadsafe(callers[0].cancel)
+        assert stopped.wait(5)
+
+    def refused(_connection: SyncWriter) -> None:
+        raise ValueError("refused")
+
+    groups.clear()
+    callers.append(asyncio.ensure_future(store._db.write(first)))
+    callers[0].add_done_callback(lambda _caller: stopped.set())
+    failing = asyncio.ensure_future(store._db.write(refused))
+    with pytest.raises(asyncio.CancelledError):
+        await callers[0]
+    with pytest.raises(ValueError, match="refused"):
+        await failing
+    assert groups == [2]
+    assert (await store.get_run("0000000a")).current_step == "first"
