@@ -9,7 +9,6 @@ names.
 """
 
 import json
-import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ def source_values(
     values: dict[str, Any] = {}
     toml_file = repo / CONFIG_FILE if repo is not None else None
     if toml_file is not None and toml_file.is_file():
+        import tomllib  # here: most repositories have no config file
+
         values.update(tomllib.loads(toml_file.read_text(encoding="utf-8")))
     values.update(_environment_values(environ, names, json_names))
     return values

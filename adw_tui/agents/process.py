@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -121,15 +121,55 @@ async def feed_stdin(writer: asyncio.StreamWriter, data: bytes) -> None:
         await writer.wait_closed()
 
 
+WATCHED_POLL_S = 1.0
+"""How often a process whose exit is watched through its pidfd is polled all the same: a
+safety net for a pid reaped elsewhere (asyncio's child watcher) and reused at once."""
+
+
 async def process_exit(process: ChildProcess, poll_s: float = 0.01) -> int:
     """Wait until the process itself has exited and return its code.
 
     Unlike `Process.wait()`, which on Python 3.11 also waits for every pipe to close, this
-    returns even when a child the agent left behind still holds stdout open.
+    returns even when a child the agent left behind still holds stdout open. The exit is
+    seen at once where the system gives the process a descriptor to watch (Linux's pidfd):
+    an agent call ends the moment its agent does, and a long call is not woken every
+    `poll_s` to ask; elsewhere it is polled every `poll_s`.
     """
-    while process.returncode is None:  # noqa: ASYNC110 - no public exit event on 3.11
-        await asyncio.sleep(poll_s)
+    exited = asyncio.Event()
+    with _exit_notice(process, exited.set) as watched:
+        while process.returncode is None:
+            if watched and not exited.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(exited.wait(), WATCHED_POLL_S)
+            else:  # noticed (its code is moments away for asyncio's processes), or unwatched
+                await asyncio.sleep(poll_s)
     return process.returncode
+
+
+@contextlib.contextmanager
+def _exit_notice(process: ChildProcess, notify: Callable[[], None]) -> Iterator[bool]:
+    """Call `notify` once, when `process` exits; whether it can (not without a pidfd, or
+    for a process reaped already: polling sees those exits)."""
+    if process.returncode is not None or not hasattr(os, "pidfd_open"):
+        yield False
+        return
+    try:
+        descriptor = os.pidfd_open(process.pid)
+    except OSError:
+        yield False
+        return
+    loop = asyncio.get_running_loop()
+
+    def readable() -> None:
+        loop.remove_reader(descriptor)  # once: it stays readable once the process ended
+        notify()
+
+    loop.add_reader(descriptor, readable)
+    try:
+        yield True
+    finally:
+        loop.remove_reader(descriptor)
+        os.close(descriptor)
 
 
 async def kill_process_tree(process: ChildProcess, grace_s: float) -> None:

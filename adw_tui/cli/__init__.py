@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from adw_tui.cli.parser import build_parser
+from adw_tui.cli.parser import build_parser, commands_named
 
 if TYPE_CHECKING:
     from adw_tui.cli.context import CliContext, HeadStart
@@ -24,7 +24,9 @@ of its own, as `adw web` does) a plain function."""
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `adw` with `argv`; return the exit code (the console script exits with it)."""
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(commands_named(argv)).parse_args(argv)
     # Before anything else is imported: the command's head start, if it has one.
     head_start: HeadStart | None = _load(args.head_start)(args) if args.head_start else None
     try:
@@ -75,16 +77,35 @@ def _run(args: argparse.Namespace, head_start: "HeadStart | None") -> int:
 
 
 def run() -> NoReturn:
-    """The console script: `main`, then exit with its code.
+    """The console script: `main`, then exit with its code (`exit_now`)."""
+    exit_now(main())
 
-    The garbage collector is frozen first: the interpreter's final collection walks every
-    object that the imports made (pydantic's, rich's, asyncio's), which cost a short
-    command like `adw prompt` some 20-30 ms of nothing after its work was done. Not in
-    `main`, which tests call in a long-lived process.
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with `code` once its work is done, skipping the interpreter's
+    teardown: freeing every module and object that the imports made (pydantic's, rich's,
+    asyncio's) cost a short command like `adw prompt` some 15 ms after its work was
+    done. What the teardown does that matters still happens first: the exit handlers run
+    (logging's flush among them) and stdout and stderr are flushed. When a thread that is
+    not a daemon still runs (the interpreter would wait for it), or a flush fails (a
+    closed pipe, which the interpreter reports), the exit is the interpreter's own.
+    Not in `main`, which tests call in a long-lived process.
     """
-    code = main()
-    gc.freeze()
-    sys.exit(code)
+    import atexit
+    import threading
+
+    others = [thread for thread in threading.enumerate() if thread is not threading.main_thread()]
+    if any(not thread.daemon for thread in others):
+        gc.freeze()  # the final collection would walk every object the imports made
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
 
 
 def _load(name: str) -> Any:

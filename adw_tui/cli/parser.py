@@ -6,6 +6,7 @@ and quick commands start fast. It imports nothing but the standard library and a
 tiny modules of names (engines, model sets, statuses).
 """
 
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from adw_tui import __version__
@@ -45,7 +46,11 @@ ISSUE_STATES = ("open", "closed", "all")
 TRACKERS = ("local", "github")
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(commands: Collection[str] | None = None) -> ArgumentParser:
+    """The parser of every command; given `commands` (`commands_named`), of those alone
+    (and of those declared with them). argparse looks each of its own messages up with
+    gettext, a few file lookups per message and per parser: the fifty-odd parsers of every
+    command took some 10 ms of every start."""
     parser = ArgumentParser(
         prog="adw",
         description="Drive AI coding agents from issue to reviewed branch.",
@@ -66,28 +71,28 @@ def build_parser() -> ArgumentParser:
     )
     # No command opens the dashboard, as `adw tui` does.
     parser.set_defaults(handler="tui:run_tui", head_start=None)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", help="(default: tui)")
-    for add in (
-        _add_tui,
-        _add_web,
-        _add_demo,
-        _add_run,
-        _add_runs,
-        _add_recover,
-        _add_pause,
-        _add_dlq,
-        _add_breakers,
-        _add_issue,
-        _add_prompt,
-        _add_migrate,
-        _add_doctor,
-        _add_workflows,
-        _add_worktrees,
-        _add_stepping_in,
-        _add_triggers,
-    ):
-        add(commands.add_parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", help="(default: tui)")
+    for names, add in COMMAND_GROUPS.items():
+        if commands is None or set(names) & set(commands):
+            add(subparsers.add_parser)
     return parser
+
+
+VALUED_OPTIONS = ("--repo", "--db", "--tracker")
+"""The options before the command that take a value."""
+
+
+def commands_named(argv: Sequence[str]) -> tuple[str, ...] | None:
+    """The commands `argv` needs the parser of: the one it names, none when it names none
+    (the dashboard); None (every one) when that cannot be told without parsing: `--help`,
+    `--version`, an abbreviated option, a word that is no command."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token in VALUED_OPTIONS:
+            next(tokens, None)
+        elif not token.startswith(tuple(f"{option}=" for option in VALUED_OPTIONS)):
+            return (token,) if any(token in names for names in COMMAND_GROUPS) else None
+    return ()
 
 
 def _add_runs(add_parser: AddParser) -> None:
@@ -561,3 +566,26 @@ def _add_triggers(add_parser: AddParser) -> None:
         help="seconds between polls (default: 20)",
     )
     poll.set_defaults(handler="triggers:poll_issues")
+
+
+COMMAND_GROUPS: dict[tuple[str, ...], Callable[[AddParser], None]] = {
+    ("tui",): _add_tui,
+    ("web",): _add_web,
+    ("demo",): _add_demo,
+    ("run", "worker", "workers", "compare", "choose"): _add_run,
+    ("runs", "show", "history", "diff", "rollback"): _add_runs,
+    ("recover",): _add_recover,
+    ("pause", "resume"): _add_pause,
+    ("dlq",): _add_dlq,
+    ("breakers",): _add_breakers,
+    ("issue",): _add_issue,
+    ("prompt",): _add_prompt,
+    ("migrate",): _add_migrate,
+    ("doctor",): _add_doctor,
+    ("workflows",): _add_workflows,
+    ("worktrees",): _add_worktrees,
+    ("attach", "shell"): _add_stepping_in,
+    ("webhook", "logs", "experiments", "kpis", "budget", "serve", "poll"): _add_triggers,
+}
+"""The commands, in the order `adw --help` lists them: each function adds the commands
+named with it (tests/cli/test_start.py checks that it adds those and no others)."""

@@ -3,8 +3,8 @@ scripts did; the original also took ids from webhooks (`adw-3af4a34d`), so any s
 of lowercase letters, digits, `-` and `_` is accepted. Ids name folders and appear in
 branch names, so nothing else (no `/`, `.`, spaces) is."""
 
+import os
 import re
-import uuid
 
 ADW_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 ADW_ID_RULE = "1 to 40 lowercase letters, digits, - or _, starting with a letter or digit"
@@ -12,8 +12,9 @@ _ADW_ID_RE = re.compile(ADW_ID_PATTERN)
 
 
 def new_adw_id() -> str:
-    """Return a fresh run id (the first 8 hex characters of a UUID4)."""
-    return uuid.uuid4().hex[:8]
+    """Return a fresh run id: 8 random hex characters, as the first 8 of a UUID4 are
+    (`uuid` itself is not imported: it costs every command's start some 2 ms)."""
+    return os.urandom(4).hex()
 
 
 def is_adw_id(value: str) -> bool:

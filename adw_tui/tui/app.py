@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.signal import Signal
@@ -31,13 +32,13 @@ from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
 from adw_tui.tui import screens, stepping_in
 from adw_tui.tui.alerts import TerminalAlerts
-from adw_tui.tui.commands import AdwCommands
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.pausing import pause_or_resume
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
 from adw_tui.tui.screens.base import DASHBOARD_MODE, AdwScreen, OpenRun
 from adw_tui.tui.screens.dashboard import Dashboard
 from adw_tui.tui.stepping_in import ForegroundRunner, SuspendingRunner
+from adw_tui.tui.stylesheet import ParseOnceStylesheet
 from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 
 # The screens other than the dashboard, and what only they use, are imported when first
@@ -75,13 +76,20 @@ def binding_ids() -> set[str]:
     return ids
 
 
+def adw_commands() -> type[Provider]:
+    """The command palette's adw commands, imported when the palette first opens."""
+    from adw_tui.tui.commands import AdwCommands
+
+    return AdwCommands
+
+
 class AdwApp(App[None]):
     """The adw dashboard."""
 
     CSS_PATH = "app.tcss"
     DEFAULT_MODE = DASHBOARD_MODE
     TITLE = "adw"
-    COMMANDS = App.COMMANDS | {AdwCommands}
+    COMMANDS = App.COMMANDS | {adw_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("n", "launch", "Launch", id="app.launch"),
@@ -136,6 +144,8 @@ class AdwApp(App[None]):
         self.alerts = TerminalAlerts.of(self, self.preferences.notifications)
         """The bell and desktop notifications of run endings and waits (tui.toml)."""
         self._register_themes()
+        # Made once the theme is set: the first parse is then already the theme's.
+        self.stylesheet = ParseOnceStylesheet(variables=self.get_css_variables())
         self.clock = clock
         self.runner: ForegroundRunner = runner or SuspendingRunner()
         """What hands the terminal to a person's command (attach, shell)."""

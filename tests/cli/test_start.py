@@ -11,17 +11,26 @@ test process imported counts.
 The lists the parser keeps to stay light (engine names, statuses) are checked against
 what they name."""
 
+import argparse
 import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from adw_tui.agents.names import ENGINE_NAMES
 from adw_tui.agents.registry import ENGINES
-from adw_tui.cli.parser import ISSUE_STATES, LETTER_STATUSES, RUN_STATUSES
+from adw_tui.cli.parser import (
+    COMMAND_GROUPS,
+    ISSUE_STATES,
+    LETTER_STATUSES,
+    RUN_STATUSES,
+    build_parser,
+    commands_named,
+)
 from adw_tui.domain.issues import IssueState
 from adw_tui.domain.models import DeadLetterStatus, RunStatus
 from adw_tui.store import Store
@@ -33,13 +42,16 @@ import json, sys
 from adw_tui.cli import main
 at_agent_start = None
 agents_started = 0
+git_before_agent = False
 def on_audit(event, args):
-    global at_agent_start, agents_started
+    global at_agent_start, agents_started, git_before_agent
     # A process started that is not git (which finds the repository): the agent.
     if event == "subprocess.Popen" and args[1][0] != "git":
         agents_started += 1
         if at_agent_start is None:
             at_agent_start = sorted(sys.modules)
+    elif event == "subprocess.Popen" and agents_started == 0:
+        git_before_agent = True
 sys.addaudithook(on_audit)
 try:
     code = main(sys.argv[2:])
@@ -47,18 +59,28 @@ except SystemExit as exit:
     code = exit.code
 with open(sys.argv[1], "w") as out:
     json.dump({"code": code, "modules": sorted(sys.modules), "at_agent_start": at_agent_start,
-               "agents_started": agents_started}, out)
+               "agents_started": agents_started, "git_before_agent": git_before_agent}, out)
 """
 
 
 def modules_of(tmp_path: Path, *argv: str) -> set[str]:
     """The top-level packages and adw_tui modules `adw *argv` imported."""
-    return imports_of(tmp_path, *argv)[0]
+    return imports_of(tmp_path, *argv).imported
 
 
-def imports_of(tmp_path: Path, *argv: str) -> tuple[set[str], set[str] | None, int]:
-    """What `modules_of` says, the same of the modules imported by the time the command
-    started an agent (None: it started none), and how many agent processes it started."""
+class Start(NamedTuple):
+    imported: set[str]
+    """What `modules_of` says."""
+    at_agent_start: set[str] | None
+    """The same of the modules imported by the time the command started an agent (None:
+    it started none)."""
+    agents_started: int
+    git_before_agent: bool
+    """Whether git ran before the agent was started."""
+
+
+def imports_of(tmp_path: Path, *argv: str) -> Start:
+    """What `adw *argv` imported, in all and by the time it started its agent."""
     report = tmp_path / "modules.json"
     subprocess.run(
         [sys.executable, "-c", RUNNER, str(report), *argv],
@@ -71,7 +93,9 @@ def imports_of(tmp_path: Path, *argv: str) -> tuple[set[str], set[str] | None, i
     assert found["code"] == 0
     at_agent_start = found["at_agent_start"]
     at_start = None if at_agent_start is None else _packages(at_agent_start)
-    return _packages(found["modules"]), at_start, found["agents_started"]
+    return Start(
+        _packages(found["modules"]), at_start, found["agents_started"], found["git_before_agent"]
+    )
 
 
 def _packages(modules: list[str]) -> set[str]:
@@ -118,7 +142,9 @@ def test_runs_imports_no_textual_rich_or_engine(repo: Path, repo_db: RepoDatabas
 
 
 def test_prompt_imports_no_textual(repo: Path):
-    imported, at_agent_start, agents = imports_of(repo, "prompt", "--engine", "sim", "hello")
+    imported, at_agent_start, agents, git_first = imports_of(
+        repo, "prompt", "--engine", "sim", "hello"
+    )
     assert "adw_tui.agents.claude_code" in imported
     assert not imported & {"textual", "yaml", "httpx", "pydantic_settings", "aiosqlite"}
     assert not imported & {"sqlite3", "tenacity", "adw_tui.store", "adw_tui.runtime.orchestrator"}
@@ -131,10 +157,45 @@ def test_prompt_imports_no_textual(repo: Path):
     assert {"rich", "asyncio", "pydantic", "adw_tui.config"} <= imported
     assert not at_agent_start & {"rich", "psutil", "asyncio", "pydantic", "pydantic_core"}
     assert not at_agent_start & {"adw_tui.config", "adw_tui.agents.runner", "adw_tui.domain.agent"}
+    # Nor what only the rest needs (dataclasses brings inspect; tomllib is for a config
+    # file), and the repository is found without running git first.
+    assert not at_agent_start & {"dataclasses", "inspect", "tomllib", "uuid"}
+    assert not git_first
     assert agents == 1
     assert "psutil" not in imported
     others = {f"adw_tui.agents.{name}" for name in ("codex", "gemini", "opencode")}
     assert not imported & others
+
+
+def subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(actions[0].choices)
+
+
+def test_a_command_is_parsed_by_its_own_parser_alone():
+    """`adw` builds the parser of the command it is given alone (gettext made building
+    all of them cost every start ~10 ms): each group of commands declares the commands
+    it adds, and what any command line parses into is the same with every parser."""
+    for names in COMMAND_GROUPS:
+        assert subcommands(build_parser(names)) == set(names)
+    assert set().union(*COMMAND_GROUPS) == subcommands(build_parser())
+    for argv in (
+        [],
+        ["--repo", "/r"],
+        ["--repo=/r", "--db", "x.db", "runs", "--limit", "3", "--status", "failed"],
+        ["--tracker", "local", "issue", "ls", "--state", "all"],
+        ["prompt", "hello", "--engine", "sim", "--max-turns", "2"],
+        ["dlq", "ls"],
+        ["show", "c0ffee01"],
+        ["kpis"],
+    ):
+        every = vars(build_parser().parse_args(argv))
+        assert vars(build_parser(commands_named(argv)).parse_args(argv)) == every, argv
+    assert commands_named(["--db", "x.db", "runs"]) == ("runs",)
+    assert commands_named(["--repo", "/r"]) == ()
+    # When the command is not plain to see, every parser is built: help lists them all.
+    for argv in (["--help"], ["--version"], ["--rep", "/r", "runs"], ["nonsense"]):
+        assert commands_named(argv) is None
 
 
 def test_the_parsers_lists_match_what_they_name():
@@ -146,8 +207,9 @@ def test_the_parsers_lists_match_what_they_name():
 
 
 def test_the_dashboard_imports_the_screen_it_opens_on_alone(tmp_path: Path):
-    """The other screens, the help panel's Markdown and what only running a step needs
-    (yaml, tenacity, psutil) are imported when first used, not before the first frame."""
+    """The other screens, the command palette's commands, the help panel's Markdown and
+    what only running a step needs (yaml, tenacity, psutil) are imported when first used,
+    not before the first frame."""
     code = "import json, sys, adw_tui.tui.app; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, timeout=120
@@ -158,3 +220,4 @@ def test_the_dashboard_imports_the_screen_it_opens_on_alone(tmp_path: Path):
     assert screens == {"adw_tui.tui.screens.base", "adw_tui.tui.screens.dashboard"}
     assert not imported & {"markdown_it", "pygments", "yaml", "tenacity", "psutil"}
     assert not imported & {"adw_tui.runtime.best_of", "adw_tui.runtime.executor"}
+    assert not imported & {"adw_tui.tui.commands", "adw_tui.tui.replay"}

@@ -19,7 +19,6 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,21 +51,28 @@ _ENGINES: dict[str, Callable[[str | None, list[str]], ClaudeCodeEngine]] = {
 }
 
 
-@dataclass
 class EarlyAgent:
     """An agent process started ahead of its call, with what it was started with; ended
-    unless taken within `handover_s`."""
+    unless taken within `handover_s`.
 
-    argv: list[str]
-    cwd: Path
-    env: dict[str, str]
-    process: "subprocess.Popen[bytes] | None" = field(repr=False)
-    handover_s: float = HANDOVER_S
-    taken: bool = field(default=False, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    A plain class, not a dataclass: `dataclasses` imports `inspect` (some 15 ms), all
+    before the agent could start."""
 
-    def __post_init__(self) -> None:
-        self._timer = threading.Timer(self.handover_s, self.discard)
+    def __init__(
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        process: "subprocess.Popen[bytes] | None",
+        handover_s: float = HANDOVER_S,
+    ) -> None:
+        self.argv = argv
+        self.cwd = cwd
+        self.env = env
+        self.process = process
+        self.taken = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(handover_s, self.discard)
         self._timer.daemon = True
         self._timer.start()
 
@@ -138,11 +144,7 @@ def _settings(
     """(claude_permission_mode, agent_env, engine_models) as the sources give them, or
     None when they are not of those types (validation will say what is wrong)."""
     try:
-        repo: Path | None = find_repo(repo_option, here)
-    except AdwError:
-        repo = None
-    try:
-        values = source_values(repo, os.environ, _NAMES, _JSON_NAMES)
+        values = source_values(_likely_repo(repo_option, here), os.environ, _NAMES, _JSON_NAMES)
     except (OSError, ValueError):  # tomllib's TOMLDecodeError is a ValueError
         return None
     permission_mode = values.get("claude_permission_mode")
@@ -155,3 +157,16 @@ def _settings(
     if not (isinstance(models, dict) and all(isinstance(m, dict) for m in models.values())):
         return None
     return permission_mode, extra_env, models
+
+
+def _likely_repo(repo_option: Path | None, here: Path) -> Path | None:
+    """The repository `find_repo` will name, found without running git (which would take
+    its few milliseconds before the agent starts): `--repo`, else the nearest directory
+    from `here` up that holds a `.git`. A wrong guess costs the head start alone: settings
+    read from another repository give another command line, which is not taken over."""
+    if repo_option is not None:
+        try:
+            return find_repo(repo_option, here)
+        except AdwError:
+            return None
+    return next((folder for folder in (here, *here.parents) if (folder / ".git").exists()), None)

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.sanitize import terminal_safe
@@ -16,6 +16,7 @@ from adw_tui.runtime.best_of import Candidate, compare, figures, group_members
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, OpenRun, says_store_errors
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ and time.
         yield Header()
         yield RowTable[Text | str](COLUMNS, id="compare-table", classes="framed")
         yield Static(id="compare-summary", classes="bar")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(RowTable).border_title = "side by side"

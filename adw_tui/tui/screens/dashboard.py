@@ -46,7 +46,7 @@ from textual.reactive import reactive
 from textual.theme import Theme
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from adw_tui.domain.breakers import Breaker, BreakerState
 from adw_tui.domain.clock import Clock, start_of_day
@@ -80,6 +80,7 @@ from adw_tui.tui.scout_panes import ScoutPanes
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.waits import RunWaits
 from adw_tui.tui.widgets.agent_pane import AgentPane
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.scout_pane import ScoutPane
 from adw_tui.tui.widgets.trigger_line import TriggerActivity, TriggerLine
 from adw_tui.tui.widgets.windowed_table import WindowedTable
@@ -268,7 +269,7 @@ class Dashboard(AdwScreen):
         with VerticalScroll(id="panes-scroll"):
             yield Static("No agent is running here. Press n to launch a run.", id="no-panes")
             yield Grid(id="panes")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         self._table.border_title = "runs"

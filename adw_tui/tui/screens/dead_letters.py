@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.widgets import DataTable, Header, Select, Static
 
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.durations import format_age
@@ -36,6 +36,7 @@ from adw_tui.tui.notify import notify_text
 from adw_tui.tui.replay import replay_letter
 from adw_tui.tui.screens.base import AdwScreen, OpenRun, says_store_errors
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.windowed_table import WindowedTable
 
 REFRESH_S = 2.0
@@ -305,7 +306,7 @@ with what is needed to run them again.
         yield DeadLetterFilters(id="dlq-filters", classes="bar")
         yield LetterTable(COLUMNS, self._listing, self._cells, id="dlq-letters", classes="framed")
         yield LetterDetail(id="dlq-detail", classes="detail")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         # The rows again in a new theme's colours (a rich Text holds colours).

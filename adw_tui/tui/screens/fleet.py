@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.fleet import WORKER_COLUMNS, WorkerRecord, worker_figures
@@ -24,6 +24,7 @@ from adw_tui.store import Store
 from adw_tui.store.changes import Change
 from adw_tui.tui.fleet_watch import FleetWatch
 from adw_tui.tui.screens.base import AdwScreen, says_store_errors
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
 
 TICK_S = 1.0
@@ -68,7 +69,7 @@ From a shell: `adw workers` (`--json` for scripts).
             classes="framed",
         )
         yield Static(id="fleet-summary", classes="bar")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         table = self.query_one(RowTable)

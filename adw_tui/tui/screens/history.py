@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from adw_tui.domain.clock import Clock
 from adw_tui.domain.diff import ChangeKind, StateChange, diff_versions
@@ -33,6 +33,7 @@ from adw_tui.tui.formatting import RUN_STATUS_STYLES, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, says_store_errors
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.windowed_table import WindowedTable
 
 REFRESH_S = 2.0
@@ -178,7 +179,7 @@ rolled back. `escape` goes back.
             COLUMNS, self._listing, self._cells, id="history-versions", classes="framed"
         )
         yield StateDiff(id="history-diff", classes="detail")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         # The rows again in a new theme's colours (a rich Text holds colours).

@@ -15,7 +15,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual_plotext import PlotextPlot
 
 from adw_tui.domain.clock import Clock, utc_now
@@ -23,6 +23,7 @@ from adw_tui.domain.kpis import DECIDED, FIGURE_LABELS, Day, RunOutcome, by_day,
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.store import Store
 from adw_tui.tui.screens.base import AdwScreen, says_store_errors
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
 
 WINDOWS: tuple[tuple[str, timedelta | None], ...] = (
@@ -82,7 +83,7 @@ From a shell: `adw kpis --since 7d` (`--json` for scripts).
                 yield PlotextPlot(id="kpis-cost", classes="framed")
                 yield PlotextPlot(id="kpis-durations", classes="framed")
         yield Static(id="kpis-summary", classes="bar")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#kpis-by-workflow", RowTable).border_title = "by workflow"

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.theme import Theme
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError, StoreError
@@ -48,6 +48,7 @@ from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, says_store_errors
 from adw_tui.tui.widgets.agent_pane import TranscriptLog
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
 from adw_tui.tui.widgets.transcript_file import TranscriptFile
 
@@ -180,7 +181,7 @@ worktree diff. It updates while the run goes on.
                 yield TranscriptFile(id="transcript")
             with TabPane("Diff", id=DIFF_TAB):
                 yield DiffView(max_lines=DIFF_MAX_LINES + 1, wrap=False, id="diff")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         self.query_one(StepTimeline).border_title = f"steps of {self.adw_id}"

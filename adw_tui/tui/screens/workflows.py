@@ -14,11 +14,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.workflow_graph import WorkflowGraph
 from adw_tui.workflows.loader import (
     LoadedWorkflow,
@@ -97,7 +98,7 @@ To change a built-in, copy its file to `.adw/workflows/` and edit it there.
             with Vertical(id="workflows-detail"):
                 yield Static(id="workflows-about", classes="bar")
                 yield WorkflowGraph(id="workflows-graph", classes="detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(WorkflowList).border_title = "workflows"

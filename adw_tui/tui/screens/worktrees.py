@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.durations import format_age
@@ -35,6 +35,7 @@ from adw_tui.tui.formatting import RUN_STATUS_STYLES, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, OpenRun
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
+from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
 
 ACTOR = "tui"
@@ -86,7 +87,7 @@ From a shell: `adw worktrees ls`, `adw worktrees prune --older-than 7d`.
         yield Header()
         yield RowTable[Text | str](COLUMNS, id="worktrees-table", classes="framed")
         yield Static(id="worktrees-summary", classes="bar")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(RowTable).border_title = "worktrees"
