@@ -60,12 +60,15 @@ DB_FILE = Path("agents") / "adw_state.db"
 CHILD = """
 import sys, time
 import adw_tui.cli
-import adw_tui.tui.app  # what `adw` imports once it opens the dashboard
+from adw_tui.cli.collector import paused_collector
+with paused_collector():  # as `adw` and the dashboard's start make these imports
+    import adw_tui.tui.app  # what `adw` imports once it opens the dashboard
 with open(sys.argv[2], "w") as imported:
     imported.write(repr(time.perf_counter()))
 sys.exit(adw_tui.cli.main(["--repo", sys.argv[1]]))
 """
-"""The child: `adw --repo REPO` that writes when its imports are done to a file."""
+"""The child: `adw --repo REPO` that writes when its imports are done to a file (made
+with the garbage collector paused, as `adw` makes them)."""
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ("sdlc", "plan_build", "patch", "plan", "ship")
 STATUSES = (

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from adw_tui.cli.collector import paused_collector
 from adw_tui.cli.parser import build_parser, commands_named
 
 if TYPE_CHECKING:
@@ -26,17 +27,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `adw` with `argv`; return the exit code (the console script exits with it)."""
     if argv is None:
         argv = sys.argv[1:]
-    args = build_parser(commands_named(argv)).parse_args(argv)
-    # Before anything else is imported: the command's head start, if it has one.
-    head_start: HeadStart | None = _load(args.head_start)(args) if args.head_start else None
-    try:
-        return _run(args, head_start)
-    finally:
-        if head_start is not None:
-            head_start.discard()
+    with paused_collector() as resume_collector:
+        args = build_parser(commands_named(argv)).parse_args(argv)
+        # Before anything else is imported: the command's head start, if it has one.
+        head_start: HeadStart | None = _load(args.head_start)(args) if args.head_start else None
+        try:
+            return _run(args, head_start, resume_collector)
+        finally:
+            if head_start is not None:
+                head_start.discard()
 
 
-def _run(args: argparse.Namespace, head_start: "HeadStart | None") -> int:
+def _run(
+    args: argparse.Namespace, head_start: "HeadStart | None", resume_collector: Callable[[], None]
+) -> int:
     # Imported after parsing: `--help`, `--version` and usage errors need none of this.
     from adw_tui.cli.context import CliContext, SettingsError
     from adw_tui.cli.output import print_error
@@ -49,6 +53,7 @@ def _run(args: argparse.Namespace, head_start: "HeadStart | None") -> int:
         print_error(str(error))
         return 2
     handler: Handler = _load(args.handler)
+    resume_collector()  # the imports are made: the command's own work needs collecting
     try:
         outcome = handler(args, context)
         if isinstance(outcome, int):

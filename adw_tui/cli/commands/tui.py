@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from adw_tui.cli.collector import paused_collector
 from adw_tui.cli.context import CliContext
 from adw_tui.config import Settings
 from adw_tui.runtime.orchestrator import Orchestrator
@@ -36,18 +37,26 @@ async def open_dashboard(
 ) -> None:
     """Run the dashboard until the user quits. It first settles runs a dead process left
     running, as `adw run` does; runs still going when it quits end `interrupted`
-    (resumable with `adw recover`)."""
-    from adw_tui.tui.app import create_app
+    (resumable with `adw recover`). The garbage collector is paused until the first
+    frame (`adw_tui.cli.collector`)."""
+    with paused_collector() as resume_collector:
 
-    app = create_app(
-        store,
-        repo,
-        settings,
-        startup=startup,
-        recover_on_start=True,
-        on_first_frame=on_first_frame,
-    )
-    try:
-        await app.run_async()
-    finally:
-        await app.close_runtime()
+        def first_frame() -> None:
+            resume_collector()
+            if on_first_frame is not None:
+                on_first_frame()
+
+        from adw_tui.tui.app import create_app
+
+        app = create_app(
+            store,
+            repo,
+            settings,
+            startup=startup,
+            recover_on_start=True,
+            on_first_frame=first_frame,
+        )
+        try:
+            await app.run_async()
+        finally:
+            await app.close_runtime()
