@@ -1,7 +1,9 @@
 """Fixtures of the console-script tests."""
 
 import logging
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,3 +23,13 @@ def process_observability() -> Iterator[None]:
             root.removeHandler(handler)
             handler.close()
     root.setLevel(level)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A new git repository with nothing in it, for a test file that wants no more (others
+    define a `repo` of their own)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return repo

@@ -6,18 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ADW = Path(sys.executable).parent / "adw"
 ISSUE = '{"number": 3, "title": "Add a greeting helper", "body": "Say hello."}'
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    return repo
 
 
 def adw(repo: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:

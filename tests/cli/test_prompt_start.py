@@ -7,8 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from adw_tui.agents.spawn import give_prompt, spawn_agent
 from adw_tui.cli.commands.prompt import run_prompt
 from adw_tui.cli.commands.prompt_start import EarlyAgent, start_agent
@@ -16,14 +14,6 @@ from adw_tui.cli.context import CliContext
 from adw_tui.cli.parser import build_parser
 
 ADW = Path(sys.executable).parent / "adw"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    return repo
 
 
 def test_the_call_runs_the_agent_started_ahead(repo: Path):
