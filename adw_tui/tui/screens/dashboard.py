@@ -77,7 +77,7 @@ from adw_tui.tui.fleet_watch import FleetWatch
 from adw_tui.tui.formatting import RUN_STATUS_STYLES, format_elapsed, theme_text
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.scout_panes import ScoutPanes
-from adw_tui.tui.screens.base import AdwScreen, OpenRun
+from adw_tui.tui.screens.base import AdwScreen, OpenRun, says_store_errors
 from adw_tui.tui.waits import RunWaits
 from adw_tui.tui.widgets.agent_pane import AgentPane
 from adw_tui.tui.widgets.key_footer import KeyFooter
@@ -294,20 +294,12 @@ class Dashboard(AdwScreen):
 
     # Reading the store
 
+    @says_store_errors
     async def refresh_runs(self, *, force: bool = False) -> None:
         """The window of runs read again when a run changed (or with `force`), and the
         runs other processes execute followed; else the elapsed times move on. The gauges
         are read again either way. A database that stayed away is said in a toast; the
         next refresh tries again."""
-        try:
-            await self._refresh(force=force)
-        except StoreError as error:
-            self.store_failed(error)
-
-    def _show_database(self) -> None:
-        self.query_one(ResourceGauges).unreachable_since = self._store.unreachable_since
-
-    async def _refresh(self, *, force: bool) -> None:
         table = self._table
         if await table.refresh_rows(force=force):
             running = self._store.newest_runs(status=RunStatus.RUNNING)
@@ -315,6 +307,9 @@ class Dashboard(AdwScreen):
         else:
             table.redraw()
         await self._refresh_gauges(read_fleet=force)
+
+    def _show_database(self) -> None:
+        self.query_one(ResourceGauges).unreachable_since = self._store.unreachable_since
 
     async def _refresh_gauges(self, *, read_fleet: bool = False) -> None:
         """The gauges read again; the fleet's only when due (`FleetWatch.due`) or
