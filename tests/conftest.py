@@ -28,11 +28,14 @@ from tests.fake_github import TOKEN as GITHUB_TOKEN
 from tests.fake_github import FakeGitHub
 from tests.postgres import (
     empty_postgres_dsn,
+    on_own_loop,
     own_cluster,
     postgres_databases,
     postgres_dsn,
     postgres_server,
 )
+
+pytest_plugins = ["tests.frozen_heap"]
 
 __all__ = [
     "empty_postgres_dsn",
@@ -133,9 +136,32 @@ def db_location(engine: Engine, db_path: Path, request: pytest.FixtureRequest) -
     return location
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database of the current schema, migrated once per worker: a test's new
+    database is a copy (`from_template`), a file copy instead of every migration's
+    commit, each one waiting for the disk. The migrations' own tests open new files."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "adw_state.db"
+    on_own_loop(_migrate(path))
+    return path
+
+
+async def _migrate(path: Path) -> None:
+    store = await Store.open(path)
+    await store.close()  # its last connection: the log is checkpointed and removed
+
+
+def from_template(location: DatabaseLocation, template: Path) -> DatabaseLocation:
+    """`location`, where it is a SQLite file not made yet, made a copy of `template`."""
+    if isinstance(location, Path) and not location.exists():
+        location.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, location)
+    return location
+
+
 @pytest.fixture
-async def store(db_location: DatabaseLocation) -> AsyncIterator[Store]:
-    opened = await Store.open(db_location)
+async def store(db_location: DatabaseLocation, sqlite_template: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(from_template(db_location, sqlite_template))
     try:
         yield opened
     finally:

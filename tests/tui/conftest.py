@@ -26,7 +26,7 @@ from adw_tui.store import Store
 from adw_tui.store.backend import Engine
 from adw_tui.store.steps import AttemptEnd
 from adw_tui.tui.app import AdwApp, create_app
-from tests.conftest import RepoDatabase
+from tests.conftest import RepoDatabase, from_template
 
 SnapCompare = Callable[..., bool]
 
@@ -42,10 +42,10 @@ def repo(sample_repo: Path) -> Path:
 
 
 @pytest.fixture
-async def store(repo: Path, repo_db: RepoDatabase) -> AsyncIterator[Store]:
+async def store(repo: Path, repo_db: RepoDatabase, sqlite_template: Path) -> AsyncIterator[Store]:
     """The repository's store, on each engine; an `adw` process the test starts in the
     repository opens the same database."""
-    async with await Store.open(repo_db.of(repo)) as opened:
+    async with await Store.open(from_template(repo_db.of(repo), sqlite_template)) as opened:
         yield opened
 
 
