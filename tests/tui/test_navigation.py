@@ -42,6 +42,8 @@ async def run_palette_command(pilot: Pilot[None], query: str) -> None:
     # once the last one is done, however long a loaded machine takes for it.
     await until(pilot, lambda: searched(palette))
     await pilot.press("enter")
+    # The palette closes before the command runs, however long a loaded machine takes.
+    await until(pilot, lambda: pilot.app.screen is not palette)
     await settle(pilot)
 
 
