@@ -20,7 +20,7 @@ from pathlib import Path
 from adw_tui.agents.jsonl import JsonlSplitter
 from adw_tui.agents.registry import parser_for
 from adw_tui.domain.agent import AgentEvent
-from adw_tui.domain.fleet import host_name
+from adw_tui.domain.fleet import owned_elsewhere
 from adw_tui.domain.steps import StepAttempt
 from adw_tui.store import Store
 
@@ -130,8 +130,7 @@ class TranscriptFollower:
         """The attempt's file when the run runs on this host; else (a worker on another
         host runs it) its chunks in the database."""
         assert attempt.agent is not None
-        owner = (await self._store.get_run(self.adw_id)).owner
-        if owner and owner.rpartition(":")[0] != host_name():
+        if owned_elsewhere((await self._store.get_run(self.adw_id)).owner):
             return StoredTail(self._store, attempt.id, engine=attempt.engine)
         return TranscriptTail(
             self._path_of(self.adw_id, attempt.agent),

@@ -5,6 +5,7 @@ median of each test's changes) with their polling turned off (`REFRESH_S`,
 silent is marked by the screen's own clock, after one more read of the workers (its
 heartbeats notify nobody)."""
 
+import json
 import statistics
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from textual.widgets import DataTable
 from adw_tui.config import Settings
 from adw_tui.domain.fleet import WorkerRecord
 from adw_tui.domain.models import RunStatus
+from adw_tui.domain.steps import StepStatus
 from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 from adw_tui.tui import fleet_watch
@@ -27,6 +29,7 @@ from adw_tui.tui.screens.dashboard import ResourceGauges
 from adw_tui.tui.screens.fleet import FleetScreen
 from adw_tui.tui.screens.run_detail import RunDetailScreen
 from adw_tui.tui.widgets.row_table import RowTable
+from adw_tui.tui.widgets.transcript_file import TranscriptFile
 from tests.conftest import RepoDatabase, create_run
 from tests.tui.conftest import settle, until
 
@@ -110,6 +113,72 @@ async def test_a_run_detail_follows_what_another_host_writes_to_its_run(
         await other.set_status(run.adw_id, RunStatus.FAILED, actor="far")
         await latencies.shown(lambda: "failed" in str(summary.render()))
         assert latencies.within_bar(), latencies.seen_s
+
+
+def said(text: str, *, end: str = "\n") -> str:
+    """A line of Claude's stream in which the agent says `text`."""
+    return (
+        json.dumps({"type": "assistant", "message": {"content": [{"type": "text", "text": text}]}})
+        + end
+    )
+
+
+def shown_text(transcript: TranscriptFile) -> str:
+    return "\n".join(transcript.render_line(y).text for y in range(transcript.size.height))
+
+
+@pytest.mark.usefixtures("no_polling")
+async def test_a_run_detail_follows_the_transcript_a_worker_on_another_host_ships(
+    store: Store, other: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+) -> None:
+    """The step's agent runs on another host (its file is there): its transcript is the
+    chunks the worker writes to the database, each shown as it comes, the last (its
+    line unended) before the step's end stops the following."""
+    run = await store.create_run({"adw_id": "far00001"}, workflow="plan", actor="t", owner="far:7")
+    attempt = await other.steps.start(
+        run.adw_id, "plan", visit=1, attempt=1, agent="sdlc_planner", engine="claude"
+    )
+    await other.transcripts.append(attempt, 1, said("reading the issue"))
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = RunDetailScreen(store, orchestrator, run.adw_id)
+        await app.push_screen(screen)
+        transcript = screen.query_one(TranscriptFile)
+        latencies = Latencies(pilot)
+        await latencies.shown(lambda: "reading the issue" in shown_text(transcript))
+        assert transcript.following
+
+        await other.transcripts.append(attempt, 2, said("writing the plan") + said("plan done"))
+        await latencies.shown(lambda: "plan done" in shown_text(transcript))
+        await other.transcripts.append(attempt, 3, said("bye", end=""))
+        await other.steps.finish(attempt, StepStatus.SUCCEEDED)
+        await latencies.shown(lambda: "bye" in shown_text(transcript))
+        await latencies.shown(lambda: not transcript.following)
+        assert transcript.line_count == 4
+        assert latencies.within_bar(), latencies.seen_s
+        assert transcript.path is not None
+        copies = transcript.path.parent
+    assert not copies.exists()  # the copies go with the screen
+    assert not (repo / "agents" / run.adw_id).exists()
+
+
+async def test_a_run_detail_reads_an_ended_step_s_transcript_from_the_database_without_its_file(
+    store: Store, repo: Path, settings: Settings, orchestrator: Orchestrator
+) -> None:
+    """A run that ended on another host, no longer owned: its steps' files are not on
+    this host, their chunks in the database are."""
+    run = await create_run(store, "far00002", workflow="plan")
+    attempt = await store.steps.start(run.adw_id, "plan", visit=1, attempt=1, agent="sdlc_planner")
+    await store.transcripts.append(attempt, 1, said("planned elsewhere"))
+    await store.steps.finish(attempt, StepStatus.SUCCEEDED)
+    await store.set_status(run.adw_id, RunStatus.SUCCEEDED, actor="far")
+    app = create_app(store, repo, settings, orchestrator=orchestrator)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = RunDetailScreen(store, orchestrator, run.adw_id)
+        await app.push_screen(screen)
+        transcript = screen.query_one(TranscriptFile)
+        await until(pilot, lambda: "planned elsewhere" in shown_text(transcript), within_s=10)
+        assert not transcript.following
 
 
 @pytest.mark.usefixtures("no_polling")
