@@ -407,13 +407,18 @@ worktree diff. It updates while the run goes on.
         self, summary: StepSummary, index: int, local: Path | None, running: bool
     ) -> int | None:
         """The attempt (of the visit's `index`) whose transcript is read from the
-        database: its run is owned on another host, or, its step over, its file
-        (`local`) is not on this host (it ran elsewhere before the run came here, or
-        its run ended there). A step running here is read from its file, to come."""
-        if not summary.attempt_ids or _agent_of(summary, index) is None or self._run is None:
+        database: the attempt's own file is not on this host, and its run is owned on
+        another host, or, its step over, no file of its agent (`local`) is here either
+        (it ran elsewhere before the run came here, or its run ended there). A step
+        running here is read from its file, to come."""
+        agent = _agent_of(summary, index)
+        if not summary.attempt_ids or agent is None or self._run is None:
+            return None
+        attempt_id = summary.attempt_ids[index]
+        if self._orchestrator.attempt_transcript_path(self.adw_id, agent, attempt_id) is not None:
             return None
         if owned_elsewhere(self._run.owner) or (not running and not (local and local.exists())):
-            return summary.attempt_ids[index]
+            return attempt_id
         return None
 
     def _pull_soon(self) -> None:

@@ -176,8 +176,8 @@ scroll; a running step's new lines scroll into view while you are at the end.
             self._start_indexer()
 
     def grew(self) -> None:
-        """The file grew, its writer says: index what was added now, not at the next
-        poll (nor never, once its step ended)."""
+        """The file grew, its writer says: index what was added now, rather than at
+        the next poll (or, its step over, never)."""
         if self._path is not None:
             self._start_indexer()
 
