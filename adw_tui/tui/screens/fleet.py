@@ -107,7 +107,7 @@ From a shell: `adw workers` (`--json` for scripts).
                 continue
             cells = dict(zip(WORKER_COLUMNS, _cells(worker, now), strict=True))
             for column in AGE_COLUMNS:
-                table.update_cell(worker.name, column, cells[column])
+                table.update_cell(worker.name, column, cells[column], update_width=True)
         self._show_summary(now)
 
     async def _changed(self, batch: list[Change]) -> None:
