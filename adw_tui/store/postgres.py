@@ -257,12 +257,14 @@ class PostgresDatabase:
         await self._thread.run(self._session.close)
         await self._thread.stop()
 
-    async def write(self, write: Write[T], *, run: str | None = None) -> T:
+    async def write(
+        self, write: Write[T], *, run: str | None = None, reads: str | None = None
+    ) -> T:
         """Run `write` in a write transaction on the writer's thread (group-committed);
         return its value once committed. Its group lost with the connection before it
         committed, it is queued again (see `pg_session`)."""
         with self._errors():
-            return await rerun_when_lost(self._group_commit.write)(write, run)
+            return await rerun_when_lost(self._group_commit.write)(write, run, reads)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
