@@ -9,18 +9,20 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+from asyncpg.types import ServerVersion
 
 from adw_tui.domain.errors import (
     DatabaseLockedError,
     DatabaseMissingError,
     ForeignDatabaseError,
     SchemaTooNewError,
+    ServerTooOldError,
     StoreError,
 )
 from adw_tui.store import Store
 from adw_tui.store.location import PostgresDsn
 from adw_tui.store.pg_session import WRITE_LOCK
-from adw_tui.store.postgres import WriterThread
+from adw_tui.store.postgres import OLDEST_SERVER, WriterThread, refuse_old_server
 from adw_tui.store.schema import LATEST_VERSION, MIGRATIONS
 from tests.postgres import PASSWORD, Server, free_port
 
@@ -81,6 +83,41 @@ async def test_a_newer_schema_is_refused_naming_the_database_masked(
     assert f"{postgres_dsn.masked} has schema version {LATEST_VERSION + 1}" in message
     assert "upgrade adw_tui" in message
     assert PASSWORD not in message
+
+
+async def test_the_test_server_is_new_enough_and_opens(postgres_dsn: PostgresDsn) -> None:
+    connection = await asyncpg.connect(postgres_dsn.url)
+    try:
+        version = connection.get_server_version()
+    finally:
+        await connection.close()
+    assert version.major >= OLDEST_SERVER
+    refuse_old_server(postgres_dsn.masked, version)
+    async with await Store.open(postgres_dsn) as store:
+        assert store.schema_version == LATEST_VERSION
+
+
+@pytest.mark.parametrize(
+    ("version", "said"),
+    [
+        (ServerVersion(12, 0, 18, "final", 0), "version 12.18,"),
+        (ServerVersion(9, 6, 24, "final", 0), "version 9.6.24,"),
+    ],
+)
+def test_a_server_older_than_13_is_refused_in_one_line(version: ServerVersion, said: str) -> None:
+    with pytest.raises(ServerTooOldError) as caught:
+        refuse_old_server("postgresql://adw:***@db:5432/adw", version)
+    message = str(caught.value)
+    assert message.startswith(f"PostgreSQL at postgresql://adw:***@db:5432/adw is {said}")
+    assert "adw needs 13 or newer" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "version", [ServerVersion(13, 0, 0, "beta", 2), ServerVersion(17, 0, 2, "final", 0)]
+)
+def test_a_server_of_13_or_newer_is_taken(version: ServerVersion) -> None:
+    refuse_old_server("postgresql://adw:***@db:5432/adw", version)
 
 
 async def test_an_unreachable_server_is_one_line_naming_it_masked() -> None:
