@@ -5,6 +5,9 @@ password kept out of everything shown or stored."""
 import asyncio
 import threading
 import time
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import cast
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -19,11 +22,15 @@ from adw_tui.domain.errors import (
     ServerTooOldError,
     StoreError,
 )
+from adw_tui.domain.redaction import Redactor
 from adw_tui.store import Store
+from adw_tui.store.backend import Cursor, Params
+from adw_tui.store.group_commit import GroupCommit, SyncWriter
 from adw_tui.store.location import PostgresDsn
-from adw_tui.store.pg_session import WRITE_LOCK
-from adw_tui.store.postgres import OLDEST_SERVER, WriterThread, refuse_old_server
+from adw_tui.store.pg_session import WRITE_LOCK, PostgresSession
+from adw_tui.store.postgres import OLDEST_SERVER, PostgresDatabase, WriterThread, refuse_old_server
 from adw_tui.store.schema import LATEST_VERSION, MIGRATIONS
+from adw_tui.store.store import RUN_VERSION
 from tests.postgres import PASSWORD, Server, free_port
 
 pytestmark = pytest.mark.postgresql
@@ -244,3 +251,59 @@ def test_the_writer_thread_serves_on_after_a_callers_loop_closed() -> None:
         return value
 
     assert asyncio.run(next_caller()) == 2
+
+
+class RecordingSession:
+    """The store's own writer session, recording the queries a group runs."""
+
+    def __init__(self, session: PostgresSession) -> None:
+        self._session = session
+        self.executed: list[str] = []
+        self.read_ahead_for: list[list[str]] = []
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        self.executed.append(sql)
+        return self._session.execute(sql, params)
+
+    def execute_many(self, sql: str, params: Sequence[Params]) -> None:
+        self._session.execute_many(sql, params)
+
+    def read_ahead(self, sql: str, runs: Sequence[str]) -> Mapping[str, Cursor]:
+        self.read_ahead_for.append(list(runs))
+        return self._session.read_ahead(sql, runs)
+
+    def begin(self, runs: Sequence[str] | None = None) -> None:
+        self._session.begin(runs)
+
+    def commit(self) -> None:
+        self._session.commit()
+
+    def rollback(self) -> None:
+        self._session.rollback()
+
+
+async def test_a_group_runs_its_writes_first_query_once_for_all_their_runs(
+    postgres_dsn: PostgresDsn,
+) -> None:
+    """One statement (one round trip) for the first query of a group's writes, instead of
+    one a write; each write is answered its own run's rows."""
+    ids = [f"{n:08x}" for n in range(8)]
+    async with await Store.open(postgres_dsn) as store:
+        for adw_id in ids:
+            await store.create_run({"adw_id": adw_id}, workflow="w", actor="t")
+        database = cast(PostgresDatabase, store._db)
+        session = RecordingSession(database._session)
+        group_commit = GroupCommit(
+            lambda: session, database._thread.run, asyncio.Lock(), Redactor()
+        )
+
+        def version_of(adw_id: str, connection: SyncWriter) -> tuple[str, int]:
+            return adw_id, int(connection.execute(RUN_VERSION, (adw_id,)).fetchone()[0])
+
+        read = await asyncio.gather(
+            *(group_commit.write(partial(version_of, i), i, RUN_VERSION) for i in ids)
+        )
+
+    assert read == [(adw_id, 1) for adw_id in ids]
+    assert session.read_ahead_for == [ids]
+    assert RUN_VERSION not in session.executed
