@@ -17,6 +17,8 @@ CHUNKS_PER_READ = 500
 
 
 class StoredTranscripts:
+    """The local copies of one screen's stored transcripts, one file per attempt."""
+
     def __init__(self, store: Store) -> None:
         self._store = store
         self._directory: tempfile.TemporaryDirectory[str] | None = None
