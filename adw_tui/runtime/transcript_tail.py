@@ -28,6 +28,12 @@ CHUNK_BYTES = 1024 * 1024
 TAIL_BYTES = 256 * 1024
 """How much of an attempt's file, already written when following starts, is shown."""
 
+MTIME_SLACK_S = 0.05
+"""How much earlier than the attempt's start its file's mtime may read and still be its
+own: a filesystem stamps mtimes from a clock that ticks every few milliseconds (Linux:
+the coarse clock, a jiffy), so a file written just after the attempt began can carry a
+time just before it."""
+
 TranscriptPath = Callable[[str, str], Path]
 """(adw_id, agent name) -> its raw_output.jsonl."""
 
@@ -56,7 +62,7 @@ class TranscriptTail:
         self.path = path
         self._engine = engine
         self._from_end = from_end
-        self._not_before = not_before.timestamp() if not_before else None
+        self._not_before = not_before.timestamp() - MTIME_SLACK_S if not_before else None
         self._chunk_bytes = chunk_bytes
         self._offset: int | None = None
         self._skip_partial = False
