@@ -47,7 +47,7 @@ from adw_tui.store.fleet import Fleet
 from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.issues import Issues
 from adw_tui.store.leases import Leases
-from adw_tui.store.listing import Selection, count_of, stored_time
+from adw_tui.store.listing import Selection, count_of, listed, stored_time
 from adw_tui.store.location import DatabaseLocation, PostgresDsn, database_location
 from adw_tui.store.schema import LATEST_VERSION, apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
@@ -296,7 +296,7 @@ class Store:
         recently updated first, at most `limit`; read as they are iterated."""
         # (The dashboard's table reads `runs_window`: in creation order, rows stay put.)
         query = runs_selection(status, workflow, since).rows(limit)
-        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
+        async with aclosing(listed(self._db, query)) as batches:
             async for rows in batches:
                 for row in rows:
                     yield RunRecord.model_validate(dict(row))
@@ -475,9 +475,7 @@ class Store:
         new_version = expected_version + 1
 
         def save(connection: SyncWriter) -> None:
-            run = connection.execute(
-                "SELECT version FROM runs WHERE adw_id = ?", (state.adw_id,)
-            ).fetchone()
+            run = connection.execute(RUN_VERSION, (adw_id,)).fetchone()
             if run is None:
                 raise RunNotFoundError(adw_id)
             if run[0] != expected_version:
@@ -495,7 +493,7 @@ class Store:
             for end in ends:
                 write_attempt_end(connection, end)
 
-        await self._db.write(save, run=adw_id)
+        await self._db.write(save, run=adw_id, reads=RUN_VERSION)
         return new_version
 
     async def update(
@@ -527,7 +525,7 @@ class Store:
             )
             return version + 1
 
-        return await self._db.write(update, run=adw_id)
+        return await self._db.write(update, run=adw_id, reads=CURRENT_STATE)
 
     async def history(
         self, adw_id: str, *, limit: int = 50, before: int | None = None
@@ -549,7 +547,7 @@ class Store:
         an unknown run."""
         await self.get_run(adw_id)
         query = versions_selection(adw_id, since, before).rows(limit, offset)
-        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
+        async with aclosing(listed(self._db, query)) as batches:
             async for rows in batches:
                 for row in rows:
                     yield VersionInfo.model_validate(dict(row))
@@ -762,14 +760,19 @@ def _as_state(data: StateData, adw_id: str | None = None) -> RunState:
     return state
 
 
+RUN_VERSION = "SELECT version FROM runs WHERE adw_id = ?"
+"""A run's version: what `save` reads first."""
+CURRENT_STATE = (
+    "SELECT runs.version, state_versions.data FROM runs JOIN state_versions USING (adw_id) "
+    "WHERE runs.adw_id = ? AND state_versions.version = runs.version"
+)
+"""A run's version and state: what `update` reads first (a group reads it for all its
+runs at once: `group_commit`)."""
+
+
 def _current(connection: SyncWriter, adw_id: str) -> tuple[int, dict[str, Any]]:
     """The run's version and state, read inside the caller's write transaction."""
-    row = connection.execute(
-        "SELECT runs.version, state_versions.data FROM runs "
-        "JOIN state_versions USING (adw_id) "
-        "WHERE runs.adw_id = ? AND state_versions.version = runs.version",
-        (adw_id,),
-    ).fetchone()
+    row = connection.execute(CURRENT_STATE, (adw_id,)).fetchone()
     if row is None:
         raise RunNotFoundError(adw_id)
     return int(row["version"]), json.loads(row["data"])
