@@ -297,6 +297,10 @@ class Dashboard(AdwScreen):
         columns = max(1, self.size.width // PANE_MIN_WIDTH)
         self.query_one("#panes", Grid).styles.grid_size_columns = columns
 
+    @property
+    def _app(self) -> "AdwApp":
+        return cast("AdwApp", self.app)
+
     # Reading the store
 
     @says_store_errors
@@ -600,10 +604,6 @@ class Dashboard(AdwScreen):
             self.post_message(OpenRun(event.row_key.value))
 
     # The table
-
-    @property
-    def _app(self) -> "AdwApp":
-        return cast("AdwApp", self.app)
 
     @property
     def _table(self) -> RunTable:
