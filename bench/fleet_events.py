@@ -176,10 +176,10 @@ async def measure(quick: bool) -> dict[str, Any]:
     figures: dict[str, Any] = {"seconds": seconds}
     with tempfile.TemporaryDirectory(prefix="adw-bench-events-") as directory:
         figures["sqlite"] = await measure_engine(await SqliteTargets(Path(directory))(), seconds)
-        with postgres_server() as (admin, source):
-            figures["postgres_source"] = source
-            if admin is not None:
-                postgres = PostgresTargets(admin)
+        with postgres_server() as server:
+            figures["postgres_source"] = server.source
+            if server.admin_dsn is not None:
+                postgres = PostgresTargets(server.admin_dsn, None)
                 try:
                     figures["postgres"] = await measure_engine(await postgres(), seconds)
                 finally:

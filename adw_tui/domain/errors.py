@@ -170,6 +170,17 @@ class ForeignDatabaseError(StoreError):
         )
 
 
+class ServerTooOldError(StoreError):
+    """A PostgreSQL server older than adw needs (see `store.postgres.OLDEST_SERVER`)."""
+
+    def __init__(self, server: str, found: str, needed: int) -> None:
+        super().__init__(
+            f"PostgreSQL at {server} is version {found}, adw needs {needed} or newer; "
+            "nothing was written to it: upgrade the server or point ADW_DB (or --db) at "
+            "a newer one"
+        )
+
+
 class DatabaseMissingError(StoreError):
     def __init__(self, path: str) -> None:
         super().__init__(

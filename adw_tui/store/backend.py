@@ -117,6 +117,12 @@ class SyncSession(Protocol):
     def execute_many(self, sql: str, params: Sequence[Params]) -> None:
         """`sql` once for each of `params`, in one round trip where the engine has them."""
 
+    def read_ahead(self, sql: str, runs: Sequence[str]) -> Mapping[str, Cursor]:
+        """`sql` (one parameter: a run's id) for each of `runs` at once, where that saves
+        the engine round trips (PostgreSQL): each run's rows, with more columns after
+        the query's own. An engine whose statements cost no round trip gives nothing,
+        and each write runs its query itself."""
+
     def begin(self, runs: Sequence[str] | None = None) -> None:
         """Start a write transaction that holds the database's write lock; `runs`: its
         writes change and check only these runs' rows, which an engine that can lock
@@ -147,10 +153,14 @@ class Backend(Protocol):
         database): other processes' heartbeats held back by an outage are not missed."""
 
     async def close(self) -> None: ...
-    async def write(self, write: "Write[T]", *, run: str | None = None) -> "T":
+    async def write(
+        self, write: "Write[T]", *, run: str | None = None, reads: str | None = None
+    ) -> "T":
         """Run `write` in a write transaction (group-committed); its value once
         committed. `run`: the write changes and checks only that run's rows (its row,
-        versions and step attempts), so it need not wait for writes to other runs."""
+        versions and step attempts), so it need not wait for writes to other runs.
+        `reads`: the query (one parameter: `run`) the write runs first, which a group
+        may run for all its runs at once (`SyncSession.read_ahead`)."""
 
     def transaction(self) -> AbstractAsyncContextManager[Writer]: ...
     async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> str | None:

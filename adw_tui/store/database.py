@@ -19,7 +19,7 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
@@ -75,6 +75,10 @@ class SqliteSession:
 
     def execute_many(self, sql: str, params: Sequence[Params]) -> None:
         self._connection.executemany(sql, params)
+
+    def read_ahead(self, sql: str, runs: Sequence[str]) -> Mapping[str, sqlite3.Cursor]:
+        """Nothing: a statement costs SQLite no round trip, each write runs its own."""
+        return {}
 
     def begin(self, runs: Sequence[str] | None = None) -> None:
         """BEGIN IMMEDIATE: SQLite has one lock, the database's, whatever `runs` says."""
@@ -163,11 +167,13 @@ class Database:
         await self._reader.close()
         await self._writer.close()
 
-    async def write(self, write: Write[T], *, run: str | None = None) -> T:
+    async def write(
+        self, write: Write[T], *, run: str | None = None, reads: str | None = None
+    ) -> T:
         """Run `write` in a write transaction on the writer's thread (with writes queued
         meanwhile: group commit); return its value once committed."""
         with _translate_errors(self.path, self.busy_timeout_s):
-            return await self._group_commit.write(write, run)
+            return await self._group_commit.write(write, run, reads)
 
     async def claim(self, sql: str, params: Params, *, actor: str, action: str) -> str | None:
         """`sql` (an UPDATE ... RETURNING adw_id of one row at most) and its audit entry,

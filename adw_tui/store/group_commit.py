@@ -14,7 +14,11 @@ it must have no effect but its statements (and its value).
 
 A write may name the one run it is about (`run`): it changes and checks only that run's
 rows. A group of such writes tells the session which runs (`SyncSession.begin`), so that
-PostgreSQL serialises it only with writes to those runs (see `store.postgres`).
+PostgreSQL serialises it only with writes to those runs (see `store.postgres`). Such a
+write may also name the query it runs first (`reads`, of its run alone): the group runs
+that query for all its runs in one statement (`SyncSession.read_ahead`; on PostgreSQL a
+round trip instead of one a write), and each write's first statement is answered from
+it.
 """
 
 import asyncio
@@ -45,11 +49,12 @@ def redacted(redactor: Redactor, params: Sequence[Any]) -> list[Any]:
 @dataclass(frozen=True)
 class GroupWrite:
     """A write of a group: what it runs, whether its caller stopped waiting, the run it
-    is about (None: any rows)."""
+    is about (None: any rows) and the query of that run it runs first."""
 
     write: Write[Any]
     cancelled: Callable[[], bool]
     run: str | None = None
+    reads: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,17 +81,25 @@ class SyncWriter:
         self._redactor = redactor
         self._run: str | None = None
         self._held: list[_HeldBack] = []
+        self._ahead: dict[str, tuple[str, Cursor]] = {}
+        """Runs whose first query the group read ahead: the query and its answer, good
+        until a statement about the run runs (it may change what the query reads)."""
         self._started: set[int] = set()
         """The writes (their ids) that began: run again, they are not left out for a
         caller that stopped waiting since (that write commits with its group)."""
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        ahead = self._ahead.pop(self._run, None) if self._run is not None else None
+        if ahead is not None and ahead[0] == sql and list(params) == [self._run]:
+            return ahead[1]
         if any(self._run in (None, held.run) for held in self._held):
             self.flush()
         return self._session.execute(sql, redacted(self._redactor, params))
 
     def send(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run `sql` for its effect alone (its error may come at a later statement)."""
+        if self._run is not None:
+            self._ahead.pop(self._run, None)
         if self._run is None:
             self.execute(sql, params)
         else:
@@ -117,12 +130,14 @@ class SyncWriter:
             if len(writes) == 1:
                 return self._run_alone(writes[0])
             try:
+                if scope is not None:
+                    self._read_ahead(writes)
                 outcomes = [self._run_write(write) for write in writes]
                 self.flush()
             except TransactionLostError:
                 raise  # the connection's, not a write's: the whole group is queued again
             except Exception:
-                self._held = []
+                self._held, self._ahead = [], {}
                 session.rollback()
                 session.begin(scope)
                 outcomes = [self._run_undone_alone(write) for write in writes]
@@ -131,6 +146,19 @@ class SyncWriter:
             session.rollback()
             raise
         return outcomes
+
+    def _read_ahead(self, writes: list[GroupWrite]) -> None:
+        """The first query of each run's first write, for all the runs at once (a query
+        at a time). Only in a group whose writes each name their run: a write about any
+        rows might change what another's query reads."""
+        firsts: dict[str, str] = {}
+        for write in writes:
+            if write.run is not None and write.run not in firsts and write.reads is not None:
+                firsts[write.run] = write.reads
+        for sql in dict.fromkeys(firsts.values()):
+            runs = [run for run, reads in firsts.items() if reads == sql]
+            for run, answer in self._session.read_ahead(sql, runs).items():
+                self._ahead[run] = (sql, answer)
 
     def _run_write(self, write: GroupWrite) -> Outcome:
         # Read from the writer's thread: a future's state is one attribute, and either
@@ -175,6 +203,7 @@ class SyncWriter:
 class _Queued:
     write: Write[Any]
     run: str | None
+    reads: str | None
     done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -198,12 +227,12 @@ class GroupCommit:
         self._queue: list[_Queued] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def write(self, write: Write[T], run: str | None = None) -> T:
-        """Run `write` (about `run`, or any rows) in a write transaction; return what it
-        returns once committed. A caller cancelled before its write's turn in the
-        transaction writes nothing; cancelled after, the write commits (or fails) with
-        its group."""
-        queued = _Queued(write, run)
+    async def write(self, write: Write[T], run: str | None = None, reads: str | None = None) -> T:
+        """Run `write` (about `run`, or any rows; its first query `reads`) in a write
+        transaction; return what it returns once committed. A caller cancelled before its
+        write's turn in the transaction writes nothing; cancelled after, the write
+        commits (or fails) with its group."""
+        queued = _Queued(write, run, reads)
         self._queue.append(queued)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="adw-group-commit")
@@ -228,7 +257,10 @@ class GroupCommit:
 
     async def _commit(self, group: list[_Queued]) -> None:
         writer = SyncWriter(self._session(), self._redactor)
-        writes = [GroupWrite(queued.write, queued.done.cancelled, queued.run) for queued in group]
+        writes = [
+            GroupWrite(queued.write, queued.done.cancelled, queued.run, queued.reads)
+            for queued in group
+        ]
         try:
             # Shielded: the group runs on in the thread whatever happens here.
             outcomes: list[Outcome] = await asyncio.shield(

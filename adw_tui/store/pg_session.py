@@ -13,13 +13,14 @@ what is done again on a new connection, and what is not.
   there now and decides again.
 - A COMMIT whose answer never came is in doubt: the server may have committed it. So
   before COMMIT the transaction's id is asked (`pg_current_xact_id_if_assigned`: one
-  round trip more per transaction; a transaction that wrote nothing has none), and in
-  doubt the server is asked, on a new connection, what became of it (`pg_xact_status`:
-  after a restart a transaction that did not commit reads "aborted"; while its old
-  backend has not yet noticed the lost client it reads "in progress" and is asked
-  again). Committed: the COMMIT succeeded, and nothing runs again. Not committed, or
-  no id: TransactionLostError, and the transaction runs again whole. (Both functions
-  are PostgreSQL 13's and newer.)
+  round trip more per transaction; a transaction that wrote nothing has none; a group
+  that read ahead (`read_ahead`) was given it with its reads), and in doubt the server
+  is asked, on a new connection, what became of it (`pg_xact_status`: after a restart
+  a transaction that did not commit reads "aborted"; while its old backend has not yet
+  noticed the lost client it reads "in progress" and is asked again). Committed: the
+  COMMIT succeeded, and nothing runs again. Not committed, or no id:
+  TransactionLostError, and the transaction runs again whole. (Both functions are
+  PostgreSQL 13's and newer.)
 
 A claim (`PostgresDatabase.claim`) is one statement in a transaction of its own, with no
 id to ask about: it is settled by the unique token its audit entry carries.
@@ -32,6 +33,7 @@ again, each still undone alone when it raises.
 """
 
 import asyncio
+import re
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -55,6 +57,7 @@ RUN_LOCKS = WRITE_LOCK
 """The space of the runs' advisory locks (a pair of int4 keys: this, `run_lock_key`)."""
 TRANSACTION_ID = "SELECT pg_current_xact_id_if_assigned()::text"
 TRANSACTION_STATUS = "SELECT pg_xact_status($1::text::xid8)"
+_FIRST_PARAMETER = re.compile(r"\$1(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +119,49 @@ async def fetched_many(connection: asyncpg.Connection, sql: str, params: Sequenc
         raise IntegrityError(str(error)) from error
 
 
+def for_each_run(sql: str) -> str:
+    """`sql` (PostgreSQL's, one parameter: a run's id) as one statement for a list of
+    runs (`$1`, a text[]): each run's rows, with two more columns, last: the run and the
+    transaction's id (`pg_current_xact_id`, which assigns one: a group that reads ahead
+    writes)."""
+    if "$2" in sql:
+        raise ValueError(f"a query read ahead has one parameter, the run's id: {sql}")
+    of_one_run = _FIRST_PARAMETER.sub("asked.adw_run", sql)
+    return (
+        "SELECT found.*, asked.adw_run, pg_current_xact_id()::text AS adw_transaction "
+        f"FROM unnest($1::text[]) AS asked(adw_run) CROSS JOIN LATERAL ({of_one_run}) AS found"
+    )
+
+
+async def fetched_for_runs(
+    connection: asyncpg.Connection, sql: str, runs: Sequence[str]
+) -> tuple[dict[str, Fetched], str | None]:
+    """`sql` (PostgreSQL's, one parameter: a run's id) for each of `runs`, in one round
+    trip: each run's rows (those of a run with none: empty), and the transaction's id."""
+    rows = await connection.fetch(for_each_run(sql), list(runs))
+    found: dict[str, list[Any]] = {run: [] for run in runs}
+    for row in rows:
+        found[row["adw_run"]].append(row)
+    each = {run: Fetched(run_rows, len(run_rows)) for run, run_rows in found.items()}
+    return each, rows[0]["adw_transaction"] if rows else None
+
+
 TransactionStatus = Callable[[str], Awaitable[str | None]]
 """What the server made of a transaction id, asked on a new connection."""
 
 
-async def commit(connection: asyncpg.Connection, server: str, status_of: TransactionStatus) -> None:
-    """COMMIT the connection's transaction. Its connection lost before COMMIT went, or
-    the server saying the COMMIT in doubt did not commit: TransactionLostError."""
+async def commit(
+    connection: asyncpg.Connection,
+    server: str,
+    status_of: TransactionStatus,
+    xid: str | None = None,
+) -> None:
+    """COMMIT the connection's transaction (its id `xid`, asked first when not given).
+    Its connection lost before COMMIT went, or the server saying the COMMIT in doubt did
+    not commit: TransactionLostError."""
     try:
-        xid = await connection.fetchval(TRANSACTION_ID)
+        if xid is None:
+            xid = await connection.fetchval(TRANSACTION_ID)
     except Exception as error:
         if connection_lost(error):
             raise TransactionLostError(server) from error
@@ -174,6 +211,8 @@ class PostgresSession:
         self._connect = connect
         self._thread = thread
         self._outage = outage
+        self._xid: str | None = None
+        """The open transaction's id, when a read ahead gave it."""
 
     def execute(self, sql: str, params: Params = ()) -> Fetched:
         return self._in_transaction(fetched(self.connection, postgres_sql(sql), params))
@@ -181,10 +220,18 @@ class PostgresSession:
     def execute_many(self, sql: str, params: Sequence[Params]) -> None:
         self._in_transaction(fetched_many(self.connection, postgres_sql(sql), params))
 
+    def read_ahead(self, sql: str, runs: Sequence[str]) -> dict[str, Fetched]:
+        """`sql` (one parameter: a run's id) for each of `runs`, in one round trip instead
+        of one each; the transaction's id comes with it, so COMMIT does not ask it."""
+        each, xid = self._in_transaction(fetched_for_runs(self.connection, postgres_sql(sql), runs))
+        self._xid = self._xid or xid
+        return each
+
     def begin(self, runs: Sequence[str] | None = None) -> None:
         """BEGIN and the write lock (`begin_locked`) in one round trip, on a new
         connection when the server dropped this one. A lock not had within the busy
         timeout leaves no transaction behind (as a failed BEGIN IMMEDIATE)."""
+        self._xid = None
         try:
             self._thread.wait(self._begin(begin_locked(runs)))
         except BaseException:
@@ -192,10 +239,12 @@ class PostgresSession:
             raise
 
     def commit(self) -> None:
-        self._thread.wait(commit(self.connection, self._outage.server, self._status))
+        xid, self._xid = self._xid, None
+        self._thread.wait(commit(self.connection, self._outage.server, self._status, xid))
 
     def rollback(self) -> None:
         """Undo the open transaction; a connection already gone has none left."""
+        self._xid = None
         if self.connection.is_closed() or not self.connection.is_in_transaction():
             return
         try:

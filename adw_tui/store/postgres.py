@@ -66,12 +66,14 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import asyncpg
+from asyncpg.types import ServerVersion
 
 from adw_tui.domain.errors import (
     DatabaseLockedError,
     DatabaseMissingError,
     DatabaseUnreachableError,
     ForeignDatabaseError,
+    ServerTooOldError,
     StoreError,
     TransactionLostError,
 )
@@ -91,6 +93,12 @@ logger = logging.getLogger(__name__)
 
 READERS = 4
 """Reader connections at most, per process."""
+OLDEST_SERVER = 13
+"""The oldest PostgreSQL major version adw uses. A COMMIT whose answer was lost with
+its connection is settled by asking the server what became of the transaction, with
+`pg_current_xact_id`, `pg_current_xact_id_if_assigned`, `pg_xact_status` and the `xid8`
+type (`pg_session`), all new in 13: on an older server the first write would fail on
+an unknown function, so it is refused at open, before anything is written."""
 DEFAULT_RECONNECT_S = 60.0
 PING_S = 5.0
 """A listening connection silent this long is asked `SELECT 1`: a server gone without
@@ -214,6 +222,8 @@ class PostgresDatabase:
         try:
             with _connect_errors(dsn, redactor):
                 connection = await thread.run(lambda: thread.wait(connect()))
+            refuse_old_server(str(dsn), connection.get_server_version())
+            with _connect_errors(dsn, redactor):
                 readers = await asyncpg.create_pool(
                     dsn.url,
                     min_size=1,
@@ -257,12 +267,14 @@ class PostgresDatabase:
         await self._thread.run(self._session.close)
         await self._thread.stop()
 
-    async def write(self, write: Write[T], *, run: str | None = None) -> T:
+    async def write(
+        self, write: Write[T], *, run: str | None = None, reads: str | None = None
+    ) -> T:
         """Run `write` in a write transaction on the writer's thread (group-committed);
         return its value once committed. Its group lost with the connection before it
         committed, it is queued again (see `pg_session`)."""
         with self._errors():
-            return await rerun_when_lost(self._group_commit.write)(write, run)
+            return await rerun_when_lost(self._group_commit.write)(write, run, reads)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
@@ -498,6 +510,14 @@ class PostgresDatabase:
             raise DatabaseUnreachableError(
                 self.redactor.text(str(self.dsn)), self._outage.window_s, said
             ) from error
+
+
+def refuse_old_server(server: str, version: ServerVersion) -> None:
+    """ServerTooOldError for a server older than `OLDEST_SERVER` (its version as the
+    server says it: 12.18, or before 10, 9.6.24)."""
+    if version.major < OLDEST_SERVER:
+        numbers = (version.major, version.micro) if version.major >= 10 else version[:3]
+        raise ServerTooOldError(server, ".".join(map(str, numbers)), OLDEST_SERVER)
 
 
 async def _listen_on(

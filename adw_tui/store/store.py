@@ -475,9 +475,7 @@ class Store:
         new_version = expected_version + 1
 
         def save(connection: SyncWriter) -> None:
-            run = connection.execute(
-                "SELECT version FROM runs WHERE adw_id = ?", (state.adw_id,)
-            ).fetchone()
+            run = connection.execute(RUN_VERSION, (adw_id,)).fetchone()
             if run is None:
                 raise RunNotFoundError(adw_id)
             if run[0] != expected_version:
@@ -495,7 +493,7 @@ class Store:
             for end in ends:
                 write_attempt_end(connection, end)
 
-        await self._db.write(save, run=adw_id)
+        await self._db.write(save, run=adw_id, reads=RUN_VERSION)
         return new_version
 
     async def update(
@@ -527,7 +525,7 @@ class Store:
             )
             return version + 1
 
-        return await self._db.write(update, run=adw_id)
+        return await self._db.write(update, run=adw_id, reads=CURRENT_STATE)
 
     async def history(
         self, adw_id: str, *, limit: int = 50, before: int | None = None
@@ -762,14 +760,19 @@ def _as_state(data: StateData, adw_id: str | None = None) -> RunState:
     return state
 
 
+RUN_VERSION = "SELECT version FROM runs WHERE adw_id = ?"
+"""A run's version: what `save` reads first."""
+CURRENT_STATE = (
+    "SELECT runs.version, state_versions.data FROM runs JOIN state_versions USING (adw_id) "
+    "WHERE runs.adw_id = ? AND state_versions.version = runs.version"
+)
+"""A run's version and state: what `update` reads first (a group reads it for all its
+runs at once: `group_commit`)."""
+
+
 def _current(connection: SyncWriter, adw_id: str) -> tuple[int, dict[str, Any]]:
     """The run's version and state, read inside the caller's write transaction."""
-    row = connection.execute(
-        "SELECT runs.version, state_versions.data FROM runs "
-        "JOIN state_versions USING (adw_id) "
-        "WHERE runs.adw_id = ? AND state_versions.version = runs.version",
-        (adw_id,),
-    ).fetchone()
+    row = connection.execute(CURRENT_STATE, (adw_id,)).fetchone()
     if row is None:
         raise RunNotFoundError(adw_id)
     return int(row["version"]), json.loads(row["data"])

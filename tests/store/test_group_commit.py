@@ -3,11 +3,13 @@ saves that queued meanwhile, each undone alone when it fails."""
 
 import asyncio
 import threading
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from adw_tui.domain.errors import StaleVersionError
+from adw_tui.domain.errors import RunNotFoundError, StaleVersionError
 from adw_tui.store import Store
 from adw_tui.store.backend import IntegrityError
 from adw_tui.store.group_commit import SyncWriter, Write
@@ -117,3 +119,89 @@ async def test_a_write_that_began_commits_with_its_group_though_its_caller_stopp
         await failing
     assert groups == [2]
     assert (await store.get_run("0000000a")).current_step == "first"
+
+
+async def test_updates_of_a_group_each_read_their_own_run(store: Store, groups: list[int]) -> None:
+    """A group reads its runs' current states at once (`reads`): each update gets its
+    own run's, a second update of a run in the group the first one's version, and an
+    update of a run that does not exist its own error."""
+    ids = [f"{n:08x}" for n in range(12)]
+    for n, adw_id in enumerate(ids):
+        await store.create_run({"adw_id": adw_id, "n": 10 * n}, workflow="w", actor="t")
+
+    def plus_one(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "n": int(data["n"]) + 1}
+
+    groups.clear()
+    versions = await asyncio.gather(
+        *(store.update(adw_id, plus_one, reason="r", actor="t") for adw_id in ids),
+        store.update(ids[0], plus_one, reason="r", actor="t"),
+    )
+    missing, other = await asyncio.gather(
+        store.update("0000ffff", plus_one, reason="r", actor="t"),
+        store.update(ids[1], plus_one, reason="r", actor="t"),
+        return_exceptions=True,
+    )
+
+    assert groups == [13, 2]
+    assert versions == [2] * 12 + [3]
+    assert isinstance(missing, RunNotFoundError)
+    assert other == 3
+    assert [(await store.load(adw_id)).state.as_data()["n"] for adw_id in ids] == [
+        0 + 2,
+        10 + 2,
+        *(10 * n + 1 for n in range(2, 12)),
+    ]
+    assert [v.version for v in await store.history(ids[0])] == [3, 2, 1]
+
+
+STEP = "SELECT current_step FROM runs WHERE adw_id = ?"
+
+
+def set_step(adw_id: str, step: str, connection: SyncWriter) -> None:
+    connection.execute("UPDATE runs SET current_step = ? WHERE adw_id = ?", (step, adw_id))
+
+
+def read_step(adw_id: str, connection: SyncWriter) -> str:
+    return str(connection.execute(STEP, (adw_id,)).fetchone()[0])
+
+
+async def test_a_query_read_ahead_is_not_answered_once_its_run_wrote(
+    store: Store, groups: list[int]
+) -> None:
+    """A write whose declared first query comes after a statement about its run reads
+    what that statement did, not what the group read before it."""
+    for adw_id in ("0000000a", "0000000b"):
+        await store.create_run({"adw_id": adw_id}, workflow="w", actor="t")
+
+    def step_after_sending(connection: SyncWriter) -> str:
+        connection.send("UPDATE runs SET current_step = 'sent' WHERE adw_id = ?", ("0000000a",))
+        return str(connection.execute(STEP, ("0000000a",)).fetchone()[0])
+
+    groups.clear()
+    after_sending, of_b = await asyncio.gather(
+        store._db.write(step_after_sending, run="0000000a", reads=STEP),
+        store._db.write(partial(read_step, "0000000b"), run="0000000b", reads=STEP),
+    )
+
+    assert groups == [2]
+    assert (after_sending, of_b) == ("sent", "None")
+
+
+async def test_each_write_of_a_group_is_answered_its_own_runs_rows(
+    store: Store, groups: list[int]
+) -> None:
+    """The first queries a group reads ahead are answered to their own runs, even where a
+    wrong answer would raise nothing."""
+    ids = [f"{n:08x}" for n in range(12)]
+    for adw_id in ids:
+        await store.create_run({"adw_id": adw_id}, workflow="w", actor="t")
+        await store._db.write(partial(set_step, adw_id, f"step of {adw_id}"))
+    groups.clear()
+
+    steps = await asyncio.gather(
+        *(store._db.write(partial(read_step, adw_id), run=adw_id, reads=STEP) for adw_id in ids)
+    )
+
+    assert groups == [len(ids)]
+    assert steps == [f"step of {adw_id}" for adw_id in ids]

@@ -5,23 +5,32 @@ password kept out of everything shown or stored."""
 import asyncio
 import threading
 import time
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import cast
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+from asyncpg.types import ServerVersion
 
 from adw_tui.domain.errors import (
     DatabaseLockedError,
     DatabaseMissingError,
     ForeignDatabaseError,
     SchemaTooNewError,
+    ServerTooOldError,
     StoreError,
 )
+from adw_tui.domain.redaction import Redactor
 from adw_tui.store import Store
+from adw_tui.store.backend import Cursor, Params
+from adw_tui.store.group_commit import GroupCommit, SyncWriter
 from adw_tui.store.location import PostgresDsn
-from adw_tui.store.pg_session import WRITE_LOCK
-from adw_tui.store.postgres import WriterThread
+from adw_tui.store.pg_session import WRITE_LOCK, PostgresSession
+from adw_tui.store.postgres import OLDEST_SERVER, PostgresDatabase, WriterThread, refuse_old_server
 from adw_tui.store.schema import LATEST_VERSION, MIGRATIONS
+from adw_tui.store.store import RUN_VERSION
 from tests.postgres import PASSWORD, Server, free_port
 
 pytestmark = pytest.mark.postgresql
@@ -81,6 +90,41 @@ async def test_a_newer_schema_is_refused_naming_the_database_masked(
     assert f"{postgres_dsn.masked} has schema version {LATEST_VERSION + 1}" in message
     assert "upgrade adw_tui" in message
     assert PASSWORD not in message
+
+
+async def test_the_test_server_is_new_enough_and_opens(postgres_dsn: PostgresDsn) -> None:
+    connection = await asyncpg.connect(postgres_dsn.url)
+    try:
+        version = connection.get_server_version()
+    finally:
+        await connection.close()
+    assert version.major >= OLDEST_SERVER
+    refuse_old_server(postgres_dsn.masked, version)
+    async with await Store.open(postgres_dsn) as store:
+        assert store.schema_version == LATEST_VERSION
+
+
+@pytest.mark.parametrize(
+    ("version", "said"),
+    [
+        (ServerVersion(12, 0, 18, "final", 0), "version 12.18,"),
+        (ServerVersion(9, 6, 24, "final", 0), "version 9.6.24,"),
+    ],
+)
+def test_a_server_older_than_13_is_refused_in_one_line(version: ServerVersion, said: str) -> None:
+    with pytest.raises(ServerTooOldError) as caught:
+        refuse_old_server("postgresql://adw:***@db:5432/adw", version)
+    message = str(caught.value)
+    assert message.startswith(f"PostgreSQL at postgresql://adw:***@db:5432/adw is {said}")
+    assert "adw needs 13 or newer" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "version", [ServerVersion(13, 0, 0, "beta", 2), ServerVersion(17, 0, 2, "final", 0)]
+)
+def test_a_server_of_13_or_newer_is_taken(version: ServerVersion) -> None:
+    refuse_old_server("postgresql://adw:***@db:5432/adw", version)
 
 
 async def test_an_unreachable_server_is_one_line_naming_it_masked() -> None:
@@ -207,3 +251,59 @@ def test_the_writer_thread_serves_on_after_a_callers_loop_closed() -> None:
         return value
 
     assert asyncio.run(next_caller()) == 2
+
+
+class RecordingSession:
+    """The store's own writer session, recording the queries a group runs."""
+
+    def __init__(self, session: PostgresSession) -> None:
+        self._session = session
+        self.executed: list[str] = []
+        self.read_ahead_for: list[list[str]] = []
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        self.executed.append(sql)
+        return self._session.execute(sql, params)
+
+    def execute_many(self, sql: str, params: Sequence[Params]) -> None:
+        self._session.execute_many(sql, params)
+
+    def read_ahead(self, sql: str, runs: Sequence[str]) -> Mapping[str, Cursor]:
+        self.read_ahead_for.append(list(runs))
+        return self._session.read_ahead(sql, runs)
+
+    def begin(self, runs: Sequence[str] | None = None) -> None:
+        self._session.begin(runs)
+
+    def commit(self) -> None:
+        self._session.commit()
+
+    def rollback(self) -> None:
+        self._session.rollback()
+
+
+async def test_a_group_runs_its_writes_first_query_once_for_all_their_runs(
+    postgres_dsn: PostgresDsn,
+) -> None:
+    """One statement (one round trip) for the first query of a group's writes, instead of
+    one a write; each write is answered its own run's rows."""
+    ids = [f"{n:08x}" for n in range(8)]
+    async with await Store.open(postgres_dsn) as store:
+        for adw_id in ids:
+            await store.create_run({"adw_id": adw_id}, workflow="w", actor="t")
+        database = cast(PostgresDatabase, store._db)
+        session = RecordingSession(database._session)
+        group_commit = GroupCommit(
+            lambda: session, database._thread.run, asyncio.Lock(), Redactor()
+        )
+
+        def version_of(adw_id: str, connection: SyncWriter) -> tuple[str, int]:
+            return adw_id, int(connection.execute(RUN_VERSION, (adw_id,)).fetchone()[0])
+
+        read = await asyncio.gather(
+            *(group_commit.write(partial(version_of, i), i, RUN_VERSION) for i in ids)
+        )
+
+    assert read == [(adw_id, 1) for adw_id in ids]
+    assert session.read_ahead_for == [ids]
+    assert RUN_VERSION not in session.executed

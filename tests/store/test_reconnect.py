@@ -129,6 +129,31 @@ async def test_a_commit_whose_answer_was_lost_is_applied_once(
         assert (await store.load(ADW_ID)).state.plan_file == "p"
 
 
+async def test_a_group_whose_commit_answer_was_lost_is_applied_once(
+    own_cluster: tuple[Cluster, Server],
+) -> None:
+    """A group of saves reads its runs ahead and is told its transaction's id with them
+    (COMMIT does not ask it): with that id the server says the lost COMMIT committed,
+    and no save runs again (run again, each would find its run moved on)."""
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    cutter = ConnectionCutter(cluster.port)
+    ids = [f"0a1b2c{n:02x}" for n in range(4)]
+    async with cutter.serving() as port, await Store.open(through(dsn, port)) as store:
+        for adw_id in ids:
+            await store.create_run({"adw_id": adw_id}, workflow="w", actor="t")
+
+        cutter.arm(COMMIT, before=False)
+        saved = await asyncio.gather(
+            *(store.save(adw_id, {"plan_file": adw_id}, 1, "r", "t") for adw_id in ids)
+        )
+
+        assert (cutter.cuts, saved) == (1, [2] * len(ids))
+        for adw_id in ids:
+            assert [info.version for info in await store.history(adw_id)] == [2, 1]
+            assert (await store.load(adw_id)).state.plan_file == adw_id
+
+
 async def test_a_transaction_cut_off_before_its_commit_is_run_again_once(
     own_cluster: tuple[Cluster, Server],
 ) -> None:
