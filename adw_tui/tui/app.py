@@ -6,7 +6,7 @@ of the same loop, and the screens that show events subscribe to the signal thems
 One it owns is made just after the first frame, or when something needs it before
 (`AdwApp.orchestrator`): importing the runtime (the orchestrator, its services, the
 engines, git, the workflow loader, recovery) and making it (psutil, for this process's
-start time) cost the first frame some 35 ms on a 2-core machine, for nothing it shows
+start time) cost the first frame some 30 ms on a 2-core machine, for nothing it shows
 (the runs table and the gauges are read from the store and the settings).
 
 The top-level sections (the dashboard, the dead letters, the workflows) are modes, each
