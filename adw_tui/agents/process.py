@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     import psutil
 
 STDERR_TAIL_BYTES = 16 * 1024
+GROUP_POLL_S = 0.01
+"""How often a group whose members could not be listed is looked at again."""
 
 
 class ChildProcess(Protocol):
@@ -184,6 +187,7 @@ async def kill_process_tree(process: ChildProcess, grace_s: float) -> None:
     _signal_all(process.pid, alive, signal.SIGKILL)
     await process_exit(process)
     await _wait_procs(alive, grace_s)
+    await _wait_group_gone(process.pid, grace_s)
 
 
 def _descendants(process: ChildProcess) -> "list[psutil.Process]":
@@ -208,6 +212,47 @@ async def _wait_procs(processes: "list[psutil.Process]", grace_s: float) -> "lis
 
     _, alive = await asyncio.to_thread(psutil.wait_procs, processes, timeout=grace_s)
     return alive
+
+
+async def _wait_group_gone(group: int, grace_s: float) -> None:
+    """Wait up to `grace_s` until no process is left in the group: one forked after the
+    descendants were listed got the group's SIGKILL, yet nobody waited for it. The group
+    is listed again (and killed again: a fork may still come) until it is empty. An
+    empty group costs one `killpg(0)`, and no psutil."""
+    deadline = time.monotonic() + grace_s
+    while _group_exists(group):
+        members = _group_members(group)
+        _signal_all(group, members, signal.SIGKILL)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        if members:
+            await _wait_procs(members, remaining)
+        else:  # gone between the two looks: look again
+            await asyncio.sleep(min(GROUP_POLL_S, remaining))
+
+
+def _group_exists(group: int) -> bool:
+    """Whether any process (a zombie not reaped yet included) is still in `group`."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # only members this user may not signal: nothing left to do
+        return False
+    return True
+
+
+def _group_members(group: int) -> "list[psutil.Process]":
+    """The processes in `group` now."""
+    import psutil
+
+    members = []
+    for pid in psutil.pids():
+        with contextlib.suppress(OSError, psutil.Error):
+            if os.getpgid(pid) == group:
+                members.append(psutil.Process(pid))
+    return members
 
 
 def _signal_all(group: int, processes: "list[psutil.Process]", sig: signal.Signals) -> None:

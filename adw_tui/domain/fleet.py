@@ -26,6 +26,12 @@ def host_name() -> str:
     return os.environ.get(HOST_NAME_ENV) or socket.gethostname()
 
 
+def owned_elsewhere(owner: str | None) -> bool:
+    """Whether a run's `owner` (`host:pid`) is a process on another host: its agents'
+    files are there, their transcripts here only as the database's chunks."""
+    return bool(owner) and str(owner).rpartition(":")[0] != host_name()
+
+
 class FleetWants(Model):
     """What a run queued for the fleet needs of the worker that takes it."""
 

@@ -20,13 +20,19 @@ from pathlib import Path
 from adw_tui.agents.jsonl import JsonlSplitter
 from adw_tui.agents.registry import parser_for
 from adw_tui.domain.agent import AgentEvent
-from adw_tui.domain.fleet import host_name
+from adw_tui.domain.fleet import owned_elsewhere
 from adw_tui.domain.steps import StepAttempt
 from adw_tui.store import Store
 
 CHUNK_BYTES = 1024 * 1024
 TAIL_BYTES = 256 * 1024
 """How much of an attempt's file, already written when following starts, is shown."""
+
+MTIME_SLACK_S = 0.05
+"""How much earlier than the attempt's start its file's mtime may read and still be its
+own: a filesystem stamps mtimes from a clock that ticks every few milliseconds (Linux:
+the coarse clock, a jiffy), so a file written just after the attempt began can carry a
+time just before it."""
 
 TranscriptPath = Callable[[str, str], Path]
 """(adw_id, agent name) -> its raw_output.jsonl."""
@@ -56,7 +62,7 @@ class TranscriptTail:
         self.path = path
         self._engine = engine
         self._from_end = from_end
-        self._not_before = not_before.timestamp() if not_before else None
+        self._not_before = not_before.timestamp() - MTIME_SLACK_S if not_before else None
         self._chunk_bytes = chunk_bytes
         self._offset: int | None = None
         self._skip_partial = False
@@ -130,8 +136,7 @@ class TranscriptFollower:
         """The attempt's file when the run runs on this host; else (a worker on another
         host runs it) its chunks in the database."""
         assert attempt.agent is not None
-        owner = (await self._store.get_run(self.adw_id)).owner
-        if owner and owner.rpartition(":")[0] != host_name():
+        if owned_elsewhere((await self._store.get_run(self.adw_id)).owner):
             return StoredTail(self._store, attempt.id, engine=attempt.engine)
         return TranscriptTail(
             self._path_of(self.adw_id, attempt.agent),

@@ -174,11 +174,18 @@ class Backend(Protocol):
     async def fetch_all(self, sql: str, params: ReadParams = ()) -> list[Row]: ...
     async def fetch_one(self, sql: str, params: ReadParams = ()) -> Row | None: ...
     def batches(
-        self, sql: str, params: Params = (), *, size: int = 500, key: str | None = None
+        self,
+        sql: str,
+        params: Params = (),
+        *,
+        size: int = 500,
+        key: str | None = None,
+        limit: int | None = None,
     ) -> AsyncGenerator[list[Row], None]:
         """The rows of one query, `size` at a time, from one snapshot. `key`: the column
         naming each row; a read cut off with its connection then goes on from a new
-        snapshot without the rows already given (else it fails, one line)."""
+        snapshot without the rows already given (else it fails, one line), and gives at
+        most `limit` (the query's LIMIT) in all."""
 
     async def schema_version(self, connection: Writer | None = None) -> int:
         """The last migration applied: read alone (None), or inside a write

@@ -274,13 +274,19 @@ class Database:
             reader.close()
 
     async def batches(
-        self, sql: str, params: Params = (), *, size: int = 500, key: str | None = None
+        self,
+        sql: str,
+        params: Params = (),
+        *,
+        size: int = 500,
+        key: str | None = None,
+        limit: int | None = None,
     ) -> AsyncGenerator[list[Row], None]:
         """The rows of one query, `size` at a time as SQLite produces them: a long result
         is never held whole, and the first rows come before the last are read. The rows
         are one snapshot (one read transaction, held until the last batch or until the
-        caller stops), on a reader of the listing's own. (`key` is PostgreSQL's
-        business: a file loses no connection.)"""
+        caller stops), on a reader of the listing's own. (`key` and `limit` are
+        PostgreSQL's business: a file loses no connection, and the query's LIMIT holds.)"""
         with _translate_errors(self.path, self.busy_timeout_s):
             async with self._listing_reader() as reader, reader.execute(sql, params) as cursor:
                 while rows := await cursor.fetchmany(size):

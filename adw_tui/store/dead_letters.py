@@ -18,7 +18,7 @@ from adw_tui.domain.models import (
 )
 from adw_tui.store.audit import record_audit
 from adw_tui.store.backend import Backend, Row, Writer, now_iso, rerun_when_lost
-from adw_tui.store.listing import Selection, count_of, stored_time
+from adw_tui.store.listing import Selection, count_of, listed, stored_time
 
 
 class ListedLetter(NamedTuple):
@@ -87,7 +87,7 @@ class DeadLetters:
         each with its replays and its run's issue; at most `limit` after the first
         `offset`, read as iterated."""
         query = letters_selection(selection, since).rows(limit, offset)
-        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
+        async with aclosing(listed(self._db, query)) as batches:
             async for rows in batches:
                 letters = await self._with_replays(rows)
                 for row, letter in zip(rows, letters, strict=True):

@@ -14,7 +14,7 @@ from adw_tui.domain.errors import AdwError, IssueNotFoundError
 from adw_tui.domain.issues import Issue, IssueComment, IssueState, IssueSummary, without_nul
 from adw_tui.store.audit import record_audit
 from adw_tui.store.backend import Backend, Row, Writer, now_iso, rerun_when_lost
-from adw_tui.store.listing import Selection, count_of, stored_time
+from adw_tui.store.listing import Selection, count_of, listed, stored_time
 
 
 class Issues:
@@ -114,7 +114,7 @@ class Issues:
         """The issues in `state`, opened since `since` (None: any), newest first, at most
         `limit`, each with its number of comments; read as iterated."""
         query = issues_selection(state, since).rows(limit)
-        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
+        async with aclosing(listed(self._db, query)) as batches:
             async for rows in batches:
                 for row in rows:
                     yield IssueSummary.model_validate(dict(row))

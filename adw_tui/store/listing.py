@@ -7,12 +7,12 @@ is what is listed. Each is one indexed read: tests/store/test_listing_plans.py c
 SQLite's plan for every filter and order (an index, never a sort of the whole table).
 """
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adw_tui.store.backend import Backend
+from adw_tui.store.backend import Backend, Row
 
 NO_LIMIT = 2**63 - 1
 """The LIMIT of all rows: the largest both engines take (PostgreSQL refuses SQLite's -1)."""
@@ -24,6 +24,8 @@ class Query:
     params: tuple[Any, ...]
     key: str | None = None
     """The column naming each row (see `Selection.key`)."""
+    limit: int | None = None
+    """The query's LIMIT (None: all rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class Selection:
             "LIMIT ? OFFSET ?",
             (*params, NO_LIMIT if limit is None else limit, offset),
             self.key,
+            limit,
         )
 
     def count(self) -> Query:
@@ -68,6 +71,12 @@ def stored_time(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def listed(database: Backend, query: Query) -> AsyncGenerator[list[Row], None]:
+    """The rows of a listing's query, a batch at a time (`Backend.batches`): a read cut
+    off with its connection goes on by its key, within its limit."""
+    return database.batches(query.sql, query.params, key=query.key, limit=query.limit)
 
 
 async def count_of(database: Backend, selection: Selection) -> int:

@@ -422,7 +422,13 @@ class PostgresDatabase:
         return rows[0] if rows else None
 
     async def batches(
-        self, sql: str, params: Params = (), *, size: int = 500, key: str | None = None
+        self,
+        sql: str,
+        params: Params = (),
+        *,
+        size: int = 500,
+        key: str | None = None,
+        limit: int | None = None,
     ) -> AsyncGenerator[list[Row], None]:
         """The rows of one query, `size` at a time, from one snapshot (a read-only
         repeatable-read transaction, held until the last batch or the caller stops).
@@ -430,10 +436,13 @@ class PostgresDatabase:
         A read cut off with its connection (a server restart) goes on, with `key` (the
         column naming each row): the query is read again from a new snapshot, once the
         server answers within the reconnect window, and the rows already given are
-        skipped, so none comes twice and none the new snapshot holds is missed. Without
-        `key`, or cut off again past the window, it fails with one line."""
+        skipped, so none comes twice and none the new snapshot holds is missed; they
+        count against `limit` (the query's LIMIT), which the new snapshot's rows would
+        otherwise fill again. Without `key`, or cut off again past the window, it fails
+        with one line."""
         query, values = postgres_query(sql, params)
         given: set[object] = set()
+        left = limit
         cut_at: float | None = None
         with self._errors():
             while True:
@@ -445,10 +454,15 @@ class PostgresDatabase:
                         cursor = await connection.cursor(query, *values)
                         while rows := await cursor.fetch(size):
                             batch = [row for row in rows if key is None or row[key] not in given]
+                            if left is not None:
+                                batch = batch[:left]
+                                left -= len(batch)
                             if key is not None:
                                 given.update(row[key] for row in batch)
                             if batch:
                                 yield batch
+                            if left == 0:
+                                return
                     return
                 except Exception as error:
                     cut_at = cut_at if cut_at is not None else time.monotonic()

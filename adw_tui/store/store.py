@@ -47,7 +47,7 @@ from adw_tui.store.fleet import Fleet
 from adw_tui.store.group_commit import SyncWriter, Write
 from adw_tui.store.issues import Issues
 from adw_tui.store.leases import Leases
-from adw_tui.store.listing import Selection, count_of, stored_time
+from adw_tui.store.listing import Selection, count_of, listed, stored_time
 from adw_tui.store.location import DatabaseLocation, PostgresDsn, database_location
 from adw_tui.store.schema import LATEST_VERSION, apply_migrations
 from adw_tui.store.steps import AttemptEnd, StepAttempts, write_attempt_end
@@ -296,7 +296,7 @@ class Store:
         recently updated first, at most `limit`; read as they are iterated."""
         # (The dashboard's table reads `runs_window`: in creation order, rows stay put.)
         query = runs_selection(status, workflow, since).rows(limit)
-        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
+        async with aclosing(listed(self._db, query)) as batches:
             async for rows in batches:
                 for row in rows:
                     yield RunRecord.model_validate(dict(row))
@@ -547,7 +547,7 @@ class Store:
         an unknown run."""
         await self.get_run(adw_id)
         query = versions_selection(adw_id, since, before).rows(limit, offset)
-        async with aclosing(self._db.batches(query.sql, query.params, key=query.key)) as batches:
+        async with aclosing(listed(self._db, query)) as batches:
             async for rows in batches:
                 for row in rows:
                     yield VersionInfo.model_validate(dict(row))

@@ -3,17 +3,18 @@ current by the store's change notices instead of a poll.
 
 A worker's row notifies when it registers, stops, is forgotten, or its slots, runs in
 hand or abilities move; its heartbeat, every few seconds, notifies nobody. So a view
-judges by its own clock when a worker's last known heartbeat is older than
-`WORKER_SILENT_AFTER`, and reads the workers once more before it says so (`due`): a
-worker that kept beating is working, one that did not is marked silent without another
-read. A run notice can move the runs waiting for a worker: they are counted again.
-Every `FALLBACK_S` the whole is read anyway, in case a notice was missed.
+computes a worker's heartbeat age by its own clock when it draws it, from the heartbeat
+last read, and marks the worker silent once that age passes `WORKER_SILENT_AFTER`,
+without a read: every `FALLBACK_S` the whole is read (`due`), so the heartbeat known is
+never older than that plus one heartbeat interval, well under `WORKER_SILENT_AFTER`, for
+a worker that kept beating. A run notice can move the runs waiting for a worker: they
+are counted again.
 """
 
 from datetime import datetime, timedelta
 
 from adw_tui.domain.clock import Clock
-from adw_tui.domain.fleet import WORKER_SILENT_AFTER, WorkerRecord
+from adw_tui.domain.fleet import WorkerRecord
 from adw_tui.store import Store
 from adw_tui.store.changes import Change, ChangeKind
 
@@ -65,16 +66,9 @@ class FleetWatch:
         return bool(named) or runs_moved
 
     def due(self, now: datetime) -> bool:
-        """Whether the fleet should be read whole now: never read, read `FALLBACK_S`
-        ago, or a worker's last known heartbeat turned silent since the last read (it
-        may have beaten since, without a notice)."""
-        if self.read_at is None or now - self.read_at >= timedelta(seconds=FALLBACK_S):
-            return True
-        read_at = self.read_at
-        return any(
-            worker.silent(now) and read_at - worker.heartbeat_at <= WORKER_SILENT_AFTER
-            for worker in self._workers.values()
-        )
+        """Whether the fleet should be read whole now: never read, or read `FALLBACK_S`
+        ago (the heartbeats, which notify nobody, and the memory moved since)."""
+        return self.read_at is None or now - self.read_at >= timedelta(seconds=FALLBACK_S)
 
     def gauge(self, now: datetime) -> tuple[int, int, int] | None:
         """Workers working, gone silent, and runs waiting for one; None without a

@@ -59,6 +59,18 @@ async def test_a_rewritten_file_is_read_again_from_its_start(tmp_path: Path):
     assert texts(await tail.read()) == ["second"]
 
 
+async def test_a_file_stamped_a_clock_tick_before_the_attempt_began_is_read(tmp_path: Path):
+    """The filesystem's clock is coarser than the attempt's: a file written just after
+    the attempt began may carry a time a few milliseconds before it."""
+    started = utc_now()
+    path = tmp_path / "raw_output.jsonl"
+    path.write_bytes(said("this attempt, at once"))
+    a_tick_before = started.timestamp() - 0.004
+    os.utime(path, (a_tick_before, a_tick_before))
+    tail = TranscriptTail(path, not_before=started)
+    assert texts(await tail.read()) == ["this attempt, at once"]
+
+
 async def test_a_file_older_than_the_attempt_waits_to_be_rewritten(tmp_path: Path):
     path = tmp_path / "raw_output.jsonl"
     path.write_bytes(said("the previous attempt"))

@@ -328,13 +328,19 @@ async def test_a_read_after_the_store_closed_fails_at_once(postgres_dsn: Postgre
 
 
 async def listed(
-    store: Store, *, key: str | None, after_first: Callable[[], Awaitable[object]]
+    store: Store,
+    *,
+    key: str | None,
+    after_first: Callable[[], Awaitable[object]],
+    limit: int | None = None,
 ) -> list[str]:
-    """Every run's adw_id, newest update first, read two at a time (`batches`), with
-    `after_first` awaited once the first two came."""
-    query = runs_selection(None, None, None).rows(None)
+    """The runs' adw_ids, newest update first, at most `limit`, read two at a time
+    (`batches`), with `after_first` awaited once the first two came."""
+    query = runs_selection(None, None, None).rows(limit)
     given: list[str] = []
-    async with aclosing(store._db.batches(query.sql, query.params, size=2, key=key)) as rows:
+    async with aclosing(
+        store._db.batches(query.sql, query.params, size=2, key=key, limit=query.limit)
+    ) as rows:
         async for batch in rows:
             given += [row["adw_id"] for row in batch]
             if len(given) == 2:
@@ -363,6 +369,27 @@ async def test_a_listing_cut_off_by_a_restart_goes_on_without_repeating_a_row(
         given = await listed(store, key="adw_id", after_first=restart_and_write)
         assert given[:2] == ["run5", "run4"]
         assert sorted(given) == [f"run{number}" for number in range(7)]
+
+
+async def test_a_listing_cut_off_by_a_restart_gives_no_more_rows_than_its_limit(
+    own_cluster: tuple[Cluster, Server],
+) -> None:
+    """Six runs, at most four, two at a time: after the first two the server restarts
+    and three new runs are created, which top the new snapshot's four. The read goes on
+    with the two it still may give: the newest two, none given twice."""
+    cluster, server = own_cluster
+    dsn = server.create_database()
+    async with await Store.open(dsn) as store:
+        for number in range(6):
+            await store.create_run({"adw_id": f"run{number}"}, workflow="w", actor="t")
+
+        async def restart_and_create() -> None:
+            await asyncio.to_thread(cluster.restart)
+            for number in range(6, 9):
+                await store.create_run({"adw_id": f"run{number}"}, workflow="w", actor="t")
+
+        given = await listed(store, key="adw_id", after_first=restart_and_create, limit=4)
+        assert given == ["run5", "run4", "run8", "run7"]
 
 
 async def test_a_listing_cut_off_without_a_key_or_past_the_window_is_one_line(

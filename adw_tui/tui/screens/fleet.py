@@ -2,10 +2,12 @@
 runs waiting for one; live on any host: the store's change notices say which worker
 registered, stopped or moved, and which runs moved (`FleetWatch`).
 
-A worker gone silent (no heartbeat for half a minute) is marked, by this screen's clock
-(a heartbeat notifies nobody; the workers are read once more before one is marked): its
-runs are taken over by another worker once six heartbeats are missed (see
-`adw_tui.runtime.worker`). Every `TICK_S` the ages move on, without a read.
+A worker's heartbeat age is drawn by this screen's clock from the heartbeat last read
+(a heartbeat notifies nobody; the workers are read whole every `FALLBACK_S`): every
+`TICK_S` the ages and states alone are drawn again, without a read, and a worker is
+marked silent as soon as its age passes half a minute (see `FleetWatch`). Its runs are
+taken over by another worker once six heartbeats are missed (see
+`adw_tui.runtime.worker`).
 """
 
 from datetime import datetime
@@ -22,13 +24,15 @@ from adw_tui.domain.fleet import WORKER_COLUMNS, WorkerRecord, worker_figures
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.store import Store
 from adw_tui.store.changes import Change
-from adw_tui.tui.fleet_watch import FleetWatch
+from adw_tui.tui.fleet_watch import FALLBACK_S, FleetWatch
 from adw_tui.tui.screens.base import AdwScreen, says_store_errors
 from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.row_table import RowTable
 
 TICK_S = 1.0
-"""How often the heartbeats' ages and the silent marks move on (no read but when due)."""
+"""How often the heartbeats' ages and the silent marks move on (no read)."""
+AGE_COLUMNS = ("heartbeat", "state")
+"""The cells a tick draws again: the ones that move with the clock alone."""
 STATE_STYLES = {"working": "green", "silent": "bold red", "stopped": "dim"}
 
 
@@ -78,6 +82,7 @@ From a shell: `adw workers` (`--json` for scripts).
         await self._read()
         self.follow_changes(self._store, self._changed)
         self.set_interval(TICK_S, self._tick, name="fleet-tick")
+        self.set_interval(FALLBACK_S, self.reload, name="fleet-fallback")
 
     def action_reload(self) -> None:
         self.reload()
@@ -92,12 +97,18 @@ From a shell: `adw workers` (`--json` for scripts).
         await self._fleet.read()
         self._show()
 
-    @says_store_errors
-    async def _tick(self) -> None:
-        """The ages move on; the fleet is read when due (`FleetWatch.due`)."""
-        if self._fleet.due(self._clock()):
-            await self._fleet.read()
-        self._show()
+    def _tick(self) -> None:
+        """The heartbeats' ages and the workers' states drawn again by the clock, from
+        what was read: no read, no other cell."""
+        now = self._clock()
+        table = self.query_one(RowTable)
+        for worker in self._fleet.workers:
+            if worker.name not in table.rows:
+                continue
+            cells = dict(zip(WORKER_COLUMNS, _cells(worker, now), strict=True))
+            for column in AGE_COLUMNS:
+                table.update_cell(worker.name, column, cells[column], update_width=True)
+        self._show_summary(now)
 
     async def _changed(self, batch: list[Change]) -> None:
         if await self._fleet.changed(batch):
@@ -105,10 +116,13 @@ From a shell: `adw workers` (`--json` for scripts).
 
     def _show(self) -> None:
         now = self._clock()
-        workers = self._fleet.workers
         self.query_one(RowTable).replace_rows(
-            (worker.name, _cells(worker, now)) for worker in workers
+            (worker.name, _cells(worker, now)) for worker in self._fleet.workers
         )
+        self._show_summary(now)
+
+    def _show_summary(self, now: datetime) -> None:
+        workers = self._fleet.workers
         silent = sum(worker.state(now) == "silent" for worker in workers)
         waiting = self._fleet.waiting
         said = f"{len(workers)} workers, {silent} silent; {waiting} runs waiting for a worker"

@@ -9,7 +9,10 @@ run, its steps' included, moves its row), so it updates as fast as a local one. 
 `REFRESH_S` the running step's time moves on, without a read; every `FALLBACK_S` the
 run's row is checked (by key) in case a notice was missed.
 A step's transcript is its agent's `raw_output.jsonl`, shown by `TranscriptFile`, which
-reads only the lines on screen however big the file is.
+reads only the lines on screen however big the file is. A step whose agent ran on another
+host (the run is owned there, or its file is not on this host) shows the chunks its
+worker shipped to the database, copied into a local file (`StoredTranscripts`) and
+followed as the store's notices say more came.
 """
 
 from collections.abc import Mapping
@@ -22,11 +25,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
+from textual.events import Unmount
 from textual.theme import Theme
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError, StoreError
+from adw_tui.domain.fleet import owned_elsewhere
 from adw_tui.domain.models import RunRecord, RunState, RunStatus
 from adw_tui.domain.sanitize import terminal_safe
 from adw_tui.domain.steps import StepStatus, StepSummary
@@ -46,6 +51,7 @@ from adw_tui.tui.formatting import (
 )
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.screens.base import AdwScreen, says_store_errors
+from adw_tui.tui.stored_transcripts import StoredTranscripts
 from adw_tui.tui.widgets.agent_pane import TranscriptLog
 from adw_tui.tui.widgets.confirm import Confirmation, ConfirmScreen
 from adw_tui.tui.widgets.key_footer import KeyFooter
@@ -117,6 +123,8 @@ class _Shown:
     key: str
     path: Path | None
     running: bool
+    stored: int | None = None
+    """The attempt whose chunks in the database are shown (copied to `path`)."""
 
 
 class RunDetailScreen(AdwScreen):
@@ -171,6 +179,8 @@ worktree diff. It updates while the run goes on.
         self._shown: _Shown | None = None
         self._chosen_attempt: tuple[str, int] | None = None
         """(visit key, attempt index) picked with `[` `]`; else a visit shows its last."""
+        self._stored = StoredTranscripts(store)
+        """Transcripts of steps that ran on another host, copied from the database."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -230,9 +240,13 @@ worktree diff. It updates while the run goes on.
 
     async def _changed(self, batch: list[Change]) -> None:
         """The store's notices: this run's row moved (by any process, on any host), or
-        notices may have been missed (RESYNC): read it again."""
+        notices may have been missed (RESYNC): read it again. A transcript shown from the
+        database gets the chunks its notices announce (first: a step's last chunk is
+        written before the step ends)."""
         if self._executed_here:
             return
+        if any(c.kind is ChangeKind.TRANSCRIPT and c.adw_id == self.adw_id for c in batch):
+            await self._pull_shown()
         if any(
             change.kind is ChangeKind.RESYNC
             or (change.kind is ChangeKind.RUN and change.adw_id == self.adw_id)
@@ -251,6 +265,8 @@ worktree diff. It updates while the run goes on.
         it changed (a notice missed)."""
         if self._executed_here:
             return
+        if self._shown is not None and self._shown.running:
+            await self._pull_shown()
         run = self._run
         try:
             now = await self._store.get_run(self.adw_id)
@@ -360,10 +376,15 @@ worktree diff. It updates while the run goes on.
         session = f"session {summary.session_id}" if summary.session_id and last else None
         transcript.border_title = plain_title(summary.step, agent, attempt, session)
         path, placeholder = self._transcript_of(summary, index)
-        shown = _Shown(step_key(summary), path, running)
+        stored = self._stored_attempt(summary, index, path, running)
+        if stored is not None:
+            path = self._stored.path(stored)
+        shown = _Shown(step_key(summary), path, running, stored)
         if self._shown is not None and (self._shown.key, self._shown.path) == (shown.key, path):
             if self._shown.running != running:
                 transcript.follow(running)
+                if stored is not None:
+                    self._pull_soon()  # its last chunks, if their notice is still to come
             self._shown = shown
             return
         self._shown = shown
@@ -374,10 +395,46 @@ worktree diff. It updates while the run goes on.
         transcript.show(
             path,
             follow=running,
-            placeholder="waiting for the agent's output…" if running else "no transcript saved",
+            placeholder=placeholder
+            or ("waiting for the agent's output…" if running else "no transcript saved"),
             cwd=self._state.worktree_path if self._state else None,
             engine=_engine_of(summary, index),
         )
+        if stored is not None:
+            self._pull_soon()
+
+    def _stored_attempt(
+        self, summary: StepSummary, index: int, local: Path | None, running: bool
+    ) -> int | None:
+        """The attempt (of the visit's `index`) whose transcript is read from the
+        database: the attempt's own file is not on this host, and its run is owned on
+        another host, or, its step over, no file of its agent (`local`) is here either
+        (it ran elsewhere before the run came here, or its run ended there). A step
+        running here is read from its file, to come."""
+        agent = _agent_of(summary, index)
+        if not summary.attempt_ids or agent is None or self._run is None:
+            return None
+        attempt_id = summary.attempt_ids[index]
+        if self._orchestrator.attempt_transcript_path(self.adw_id, agent, attempt_id) is not None:
+            return None
+        if owned_elsewhere(self._run.owner) or (not running and not (local and local.exists())):
+            return attempt_id
+        return None
+
+    def _pull_soon(self) -> None:
+        self.run_worker(self._pull_shown(), name="transcript-pull", group="transcript-pull")
+
+    @says_store_errors
+    async def _pull_shown(self) -> None:
+        """The chunks of the transcript shown from the database that came since the
+        last pull, copied, and shown at once."""
+        shown = self._shown
+        if shown is not None and shown.stored is not None and await self._stored.pull(shown.stored):
+            self.query_one(TranscriptFile).grew()
+
+    @on(Unmount)
+    def _remove_stored_copies(self) -> None:
+        self._stored.close()
 
     def _attempt_index(self, summary: StepSummary) -> int:
         """The visit's attempt whose transcript is shown: the one picked, else the last."""

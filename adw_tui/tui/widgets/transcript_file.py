@@ -175,6 +175,12 @@ scroll; a running step's new lines scroll into view while you are at the end.
         if self._path is not None and (self._indexer is None or self._indexer.is_finished):
             self._start_indexer()
 
+    def grew(self) -> None:
+        """The file grew, its writer says: index what was added now, rather than at
+        the next poll (or, its step over, never)."""
+        if self._path is not None:
+            self._start_indexer()
+
     # Indexing
 
     def _start_indexer(self) -> None:
