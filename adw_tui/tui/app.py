@@ -3,12 +3,18 @@
 The app owns an Orchestrator unless given one, and publishes its event stream on the
 `runtime_events` signal from a worker on the app's own event loop: runs are asyncio tasks
 of the same loop, and the screens that show events subscribe to the signal themselves.
+One it owns is made just after the first frame, or when something needs it before
+(`AdwApp.orchestrator`): importing the runtime (the orchestrator, its services, the
+engines, git, the workflow loader, recovery) and making it (psutil, for this process's
+start time) cost the first frame some 30 ms on a 2-core machine, for nothing it shows
+(the runs table and the gauges are read from the store and the settings).
 
 The top-level sections (the dashboard, the dead letters, the workflows) are modes, each
 with its own screen stack: switching section keeps where each one was, and a run's detail
 or history opened within a section is pushed on that section's stack.
 """
 
+import asyncio
 import importlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,13 +33,10 @@ from adw_tui.domain.clock import Clock, utc_now
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.issues import IssueState
 from adw_tui.runtime.events import RuntimeEvent
-from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.recovery import recover_at_start
 from adw_tui.store import Store
 from adw_tui.tui import screens, stepping_in
 from adw_tui.tui.alerts import TerminalAlerts
 from adw_tui.tui.notify import notify_text
-from adw_tui.tui.pausing import pause_or_resume
 from adw_tui.tui.preferences import PREFERENCES_FILE, Preferences, config_dir, user_themes_dir
 from adw_tui.tui.screens.base import DASHBOARD_MODE, AdwScreen, OpenRun
 from adw_tui.tui.screens.dashboard import Dashboard
@@ -44,10 +47,11 @@ from adw_tui.tui.themes import DEFAULT_THEME, load_themes, load_user_themes
 # The screens other than the dashboard, and what only they use, are imported when first
 # opened: the first frame waits for none of them.
 if TYPE_CHECKING:
+    from adw_tui.runtime.orchestrator import Orchestrator
     from adw_tui.tui.screens.launch import LaunchRequest
     from adw_tui.tui.screens.workflows import WorkflowsScreen
 
-Startup = Callable[[Orchestrator], Awaitable[None]]
+Startup = Callable[["Orchestrator"], Awaitable[None]]
 
 # The other sections' modes, named after the actions that open them (`d`, `w`).
 DEAD_LETTERS_MODE = "dead_letters"
@@ -120,7 +124,7 @@ class AdwApp(App[None]):
         repo: Path,
         settings: Settings,
         *,
-        orchestrator: Orchestrator | None = None,
+        orchestrator: "Orchestrator | None" = None,
         clock: Clock = utc_now,
         startup: Startup | None = None,
         recover_on_start: bool = False,
@@ -134,7 +138,11 @@ class AdwApp(App[None]):
         self.repo = repo
         self.settings = settings
         self._owns_orchestrator = orchestrator is None
-        self.orchestrator = orchestrator or Orchestrator(store, repo, settings)
+        self._orchestrator = orchestrator
+        self.runtime_started = asyncio.Event()
+        """Set once the orchestrator is made and the app's work with it started (runtime
+        events followed, recovery and `startup` under way): just after the first frame
+        for an orchestrator the app owns, at mount for one it was given."""
         self._startup = startup
         self._recover_on_start = recover_on_start
         self.sub_title = str(repo)
@@ -157,7 +165,7 @@ class AdwApp(App[None]):
     def _sections(self) -> dict[str, Callable[[], Screen[None]]]:
         """The top-level sections, by mode: each makes its screen when first shown."""
         return {
-            DASHBOARD_MODE: lambda: Dashboard(self.store, self.orchestrator, self.clock),
+            DASHBOARD_MODE: lambda: Dashboard(self.store, self.clock),
             DEAD_LETTERS_MODE: self._dead_letters_screen,
             WORKFLOWS_MODE: self._workflows_screen,
             WORKTREES_MODE: self._worktrees_screen,
@@ -205,6 +213,24 @@ class AdwApp(App[None]):
         assert isinstance(screen, Dashboard)
         return screen
 
+    @property
+    def orchestrator(self) -> "Orchestrator":
+        """The runtime. One the app owns is made here when first asked for: just after
+        the first frame (`_start_runtime`), or earlier by whatever needs it first (a key
+        pressed in the first instant); its events are followed from then on."""
+        if self._orchestrator is None:
+            from adw_tui.runtime.orchestrator import Orchestrator
+
+            self._orchestrator = Orchestrator(self.store, self.repo, self.settings)
+            self._follow_runtime(self._orchestrator)
+        return self._orchestrator
+
+    @property
+    def orchestrator_made(self) -> "Orchestrator | None":
+        """The orchestrator if it is made yet, without making it (the first frame shows
+        nothing that needs it)."""
+        return self._orchestrator
+
     def on_mount(self) -> None:
         if self._on_first_frame is not None:
             # After the first frame: what it does (configuring the logs) imports modules
@@ -215,11 +241,21 @@ class AdwApp(App[None]):
         for problem in self._problems:
             notify_text(self, str(problem), title="configuration", severity="warning", timeout=10)
         self.theme_changed_signal.subscribe(self, lambda _theme: self._persist_theme())
-        self.run_worker(self._follow_runtime(), name="runtime-events", exit_on_error=False)
+        if self._orchestrator is None:
+            self.call_after_refresh(self._start_runtime)
+        else:
+            self._follow_runtime(self._orchestrator)
+            self._start_runtime()
+
+    def _start_runtime(self) -> None:
+        """The orchestrator made (if it is not yet), runs a dead process left behind
+        settled, and `startup` run."""
+        orchestrator = self.orchestrator
         if self._recover_on_start:
-            self.run_worker(self._recover(), name="recovery", exit_on_error=False)
+            self.run_worker(self._recover(orchestrator), name="recovery", exit_on_error=False)
         if self._startup is not None:
-            self.run_worker(self._startup(self.orchestrator), name="startup", exit_on_error=False)
+            self.run_worker(self._startup(orchestrator), name="startup", exit_on_error=False)
+        self.runtime_started.set()
 
     def _apply_keymap(self) -> None:
         """Remap bindings by id from the preferences' `[keymap]`; an unknown id is named."""
@@ -236,14 +272,21 @@ class AdwApp(App[None]):
             )
         self.set_keymap(keymap)
 
-    async def _follow_runtime(self) -> None:
-        async for event in self.orchestrator.subscribe():
-            self.runtime_events.publish(event)
+    def _follow_runtime(self, orchestrator: "Orchestrator") -> None:
+        """Publish the orchestrator's events on `runtime_events`, from a worker."""
 
-    async def _recover(self) -> None:
+        async def follow() -> None:
+            async for event in orchestrator.subscribe():
+                self.runtime_events.publish(event)
+
+        self.run_worker(follow(), name="runtime-events", exit_on_error=False)
+
+    async def _recover(self, orchestrator: "Orchestrator") -> None:
         """Settle runs a dead process left `running`, as `adw run` does at start."""
+        from adw_tui.runtime.recovery import recover_at_start
+
         action = self.settings.recover_action
-        orphans, resumed = await recover_at_start(self.orchestrator, action)
+        orphans, resumed = await recover_at_start(orchestrator, action)
         for orphan in orphans:
             then = "resumed" if orphan.adw_id in resumed else "dead-lettered"
             notify_text(
@@ -269,8 +312,8 @@ class AdwApp(App[None]):
     async def close_runtime(self) -> None:
         """Stop the runs of an orchestrator this app owns: they end `interrupted`, to be
         resumed with `adw recover`. Safe to call twice."""
-        if self._owns_orchestrator:
-            await self.orchestrator.aclose()
+        if self._owns_orchestrator and self._orchestrator is not None:
+            await self._orchestrator.aclose()
 
     async def action_quit(self) -> None:
         await self.close_runtime()
@@ -415,6 +458,8 @@ class AdwApp(App[None]):
             await self.push_screen(CompareScreen(self.orchestrator, adw_id))
 
     def action_pause_resume(self) -> None:
+        from adw_tui.tui.pausing import pause_or_resume
+
         adw_id = self.selected_run
         if adw_id is not None:
             self.run_worker(
@@ -487,7 +532,7 @@ def create_app(
     repo: Path,
     settings: Settings,
     *,
-    orchestrator: Orchestrator | None = None,
+    orchestrator: "Orchestrator | None" = None,
     clock: Clock | None = None,
     startup: Startup | None = None,
     recover_on_start: bool = False,

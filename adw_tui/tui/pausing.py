@@ -1,17 +1,21 @@
 """The dashboard's `p`: pause the selected run (its slot is freed), or resume it when it
 is paused; the outcome, or why not, in a toast (see `adw_tui.runtime.pausing`)."""
 
+from typing import TYPE_CHECKING
+
 from textual.dom import DOMNode
 
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunStatus
-from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.tui.notify import notify_text
+
+if TYPE_CHECKING:  # imported with the app, which makes the orchestrator later (tui.app)
+    from adw_tui.runtime.orchestrator import Orchestrator
 
 PAUSE_ACTOR = "tui"
 
 
-async def pause_or_resume(node: DOMNode, orchestrator: Orchestrator, adw_id: str) -> None:
+async def pause_or_resume(node: DOMNode, orchestrator: "Orchestrator", adw_id: str) -> None:
     """Pause the run, or resume it if it is paused. A run another process executes is
     paused by that process, which this waits for (in a worker: the screen goes on)."""
     try:
@@ -31,7 +35,7 @@ async def pause_or_resume(node: DOMNode, orchestrator: Orchestrator, adw_id: str
         notify_text(node, message, title="not paused", severity="warning")
 
 
-async def resume_paused(node: DOMNode, orchestrator: Orchestrator, adw_id: str) -> None:
+async def resume_paused(node: DOMNode, orchestrator: "Orchestrator", adw_id: str) -> None:
     """Queue the paused run again, and say so (or why not)."""
     try:
         run = await orchestrator.store.get_run(adw_id)

@@ -14,12 +14,13 @@ from textual.app import App, SuspendNotSupported
 from adw_tui.domain.clock import utc_now
 from adw_tui.domain.errors import AdwError
 from adw_tui.domain.models import RunStatus
-from adw_tui.runtime.foreground import run_in_foreground
-from adw_tui.runtime.handover import Handover
 from adw_tui.tui.notify import notify_text
 from adw_tui.tui.pausing import resume_paused
 
+# The runtime's side of a handover is imported when one is made: the dashboard's first
+# frame waits for none of the runtime (see `adw_tui.tui.app`).
 if TYPE_CHECKING:
+    from adw_tui.runtime.handover import Handover
     from adw_tui.tui.app import AdwApp
     from adw_tui.tui.widgets.confirm import Confirmation
 
@@ -28,7 +29,7 @@ OPERATOR = "operator"
 
 
 class ForegroundRunner(Protocol):
-    async def run(self, app: App[None], handover: Handover) -> int:
+    async def run(self, app: App[None], handover: "Handover") -> int:
         """Give the terminal to the handover's command until it ends; its exit code."""
         ...
 
@@ -41,7 +42,9 @@ class SuspendingRunner:
     held back (`batch_update`) so that nothing is written to a terminal the dashboard
     has handed over."""
 
-    async def run(self, app: App[None], handover: Handover) -> int:
+    async def run(self, app: App[None], handover: "Handover") -> int:
+        from adw_tui.runtime.foreground import run_in_foreground
+
         try:
             with app.batch_update(), app.suspend():
                 return await run_in_foreground(handover)
@@ -103,7 +106,7 @@ async def shell(app: "AdwApp", adw_id: str) -> None:
 
 
 async def _step_in(
-    app: "AdwApp", adw_id: str, kind: str, plan: Callable[[str], Awaitable[Handover]]
+    app: "AdwApp", adw_id: str, kind: str, plan: Callable[[str], Awaitable["Handover"]]
 ) -> None:
     """Plan the handover (a refusal is a toast, nothing else), run it, record it."""
     try:

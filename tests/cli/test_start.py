@@ -3,7 +3,8 @@ never import textual or pydantic-settings (settings are read without it), `--ver
 even the store or pydantic, `adw runs` neither rich nor the engines, and `adw prompt`
 starts its agent before importing asyncio, pydantic or rich, and without the other
 engines or psutil; the
-dashboard (`adw` alone) imports the one screen it opens on. Each runs in a fresh
+dashboard (`adw` alone) imports the one screen it opens on, and draws its first frame
+before importing the runtime. Each runs in a fresh
 interpreter (a small runner calling the `adw` entry point, then writing
 `sys.modules`, and what it held when the agent process was started), so nothing this
 test process imported counts.
@@ -35,6 +36,7 @@ from adw_tui.domain.issues import IssueState
 from adw_tui.domain.models import DeadLetterStatus, RunStatus
 from adw_tui.store import Store
 from adw_tui.store.location import PostgresDsn
+from bench.pty_app import PtyChild
 from tests.conftest import RepoDatabase
 
 RUNNER = """
@@ -207,9 +209,9 @@ def test_the_parsers_lists_match_what_they_name():
 
 
 def test_the_dashboard_imports_the_screen_it_opens_on_alone(tmp_path: Path):
-    """The other screens, the command palette's commands, the help panel's Markdown and
-    what only running a step needs (yaml, tenacity, psutil) are imported when first used,
-    not before the first frame."""
+    """The other screens, the command palette's commands, the help panel's Markdown,
+    the runtime and what only running a step needs (yaml, tenacity, psutil) are imported
+    when first used, not before the first frame."""
     code = "import json, sys, adw_tui.tui.app; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, timeout=120
@@ -220,4 +222,65 @@ def test_the_dashboard_imports_the_screen_it_opens_on_alone(tmp_path: Path):
     assert screens == {"adw_tui.tui.screens.base", "adw_tui.tui.screens.dashboard"}
     assert not imported & {"markdown_it", "pygments", "yaml", "tenacity", "psutil"}
     assert not imported & {"adw_tui.runtime.best_of", "adw_tui.runtime.executor"}
+    assert not imported & {"adw_tui.runtime.orchestrator", "adw_tui.agents.registry"}
     assert not imported & {"adw_tui.tui.commands", "adw_tui.tui.replay"}
+
+
+FIRST_FRAME_RUNNER = """
+import json, sys
+from adw_tui.cli import main
+at_first_frame = None
+def on_audit(event, args):
+    global at_first_frame
+    # `adw` configures its logs just after the dashboard's first frame (cli.commands.tui).
+    if event == "import" and args[0] == "adw_tui.observability.logs" and at_first_frame is None:
+        at_first_frame = sorted(sys.modules)
+sys.addaudithook(on_audit)
+code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": code, "at_first_frame": at_first_frame, "modules": sorted(sys.modules)}, out)
+"""
+
+
+def test_the_dashboard_draws_its_first_frame_before_importing_the_runtime(
+    repo: Path, repo_db: RepoDatabase
+):
+    """`adw` on a real terminal: the runs table is drawn from the store before the
+    orchestrator, the engines, git's and psutil's modules are imported; they are
+    imported after (the orchestrator is made just after the first frame)."""
+
+    async def one_run() -> None:
+        async with await Store.open(repo_db.of(repo)) as store:
+            await store.create_run({"adw_id": "c0ffee01"}, workflow="sdlc", actor="t")
+
+    asyncio.run(one_run())
+    report = repo / "modules.json"
+    child = PtyChild(
+        [sys.executable, "-c", FIRST_FRAME_RUNNER, str(report)],
+        cwd=repo,
+        env={"ADW_CONFIG_DIR": str(repo / "config")},
+    )
+    seen = b""
+    try:
+        for data in child.output(60):
+            seen += data
+            if b"c0ffee01" in seen:
+                child.type(b"q")
+                break
+        for _ in child.output(60):
+            pass
+    finally:
+        assert child.close() == 0
+    found = json.loads(report.read_text())
+    assert found["code"] == 0
+    at_first_frame, modules = _packages(found["at_first_frame"]), _packages(found["modules"])
+    runtime = {
+        "psutil",
+        "adw_tui.runtime.orchestrator",
+        "adw_tui.runtime.recovery",
+        "adw_tui.runtime.git",
+        "adw_tui.agents.registry",
+        "adw_tui.workflows.loader",
+    }
+    assert not at_first_frame & runtime, at_first_frame & runtime
+    assert runtime <= modules

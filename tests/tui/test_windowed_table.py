@@ -54,6 +54,10 @@ class TableApp(App[None]):
         return self.query_one(WindowedTable)
 
 
+def shown(cells: list[object]) -> list[str]:
+    return [str(cell) for cell in cells]
+
+
 async def opened(app: TableApp) -> WindowedTable[tuple[str, str]]:
     table = app.table
     await table.refresh_rows()
@@ -71,7 +75,7 @@ async def test_the_cursor_moving_past_the_window_reads_the_rows_beyond_it() -> N
         await until(pilot, lambda: int(str(table.cursor_key)[1:]) > 60)  # past the first window
         assert table.start > 0
         row = int(str(table.cursor_key)[1:])
-        assert table.get_row(f"r{row}") == [f"r{row}", f"v{row}"]
+        assert shown(table.get_row(f"r{row}")) == [f"r{row}", f"v{row}"]
         assert table.border_subtitle == f"{row + 1} of 1,000"
         assert len(listing.reads) > 1
         await pilot.press("ctrl+end")
@@ -96,7 +100,7 @@ async def test_the_mouse_wheel_past_the_window_reads_the_rows_beyond_it() -> Non
         number = int(str(top)[1:])
         assert table.start <= number < table.start + table.row_count
         # The rows shown are the listing's rows at that place.
-        assert table.get_row_at(int(table.scroll_y)) == [f"r{number}", f"v{number}"]
+        assert shown(table.get_row_at(int(table.scroll_y))) == [f"r{number}", f"v{number}"]
         assert number >= 30
 
 
@@ -118,11 +122,30 @@ async def test_nothing_is_read_while_the_marker_stays_and_a_change_writes_its_ce
         assert [(key, cast(ColumnKey, column).value) for key, column, *_ in writes] == [
             ("r7", "value")
         ]
-        assert table.get_row("r7") == ["r7", "changed"]
+        assert shown(table.get_row("r7")) == ["r7", "changed"]
         assert table.cursor_key == "r5"
         # A row changed by an event is written alone, without reading the listing.
         reads = len(listing.reads)
         assert table.update_row(("r5", "event"))
         assert not table.update_row(("r900", "outside the window"))
-        assert table.get_row("r5") == ["r5", "event"]
+        assert shown(table.get_row("r5")) == ["r5", "event"]
         assert len(listing.reads) == reads
+
+
+async def test_a_cell_that_reads_as_markup_is_shown_as_it_is_written() -> None:
+    """Names and text adw did not write reach the cells: `[/]` would raise as markup,
+    `[b]` restyle."""
+    listing = FakeListing()
+    listing.values[0] = "[/] [b]not bold[/b] [link=https://example.com]x"
+    app = TableApp(listing)
+    async with app.run_test(size=(80, 20)) as pilot:
+        table = await opened(app)
+        await pilot.pause()
+        assert shown(table.get_row("r0")) == ["r0", listing.values[0]]
+        listing.values[1] = "[red]changed[/red]"
+        listing.version += 1
+        assert await table.refresh_rows()
+        await pilot.pause()
+        drawn = ["".join(segment.text for segment in table.render_line(y)) for y in (1, 2)]
+        assert "[/] [b]not bold[/b] [link=https://example.com]x" in drawn[0]
+        assert "[red]changed[/red]" in drawn[1]

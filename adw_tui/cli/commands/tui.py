@@ -6,14 +6,17 @@ textual is imported here only when the command runs, so the other commands never
 import argparse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adw_tui.cli.collector import paused_collector
 from adw_tui.cli.context import CliContext
 from adw_tui.config import Settings
-from adw_tui.runtime.orchestrator import Orchestrator
 from adw_tui.store import Store
 
-Startup = Callable[[Orchestrator], Awaitable[None]]
+if TYPE_CHECKING:  # made, and the runtime imported, after the first frame (tui.app)
+    from adw_tui.runtime.orchestrator import Orchestrator
+
+Startup = Callable[["Orchestrator"], Awaitable[None]]
 
 
 async def run_tui(args: argparse.Namespace, context: CliContext) -> int:

@@ -34,6 +34,8 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on
@@ -65,8 +67,6 @@ from adw_tui.runtime.events import (
     TrackerFailed,
     WaitKind,
 )
-from adw_tui.runtime.orchestrator import Orchestrator
-from adw_tui.runtime.transcript_tail import TranscriptFollower
 from adw_tui.store import Store
 from adw_tui.store.changes import Change, ChangeKind
 from adw_tui.store.leases import LeaseKind
@@ -84,6 +84,12 @@ from adw_tui.tui.widgets.key_footer import KeyFooter
 from adw_tui.tui.widgets.scout_pane import ScoutPane
 from adw_tui.tui.widgets.trigger_line import TriggerActivity, TriggerLine
 from adw_tui.tui.widgets.windowed_table import WindowedTable
+
+# The runtime, and the agents' parsers a transcript is read with, are imported when first
+# needed: the first frame shows the store's runs and waits for neither (tui.app).
+if TYPE_CHECKING:
+    from adw_tui.runtime.transcript_tail import TranscriptFollower
+    from adw_tui.tui.app import AdwApp
 
 Cells = tuple[str | Text, ...]
 
@@ -234,10 +240,9 @@ class Dashboard(AdwScreen):
         Binding("m", "toggle_maximize", "Maximise pane", id="dashboard.maximize"),
     ]
 
-    def __init__(self, store: Store, orchestrator: Orchestrator, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         super().__init__(id="dashboard")
         self._store = store
-        self._orchestrator = orchestrator
         self._clock = clock
         self._listing = RunListing(store)
         self._panes: dict[str, AgentPane] = {}
@@ -292,6 +297,10 @@ class Dashboard(AdwScreen):
         columns = max(1, self.size.width // PANE_MIN_WIDTH)
         self.query_one("#panes", Grid).styles.grid_size_columns = columns
 
+    @property
+    def _app(self) -> "AdwApp":
+        return cast("AdwApp", self.app)
+
     # Reading the store
 
     @says_store_errors
@@ -316,24 +325,34 @@ class Dashboard(AdwScreen):
         `read_fleet` (a RESYNC, `r`): else its notices keep it current."""
         if read_fleet or self._fleet.due(self._clock()):
             await self._fleet.read()
-        snapshot = self._orchestrator.resources.snapshot()
-        self.query_one(ResourceGauges).gauges = Gauges(
-            slots_used=snapshot.slots_used,
-            slots_total=snapshot.slots_total,
-            queued=len(snapshot.queued),
-            held_elsewhere=len(snapshot.waiting_for_other_processes),
-            memory_percent=snapshot.memory_percent,
+        self.query_one(ResourceGauges).gauges = replace(
+            self._runtime_gauges(),
             breakers=tuple(await self._store.breakers.list()),
-            tracker_budget=_tracker_budget(self._orchestrator.tracker),
             spent_today=await self._store.spent_since(start_of_day(self._clock())),
-            daily_budget=await budget_usd(self._store, self._orchestrator.settings, "daily"),
-            held_by_budget=bool(snapshot.waiting_for_budget),
+            daily_budget=await budget_usd(self._store, self._app.settings, "daily"),
             fleet=self._fleet.gauge(self._clock()),
         )
         since = (self._clock() - TRIGGER_WINDOW).isoformat()
         self.query_one(TriggerLine).activity = TriggerActivity(
             tuple(lease.adw_id for lease in await self._store.leases.live(LeaseKind.TRIGGER)),
             await self._store.deliveries.summary(since),
+        )
+
+    def _runtime_gauges(self) -> Gauges:
+        """What this process's runtime says: its slots, queue, memory and tracker; before
+        the orchestrator is made (the first frame), a runtime that holds no slot."""
+        runtime = self._app.orchestrator_made
+        if runtime is None:
+            return Gauges(slots_total=self._app.settings.max_concurrent)
+        snapshot = runtime.resources.snapshot()
+        return Gauges(
+            slots_used=snapshot.slots_used,
+            slots_total=snapshot.slots_total,
+            queued=len(snapshot.queued),
+            held_elsewhere=len(snapshot.waiting_for_other_processes),
+            memory_percent=snapshot.memory_percent,
+            tracker_budget=_tracker_budget(runtime.tracker),
+            held_by_budget=bool(snapshot.waiting_for_budget),
         )
 
     async def _changed(self, batch: list[Change]) -> None:
@@ -489,13 +508,19 @@ class Dashboard(AdwScreen):
             self._stop_following(run.adw_id)
 
     def _runs_elsewhere(self, run: RunRecord) -> bool:
-        return run.owner not in (None, self._orchestrator.owner)
+        """Whether another process executes `run` (before this one's orchestrator is
+        made, this process executes none)."""
+        runtime = self._app.orchestrator_made
+        return run.owner is not None and (runtime is None or run.owner != runtime.owner)
 
     def _start_following(self, adw_id: str) -> None:
-        self._followers[adw_id] = TranscriptFollower(
-            self._store, adw_id, self._orchestrator.transcript_path
-        )
+        from adw_tui.runtime.transcript_tail import TranscriptFollower
+
+        self._followers[adw_id] = TranscriptFollower(self._store, adw_id, self._transcript_path)
         self._ensure_pane(adw_id)
+
+    def _transcript_path(self, adw_id: str, agent: str) -> Path:
+        return self._app.orchestrator.transcript_path(adw_id, agent)
 
     def _stop_following(self, adw_id: str) -> None:
         self._ended.append(self._followers.pop(adw_id))

@@ -1,11 +1,15 @@
 """`RowTable`: a table whose rows are picked one at a time (runs, steps, versions, dead
 letters): a row cursor, zebra stripes, columns and rows by key, and the row under the
-cursor by its key."""
+cursor by its key. A string cell is shown as it is written: DataTable alone would read it
+as rich markup, and cells hold names and text adw did not write (`[/]` in a step's name
+or an issue's would raise, `[link=...]` restyle)."""
 
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
+from rich.text import Text, TextType
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 CellType = TypeVar("CellType")
 
@@ -22,6 +26,25 @@ class RowTable(DataTable[CellType]):
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         for key, label in columns:
             self.add_column(label, key=key)
+
+    def add_row(
+        self,
+        *cells: CellType,
+        height: int | None = 1,
+        key: str | None = None,
+        label: TextType | None = None,
+    ) -> RowKey:
+        return super().add_row(*map(_plain, cells), height=height, key=key, label=label)
+
+    def update_cell(
+        self,
+        row_key: RowKey | str,
+        column_key: ColumnKey | str,
+        value: CellType,
+        *,
+        update_width: bool = False,
+    ) -> None:
+        super().update_cell(row_key, column_key, _plain(value), update_width=update_width)
 
     @property
     def cursor_key(self) -> str | None:
@@ -45,3 +68,9 @@ class RowTable(DataTable[CellType]):
     def move_cursor_to(self, key: str) -> None:
         """Put the cursor on the row `key`."""
         self.move_cursor(row=self.get_row_index(key))
+
+
+def _plain(cell: CellType) -> CellType:
+    """A string cell as a Text of exactly its characters, on one line (as DataTable sets
+    a string in a row one line high); any other cell as it is."""
+    return cast(CellType, Text(cell, no_wrap=True, end="")) if isinstance(cell, str) else cell
