@@ -288,19 +288,25 @@ async def test_a_run_taken_over_goes_on_from_the_branch_its_first_worker_pushed(
                 break
             await asyncio.sleep(0.1)
         assert attempts[-1].step == "plan"
+        orphan = attempts[-1].pgid
         pushed = (await store.load(adw_id)).state.as_data()
         first.kill()
         first.communicate(timeout=30)
-    assert pushed["worktree_host"] == "host-0"
-    origin = tmp_path / "origin.git"
-    branch = pushed["branch_name"]
-    assert git_out(origin, "rev-parse", branch) == pushed["fleet_head"]
-
-    taker = start_worker(clones[1], db, env=fast_beats)
     try:
-        await wait_final(db, [adw_id], timeout_s=90)
-    finally:
-        stop([taker])
+        assert pushed["worktree_host"] == "host-0"
+        origin = tmp_path / "origin.git"
+        branch = pushed["branch_name"]
+        assert git_out(origin, "rev-parse", branch) == pushed["fleet_head"]
+
+        taker = start_worker(clones[1], db, env=fast_beats)
+        try:
+            await wait_final(db, [adw_id], timeout_s=90)
+        finally:
+            stop([taker])
+    finally:  # the killed worker's hanging agent: its host's worker never starts again
+        if orphan is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(orphan, signal.SIGKILL)
     async with await Store.open(db) as store:
         assert (await store.get_run(adw_id)).status is RunStatus.SUCCEEDED
         state = (await store.load(adw_id)).state.as_data()
