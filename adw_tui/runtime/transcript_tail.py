@@ -23,6 +23,7 @@ from adw_tui.domain.agent import AgentEvent
 from adw_tui.domain.fleet import owned_elsewhere
 from adw_tui.domain.steps import StepAttempt
 from adw_tui.store import Store
+from adw_tui.store.transcripts import whole_lines
 
 CHUNK_BYTES = 1024 * 1024
 TAIL_BYTES = 256 * 1024
@@ -161,7 +162,7 @@ class StoredTail:
         events: list[AgentEvent] = []
         for seq, lines in await self._store.transcripts.after(self._attempt_id, self._seq):
             self._seq = seq
-            chunk = lines.encode("utf-8") + (b"" if lines.endswith("\n") else b"\n")
+            chunk = whole_lines(lines).encode("utf-8")
             events.extend(
                 event for line in self._splitter.feed(chunk) for event in self._parser.events(line)
             )

@@ -6,6 +6,12 @@ every write; old chunks are pruned by age, and the oldest past a total size."""
 from adw_tui.store.backend import Backend, now_iso, rerun_when_lost
 
 
+def whole_lines(lines: str) -> str:
+    """A chunk's lines, each ended: every chunk ends with its last line's newline but
+    the one holding an agent's very last line, which may have come without one."""
+    return lines if lines.endswith("\n") else f"{lines}\n"
+
+
 class Transcripts:
     def __init__(self, database: Backend) -> None:
         self._db = database

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from adw_tui.store import Store
+from adw_tui.store.transcripts import whole_lines
 
 CHUNKS_PER_READ = 500
 
@@ -35,15 +36,14 @@ class StoredTranscripts:
         return Path(self._directory.name) / f"attempt-{attempt_id}.jsonl"
 
     async def pull(self, attempt_id: int) -> bool:
-        """Append the attempt's chunks written since the last pull to its copy; whether
-        any came. (A chunk ends with its last line's newline but the agent's very last
-        line: the copy gets one, as the agent has ended.)"""
+        """Append the attempt's chunks written since the last pull to its copy (each line
+        ended, `whole_lines`); whether any came."""
         came = False
         async with self._copying:
             while chunks := await self._store.transcripts.after(
                 attempt_id, self._copied.get(attempt_id, 0), limit=CHUNKS_PER_READ
             ):
-                text = "".join(_ended(lines) for _, lines in chunks)
+                text = "".join(whole_lines(lines) for _, lines in chunks)
                 await asyncio.to_thread(_append, self.path(attempt_id), text)
                 self._copied[attempt_id] = chunks[-1][0]
                 came = True
@@ -56,10 +56,6 @@ class StoredTranscripts:
         if self._directory is not None:
             self._directory.cleanup()
             self._directory = None
-
-
-def _ended(lines: str) -> str:
-    return lines if lines.endswith("\n") else f"{lines}\n"
 
 
 def _append(path: Path, text: str) -> None:
